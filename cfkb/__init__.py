@@ -1,0 +1,43 @@
+"""cfkb: a claims-and-sources knowledge base.
+
+Every statement in the base is a claim: a reified RDF triple with provenance
+(who said it, where, when, in which words, reported by which document).
+SHACL shapes and set-at-a-time SPARQL surface contradictory claims.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from cfkb.errors import (
+    AmbiguousNameError,
+    CfkbError,
+    InputError,
+    ParseError,
+    QueryError,
+    StoreError,
+    StoreExistsError,
+    StoreLockedError,
+    StoreMissingError,
+    UnknownNameError,
+)
+from cfkb.model import CFID, CFKB, Claim
+from cfkb.store import KnowledgeBase
+
+__all__ = [
+    "__version__",
+    "AmbiguousNameError",
+    "CFID",
+    "CFKB",
+    "CfkbError",
+    "Claim",
+    "InputError",
+    "KnowledgeBase",
+    "ParseError",
+    "QueryError",
+    "StoreError",
+    "StoreExistsError",
+    "StoreLockedError",
+    "StoreMissingError",
+    "UnknownNameError",
+]

@@ -1,0 +1,3 @@
+from cfkb.cli import cli
+
+cli(prog_name="cfkb")

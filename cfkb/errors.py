@@ -1,0 +1,124 @@
+"""The one exception hierarchy of cfkb.
+
+Library code raises these; the CLI turns each into a one-line message and an
+exit code, the web layer into an HTTP status. Nothing here imports cfkb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class CfkbError(Exception):
+    """Base of every error cfkb raises on purpose."""
+
+    #: HTTP status the web layer answers with.
+    http_status = 500
+
+
+class InputError(CfkbError):
+    """Bad input: a file, a table cell, a command-line value."""
+
+    http_status = 400
+
+
+class ParseError(InputError):
+    """Input that does not parse, with its location.
+
+    >>> str(ParseError("claims.ttl", 12, 7, "expected '.' after object"))
+    "claims.ttl:12:7: expected '.' after object"
+    """
+
+    def __init__(self, path: str, line: int | None, column: int | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class UnknownFormatError(InputError):
+    """A file format cfkb does not read or write."""
+
+
+class UnknownNameError(InputError):
+    """A name that matches no entity (or predicate), with the closest suggestions."""
+
+    def __init__(self, name: str, suggestions: Sequence[str] = (), kind: str = "entity") -> None:
+        self.name = name
+        self.suggestions = list(suggestions)
+        msg = f"unknown {kind} {name!r}"
+        if self.suggestions:
+            msg += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        if kind == "entity":
+            msg += " (add it with 'cfkb entity add' or import with --create-entities)"
+        super().__init__(msg)
+
+
+class AmbiguousNameError(InputError):
+    """A name that matches more than one entity: never a silent pick."""
+
+    def __init__(self, name: str, candidates: Sequence[tuple[str, str]]) -> None:
+        self.name = name
+        self.candidates = list(candidates)
+        listed = "; ".join(f"{label} <{iri}>" for iri, label in self.candidates)
+        super().__init__(
+            f"ambiguous name {name!r} matches {len(self.candidates)} entities: {listed};"
+            " use a cfid: CURIE or the full IRI"
+        )
+
+
+class ShapeError(InputError):
+    """Data that violates the SHACL shapes, with a link to the rule."""
+
+    def __init__(self, message: str, link: str | None = None) -> None:
+        self.link = link
+        super().__init__(message + (f" (see {link})" if link else ""))
+
+
+class QueryError(CfkbError):
+    """A SPARQL query that is malformed, forbidden or missing a parameter."""
+
+    http_status = 400
+
+    def __init__(self, message: str, name: str | None = None) -> None:
+        self.name = name
+        super().__init__(f"query {name}: {message}" if name else message)
+
+
+class QueryTimeoutError(QueryError):
+    """A query stopped at its time limit."""
+
+    http_status = 503
+
+
+class NotFoundError(CfkbError):
+    """A claim, conflict, source or entity ID that is not in the base."""
+
+    http_status = 404
+
+
+class StoreError(CfkbError):
+    """The store cannot be opened or written."""
+
+    http_status = 503
+
+
+class StoreMissingError(StoreError):
+    """No store at the given path."""
+
+
+class StoreExistsError(StoreError):
+    """`init` on a path that already holds a store."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store for writing."""

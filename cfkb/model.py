@@ -1,0 +1,232 @@
+"""The claim model: namespaces, the :class:`Claim` record and its RDF form.
+
+A claim is an IRI node ``a cfkb:Claim`` with ``rdf:subject``,
+``rdf:predicate`` and ``rdf:object``; its IRI is a content hash of what makes
+it the same claim (triple, negation, context, speaker, outlet, date), so the
+same claim imported twice, or a partner's copy of it, is one node.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import pyoxigraph as ox
+
+CFKB_NS = "https://w3id.org/cfkb/ns#"
+CFID_NS = "https://w3id.org/cfkb/id/"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+PROV_NS = "http://www.w3.org/ns/prov#"
+SKOS_NS = "http://www.w3.org/2004/02/skos/core#"
+DCT_NS = "http://purl.org/dc/terms/"
+SCHEMA_NS = "https://schema.org/"
+SH_NS = "http://www.w3.org/ns/shacl#"
+
+#: Prefixes used in queries, exports and CURIEs, in output order.
+PREFIXES: dict[str, str] = {
+    "cfkb": CFKB_NS,
+    "cfid": CFID_NS,
+    "dct": DCT_NS,
+    "prov": PROV_NS,
+    "rdf": RDF_NS,
+    "rdfs": RDFS_NS,
+    "schema": SCHEMA_NS,
+    "skos": SKOS_NS,
+    "xsd": XSD_NS,
+}
+
+
+class _Namespace:
+    """An IRI prefix whose attributes are :class:`pyoxigraph.NamedNode` terms.
+
+    >>> CFKB.memberOf.value
+    'https://w3id.org/cfkb/ns#memberOf'
+    >>> DCT.title.value
+    'http://purl.org/dc/terms/title'
+    """
+
+    def __init__(self, iri: str) -> None:
+        self._iri = iri
+
+    def __getattr__(self, name: str) -> ox.NamedNode:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return ox.NamedNode(self._iri + name)
+
+    def __str__(self) -> str:
+        return self._iri
+
+    def term(self, name: str) -> ox.NamedNode:
+        return ox.NamedNode(self._iri + name)
+
+
+CFKB = _Namespace(CFKB_NS)
+CFID = _Namespace(CFID_NS)
+RDF = _Namespace(RDF_NS)
+RDFS = _Namespace(RDFS_NS)
+XSD = _Namespace(XSD_NS)
+PROV = _Namespace(PROV_NS)
+SKOS = _Namespace(SKOS_NS)
+DCT = _Namespace(DCT_NS)
+SCHEMA = _Namespace(SCHEMA_NS)
+
+#: Named graph holding the ontology (kept apart so exports can leave it out).
+ONTOLOGY_GRAPH = ox.NamedNode("https://w3id.org/cfkb/graph/ontology")
+
+CLAIM_PREFIX = CFID_NS + "claim/"
+CONFLICT_PREFIX = CFID_NS + "conflict/"
+BATCH_PREFIX = CFID_NS + "batch/"
+
+TLP_LEVELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+RELIABILITY = ("A", "B", "C", "D", "E", "F")
+CREDIBILITY = (1, 2, 3, 4, 5, 6)
+RANKS = ("preferred", "normal", "deprecated")
+MODALITIES = {"stated": None, "no-indication": "NoIndication"}
+
+Quad = ox.Quad
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+def tlp_term(level: str) -> ox.NamedNode:
+    """The IRI of a TLP 2.0 level.
+
+    >>> tlp_term("AMBER+STRICT").value
+    'https://w3id.org/cfkb/ns#TLP_AMBER_STRICT'
+    """
+    return CFKB.term("TLP_" + level.replace("+", "_"))
+
+
+def tlp_name(iri: str) -> str:
+    """The TLP level name of a TLP IRI (inverse of :func:`tlp_term`)."""
+    return iri.rsplit("#TLP_", 1)[-1].replace("_", "+")
+
+
+def rank_term(rank: str) -> ox.NamedNode:
+    return CFKB.term(rank.capitalize() + "Rank")
+
+
+def curie(iri: str) -> str:
+    """Shorten an IRI with the cfkb prefixes, or return it in angle brackets.
+
+    >>> curie("https://w3id.org/cfkb/id/harakat-hoquq")
+    'cfid:harakat-hoquq'
+    """
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and "/" not in iri[len(ns):] and "#" not in iri[len(ns):]:
+            return f"{prefix}:{iri[len(ns):]}"
+    return f"<{iri}>"
+
+
+def short_id(iri: str) -> str:
+    """The short ID an analyst types for a claim, conflict or batch IRI.
+
+    >>> short_id("https://w3id.org/cfkb/id/claim/0123456789abcdef01234567")
+    '0123456789abcdef01234567'
+    """
+    return iri.rsplit("/", 1)[-1]
+
+
+def content_hash(*parts: str) -> str:
+    """A 96-bit hex digest of the parts, separated so that no two lists collide."""
+    h = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return h[:24]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim: a triple a source stated, with its context and provenance.
+
+    Entity fields hold IRIs (strings). Only the identity fields go into the
+    content-hash IRI; quote, grading and marking do not.
+    """
+
+    subject: str
+    predicate: str
+    object: str
+    source: str
+    negated: bool = False
+    area: str | None = None
+    election: str | None = None
+    speaker: str | None = None
+    date: dt.date | None = None
+    quote: str | None = None
+    quote_lang: str | None = None
+    cited_in: str | None = None
+    url: str | None = None
+    reliability: str | None = None
+    credibility: int | None = None
+    tlp: str | None = None
+    modality: str | None = None
+    comment: str | None = None
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def identity(self) -> tuple[str, ...]:
+        """The fields that make two claims the same claim."""
+        return (
+            self.subject,
+            self.predicate,
+            self.object,
+            "1" if self.negated else "0",
+            self.area or "",
+            self.election or "",
+            self.modality or "",
+            self.valid_from.isoformat() if self.valid_from else "",
+            self.valid_until.isoformat() if self.valid_until else "",
+            self.speaker or "",
+            self.source,
+            self.date.isoformat() if self.date else "",
+        )
+
+    @property
+    def iri(self) -> str:
+        """The content-hash IRI of this claim."""
+        return CLAIM_PREFIX + content_hash(*self.identity())
+
+    def quads(self, graph: ox.DefaultGraph | ox.NamedNode | None = None) -> Iterator[ox.Quad]:
+        """The claim's RDF, as quads in ``graph`` (default graph if None)."""
+        g = graph if graph is not None else ox.DefaultGraph()
+        c = ox.NamedNode(self.iri)
+
+        def q(p: ox.NamedNode, o: Term) -> ox.Quad:
+            return ox.Quad(c, p, o, g)
+
+        yield q(RDF.type, CFKB.Claim)
+        yield q(RDF.subject, ox.NamedNode(self.subject))
+        yield q(RDF.predicate, ox.NamedNode(self.predicate))
+        yield q(RDF.object, ox.NamedNode(self.object))
+        yield q(CFKB.negated, ox.Literal("true" if self.negated else "false", datatype=XSD.boolean))
+        yield q(CFKB.statedIn, ox.NamedNode(self.source))
+        yield q(PROV.wasAttributedTo, ox.NamedNode(self.speaker or self.source))
+        if self.area:
+            yield q(CFKB.inArea, ox.NamedNode(self.area))
+        if self.election:
+            yield q(CFKB.election, ox.NamedNode(self.election))
+        if self.date:
+            yield q(CFKB.statedOn, ox.Literal(self.date.isoformat(), datatype=XSD.date))
+        if self.quote:
+            yield q(CFKB.quote, ox.Literal(self.quote, language=self.quote_lang) if self.quote_lang
+                    else ox.Literal(self.quote))
+        if self.cited_in:
+            yield q(CFKB.citedIn, ox.NamedNode(self.cited_in))
+        if self.url:
+            yield q(SCHEMA.url, ox.Literal(self.url, datatype=XSD.anyURI))
+        if self.reliability:
+            yield q(CFKB.reliability, ox.Literal(self.reliability))
+        if self.credibility is not None:
+            yield q(CFKB.credibility, ox.Literal(str(self.credibility), datatype=XSD.integer))
+        if self.tlp:
+            yield q(CFKB.tlp, tlp_term(self.tlp))
+        if self.modality:
+            yield q(CFKB.modality, CFKB.term(self.modality))
+        if self.comment:
+            yield q(RDFS.comment, ox.Literal(self.comment, language="en"))
+        if self.valid_from:
+            yield q(CFKB.validFrom, ox.Literal(self.valid_from.isoformat(), datatype=XSD.date))
+        if self.valid_until:
+            yield q(CFKB.validUntil, ox.Literal(self.valid_until.isoformat(), datatype=XSD.date))

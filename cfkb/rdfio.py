@@ -1,0 +1,269 @@
+"""Reading RDF files strictly, and reading claims out of RDF.
+
+pyoxigraph's parsers are strict and fast; their ``SyntaxError`` (1-based
+line and column) becomes :class:`~cfkb.errors.ParseError` here, and nothing
+else sees a third-party parse exception. Formats that can make a parser reach
+outside the file (RDF/XML and TriX entities, remote JSON-LD contexts) are
+refused before parsing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+import pyoxigraph as ox
+
+from cfkb.errors import ParseError, UnknownFormatError
+from cfkb.model import (
+    CFKB,
+    CFKB_NS,
+    PROV,
+    RDF,
+    RDFS,
+    SCHEMA,
+    Claim,
+    tlp_name,
+)
+
+#: File extension to cfkb format name.
+EXTENSIONS = {
+    ".csv": "csv", ".yaml": "yaml", ".yml": "yaml", ".ttl": "turtle", ".turtle": "turtle",
+    ".trig": "trig", ".jsonld": "jsonld", ".json": "jsonld", ".nt": "nt", ".nq": "nq",
+}
+RDF_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE, "trig": ox.RdfFormat.TRIG, "jsonld": ox.RdfFormat.JSON_LD,
+    "nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS,
+}
+TABLE_FORMATS = ("csv", "yaml")
+FORMATS = TABLE_FORMATS + tuple(RDF_FORMATS)
+REFUSED = {".rdf": "RDF/XML", ".owl": "RDF/XML", ".xml": "XML", ".trix": "TriX", ".n3": "N3"}
+MAX_JSON_DEPTH = 64
+
+
+def guess_format(path: str) -> str:
+    """The cfkb format name for a file name.
+
+    >>> guess_format("claims.ttl")
+    'turtle'
+    """
+    lower = path.lower()
+    for ext, name in REFUSED.items():
+        if lower.endswith(ext):
+            raise UnknownFormatError(
+                f"{path}: {name} is not accepted (its parsers can expand entities and reach other files);"
+                " convert it to Turtle or N-Triples"
+            )
+    for ext, fmt in EXTENSIONS.items():
+        if lower.endswith(ext):
+            return fmt
+    raise UnknownFormatError(
+        f"{path}: cannot tell the format from the file name; pass --format (one of {', '.join(FORMATS)})"
+    )
+
+
+def _refuse_markup(path: str, text: str) -> None:
+    head = text.lstrip()[:2048].lower()
+    if head.startswith("<?xml") or "<!doctype" in head or "<!entity" in head or head.startswith("<rdf:rdf"):
+        raise ParseError(path, 1, 1, "XML/DOCTYPE content is not accepted; send Turtle, TriG, N-Triples,"
+                         " N-Quads or JSON-LD")
+
+
+def _check_jsonld(path: str, text: str) -> None:
+    """Refuse remote contexts and @import before the JSON-LD parser sees them."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(path, exc.lineno, exc.colno, f"JSON syntax error: {exc.msg}") from exc
+    except RecursionError:
+        raise ParseError(path, None, None, "JSON nested too deeply") from None
+
+    def walk(node: object, depth: int) -> None:
+        if depth > MAX_JSON_DEPTH:
+            raise ParseError(path, None, None, f"JSON-LD nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "@import" or (key == "@context" and _remote(value)):
+                    raise ParseError(path, None, None, "remote JSON-LD contexts and @import are not fetched;"
+                                     " inline the context")
+                walk(value, depth + 1)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, depth + 1)
+
+    walk(doc, 0)
+
+
+def _remote(context: object) -> bool:
+    if isinstance(context, str):
+        return True
+    if isinstance(context, list):
+        return any(_remote(c) for c in context)
+    return False
+
+
+def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
+    """Parse RDF strictly into quads.
+
+    Raises:
+        ParseError: with the file, line and column of the first error.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ParseError(path, line, None, "not valid UTF-8; RDF files must be UTF-8") from exc
+    if not text.strip():
+        raise ParseError(path, None, None, "the file is empty; nothing to import")
+    _refuse_markup(path, text)
+    if fmt == "jsonld":
+        _check_jsonld(path, text)
+    try:
+        return list(ox.parse(data, format=RDF_FORMATS[fmt], base_iri=None))
+    except SyntaxError as exc:
+        line = getattr(exc, "lineno", None)
+        col = getattr(exc, "offset", None)
+        message = str(exc.msg if hasattr(exc, "msg") else exc)
+        message = re.sub(r"^error at [\d:.\-]+:\s*", "", message)
+        raise ParseError(path, line, col, f"{message}; fix the syntax and import again") from exc
+    except ValueError as exc:
+        raise ParseError(path, None, None, str(exc)) from exc
+
+
+# -- claims out of RDF -----------------------------------------------------
+
+_CLAIM_FIELDS = {
+    RDF.subject.value, RDF.predicate.value, RDF.object.value, CFKB.negated.value, CFKB.statedIn.value,
+    PROV.wasAttributedTo.value, CFKB.inArea.value, CFKB.election.value, CFKB.statedOn.value,
+    CFKB.quote.value, CFKB.citedIn.value, SCHEMA.url.value, CFKB.reliability.value, CFKB.credibility.value,
+    CFKB.tlp.value, CFKB.modality.value, RDFS.comment.value, CFKB.validFrom.value, CFKB.validUntil.value,
+    RDF.type.value,
+}
+#: Record-keeping of the base that sent the file: replaced by ours on import.
+_LOCAL_RECORD = {CFKB.recordedAt.value, CFKB.recordedBy.value, PROV.wasGeneratedBy.value}
+
+
+class ClaimReadError(ParseError):
+    pass
+
+
+def claims_from_quads(path: str, quads: Iterable[ox.Quad]) -> tuple[list[Claim], list[ox.Quad], dict[str, str]]:
+    """Split quads into claims and the rest.
+
+    Returns the claims (with canonical content-hash IRIs), the other quads
+    (entities, documents, assessments), and a map from each claim IRI in the
+    file to its canonical IRI (they differ when a partner minted its own).
+    """
+    by_subject: dict[object, list[ox.Quad]] = defaultdict(list)
+    claim_nodes = set()
+    for q in quads:
+        by_subject[q.subject].append(q)
+        if q.predicate == RDF.type and q.object == CFKB.Claim:
+            claim_nodes.add(q.subject)
+    claims, rest, renamed = [], [], {}
+    for node, node_quads in by_subject.items():
+        if node not in claim_nodes:
+            rest.extend(node_quads)
+            continue
+        claim, extra = _claim(path, node, node_quads)
+        claims.append(claim)
+        renamed[str(node)] = claim.iri
+        new = ox.NamedNode(claim.iri)
+        rest.extend(ox.Quad(new, q.predicate, q.object, q.graph_name) for q in extra)
+    # references to renamed claims (assessments, conflicts) follow the rename
+    if any(k.strip("<>") != v for k, v in renamed.items()):
+        lookup = {k: ox.NamedNode(v) for k, v in renamed.items()}
+        rest = [ox.Quad(lookup.get(str(q.subject), q.subject), q.predicate,
+                        lookup.get(str(q.object), q.object), q.graph_name) for q in rest]
+    return claims, rest, {k.strip("<>"): v for k, v in renamed.items()}
+
+
+def _claim(path: str, node: object, quads: list[ox.Quad]) -> tuple[Claim, list[ox.Quad]]:
+    values: dict[str, list[object]] = defaultdict(list)
+    extra = []
+    for q in quads:
+        p = q.predicate.value
+        if p in _LOCAL_RECORD:
+            continue
+        if p in _CLAIM_FIELDS:
+            if not (p == RDF.type.value and q.object != CFKB.Claim):
+                values[p].append(q.object)
+                continue
+        extra.append(q)
+
+    def one(p: ox.NamedNode, required: bool = False) -> object | None:
+        found = values.get(p.value, [])
+        if len(found) > 1:
+            raise ParseError(path, None, None, f"claim {node} has {len(found)} values for {p.value}; it needs one")
+        if not found:
+            if required:
+                raise ParseError(path, None, None, f"claim {node} has no {p.value}; a claim needs subject,"
+                                 " predicate, object and cfkb:statedIn")
+            return None
+        return found[0]
+
+    def iri(p: ox.NamedNode, required: bool = False) -> str | None:
+        v = one(p, required)
+        if v is None:
+            return None
+        if not isinstance(v, ox.NamedNode):
+            raise ParseError(path, None, None, f"claim {node}: {p.value} must be an IRI, not {v}")
+        return v.value
+
+    def lit(p: ox.NamedNode) -> ox.Literal | None:
+        v = one(p)
+        if v is not None and not isinstance(v, ox.Literal):
+            raise ParseError(path, None, None, f"claim {node}: {p.value} must be a literal, not {v}")
+        return v
+
+    def date(p: ox.NamedNode) -> dt.date | None:
+        v = lit(p)
+        if v is None:
+            return None
+        try:
+            return dt.date.fromisoformat(v.value)
+        except ValueError:
+            raise ParseError(path, None, None, f"claim {node}: {p.value} {v.value!r} is not an xsd:date") from None
+
+    source = iri(CFKB.statedIn, True)
+    attributed = iri(PROV.wasAttributedTo)
+    neg = lit(CFKB.negated)
+    quote = lit(CFKB.quote)
+    cred = lit(CFKB.credibility)
+    tlp = iri(CFKB.tlp)
+    modality = iri(CFKB.modality)
+    rel = lit(CFKB.reliability)
+    url = lit(SCHEMA.url)
+    comment = lit(RDFS.comment)
+    try:
+        credibility = int(cred.value) if cred is not None else None
+    except ValueError:
+        raise ParseError(path, None, None, f"claim {node}: credibility {cred.value!r} is not 1-6") from None
+    claim = Claim(
+        subject=iri(RDF.subject, True) or "",
+        predicate=iri(RDF.predicate, True) or "",
+        object=iri(RDF.object, True) or "",
+        source=source or "",
+        negated=neg is not None and neg.value in ("true", "1"),
+        area=iri(CFKB.inArea),
+        election=iri(CFKB.election),
+        speaker=attributed if attributed and attributed != source else None,
+        date=date(CFKB.statedOn),
+        quote=quote.value if quote is not None else None,
+        quote_lang=quote.language if quote is not None else None,
+        cited_in=iri(CFKB.citedIn),
+        url=url.value if url is not None else None,
+        reliability=rel.value if rel is not None else None,
+        credibility=credibility,
+        tlp=tlp_name(tlp) if tlp else None,
+        modality=modality[len(CFKB_NS):] if modality and modality.startswith(CFKB_NS) else modality,
+        comment=comment.value if comment is not None else None,
+        valid_from=date(CFKB.validFrom),
+        valid_until=date(CFKB.validUntil),
+    )
+    return claim, extra

@@ -1,0 +1,265 @@
+"""The knowledge base: an on-disk Oxigraph store with cfkb's conventions.
+
+A store is a directory holding ``oxigraph/`` (the RocksDB files) and
+``cfkb.json`` (what made it). The ontology lives in its own named graph;
+everything else in the default graph. Queries see the union.
+
+Writers take the store's lock: a second writer gets :class:`StoreLockedError`
+("store in use"). Readers open it read-only and never block.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pyoxigraph as ox
+
+from cfkb import __version__
+from cfkb.errors import (
+    QueryError,
+    StoreError,
+    StoreExistsError,
+    StoreLockedError,
+    StoreMissingError,
+)
+from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES
+from cfkb.names import EntityIndex
+
+MARKER = "cfkb.json"
+Binding = ox.NamedNode | ox.Literal | ox.BlankNode
+Row = dict[str, Any]
+
+
+class KnowledgeBase:
+    """A claims base over a :class:`pyoxigraph.Store`.
+
+    Open one with :meth:`init`, :meth:`open` or :meth:`memory`.
+
+    >>> kb = KnowledgeBase.memory()
+    >>> kb.claim_count()
+    0
+    """
+
+    def __init__(self, store: ox.Store, path: Path | None = None, *, writable: bool = True) -> None:
+        self.store = store
+        self.path = path
+        self.writable = writable
+        self._index: EntityIndex | None = None
+        self._predicates: dict[str, str] | None = None
+
+    # -- opening -------------------------------------------------------
+
+    @classmethod
+    def memory(cls, *, ontology: bool = True) -> KnowledgeBase:
+        """An in-memory base (for tests and scratch work), with the ontology."""
+        kb = cls(ox.Store(), None)
+        if ontology:
+            kb.load_ontology()
+        return kb
+
+    @staticmethod
+    def exists(path: str | Path) -> bool:
+        return (Path(path) / MARKER).is_file()
+
+    @classmethod
+    def create(cls, path: str | Path) -> KnowledgeBase:
+        """Create an empty store (with the ontology) at ``path``.
+
+        Raises:
+            StoreExistsError: a store is already there.
+            StoreError: the path is a non-empty directory that is not a store.
+        """
+        path = Path(path)
+        if cls.exists(path):
+            raise StoreExistsError(f"a cfkb store already exists at {path}")
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise StoreError(f"{path} exists and is not a cfkb store; choose an empty or new path")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            store = ox.Store(str(path / "oxigraph"))
+        except OSError as exc:
+            raise StoreError(f"cannot create a store at {path}: {exc}") from exc
+        kb = cls(store, path)
+        try:
+            kb.load_ontology()
+            (path / MARKER).write_text(
+                json.dumps({"format": 1, "created_by": f"cfkb {__version__}"}, indent=2) + "\n",
+                encoding="utf-8",
+            )
+        except BaseException:
+            kb.close()
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        return kb
+
+    @classmethod
+    def open(cls, path: str | Path, *, write: bool = False) -> KnowledgeBase:
+        """Open the store at ``path``, read-only unless ``write``.
+
+        Raises:
+            StoreMissingError: no store there.
+            StoreLockedError: ``write`` and another process is writing.
+        """
+        path = Path(path)
+        if not cls.exists(path):
+            if path.exists():
+                raise StoreError(f"{path} is not a cfkb store (no {MARKER}); run 'cfkb init' on a new path")
+            raise StoreMissingError(f"no store at {path}; create one with 'cfkb init --store {path}'")
+        db = str(path / "oxigraph")
+        try:
+            store = ox.Store(db) if write else ox.Store.read_only(db)
+        except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLockedError(
+                    f"store in use: another cfkb process is writing to {path}; try again when it has finished"
+                ) from exc
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        return cls(store, path, writable=write)
+
+    def close(self) -> None:
+        """Release the store (and its lock)."""
+        if self.writable and self.path is not None:
+            self.store.flush()
+        del self.store
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------
+
+    def query(self, sparql: str, bindings: Mapping[str, Binding] | None = None, *,
+              union: bool = True, name: str | None = None) -> Any:
+        """Run a SPARQL query with values bound to variables (never pasted).
+
+        Raises:
+            QueryError: the query does not parse.
+        """
+        subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+        try:
+            return self.store.query(sparql, prefixes=dict(PREFIXES), use_default_graph_as_union=union,
+                                    substitutions=subs or None)
+        except SyntaxError as exc:
+            raise QueryError(f"SPARQL syntax error: {exc}", name) from exc
+        except OSError as exc:
+            raise StoreError(f"store error while querying: {exc}") from exc
+
+    def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:
+        """A SELECT query's rows as dicts of variable name to term (unbound left out)."""
+        results = self.query(sparql, bindings)
+        names = [v.value for v in results.variables]
+        rows = []
+        for solution in results:
+            rows.append({n: solution[n] for n in names if solution[n] is not None})
+        return rows
+
+    def contains(self, subject: ox.NamedNode, predicate: ox.NamedNode | None = None,
+                 obj: Binding | None = None) -> bool:
+        for _ in self.store.quads_for_pattern(subject, predicate, obj, None):
+            return True
+        return False
+
+    def claim_count(self) -> int:
+        rows = self.select("SELECT (COUNT(?c) AS ?n) WHERE { ?c a cfkb:Claim }")
+        return int(rows[0]["n"].value)
+
+    def entity_index(self) -> EntityIndex:
+        """Every named entity with its labels and types (cached until a write)."""
+        if self._index is None:
+            index = EntityIndex()
+            for sol in self.query(
+                "SELECT ?e ?l ?alt WHERE { { ?e rdfs:label ?l } UNION { ?e skos:altLabel ?l BIND(true AS ?alt) }"
+                " FILTER(isIRI(?e)) FILTER NOT EXISTS { ?e a cfkb:Claim } }",
+                union=False,
+            ):
+                lit = sol["l"]
+                preferred = sol["alt"] is None and lit.language in (None, "en")
+                index.add(sol["e"].value, lit.value, preferred=preferred)
+            for sol in self.query("SELECT ?e ?t WHERE { ?e a ?t FILTER(?t != cfkb:Claim) }", union=False):
+                if isinstance(sol["e"], ox.NamedNode):
+                    index.types[sol["e"].value].add(sol["t"].value)
+            self._index = index
+        return self._index
+
+    def predicates(self) -> dict[str, str]:
+        """Local name to IRI of every claim predicate in the ontology."""
+        if self._predicates is None:
+            self._predicates = {
+                s["p"].value[len(CFKB_NS):] if s["p"].value.startswith(CFKB_NS) else s["p"].value: s["p"].value
+                for s in self.query("SELECT ?p WHERE { ?p a cfkb:ClaimPredicate }")
+            }
+        return self._predicates
+
+    def quads(self, graph: ox.NamedNode | ox.DefaultGraph | None = None) -> Iterator[ox.Quad]:
+        return iter(self.store.quads_for_pattern(None, None, None, graph))
+
+    # -- writing -------------------------------------------------------
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise StoreError("the store is open read-only")
+
+    def load_ontology(self) -> None:
+        """(Re)load the shipped ontology into its named graph."""
+        from cfkb.resources import ontology_path
+
+        self._require_writable()
+        if self.store.contains_named_graph(ONTOLOGY_GRAPH):
+            self.store.remove_graph(ONTOLOGY_GRAPH)
+        self.store.load(path=str(ontology_path()), format=ox.RdfFormat.TURTLE, to_graph=ONTOLOGY_GRAPH)
+        self._invalidate()
+
+    def write(self, add: Iterable[ox.Quad] = (), remove: Iterable[ox.Quad] = ()) -> None:
+        """Add and remove quads in one transaction: all of it happens or none.
+
+        Raises:
+            StoreError: the write failed; the store is as it was.
+        """
+        self._require_writable()
+        add, remove = list(add), list(remove)
+        try:
+            if remove:
+                self.store.update(_data_update(remove, add))
+            elif add:
+                self.store.extend(add)
+        except (OSError, SyntaxError) as exc:
+            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+        finally:
+            self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._index = None
+        self._predicates = None
+
+
+def _data_block(quads: list[ox.Quad]) -> str:
+    """Quads as the body of INSERT DATA / DELETE DATA.
+
+    Terms are written by pyoxigraph's own N-Triples serialiser, which escapes
+    every value, so no text is pasted into the update.
+    """
+    by_graph: dict[Any, list[ox.Triple]] = {}
+    for q in quads:
+        by_graph.setdefault(q.graph_name, []).append(q.triple)
+    parts = []
+    for graph, triples in by_graph.items():
+        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
+        parts.append(text if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{\n{text}}}\n")
+    return "".join(parts)
+
+
+def _data_update(remove: list[ox.Quad], add: list[ox.Quad]) -> str:
+    update = f"DELETE DATA {{\n{_data_block(remove)}}}"
+    if add:
+        update += f";\nINSERT DATA {{\n{_data_block(add)}}}"
+    return update
+

@@ -1,0 +1,321 @@
+"""Claim tables: CSV and YAML rows in the design's import columns.
+
+Each cell keeps its file, line and column, so every error names where it is.
+Rows become :class:`~cfkb.model.Claim` records once their names resolve.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import yaml
+
+from cfkb.errors import AmbiguousNameError, InputError, ParseError, UnknownNameError
+from cfkb.model import CREDIBILITY, MODALITIES, RELIABILITY, TLP_LEVELS, Claim
+
+REQUIRED = ("subject", "predicate", "object", "source")
+COLUMNS = REQUIRED + (
+    "negated", "area", "election", "speaker", "date", "quote", "quote_lang", "cited_in", "url",
+    "reliability", "credibility", "tlp",
+    # extensions to the design's columns
+    "modality", "comment", "valid_from", "valid_until",
+)
+ENTITY_COLUMNS = ("subject", "object", "source", "area", "election", "speaker", "cited_in")
+MAX_ROWS = 5_000_000
+MAX_CELL = 100_000
+
+
+@dataclass
+class Cell:
+    value: str
+    line: int
+    column: int
+
+
+@dataclass
+class Row:
+    path: str
+    line: int
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+    def error(self, column: str | None, message: str) -> ParseError:
+        cell = self.cells.get(column) if column else None
+        if cell is not None:
+            return ParseError(self.path, cell.line, cell.column, message)
+        return ParseError(self.path, self.line, 1, message)
+
+
+def _check_text(path: str, data: bytes) -> str:
+    if not data.strip():
+        raise ParseError(path, None, None, "the file is empty; nothing to import")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ParseError(path, 1, 1, "the file is UTF-16; save it as UTF-8 and import again")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ParseError(path, line, col, "not valid UTF-8 text; save the file as UTF-8 and import again") from exc
+
+
+def _check_header(path: str, name: str, line: int, column: int) -> str:
+    key = name.strip().lower().replace(" ", "_").replace("-", "_")
+    if key not in COLUMNS:
+        close = difflib.get_close_matches(key, COLUMNS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "the columns are " + ", ".join(COLUMNS)
+        raise ParseError(path, line, column, f"unknown column {name!r}; {hint}")
+    return key
+
+
+def _field_starts(line: str, delimiter: str = ",") -> list[int]:
+    """1-based start columns of the fields of one CSV line."""
+    starts, quoted = [1], False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            starts.append(i + 2)
+    return starts
+
+
+def read_csv(path: str, data: bytes) -> Iterator[Row]:
+    """Rows of a CSV claim table (header line first)."""
+    text = _check_text(path, data)
+    lines = text.splitlines()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except (csv.Error, StopIteration) as exc:
+        raise ParseError(path, 1, 1, f"cannot read the CSV header: {exc}") from exc
+    starts = _field_starts(lines[0])
+    keys = [_check_header(path, h, 1, starts[i] if i < len(starts) else 1) for i, h in enumerate(header)]
+    missing = [c for c in REQUIRED if c not in keys]
+    if missing:
+        raise ParseError(path, 1, 1, "missing required column(s) " + ", ".join(missing)
+                         + "; the header needs subject, predicate, object, source")
+    line_no = 1
+    try:
+        for n, record in enumerate(reader, 1):
+            line_no = reader.line_num - sum(f.count("\n") for f in record)
+            if n > MAX_ROWS:
+                raise ParseError(path, line_no, 1, f"more than {MAX_ROWS} rows; split the file")
+            if not any(f.strip() for f in record):
+                continue
+            if len(record) > len(keys):
+                raise ParseError(path, line_no, 1, f"{len(record)} fields but the header has {len(keys)}")
+            raw = lines[line_no - 1] if line_no - 1 < len(lines) else ""
+            st = _field_starts(raw)
+            row = Row(path, line_no)
+            for i, value in enumerate(record):
+                if value.strip():
+                    row.cells[keys[i]] = Cell(value.strip(), line_no, st[i] if i < len(st) else 1)
+            yield row
+    except csv.Error as exc:
+        raise ParseError(path, reader.line_num, 1, f"malformed CSV: {exc}") from exc
+
+
+def read_yaml(path: str, data: bytes) -> Iterator[Row]:
+    """Rows of a YAML claim table: a list of mappings, or ``{defaults:, claims:}``."""
+    text = _check_text(path, data)
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                m = event.start_mark
+                raise ParseError(path, m.line + 1, m.column + 1,
+                                 "YAML anchors and aliases are not accepted in claim tables; write values out")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        m = exc.problem_mark or exc.context_mark
+        line, col = (m.line + 1, m.column + 1) if m else (None, None)
+        raise ParseError(path, line, col, f"YAML syntax error: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ParseError(path, None, None, f"YAML error: {exc}") from exc
+    if root is None:
+        raise ParseError(path, None, None, "the file is empty; nothing to import")
+    defaults: dict[str, Cell] = {}
+    items = root
+    if isinstance(root, yaml.MappingNode):
+        sections = {k.value: v for k, v in root.value if isinstance(k, yaml.ScalarNode)}
+        for k, v in root.value:
+            if k.value not in ("defaults", "claims"):
+                raise _yaml_error(path, k, f"unknown top-level key {k.value!r}; use 'defaults' and 'claims'")
+        if "defaults" in sections:
+            defaults = _yaml_cells(path, sections["defaults"])
+        if "claims" not in sections:
+            raise _yaml_error(path, root, "no 'claims' list")
+        items = sections["claims"]
+    if not isinstance(items, yaml.SequenceNode):
+        raise _yaml_error(path, items, "expected a list of claims")
+    for n, item in enumerate(items.value, 1):
+        if n > MAX_ROWS:
+            raise _yaml_error(path, item, f"more than {MAX_ROWS} rows; split the file")
+        cells = dict(defaults)
+        cells.update(_yaml_cells(path, item))
+        row = Row(path, item.start_mark.line + 1, cells)
+        missing = [c for c in REQUIRED if c not in cells]
+        if missing:
+            raise row.error(None, "claim lacks required key(s) " + ", ".join(missing))
+        yield row
+
+
+def _yaml_error(path: str, node: yaml.Node, message: str) -> ParseError:
+    m = node.start_mark
+    return ParseError(path, m.line + 1, m.column + 1, message)
+
+
+def _yaml_cells(path: str, node: yaml.Node) -> dict[str, Cell]:
+    if not isinstance(node, yaml.MappingNode):
+        raise _yaml_error(path, node, "expected a mapping of column: value")
+    cells = {}
+    for k, v in node.value:
+        if not isinstance(k, yaml.ScalarNode):
+            raise _yaml_error(path, k, "keys must be plain column names")
+        key = _check_header(path, k.value, k.start_mark.line + 1, k.start_mark.column + 1)
+        if not isinstance(v, yaml.ScalarNode):
+            raise _yaml_error(path, v, f"{key} must be a single value, not a list or mapping")
+        if v.value.strip():
+            cells[key] = Cell(v.value.strip(), v.start_mark.line + 1, v.start_mark.column + 1)
+    return cells
+
+
+# -- from rows to claims ---------------------------------------------------
+
+_TRUE = {"true", "yes", "1", "y", "not", "negated"}
+_FALSE = {"false", "no", "0", "n", ""}
+
+
+def _bool(row: Row, col: str) -> bool:
+    cell = row.cells.get(col)
+    if cell is None:
+        return False
+    v = cell.value.lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise row.error(col, f"{col} must be true or false, not {cell.value!r}")
+
+
+def _date(row: Row, col: str) -> dt.date | None:
+    cell = row.cells.get(col)
+    if cell is None:
+        return None
+    try:
+        return dt.date.fromisoformat(cell.value)
+    except ValueError:
+        raise row.error(col, f"{col} {cell.value!r} is not an ISO 8601 date; write it as YYYY-MM-DD") from None
+
+
+def _choice(row: Row, col: str, allowed: tuple[str, ...], fold: Callable[[str], str] = str.upper) -> str | None:
+    cell = row.cells.get(col)
+    if cell is None:
+        return None
+    v = fold(cell.value.strip())
+    if col == "tlp" and v.startswith("TLP:"):
+        v = v[4:]
+    if v not in allowed:
+        raise row.error(col, f"{col} must be one of {', '.join(allowed)}, not {cell.value!r}")
+    return v
+
+
+class Resolver:
+    """Turns names in cells into IRIs, creating entities when allowed."""
+
+    def __init__(self, index: object, predicates: dict[str, str], *, create: bool = False) -> None:
+        from cfkb.names import EntityIndex
+
+        assert isinstance(index, EntityIndex)
+        self.index = index
+        self.predicates = predicates
+        self.create = create
+        #: new entities: IRI -> (label, column it was first named in, predicate IRI)
+        self.created: dict[str, tuple[str, str, str]] = {}
+        self._created_by_name: dict[str, str] = {}
+
+    def entity(self, row: Row, col: str, predicate: str) -> str | None:
+        from cfkb.names import new_entity_iri, normalize
+
+        cell = row.cells.get(col)
+        if cell is None:
+            return None
+        try:
+            return self.index.resolve(cell.value)
+        except AmbiguousNameError as exc:
+            raise row.error(col, str(exc)) from None
+        except UnknownNameError as exc:
+            key = normalize(cell.value)
+            if key in self._created_by_name:
+                return self._created_by_name[key]
+            if not self.create or cell.value.startswith(("<", "http", "cfid:")):
+                raise row.error(col, f"{col}: {exc}") from None
+            iri = new_entity_iri(cell.value, self.index.labels | {k: "" for k in self.created})
+            self.created[iri] = (cell.value, col, predicate)
+            self._created_by_name[key] = iri
+            return iri
+
+    def claim(self, row: Row) -> Claim:
+        from cfkb.names import resolve_predicate
+
+        try:
+            predicate = resolve_predicate(row.cells["predicate"].value, self.predicates)
+        except UnknownNameError as exc:
+            raise row.error("predicate", str(exc)) from None
+        ent = {c: self.entity(row, c, predicate) for c in ENTITY_COLUMNS}
+        cred = _choice(row, "credibility", tuple(str(c) for c in CREDIBILITY), str.strip)
+        modality_name = _choice(row, "modality", tuple(MODALITIES), str.lower)
+        quote = row.cells.get("quote")
+        lang = row.cells.get("quote_lang")
+        if quote and len(quote.value) > MAX_CELL:
+            raise row.error("quote", f"quote longer than {MAX_CELL} characters")
+        if lang and not _valid_lang(lang.value):
+            raise row.error("quote_lang", f"quote_lang {lang.value!r} is not a BCP 47 language tag (e.g. en, ar)")
+        url = row.cells.get("url")
+        if url and not url.value.startswith(("http://", "https://")):
+            raise row.error("url", f"url {url.value!r} must start with http:// or https://")
+        comment = row.cells.get("comment")
+        assert ent["subject"] and ent["object"] and ent["source"]
+        return Claim(
+            subject=ent["subject"],
+            predicate=predicate,
+            object=ent["object"],
+            source=ent["source"],
+            negated=_bool(row, "negated"),
+            area=ent["area"],
+            election=ent["election"],
+            speaker=ent["speaker"],
+            date=_date(row, "date"),
+            quote=quote.value if quote else None,
+            quote_lang=(lang.value if lang else None) if quote else None,
+            cited_in=ent["cited_in"],
+            url=url.value if url else None,
+            reliability=_choice(row, "reliability", RELIABILITY),
+            credibility=int(cred) if cred else None,
+            tlp=_choice(row, "tlp", TLP_LEVELS),
+            modality=MODALITIES[modality_name] if modality_name else None,
+            comment=comment.value if comment else None,
+            valid_from=_date(row, "valid_from"),
+            valid_until=_date(row, "valid_until"),
+        )
+
+
+def _valid_lang(tag: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", tag) is not None
+
+
+READERS: dict[str, Callable[[str, bytes], Iterator[Row]]] = {"csv": read_csv, "yaml": read_yaml}
+
+
+def read_rows(path: str, data: bytes, fmt: str) -> Iterator[Row]:
+    try:
+        return READERS[fmt](path, data)
+    except KeyError:
+        raise InputError(f"{path}: no table reader for {fmt!r}") from None
