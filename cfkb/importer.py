@@ -122,7 +122,7 @@ def created_entity_quads(kb: KnowledgeBase, resolver: Resolver) -> list[ox.Quad]
         cls = _COLUMN_TYPES.get(column)
         if cls is None:
             prop = "domain" if column == "subject" else "range"
-            rows = kb.select(f"SELECT ?c WHERE {{ ?p rdfs:{prop} ?c }}", {"p": ox.NamedNode(predicate)})
+            rows = kb.select(f"SELECT ?p ?c WHERE {{ ?p rdfs:{prop} ?c }}", {"p": ox.NamedNode(predicate)})
             cls_iri = rows[0]["c"] if rows else CFKB.Organization
         else:
             cls_iri = CFKB.term(cls)
@@ -242,3 +242,13 @@ def init_store(path: str, *, empty: bool = False, analyst: str) -> tuple[Knowled
         kb.close()
         shutil.rmtree(path, ignore_errors=True)
         raise
+
+
+def prepare_quads(kb: KnowledgeBase, f: InputFile) -> list[ox.Quad]:
+    """The quads a file would add (claims, entities, the rest), without writing."""
+    claims, rest, resolver = prepare(kb, [f], create_entities=True)
+    quads = [q for c in claims for q in c.quads()]
+    mentioned = {q.object for q in quads + rest if isinstance(q.object, ox.NamedNode)}
+    context = [ox.Quad(ox.NamedNode(s.value), RDF.type, ox.NamedNode(t))
+               for s in mentioned for t in kb.entity_index().types.get(s.value, ())]
+    return quads + rest + created_entity_quads(kb, resolver) + context

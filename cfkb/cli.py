@@ -1,0 +1,620 @@
+"""The ``cfkb`` command line: a thin click shell over the library.
+
+Each command parses its arguments, calls the library and renders the result.
+Errors are mapped to one-line messages and exit codes in one place,
+:class:`CfkbGroup`: 0 ok, 1 data or validation error (or findings with
+``--check``), 2 usage.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import getpass
+import io
+import json
+import os
+import shutil
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import pyoxigraph as ox
+
+from cfkb import __version__
+from cfkb.errors import CfkbError, InputError
+from cfkb.store import KnowledgeBase
+
+DEFAULT_STORE = "cfkb.store"
+
+
+class State:
+    """What every command needs: where the store is, who is working, how to fail."""
+
+    def __init__(self, store: str, analyst: str, debug: bool) -> None:
+        self.store_path = store
+        self.analyst = analyst
+        self.debug = debug
+        self._kb: KnowledgeBase | None = None
+
+    def kb(self, *, write: bool = False) -> KnowledgeBase:
+        if self._kb is None:
+            self._kb = KnowledgeBase.open(self.store_path, write=write)
+            click.get_current_context().call_on_close(self._kb.close)
+        return self._kb
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+class CfkbGroup(click.Group):
+    """Turns library errors into one-line messages; the only place that does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CfkbError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:
+            sys.stderr.close()
+            raise click.exceptions.Exit(0) from None
+        except Exception as exc:
+            state = ctx.find_object(State)
+            if state is not None and state.debug:
+                raise
+            raise click.ClickException(
+                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+            ) from exc
+
+
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(cls=CfkbGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--store", envvar="CFKB_STORE", default=DEFAULT_STORE, show_default=True, metavar="PATH",
+              help="The store directory (or set CFKB_STORE).")
+@click.option("--analyst", envvar="CFKB_ANALYST", default=None, metavar="NAME",
+              help="Who is working, recorded with imports and assessments (or set CFKB_ANALYST; "
+                   "default: your login name).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@click.version_option(__version__, prog_name="cfkb")
+@click.pass_context
+def cli(ctx: click.Context, store: str, analyst: str | None, debug: bool) -> None:
+    """cfkb: a claims-and-sources knowledge base.
+
+    Every statement is a claim: an RDF triple with who said it, where, when,
+    in which words and which document reported it. cfkb finds the claims
+    that contradict each other and explains why.
+
+    \b
+    Start:
+      cfkb init                 create ./cfkb.store with the bundled corpus
+      cfkb conflicts            contradictory claims, explained
+      cfkb query --list         the named queries
+      cfkb export -o base.ttl   Turtle for partners
+    """
+    ctx.obj = State(store, analyst or _login(), debug)
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "analyst"
+
+
+# -- init ------------------------------------------------------------------
+
+@cli.command()
+@click.option("--empty", is_flag=True, help="Create the store without the bundled seed corpus.")
+@click.option("--force", is_flag=True, help="Delete an existing store at the path and create it anew.")
+@pass_state
+def init(state: State, empty: bool, force: bool) -> None:
+    """Create the store and load the bundled corpus.
+
+    The store is a directory (default ./cfkb.store, or --store / CFKB_STORE).
+    Running init on an existing store changes nothing and says so.
+
+    \b
+    Example:
+      cfkb --store /data/iraq.store init
+      cfkb init --empty
+    """
+    from cfkb.importer import init_store
+
+    path = Path(state.store_path)
+    if KnowledgeBase.exists(path):
+        if not force:
+            kb = KnowledgeBase.open(path)
+            n = kb.claim_count()
+            kb.close()
+            _echo_err(f"a store already exists at {path} ({n} claims); left as it is (use --force to recreate)")
+            return
+        KnowledgeBase.open(path, write=True).close()  # refuses while another process writes
+        shutil.rmtree(path)
+    start = time.perf_counter()
+    kb, report = init_store(str(path), empty=empty, analyst=state.analyst)
+    with kb:
+        total = kb.claim_count()
+    took = time.perf_counter() - start
+    if report is None:
+        _echo_err(f"created an empty store at {path} in {took:.1f}s")
+    else:
+        _echo_err(f"created {path}: loaded {total} claims and {report.other_triples} gazetteer triples"
+                  f" from {', '.join(report.files)} in {took:.1f}s")
+        _echo_err("next: cfkb conflicts")
+
+
+# -- import ----------------------------------------------------------------
+
+@cli.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
+              help="The format of every file (default: from each file's extension; needed for '-').")
+@click.option("--create-entities", is_flag=True, help="Create entities for names the gazetteer does not know.")
+@click.option("--verbose", "-v", is_flag=True, help="List the claims added.")
+@pass_state
+def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool) -> None:
+    """Import claim tables (CSV, YAML) and RDF (Turtle, TriG, JSON-LD, N-Triples, N-Quads).
+
+    All files of one call are one transaction: on any error nothing is
+    imported and the message names file:line:column. Everything is
+    SHACL-checked first. Claims already in the base are not duplicated.
+
+    \b
+    Table columns: subject, predicate, object, source (required); negated,
+    area, election, speaker, date, quote, quote_lang, cited_in, url,
+    reliability, credibility, tlp, modality, comment, valid_from, valid_until.
+
+    \b
+    Example:
+      cfkb import claims.csv partner.ttl
+      cat claims.csv | cfkb import --format csv -
+    """
+    from cfkb.importer import InputFile, import_files
+
+    inputs = []
+    for name in files:
+        if name == "-":
+            if fmt is None:
+                raise click.UsageError("reading '-' (standard input) needs --format")
+            inputs.append(InputFile("<stdin>", click.get_binary_stream("stdin").read(), fmt))
+        else:
+            try:
+                inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
+            except OSError as exc:
+                raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
+    kb = state.kb(write=True)
+    before = _open_conflict_ids(kb)
+    progress = _progress_bar(sum(len(f.data) for f in inputs))
+    with progress as bar:
+        report = import_files(kb, inputs, analyst=state.analyst, create_entities=create_entities,
+                              progress=(lambda n: bar.update(0)) if bar else None)
+    new = _open_conflict_ids(kb) - before
+    _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claims added,"
+              f" {len(report.claims_present)} already present")
+    for iri, label, column in report.entities_created:
+        _echo_err(f"  created entity {label!r} <{iri}> (from column {column})")
+    if verbose:
+        for iri in report.claims_added:
+            click.echo(iri)
+    if new:
+        _echo_err(f"{len(new)} new conflict(s); see: cfkb conflicts")
+
+
+class _NoBar:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress_bar(total: int) -> Any:
+    if total > 5_000_000 and sys.stderr.isatty():
+        return click.progressbar(length=total, label="importing", file=sys.stderr)
+    return _NoBar()
+
+
+def _open_conflict_ids(kb: KnowledgeBase) -> set[str]:
+    from cfkb.conflicts import engine_keys
+
+    return {"/".join(sorted(k[1])) + k[0] for k in engine_keys(kb)}
+
+
+# -- claims ----------------------------------------------------------------
+
+@cli.group()
+def claim() -> None:
+    """Add and show single claims."""
+
+
+@claim.command(name="add")
+@click.option("--subject", required=True, help="Entity name, alias, cfid: CURIE or IRI.")
+@click.option("--predicate", required=True, help="memberOf, runsAs, participatesIn, supports, leads, ...")
+@click.option("--object", "obj", required=True, help="Entity name, alias, cfid: CURIE or IRI.")
+@click.option("--source", required=True, help="The outlet or document.")
+@click.option("--negated", is_flag=True, help="A negative claim (X does NOT ...).")
+@click.option("--area", help="Province or region.")
+@click.option("--election", help="The election.")
+@click.option("--speaker", help="Who said it.")
+@click.option("--date", help="When it was said (YYYY-MM-DD).")
+@click.option("--quote", help="The verbatim words.")
+@click.option("--quote-lang", help="Language tag of the quote (en, ar, ...).")
+@click.option("--cited-in", help="The document that reported it.")
+@click.option("--url", help="Where it can be read.")
+@click.option("--reliability", help="Admiralty reliability of the source, A-F.")
+@click.option("--credibility", help="Admiralty credibility of the claim, 1-6.")
+@click.option("--tlp", help="TLP 2.0 marking: CLEAR, GREEN, AMBER, AMBER+STRICT, RED.")
+@click.option("--create-entities", is_flag=True, help="Create entities for unknown names.")
+@pass_state
+def claim_add(state: State, create_entities: bool, **values: Any) -> None:
+    """Add one claim; prints its ID and any conflicts it creates.
+
+    \b
+    Example:
+      cfkb claim add --subject KH --predicate participatesIn \\
+        --object "December 2023 provincial elections" --negated \\
+        --speaker "Qais al-Khazali" --source "al-Iraqiya TV" --date 2023-08-22
+    """
+    import yaml
+
+    from cfkb.importer import InputFile, import_files
+
+    row = {("object" if k == "obj" else k): v for k, v in values.items() if v not in (None, False)}
+    if values["negated"]:
+        row["negated"] = "true"
+    data = yaml.safe_dump([row], allow_unicode=True).encode("utf-8")
+    kb = state.kb(write=True)
+    before = _open_conflict_ids(kb)
+    report = import_files(kb, [InputFile("<command line>", data, "yaml")], analyst=state.analyst,
+                          create_entities=create_entities)
+    iri = (report.claims_added or report.claims_present)[0]
+    click.echo(iri.rsplit("/", 1)[-1])
+    if report.claims_present:
+        _echo_err("the claim was already in the base")
+    new = _open_conflict_ids(kb) - before
+    if new:
+        _echo_err(f"{len(new)} new conflict(s); see: cfkb conflicts --entity {values['subject']!r}")
+
+
+# -- conflicts -------------------------------------------------------------
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "turtle"]), default="table",
+              show_default=True)
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["direct", "derived", "functional", "revision"]),
+              help="Only conflicts of this kind (repeatable).")
+@click.option("--entity", help="Only conflicts with a claim about this entity (name, alias or CURIE).")
+@click.option("--source", help="Only conflicts with a claim by this speaker, outlet or document.")
+@click.option("--as-of", "as_of", help="The base as claimed by this date (YYYY-MM-DD).")
+@click.option("--known-as-of", help="The base as it knew things on this date (recorded by then).")
+@click.option("--all", "show_all", is_flag=True, help="Include dismissed conflicts.")
+@click.option("--check", is_flag=True, help="Exit 1 if any open conflict is found (for scripts).")
+@pass_state
+def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None, source: str | None,
+              as_of: str | None, known_as_of: str | None, show_all: bool, check: bool) -> None:
+    """Show contradictory claims, side by side, with why they conflict.
+
+    \b
+    Kinds:
+      direct      one source asserts what another negates
+      derived     a contradiction reached through the ontology's rules
+      functional  two lists for one faction in overlapping areas
+      revision    the same speaker or outlet later says otherwise
+
+    \b
+    Example:
+      cfkb conflicts
+      cfkb conflicts --entity Hoquq --format json
+      cfkb conflicts --as-of 2023-08-15
+    """
+    from cfkb.conflicts import find_conflicts, view_as_of
+
+    kb = state.kb()
+    index = kb.entity_index()
+    entity_iri = index.resolve(entity) if entity else None
+    source_iri = index.resolve(source) if source else None
+    view = kb
+    if as_of or known_as_of:
+        view = view_as_of(kb, _parse_date(as_of or known_as_of or "", "--as-of"), known=bool(known_as_of))
+    found = find_conflicts(view, kinds=kinds or None, entity=entity_iri, source=source_iri,
+                           include_dismissed=show_all)
+    _render_conflicts(found, fmt)
+    if check and any(c.status in ("open", "disputed") for c in found):
+        raise click.exceptions.Exit(1)
+
+
+def _parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a date; write YYYY-MM-DD", param_hint=option) from None
+
+
+def _render_conflicts(found: list[Any], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([c.to_json() for c in found], ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["conflict", "kind", "status", "role", "claim", "subject", "predicate", "negated", "object",
+                    "area", "election", "speaker", "outlet", "date", "quote", "cited_in", "reliability",
+                    "credibility", "explanation"])
+        for c in found:
+            for v in c.claims:
+                w.writerow([c.id, c.kind, c.status, v.role, v.id, v.subject.label, v.predicate.label,
+                            str(v.negated).lower(), v.object.label, v.area.label if v.area else "",
+                            v.election.label if v.election else "", v.speaker.label if v.speaker else "",
+                            v.outlet.label, v.date or "", v.quote or "", v.cited_in.label if v.cited_in else "",
+                            v.reliability or "", v.credibility or "", c.explanation])
+        click.echo(out.getvalue(), nl=False)
+    elif fmt == "turtle":
+        from cfkb.report import conflicts_turtle
+
+        click.echo(conflicts_turtle(found), nl=False)
+    else:
+        click.echo(_conflicts_table(found), nl=False)
+
+
+def _width() -> int:
+    return max(60, min(shutil.get_terminal_size((80, 24)).columns, 120))
+
+
+def _conflicts_table(found: list[Any]) -> str:
+    if not found:
+        return "no conflicts\n"
+    width = _width()
+    wrap = textwrap.TextWrapper(width=width, subsequent_indent=" " * 11)
+    out = []
+    for c in found:
+        head = c.claims[1]
+        out.append(click.style(f"{c.id}  {c.kind}  [{c.status}]", bold=True)
+                   + f"  {head.subject.label}: {c.rule_label}")
+        for v in c.claims:
+            who = v.speaker.label + f" on {v.outlet.label}" if v.speaker else v.outlet.label
+            grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x)
+            meta = ", ".join(x for x in (who, v.date or "undated", grade and f"graded {grade}",
+                                          v.rank != "normal" and v.rank or "") if x)
+            out.append(wrap.fill(f"  {v.role:<8} {v.statement}"))
+            out.append(wrap.fill(" " * 11 + meta))
+            if v.quote:
+                out.append(wrap.fill(" " * 11 + f"\u201c{v.quote}\u201d"))
+        out.append(textwrap.fill(c.explanation, width=width, initial_indent="  why: ", subsequent_indent="       "))
+        out.append("")
+    kinds: dict[str, int] = {}
+    for c in found:
+        kinds[c.kind] = kinds.get(c.kind, 0) + 1
+    open_n = sum(1 for c in found if c.status in ("open", "disputed"))
+    out.append(f"{len(found)} conflict(s), {open_n} open: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+    return "\n".join(out) + "\n"
+
+
+# -- validate --------------------------------------------------------------
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
+              help="The file's format (default: from its extension).")
+@pass_state
+def validate(state: State, file: str | None, fmt: str | None) -> None:
+    """Check the base, or a file, against the SHACL data-quality shapes.
+
+    Exit status 1 when there are violations.
+
+    \b
+    Example:
+      cfkb validate
+      cfkb validate partner.ttl
+    """
+    from cfkb.importer import InputFile, prepare_quads
+    from cfkb.resources import shapes_dir
+    from cfkb.validate import validate_quads
+
+    kb = state.kb() if KnowledgeBase.exists(state.store_path) else KnowledgeBase.memory()
+    if file:
+        quads = prepare_quads(kb, InputFile(file, Path(file).read_bytes(), fmt))
+    else:
+        from cfkb.export import data_quads
+
+        quads = data_quads(kb.store)
+    found = validate_quads(quads, [shapes_dir() / "claims.ttl"])
+    for v in found:
+        click.echo(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
+    target = file or state.store_path
+    if found:
+        _echo_err(f"{target}: {len(found)} violation(s)")
+        raise click.exceptions.Exit(1)
+    _echo_err(f"{target}: conforms")
+
+
+# -- query -----------------------------------------------------------------
+
+@cli.command()
+@click.argument("spec", required=False, metavar="[NAME | FILE.rq]")
+@click.option("-e", "--expression", "text", metavar="SPARQL", help="A query given on the command line.")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="Bind a query parameter (repeatable); entity names are resolved.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "tsv"]), default="table",
+              show_default=True)
+@click.option("--as-of", "as_of", help="Run against the base as claimed by this date.")
+@click.option("--list", "list_", is_flag=True, help="List the named queries and their parameters.")
+@pass_state
+def query(state: State, spec: str | None, text: str | None, params: tuple[str, ...], fmt: str,
+          as_of: str | None, list_: bool) -> None:
+    """Run a named query, a .rq file or a query given with -e.
+
+    Parameters are bound as values, never pasted into the query text.
+    The table shows CURIEs; json is SPARQL 1.1 Results JSON.
+
+    \b
+    Example:
+      cfkb query --list
+      cfkb query claims_about --param entity=Hoquq
+      cfkb query -e 'SELECT (COUNT(*) AS ?n) WHERE { ?c a cfkb:Claim }' --format csv
+    """
+    from cfkb import queries
+
+    if list_:
+        for q in queries.library().values():
+            ps = " ".join(f"--param {p.name}=<{p.type}>" for p in q.params)
+            click.echo(f"{q.name:<16} {q.summary}" + (f"\n{'':<16} {ps}" if ps else ""))
+        return
+    if bool(spec) == bool(text):
+        raise click.UsageError("give a query NAME, a FILE.rq, or -e TEXT (one of them)")
+    nq = queries.NamedQuery.parse("-e", text) if text else queries.load(spec or "")
+    queries.check_safe(nq.text, nq.name)
+    values = {}
+    for p in params:
+        if "=" not in p:
+            raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
+        k, v = p.split("=", 1)
+        values[k.strip()] = v
+    kb = state.kb()
+    bound = queries.bind(nq, values, kb.entity_index())
+    if as_of:
+        from cfkb.conflicts import view_as_of
+
+        kb = view_as_of(kb, _parse_date(as_of, "--as-of"))
+    result = kb.query(nq.text, bound, name=nq.name)
+    _render_results(result, fmt)
+
+
+def _render_results(result: Any, fmt: str) -> None:
+    if isinstance(result, ox.QueryBoolean):
+        click.echo("true" if bool(result) else "false")
+        return
+    if isinstance(result, ox.QueryTriples):
+        from cfkb.export import turtle
+
+        click.echo(turtle(list(result)), nl=False)
+        return
+    formats = {"json": ox.QueryResultsFormat.JSON, "csv": ox.QueryResultsFormat.CSV,
+               "tsv": ox.QueryResultsFormat.TSV}
+    if fmt in formats:
+        data = result.serialize(format=formats[fmt])
+        click.echo(data.decode("utf-8") if isinstance(data, bytes) else data, nl=False)
+        return
+    names = [v.value for v in result.variables]
+    rows = [[_cell(sol[n]) for n in names] for sol in result]
+    click.echo(_table(names, rows), nl=False)
+
+
+def _cell(term: Any) -> str:
+    from cfkb.model import curie
+
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        return curie(term.value)
+    return str(term.value)
+
+
+def _table(names: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return "(no results)\n"
+    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
+    if sys.stdout.isatty():
+        budget = _width()
+        while sum(widths) + 2 * len(widths) > budget and max(widths) > 12:
+            widths[widths.index(max(widths))] -= 1
+
+    def fmt_row(cells: list[str]) -> str:
+        return "  ".join((c if len(c) <= w else c[: w - 1] + "\u2026").ljust(w)
+                         for c, w in zip(cells, widths)).rstrip()
+
+    lines = [fmt_row(names), "  ".join("-" * w for w in widths)]
+    lines += [fmt_row(r) for r in rows]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+# -- export ----------------------------------------------------------------
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["turtle", "nt", "nq"]), default="turtle", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (atomically).")
+@pass_state
+def export(state: State, fmt: str, output: str | None) -> None:
+    """Export the base (without the ontology) as deterministic RDF.
+
+    The same base always gives the same bytes; rdflib, Jena and raptor read
+    it back to the same graph.
+
+    \b
+    Example:
+      cfkb export -o base.ttl
+      cfkb export --format nt | sort | head
+    """
+    from cfkb.export import data_quads, serialize
+
+    text = serialize(data_quads(state.kb().store), fmt)
+    _write_output(text, output)
+
+
+def _write_output(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+    _echo_err(f"wrote {output}")
+
+
+# -- entities and sources -----------------------------------------------------
+
+@cli.group()
+def entity() -> None:
+    """Look up entities in the gazetteer."""
+
+
+@entity.command(name="show")
+@click.argument("name")
+@pass_state
+def entity_show(state: State, name: str) -> None:
+    """Show an entity: labels, aliases and types. NAME may be any alias.
+
+    \b
+    Example:
+      cfkb entity show "Faleh al-Fayyad"
+    """
+    kb = state.kb()
+    iri = kb.entity_index().resolve(name)
+    rows = kb.select("SELECT ?e ?p ?o WHERE { ?e ?p ?o } ORDER BY ?p ?o", {"e": ox.NamedNode(iri)})
+    click.echo(f"{kb.entity_index().label(iri)}  <{iri}>")
+    for r in rows:
+        click.echo(f"  {_cell(r['p']):<16} {_cell(r['o'])}" + (f"@{r['o'].language}"
+                   if isinstance(r["o"], ox.Literal) and r["o"].language else ""))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "tsv"]), default="table",
+              show_default=True)
+@pass_state
+def sources(state: State, fmt: str) -> None:
+    """List sources (speakers, outlets, documents) with claim counts and last date.
+
+    \b
+    Example:
+      cfkb sources --format csv
+    """
+    from cfkb import queries
+
+    kb = state.kb()
+    _render_results(kb.query(queries.load("sources").text, name="sources"), fmt)
+
+
+def main() -> None:  # pragma: no cover
+    cli(prog_name="cfkb")

@@ -1,0 +1,332 @@
+"""The conflict engine: rules from ``shapes/``, run set-at-a-time on the store.
+
+Each conflict rule is a SHACL-SPARQL constraint annotated with
+``cfkb:conflictKind`` and an explanation template. pySHACL running the shapes
+is the reference semantics (:func:`reference_keys`); for speed cfkb compiles
+each constraint into one query over the whole store, with ``$this`` free and
+the shape's target as a triple pattern (:func:`compile_rule`), instead of one
+query per focus node. Both give the same (rule, claims) pairs; a test holds
+them to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import rdflib
+
+from cfkb.errors import InputError, NotFoundError
+from cfkb.model import CFKB, CFKB_NS, CONFLICT_PREFIX, SH_NS, content_hash, short_id
+from cfkb.store import KnowledgeBase
+
+KINDS = ("direct", "derived", "functional", "revision")
+STATUSES = ("open", "disputed", "resolved", "dismissed")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One conflict rule: a SHACL-SPARQL constraint and what it means."""
+
+    iri: str
+    kind: str
+    label: str
+    comment: str
+    explanation: str
+    select: str
+    target_class: str
+
+    @property
+    def name(self) -> str:
+        return self.iri.rsplit("#", 1)[-1]
+
+
+@lru_cache(maxsize=4)
+def load_rules(paths: tuple[Path, ...] | None = None) -> tuple[Rule, ...]:
+    """Every conflict rule in the shape files, in a stable order."""
+    from cfkb.resources import shape_files
+    from cfkb.validate import load_shapes
+
+    g = load_shapes(paths or tuple(shape_files()))
+    SH = rdflib.Namespace(SH_NS)
+    C = rdflib.Namespace(CFKB_NS)
+    rules = []
+    for constraint, kind in g.subject_objects(C.conflictKind):
+        shape = g.value(predicate=SH.sparql, object=constraint)
+        target = g.value(shape, SH.targetClass) if shape is not None else None
+        rules.append(Rule(
+            iri=str(constraint),
+            kind=str(kind),
+            label=str(g.value(constraint, rdflib.RDFS.label) or constraint),
+            comment=str(g.value(constraint, rdflib.RDFS.comment) or ""),
+            explanation=str(g.value(constraint, C.explanation) or "{value}; but {this}."),
+            select=str(g.value(constraint, SH.select)),
+            target_class=str(target or C.Claim),
+        ))
+    return tuple(sorted(rules, key=lambda r: (KINDS.index(r.kind) if r.kind in KINDS else 99, r.iri)))
+
+
+def compile_rule(rule: Rule) -> str:
+    """The rule as one set-at-a-time query: ``$this`` free, the target a pattern.
+
+    >>> r = Rule("x#R", "direct", "", "", "", "SELECT $this ?value WHERE { $this ?p ?value }", CFKB_NS + "Claim")
+    >>> compile_rule(r)
+    'SELECT ?this ?value WHERE { ?this a <https://w3id.org/cfkb/ns#Claim> .  ?this ?p ?value }'
+    """
+    text = rule.select.replace("$this", "?this")
+    where = re.search(r"WHERE\s*\{", text, re.IGNORECASE)
+    if where is None:
+        raise InputError(f"rule {rule.iri}: its sh:select has no WHERE clause")
+    return f"{text[:where.end()]} ?this a <{rule.target_class}> . {text[where.end():]}".strip()
+
+
+# -- conflicts as things ---------------------------------------------------
+
+@dataclass
+class Ref:
+    """An entity in output: its IRI and label."""
+
+    iri: str
+    label: str
+
+
+@dataclass
+class ClaimView:
+    """A claim as an analyst reads it, with its role in a conflict."""
+
+    id: str
+    iri: str
+    role: str
+    subject: Ref
+    predicate: Ref
+    object: Ref
+    negated: bool
+    area: Ref | None
+    election: Ref | None
+    speaker: Ref | None
+    outlet: Ref
+    date: str | None
+    quote: str | None
+    quote_lang: str | None
+    cited_in: Ref | None
+    reliability: str | None
+    credibility: int | None
+    rank: str
+    tlp: str | None
+    statement: str = ""
+    sentence: str = ""
+
+    @property
+    def attributed(self) -> str:
+        return (self.speaker or self.outlet).label
+
+
+@dataclass
+class Conflict:
+    """Claims that cannot all be true, found by one rule."""
+
+    id: str
+    iri: str
+    kind: str
+    rule: str
+    rule_label: str
+    explanation: str
+    status: str
+    claims: list[ClaimView] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def conflict_id(rule_iri: str, claim_iris: Iterable[str]) -> str:
+    """A stable conflict ID: a hash of the rule and the clashing claims."""
+    return content_hash(rule_iri, *sorted(claim_iris))[:16]
+
+
+_CLAIM_QUERY = """
+SELECT ?c ?s ?p ?o ?neg ?area ?election ?speaker ?outlet ?date ?quote ?cited ?rel ?cred ?rank ?tlp ?srel WHERE {
+  ?c rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; cfkb:negated ?neg ; cfkb:statedIn ?outlet ;
+     prov:wasAttributedTo ?who .
+  OPTIONAL { ?c cfkb:inArea ?area } OPTIONAL { ?c cfkb:election ?election }
+  OPTIONAL { ?c cfkb:statedOn ?date } OPTIONAL { ?c cfkb:quote ?quote }
+  OPTIONAL { ?c cfkb:citedIn ?cited } OPTIONAL { ?c cfkb:reliability ?rel }
+  OPTIONAL { ?c cfkb:credibility ?cred } OPTIONAL { ?c cfkb:rank ?rank } OPTIONAL { ?c cfkb:tlp ?tlp }
+  OPTIONAL { ?outlet cfkb:reliability ?srel }
+  BIND(IF(?who != ?outlet, ?who, ?unbound) AS ?speaker)
+}
+"""
+
+
+class _Views:
+    """Builds and caches claim views and phrases for one engine run."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.index = kb.entity_index()
+        self._cache: dict[str, ClaimView] = {}
+        self.phrases = {
+            r["p"].value: (r["pos"].value, r["neg"].value)
+            for r in kb.select("SELECT ?p ?pos ?neg WHERE { ?p cfkb:phrase ?pos ; cfkb:negatedPhrase ?neg }")
+        }
+        self.predicate_labels = {
+            r["p"].value: r["l"].value
+            for r in kb.select("SELECT ?p ?l WHERE { ?p a cfkb:ClaimPredicate ; rdfs:label ?l }")
+        }
+
+    def ref(self, term: Any) -> Ref | None:
+        if term is None:
+            return None
+        return Ref(term.value, self.index.label(term.value))
+
+    def claim(self, iri: str, role: str) -> ClaimView:
+        if iri not in self._cache:
+            rows = self.kb.select(_CLAIM_QUERY, {"c": ox.NamedNode(iri)})
+            if not rows:
+                raise NotFoundError(f"no claim {iri}")
+            r = rows[0]
+            pred = r["p"].value
+            view = ClaimView(
+                id=short_id(iri), iri=iri, role=role,
+                subject=self.ref(r["s"]),  # type: ignore[arg-type]
+                predicate=Ref(pred, self.predicate_labels.get(pred, pred.rsplit("#", 1)[-1])),
+                object=self.ref(r["o"]),  # type: ignore[arg-type]
+                negated=r["neg"].value == "true",
+                area=self.ref(r.get("area")), election=self.ref(r.get("election")),
+                speaker=self.ref(r.get("speaker")), outlet=self.ref(r["outlet"]),  # type: ignore[arg-type]
+                date=r["date"].value if "date" in r else None,
+                quote=r["quote"].value if "quote" in r else None,
+                quote_lang=r["quote"].language if "quote" in r else None,
+                cited_in=self.ref(r.get("cited")),
+                reliability=(r.get("rel") or r.get("srel")).value if ("rel" in r or "srel" in r) else None,
+                credibility=int(r["cred"].value) if "cred" in r else None,
+                rank=r["rank"].value.rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else "normal",
+                tlp=r["tlp"].value.rsplit("#TLP_", 1)[-1].replace("_", "+") if "tlp" in r else None,
+            )
+            view.statement = self.statement(view)
+            view.sentence = self.sentence(view)
+            self._cache[iri] = view
+        cached = self._cache[iri]
+        return ClaimView(**{**cached.__dict__, "role": role})
+
+    def statement(self, c: ClaimView) -> str:
+        """'Harakat Hoquq is part of Tahalof al-Safwa al-Watani' (with the area, if any)."""
+        pos, neg = self.phrases.get(c.predicate.iri, (c.predicate.label, "not " + c.predicate.label))
+        where = f" in {c.area.label}" if c.area else ""
+        return f"{c.subject.label} {neg if c.negated else pos} {c.object.label}{where}"
+
+    def sentence(self, c: ClaimView) -> str:
+        """'Al-Rabaa TV (2023-08-10) says Harakat Hoquq is part of Tahalof al-Safwa al-Watani'."""
+        said = c.speaker.label if c.speaker else c.outlet.label
+        context = ", ".join(x for x in ((c.outlet.label if c.speaker else None), c.date) if x)
+        return f"{said}{f' ({context})' if context else ''} says {c.statement}"
+
+    def background(self, party: str, group: str) -> str:
+        return f"the gazetteer records {self.index.label(party)} as the political wing of {self.index.label(group)}"
+
+
+def _status(kb: KnowledgeBase, iri: str) -> str:
+    rows = kb.select(
+        "SELECT ?c ?status WHERE { ?a cfkb:assesses ?c ; cfkb:status ?status ; prov:endedAtTime ?t }"
+        " ORDER BY DESC(?t) LIMIT 1", {"c": ox.NamedNode(iri)})
+    return rows[0]["status"].value if rows else "open"
+
+
+def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, entity: str | None = None,
+                   source: str | None = None, include_dismissed: bool = True,
+                   rules: Sequence[Rule] | None = None) -> list[Conflict]:
+    """Every conflict in the base, newest rules' order, with claims side by side.
+
+    ``entity`` and ``source`` are IRIs: keep conflicts with a claim about that
+    entity (subject or object), or stated by or in that source.
+    """
+    views = _Views(kb)
+    found: dict[str, Conflict] = {}
+    for rule in rules or load_rules():
+        if kinds and rule.kind not in kinds:
+            continue
+        grouped: dict[tuple[str, str], dict[str, set[str]]] = {}
+        for row in kb.select(compile_rule(rule)):
+            key = (row["this"].value, row["value"].value)
+            supports = grouped.setdefault(key, {})
+            for var, term in row.items():
+                if var not in ("this", "value"):
+                    supports.setdefault(var, set()).add(term.value)
+        for (this, value), extra in grouped.items():
+            cid = conflict_id(rule.iri, (this, value))
+            claims = [views.claim(value, "asserts" if rule.kind != "revision" else "earlier"),
+                      views.claim(this, "denies" if rule.kind != "revision" else "later")]
+            fills = {"this": claims[1].sentence, "value": claims[0].sentence,
+                     "x": claims[1].subject.label, "e": claims[1].object.label,
+                     "predicate": claims[1].predicate.label}
+            for var in ("contests", "wing"):
+                iris = sorted(extra.get(var, ()))
+                support_views = [views.claim(i, "supports") for i in iris]
+                claims.extend(support_views)
+                fills[var] = " and ".join(v.sentence for v in support_views)
+            if "{wing}" in rule.explanation and not fills["wing"]:
+                fills["wing"] = views.background(claims[0].subject.iri, claims[1].subject.iri)
+            explanation = rule.explanation.format(**fills).replace("; ;", ";")
+            found[cid] = Conflict(
+                id=cid, iri=CONFLICT_PREFIX + cid, kind=rule.kind, rule=rule.name, rule_label=rule.label,
+                explanation=explanation[0].upper() + explanation[1:], status=_status(kb, CONFLICT_PREFIX + cid),
+                claims=claims,
+            )
+    out = list(found.values())
+    if entity:
+        out = [c for c in out if any(entity in (v.subject.iri, v.object.iri) for v in c.claims)]
+    if source:
+        out = [c for c in out if any(source in (v.outlet.iri, (v.speaker or v.outlet).iri) for v in c.claims)]
+    if not include_dismissed:
+        out = [c for c in out if c.status != "dismissed"]
+    order = {s: i for i, s in enumerate(STATUSES)}
+    return sorted(out, key=lambda c: (order.get(c.status, 9), KINDS.index(c.kind) if c.kind in KINDS else 9,
+                                      c.claims[1].date or "", c.id))
+
+
+def view_as_of(kb: KnowledgeBase, day: dt.date, *, known: bool = False) -> KnowledgeBase:
+    """An in-memory copy of the base as claimed by ``day`` (statedOn ≤ day),
+    or, with ``known``, as the base knew it then (recordedAt ≤ day)."""
+    prop = CFKB.recordedAt if known else CFKB.statedOn
+    limit = day.isoformat() + ("T23:59:59Z" if known else "")
+    later = set()
+    for q in kb.store.quads_for_pattern(None, prop, None, None):
+        if q.object.value[: len(limit)] > limit if known else q.object.value > limit:
+            later.add(q.subject)
+    copy = KnowledgeBase(ox.Store(), None)
+    copy.store.extend(q for q in kb.store if q.subject not in later)
+    return copy
+
+
+# -- the reference semantics -------------------------------------------------
+
+def reference_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
+    """(rule, claims) of every conflict pySHACL finds running the shapes."""
+    from cfkb.resources import shape_files
+    from cfkb.validate import load_shapes, run_pyshacl, to_rdflib
+
+    rules = {r.iri for r in load_rules()}
+    data = to_rdflib(kb.quads())
+    _, report = run_pyshacl(data, load_shapes(tuple(shape_files())))
+    SH = rdflib.Namespace(SH_NS)
+    keys = set()
+    for result in report.subjects(rdflib.RDF.type, SH.ValidationResult):
+        constraint = str(report.value(result, SH.sourceConstraint))
+        if constraint in rules:
+            keys.add((constraint, frozenset({str(report.value(result, SH.focusNode)),
+                                             str(report.value(result, SH.value))})))
+    return keys
+
+
+def engine_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
+    """(rule, claims) of every conflict the compiled queries find."""
+    keys = set()
+    for rule in load_rules():
+        for row in kb.select(compile_rule(rule)):
+            keys.add((rule.iri, frozenset({row["this"].value, row["value"].value})))
+    return keys

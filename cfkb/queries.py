@@ -1,0 +1,120 @@
+"""The library of named SPARQL queries, and binding parameters to them.
+
+Each ``queries/<name>.rq`` opens with comment lines: a one-line summary, then
+one ``# param NAME: TYPE -- help`` line per parameter (TYPE is ``entity``,
+``date``, ``string`` or ``iri``). Parameters are bound through pyoxigraph's
+``substitutions`` (SPARQL SEP-0007), never pasted into the text, so a value
+holding quotes, braces or ``UNION`` stays a value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from cfkb.errors import InputError, QueryError
+from cfkb.names import EntityIndex, expand_curie
+from cfkb.resources import queries_dir
+
+PARAM_TYPES = ("entity", "date", "string", "iri")
+_PARAM = re.compile(r"^#\s*param\s+(\w+)\s*:\s*(\w+)\s*(?:--\s*(.*))?$")
+_FORBIDDEN = re.compile(r"\b(SERVICE|LOAD)\b|\bFROM\s+(NAMED\s+)?<", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A query from the library (or a file), with its declared parameters."""
+
+    name: str
+    text: str
+    summary: str = ""
+    params: tuple[Param, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> NamedQuery:
+        summary, params = "", []
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                break
+            m = _PARAM.match(line)
+            if m:
+                if m.group(2) not in PARAM_TYPES:
+                    raise QueryError(f"parameter {m.group(1)} has unknown type {m.group(2)!r}", name)
+                params.append(Param(m.group(1), m.group(2), m.group(3) or ""))
+            elif not summary:
+                summary = line.lstrip("# ").strip()
+        return cls(name, text, summary, tuple(params))
+
+
+def library() -> dict[str, NamedQuery]:
+    """Every named query shipped with cfkb, by name."""
+    return {p.stem: NamedQuery.parse(p.stem, p.read_text(encoding="utf-8"))
+            for p in sorted(queries_dir().glob("*.rq"))}
+
+
+def load(spec: str) -> NamedQuery:
+    """A named query, or a ``.rq`` file by path."""
+    lib = library()
+    if spec in lib:
+        return lib[spec]
+    path = Path(spec)
+    if spec.endswith((".rq", ".sparql")) or path.is_file():
+        try:
+            return NamedQuery.parse(path.stem, path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot read query file {spec}: {exc.strerror}") from exc
+    raise QueryError(f"no named query {spec!r}; 'cfkb query --list' shows them")
+
+
+def check_safe(text: str, name: str | None = None) -> None:
+    """Refuse queries that would reach outside the base (SERVICE, LOAD, FROM <...>)."""
+    stripped = re.sub(r"#[^\n]*", "", re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', text))
+    m = _FORBIDDEN.search(stripped)
+    if m:
+        raise QueryError(f"{m.group(0).split()[0].upper()} is not allowed: queries never reach outside the base", name)
+
+
+def bind(query: NamedQuery, values: dict[str, str], index: EntityIndex) -> dict[str, ox.NamedNode | ox.Literal]:
+    """Typed terms for the parameter values given as text.
+
+    Raises:
+        QueryError: a parameter is unknown or missing, or a value is malformed.
+        UnknownNameError / AmbiguousNameError: an entity name does not resolve.
+    """
+    declared = {p.name: p for p in query.params}
+    for name in values:
+        if name not in declared and declared:
+            raise QueryError(f"unknown parameter {name!r}; it takes " + ", ".join(declared), query.name)
+    bound: dict[str, ox.NamedNode | ox.Literal] = {}
+    for name, text in values.items():
+        kind = declared[name].type if name in declared else "string"
+        if kind == "entity":
+            bound[name] = ox.NamedNode(index.resolve(text))
+        elif kind == "iri":
+            iri = expand_curie(text)
+            if iri is None:
+                raise QueryError(f"parameter {name}: {text!r} is not an IRI or CURIE", query.name)
+            bound[name] = ox.NamedNode(iri)
+        elif kind == "date":
+            try:
+                day = dt.date.fromisoformat(text)
+            except ValueError:
+                raise QueryError(f"parameter {name}: {text!r} is not a date (YYYY-MM-DD)", query.name) from None
+            bound[name] = ox.Literal(day.isoformat(), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"))
+        else:
+            bound[name] = ox.Literal(text)
+    missing = [p.name for p in query.params if p.name not in bound]
+    if missing:
+        raise QueryError("missing parameter(s) " + ", ".join(missing) + "; pass --param NAME=VALUE", query.name)
+    return bound

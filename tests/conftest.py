@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cfkb.importer import init_store
+from cfkb.store import KnowledgeBase
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", help="run the long fault-injection loops")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="long loop; run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def seed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded on-disk store, made once; tests get copies."""
+    path = tmp_path_factory.mktemp("template") / "seed.store"
+    kb, _ = init_store(str(path), analyst="fixture")
+    kb.close()
+    return path
+
+
+@pytest.fixture
+def store_path(seed_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the seeded store, on disk."""
+    path = tmp_path / "kb.store"
+    shutil.copytree(seed_template, path)
+    return path
+
+
+@pytest.fixture
+def kb(store_path: Path):
+    kb = KnowledgeBase.open(store_path, write=True)
+    yield kb
+    kb.close()
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> Path:
+    path = tmp_path / "empty.store"
+    KnowledgeBase.create(path).close()
+    return path
+
+
+def invoke(runner: CliRunner, store: Path, *args: str, input: str | bytes | None = None):
+    from cfkb.cli import cli
+
+    return runner.invoke(cli, ["--store", str(store), "--analyst", "tester", *args], input=input,
+                         catch_exceptions=False)
