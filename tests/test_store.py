@@ -1,0 +1,100 @@
+"""The on-disk store: creation, the writer lock, transactional writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from cfkb.errors import StoreError, StoreExistsError, StoreLockedError, StoreMissingError
+from cfkb.model import CFID, CFKB, RDF
+from cfkb.store import KnowledgeBase
+
+
+def dump(path: Path) -> list[str]:
+    kb = KnowledgeBase.open(path)
+    try:
+        return sorted(str(q) for q in kb.store)
+    finally:
+        kb.close()
+
+
+def test_create_twice_is_refused(tmp_path):
+    KnowledgeBase.create(tmp_path / "s").close()
+    with pytest.raises(StoreExistsError):
+        KnowledgeBase.create(tmp_path / "s")
+
+
+def test_open_missing_and_foreign_paths_give_clear_errors(tmp_path):
+    with pytest.raises(StoreMissingError, match="cfkb init"):
+        KnowledgeBase.open(tmp_path / "nope")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "x.txt").write_text("hello")
+    with pytest.raises(StoreError, match="not a cfkb store"):
+        KnowledgeBase.open(foreign)
+
+
+def test_second_writer_in_another_process_gets_store_in_use(store_path):
+    holder = KnowledgeBase.open(store_path, write=True)
+    try:
+        code = textwrap.dedent(f"""
+            from cfkb.store import KnowledgeBase
+            from cfkb.errors import StoreLockedError
+            try:
+                KnowledgeBase.open({str(store_path)!r}, write=True)
+            except StoreLockedError as e:
+                print("LOCKED", e)
+        """)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert out.stdout.startswith("LOCKED store in use"), out.stdout + out.stderr
+        # readers are not blocked by a writer
+        reader = KnowledgeBase.open(store_path)
+        assert reader.claim_count() > 0
+        reader.close()
+    finally:
+        holder.close()
+
+
+def test_lock_error_type_in_process(store_path):
+    holder = KnowledgeBase.open(store_path, write=True)
+    try:
+        with pytest.raises(StoreLockedError, match="store in use"):
+            KnowledgeBase.open(store_path, write=True)
+    finally:
+        holder.close()
+
+
+def test_failed_write_leaves_store_unchanged(store_path):
+    before = dump(store_path)
+    kb = KnowledgeBase.open(store_path, write=True)
+    good = ox.Quad(CFID.x, RDF.type, CFKB.Person)
+    # a quad whose removal references a term pyoxigraph cannot write in DELETE DATA:
+    # a blank node is not allowed there, so the whole update fails
+    bad = ox.Quad(ox.BlankNode("b"), RDF.type, CFKB.Person)
+    with pytest.raises(StoreError, match="nothing was changed"):
+        kb.write(add=[good], remove=[bad])
+    kb.close()
+    assert dump(store_path) == before
+
+
+def test_write_is_atomic_add_and_remove(store_path):
+    kb = KnowledgeBase.open(store_path, write=True)
+    old = ox.Quad(CFID.tmp, RDF.type, CFKB.Person)
+    kb.write(add=[old])
+    new = ox.Quad(CFID.tmp, RDF.type, CFKB.Party)
+    kb.write(add=[new], remove=[old])
+    assert kb.contains(CFID.tmp, RDF.type, CFKB.Party)
+    assert not kb.contains(CFID.tmp, RDF.type, CFKB.Person)
+    kb.close()
+
+
+def test_read_only_store_refuses_writes(store_path):
+    kb = KnowledgeBase.open(store_path)
+    with pytest.raises(StoreError, match="read-only"):
+        kb.write(add=[ox.Quad(CFID.x, RDF.type, CFKB.Person)])
+    kb.close()
