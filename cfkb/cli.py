@@ -381,7 +381,8 @@ def _conflicts_table(found: list[Any]) -> str:
             who = v.speaker.label + f" on {v.outlet.label}" if v.speaker else v.outlet.label
             grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x)
             meta = ", ".join(x for x in (who, v.date or "undated", grade and f"graded {grade}",
-                                          v.rank != "normal" and v.rank or "") if x)
+                                          v.rank != "normal" and v.rank or "",
+                                          "interested party" if v.interested else "") if x)
             out.append(wrap.fill(f"  {v.role:<8} {v.statement}"))
             out.append(wrap.fill(" " * 11 + meta))
             if v.quote:
@@ -599,22 +600,232 @@ def entity_show(state: State, name: str) -> None:
                    if isinstance(r["o"], ox.Literal) and r["o"].language else ""))
 
 
+# -- the analyst's workflow ------------------------------------------------------
+
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "tsv"]), default="table",
-              show_default=True)
+@click.argument("conflict_id")
+@click.option("--status", type=click.Choice(["open", "disputed", "resolved", "dismissed"]), required=True)
+@click.option("--prefer", metavar="CLAIM_ID", help="The claim you believe (ranked preferred).")
+@click.option("--reason", help="Why (required to resolve).")
+@click.option("--keep-ranks", is_flag=True, help="Do not deprecate the claims on the other side.")
 @pass_state
-def sources(state: State, fmt: str) -> None:
-    """List sources (speakers, outlets, documents) with claim counts and last date.
+def flag(state: State, conflict_id: str, status: str, prefer: str | None, reason: str | None,
+         keep_ranks: bool) -> None:
+    """Flag or resolve a conflict: its status, the claim you believe, and why.
+
+    Recorded with who and when (PROV); kept across re-imports, since conflict
+    and claim IDs are content hashes. Resolving with --prefer ranks that claim
+    preferred and the other side deprecated, with the reason.
 
     \b
     Example:
-      cfkb sources --format csv
+      cfkb flag 9755e317 --status disputed
+      cfkb flag 9755e317 --status resolved --prefer 5c1e0f2a \\
+        --reason "Moanes leads Hoquq and spoke last"
     """
-    from cfkb import queries
+    from cfkb.workflow import flag as flag_conflict
+
+    kb = state.kb(write=True)
+    result = flag_conflict(kb, conflict_id, status=status, analyst=state.analyst, reason=reason,
+                           prefer=prefer, deprecate_others=not keep_ranks)
+    click.echo(f"conflict {result.conflict}: {result.status}")
+    if result.preferred:
+        click.echo(f"  preferred {result.preferred.rsplit('/', 1)[-1]}")
+    for iri in result.deprecated:
+        click.echo(f"  deprecated {iri.rsplit('/', 1)[-1]}")
+
+
+@cli.command(name="rank")
+@click.argument("claim_id")
+@click.argument("rank", type=click.Choice(["preferred", "normal", "deprecated"]))
+@click.option("--reason", help="Why (required to deprecate).")
+@pass_state
+def rank_cmd(state: State, claim_id: str, rank: str, reason: str | None) -> None:
+    """Rank a claim preferred, normal or deprecated (Wikidata-style), with a reason.
+
+    \b
+    Example:
+      cfkb rank 5c1e0f2a deprecated --reason "contradicted by the movement's leader"
+    """
+    from cfkb.workflow import rank as rank_claim
+
+    iri = rank_claim(state.kb(write=True), claim_id, rank, analyst=state.analyst, reason=reason)
+    click.echo(f"claim {iri.rsplit('/', 1)[-1]}: {rank}")
+
+
+@claim.command(name="grade")
+@click.argument("claim_id")
+@click.argument("credibility", type=click.IntRange(1, 6))
+@pass_state
+def claim_grade(state: State, claim_id: str, credibility: int) -> None:
+    """Grade a claim's credibility, 1 (confirmed) to 6 (cannot be judged).
+
+    \b
+    Example:
+      cfkb claim grade 5c1e0f2a 2
+    """
+    from cfkb.workflow import grade_claim
+
+    iri = grade_claim(state.kb(write=True), claim_id, credibility, analyst=state.analyst)
+    click.echo(f"claim {iri.rsplit('/', 1)[-1]}: credibility {credibility}")
+
+
+@claim.command(name="show")
+@click.argument("claim_id")
+@pass_state
+def claim_show(state: State, claim_id: str) -> None:
+    """Show a claim with its provenance, grading, rank and history.
+
+    \b
+    Example:
+      cfkb claim show 5c1e0f2a
+    """
+    from cfkb.conflicts import claim_view
+    from cfkb.workflow import history, resolve_claim
 
     kb = state.kb()
-    _render_results(kb.query(queries.load("sources").text, name="sources"), fmt)
+    iri = resolve_claim(kb, claim_id)
+    v = claim_view(kb, iri)
+    click.echo(f"{v.id}  {v.statement}")
+    for label, value in (("said by", v.speaker.label if v.speaker else None), ("outlet", v.outlet.label),
+                         ("date", v.date), ("quote", v.quote), ("cited in", v.cited_in.label if v.cited_in else None),
+                         ("election", v.election.label if v.election else None),
+                         ("reliability", v.reliability), ("credibility", v.credibility), ("rank", v.rank),
+                         ("tlp", v.tlp), ("interested", "yes" if v.interested else None)):
+        if value is not None:
+            click.echo(f"  {label:<12} {value}")
+    for a in history(kb, iri):
+        click.echo(f"  {a.when} {a.analyst}: " + ", ".join(x for x in (a.rank and f"rank {a.rank}", a.reason) if x))
 
+
+@cli.group()
+def source() -> None:
+    """Grade sources and see their track record."""
+
+
+@source.command(name="rate")
+@click.argument("name")
+@click.argument("reliability", type=click.Choice(list("ABCDEF"), case_sensitive=False))
+@pass_state
+def source_rate(state: State, name: str, reliability: str) -> None:
+    """Rate a source's reliability, A (reliable) to F (cannot be judged).
+
+    \b
+    Example:
+      cfkb source rate "Al-Rabaa TV" C
+    """
+    from cfkb.workflow import rate_source
+
+    kb = state.kb(write=True)
+    iri = kb.entity_index().resolve(name)
+    rate_source(kb, iri, reliability, analyst=state.analyst)
+    click.echo(f"{kb.entity_index().label(iri)}: reliability {reliability.upper()}")
+
+
+@source.command(name="show")
+@click.argument("name")
+@pass_state
+def source_show(state: State, name: str) -> None:
+    """A source's claims and the conflicts they are in.
+
+    \b
+    Example:
+      cfkb source show "Al-Rabaa TV"
+    """
+    from cfkb import queries
+    from cfkb.conflicts import find_conflicts
+
+    kb = state.kb()
+    iri = kb.entity_index().resolve(name)
+    click.echo(f"{kb.entity_index().label(iri)}  <{iri}>")
+    nq = queries.load("said_by")
+    _render_results(kb.query(nq.text, {"source": ox.NamedNode(iri)}, name=nq.name), "table")
+    found = find_conflicts(kb, source=iri)
+    click.echo(_conflicts_table(found), nl=False)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@pass_state
+def sources(state: State, fmt: str) -> None:
+    """List sources with grading and track record: claims made, claims preferred or
+    deprecated in resolved conflicts, conflicts, and when each last spoke.
+
+    \b
+    Example:
+      cfkb sources
+      cfkb sources --format csv
+    """
+    from dataclasses import asdict
+
+    from cfkb.workflow import source_records
+
+    records = source_records(state.kb())
+    names = ["label", "kind", "reliability", "claims", "preferred", "deprecated", "conflicts", "last_spoke"]
+    if fmt == "json":
+        click.echo(json.dumps([asdict(r) for r in records], ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["iri"] + names)
+        for r in records:
+            w.writerow([r.iri] + [getattr(r, n) if getattr(r, n) is not None else "" for n in names])
+        click.echo(out.getvalue(), nl=False)
+    else:
+        rows = [[str(getattr(r, n)) if getattr(r, n) is not None else "" for n in names] for r in records]
+        click.echo(_table(names, rows), nl=False)
+
+
+@cli.group(name="conflict")
+def conflict_group() -> None:
+    """One conflict in detail."""
+
+
+@conflict_group.command(name="show")
+@click.argument("conflict_id")
+@pass_state
+def conflict_show(state: State, conflict_id: str) -> None:
+    """A conflict with its claims side by side and its history of assessments.
+
+    \b
+    Example:
+      cfkb conflict show 9755e317
+    """
+    from cfkb.workflow import history, resolve_conflict
+
+    kb = state.kb()
+    c = resolve_conflict(kb, conflict_id)
+    click.echo(_conflicts_table([c]).rsplit("\n", 2)[0])
+    for a in history(kb, c.iri):  # type: ignore[attr-defined]
+        line = f"  {a.when} {a.analyst}: {a.status}"
+        if a.prefers:
+            line += f", prefers {a.prefers.rsplit('/', 1)[-1]}"
+        if a.reason:
+            line += f" ({a.reason})"
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE.")
+@click.option("--as-of", "as_of", help="The base as claimed by this date.")
+@pass_state
+def report(state: State, fmt: str, output: str | None, as_of: str | None) -> None:
+    """A briefing to send: conflicts with both sides, quotes and grading, per entity
+    and area, and the timeline of statements. HTML is one self-contained file.
+
+    \b
+    Example:
+      cfkb report -o briefing.md
+      cfkb report --format html -o briefing.html
+    """
+    from cfkb.conflicts import view_as_of
+    from cfkb.report import briefing
+
+    kb = state.kb()
+    if as_of:
+        kb = view_as_of(kb, _parse_date(as_of, "--as-of"))
+    _write_output(briefing(kb, fmt=fmt), output)
 
 def main() -> None:  # pragma: no cover
     cli(prog_name="cfkb")

@@ -119,6 +119,7 @@ class ClaimView:
     credibility: int | None
     rank: str
     tlp: str | None
+    interested: bool = False
     statement: str = ""
     sentence: str = ""
 
@@ -170,6 +171,7 @@ class _Views:
         self.kb = kb
         self.index = kb.entity_index()
         self._cache: dict[str, ClaimView] = {}
+        self._stakes: dict[str, set[str]] | None = None
         self.phrases = {
             r["p"].value: (r["pos"].value, r["neg"].value)
             for r in kb.select("SELECT ?p ?pos ?neg WHERE { ?p cfkb:phrase ?pos ; cfkb:negatedPhrase ?neg }")
@@ -208,6 +210,12 @@ class _Views:
                 rank=r["rank"].value.rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else "normal",
                 tlp=r["tlp"].value.rsplit("#TLP_", 1)[-1].replace("_", "+") if "tlp" in r else None,
             )
+            if view.speaker is not None:
+                from cfkb.workflow import interested, stakes
+
+                if self._stakes is None:
+                    self._stakes = stakes(self.kb)
+                view.interested = interested(self._stakes, view.speaker.iri, view.subject.iri)
             view.statement = self.statement(view)
             view.sentence = self.sentence(view)
             self._cache[iri] = view
@@ -330,3 +338,13 @@ def engine_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
         for row in kb.select(compile_rule(rule)):
             keys.add((rule.iri, frozenset({row["this"].value, row["value"].value})))
     return keys
+
+
+def claim_view(kb: KnowledgeBase, iri: str, role: str = "claim") -> ClaimView:
+    """One claim as an analyst reads it (labels, provenance, grading, rank)."""
+    return _Views(kb).claim(iri, role)
+
+
+def claim_views(kb: KnowledgeBase, iris: Iterable[str], role: str = "claim") -> list[ClaimView]:
+    views = _Views(kb)
+    return [views.claim(i, role) for i in iris]

@@ -29,3 +29,144 @@ def conflict_triples(found: Sequence[Any]) -> list[ox.Triple]:
 
 def conflicts_turtle(found: Sequence[Any]) -> str:
     return turtle(conflict_triples(found))
+
+
+# -- the briefing --------------------------------------------------------------
+
+def _timeline(kb: Any) -> list[Any]:
+    from cfkb.conflicts import claim_views
+
+    rows = kb.select("SELECT ?c ?d WHERE { ?c a cfkb:Claim ; cfkb:statedOn ?d } ORDER BY ?d ?c")
+    return claim_views(kb, [r["c"].value for r in rows])
+
+
+def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str:
+    """A briefing on the base: conflicts (open first) with both sides, quotes and
+    grading; conflicts per entity and area; the timeline of statements."""
+    import datetime as dt
+
+    from cfkb.conflicts import find_conflicts
+    from cfkb.workflow import history, source_records
+
+    found = find_conflicts(kb)
+    timeline = _timeline(kb)
+    records = source_records(kb, found)
+    day = today or dt.date.today().isoformat()
+    blocks: list[tuple[str, Any]] = [("h1", "cfkb briefing"),
+                                     ("p", f"{kb.claim_count()} claims from {len(records)} sources;"
+                                           f" {len(found)} conflicts, "
+                                           f"{sum(c.status in ('open', 'disputed') for c in found)} open."
+                                           f" Prepared {day}.")]
+    blocks.append(("h2", "Conflicts"))
+    if not found:
+        blocks.append(("p", "No conflicts."))
+    for c in found:
+        head = c.claims[1]
+        blocks.append(("h3", f"{head.statement} \u2014 {c.kind}, {c.status} ({c.id})"))
+        blocks.append(("p", c.explanation))
+        rows = []
+        for v in c.claims:
+            grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x) or "\u2013"
+            rows.append([v.role, v.statement, v.speaker.label if v.speaker else "\u2013", v.outlet.label,
+                         v.date or "\u2013", grade, v.rank + (" (interested party)" if v.interested else "")])
+        blocks.append(("table", (["role", "claim", "speaker", "outlet", "date", "grade", "rank"], rows)))
+        for v in c.claims:
+            if v.quote and v.role != "supports":
+                blocks.append(("quote", (f"{v.speaker.label if v.speaker else v.outlet.label}, {v.date}",
+                                         v.quote, v.quote_lang)))
+        for a in history(kb, c.iri):
+            blocks.append(("li", f"{a.when[:10]} {a.analyst}: {a.status}"
+                                 + (f", prefers {a.prefers.rsplit('/', 1)[-1]}" if a.prefers else "")
+                                 + (f" \u2014 {a.reason}" if a.reason else "")))
+    blocks.append(("h2", "Conflicts by entity and area"))
+    by_key: dict[str, set[str]] = {}
+    for c in found:
+        for v in c.claims:
+            for ref in (v.subject, v.object, v.area):
+                if ref is not None:
+                    by_key.setdefault(ref.label, set()).add(c.id)
+    rows = [[k, ", ".join(sorted(ids))] for k, ids in sorted(by_key.items())]
+    blocks.append(("table", (["entity or area", "conflicts"], rows)) if rows else ("p", "None."))
+    blocks.append(("h2", "Sources"))
+    blocks.append(("table", (["source", "reliability", "claims", "preferred", "deprecated", "conflicts", "last spoke"],
+                             [[r.label, r.reliability or "\u2013", str(r.claims), str(r.preferred), str(r.deprecated),
+                               str(r.conflicts), r.last_spoke or "\u2013"] for r in records])))
+    # The statements the documents report, in order; the documents' own analysis is summed up.
+    own = [v for v in timeline if v.cited_in is not None and v.outlet.iri == v.cited_in.iri]
+    reported = [v for v in timeline if v not in own]
+    blocks.append(("h2", "Timeline of statements"))
+    blocks.append(("table", (["date", "said by", "statement"],
+                             [[v.date or "", (v.speaker.label + ", " if v.speaker else "") + v.outlet.label,
+                               v.statement] for v in reported])))
+    if own:
+        blocks.append(("p", f"Plus {len(own)} claims the citing documents make themselves"
+                            f" ({', '.join(sorted({v.outlet.label for v in own}))})."))
+    return _markdown(blocks) if fmt == "markdown" else _html(blocks)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown(blocks: list[tuple[str, Any]]) -> str:
+    out = []
+    for kind, value in blocks:
+        if kind == "h1":
+            out.append(f"# {value}\n")
+        elif kind == "h2":
+            out.append(f"## {value}\n")
+        elif kind == "h3":
+            out.append(f"### {value}\n")
+        elif kind == "p":
+            out.append(f"{value}\n")
+        elif kind == "li":
+            out.append(f"- {value}")
+        elif kind == "quote":
+            who, text, _ = value
+            out.append(f"> \u201c{text}\u201d \u2014 {who}\n")
+        elif kind == "table":
+            head, rows = value
+            out.append("| " + " | ".join(head) + " |")
+            out.append("|" + "---|" * len(head))
+            out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+_CSS = """body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}th,td{border:1px solid #ccc;padding:.3rem .5rem;
+text-align:left;vertical-align:top}th{background:#f3f3f3}blockquote{border-left:4px solid #888;margin:.5rem 0;
+padding:.2rem .8rem;color:#444}h3{margin-top:2rem}"""
+
+
+def _html(blocks: list[tuple[str, Any]]) -> str:
+    from html import escape
+
+    out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+           "<title>cfkb briefing</title>", f"<style>{_CSS}</style></head><body>"]
+    in_list = False
+    for kind, value in blocks:
+        if kind != "li" and in_list:
+            out.append("</ul>")
+            in_list = False
+        if kind in ("h1", "h2", "h3", "p"):
+            out.append(f"<{kind}>{escape(value)}</{kind}>")
+        elif kind == "li":
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{escape(value)}</li>")
+        elif kind == "quote":
+            who, text, lang = value
+            rtl = ' dir="rtl"' if lang == "ar" else ""
+            out.append(f'<blockquote lang="{escape(lang or "")}"{rtl}>\u201c{escape(text)}\u201d'
+                       f"<br><small>{escape(who)}</small></blockquote>")
+        elif kind == "table":
+            head, rows = value
+            out.append("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>")
+            out += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows]
+            out.append("</table>")
+    if in_list:
+        out.append("</ul>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,319 @@
+"""The analyst's workflow: grading, flagging and resolving conflicts, ranks.
+
+Every decision is a ``cfkb:Assessment`` (a ``prov:Activity``) saying who
+decided what, when and why. Assessments point at conflict and claim IRIs,
+which are content hashes, so they survive re-imports and re-runs. A claim's
+current rank and a source's current reliability are plain triples that the
+latest assessment sets; the history stays in the assessments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from cfkb.errors import InputError, NotFoundError
+from cfkb.model import (
+    CFID_NS,
+    CFKB,
+    CLAIM_PREFIX,
+    CONFLICT_PREFIX,
+    PROV,
+    RANKS,
+    RDF,
+    RDFS,
+    RELIABILITY,
+    XSD,
+    content_hash,
+    rank_term,
+)
+from cfkb.store import KnowledgeBase
+
+ASSESSMENT_PREFIX = CFID_NS + "assessment/"
+#: Relations through which a speaker has a stake in what a claim is about.
+_STAKE = ("leads", "memberOf", "politicalWingOf", "supports", "allianceWith", "founderOf")
+
+
+def _now() -> dt.datetime:
+    # microseconds, so two decisions in one second keep their order
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def resolve_claim(kb: KnowledgeBase, text: str) -> str:
+    """The IRI of the claim a claim ID (or a unique prefix of one, 4+ characters) names."""
+    text = text.strip().removeprefix(CLAIM_PREFIX)
+    if len(text) < 4:
+        raise InputError("give at least 4 characters of the claim ID")
+    candidates = [q.subject.value for q in kb.store.quads_for_pattern(None, RDF.type, CFKB.Claim, None)
+                  if q.subject.value.startswith(CLAIM_PREFIX + text)]
+    if not candidates:
+        raise NotFoundError(f"no claim with ID {text!r}; 'cfkb query claims_about -p entity=NAME' shows IDs")
+    if len(candidates) > 1:
+        raise InputError(f"claim ID {text!r} is ambiguous ({len(candidates)} match); give more characters")
+    return candidates[0]
+
+
+def resolve_conflict(kb: KnowledgeBase, text: str) -> object:
+    """The conflict a (prefix of a) conflict ID names, as found now."""
+    from cfkb.conflicts import find_conflicts
+
+    text = text.strip().removeprefix(CONFLICT_PREFIX)
+    if len(text) < 4:
+        raise InputError("give at least 4 characters of the conflict ID")
+    found = [c for c in find_conflicts(kb) if c.id.startswith(text)]
+    if not found:
+        raise NotFoundError(f"no conflict with ID {text!r}; 'cfkb conflicts --all' lists them")
+    if len(found) > 1:
+        raise InputError(f"conflict ID {text!r} is ambiguous ({len(found)} match); give more characters")
+    return found[0]
+
+
+def _assessment(kb: KnowledgeBase, target: str, analyst: str, when: dt.datetime,
+                **values: ox.NamedNode | ox.Literal | None) -> tuple[ox.NamedNode, list[ox.Quad]]:
+    from cfkb.importer import analyst_iri
+
+    node = ox.NamedNode(ASSESSMENT_PREFIX + content_hash(target, when.isoformat(), analyst, *map(str, values.values())))
+    agent = analyst_iri(analyst)
+    quads = [
+        ox.Quad(node, RDF.type, CFKB.Assessment),
+        ox.Quad(node, CFKB.assesses, ox.NamedNode(target)),
+        ox.Quad(node, PROV.wasAssociatedWith, agent),
+        ox.Quad(node, PROV.endedAtTime, ox.Literal(when.isoformat(), datatype=XSD.dateTime)),
+        ox.Quad(agent, RDF.type, PROV.Person),
+        ox.Quad(agent, RDFS.label, ox.Literal(analyst)),
+    ]
+    for name, term in values.items():
+        if term is not None:
+            quads.append(ox.Quad(node, CFKB.term(name), term))
+    return node, quads
+
+
+def _replace(kb: KnowledgeBase, subject: ox.NamedNode, predicate: ox.NamedNode,
+             value: ox.NamedNode | ox.Literal | None) -> tuple[list[ox.Quad], list[ox.Quad]]:
+    """(add, remove) that set a single-valued property."""
+    remove = list(kb.store.quads_for_pattern(subject, predicate, None, ox.DefaultGraph()))
+    add = [ox.Quad(subject, predicate, value)] if value is not None else []
+    return add, [q for q in remove if q not in add]
+
+
+@dataclass
+class FlagResult:
+    conflict: str
+    status: str
+    assessment: str
+    deprecated: list[str] = field(default_factory=list)
+    preferred: str | None = None
+
+
+def flag(kb: KnowledgeBase, conflict_id: str, *, status: str, analyst: str, reason: str | None = None,
+         prefer: str | None = None, deprecate_others: bool = True, when: dt.datetime | None = None) -> FlagResult:
+    """Record an assessment of a conflict: its status, the claim believed, why.
+
+    Resolving with ``prefer`` ranks that claim preferred and, unless
+    ``deprecate_others`` is false, the claims on the other side deprecated,
+    with the reason.
+    """
+    from cfkb.conflicts import STATUSES
+
+    if status not in STATUSES:
+        raise InputError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    conflict = resolve_conflict(kb, conflict_id)
+    when = when or _now()
+    preferred = None
+    if prefer:
+        preferred = resolve_claim(kb, prefer)
+        sides = {v.iri for v in conflict.claims}  # type: ignore[attr-defined]
+        if preferred not in sides:
+            raise InputError(f"claim {prefer} is not part of conflict {conflict.id}")  # type: ignore[attr-defined]
+    if status == "resolved" and not reason:
+        raise InputError("resolving a conflict needs a --reason")
+    node, add = _assessment(
+        kb, conflict.iri, analyst, when,  # type: ignore[attr-defined]
+        status=ox.Literal(status), reason=ox.Literal(reason) if reason else None,
+        prefers=ox.NamedNode(preferred) if preferred else None,
+    )
+    remove: list[ox.Quad] = []
+    result = FlagResult(conflict.id, status, node.value, preferred=preferred)  # type: ignore[attr-defined]
+    if preferred:
+        a, r = _rank_quads(kb, preferred, "preferred", reason)
+        add += a
+        remove += r
+        if deprecate_others:
+            winner = next(v for v in conflict.claims if v.iri == preferred)  # type: ignore[attr-defined]
+            losing_roles = {"asserts", "supports"} if winner.role == "denies" else {"denies"}
+            if winner.role in ("earlier", "later"):
+                losing_roles = {"earlier", "later"} - {winner.role}
+            for v in conflict.claims:  # type: ignore[attr-defined]
+                if v.iri != preferred and v.role in losing_roles and v.role != "supports":
+                    a, r = _rank_quads(kb, v.iri, "deprecated", reason)
+                    add += a
+                    remove += r
+                    result.deprecated.append(v.iri)
+    kb.write(add=add, remove=remove)
+    return result
+
+
+def _rank_quads(kb: KnowledgeBase, claim: str, rank: str, reason: str | None) -> tuple[list[ox.Quad], list[ox.Quad]]:
+    node = ox.NamedNode(claim)
+    add, remove = _replace(kb, node, CFKB.rank, None if rank == "normal" else rank_term(rank))
+    a2, r2 = _replace(kb, node, CFKB.rankReason, ox.Literal(reason) if reason and rank != "normal" else None)
+    return add + a2, remove + r2
+
+
+def rank(kb: KnowledgeBase, claim_id: str, rank_name: str, *, analyst: str, reason: str | None = None,
+         when: dt.datetime | None = None) -> str:
+    """Set a claim's rank (preferred, normal, deprecated) by hand, recorded as an assessment."""
+    if rank_name not in RANKS:
+        raise InputError(f"rank must be one of {', '.join(RANKS)}, not {rank_name!r}")
+    if rank_name == "deprecated" and not reason:
+        raise InputError("deprecating a claim needs a --reason")
+    claim = resolve_claim(kb, claim_id)
+    _, add = _assessment(kb, claim, analyst, when or _now(), rank=rank_term(rank_name),
+                         reason=ox.Literal(reason) if reason else None)
+    a, r = _rank_quads(kb, claim, rank_name, reason)
+    kb.write(add=add + a, remove=r)
+    return claim
+
+
+def grade_claim(kb: KnowledgeBase, claim_id: str, credibility: int, *, analyst: str,
+                when: dt.datetime | None = None) -> str:
+    """Set the Admiralty credibility (1-6) of a claim."""
+    if credibility not in range(1, 7):
+        raise InputError(f"credibility must be 1-6, not {credibility}")
+    claim = resolve_claim(kb, claim_id)
+    value = ox.Literal(str(credibility), datatype=XSD.integer)
+    _, add = _assessment(kb, claim, analyst, when or _now(), credibility=value)
+    a, r = _replace(kb, ox.NamedNode(claim), CFKB.credibility, value)
+    kb.write(add=add + a, remove=r)
+    return claim
+
+
+def rate_source(kb: KnowledgeBase, source: str, reliability: str, *, analyst: str,
+                when: dt.datetime | None = None) -> None:
+    """Set the Admiralty reliability (A-F) of a source (an outlet, document or speaker IRI).
+
+    A grade given on a claim itself (at import) takes precedence over the source's.
+    """
+    reliability = reliability.strip().upper()
+    if reliability not in RELIABILITY:
+        raise InputError(f"reliability must be one of {', '.join(RELIABILITY)}, not {reliability!r}")
+    value = ox.Literal(reliability)
+    _, add = _assessment(kb, source, analyst, when or _now(), reliability=value)
+    a, r = _replace(kb, ox.NamedNode(source), CFKB.reliability, value)
+    kb.write(add=add + a, remove=r)
+
+
+@dataclass
+class Assessment:
+    when: str
+    analyst: str
+    status: str | None
+    reason: str | None
+    prefers: str | None
+    rank: str | None
+
+
+def history(kb: KnowledgeBase, target: str) -> list[Assessment]:
+    """Every assessment of a conflict or claim, oldest first."""
+    rows = kb.select(
+        """SELECT ?target ?a ?when ?who ?status ?reason ?prefers ?rank WHERE {
+             ?a cfkb:assesses ?target ; prov:endedAtTime ?when ; prov:wasAssociatedWith/rdfs:label ?who .
+             OPTIONAL { ?a cfkb:status ?status } OPTIONAL { ?a cfkb:reason ?reason }
+             OPTIONAL { ?a cfkb:prefers ?prefers } OPTIONAL { ?a cfkb:rank ?rank } } ORDER BY ?when ?a""",
+        {"target": ox.NamedNode(target)})
+    return [Assessment(r["when"].value, r["who"].value, _v(r, "status"), _v(r, "reason"), _v(r, "prefers"),
+                       _v(r, "rank").rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else None)
+            for r in rows]
+
+
+def _v(row: dict[str, object], key: str) -> str | None:
+    term = row.get(key)
+    return term.value if term is not None else None  # type: ignore[attr-defined]
+
+
+# -- interested parties --------------------------------------------------------
+
+def stakes(kb: KnowledgeBase) -> dict[str, set[str]]:
+    """For each actor, the entities it has a stake in (itself, what it leads, its
+    allies and what they back), from asserted claims and gazetteer relations."""
+    edges: dict[str, set[str]] = defaultdict(set)
+    preds = " ".join(f"cfkb:{p}" for p in _STAKE)
+    for r in kb.select(f"""SELECT ?a ?p ?b WHERE {{
+            VALUES ?p {{ {preds} }}
+            {{ ?c rdf:subject ?a ; rdf:predicate ?p ; rdf:object ?b ; cfkb:negated false }}
+            UNION {{ ?a ?p ?b FILTER(isIRI(?a) && isIRI(?b)) FILTER NOT EXISTS {{ ?a a cfkb:Claim }} }} }}"""):
+        a, p, b = r["a"].value, r["p"].value.rsplit("#", 1)[-1], r["b"].value
+        edges[a].add(b)
+        if p in ("memberOf", "politicalWingOf", "supports", "allianceWith"):
+            edges[b].add(a)  # an ally or wing of what you lead is your side too
+    result: dict[str, set[str]] = {}
+    for actor in list(edges):
+        seen, todo = {actor}, [actor]
+        while todo and len(seen) < 200:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        result[actor] = seen
+    return result
+
+
+def interested(stake: dict[str, set[str]], speaker: str | None, subject: str) -> bool:
+    """True when the speaker talks about its own side (Moanes about Hoquq)."""
+    return bool(speaker) and subject in stake.get(speaker or "", ())
+
+
+# -- sources -------------------------------------------------------------------
+
+@dataclass
+class SourceRecord:
+    iri: str
+    label: str
+    kind: str
+    reliability: str | None
+    claims: int
+    preferred: int
+    deprecated: int
+    conflicts: int
+    last_spoke: str | None
+
+
+def source_records(kb: KnowledgeBase, conflicts: Iterable[object] | None = None) -> list[SourceRecord]:
+    """Each speaker, outlet and document with its grading and track record."""
+    from cfkb.conflicts import find_conflicts
+
+    found = list(conflicts) if conflicts is not None else find_conflicts(kb)
+    in_conflict: dict[str, set[str]] = defaultdict(set)
+    for c in found:
+        for v in c.claims:  # type: ignore[attr-defined]
+            for ref in (v.outlet, v.speaker):
+                if ref is not None:
+                    in_conflict[ref.iri].add(c.id)  # type: ignore[attr-defined]
+    rows = kb.select("""
+        SELECT ?src ?label ?type ?rel (COUNT(DISTINCT ?c) AS ?n) (MAX(?date) AS ?last)
+               (COUNT(DISTINCT ?pc) AS ?pref) (COUNT(DISTINCT ?dc) AS ?dep)
+        WHERE {
+          ?c a cfkb:Claim . { ?c prov:wasAttributedTo ?src } UNION { ?c cfkb:statedIn ?src }
+          OPTIONAL { ?c cfkb:statedOn ?date }
+          OPTIONAL { ?c cfkb:rank cfkb:PreferredRank BIND(?c AS ?pc) }
+          OPTIONAL { ?c cfkb:rank cfkb:DeprecatedRank BIND(?c AS ?dc) }
+          OPTIONAL { ?src rdfs:label ?label FILTER(LANG(?label) = "en") }
+          OPTIONAL { ?src a ?type FILTER(?type IN (cfkb:Person, cfkb:MediaOutlet, cfkb:Document)) }
+          OPTIONAL { ?src cfkb:reliability ?rel }
+        } GROUP BY ?src ?label ?type ?rel ORDER BY DESC(?n) ?label""")
+    out = []
+    for r in rows:
+        iri = r["src"].value
+        out.append(SourceRecord(
+            iri=iri, label=r["label"].value if "label" in r else iri,
+            kind=r["type"].value.rsplit("#", 1)[-1] if "type" in r else "",
+            reliability=_v(r, "rel"), claims=int(r["n"].value),
+            preferred=int(r["pref"].value) if "pref" in r else 0,
+            deprecated=int(r["dep"].value) if "dep" in r else 0,
+            conflicts=len(in_conflict.get(iri, ())), last_spoke=_v(r, "last"),
+        ))
+    return out
