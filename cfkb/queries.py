@@ -22,6 +22,8 @@ from cfkb.resources import queries_dir
 
 PARAM_TYPES = ("entity", "date", "string", "iri")
 _PARAM = re.compile(r"^#\s*param\s+(\w+)\s*:\s*(\w+)\s*(?:--\s*(.*))?$")
+_UPDATE = re.compile(r"^\s*(?:(?:PREFIX\s+\S*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*"
+                     r"(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE)
 _FORBIDDEN = re.compile(r"\b(SERVICE|LOAD)\b|\bFROM\s+(NAMED\s+)?<", re.IGNORECASE)
 
 
@@ -80,6 +82,9 @@ def load(spec: str) -> NamedQuery:
 def check_safe(text: str, name: str | None = None) -> None:
     """Refuse queries that would reach outside the base (SERVICE, LOAD, FROM <...>)."""
     stripped = re.sub(r"#[^\n]*", "", re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', text))
+    update = _UPDATE.match(stripped)
+    if update:
+        raise QueryError(f"{update.group(1).upper()}: updates are not allowed; queries are read-only", name)
     m = _FORBIDDEN.search(stripped)
     if m:
         raise QueryError(f"{m.group(0).split()[0].upper()} is not allowed: queries never reach outside the base", name)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,30 @@ from cfkb.importer import init_store
 from cfkb.store import KnowledgeBase
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+def _no_network(event: str, args: tuple) -> None:
+    """Fail any attempt, anywhere in the suite, to reach beyond this machine.
+
+    cfkb must never touch the network on its own (remote JSON-LD contexts,
+    SERVICE, LOAD): this audit hook turns such a connection into an error.
+    Loopback stays allowed for the tests' own servers.
+    """
+    if event == "socket.connect":
+        address = args[1]
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if isinstance(host, str) and not host.startswith(_LOOPBACK) and not host.startswith("/"):
+            raise PermissionError(f"network access to {address!r} during tests")
+    elif event == "socket.getaddrinfo":
+        host = args[0]
+        if isinstance(host, (str, bytes)) and host and not str(host).startswith(_LOOPBACK):
+            raise PermissionError(f"name lookup of {host!r} during tests")
+
+
+sys.addaudithook(_no_network)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
