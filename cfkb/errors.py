@@ -106,6 +106,12 @@ class QueryRefusedError(QueryError):
     http_status = 403
 
 
+class ForbiddenError(CfkbError):
+    """An action this server does not allow: writing to a read-only server, a cross-site form."""
+
+    http_status = 403
+
+
 class NotAcceptableError(CfkbError):
     """No result format the client accepts (HTTP content negotiation)."""
 
