@@ -328,8 +328,11 @@ def test_source_page_has_track_record_and_claims(client):
     doc = html(client.get("/source/al-rabaa-tv"))
     assert doc.find("h1").text == "Al-Rabaa TV"
     counts = {d.find("dt").text: d.find("dd").text for d in doc.find("dl", class_="counts").find_all("div")}
-    assert counts["claims"] == "3" and counts["as outlet"] == "3"
-    assert int(counts["in conflicts"]) >= 2
+    assert counts["claims"] == "3" and counts["as outlet"] == "3" and "as speaker" not in counts
+    assert counts["claims in conflicts"] == "2"  # Hoquq in Safwa, and Safwa contests the election
+    speaker = html(client.get("/source/qais-al-khazali"))
+    counts = {d.find("dt").text: d.find("dd").text for d in speaker.find("dl", class_="counts").find_all("div")}
+    assert counts["as speaker"] == "2" and "as outlet" not in counts
     assert len(doc.find_all("article", class_="claim")) == 3
     assert f"/conflicts/{HOQUQ_CONFLICT}" in {a.get("href") for a in doc.find_all("a")}
 
@@ -421,6 +424,9 @@ def test_editor_shows_errors_and_keeps_the_text(client):
     assert doc.find("textarea").text == q
     r = client.get("/query", params={"q": "SELECT * WHERE { ?s ?p ?o }"})
     assert "Truncated" in html(r).find("p", class_="truncated").text
+    r = client.get("/query", params={"name": "claims_about", "p.entity": "Hoquq", "q": "ASK {}"})
+    assert r.status_code == 400
+    assert "?entity" in html(r).find("p", class_="error").text
 
 
 def test_pages_carry_security_headers(client):

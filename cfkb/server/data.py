@@ -37,7 +37,7 @@ SELECT ?entity ?c ?date WHERE {
 _CLAIMS_BY = """
 SELECT ?source ?c ?how ?date WHERE {
   ?c a cfkb:Claim .
-  { ?c prov:wasAttributedTo ?source BIND("speaker" AS ?how) }
+  { ?c prov:wasAttributedTo ?source FILTER NOT EXISTS { ?c cfkb:statedIn ?source } BIND("speaker" AS ?how) }
   UNION { ?c cfkb:statedIn ?source BIND("outlet" AS ?how) }
   UNION { ?c cfkb:citedIn ?source BIND("cited" AS ?how) }
   OPTIONAL { ?c cfkb:statedOn ?date }
@@ -197,7 +197,7 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
         negated=sum(1 for v in views if v.negated),
         first=dates[0] if dates else None, last=dates[-1] if dates else None,
         conflicts=conflicts,
-        in_conflict={v.iri for c in conflicts for v in c.claims},
+        in_conflict={v.iri for c in conflicts for v in c.claims} & set(claim_iris),
     )
 
 

@@ -164,8 +164,8 @@ def run_job(kb: KnowledgeBase, job: QueryJob) -> QueryOutcome:
         rows = []
         for solution in itertools.islice(result, job.row_limit + 1):
             rows.append({n: _json_term(solution[n]) for n in names if solution[n] is not None})
-    except (ValueError, TypeError) as exc:
-        # evaluation errors pyoxigraph reports after parsing (bad substitution, ...)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        # what pyoxigraph reports after parsing: a bound variable the query does not select, ...
         raise QueryError(str(exc)) from exc
     truncated = len(rows) > job.row_limit
     del rows[job.row_limit:]
