@@ -630,11 +630,13 @@ def sources(state: State, fmt: str) -> None:
               help="The most rows (or triples) one answer holds; longer answers are cut and say so.")
 @click.option("--workers", default=None, type=click.IntRange(1, 64), metavar="N",
               help="Query worker processes (default: 2 to 4, by CPU count).")
+@click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(0, 100_000), metavar="MB",
+              help="Keep query answers up to this size (0: none); emptied whenever the server writes.")
 @click.option("--get", "get_path", metavar="PATH",
               help="Answer one GET request in-process, print the body and exit (0 only on HTTP 200).")
 @pass_state
 def serve(state: State, host: str, port: int, read_only: bool, query_timeout: float, row_limit: int,
-          workers: int | None, get_path: str | None) -> None:
+          workers: int | None, cache_mb: int, get_path: str | None) -> None:
     """Serve the SPARQL 1.1 endpoint (/sparql) and the web pages.
 
     Pages: conflicts (/), entities, sources, claims, a graph of who runs
@@ -656,7 +658,7 @@ def serve(state: State, host: str, port: int, read_only: bool, query_timeout: fl
     kb = state.kb(write=not read_only)
     loopback = host in LOOPBACK_HOSTS
     app = create_app(kb, read_only=read_only, query_timeout=query_timeout, row_limit=row_limit, workers=workers,
-                     analyst=state.analyst,
+                     analyst=state.analyst, cache_bytes=cache_mb * 1024 * 1024,
                      allowed_hosts=[*LOOPBACK_HOSTS, "testserver"] if loopback and get_path is None else None)
     if get_path is not None:
         try:

@@ -236,6 +236,16 @@ def test_answers_over_the_row_cap_are_truncated_and_say_so(client):
     assert "x-cfkb-truncated" not in small.headers and "link" not in small.json()["head"]
 
 
+def test_repeated_queries_are_answered_from_the_cache(client):
+    q = "SELECT ?e WHERE { ?e a cfkb:Province } ORDER BY ?e"
+    first = client.get("/sparql", params={"query": q})
+    second = client.get("/sparql", params={"query": q})
+    assert first.headers["x-cfkb-cache"] == "miss" and second.headers["x-cfkb-cache"] == "hit"
+    assert first.content == second.content
+    other = client.get("/sparql", params={"query": q}, headers={"accept": "text/csv"})
+    assert other.headers["x-cfkb-cache"] == "miss"
+
+
 def test_format_parameter_overrides_accept(client):
     r = client.get("/sparql", params={"query": "SELECT ?s WHERE { ?s a cfkb:Party }", "format": "tsv"},
                    headers={"accept": "application/json"})
@@ -463,12 +473,16 @@ def test_flag_form_posts_to_the_workflow(writable_app, monkeypatch):
     calls = []
     monkeypatch.setattr(pages, "_flag", lambda kb, cid, **kw: calls.append((cid, kw)))
     with TestClient(writable_app) as c:
+        c.get("/sparql", params={"query": "ASK {}"})
+        assert c.get("/sparql", params={"query": "ASK {}"}).headers["x-cfkb-cache"] == "hit"
         r = c.post(f"/conflicts/{HOQUQ_CONFLICT}/flag", follow_redirects=False,
                    data={"status": "resolved", "prefer": "abc", "reason": "Moanes leads Hoquq",
                          "next": f"/#c-{HOQUQ_CONFLICT}"})
         assert r.status_code == 303 and r.headers["location"] == f"/#c-{HOQUQ_CONFLICT}"
         assert calls == [(HOQUQ_CONFLICT, {"status": "resolved", "prefer": "abc", "reason": "Moanes leads Hoquq",
                                            "analyst": "tester"})]
+        # a write empties the cache
+        assert c.get("/sparql", params={"query": "ASK {}"}).headers["x-cfkb-cache"] == "miss"
         off_site = c.post(f"/conflicts/{HOQUQ_CONFLICT}/flag", follow_redirects=False,
                           data={"status": "resolved", "next": "//evil.example/"})
         assert off_site.headers["location"] == f"/conflicts/{HOQUQ_CONFLICT}"

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cfkb.errors import CfkbError, InputError
 from cfkb.model import CLAIM_PREFIX, CFID_NS, curie, short_id
-from cfkb.server.executor import Runner, make_runner
+from cfkb.server.executor import AnswerCache, Runner, make_runner
 from cfkb.store import KnowledgeBase
 
 HERE = Path(__file__).resolve().parent
@@ -51,7 +51,10 @@ class ServerConfig:
     row_limit: int
     analyst: str
     templates: jinja2.Environment
+    cache: AnswerCache | None = None
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: queries being answered now, so that identical ones wait for that answer
+    inflight: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
 
     @property
     def can_flag(self) -> bool:
@@ -172,7 +175,8 @@ class SecurityHeaders:
 
 def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: float = 10.0,
                row_limit: int = 10_000, workers: int | None = None, analyst: str = "analyst",
-               allowed_hosts: Sequence[str] | None = None, runner: Runner | None = None) -> Starlette:
+               allowed_hosts: Sequence[str] | None = None, runner: Runner | None = None,
+               cache_bytes: int = 64 * 1024 * 1024) -> Starlette:
     """The cfkb web application over an open base.
 
     Args:
@@ -185,6 +189,8 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         analyst: who flags conflicts, when the form does not say.
         allowed_hosts: Host header values to answer (default: any).
         runner: run queries with this instead of the default worker pool.
+        cache_bytes: keep answers up to this many bytes in all (0: keep none); the cache is
+            emptied whenever the server writes.
     """
     from cfkb.server import pages, sparql
 
@@ -192,7 +198,7 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         raise CfkbError("a writable server needs the base opened for writing")
     cfg = ServerConfig(kb=kb, runner=runner or make_runner(kb, workers), read_only=read_only,
                        query_timeout=query_timeout, row_limit=row_limit, analyst=analyst,
-                       templates=_templates(kb))
+                       templates=_templates(kb), cache=AnswerCache(cache_bytes) if cache_bytes > 0 else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -423,3 +423,47 @@ def make_runner(kb: KnowledgeBase, size: int | None = None) -> Runner:
     if kb.path is not None:
         return ProcessRunner(kb.path, n)
     return ThreadRunner(kb, n)
+
+
+class AnswerCache:
+    """Answers by query, for as long as the base does not change.
+
+    A server's base changes only through its own writes, which call
+    :meth:`clear`, so a cached answer is always the one the query would give.
+    Bounded in bytes; the least recently used answers go first.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: dict[QueryJob, QueryOutcome] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, job: QueryJob) -> QueryOutcome | None:
+        with self._lock:
+            outcome = self._items.pop(job, None)
+            if outcome is not None:
+                self._items[job] = outcome  # most recently used last
+            return outcome
+
+    def put(self, job: QueryJob, outcome: QueryOutcome) -> None:
+        size = len(outcome.body) + len(job.text)
+        if size > self.max_bytes // 8:
+            return
+        with self._lock:
+            if job in self._items:
+                return
+            self._items[job] = outcome
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._items:
+                old_job, old = next(iter(self._items.items()))
+                del self._items[old_job]
+                self._bytes -= len(old.body) + len(old_job.text)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)

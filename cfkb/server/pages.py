@@ -124,6 +124,8 @@ def _flag_and_refresh(cfg: ServerConfig, cid: str, status: str, prefer: str | No
         _conflict(cfg.kb, cid)
         _flag(cfg.kb, cid, status=status, prefer=prefer, reason=reason, analyst=analyst)
     cfg.runner.recycle()
+    if cfg.cache is not None:
+        cfg.cache.clear()
 
 
 def _entity_iri(request: Request, kind: str) -> str:

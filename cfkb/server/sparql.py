@@ -30,16 +30,40 @@ from cfkb.server.protocol import (
 
 
 async def run_query(request: Request, text: str, fmt: str,
-                    bindings: dict[str, ox.NamedNode | ox.Literal] | None = None) -> QueryOutcome:
-    """Run a checked query through the worker pool, within the limits."""
+                    bindings: dict[str, ox.NamedNode | ox.Literal] | None = None) -> tuple[QueryOutcome, bool]:
+    """Run a checked query through the worker pool, within the limits.
+
+    Returns the answer and whether it came from the cache. Identical queries
+    arriving while one runs wait for its answer instead of running again.
+    """
     cfg = config(request)
     job = QueryJob.make(text, fmt, cfg.row_limit, bindings)
-    return await asyncio.to_thread(cfg.runner.run, job, cfg.query_timeout)
+    if cfg.cache is not None:
+        cached = cfg.cache.get(job)
+        if cached is not None:
+            return cached, True
+    running = cfg.inflight.get(job)
+    if running is not None:
+        return await asyncio.shield(running), True
+    future: asyncio.Future[QueryOutcome] = asyncio.get_running_loop().create_future()
+    cfg.inflight[job] = future
+    try:
+        outcome = await asyncio.to_thread(cfg.runner.run, job, cfg.query_timeout)
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved here, so an unawaited future logs nothing
+        raise
+    finally:
+        cfg.inflight.pop(job, None)
+    future.set_result(outcome)
+    if cfg.cache is not None:
+        cfg.cache.put(job, outcome)
+    return outcome, False
 
 
-def _headers(outcome: QueryOutcome, row_limit: int) -> dict[str, str]:
+def _headers(outcome: QueryOutcome, row_limit: int, cached: bool = False) -> dict[str, str]:
     headers = {"X-CFKB-Rows": str(outcome.rows), "X-CFKB-Elapsed": f"{outcome.elapsed:.4f}",
-               "Cache-Control": "no-store"}
+               "X-CFKB-Cache": "hit" if cached else "miss", "Cache-Control": "no-store"}
     if outcome.truncated:
         headers["X-CFKB-Truncated"] = "true"
         headers["X-CFKB-Row-Limit"] = str(row_limit)
@@ -64,13 +88,13 @@ async def endpoint(request: Request) -> Response:
     form = queries.query_form(req.query)
     fmt = choose_format(form, request.headers.get("accept"), req.format)
     try:
-        outcome = await run_query(request, req.query, fmt)
+        outcome, cached = await run_query(request, req.query, fmt)
     except QueryError as exc:
         if type(exc) is QueryError:
             raise QueryError(readable(exc)) from exc
         raise
     return Response(outcome.body, media_type=CONTENT_TYPES[outcome.format],
-                    headers=_headers(outcome, cfg.row_limit))
+                    headers=_headers(outcome, cfg.row_limit, cached))
 
 
 def _describe(request: Request) -> Response:
@@ -162,13 +186,13 @@ async def editor(request: Request) -> Response:
         bound = queries.bind(named, values, cfg.kb.entity_index()) if named else {}
         if fmt:
             fmt = choose_format(form, None, fmt)
-            outcome = await run_query(request, text, fmt, bound)
+            outcome, cached = await run_query(request, text, fmt, bound)
             filename = f"{named.name if named else 'query'}.{EXTENSIONS[outcome.format]}"
-            headers = _headers(outcome, cfg.row_limit)
+            headers = _headers(outcome, cfg.row_limit, cached)
             headers["Content-Disposition"] = f'attachment; filename="{filename}"'
             return Response(outcome.body, media_type=CONTENT_TYPES[outcome.format], headers=headers)
         graph_form = form in ("CONSTRUCT", "DESCRIBE")
-        outcome = await run_query(request, text, "turtle" if graph_form else "json", bound)
+        outcome, cached = await run_query(request, text, "turtle" if graph_form else "json", bound)
     except CfkbError as exc:
         if fmt:
             raise
@@ -182,7 +206,7 @@ async def editor(request: Request) -> Response:
     context["downloads"] = [(k.upper() if k != "jsonld" else "JSON-LD",
                              "/query?" + urlencode(list(base.items()) + [("format", k)])) for k in kinds]
     response: HTMLResponse = render(request, "query.html", context)
-    for k, v in _headers(outcome, cfg.row_limit).items():
+    for k, v in _headers(outcome, cfg.row_limit, cached).items():
         response.headers[k] = v
     return response
 
