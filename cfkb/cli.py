@@ -827,5 +827,69 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None) -> Non
         kb = view_as_of(kb, _parse_date(as_of, "--as-of"))
     _write_output(briefing(kb, fmt=fmt), output)
 
+# -- serve -----------------------------------------------------------------
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; anything but loopback lets others read the base.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--read-only/--writable", "read_only", default=True, show_default=True,
+              help="--writable opens the store for writing (holding its lock) and shows flag/resolve buttons.")
+@click.option("--query-timeout", default=10.0, show_default=True, type=click.FloatRange(0.01, 3600), metavar="S",
+              help="Seconds a SPARQL query may run before the answer is 503.")
+@click.option("--row-limit", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000), metavar="N",
+              help="The most rows (or triples) one answer holds; longer answers are cut and say so.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64), metavar="N",
+              help="Query worker processes (default: 2 to 4, by CPU count).")
+@click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(0, 100_000), metavar="MB",
+              help="Keep query answers up to this size (0: none); emptied whenever the server writes.")
+@click.option("--get", "get_path", metavar="PATH",
+              help="Answer one GET request in-process, print the body and exit (0 only on HTTP 200).")
+@pass_state
+def serve(state: State, host: str, port: int, read_only: bool, query_timeout: float, row_limit: int,
+          workers: int | None, cache_mb: int, get_path: str | None) -> None:
+    """Serve the SPARQL 1.1 endpoint (/sparql) and the web pages.
+
+    Pages: conflicts (/), entities, sources, claims, a graph of who runs
+    with whom where (/graph), a SPARQL editor with the named queries
+    (/query) and search by any name. The endpoint refuses updates,
+    SERVICE, LOAD and FROM, and bounds query time and answer size.
+
+    \b
+    Example:
+      cfkb serve
+      cfkb serve --writable --port 8080
+      cfkb serve --get '/sparql?query=ASK%7B%7D'
+    """
+    try:
+        from cfkb.server.app import LOOPBACK_HOSTS, close, create_app, get
+    except ImportError as exc:
+        raise click.ClickException(f"the web server needs {exc.name}; install cfkb with its dependencies") from exc
+
+    kb = state.kb(write=not read_only)
+    loopback = host in LOOPBACK_HOSTS
+    app = create_app(kb, read_only=read_only, query_timeout=query_timeout, row_limit=row_limit, workers=workers,
+                     analyst=state.analyst, cache_bytes=cache_mb * 1024 * 1024,
+                     allowed_hosts=[*LOOPBACK_HOSTS, "testserver"] if loopback and get_path is None else None)
+    if get_path is not None:
+        try:
+            status, _, body = get(app, get_path)
+        finally:
+            close(app)
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        if status != 200:
+            _echo_err(f"HTTP {status}")
+            raise click.exceptions.Exit(1)
+        return
+    import uvicorn
+
+    if not loopback:
+        _echo_err(f"warning: listening on {host}: anyone who can reach this machine can read the base")
+    _echo_err(f"cfkb: serving {state.store_path} ({'read-only' if read_only else 'writable'})"
+              f" at http://{'[' + host + ']' if ':' in host else host}:{port}/  (Ctrl+C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
 def main() -> None:  # pragma: no cover
     cli(prog_name="cfkb")

@@ -238,6 +238,16 @@ class _Views:
         return f"the gazetteer records {self.index.label(party)} as the political wing of {self.index.label(group)}"
 
 
+def claim_views(kb: KnowledgeBase, iris: Iterable[str], role: str = "claim") -> list[ClaimView]:
+    """Claims as an analyst reads them: labels, statement, sentence, grading.
+
+    Raises:
+        NotFoundError: one of the IRIs is not a claim in the base.
+    """
+    views = _Views(kb)
+    return [views.claim(iri, role) for iri in iris]
+
+
 def _status(kb: KnowledgeBase, iri: str) -> str:
     rows = kb.select(
         "SELECT ?c ?status WHERE { ?a cfkb:assesses ?c ; cfkb:status ?status ; prov:endedAtTime ?t }"
@@ -344,7 +354,3 @@ def claim_view(kb: KnowledgeBase, iri: str, role: str = "claim") -> ClaimView:
     """One claim as an analyst reads it (labels, provenance, grading, rank)."""
     return _Views(kb).claim(iri, role)
 
-
-def claim_views(kb: KnowledgeBase, iris: Iterable[str], role: str = "claim") -> list[ClaimView]:
-    views = _Views(kb)
-    return [views.claim(i, role) for i in iris]

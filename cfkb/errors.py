@@ -100,6 +100,24 @@ class QueryTimeoutError(QueryError):
     http_status = 503
 
 
+class QueryRefusedError(QueryError):
+    """A well-formed request cfkb will not run: an update, SERVICE, LOAD, FROM."""
+
+    http_status = 403
+
+
+class ForbiddenError(CfkbError):
+    """An action this server does not allow: writing to a read-only server, a cross-site form."""
+
+    http_status = 403
+
+
+class NotAcceptableError(CfkbError):
+    """No result format the client accepts (HTTP content negotiation)."""
+
+    http_status = 406
+
+
 class NotFoundError(CfkbError):
     """A claim, conflict, source or entity ID that is not in the base."""
 

@@ -139,6 +139,38 @@ class EntityIndex:
         keys = difflib.get_close_matches(normalize(name), list(self._names), n=n, cutoff=0.6)
         return [self._names[k] for k in keys]
 
+    def search(self, text: str, limit: int = 20) -> list[str]:
+        """Entities whose names match ``text``: what it may mean first, then
+        names containing it, or its words in any spelling, then close spellings.
+
+        >>> index = EntityIndex()
+        >>> index.add("urn:x:hoquq", "Harakat Hoquq", preferred=True)
+        >>> index.add("urn:x:hikma", "Hikma", preferred=True)
+        >>> index.search("huquq"), index.search("harakat")
+        (['urn:x:hoquq'], ['urn:x:hoquq'])
+        """
+        found: list[str] = []
+
+        def take(iris: set[str]) -> None:
+            for iri in sorted(iris, key=self.label):
+                if iri not in found:
+                    found.append(iri)
+
+        take(self.candidates(text))
+        strict, loose = normalize(text), skeleton(text)
+        if strict:
+            for key, iris in self._strict.items():
+                if strict in key:
+                    take(iris)
+            words = loose.split()
+            for key, iris in self._loose.items():
+                # whole words only: loose keys are short and would match anything
+                if words and all(w in key.split() for w in words):
+                    take(iris)
+            for name in self.suggest(text, n=5):
+                take(self._strict.get(normalize(name), set()))
+        return found[:limit]
+
 
 #: Words analysts use for the vocabulary's predicates.
 PREDICATE_SYNONYMS = {

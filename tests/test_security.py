@@ -31,7 +31,7 @@ def test_keywords_inside_strings_are_not_mistaken(runner, store_path):
 def test_updates_through_query_are_refused(runner, store_path):
     result = invoke(runner, store_path, "query", "-e", "PREFIX x: <http://x/>\nDELETE WHERE { ?s ?p ?o }")
     assert result.exit_code == 1
-    assert "updates are not allowed" in result.stderr
+    assert "is a SPARQL update" in result.stderr
     from cfkb.store import KnowledgeBase
 
     kb = KnowledgeBase.open(store_path)

@@ -1,0 +1,281 @@
+"""The web application: :func:`create_app` builds it around an open base.
+
+A plain factory, as in datasette: the CLI calls it and hands the result to
+uvicorn; tests call it and talk to it in-process. Errors carry their HTTP
+status (``CfkbError.http_status``) and are rendered in one place,
+:func:`_error`: plain text for the SPARQL endpoint and downloads, an HTML
+page otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import threading
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cfkb.errors import CfkbError, InputError
+from cfkb.model import CLAIM_PREFIX, CFID_NS, curie, short_id
+from cfkb.server.executor import AnswerCache, Runner, make_runner
+from cfkb.store import KnowledgeBase
+
+HERE = Path(__file__).resolve().parent
+#: Loopback names a server bound to 127.0.0.1 answers to (against DNS rebinding).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+@dataclass
+class ServerConfig:
+    """Everything a request handler needs, kept on ``app.state.cfkb``."""
+
+    kb: KnowledgeBase
+    runner: Runner
+    read_only: bool
+    query_timeout: float
+    row_limit: int
+    analyst: str
+    templates: jinja2.Environment
+    cache: AnswerCache | None = None
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: queries being answered now, so that identical ones wait for that answer
+    inflight: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
+
+    @property
+    def can_flag(self) -> bool:
+        return not self.read_only and importlib.util.find_spec("cfkb.workflow") is not None
+
+
+def config(request: Request) -> ServerConfig:
+    cfg: ServerConfig = request.app.state.cfkb
+    return cfg
+
+
+# -- URLs of things ----------------------------------------------------------------
+
+def entity_url(iri: str) -> str:
+    """The stable page of an entity: ``/entity/<name>`` for cfid: IRIs."""
+    rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
+    if rest and "/" not in rest and "#" not in rest:
+        return "/entity/" + quote(rest, safe="")
+    if iri.startswith(CLAIM_PREFIX):
+        return claim_url(iri)
+    return "/entity?iri=" + quote(iri, safe="")
+
+
+def source_url(iri: str) -> str:
+    rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
+    if rest and "/" not in rest and "#" not in rest:
+        return "/source/" + quote(rest, safe="")
+    return "/source?iri=" + quote(iri, safe="")
+
+
+def claim_url(iri: str) -> str:
+    return "/claims/" + quote(short_id(iri), safe="")
+
+
+def _templates(kb: KnowledgeBase) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.globals.update(entity_url=entity_url, source_url=source_url, claim_url=claim_url, curie=curie,
+                       label=lambda iri: kb.entity_index().label(iri), short_id=short_id)
+    env.filters["rtl"] = lambda lang: "rtl" if (lang or "").split("-")[0] in ("ar", "fa", "he", "ur", "ku") else "auto"
+    return env
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """A page from ``templates/``, with what every page needs."""
+    cfg = config(request)
+    context.setdefault("nav", "")
+    page = cfg.templates.get_template(name).render(
+        request=request, read_only=cfg.read_only, can_flag=cfg.can_flag, **context)
+    return HTMLResponse(page, status_code=status)
+
+
+def form_fields(body: bytes) -> dict[str, list[str]]:
+    """The fields of an ``application/x-www-form-urlencoded`` body.
+
+    >>> form_fields(b"query=ASK%7B%7D&x=1&x=2")
+    {'query': ['ASK{}'], 'x': ['1', '2']}
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the form is not UTF-8 text") from None
+    return parse_qs(text, keep_blank_values=True, max_num_fields=1000)
+
+
+# -- errors ----------------------------------------------------------------------
+
+def _wants_text(request: Request) -> bool:
+    return request.url.path.startswith("/sparql") or "format" in request.query_params
+
+
+async def _error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, CfkbError):
+        status, message = exc.http_status, str(exc)
+    elif isinstance(exc, HTTPException):
+        status, message = exc.status_code, exc.detail or ""
+    else:  # pragma: no cover - starlette routes only the two kinds here
+        status, message = 500, "internal error"
+    if status == 404 and not message.strip() or message == "Not Found":
+        message = f"nothing at {request.url.path}"
+    if _wants_text(request):
+        return PlainTextResponse(f"{message}\n", status_code=status)
+    return render(request, "error.html", {"status": status, "message": message, "title": f"Error {status}"},
+                  status=status)
+
+
+class SecurityHeaders:
+    """Headers that keep pages from being framed, sniffed or fed foreign scripts."""
+
+    HEADERS = [
+        (b"content-security-policy",
+         b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+         b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+    ]
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + self.HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# -- the factory -------------------------------------------------------------------
+
+def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: float = 10.0,
+               row_limit: int = 10_000, workers: int | None = None, analyst: str = "analyst",
+               allowed_hosts: Sequence[str] | None = None, runner: Runner | None = None,
+               cache_bytes: int = 64 * 1024 * 1024) -> Starlette:
+    """The cfkb web application over an open base.
+
+    Args:
+        kb: the base; open it read-only unless ``read_only`` is False.
+        read_only: hide and refuse the flag/resolve actions.
+        query_timeout: seconds a SPARQL query may run before the answer is 503.
+        row_limit: the most rows (or triples) a query answer holds; more are cut off and the
+            answer says so.
+        workers: query worker processes (default: 2 to 4, by CPU count).
+        analyst: who flags conflicts, when the form does not say.
+        allowed_hosts: Host header values to answer (default: any).
+        runner: run queries with this instead of the default worker pool.
+        cache_bytes: keep answers up to this many bytes in all (0: keep none); the cache is
+            emptied whenever the server writes.
+    """
+    from cfkb.server import pages, sparql
+
+    if not read_only and not kb.writable:
+        raise CfkbError("a writable server needs the base opened for writing")
+    cfg = ServerConfig(kb=kb, runner=runner or make_runner(kb, workers), read_only=read_only,
+                       query_timeout=query_timeout, row_limit=row_limit, analyst=analyst,
+                       templates=_templates(kb), cache=AnswerCache(cache_bytes) if cache_bytes > 0 else None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        warm = getattr(cfg.runner, "warm", None)
+        if warm is not None:
+            # start the workers without holding up the first page
+            threading.Thread(target=_quietly, args=(warm,), daemon=True, name="cfkb-warm").start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(cfg.runner.close)
+
+    routes = [
+        Route("/", pages.dashboard, name="dashboard"),
+        Route("/conflicts/{cid}", pages.conflict, name="conflict"),
+        Route("/conflicts/{cid}/flag", pages.flag, methods=["POST"], name="flag"),
+        Route("/entity", pages.entity_by_iri),
+        Route("/entity/{name}", pages.entity, name="entity"),
+        Route("/source", pages.source_by_iri),
+        Route("/source/{name}", pages.source, name="source"),
+        Route("/sources", pages.sources, name="sources"),
+        Route("/claims/{cid}", pages.claim, name="claim"),
+        Route("/graph", pages.graph, name="graph"),
+        Route("/search", pages.search, name="search"),
+        Route("/query", sparql.editor, name="query"),
+        Route("/sparql", sparql.endpoint, methods=["GET", "POST"], name="sparql"),
+        Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    middleware = [Middleware(SecurityHeaders)]
+    if allowed_hosts:
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={CfkbError: _error, HTTPException: _error},
+                    max_body_size=1024 * 1024)
+    app.state.cfkb = cfg
+    return app
+
+
+def _quietly(fn: Any) -> None:
+    try:
+        fn()
+    except CfkbError:
+        pass  # reported again, with its status, on the first query
+
+
+def close(app: Starlette) -> None:
+    """Stop the app's query workers (the lifespan does this when a server stops)."""
+    app.state.cfkb.runner.close()
+
+
+def get(app: Starlette, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """Answer one GET request in-process, without a socket (``cfkb serve --get``).
+
+    Returns the status, the response headers and the body.
+    """
+    raw_path, _, query = path.partition("?")
+    scope: dict[str, Any] = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": raw_path, "raw_path": raw_path.encode(), "root_path": "",
+        "query_string": query.encode("latin-1", "replace"),
+        "headers": [(b"host", b"localhost")] + [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "client": ("127.0.0.1", 0), "server": ("localhost", 80),
+    }
+    status = 500
+    out_headers: dict[str, str] = {}
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            out_headers.update({k.decode(): v.decode() for k, v in message.get("headers", [])})
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    asyncio.run(app(scope, receive, send))
+    return status, out_headers, b"".join(chunks)

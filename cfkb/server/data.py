@@ -1,0 +1,297 @@
+"""What the web pages show, read from the base.
+
+Every query here is fixed text with values bound through substitutions;
+nothing a user types is pasted into SPARQL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from cfkb.conflicts import ClaimView, Conflict, claim_views, find_conflicts
+from cfkb.errors import NotFoundError
+from cfkb.model import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
+from cfkb.store import KnowledgeBase
+
+#: The most claims one entity or source page lists.
+PAGE_CLAIMS = 500
+
+_LABELS = """
+SELECT ?e ?p ?l WHERE {
+  { ?e rdfs:label ?l BIND(rdfs:label AS ?p) } UNION { ?e skos:altLabel ?l BIND(skos:altLabel AS ?p) }
+}"""
+_FACTS = """
+SELECT ?e ?p ?o ?dir WHERE {
+  { ?e ?p ?o BIND("out" AS ?dir) } UNION { ?o ?p ?e FILTER(isIRI(?o)) BIND("in" AS ?dir) }
+  FILTER(?p NOT IN (rdfs:label, skos:altLabel, rdf:type, rdf:subject, rdf:object, rdf:predicate,
+                    prov:wasAttributedTo, cfkb:statedIn, cfkb:citedIn, cfkb:inArea, cfkb:election, cfkb:tlp))
+}"""
+_CLAIMS_ABOUT = """
+SELECT ?entity ?c ?date WHERE {
+  ?c a cfkb:Claim . { ?c rdf:subject ?entity } UNION { ?c rdf:object ?entity }
+  OPTIONAL { ?c cfkb:statedOn ?date }
+} ORDER BY ?date ?c"""
+_CLAIMS_BY = """
+SELECT ?source ?c ?how ?date WHERE {
+  ?c a cfkb:Claim .
+  { ?c prov:wasAttributedTo ?source FILTER NOT EXISTS { ?c cfkb:statedIn ?source } BIND("speaker" AS ?how) }
+  UNION { ?c cfkb:statedIn ?source BIND("outlet" AS ?how) }
+  UNION { ?c cfkb:citedIn ?source BIND("cited" AS ?how) }
+  OPTIONAL { ?c cfkb:statedOn ?date }
+} ORDER BY ?date ?c"""
+_GRAPH_EDGES = """
+SELECT ?c ?s ?p ?o ?neg ?area WHERE {
+  VALUES ?p { cfkb:runsAs cfkb:memberOf cfkb:supports }
+  ?c a cfkb:Claim ; rdf:predicate ?p ; rdf:subject ?s ; rdf:object ?o ; cfkb:negated ?neg .
+  FILTER NOT EXISTS { ?c cfkb:modality cfkb:NoIndication }
+  OPTIONAL { ?c cfkb:inArea ?area }
+}"""
+_AREAS = """
+SELECT ?a ?t WHERE { VALUES ?t { cfkb:Region cfkb:Province } ?a a ?t }"""
+
+
+@dataclass
+class Label:
+    text: str
+    lang: str | None
+    alt: bool
+
+
+@dataclass
+class Fact:
+    """A gazetteer statement about an entity (not a claim): predicate, other end, direction."""
+
+    predicate: str
+    other: str
+    literal: bool
+    lang: str | None
+    incoming: bool
+
+
+@dataclass
+class ClaimGroup:
+    area: str | None
+    election: str | None
+    claims: list[ClaimView]
+
+
+@dataclass
+class EntityPage:
+    iri: str
+    label: str
+    types: list[str]
+    labels: list[Label]
+    facts: list[Fact]
+    groups: list[ClaimGroup]
+    timeline: list[ClaimView]
+    conflicts: list[Conflict]
+    claim_total: int
+    statements_by: int
+    in_conflict: set[str] = field(default_factory=set)
+
+
+@dataclass
+class SourcePage:
+    iri: str
+    label: str
+    types: list[str]
+    claims: list[ClaimView]
+    claim_total: int
+    roles: Counter[str]
+    predicates: Counter[str]
+    ranks: Counter[str]
+    grades: Counter[str]
+    negated: int
+    first: str | None
+    last: str | None
+    conflicts: list[Conflict]
+    in_conflict: set[str] = field(default_factory=set)
+
+
+def local_name(iri: str) -> str:
+    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _require(kb: KnowledgeBase, iri: str) -> None:
+    if iri not in kb.entity_index():
+        raise NotFoundError(f"no entity <{iri}> in the base")
+
+
+def _types(kb: KnowledgeBase, iri: str) -> list[str]:
+    return sorted(local_name(t) for t in kb.entity_index().types.get(iri, ()))
+
+
+def entity_labels(kb: KnowledgeBase, iri: str) -> list[Label]:
+    """Labels first (English, then other languages), then aliases."""
+    rows = kb.select(_LABELS, {"e": ox.NamedNode(iri)})
+    labels = [Label(r["l"].value, r["l"].language, r["p"].value == SKOS_NS + "altLabel") for r in rows]
+    return sorted(labels, key=lambda x: (x.alt, x.lang != "en", x.lang or "", x.text))
+
+
+def entity_facts(kb: KnowledgeBase, iri: str) -> list[Fact]:
+    facts = []
+    for r in kb.select(_FACTS, {"e": ox.NamedNode(iri)}):
+        o = r["o"]
+        facts.append(Fact(r["p"].value, o.value, isinstance(o, ox.Literal),
+                          o.language if isinstance(o, ox.Literal) else None, r["dir"].value == "in"))
+    return sorted(facts, key=lambda f: (f.incoming, f.predicate, f.other))
+
+
+def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
+    """Names, facts, claims by area and election, conflicts and a timeline of one entity.
+
+    Raises:
+        NotFoundError: no such entity.
+    """
+    _require(kb, iri)
+    index = kb.entity_index()
+    rows = kb.select(_CLAIMS_ABOUT, {"entity": ox.NamedNode(iri)})
+    claim_iris = list(dict.fromkeys(r["c"].value for r in rows))
+    views = claim_views(kb, claim_iris[:PAGE_CLAIMS])
+    groups: dict[tuple[str | None, str | None], list[ClaimView]] = {}
+    for v in views:
+        key = (v.area.label if v.area else None, v.election.label if v.election else None)
+        groups.setdefault(key, []).append(v)
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0][1] or "", kv[0][0] is not None, kv[0][0] or ""))
+    conflicts = find_conflicts(kb, entity=iri)
+    by = kb.select(_CLAIMS_BY, {"source": ox.NamedNode(iri)})
+    return EntityPage(
+        iri=iri, label=index.label(iri), types=_types(kb, iri), labels=entity_labels(kb, iri),
+        facts=entity_facts(kb, iri),
+        groups=[ClaimGroup(area, election, claims) for (area, election), claims in ordered],
+        timeline=sorted((v for v in views if v.date), key=lambda v: (v.date or "", v.id)),
+        conflicts=conflicts, claim_total=len(claim_iris),
+        statements_by=len({r["c"].value for r in by}),
+        in_conflict={v.iri for c in conflicts for v in c.claims},
+    )
+
+
+def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
+    """A speaker's, outlet's or document's claims and track record.
+
+    Raises:
+        NotFoundError: no such entity.
+    """
+    _require(kb, iri)
+    rows = kb.select(_CLAIMS_BY, {"source": ox.NamedNode(iri)})
+    roles: dict[str, set[str]] = {}
+    for r in rows:
+        roles.setdefault(r["c"].value, set()).add(r["how"].value)
+    claim_iris = list(roles)
+    views = claim_views(kb, claim_iris[:PAGE_CLAIMS])
+    conflicts = [c for c in find_conflicts(kb)
+                 if any(iri in (v.outlet.iri, (v.speaker or v.outlet).iri, v.cited_in.iri if v.cited_in else "")
+                        for v in c.claims)]
+    dates = sorted(v.date for v in views if v.date)
+    return SourcePage(
+        iri=iri, label=kb.entity_index().label(iri), types=_types(kb, iri), claims=views,
+        claim_total=len(claim_iris),
+        roles=Counter(how for hows in roles.values() for how in hows),
+        predicates=Counter(v.predicate.label for v in views),
+        ranks=Counter(v.rank for v in views),
+        grades=Counter(f"{v.reliability or '?'}{v.credibility or '?'}" for v in views
+                       if v.reliability or v.credibility),
+        negated=sum(1 for v in views if v.negated),
+        first=dates[0] if dates else None, last=dates[-1] if dates else None,
+        conflicts=conflicts,
+        in_conflict={v.iri for c in conflicts for v in c.claims} & set(claim_iris),
+    )
+
+
+def claim_page(kb: KnowledgeBase, short: str) -> tuple[ClaimView, list[Conflict]]:
+    """One claim and the conflicts it is part of.
+
+    Raises:
+        NotFoundError: no such claim.
+    """
+    iri = CLAIM_PREFIX + short
+    if not kb.contains(ox.NamedNode(iri)):
+        raise NotFoundError(f"no claim {short} in the base")
+    view = claim_views(kb, [iri])[0]
+    return view, [c for c in find_conflicts(kb) if any(v.iri == iri for v in c.claims)]
+
+
+# -- the graph -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Edge:
+    claim: str
+    subject: str
+    predicate: str
+    object: str
+    negated: bool
+    conflict: bool
+
+
+@dataclass
+class AreaGraph:
+    """The runsAs edges claimed for one area (or, with no area, everywhere)."""
+
+    area: str | None
+    label: str
+    edges: list[Edge]
+
+
+def areas(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
+    """(IRI, label, Region|Province) of every area, regions first."""
+    index = kb.entity_index()
+    out = [(r["a"].value, index.label(r["a"].value), local_name(r["t"].value)) for r in kb.select(_AREAS)]
+    return sorted(out, key=lambda a: (a[2] != "Region", a[1]))
+
+
+def graph(kb: KnowledgeBase, area: str | None = None) -> list[AreaGraph]:
+    """Who runs with whom where: one panel per area with runsAs claims, then
+    membership and support (which hold everywhere unless an area is given).
+
+    With ``area`` (an IRI), only that area and the claims with no area.
+    """
+    conflicts = find_conflicts(kb)
+    in_conflict = {v.iri for c in conflicts for v in c.claims if v.role != "supports"}
+    index = kb.entity_index()
+    panels: dict[str | None, list[Edge]] = {}
+    for r in kb.select(_GRAPH_EDGES):
+        a = r["area"].value if "area" in r else None
+        if area is not None and a not in (None, area):
+            continue
+        pred = local_name(r["p"].value)
+        key = a if pred == "runsAs" else "*" + (a or "")
+        panels.setdefault(key, []).append(Edge(
+            claim=r["c"].value, subject=r["s"].value, predicate=pred, object=r["o"].value,
+            negated=r["neg"].value == "true", conflict=r["c"].value in in_conflict,
+        ))
+    order = {iri: i for i, (iri, _, _) in enumerate(areas(kb))}
+    out = []
+    for key, edges in panels.items():
+        if key is not None and key.startswith("*"):
+            where = key[1:] or None
+            label = "Membership and support" + (f" in {index.label(where)}" if where else ", all areas")
+            a_iri = where
+        else:
+            a_iri, label = key, (index.label(key) if key else "All areas")
+        edges.sort(key=lambda e: (index.label(e.subject), index.label(e.object), e.negated))
+        out.append(AreaGraph(a_iri, label, edges))
+    out.sort(key=lambda g: (g.label.startswith("Membership"), g.area is not None,
+                            order.get(g.area or "", 999), g.label))
+    return out
+
+
+def stats(kb: KnowledgeBase) -> dict[str, int]:
+    index = kb.entity_index()
+    return {"claims": kb.claim_count(), "entities": len(index.labels)}
+
+
+def predicate_label(iri: str) -> str:
+    if iri.startswith(CFKB_NS):
+        return iri[len(CFKB_NS):]
+    if iri.startswith(RDFS_NS):
+        return "rdfs:" + iri[len(RDFS_NS):]
+    return local_name(iri)
+
+
+def is_local(iri: str) -> bool:
+    """An IRI with a page of its own in this server (``/entity/<name>``)."""
+    rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
+    return bool(rest) and "/" not in rest and "#" not in rest

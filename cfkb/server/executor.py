@@ -1,0 +1,469 @@
+"""Running SPARQL for the server: bounded in time and in rows.
+
+A runaway pyoxigraph query cannot be interrupted from Python, so queries run
+in a small pool of worker processes, each with the store open read-only. The
+server waits for an answer up to the time limit; at the limit it kills that
+worker (the query dies with it), starts a fresh one and answers 503, while the
+other workers go on serving other clients.
+
+A base with no path (in memory) cannot be shared with another process; its
+queries run in threads instead, which still answer 503 at the limit but
+cannot stop the query itself.
+
+This module does not import the web stack, so the workers start quickly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyoxigraph as ox
+
+from cfkb.errors import (
+    CfkbError,
+    InputError,
+    NotFoundError,
+    QueryError,
+    QueryRefusedError,
+    QueryTimeoutError,
+    StoreError,
+)
+from cfkb.model import PREFIXES
+from cfkb.store import KnowledgeBase
+
+#: Result formats of SELECT and ASK, by short name.
+RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+#: Formats of CONSTRUCT and DESCRIBE results, by short name.
+GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+}
+#: Put in ``head.link`` of truncated JSON and XML results.
+TRUNCATED_LINK = "https://w3id.org/cfkb/ns#ResultsTruncated"
+
+#: A term as plain data, to cross a process boundary: (kind, value, language, datatype).
+TermSpec = tuple[str, str, str | None, str | None]
+
+
+def term_spec(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> TermSpec:
+    """A term as plain data (see :func:`term_from_spec`)."""
+    if isinstance(term, ox.NamedNode):
+        return ("iri", term.value, None, None)
+    if isinstance(term, ox.BlankNode):
+        return ("bnode", term.value, None, None)
+    return ("literal", term.value, term.language, None if term.language else term.datatype.value)
+
+
+def term_from_spec(spec: TermSpec) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+    """The term back from :func:`term_spec`.
+
+    >>> term_from_spec(term_spec(ox.Literal("حقوق", language="ar")))
+    <Literal value=حقوق language=ar>
+    """
+    kind, value, language, datatype = spec
+    if kind == "iri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(value)
+    if language:
+        return ox.Literal(value, language=language)
+    return ox.Literal(value, datatype=ox.NamedNode(datatype) if datatype else None)
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """One query to run: text, bound values, the wanted format and the row cap."""
+
+    text: str
+    format: str
+    row_limit: int
+    bindings: tuple[tuple[str, TermSpec], ...] = ()
+
+    @classmethod
+    def make(cls, text: str, fmt: str, row_limit: int,
+             bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None) -> QueryJob:
+        return cls(text, fmt, row_limit, tuple((k, term_spec(v)) for k, v in (bindings or {}).items()))
+
+
+@dataclass(frozen=True)
+class QueryOutcome:
+    """A query's serialised answer."""
+
+    form: str  # "select", "ask" or "graph"
+    format: str
+    body: bytes
+    rows: int
+    truncated: bool
+    elapsed: float
+
+
+def _json_term(term: Any) -> dict[str, Any]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, Any] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+            out["datatype"] = term.datatype.value
+        return out
+    if isinstance(term, ox.Triple):
+        return {"type": "triple", "value": {"subject": _json_term(term.subject),
+                                            "predicate": _json_term(term.predicate),
+                                            "object": _json_term(term.object)}}
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def run_job(kb: KnowledgeBase, job: QueryJob) -> QueryOutcome:
+    """Run one query on ``kb`` and serialise at most ``job.row_limit`` rows.
+
+    Raises:
+        QueryError: the query does not parse or cannot be evaluated.
+    """
+    start = time.perf_counter()
+    bindings = {name: term_from_spec(spec) for name, spec in job.bindings}
+    try:
+        result = kb.query(job.text, bindings)
+        if isinstance(result, ox.QueryBoolean):
+            fmt = job.format if job.format in RESULT_FORMATS else "json"
+            body = result.serialize(format=RESULT_FORMATS[fmt])
+            return QueryOutcome("ask", fmt, bytes(body or b""), 1, False, time.perf_counter() - start)
+        if isinstance(result, ox.QueryTriples):
+            fmt = job.format if job.format in GRAPH_FORMATS else "turtle"
+            triples = list(itertools.islice(result, job.row_limit + 1))
+            truncated = len(triples) > job.row_limit
+            del triples[job.row_limit:]
+            body = ox.serialize(triples, format=GRAPH_FORMATS[fmt], prefixes=dict(PREFIXES))
+            return QueryOutcome("graph", fmt, bytes(body or b""), len(triples), truncated,
+                                time.perf_counter() - start)
+        names = [v.value for v in result.variables]
+        rows = []
+        for solution in itertools.islice(result, job.row_limit + 1):
+            rows.append({n: _json_term(solution[n]) for n in names if solution[n] is not None})
+    except (ValueError, TypeError, RuntimeError) as exc:
+        # what pyoxigraph reports after parsing: a bound variable the query does not select, ...
+        raise QueryError(str(exc)) from exc
+    truncated = len(rows) > job.row_limit
+    del rows[job.row_limit:]
+    fmt = job.format if job.format in RESULT_FORMATS else "json"
+    head: dict[str, Any] = {"vars": names}
+    doc = {"head": head, "results": {"bindings": rows}}
+    if fmt == "json":
+        if truncated:
+            head["link"] = [TRUNCATED_LINK]
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    else:
+        # pyoxigraph's own serialisers, fed with the capped rows
+        if truncated and fmt == "xml":
+            head["link"] = [TRUNCATED_LINK]
+        parsed = ox.parse_query_results(json.dumps(doc).encode("utf-8"), format=ox.QueryResultsFormat.JSON)
+        body = bytes(parsed.serialize(format=RESULT_FORMATS[fmt]) or b"")
+    return QueryOutcome("select", fmt, body, len(rows), truncated, time.perf_counter() - start)
+
+
+# -- errors across the process boundary ------------------------------------
+
+_ERRORS: dict[str, type[CfkbError]] = {
+    cls.__name__: cls
+    for cls in (CfkbError, InputError, QueryError, QueryRefusedError, StoreError, NotFoundError)
+}
+
+
+def _error_reply(exc: BaseException) -> tuple[str, str, str]:
+    if isinstance(exc, CfkbError):
+        name = type(exc).__name__
+        return ("error", name if name in _ERRORS else "CfkbError", str(exc))
+    return ("error", "CfkbError", f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _raise_reply(reply: tuple[str, str, str]) -> None:
+    raise _ERRORS.get(reply[1], CfkbError)(reply[2])
+
+
+# -- runners -----------------------------------------------------------------
+
+class Runner(Protocol):
+    """Runs query jobs within a time limit."""
+
+    def run(self, job: QueryJob, timeout: float) -> QueryOutcome: ...
+
+    def recycle(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _timeout_error(timeout: float) -> QueryTimeoutError:
+    return QueryTimeoutError(
+        f"query stopped at the time limit of {timeout:g} s; narrow it (more specific patterns,"
+        " a LIMIT) or ask the operator for a longer --query-timeout")
+
+
+def worker_main(conn: Connection, store_path: str) -> None:
+    """A worker process: open the store read-only and answer jobs until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        kb = KnowledgeBase.open(store_path)
+    except BaseException as exc:  # reported to the server, which answers 503
+        conn.send(_error_reply(exc))
+        return
+    conn.send(("ready",))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            conn.send(("ok", run_job(kb, job)))
+        except BaseException as exc:
+            conn.send(_error_reply(exc))
+
+
+class _Worker:
+    """One worker process (``python -m cfkb.server.worker``) and our end of its socket.
+
+    A plain subprocess rather than :mod:`multiprocessing`: spawning would
+    re-import the caller's main module, which may not be import-safe.
+    """
+
+    def __init__(self, store_path: str, generation: int) -> None:
+        self.generation = generation
+        ours, theirs = socket.socketpair()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cfkb.server.worker", str(theirs.fileno()), store_path],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+            )
+        finally:
+            theirs.close()
+        self.conn = Connection(ours.detach())
+        self.ready = False
+
+    def wait_ready(self, timeout: float) -> None:
+        if self.ready:
+            return
+        try:
+            if not self.conn.poll(timeout):
+                raise StoreError("a query worker did not start in time; try again")
+            reply = self.conn.recv()
+        except (EOFError, OSError):
+            self.kill()
+            raise StoreError("a query worker could not start; see the server log") from None
+        except StoreError:
+            self.kill()
+            raise
+        if reply[0] != "ready":
+            self.kill()
+            _raise_reply(reply)
+        self.ready = True
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+            self.process.wait(2)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.conn.close()
+
+
+class ProcessRunner:
+    """A pool of worker processes over the store at ``store_path``.
+
+    :meth:`run` blocks; call it from a thread. A query past the limit costs
+    its worker, which is replaced on next use.
+    """
+
+    START_TIMEOUT = 60.0
+
+    def __init__(self, store_path: str | Path, size: int = 2) -> None:
+        self.store_path = str(store_path)
+        self.size = max(1, size)
+        self._slots: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
+        for _ in range(self.size):
+            self._slots.put(None)
+        self._generation = 0
+        self._closed = False
+        self._lock = threading.Lock()
+        self._all: set[_Worker] = set()
+
+    def _fresh(self, worker: _Worker | None) -> _Worker:
+        if worker is not None and worker.alive() and worker.generation == self._generation:
+            return worker
+        if worker is not None:
+            self._forget(worker)
+            worker.stop()
+        with self._lock:
+            if self._closed:
+                raise StoreError("the server is shutting down")
+            worker = _Worker(self.store_path, self._generation)
+            self._all.add(worker)
+        return worker
+
+    def _forget(self, worker: _Worker) -> None:
+        with self._lock:
+            self._all.discard(worker)
+
+    def warm(self) -> None:
+        """Start every worker now rather than on first use."""
+        taken = [self._slots.get() for _ in range(self.size)]
+        try:
+            for i, worker in enumerate(taken):
+                taken[i] = worker = self._fresh(worker)
+                worker.wait_ready(self.START_TIMEOUT)
+        finally:
+            for worker in taken:
+                self._slots.put(worker)
+
+    def run(self, job: QueryJob, timeout: float) -> QueryOutcome:
+        try:
+            worker = self._slots.get(timeout=timeout)
+        except queue.Empty:
+            raise QueryTimeoutError(f"server busy: no query worker was free within {timeout:g} s;"
+                                    " try again shortly") from None
+        try:
+            worker = self._fresh(worker)
+            worker.wait_ready(self.START_TIMEOUT)
+            worker.conn.send(job)
+            if not worker.conn.poll(timeout):
+                self._forget(worker)
+                worker.kill()
+                worker = None
+                raise _timeout_error(timeout)
+            reply = worker.conn.recv()
+        except (EOFError, OSError) as exc:
+            if worker is not None:
+                self._forget(worker)
+                worker.kill()
+            worker = None
+            raise StoreError(f"the query worker failed ({type(exc).__name__}); try again") from exc
+        finally:
+            self._slots.put(worker)
+        if reply[0] == "ok":
+            outcome: QueryOutcome = reply[1]
+            return outcome
+        _raise_reply(reply)
+        raise AssertionError("unreachable")
+
+    def recycle(self) -> None:
+        """Workers see the store as it was when they opened it: after a write, start anew."""
+        with self._lock:
+            self._generation += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            worker.stop()
+
+
+class ThreadRunner:
+    """Queries in threads, for a base with no path; answers 503 at the limit
+    but cannot stop the query, which runs on in its thread."""
+
+    def __init__(self, kb: KnowledgeBase, size: int = 2) -> None:
+        self.kb = kb
+        self._pool = ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="cfkb-query")
+
+    def run(self, job: QueryJob, timeout: float) -> QueryOutcome:
+        future = self._pool.submit(run_job, self.kb, job)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            raise _timeout_error(timeout) from None
+
+    def recycle(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def make_runner(kb: KnowledgeBase, size: int | None = None) -> Runner:
+    """Worker processes for an on-disk base, threads for an in-memory one."""
+    n = size or max(2, min(4, os.cpu_count() or 2))
+    if kb.path is not None:
+        return ProcessRunner(kb.path, n)
+    return ThreadRunner(kb, n)
+
+
+class AnswerCache:
+    """Answers by query, for as long as the base does not change.
+
+    A server's base changes only through its own writes, which call
+    :meth:`clear`, so a cached answer is always the one the query would give.
+    Bounded in bytes; the least recently used answers go first.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: dict[QueryJob, QueryOutcome] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, job: QueryJob) -> QueryOutcome | None:
+        with self._lock:
+            outcome = self._items.pop(job, None)
+            if outcome is not None:
+                self._items[job] = outcome  # most recently used last
+            return outcome
+
+    def put(self, job: QueryJob, outcome: QueryOutcome) -> None:
+        size = len(outcome.body) + len(job.text)
+        if size > self.max_bytes // 8:
+            return
+        with self._lock:
+            if job in self._items:
+                return
+            self._items[job] = outcome
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._items:
+                old_job, old = next(iter(self._items.items()))
+                del self._items[old_job]
+                self._bytes -= len(old.body) + len(old_job.text)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,213 @@
+"""The HTML pages: conflicts, entities, sources, claims, the graph, search,
+and the flag/resolve action of a writable server.
+
+Handlers are plain functions; the ones that read the base are synchronous,
+so Starlette runs them in its thread pool and a slow page never blocks the
+event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from cfkb import queries
+from cfkb.conflicts import KINDS, STATUSES, Conflict, find_conflicts
+from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
+from cfkb.model import CFID_NS
+from cfkb.names import expand_curie
+from cfkb.server import data
+from cfkb.server.app import ServerConfig, config, entity_url, form_fields, render
+from cfkb.server.graph import render_panel
+from cfkb.store import KnowledgeBase
+
+OPEN = ("open", "disputed")
+
+
+def _sections(found: list[Conflict]) -> list[tuple[str, str, list[Conflict]]]:
+    return [
+        ("open", "Open", [c for c in found if c.status in OPEN]),
+        ("resolved", "Resolved", [c for c in found if c.status == "resolved"]),
+        ("dismissed", "Dismissed", [c for c in found if c.status == "dismissed"]),
+    ]
+
+
+def dashboard(request: Request) -> Response:
+    """All conflicts, open ones first, with both sides' claims."""
+    cfg = config(request)
+    kind = request.query_params.get("kind") or None
+    status = request.query_params.get("status") or None
+    if kind and kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    if status and status not in STATUSES:
+        raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    everything = find_conflicts(cfg.kb, include_dismissed=True)
+    found = [c for c in everything if (not kind or c.kind == kind) and (not status or c.status == status)]
+    counts = {k: sum(1 for c in everything if c.kind == k) for k in KINDS}
+    return render(request, "dashboard.html", {
+        "title": "Conflicts", "nav": "conflicts", "sections": _sections(found), "kind": kind, "status": status,
+        "kinds": KINDS, "statuses": STATUSES, "counts": counts, "total": len(everything),
+        "open_total": sum(1 for c in everything if c.status in OPEN), "stats": data.stats(cfg.kb),
+        "analyst": cfg.analyst,
+    })
+
+
+def _conflict(kb: KnowledgeBase, cid: str) -> Conflict:
+    for c in find_conflicts(kb, include_dismissed=True):
+        if c.id == cid:
+            return c
+    raise NotFoundError(f"no conflict {cid} in the base")
+
+
+def conflict(request: Request) -> Response:
+    cfg = config(request)
+    c = _conflict(cfg.kb, request.path_params["cid"])
+    return render(request, "conflict.html", {"title": f"Conflict {c.id}", "nav": "conflicts", "c": c,
+                                             "analyst": cfg.analyst})
+
+
+def _flag(kb: KnowledgeBase, conflict_id: str, *, status: str, prefer: str | None, reason: str,
+          analyst: str) -> Any:
+    """Record an analyst's assessment of a conflict (:func:`cfkb.workflow.flag`)."""
+    try:
+        from cfkb.workflow import flag as workflow_flag
+    except ImportError:
+        raise ForbiddenError("flagging conflicts is not available in this version of cfkb") from None
+    return workflow_flag(kb, conflict_id, status=status, prefer=prefer, reason=reason, analyst=analyst)
+
+
+def _same_origin(request: Request) -> bool:
+    """A form posted from this server's own pages (not from another site)."""
+    origin = request.headers.get("origin")
+    if origin == "null":
+        return False
+    if origin:
+        return urlsplit(origin).netloc == request.headers.get("host", "")
+    return request.headers.get("sec-fetch-site") in (None, "same-origin", "none")
+
+
+def _local_path(target: str | None, default: str) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+async def flag(request: Request) -> Response:
+    """Flag, resolve or dismiss a conflict, then go back to where the form was."""
+    cfg = config(request)
+    if cfg.read_only:
+        raise ForbiddenError("this server is read-only; start it with 'cfkb serve --writable' to flag conflicts")
+    if not _same_origin(request):
+        raise ForbiddenError("cross-site form refused: flag conflicts from this server's own pages")
+    form = form_fields(await request.body())
+    cid = request.path_params["cid"]
+
+    def field(name: str) -> str:
+        return (form.get(name) or [""])[0].strip()
+
+    status = field("status")
+    if status not in STATUSES:
+        raise InputError(f"status must be one of {', '.join(STATUSES)}")
+    prefer = field("prefer") or None
+    analyst = field("analyst") or cfg.analyst
+    await run_in_threadpool(_flag_and_refresh, cfg, cid, status, prefer, field("reason"), analyst)
+    return RedirectResponse(_local_path(field("next") or None, f"/conflicts/{cid}"), status_code=303)
+
+
+def _flag_and_refresh(cfg: ServerConfig, cid: str, status: str, prefer: str | None, reason: str,
+                      analyst: str) -> None:
+    with cfg.write_lock:
+        _conflict(cfg.kb, cid)
+        _flag(cfg.kb, cid, status=status, prefer=prefer, reason=reason, analyst=analyst)
+    cfg.runner.recycle()
+    if cfg.cache is not None:
+        cfg.cache.clear()
+
+
+def _entity_iri(request: Request, kind: str) -> str:
+    if "name" in request.path_params:
+        return CFID_NS + request.path_params["name"]
+    raw = request.query_params.get("iri", "")
+    iri = expand_curie(raw) if raw else None
+    if iri is None:
+        raise InputError(f"give the {kind} as /{kind}/<name> or /{kind}?iri=<IRI>")
+    return iri
+
+
+def entity(request: Request) -> Response:
+    """An entity: names (Arabic too), facts, claims by area and election, conflicts, timeline."""
+    cfg = config(request)
+    page = data.entity_page(cfg.kb, _entity_iri(request, "entity"))
+    return render(request, "entity.html", {"title": page.label, "nav": "", "e": page,
+                                           "predicate_label": data.predicate_label})
+
+
+entity_by_iri = entity
+
+
+def source(request: Request) -> Response:
+    """A speaker, outlet or document: its claims and track record."""
+    cfg = config(request)
+    page = data.source_page(cfg.kb, _entity_iri(request, "source"))
+    return render(request, "source.html", {"title": page.label, "nav": "sources", "s": page})
+
+
+source_by_iri = source
+
+
+def sources(request: Request) -> Response:
+    cfg = config(request)
+    rows = cfg.kb.select(queries.library()["sources"].text)
+    return render(request, "sources.html", {"title": "Sources", "nav": "sources", "rows": rows})
+
+
+def claim(request: Request) -> Response:
+    cfg = config(request)
+    view, conflicts = data.claim_page(cfg.kb, request.path_params["cid"])
+    return render(request, "claim.html", {"title": view.statement, "nav": "", "v": view,
+                                          "conflicts": conflicts})
+
+
+def graph(request: Request) -> Response:
+    """Who runs with whom where, one panel per area; conflicting claims in red."""
+    cfg = config(request)
+    area_name = request.query_params.get("area") or None
+    all_areas = data.areas(cfg.kb)
+    area_iri = None
+    if area_name:
+        area_iri = expand_curie(area_name) or CFID_NS + area_name
+        if area_iri not in {a[0] for a in all_areas}:
+            raise NotFoundError(f"no area {area_name!r}")
+    panels = data.graph(cfg.kb, area_iri)
+    label = cfg.kb.entity_index().label
+    drawn = [(p, render_panel(p, label, entity_url, f"p{i}")) for i, p in enumerate(panels)]
+    return render(request, "graph.html", {"title": "Graph", "nav": "graph", "panels": drawn,
+                                          "areas": all_areas, "area": area_iri})
+
+
+def search(request: Request) -> Response:
+    """Entities by name: aliases, transliterations and Arabic spellings all find them."""
+    cfg = config(request)
+    text = (request.query_params.get("q") or "").strip()
+    index = cfg.kb.entity_index()
+    results: list[str] = []
+    exact: set[str] = set()
+    if text:
+        if len(text) > 200:
+            raise InputError("search text longer than 200 characters")
+        try:
+            exact = index.candidates(text)
+        except CfkbError:
+            exact = set()
+        if len(exact) == 1 and request.query_params.get("all") is None:
+            return RedirectResponse(entity_url(next(iter(exact))), status_code=303)
+        results = index.search(text, limit=50)
+    return render(request, "search.html", {
+        "title": f"Search: {text}" if text else "Search", "nav": "", "q": text, "ambiguous": len(exact) > 1,
+        "results": [(iri, index.label(iri), sorted(data.local_name(t) for t in index.types.get(iri, ())))
+                    for iri in results],
+    })

@@ -1,0 +1,227 @@
+"""The SPARQL endpoint (``/sparql``) and the query editor page (``/query``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from cfkb import queries
+from cfkb.errors import CfkbError, InputError, QueryError
+from cfkb.model import CLAIM_PREFIX, PREFIXES, curie
+from cfkb.server.app import claim_url, config, entity_url, form_fields, render
+from cfkb.server.executor import QueryJob, QueryOutcome
+from cfkb.server.protocol import (
+    CONTENT_TYPES,
+    EXTENSIONS,
+    GRAPH_MEDIA,
+    choose_format,
+    negotiate,
+    read_request,
+    readable,
+    service_description,
+)
+
+
+async def run_query(request: Request, text: str, fmt: str,
+                    bindings: dict[str, ox.NamedNode | ox.Literal] | None = None) -> tuple[QueryOutcome, bool]:
+    """Run a checked query through the worker pool, within the limits.
+
+    Returns the answer and whether it came from the cache. Identical queries
+    arriving while one runs wait for its answer instead of running again.
+    """
+    cfg = config(request)
+    job = QueryJob.make(text, fmt, cfg.row_limit, bindings)
+    if cfg.cache is not None:
+        cached = cfg.cache.get(job)
+        if cached is not None:
+            return cached, True
+    running = cfg.inflight.get(job)
+    if running is not None:
+        return await asyncio.shield(running), True
+    future: asyncio.Future[QueryOutcome] = asyncio.get_running_loop().create_future()
+    cfg.inflight[job] = future
+    try:
+        outcome = await asyncio.to_thread(cfg.runner.run, job, cfg.query_timeout)
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved here, so an unawaited future logs nothing
+        raise
+    finally:
+        cfg.inflight.pop(job, None)
+    future.set_result(outcome)
+    if cfg.cache is not None:
+        cfg.cache.put(job, outcome)
+    return outcome, False
+
+
+def _headers(outcome: QueryOutcome, row_limit: int, cached: bool = False) -> dict[str, str]:
+    headers = {"X-CFKB-Rows": str(outcome.rows), "X-CFKB-Elapsed": f"{outcome.elapsed:.4f}",
+               "X-CFKB-Cache": "hit" if cached else "miss", "Cache-Control": "no-store"}
+    if outcome.truncated:
+        headers["X-CFKB-Truncated"] = "true"
+        headers["X-CFKB-Row-Limit"] = str(row_limit)
+    return headers
+
+
+async def endpoint(request: Request) -> Response:
+    """SPARQL 1.1 Protocol, queries only; the service description without a query."""
+    cfg = config(request)
+    body = await request.body() if request.method == "POST" else b""
+    params: dict[str, list[str]] = {}
+    for k, v in request.query_params.multi_items():
+        params.setdefault(k, []).append(v)
+    ctype = request.headers.get("content-type", "")
+    if request.method == "POST" and ctype.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        for k, v in form_fields(body).items():
+            params.setdefault(k, []).extend(v)
+    req = read_request(request.method, ctype, params, body)
+    if req.query is None:
+        return _describe(request)
+    queries.check_safe(req.query)
+    form = queries.query_form(req.query)
+    fmt = choose_format(form, request.headers.get("accept"), req.format)
+    try:
+        outcome, cached = await run_query(request, req.query, fmt)
+    except QueryError as exc:
+        if type(exc) is QueryError:
+            raise QueryError(readable(exc)) from exc
+        raise
+    return Response(outcome.body, media_type=CONTENT_TYPES[outcome.format],
+                    headers=_headers(outcome, cfg.row_limit, cached))
+
+
+def _describe(request: Request) -> Response:
+    cfg = config(request)
+    endpoint_iri = str(request.url.replace(query="", fragment=""))
+    triples = service_description(endpoint_iri, query_timeout=cfg.query_timeout, row_limit=cfg.row_limit)
+    accept = request.headers.get("accept")
+    fmt = negotiate(accept, GRAPH_MEDIA + (("text/html", "html"),))
+    if fmt is None:
+        fmt = "turtle"
+    prefixes = {"sd": "http://www.w3.org/ns/sparql-service-description#",
+                "formats": "http://www.w3.org/ns/formats/", "rdfs": PREFIXES["rdfs"]}
+    if fmt == "html":
+        text = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+        return render(request, "endpoint.html", {"title": "SPARQL endpoint", "description": text.decode("utf-8"),
+                                                 "endpoint": endpoint_iri, "cfg": cfg})
+    formats = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}
+    body = ox.serialize(triples, format=formats[fmt], prefixes=prefixes)
+    return Response(body, media_type=CONTENT_TYPES[fmt])
+
+
+# -- the editor ----------------------------------------------------------------------
+
+EXAMPLE = """# Claims in the base, newest first
+SELECT ?claim ?date ?subject ?predicate ?object WHERE {
+  ?claim a cfkb:Claim ; rdf:subject ?subject ; rdf:predicate ?predicate ; rdf:object ?object .
+  OPTIONAL { ?claim cfkb:statedOn ?date }
+}
+ORDER BY DESC(?date)
+LIMIT 50
+"""
+
+
+@dataclass
+class Cell:
+    text: str
+    href: str | None = None
+    title: str | None = None
+    lang: str | None = None
+
+
+def _cell(term: dict[str, Any], label: Any) -> Cell:
+    kind, value = term.get("type"), term.get("value", "")
+    if kind == "uri":
+        if value.startswith(CLAIM_PREFIX):
+            return Cell("claim " + value[len(CLAIM_PREFIX):][:12], claim_url(value), value)
+        name = label(value)
+        text = name if name and name != value.rsplit("/", 1)[-1] else curie(value)
+        href = entity_url(value) if value.startswith("https://w3id.org/cfkb/id/") else None
+        return Cell(text, href, value)
+    if kind == "bnode":
+        return Cell("_:" + value)
+    if kind == "literal":
+        dt = term.get("datatype")
+        return Cell(value, None, curie(dt) if dt else None, term.get("xml:lang"))
+    return Cell(json.dumps(value, ensure_ascii=False))
+
+
+async def editor(request: Request) -> Response:
+    """Named queries, a text box, results as a table, downloads as CSV/JSON/TSV/XML."""
+    cfg = config(request)
+    qp = request.query_params
+    library = queries.library()
+    name = qp.get("name") or None
+    named = library.get(name) if name else None
+    text = qp.get("q")
+    if text is None and named is not None:
+        text = named.text
+    values = {k[2:]: v.strip() for k, v in qp.multi_items() if k.startswith("p.") and v.strip()}
+    context: dict[str, Any] = {
+        "title": named.name if named else "SPARQL", "nav": "query", "library": library, "named": named,
+        "text": text if text is not None else EXAMPLE, "values": values, "error": None, "status": 200,
+        "result": None, "downloads": [], "cfg": cfg,
+    }
+    if name and named is None:
+        context.update(error=f"no named query {name!r}", status=404)
+        return render(request, "query.html", context, status=404)
+    if text is None or not text.strip():
+        return render(request, "query.html", context)
+    missing = [p.name for p in (named.params if named else ()) if p.name not in values]
+    if named is not None and missing and "run" not in qp:
+        return render(request, "query.html", context)  # first visit: fill in the parameters
+    fmt = qp.get("format")
+    try:
+        if missing:
+            raise QueryError("fill in " + ", ".join(missing))
+        queries.check_safe(text)
+        form = queries.query_form(text)
+        bound = queries.bind(named, values, cfg.kb.entity_index()) if named else {}
+        if fmt:
+            fmt = choose_format(form, None, fmt)
+            outcome, cached = await run_query(request, text, fmt, bound)
+            filename = f"{named.name if named else 'query'}.{EXTENSIONS[outcome.format]}"
+            headers = _headers(outcome, cfg.row_limit, cached)
+            headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return Response(outcome.body, media_type=CONTENT_TYPES[outcome.format], headers=headers)
+        graph_form = form in ("CONSTRUCT", "DESCRIBE")
+        outcome, cached = await run_query(request, text, "turtle" if graph_form else "json", bound)
+    except CfkbError as exc:
+        if fmt:
+            raise
+        message = readable(exc) if type(exc) is QueryError else str(exc)
+        status = exc.http_status if not isinstance(exc, InputError) else 400
+        context.update(error=message, status=status)
+        return render(request, "query.html", context, status=status)
+    context["result"] = _result_context(outcome, cfg.kb.entity_index().label)
+    base = {k: v for k, v in qp.multi_items() if k not in ("format", "run")}
+    kinds = ("turtle", "nt", "jsonld") if outcome.form == "graph" else ("csv", "json", "tsv", "xml")
+    context["downloads"] = [(k.upper() if k != "jsonld" else "JSON-LD",
+                             "/query?" + urlencode(list(base.items()) + [("format", k)])) for k in kinds]
+    response: HTMLResponse = render(request, "query.html", context)
+    for k, v in _headers(outcome, cfg.row_limit, cached).items():
+        response.headers[k] = v
+    return response
+
+
+def _result_context(outcome: QueryOutcome, label: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"form": outcome.form, "rows": outcome.rows, "truncated": outcome.truncated,
+                           "elapsed": outcome.elapsed}
+    if outcome.form == "graph":
+        out["text"] = outcome.body.decode("utf-8")
+        return out
+    doc = json.loads(outcome.body)
+    if outcome.form == "ask":
+        out["boolean"] = bool(doc.get("boolean"))
+        return out
+    names = doc["head"]["vars"]
+    out["vars"] = names
+    out["table"] = [[_cell(b[n], label) if n in b else None for n in names] for b in doc["results"]["bindings"]]
+    return out
