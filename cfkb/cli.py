@@ -541,8 +541,9 @@ def _table(names: list[str], rows: list[list[str]]) -> str:
 @click.option("--format", "fmt", type=click.Choice(["turtle", "trig", "jsonld", "nt", "nq"]), default="turtle",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (atomically).")
-@click.option("--tlp", "ceiling", default="GREEN", show_default=True, metavar="LEVEL",
-              help="TLP ceiling: CLEAR, GREEN, AMBER or AMBER+STRICT. TLP:RED never leaves.")
+@click.option("--tlp", "ceiling", default="GREEN", show_default=True,
+              type=click.Choice(["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"], case_sensitive=False),
+              help="TLP ceiling: the highest marking that may leave. TLP:RED never leaves, even with RED.")
 @click.option("--entity", help="Only claims about this entity (subject or object).")
 @click.option("--area", help="Only claims in this area (or a region that includes it, or its provinces).")
 @click.option("--source", help="Only claims by this speaker, outlet or citing document.")
