@@ -555,17 +555,25 @@ class _Shortener:
 
 
 def _block(subject: str, pairs: Pairs, short: _Shortener, indent: str = "") -> str:
-    """One subject's triples: ``s a T ;\\n    p o1, o2 ;\\n    q o .``"""
+    """One subject's triples: ``s a T ;\n    p o1, o2 ;\n    q o .``"""
     by_p: dict[str, list[str]] = {}
     for p, o in pairs:
-        by_p.setdefault(p, []).append(o)
+        objs = by_p.get(p)
+        if objs is None:
+            by_p[p] = [o]
+        else:
+            objs.append(o)
     preds = sorted(by_p)
     if NT_TYPE in by_p:
         preds.remove(NT_TYPE)
         preds.insert(0, NT_TYPE)
-    sep = f" ;\n{indent}    "
-    body = sep.join(f"{short(p)} {', '.join(sorted({short(o) for o in by_p[p]}))}" for p in preds)
-    return f"{indent}{short(subject)} {body} ."
+    parts = []
+    for p in preds:
+        objs = by_p[p]
+        # most predicates have one object: skip the set and the sort
+        written = short(objs[0]) if len(objs) == 1 else ", ".join(sorted({short(o) for o in objs}))
+        parts.append(f"{short(p)} {written}")
+    return f"{indent}{short(subject)} {(' ;' + chr(10) + indent + '    ').join(parts)} ."
 
 
 def _order(blocks: Graph) -> list[str]:
