@@ -149,7 +149,7 @@ def read_graph(store: ox.Store) -> Graph:
     graph: Graph = {}
     get = graph.get
     for chunk in chunks:
-        for line in chunk.decode("utf-8").split("\n"):
+        for line in (chunk or b"").decode("utf-8").split("\n"):
             if not line:
                 continue
             s, p, o = line.split(" ", 2)
@@ -649,7 +649,7 @@ def _jsonld(blocks: Graph, header: tuple[str, Pairs] | None, prefixes: dict[str,
         types = n.get("@type", [])
         return "cfkb:Export" in (types if isinstance(types, list) else [types])
 
-    nodes.sort(key=lambda n: (not is_header(n), str(n.get("@id", ""))))  # type: ignore[arg-type]
+    nodes.sort(key=lambda n: (not is_header(n), str(n.get("@id", ""))))
     return json.dumps({"@context": context, "@graph": nodes}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 

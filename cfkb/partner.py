@@ -60,7 +60,7 @@ def import_partner(kb: KnowledgeBase, files: Sequence[InputFile], *, partner: st
         InputError: as :func:`cfkb.importer.import_files`; the store is unchanged.
     """
     before = engine_keys(kb)
-    ours = {q.subject.value for q in kb.store.quads_for_pattern(None, RDF.type, CFKB.Claim, None)}
+    ours = {str(q.subject)[1:-1] for q in kb.store.quads_for_pattern(None, RDF.type, CFKB.Claim, None)}
     grading = _grading_quads(kb, files, partner)
     extra = []
     if grading:

@@ -24,7 +24,6 @@ from cfkb.model import (
     BATCH_PREFIX,
     CFID_NS,
     CFKB,
-    CFKB_NS,
     PREFIXES,
     RDF,
     TLP_LEVELS,
