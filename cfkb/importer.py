@@ -80,6 +80,10 @@ def analyst_iri(name: str) -> ox.NamedNode:
     return ox.NamedNode(CFID_NS + "analyst/" + slug(name))
 
 
+def partner_iri(name: str) -> ox.NamedNode:
+    return ox.NamedNode(CFID_NS + "partner/" + slug(name))
+
+
 def prepare(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
             progress: Progress | None = None) -> tuple[list[Claim], list[ox.Quad], Resolver]:
     """Read and resolve every file; nothing is written.
@@ -132,7 +136,8 @@ def created_entity_quads(kb: KnowledgeBase, resolver: Resolver) -> list[ox.Quad]
     return quads
 
 
-def _batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, when: dt.datetime) -> list[ox.Quad]:
+def _batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, when: dt.datetime,
+                 partner: str | None = None) -> list[ox.Quad]:
     agent = analyst_iri(analyst)
     quads = [
         ox.Quad(batch, RDF.type, CFKB.ImportBatch),
@@ -142,6 +147,10 @@ def _batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, 
         ox.Quad(agent, RDF.type, PROV.Person),
         ox.Quad(agent, RDFS.label, ox.Literal(analyst)),
     ]
+    if partner:
+        org = partner_iri(partner)
+        quads += [ox.Quad(batch, CFKB.fromPartner, org), ox.Quad(org, RDF.type, PROV.Organization),
+                  ox.Quad(org, RDFS.label, ox.Literal(partner))]
     for i, f in enumerate(files, 1):
         node = ox.NamedNode(f"{batch.value}/file/{i}")
         quads += [
@@ -154,8 +163,10 @@ def _batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, 
 
 def import_files(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str,
                  create_entities: bool = False, validate: bool = True, when: dt.datetime | None = None,
-                 progress: Progress | None = None) -> ImportReport:
+                 progress: Progress | None = None, partner: str | None = None) -> ImportReport:
     """Import files into the base as one transaction.
+
+    ``partner`` names the institute the files came from; the batch records it.
 
     Raises:
         InputError: a file does not parse, names an unknown entity, or
@@ -193,7 +204,7 @@ def import_files(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str,
     if validate and (new_quads or rest):
         check_shapes(kb, additions)
     if additions:
-        kb.write(additions + _batch_quads(batch, files, analyst, when))
+        kb.write(additions + _batch_quads(batch, files, analyst, when, partner))
     return report
 
 
