@@ -549,7 +549,7 @@ def _table(names: list[str], rows: list[list[str]]) -> str:
 @click.option("--area", help="Only claims in this area (or a region that includes it, or its provinces).")
 @click.option("--source", help="Only claims by this speaker, outlet or citing document.")
 @click.option("--since", help="Only claims stated on or after this date (YYYY-MM-DD).")
-@click.option("--until", help="Only claims stated on or before this date (YYYY-MM-DD).")
+@click.option("--until", "--as-of", "until", help="Only claims stated on or before this date (YYYY-MM-DD): the base as claimed then.")
 @click.option("--conflicts-only", is_flag=True, help="Only conflicts and the claims in them.")
 @click.option("--accepted-view", is_flag=True,
               help="Assert the triples of preferred and uncontested claims, each linked to its claims.")
