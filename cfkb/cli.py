@@ -159,8 +159,13 @@ def init(state: State, empty: bool, force: bool) -> None:
               help="The format of every file (default: from each file's extension; needed for '-').")
 @click.option("--create-entities", is_flag=True, help="Create entities for names the gazetteer does not know.")
 @click.option("--verbose", "-v", is_flag=True, help="List the claims added.")
+@click.option("--max-file-mb", type=click.IntRange(1), default=None, metavar="MB",
+              help="Refuse files larger than this (default 512).")
+@click.option("--max-value-kb", type=click.IntRange(1), default=None, metavar="KB",
+              help="Refuse literals and IRIs longer than this many thousand characters (default 1000).")
 @pass_state
-def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool) -> None:
+def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool,
+               max_file_mb: int | None, max_value_kb: int | None) -> None:
     """Import claim tables (CSV, YAML) and RDF (Turtle, TriG, JSON-LD, N-Triples, N-Quads).
 
     All files of one call are one transaction: on any error nothing is
@@ -177,19 +182,35 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
       cfkb import claims.csv partner.ttl
       cat claims.csv | cfkb import --format csv -
     """
-    from cfkb.importer import InputFile, import_files
+    from cfkb import guard
+    from cfkb.importer import InputFile
 
-    inputs = []
-    for name in files:
-        if name == "-":
-            if fmt is None:
-                raise click.UsageError("reading '-' (standard input) needs --format")
-            inputs.append(InputFile("<stdin>", click.get_binary_stream("stdin").read(), fmt))
-        else:
-            try:
-                inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
-            except OSError as exc:
-                raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
+    changes = {}
+    if max_file_mb:
+        changes["file_bytes"] = max_file_mb * guard.MIB
+    if max_value_kb:
+        changes["value_chars"] = max_value_kb * 1000
+    with guard.using(**changes) as limits:
+        inputs = []
+        for name in files:
+            if name == "-":
+                if fmt is None:
+                    raise click.UsageError("reading '-' (standard input) needs --format")
+                data = click.get_binary_stream("stdin").read(limits.file_bytes + 1)
+                guard.check_size("<stdin>", len(data))
+                inputs.append(InputFile("<stdin>", data, fmt))
+            else:
+                try:
+                    guard.check_size(name, Path(name).stat().st_size)
+                    inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
+                except OSError as exc:
+                    raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
+        _import(state, inputs, create_entities, verbose)
+
+
+def _import(state: State, inputs: list[Any], create_entities: bool, verbose: bool) -> None:
+    from cfkb.importer import import_files
+
     kb = state.kb(write=True)
     before = _open_conflict_ids(kb)
     progress = _progress_bar(sum(len(f.data) for f in inputs))

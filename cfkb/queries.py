@@ -16,32 +16,15 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from cfkb.errors import InputError, QueryError, QueryRefusedError
+from cfkb.errors import InputError, QueryError
+from cfkb.guard import check_query, keywords, query_form
 from cfkb.names import EntityIndex, expand_curie
 from cfkb.resources import queries_dir
 
+__all__ = ["PARAM_TYPES", "NamedQuery", "Param", "bind", "check_safe", "keywords", "library", "load", "query_form"]
+
 PARAM_TYPES = ("entity", "date", "string", "iri")
 _PARAM = re.compile(r"^#\s*param\s+(\w+)\s*:\s*(\w+)\s*(?:--\s*(.*))?$")
-# SPARQL tokens that can hide keywords: strings (long forms first), IRIs,
-# comments, variables and prefixed names. Whatever is left is scanned for
-# keywords, so `<http://x#>`, `"SERVICE"` or `?service` never trip it, and a
-# `#` inside an IRI never hides the rest of a line.
-_TOKEN = re.compile("|".join((
-    r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""',
-    r"'''(?:[^'\\]|\\.|'(?!''))*'''",
-    r'"(?:[^"\\\n\r]|\\.)*"',
-    r"'(?:[^'\\\n\r]|\\.)*')",
-    r'(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)',
-    r"(?P<comment>#[^\n\r]*)",
-    r"(?P<var>[?$]\w+)",
-    r"(?P<pname>(?:[^\W\d][\w.-]*)?:[\w.:%\\-]*)",
-    r"(?P<word>[^\W\d]\w*)",
-)))
-# SPARQL 1.1 section 19.2: \u and \U escapes may stand anywhere in a query.
-_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
-_UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
-_OUTSIDE_WORDS = {"SERVICE", "LOAD", "FROM"}
 
 
 @dataclass(frozen=True)
@@ -96,59 +79,13 @@ def load(spec: str) -> NamedQuery:
     raise QueryError(f"no named query {spec!r}; 'cfkb query --list' shows them")
 
 
-def keywords(text: str) -> list[str]:
-    """The bare keywords of a SPARQL text, upper-cased, in order.
-
-    Strings, IRIs, comments, variables and prefixed names are skipped.
-
-    >>> keywords('SELECT ?service WHERE { ?s ex:load "FROM" ; <http://x#> ?o } # SERVICE')
-    ['SELECT', 'WHERE']
-    """
-    text = _CODEPOINT.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
-    return [m.group("word").upper() for m in _TOKEN.finditer(text) if m.lastgroup == "word"]
-
-
-def query_form(text: str) -> str | None:
-    """``SELECT``, ``CONSTRUCT``, ``DESCRIBE`` or ``ASK``; None when unclear.
-
-    Raises:
-        QueryRefusedError: the text is a SPARQL update.
-
-    >>> query_form("PREFIX ex: <http://example.org/> CONSTRUCT WHERE { ?s ?p ?o }")
-    'CONSTRUCT'
-    """
-    for word in keywords(text):
-        if word in ("PREFIX", "BASE"):
-            continue
-        if word in _QUERY_FORMS:
-            return word
-        if word in _UPDATE_WORDS:
-            raise QueryRefusedError(f"{word} is a SPARQL update; this base answers queries only, never updates")
-        return None
-    return None
-
-
 def check_safe(text: str, name: str | None = None) -> None:
-    """Refuse what would reach outside the base: SERVICE, LOAD, FROM (NAMED), and updates.
-
-    Checked on the query's tokens before it runs, so a keyword inside a
-    string, an IRI or a comment is not mistaken for one.
+    """Refuse what would reach outside the base, and updates (see :func:`cfkb.guard.check_query`).
 
     Raises:
-        QueryRefusedError: the query uses one of them.
-
-    >>> check_safe('SELECT * WHERE { ?s ?p "SERVICE <http://x>" }')
-    >>> check_safe('SELECT * WHERE { ?s ?p <http://x#> . SERVICE <http://evil/> { ?a ?b ?c } }')
-    Traceback (most recent call last):
-    ...
-    cfkb.errors.QueryRefusedError: SERVICE is not allowed: queries never reach outside the base
+        QueryRefusedError: the query uses SERVICE, LOAD, FROM (NAMED) or is an update.
     """
-    words = keywords(text)
-    for word in words:
-        if word in _OUTSIDE_WORDS:
-            hint = "; the default graph is already the whole base" if word == "FROM" else ""
-            raise QueryRefusedError(f"{word} is not allowed: queries never reach outside the base{hint}", name)
-    query_form(text)
+    check_query(text, name)
 
 
 def bind(query: NamedQuery, values: dict[str, str], index: EntityIndex) -> dict[str, ox.NamedNode | ox.Literal]:

@@ -4,13 +4,12 @@ pyoxigraph's parsers are strict and fast; their ``SyntaxError`` (1-based
 line and column) becomes :class:`~cfkb.errors.ParseError` here, and nothing
 else sees a third-party parse exception. Formats that can make a parser reach
 outside the file (RDF/XML and TriX entities, remote JSON-LD contexts) are
-refused before parsing.
+refused before parsing, and the parse is bounded, by :mod:`cfkb.guard`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -18,6 +17,7 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 
 from cfkb.errors import ParseError, UnknownFormatError
+from cfkb.guard import bounded, check_rdf_text, check_size
 from cfkb.model import (
     CFKB,
     CFKB_NS,
@@ -41,7 +41,6 @@ RDF_FORMATS = {
 TABLE_FORMATS = ("csv", "yaml")
 FORMATS = TABLE_FORMATS + tuple(RDF_FORMATS)
 REFUSED = {".rdf": "RDF/XML", ".owl": "RDF/XML", ".xml": "XML", ".trix": "TriX", ".n3": "N3"}
-MAX_JSON_DEPTH = 64
 
 
 def guess_format(path: str) -> str:
@@ -65,52 +64,13 @@ def guess_format(path: str) -> str:
     )
 
 
-def _refuse_markup(path: str, text: str) -> None:
-    head = text.lstrip()[:2048].lower()
-    if head.startswith("<?xml") or "<!doctype" in head or "<!entity" in head or head.startswith("<rdf:rdf"):
-        raise ParseError(path, 1, 1, "XML/DOCTYPE content is not accepted; send Turtle, TriG, N-Triples,"
-                         " N-Quads or JSON-LD")
-
-
-def _check_jsonld(path: str, text: str) -> None:
-    """Refuse remote contexts and @import before the JSON-LD parser sees them."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(path, exc.lineno, exc.colno, f"JSON syntax error: {exc.msg}") from exc
-    except RecursionError:
-        raise ParseError(path, None, None, "JSON nested too deeply") from None
-
-    def walk(node: object, depth: int) -> None:
-        if depth > MAX_JSON_DEPTH:
-            raise ParseError(path, None, None, f"JSON-LD nested deeper than {MAX_JSON_DEPTH} levels")
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "@import" or (key == "@context" and _remote(value)):
-                    raise ParseError(path, None, None, "remote JSON-LD contexts and @import are not fetched;"
-                                     " inline the context")
-                walk(value, depth + 1)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value, depth + 1)
-
-    walk(doc, 0)
-
-
-def _remote(context: object) -> bool:
-    if isinstance(context, str):
-        return True
-    if isinstance(context, list):
-        return any(_remote(c) for c in context)
-    return False
-
-
 def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
     """Parse RDF strictly into quads.
 
     Raises:
         ParseError: with the file, line and column of the first error.
     """
+    check_size(path, len(data))
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -120,11 +80,9 @@ def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
         raise ParseError(path, line, None, "not valid UTF-8; RDF files must be UTF-8") from exc
     if not text.strip():
         raise ParseError(path, None, None, "the file is empty; nothing to import")
-    _refuse_markup(path, text)
-    if fmt == "jsonld":
-        _check_jsonld(path, text)
+    check_rdf_text(path, text, fmt)
     try:
-        return list(ox.parse(data, format=RDF_FORMATS[fmt], base_iri=None))
+        return list(bounded(path, ox.parse(data, format=RDF_FORMATS[fmt], base_iri=None)))
     except SyntaxError as exc:
         line = getattr(exc, "lineno", None)
         col = getattr(exc, "offset", None)

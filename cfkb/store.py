@@ -27,6 +27,7 @@ from cfkb.errors import (
     StoreLockedError,
     StoreMissingError,
 )
+from cfkb.guard import check_query
 from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES
 from cfkb.names import EntityIndex
 
@@ -140,9 +141,14 @@ class KnowledgeBase:
               union: bool = True, name: str | None = None) -> Any:
         """Run a SPARQL query with values bound to variables (never pasted).
 
+        Every query passes :func:`cfkb.guard.check_query` first: SERVICE,
+        LOAD, FROM and updates never run, whoever asks.
+
         Raises:
             QueryError: the query does not parse.
+            QueryRefusedError: the query would reach outside the base, or is an update.
         """
+        check_query(sparql, name)
         subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
         try:
             return self.store.query(sparql, prefixes=dict(PREFIXES), use_default_graph_as_union=union,

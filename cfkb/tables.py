@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from cfkb.errors import AmbiguousNameError, InputError, ParseError, UnknownNameError
+from cfkb.guard import check_size, limits
 from cfkb.model import CREDIBILITY, MODALITIES, RELIABILITY, TLP_LEVELS, Claim
 
 REQUIRED = ("subject", "predicate", "object", "source")
@@ -51,6 +52,7 @@ class Row:
 
 
 def _check_text(path: str, data: bytes) -> str:
+    check_size(path, len(data))
     if not data.strip():
         raise ParseError(path, None, None, "the file is empty; nothing to import")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -125,7 +127,12 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
     """Rows of a YAML claim table: a list of mappings, or ``{defaults:, claims:}``."""
     text = _check_text(path, data)
     try:
+        depth, max_depth = 0, limits().depth
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+            if depth > max_depth:
+                m = event.start_mark
+                raise ParseError(path, m.line + 1, m.column + 1, f"YAML nested deeper than {max_depth} levels")
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 m = event.start_mark
                 raise ParseError(path, m.line + 1, m.column + 1,
