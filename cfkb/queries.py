@@ -106,9 +106,12 @@ def bind(query: NamedQuery, values: dict[str, str], index: EntityIndex) -> dict[
             bound[name] = ox.NamedNode(index.resolve(text))
         elif kind == "iri":
             iri = expand_curie(text)
+            try:
+                bound[name] = ox.NamedNode(iri or "")
+            except ValueError:
+                iri = None
             if iri is None:
                 raise QueryError(f"parameter {name}: {text!r} is not an IRI or CURIE", query.name)
-            bound[name] = ox.NamedNode(iri)
         elif kind == "date":
             try:
                 day = dt.date.fromisoformat(text)

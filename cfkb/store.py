@@ -155,6 +155,9 @@ class KnowledgeBase:
                                     substitutions=subs or None)
         except SyntaxError as exc:
             raise QueryError(f"SPARQL syntax error: {exc}", name) from exc
+        except (ValueError, TypeError, RuntimeError) as exc:
+            # pyoxigraph's word for a bound variable the query does not select, and the like
+            raise QueryError(str(exc), name) from exc
         except OSError as exc:
             raise StoreError(f"store error while querying: {exc}") from exc
 

@@ -208,7 +208,11 @@ def claim_page(kb: KnowledgeBase, short: str) -> tuple[ClaimView, list[Conflict]
         NotFoundError: no such claim.
     """
     iri = CLAIM_PREFIX + short
-    if not kb.contains(ox.NamedNode(iri)):
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError:  # not even an IRI: a mistyped or crafted ID
+        raise NotFoundError(f"no claim {short!r} in the base") from None
+    if not kb.contains(node):
         raise NotFoundError(f"no claim {short} in the base")
     view = claim_views(kb, [iri])[0]
     return view, [c for c in find_conflicts(kb) if any(v.iri == iri for v in c.claims)]
