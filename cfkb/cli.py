@@ -196,7 +196,7 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
             if name == "-":
                 if fmt is None:
                     raise click.UsageError("reading '-' (standard input) needs --format")
-                data = click.get_binary_stream("stdin").read(limits.file_bytes + 1)
+                data = sys.stdin.buffer.read(limits.file_bytes + 1)
                 guard.check_size("<stdin>", len(data))
                 inputs.append(InputFile("<stdin>", data, fmt))
             else:
@@ -467,9 +467,11 @@ def validate(state: State, file: str | None, fmt: str | None) -> None:
               show_default=True)
 @click.option("--as-of", "as_of", help="Run against the base as claimed by this date.")
 @click.option("--list", "list_", is_flag=True, help="List the named queries and their parameters.")
+@click.option("--timeout", type=click.FloatRange(0.01, 86400), default=None, metavar="S",
+              help="Stop the query after S seconds (it runs in a separate process that is killed at the limit).")
 @pass_state
 def query(state: State, spec: str | None, text: str | None, params: tuple[str, ...], fmt: str,
-          as_of: str | None, list_: bool) -> None:
+          as_of: str | None, list_: bool, timeout: float | None) -> None:
     """Run a named query, a .rq file or a query given with -e.
 
     Parameters are bound as values, never pasted into the query text.
@@ -480,6 +482,7 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
       cfkb query --list
       cfkb query claims_about --param entity=Hoquq
       cfkb query -e 'SELECT (COUNT(*) AS ?n) WHERE { ?c a cfkb:Claim }' --format csv
+      cfkb query -e 'SELECT * WHERE { ?l rdf:rest* ?x }' --timeout 30
     """
     from cfkb import queries
 
@@ -504,8 +507,25 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
         from cfkb.conflicts import view_as_of
 
         kb = view_as_of(kb, _parse_date(as_of, "--as-of"))
+    if timeout is not None:
+        _query_with_timeout(kb, nq.text, bound, fmt, timeout)
+        return
     result = kb.query(nq.text, bound, name=nq.name)
     _render_results(result, fmt)
+
+
+def _query_with_timeout(kb: KnowledgeBase, text: str, bound: dict[str, Any], fmt: str, timeout: float) -> None:
+    from cfkb.server.executor import QueryJob, make_runner
+
+    runner = make_runner(kb, 1)
+    try:
+        outcome = runner.run(QueryJob.make(text, "json" if fmt == "table" else fmt, 10**15, bound), timeout)
+    finally:
+        runner.close()
+    if fmt != "table" or outcome.form == "graph":
+        click.echo(outcome.body.decode("utf-8"), nl=False)
+        return
+    _render_results(ox.parse_query_results(outcome.body, format=ox.QueryResultsFormat.JSON), fmt)
 
 
 def _render_results(result: Any, fmt: str) -> None:

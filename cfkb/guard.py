@@ -46,7 +46,7 @@ class Limits:
     #: the longest literal or IRI, in characters
     value_chars: int = 1_000_000
     #: the most triples (quads) one RDF file may hold
-    quads: int = 2_000_000
+    quads: int = 1_000_000
     #: the deepest nesting of JSON-LD objects and arrays, and of YAML collections
     depth: int = 64
 
@@ -172,13 +172,24 @@ def bounded(path: str, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
         ParseError: too many triples, or a literal or IRI too long.
     """
     lim = limits()
-    for n, q in enumerate(quads, 1):
+    n = 0
+    it = iter(quads)
+    while True:
+        try:
+            q = next(it)
+        except StopIteration:
+            return
+        except MemoryError:
+            # pyoxigraph's parsers stop at a token of 16 MiB
+            raise ParseError(path, None, None, f"a single term (literal or IRI) is longer than the parser's"
+                             f" buffer of 16 MiB; the limit for values is {lim.value_chars:,} characters") from None
+        n += 1
         if n > lim.quads:
             raise ParseError(path, None, None, f"more than {lim.quads:,} triples in one file; split it")
         for term in (q.subject, q.object):
             if isinstance(term, (ox.Literal, ox.NamedNode)) and len(term.value) > lim.value_chars:
-                what = "literal" if isinstance(term, ox.Literal) else "IRI"
-                raise ParseError(path, None, None, f"a {what} of {len(term.value):,} characters is longer than"
+                what = "a literal" if isinstance(term, ox.Literal) else "an IRI"
+                raise ParseError(path, None, None, f"{what} of {len(term.value):,} characters is longer than"
                                  f" the limit of {lim.value_chars:,}; raise it with --max-value-kb if it is meant")
         yield q
 

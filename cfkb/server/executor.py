@@ -219,7 +219,7 @@ class Runner(Protocol):
 def _timeout_error(timeout: float) -> QueryTimeoutError:
     return QueryTimeoutError(
         f"query stopped at the time limit of {timeout:g} s; narrow it (more specific patterns,"
-        " a LIMIT) or ask the operator for a longer --query-timeout")
+        " a LIMIT) or raise the time limit")
 
 
 def worker_main(conn: Connection, store_path: str) -> None:
