@@ -52,6 +52,8 @@ class KnowledgeBase:
         self.writable = writable
         self._index: EntityIndex | None = None
         self._predicates: dict[str, str] | None = None
+        #: a write failed (a full disk): closing does not flush, so its error stays the one reported
+        self._write_failed = False
 
     # -- opening -------------------------------------------------------
 
@@ -105,28 +107,45 @@ class KnowledgeBase:
         Raises:
             StoreMissingError: no store there.
             StoreLockedError: ``write`` and another process is writing.
+            StoreError: the directory is not a cfkb store, or its database is damaged.
         """
         path = Path(path)
         if not cls.exists(path):
             if path.exists():
                 raise StoreError(f"{path} is not a cfkb store (no {MARKER}); run 'cfkb init' on a new path")
             raise StoreMissingError(f"no store at {path}; create one with 'cfkb init --store {path}'")
-        db = str(path / "oxigraph")
+        _check_marker(path)
+        db = path / "oxigraph"
+        # RocksDB would quietly create an empty database where one is missing
+        if not (db / "CURRENT").is_file():
+            raise StoreError(f"{path} is not a complete cfkb store (no database in {db.name}/);"
+                             " restore it from a backup")
         try:
-            store = ox.Store(db) if write else ox.Store.read_only(db)
+            store = ox.Store(str(db)) if write else ox.Store.read_only(str(db))
         except OSError as exc:
             if "lock" in str(exc).lower():
                 raise StoreLockedError(
                     f"store in use: another cfkb process is writing to {path}; try again when it has finished"
                 ) from exc
-            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+            raise StoreError(f"cannot open the store at {path}: {_one_line(exc)}") from exc
+        except (RuntimeError, ValueError) as exc:
+            raise StoreError(f"the store at {path} is damaged and cannot be opened: {_one_line(exc)};"
+                             " restore it from a backup") from exc
         return cls(store, path, writable=write)
 
     def close(self) -> None:
-        """Release the store (and its lock)."""
-        if self.writable and self.path is not None:
-            self.store.flush()
-        del self.store
+        """Release the store (and its lock).
+
+        Raises:
+            StoreError: what was written could not be flushed to disk (a full disk).
+        """
+        try:
+            if self.writable and self.path is not None and not self._write_failed:
+                self.store.flush()
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"could not finish writing the store to disk: {_one_line(exc)}") from exc
+        finally:
+            del self.store
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -156,10 +175,13 @@ class KnowledgeBase:
         except SyntaxError as exc:
             raise QueryError(f"SPARQL syntax error: {exc}", name) from exc
         except (ValueError, TypeError, RuntimeError) as exc:
+            if _damaged(exc):
+                raise StoreError(f"the store at {self.path} is damaged: {_one_line(exc)}; restore it from a"
+                                 " backup") from exc
             # pyoxigraph's word for a bound variable the query does not select, and the like
             raise QueryError(str(exc), name) from exc
         except OSError as exc:
-            raise StoreError(f"store error while querying: {exc}") from exc
+            raise StoreError(f"store error while querying: {_one_line(exc)}") from exc
 
     def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:
         """A SELECT query's rows as dicts of variable name to term (unbound left out)."""
@@ -239,14 +261,34 @@ class KnowledgeBase:
                 self.store.update(_data_update(remove, add))
             elif add:
                 self.store.extend(add)
-        except (OSError, SyntaxError) as exc:
-            raise StoreError(f"write failed, nothing was changed: {exc}") from exc
+        except (OSError, SyntaxError, RuntimeError) as exc:
+            self._write_failed = True
+            raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
         finally:
             self._invalidate()
 
     def _invalidate(self) -> None:
         self._index = None
         self._predicates = None
+
+
+def _check_marker(path: Path) -> None:
+    try:
+        marker = json.loads((path / MARKER).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        marker = None
+    if not isinstance(marker, dict) or marker.get("format") != 1:
+        raise StoreError(f"{path} is not a cfkb store this version can open ({MARKER} is not cfkb's);"
+                         " check the path")
+
+
+def _damaged(exc: BaseException) -> bool:
+    text = str(exc)
+    return text.startswith(("Corruption", "IO error")) or "No such file or directory" in text
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def _data_block(quads: list[ox.Quad]) -> str:
