@@ -88,8 +88,8 @@ def check_size(path: str, size: int) -> None:
     """
     lim = limits().file_bytes
     if size > lim:
-        raise ParseError(path, None, None, f"the file is {size / MIB:.0f} MiB, more than the limit of"
-                         f" {lim / MIB:.0f} MiB; split it, or raise the limit with --max-file-mb")
+        raise ParseError(path, None, None, f"the file is {size / MIB:.1f} MiB, more than the limit of"
+                         f" {lim / MIB:g} MiB; split it, or raise the limit with --max-file-mb")
 
 
 def refuse_markup(path: str, text: str) -> None:

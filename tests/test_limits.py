@@ -126,7 +126,7 @@ def _inputs(d: Path, slow: bool) -> dict[str, tuple[Path, int, str | None]]:
         f"CSV with a {cell // mb} MB cell": (write_big(d / "cell.csv", "subject,predicate,object,source,quote\n"
                                                      "Hoquq,supports,Hikma,Al-Rabaa TV,\"", "q", cell, "\"\n"), 1,
                                   "field larger than field limit"),
-        "CSV with a 200 kB quote": (write_big(d / "quote.csv", "subject,predicate,object,source,quote\n"
+        "CSV with a 120 kB quote": (write_big(d / "quote.csv", "subject,predicate,object,source,quote\n"
                                               "Hoquq,supports,Hikma,Al-Rabaa TV,", "q", 120_000, "\n"), 1,
                                     "quote longer than"),
         "JSON-LD nested 10k deep": (_text(d / "deep.jsonld", '{"@id": "urn:a", "urn:p": ' + '{"urn:p": ' * 10_000
