@@ -40,9 +40,16 @@ class State:
         self.debug = debug
         self._kb: KnowledgeBase | None = None
 
+    @property
+    def location(self) -> Any:
+        """The store directory, or a server URL with its settings from the environment."""
+        from cfkb.remote import parse_location
+
+        return parse_location(self.store_path, os.environ)
+
     def kb(self, *, write: bool = False) -> KnowledgeBase:
         if self._kb is None:
-            self._kb = KnowledgeBase.open(self.store_path, write=write)
+            self._kb = KnowledgeBase.open(self.location, write=write)
             click.get_current_context().call_on_close(self._kb.close)
         return self._kb
 
@@ -77,8 +84,10 @@ def _echo_err(message: str) -> None:
 
 
 @click.group(cls=CfkbGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--store", envvar="CFKB_STORE", default=DEFAULT_STORE, show_default=True, metavar="PATH",
-              help="The store directory (or set CFKB_STORE).")
+@click.option("--store", envvar="CFKB_STORE", default=DEFAULT_STORE, show_default=True, metavar="PATH|URL",
+              help="The store directory, or the URL of a SPARQL server (or set CFKB_STORE); "
+                   "server credentials come from CFKB_REMOTE_USER/CFKB_REMOTE_PASSWORD, CFKB_REMOTE_TOKEN "
+                   "or ~/.config/cfkb/remote.toml.")
 @click.option("--analyst", envvar="CFKB_ANALYST", default=None, metavar="NAME",
               help="Who is working, recorded with imports and assessments (or set CFKB_ANALYST; "
                    "default: your login name).")
@@ -118,17 +127,19 @@ def _login() -> str:
 def init(state: State, empty: bool, force: bool) -> None:
     """Create the store and load the bundled corpus.
 
-    The store is a directory (default ./cfkb.store, or --store / CFKB_STORE).
+    The store is a directory (default ./cfkb.store, or --store / CFKB_STORE),
+    or a SPARQL server's URL: init loads the ontology and corpus into it.
     Running init on an existing store changes nothing and says so.
 
     \b
     Example:
       cfkb --store /data/iraq.store init
       cfkb init --empty
+      cfkb --store https://kb.example.org/cfkb init
     """
     from cfkb.importer import init_store
 
-    path = Path(state.store_path)
+    path = state.location
     if KnowledgeBase.exists(path):
         if not force:
             kb = KnowledgeBase.open(path)
@@ -136,10 +147,9 @@ def init(state: State, empty: bool, force: bool) -> None:
             kb.close()
             _echo_err(f"a store already exists at {path} ({n} claims); left as it is (use --force to recreate)")
             return
-        KnowledgeBase.open(path, write=True).close()  # refuses while another process writes
-        shutil.rmtree(path)
+        KnowledgeBase.drop(path)
     start = time.perf_counter()
-    kb, report = init_store(str(path), empty=empty, analyst=state.analyst)
+    kb, report = init_store(path, empty=empty, analyst=state.analyst)
     with kb:
         total = kb.claim_count()
     took = time.perf_counter() - start
@@ -418,7 +428,7 @@ def validate(state: State, file: str | None, fmt: str | None) -> None:
     from cfkb.resources import shapes_dir
     from cfkb.validate import validate_quads
 
-    kb = state.kb() if KnowledgeBase.exists(state.store_path) else KnowledgeBase.memory()
+    kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     if file:
         quads = prepare_quads(kb, InputFile(file, Path(file).read_bytes(), fmt))
     else:

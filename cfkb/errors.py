@@ -140,3 +140,15 @@ class StoreExistsError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another process holds the store for writing."""
+
+
+class RemoteError(StoreError):
+    """A remote SPARQL server failed, or answered something cfkb cannot use."""
+
+
+class RemoteUnreachableError(RemoteError):
+    """A remote SPARQL server cannot be reached (refused, unknown host, TLS)."""
+
+
+class RemoteAuthError(RemoteError):
+    """A remote SPARQL server refused the credentials (HTTP 401 or 403)."""

@@ -33,7 +33,7 @@ from cfkb.model import (
 )
 from cfkb.names import slug
 from cfkb.rdfio import RDF_FORMATS, claims_from_quads, guess_format, parse_rdf
-from cfkb.store import KnowledgeBase
+from cfkb.store import KnowledgeBase, Location
 from cfkb.tables import Resolver, read_rows
 
 #: Which class a created entity gets, by the column that named it.
@@ -237,21 +237,18 @@ def seed_files() -> list[InputFile]:
     return [InputFile(p.name, p.read_bytes()) for p in paths]
 
 
-def init_store(path: str, *, empty: bool = False, analyst: str) -> tuple[KnowledgeBase, ImportReport | None]:
-    """Create a store at ``path`` and load the bundled corpus unless ``empty``.
+def init_store(path: Location, *, empty: bool = False, analyst: str) -> tuple[KnowledgeBase, ImportReport | None]:
+    """Create a store at ``path`` (a directory or a server) and load the bundled corpus unless ``empty``.
 
     If loading fails the half-made store is removed.
     """
-    import shutil
-
     kb = KnowledgeBase.create(path)
     if empty:
         return kb, None
     try:
         return kb, import_files(kb, seed_files(), analyst=analyst)
     except BaseException:
-        kb.close()
-        shutil.rmtree(path, ignore_errors=True)
+        kb.destroy()
         raise
 
 
