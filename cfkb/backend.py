@@ -9,7 +9,7 @@ uses, written as a :class:`typing.Protocol`. Two implementations satisfy it:
 
 Results are pyoxigraph objects in both cases, so code written against one
 runs unchanged against the other. Anything beyond this list (``bulk_load``,
-``backup``, ``dump``...) is embedded-only and must not be called through
+``backup``...) is embedded-only and must not be called through
 ``KnowledgeBase.store``.
 
 >>> import pyoxigraph as ox
@@ -76,6 +76,15 @@ class Backend(Protocol):
         ...
 
     def contains_named_graph(self, graph_name: GraphName) -> bool:
+        ...
+
+    def named_graphs(self) -> Iterator[ox.NamedNode | ox.BlankNode]:
+        """The names of the graphs that hold quads."""
+        ...
+
+    def dump(self, output: None = None, format: ox.RdfFormat | None = None, *,
+             from_graph: GraphName | None = None) -> bytes | None:
+        """One graph serialised in a triple format."""
         ...
 
     def clear(self) -> None:

@@ -516,6 +516,29 @@ class RemoteStore:
         for row in rows:
             yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
 
+    def named_graphs(self) -> Iterator[ox.NamedNode | ox.BlankNode]:
+        """The names of the graphs that hold quads (staging graphs left out)."""
+        for row in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
+            g = row["g"]
+            if not (isinstance(g, ox.NamedNode) and g.value.startswith(STAGING_PREFIX)):
+                yield g
+
+    def dump(self, output: None = None, format: ox.RdfFormat | None = None, *,
+             from_graph: GraphName | None = None) -> bytes:
+        """One graph serialised (default graph unless ``from_graph``), as :meth:`pyoxigraph.Store.dump`.
+
+        Only a triple format and no ``output`` stream: what the exporter uses.
+        """
+        if output is not None:
+            raise ValueError("RemoteStore.dump returns bytes; it writes to no stream")
+        if from_graph is None or isinstance(from_graph, ox.DefaultGraph):
+            result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+        else:
+            result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                substitutions={ox.Variable("g"): from_graph})
+        data = ox.serialize(list(result), format=format or ox.RdfFormat.N_TRIPLES)
+        return data if isinstance(data, bytes) else bytes(data or b"")
+
     def __iter__(self) -> Iterator[ox.Quad]:
         return self.quads_for_pattern(None, None, None, None)
 
