@@ -158,14 +158,16 @@ def init(state: State, empty: bool, force: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The format of every file (default: from each file's extension; needed for '-').")
 @click.option("--create-entities", is_flag=True, help="Create entities for names the gazetteer does not know.")
-@click.option("--verbose", "-v", is_flag=True, help="List the claims added.")
+@click.option("--verbose", "-v", is_flag=True, help="List the claims added and the import batch.")
 @pass_state
 def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool) -> None:
     """Import claim tables (CSV, YAML) and RDF (Turtle, TriG, JSON-LD, N-Triples, N-Quads).
 
     All files of one call are one transaction: on any error nothing is
-    imported and the message names file:line:column. Everything is
-    SHACL-checked first. Claims already in the base are not duplicated.
+    imported, the store is left as it was and the message names
+    file:line:column. Everything is SHACL-checked first. Claims already in
+    the base are not duplicated. RDF/XML, TriX and DOCTYPEs are refused;
+    JSON-LD contexts are never fetched.
 
     \b
     Table columns: subject, predicate, object, source (required); negated,
@@ -177,7 +179,7 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
       cfkb import claims.csv partner.ttl
       cat claims.csv | cfkb import --format csv -
     """
-    from cfkb.importer import InputFile, import_files
+    from cfkb.importer import InputFile, import_into
 
     inputs = []
     for name in files:
@@ -189,23 +191,24 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
             try:
                 inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
             except OSError as exc:
-                raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
-    kb = state.kb(write=True)
-    before = _open_conflict_ids(kb)
-    progress = _progress_bar(sum(len(f.data) for f in inputs))
-    with progress as bar:
-        report = import_files(kb, inputs, analyst=state.analyst, create_entities=create_entities,
-                              progress=(lambda n: bar.update(0)) if bar else None)
-    new = _open_conflict_ids(kb) - before
-    _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claims added,"
-              f" {len(report.claims_present)} already present")
+                raise InputError(f"{name}: cannot read: {exc.strerror}; check the path") from exc
+    with _progress_bar(sum(f.lines for f in inputs)) as bar:
+        report = import_into(state.store_path, inputs, analyst=state.analyst, create_entities=create_entities,
+                             progress=bar.update if bar is not None else None, count_conflicts=True)
+    created = len(report.entities_created)
+    _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claim(s) added,"
+              f" {len(report.claims_present)} already present, {created} entit{'y' if created == 1 else 'ies'}"
+              " created")
     for iri, label, column in report.entities_created:
         _echo_err(f"  created entity {label!r} <{iri}> (from column {column})")
     if verbose:
+        _echo_err(f"  batch <{report.batch}>")
         for iri in report.claims_added:
             click.echo(iri)
-    if new:
-        _echo_err(f"{len(new)} new conflict(s); see: cfkb conflicts")
+    if report.new_conflicts:
+        _echo_err(f"{report.new_conflicts} new conflict(s); see them with: cfkb conflicts")
+    else:
+        _echo_err("no new conflicts")
 
 
 class _NoBar:
@@ -216,16 +219,16 @@ class _NoBar:
         return None
 
 
-def _progress_bar(total: int) -> Any:
-    if total > 5_000_000 and sys.stderr.isatty():
-        return click.progressbar(length=total, label="importing", file=sys.stderr)
+#: Inputs smaller than this many lines import too fast to need a progress bar.
+PROGRESS_MIN_LINES = 20_000
+
+
+def _progress_bar(total_lines: int) -> Any:
+    """A progress bar on stderr, counting input lines, when stderr is a terminal."""
+    if total_lines >= PROGRESS_MIN_LINES and sys.stderr.isatty():
+        return click.progressbar(length=total_lines, label="importing", file=sys.stderr,
+                                 show_pos=True, item_show_func=None)
     return _NoBar()
-
-
-def _open_conflict_ids(kb: KnowledgeBase) -> set[str]:
-    from cfkb.conflicts import engine_keys
-
-    return {"/".join(sorted(k[1])) + k[0] for k in engine_keys(kb)}
 
 
 # -- claims ----------------------------------------------------------------
@@ -265,23 +268,22 @@ def claim_add(state: State, create_entities: bool, **values: Any) -> None:
     """
     import yaml
 
-    from cfkb.importer import InputFile, import_files
+    from cfkb.importer import InputFile, import_into
 
     row = {("object" if k == "obj" else k): v for k, v in values.items() if v not in (None, False)}
     if values["negated"]:
         row["negated"] = "true"
     data = yaml.safe_dump([row], allow_unicode=True).encode("utf-8")
-    kb = state.kb(write=True)
-    before = _open_conflict_ids(kb)
-    report = import_files(kb, [InputFile("<command line>", data, "yaml")], analyst=state.analyst,
-                          create_entities=create_entities)
+    report = import_into(state.store_path, [InputFile("<command line>", data, "yaml")], analyst=state.analyst,
+                         create_entities=create_entities, count_conflicts=True)
     iri = (report.claims_added or report.claims_present)[0]
     click.echo(iri.rsplit("/", 1)[-1])
     if report.claims_present:
         _echo_err("the claim was already in the base")
-    new = _open_conflict_ids(kb) - before
-    if new:
-        _echo_err(f"{len(new)} new conflict(s); see: cfkb conflicts --entity {values['subject']!r}")
+    for created_iri, label, column in report.entities_created:
+        _echo_err(f"  created entity {label!r} <{created_iri}> (from --{column.replace('_', '-')})")
+    if report.new_conflicts:
+        _echo_err(f"{report.new_conflicts} new conflict(s); see: cfkb conflicts --entity {values['subject']!r}")
 
 
 # -- conflicts -------------------------------------------------------------

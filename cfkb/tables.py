@@ -51,18 +51,11 @@ class Row:
 
 
 def _check_text(path: str, data: bytes) -> str:
-    if not data.strip():
-        raise ParseError(path, None, None, "the file is empty; nothing to import")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ParseError(path, 1, 1, "the file is UTF-16; save it as UTF-8 and import again")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ParseError(path, line, col, "not valid UTF-8 text; save the file as UTF-8 and import again") from exc
+    from cfkb.rdfio import decode, refuse_markup
+
+    text = decode(path, data)
+    refuse_markup(path, text)
+    return text
 
 
 def _check_header(path: str, name: str, line: int, column: int) -> str:
@@ -100,7 +93,13 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
     if missing:
         raise ParseError(path, 1, 1, "missing required column(s) " + ", ".join(missing)
                          + "; the header needs subject, predicate, object, source")
+    duplicated = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicated:
+        at = keys.index(duplicated[0], keys.index(duplicated[0]) + 1)
+        raise ParseError(path, 1, starts[at] if at < len(starts) else 1,
+                         f"column {duplicated[0]!r} appears twice in the header; keep one")
     line_no = 1
+    rows = 0
     try:
         for n, record in enumerate(reader, 1):
             line_no = reader.line_num - sum(f.count("\n") for f in record)
@@ -116,9 +115,12 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
             for i, value in enumerate(record):
                 if value.strip():
                     row.cells[keys[i]] = Cell(value.strip(), line_no, st[i] if i < len(st) else 1)
+            rows += 1
             yield row
     except csv.Error as exc:
-        raise ParseError(path, reader.line_num, 1, f"malformed CSV: {exc}") from exc
+        raise ParseError(path, reader.line_num, 1, f"malformed CSV: {exc}; check the quotes on this line") from exc
+    if rows == 0:
+        raise ParseError(path, 2, 1, "the table has a header but no rows; nothing to import")
 
 
 def read_yaml(path: str, data: bytes) -> Iterator[Row]:
@@ -153,6 +155,8 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
         items = sections["claims"]
     if not isinstance(items, yaml.SequenceNode):
         raise _yaml_error(path, items, "expected a list of claims")
+    if not items.value:
+        raise _yaml_error(path, items, "the list of claims is empty; nothing to import")
     for n, item in enumerate(items.value, 1):
         if n > MAX_ROWS:
             raise _yaml_error(path, item, f"more than {MAX_ROWS} rows; split the file")
@@ -200,7 +204,7 @@ def _bool(row: Row, col: str) -> bool:
         return True
     if v in _FALSE:
         return False
-    raise row.error(col, f"{col} must be true or false, not {cell.value!r}")
+    raise row.error(col, f"{col} {cell.value!r} is not a yes/no value; write true or false")
 
 
 def _date(row: Row, col: str) -> dt.date | None:
@@ -221,7 +225,7 @@ def _choice(row: Row, col: str, allowed: tuple[str, ...], fold: Callable[[str], 
     if col == "tlp" and v.startswith("TLP:"):
         v = v[4:]
     if v not in allowed:
-        raise row.error(col, f"{col} must be one of {', '.join(allowed)}, not {cell.value!r}")
+        raise row.error(col, f"{col} {cell.value!r} is not allowed; use one of {', '.join(allowed)}")
     return v
 
 
