@@ -14,6 +14,7 @@ commit. :func:`import_files` does plan and commit on a base already open.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -170,6 +171,8 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
         fmt = f.format or guess_format(f.name)
         if fmt in RDF_FORMATS:
             file_claims, file_rest, renamed = claims_from_quads(f.name, parse_rdf(f.name, f.data, fmt))
+            if resolver.index.merged:
+                file_claims = [_follow_merges(c, resolver.index.merged) for c in file_claims]
             by_iri = {v: k for k, v in renamed.items()}
             for c in file_claims:
                 origins.setdefault(c.iri, Origin(f.name, data=f.data, node=by_iri.get(c.iri), claim=c))
@@ -196,6 +199,18 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
             if progress and f.lines > done:
                 progress(f.lines - done)
     return Prepared(claims, rest, resolver, origins)
+
+
+def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
+    """The claim with entities merged into others replaced by the kept ones."""
+    changes = {}
+    for name in _COLUMN_FIELDS.values():
+        iri = getattr(claim, name)
+        if iri in merged:
+            for _ in range(16):
+                iri = merged.get(iri, iri)
+            changes[name] = iri
+    return dataclasses.replace(claim, **changes) if changes else claim
 
 
 def prepare(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,

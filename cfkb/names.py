@@ -93,6 +93,8 @@ class EntityIndex:
     _strict: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _loose: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _names: dict[str, str] = field(default_factory=dict)
+    #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.entities`)
+    merged: dict[str, str] = field(default_factory=dict)
 
     def add(self, iri: str, name: str, *, preferred: bool = False) -> None:
         """Register ``name`` (a label or alias) for the entity ``iri``."""
@@ -115,11 +117,19 @@ class EntityIndex:
         """Every entity the name may mean (strict match first, then loose)."""
         iri = expand_curie(name)
         if iri is not None:
+            for _ in range(16):  # follow merges of merges, never loop
+                if iri not in self.merged:
+                    break
+                iri = self.merged[iri]
             return {iri} if iri in self else set()
         found = self._strict.get(normalize(name))
         if found:
             return set(found)
         return set(self._loose.get(skeleton(name), ()))
+
+    def strict_matches(self, name: str) -> set[str]:
+        """The entities with exactly this name (after case, diacritics, hyphens and articles)."""
+        return set(self._strict.get(normalize(name), ()))
 
     def resolve(self, name: str) -> str:
         """The IRI of the one entity ``name`` means.
