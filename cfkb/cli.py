@@ -186,7 +186,7 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
         if name == "-":
             if fmt is None:
                 raise click.UsageError("reading '-' (standard input) needs --format")
-            inputs.append(InputFile("<stdin>", click.get_binary_stream("stdin").read(), fmt))
+            inputs.append(InputFile("<stdin>", sys.stdin.buffer.read(), fmt))
         else:
             try:
                 inputs.append(InputFile(name, Path(name).read_bytes(), fmt))

@@ -146,8 +146,16 @@ class EntityIndex:
         raise UnknownNameError(name, self.suggest(name))
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
-        keys = difflib.get_close_matches(normalize(name), list(self._names), n=n, cutoff=0.6)
-        return [self._names[k] for k in keys]
+        """The closest known names, one per entity, best first."""
+        keys = difflib.get_close_matches(normalize(name), list(self._names), n=n * 4, cutoff=0.6)
+        out: list[str] = []
+        seen: set[frozenset[str]] = set()
+        for k in keys:
+            who = frozenset(self._strict.get(k, ()))
+            if who not in seen:
+                seen.add(who)
+                out.append(self._names[k])
+        return out[:n]
 
 
 #: Words analysts use for the vocabulary's predicates.
