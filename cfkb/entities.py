@@ -113,7 +113,7 @@ def add_entity(kb: KnowledgeBase, label: str, type_name: str, *, analyst: str, a
     index = kb.entity_index()
     if not force:
         for name in (label, *aliases):
-            found = index.candidates(name)
+            found = index.strict_matches(name)
             if found:
                 listed = ", ".join(f"{index.label(i)} <{i}>" for i in sorted(found))
                 raise InputError(f"{name!r} already names {listed}; add an alias with 'cfkb entity alias',"
