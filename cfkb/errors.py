@@ -33,7 +33,8 @@ class ParseError(InputError):
         self.path = path
         self.line = line
         self.column = column
-        self.message = message
+        # one line, always: parsers' messages may quote the newline they choked on
+        self.message = " ".join(message.replace("\r", "\\r").split("\n")).strip()
         super().__init__(str(self))
 
     def __str__(self) -> str:

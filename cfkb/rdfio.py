@@ -212,7 +212,7 @@ def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
     except SyntaxError as exc:
         line = getattr(exc, "lineno", None)
         col = getattr(exc, "offset", None)
-        message = str(exc.msg if hasattr(exc, "msg") else exc)
+        message = str(exc.msg if hasattr(exc, "msg") else exc).replace("\n", "\\n").replace("\r", "\\r")
         message = re.sub(r"^(error|parser error) at [^:]*?(line \d+ )?(between columns \d+ and \d+|column \d+"
                          r"|[\d:.\-]+):\s*", "", message, flags=re.IGNORECASE)
         raise ParseError(path, line, col, f"{message}; fix the syntax and import again") from exc

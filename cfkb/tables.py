@@ -115,6 +115,11 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
             for i, value in enumerate(record):
                 if value.strip():
                     row.cells[keys[i]] = Cell(value.strip(), line_no, st[i] if i < len(st) else 1)
+            missing = [c for c in REQUIRED if c not in row.cells]
+            if missing:
+                column = keys.index(missing[0])
+                raise ParseError(path, line_no, st[column] if column < len(st) else 1,
+                                 f"the row has no {', '.join(missing)}; fill in the cell(s) or delete the row")
             rows += 1
             yield row
     except csv.Error as exc:
@@ -137,6 +142,11 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
         m = exc.problem_mark or exc.context_mark
         line, col = (m.line + 1, m.column + 1) if m else (None, None)
         raise ParseError(path, line, col, f"YAML syntax error: {exc.problem or exc}") from exc
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ParseError(path, line, col, f"character #x{exc.character:04x} is not allowed in YAML;"
+                         " remove it and import again") from exc
     except yaml.YAMLError as exc:
         raise ParseError(path, None, None, f"YAML error: {exc}") from exc
     if root is None:
