@@ -205,7 +205,9 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
         _echo_err(f"  batch <{report.batch}>")
         for iri in report.claims_added:
             click.echo(iri)
-    if report.new_conflicts:
+    if report.new_conflicts is None:
+        _echo_err("new conflicts are not counted for large imports; see them with: cfkb conflicts")
+    elif report.new_conflicts:
         _echo_err(f"{report.new_conflicts} new conflict(s); see them with: cfkb conflicts")
     else:
         _echo_err("no new conflicts")

@@ -64,6 +64,11 @@ _PATH_COLUMNS = {
 _COLUMN_FIELDS = {"subject": "subject", "object": "object", "source": "source", "area": "area",
                   "election": "election", "speaker": "speaker", "cited_in": "cited_in"}
 
+#: Imports adding more claims than this do not count the conflicts they create:
+#: the conflict engine runs over the whole base, twice, which costs more than
+#: the import itself for big batches (``cfkb conflicts`` shows them).
+CONFLICT_COUNT_LIMIT = 500
+
 #: Called with the number of input lines just processed.
 Progress = Callable[[int], None]
 
@@ -395,6 +400,7 @@ def import_into(path: str | Path, files: Sequence[InputFile], *, analyst: str, c
         before: set[tuple[str, frozenset[str]]] = set()
         with KnowledgeBase.open(path) as kb:
             plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress)
+            count_conflicts = count_conflicts and len(plan.claim_quads) <= CONFLICT_COUNT_LIMIT
             if count_conflicts and plan.claim_quads:
                 before = _open_conflicts(kb)
         with KnowledgeBase.open(path, write=True) as kb:
