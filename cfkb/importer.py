@@ -190,6 +190,7 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
                                        preferred=q.predicate == RDFS.label and q.object.language in (None, "en"))
                 elif q.predicate == RDF.type and isinstance(q.subject, ox.NamedNode):
                     resolver.index.types[q.subject.value].add(q.object.value)
+            resolver.forget()
             if progress:
                 progress(f.lines)
         else:

@@ -205,8 +205,8 @@ def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
     refuse_markup(path, text)
     if fmt == "jsonld":
         data = _check_jsonld(path, text)
-    else:
-        data = text.encode("utf-8")
+    elif data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     try:
         quads = list(ox.parse(data, format=RDF_FORMATS[fmt], base_iri=None))
     except SyntaxError as exc:

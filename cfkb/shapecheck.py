@@ -314,53 +314,78 @@ def _check_properties(checks: Sequence[PropertyCheck], batch: Sequence[ox.Quad],
     paths = {c.path for c in checks}
     targets = {c.target for c in checks}
     focus_of: dict[str, list[ox.Term]] = {t: [] for t in targets}
+    hits: dict[frozenset[str], set[str]] = {}
     for node, node_types in types.types.items():
-        ancestors: set[str] = set()
-        for t in node_types:
-            ancestors |= types.ancestors(t)
-        for t in targets & ancestors:
+        key = frozenset(node_types)
+        hit = hits.get(key)
+        if hit is None:
+            ancestors: set[str] = set()
+            for t in node_types:
+                ancestors |= types.ancestors(t)
+            hit = hits[key] = targets & ancestors
+        for t in hit:
             focus_of[t].append(node)
     wanted = {n for nodes in focus_of.values() for n in nodes}
-    values: dict[ox.Term, dict[str, set[ox.Term]]] = defaultdict(lambda: defaultdict(set))
+    values: dict[ox.Term, dict[str, set[ox.Term]]] = {}
     for quads in (batch, context):
         for q in quads:
-            p = q.predicate.value
-            if p in paths and q.subject in wanted:
-                values[q.subject][p].add(q.object)
-    out = []
+            s = q.subject
+            if s in wanted:
+                p = q.predicate.value
+                if p in paths:
+                    by_path = values.get(s)
+                    if by_path is None:
+                        by_path = values[s] = {}
+                    found = by_path.get(p)
+                    if found is None:
+                        by_path[p] = {q.object}
+                    else:
+                        found.add(q.object)
+    out: list[Violation] = []
     empty: dict[str, set[ox.Term]] = {}
+    no_values: set[ox.Term] = set()
     for c in checks:
-        message = c.message
+        value_checks = bool(c.node_kind or c.datatype or c.cls or c.allowed is not None
+                            or c.min_inclusive is not None or c.max_inclusive is not None)
         for node in focus_of[c.target]:
-            vals = values.get(node, empty).get(c.path, set())
-            focus = node.value if isinstance(node, ox.NamedNode) else str(node)
-
-            def bad(component: str, value: ox.Term | None = None) -> Violation:
-                return Violation(focus=focus, path=c.path, value=None if value is None else _label(value),
-                                 message=message or f"{component} constraint violated", severity="Violation",
-                                 shape=c.shape, constraint=SH_NS + component + "ConstraintComponent")
-
-            if c.min_count is not None and len(vals) < c.min_count:
-                out.append(bad("MinCount"))
-            if c.max_count is not None and len(vals) > c.max_count:
-                out.append(bad("MaxCount"))
-            for v in vals:
-                if c.node_kind and not _kind_ok(v, c.node_kind):
-                    out.append(bad("NodeKind", v))
-                if c.datatype and not (isinstance(v, ox.Literal) and v.datatype.value == c.datatype
-                                       and _well_formed(v)):
-                    out.append(bad("Datatype", v))
-                if c.cls and (isinstance(v, ox.Literal) or not types.is_a(v, c.cls)):
-                    out.append(bad("Class", v))
-                if c.allowed is not None and v not in c.allowed:
-                    out.append(bad("In", v))
-                if c.min_inclusive is not None or c.max_inclusive is not None:
-                    n = _numeric(v)
-                    if c.min_inclusive is not None and (n is None or n < c.min_inclusive):
-                        out.append(bad("MinInclusive", v))
-                    if c.max_inclusive is not None and (n is None or n > c.max_inclusive):
-                        out.append(bad("MaxInclusive", v))
+            vals = values.get(node, empty).get(c.path, no_values)
+            n = len(vals)
+            if c.min_count is not None and n < c.min_count:
+                out.append(_violation(c, node, "MinCount"))
+            if c.max_count is not None and n > c.max_count:
+                out.append(_violation(c, node, "MaxCount"))
+            if value_checks:
+                for v in vals:
+                    for component in _value_problems(c, v, types):
+                        out.append(_violation(c, node, component, v))
     return out
+
+
+def _value_problems(c: PropertyCheck, v: ox.Term, types: _Types) -> list[str]:
+    """The value-type and value-range components ``v`` violates."""
+    found = []
+    if c.node_kind and not _kind_ok(v, c.node_kind):
+        found.append("NodeKind")
+    if c.datatype and not (isinstance(v, ox.Literal) and v.datatype.value == c.datatype and _well_formed(v)):
+        found.append("Datatype")
+    if c.cls and (isinstance(v, ox.Literal) or not types.is_a(v, c.cls)):
+        found.append("Class")
+    if c.allowed is not None and v not in c.allowed:
+        found.append("In")
+    if c.min_inclusive is not None or c.max_inclusive is not None:
+        n = _numeric(v)
+        if c.min_inclusive is not None and (n is None or n < c.min_inclusive):
+            found.append("MinInclusive")
+        if c.max_inclusive is not None and (n is None or n > c.max_inclusive):
+            found.append("MaxInclusive")
+    return found
+
+
+def _violation(c: PropertyCheck, node: ox.Term, component: str, value: ox.Term | None = None) -> Violation:
+    return Violation(focus=node.value if isinstance(node, ox.NamedNode) else str(node), path=c.path,
+                     value=None if value is None else _label(value),
+                     message=c.message or f"{component} constraint violated", severity="Violation",
+                     shape=c.shape, constraint=SH_NS + component + "ConstraintComponent")
 
 
 def _check_sparql(checks: Sequence[SparqlCheck], batch: Sequence[ox.Quad], context: Sequence[ox.Quad],

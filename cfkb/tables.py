@@ -252,6 +252,14 @@ class Resolver:
         #: new entities: IRI -> (label, column it was first named in, predicate IRI)
         self.created: dict[str, tuple[str, str, str]] = {}
         self._created_by_name: dict[str, str] = {}
+        #: cell text -> IRI, for names that resolved (tables repeat names a lot)
+        self._resolved: dict[str, str] = {}
+        self._predicate_cache: dict[str, str] = {}
+
+    def forget(self) -> None:
+        """Drop cached lookups (after names were added to the index)."""
+        self._resolved.clear()
+        self._predicate_cache.clear()
 
     def entity(self, row: Row, col: str, predicate: str) -> str | None:
         from cfkb.names import new_entity_iri, normalize
@@ -259,8 +267,13 @@ class Resolver:
         cell = row.cells.get(col)
         if cell is None:
             return None
+        known = self._resolved.get(cell.value)
+        if known is not None:
+            return known
         try:
-            return self.index.resolve(cell.value)
+            iri = self.index.resolve(cell.value)
+            self._resolved[cell.value] = iri
+            return iri
         except AmbiguousNameError as exc:
             raise row.error(col, str(exc)) from None
         except UnknownNameError as exc:
@@ -277,10 +290,13 @@ class Resolver:
     def claim(self, row: Row) -> Claim:
         from cfkb.names import resolve_predicate
 
-        try:
-            predicate = resolve_predicate(row.cells["predicate"].value, self.predicates)
-        except UnknownNameError as exc:
-            raise row.error("predicate", str(exc)) from None
+        name = row.cells["predicate"].value
+        predicate = self._predicate_cache.get(name, "")
+        if not predicate:
+            try:
+                predicate = self._predicate_cache[name] = resolve_predicate(name, self.predicates)
+            except UnknownNameError as exc:
+                raise row.error("predicate", str(exc)) from None
         ent = {c: self.entity(row, c, predicate) for c in ENTITY_COLUMNS}
         cred = _choice(row, "credibility", tuple(str(c) for c in CREDIBILITY), str.strip)
         modality_name = _choice(row, "modality", tuple(MODALITIES), str.lower)
