@@ -192,9 +192,16 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
                 inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
             except OSError as exc:
                 raise InputError(f"{name}: cannot read: {exc.strerror}; check the path") from exc
-    with _progress_bar(sum(f.lines for f in inputs)) as bar:
-        report = import_into(state.store_path, inputs, analyst=state.analyst, create_entities=create_entities,
-                             progress=bar.update if bar is not None else None, count_conflicts=True)
+    try:
+        with _progress_bar(sum(f.lines for f in inputs)) as bar:
+            report = import_into(state.store_path, inputs, analyst=state.analyst, create_entities=create_entities,
+                                 progress=bar.update if bar is not None else None, count_conflicts=True)
+    except CfkbError as exc:
+        details = getattr(exc, "details", [])
+        if verbose and len(details) > 1:  # every problem found, not only the first
+            for n, line in enumerate(details, 1):
+                _echo_err(f"problem {n}/{len(details)}: {line}")
+        raise
     created = len(report.entities_created)
     _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claim(s) added,"
               f" {len(report.claims_present)} already present, {created} entit{'y' if created == 1 else 'ies'}"

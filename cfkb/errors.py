@@ -94,6 +94,8 @@ class ShapeError(InputError):
         self.line = line
         self.column = column
         self.message = message
+        #: every violation found, one line each (``import --verbose`` prints them)
+        self.details: list[str] = []
         where = ""
         if path is not None:
             where = path + "".join(f":{n}" for n in (line, column if line is not None else None) if n is not None)

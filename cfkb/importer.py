@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -47,6 +48,9 @@ from cfkb.names import slug
 from cfkb.rdfio import RDF_FORMATS, claims_from_quads, guess_format, locate, parse_rdf
 from cfkb.store import MARKER, KnowledgeBase
 from cfkb.tables import ENTITY_COLUMNS, Resolver, Row, read_rows
+
+if TYPE_CHECKING:
+    from cfkb.validate import Violation
 
 #: Which class a created entity gets, by the column that named it.
 _COLUMN_TYPES = {"source": "MediaOutlet", "cited_in": "Document", "speaker": "Person", "area": "Province",
@@ -446,10 +450,17 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
     else:
         found = check(shapes, additions, context, list(kb.quads(ONTOLOGY_GRAPH)))
     if found:
-        raise _shape_error(found, origins or {}, index.label)
+        error = _shape_error(found, origins or {})
+        for v in sorted(found, key=lambda v: _order(v, origins or {}))[:MAX_DETAILS]:
+            error.details.append(str(_shape_error([v], origins or {})))
+        raise error
 
 
-def _shape_error(found: list, origins: dict[str, Origin], label: Callable[[str], str]) -> ShapeError:
+#: Violations listed one by one with ``--verbose``.
+MAX_DETAILS = 100
+
+
+def _shape_error(found: list[Violation], origins: dict[str, Origin]) -> ShapeError:
     first = sorted(found, key=lambda v: _order(v, origins))[0]
     more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
     origin = origins.get(first.focus)
@@ -469,8 +480,8 @@ def _shape_error(found: list, origins: dict[str, Origin], label: Callable[[str],
                       path=origin.path, line=line, column=col)
 
 
-def _order(v: object, origins: dict[str, Origin]) -> tuple[str, int, int, str]:
-    origin = origins.get(getattr(v, "focus", ""))
+def _order(v: Violation, origins: dict[str, Origin]) -> tuple[str, int, int, str]:
+    origin = origins.get(v.focus)
     if origin is None:
         return ("~", 0, 0, str(v))
     line, col = origin.where(None)

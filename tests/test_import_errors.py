@@ -210,3 +210,15 @@ def test_stdin_errors_are_located_too(runner, store_path):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: <stdin>:1:")
     assert store_state(store_path) == before
+
+
+def test_verbose_lists_every_shape_problem(runner, store_path, tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text(HEADER + "KH,participatesIn,Tahalof Nabni,al-Iraqiya TV,2023-08-22\n"
+                             "Hoquq,participatesIn,Tahalof Nabni,al-Iraqiya TV,2023-08-22\n")
+    result = invoke(runner, store_path, "import", "--verbose", str(path))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"problem 1/2: {path}:2:19:")
+    assert lines[1].startswith(f"problem 2/2: {path}:3:22:")
+    assert lines[-1].startswith(f"Error: {path}:2:19:") and "(and 1 more problem(s))" in lines[-1]
