@@ -135,6 +135,7 @@ class Plan:
 
     files: list[InputFile]
     claims: list[Claim]
+    iris: list[str]
     claim_quads: dict[str, list[ox.Quad]]
     rest: list[ox.Quad]
     created: list[ox.Quad]
@@ -150,6 +151,7 @@ class Prepared:
     rest: list[ox.Quad]
     resolver: Resolver
     origins: dict[str, Origin]
+    iris: list[str] = field(default_factory=list)
 
 
 def _now() -> dt.datetime:
@@ -174,6 +176,7 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
     """
     resolver = Resolver(kb.entity_index(), kb.predicates(), create=create_entities)
     claims: list[Claim] = []
+    iris: list[str] = []  # the claims' content-hash IRIs, computed once
     rest: list[ox.Quad] = []
     origins: dict[str, Origin] = {}
     for f in files:
@@ -184,7 +187,9 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
                 file_claims = [_follow_merges(c, resolver.index.merged) for c in file_claims]
             by_iri = {v: k for k, v in renamed.items()}
             for c in file_claims:
-                origins.setdefault(c.iri, Origin(f.name, data=f.data, node=by_iri.get(c.iri), claim=c))
+                iri = c.iri
+                iris.append(iri)
+                origins.setdefault(iri, Origin(f.name, data=f.data, node=by_iri.get(iri), claim=c))
             claims.extend(file_claims)
             rest.extend(file_rest)
             # entities the file defines can be named by the tables that follow
@@ -202,13 +207,15 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
             for row in read_rows(f.name, f.data, fmt):
                 claim = resolver.claim(row)
                 claims.append(claim)
-                origins.setdefault(claim.iri, Origin(f.name, row=row, claim=claim))
+                iri = claim.iri
+                iris.append(iri)
+                origins.setdefault(iri, Origin(f.name, row=row, claim=claim))
                 if progress and row.line > done:
                     progress(row.line - done)
                     done = row.line
             if progress and f.lines > done:
                 progress(f.lines - done)
-    return Prepared(claims, rest, resolver, origins)
+    return Prepared(claims, rest, resolver, origins, iris)
 
 
 def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
@@ -287,13 +294,13 @@ def plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
     prepared = read_inputs(kb, files, create_entities=create_entities, progress=progress)
     created = created_entity_quads(kb, prepared.resolver)
     claim_quads: dict[str, list[ox.Quad]] = {}
-    for claim in prepared.claims:
-        iri = claim.iri
+    for iri, claim in zip(prepared.iris, prepared.claims):
         if iri not in claim_quads and not kb.contains(ox.NamedNode(iri), RDF.type, CFKB.Claim):
             claim_quads[iri] = list(claim.quads())
     plan = Plan(
         files=list(files),
         claims=prepared.claims,
+        iris=prepared.iris,
         claim_quads=claim_quads,
         rest=prepared.rest,
         created=created,
@@ -320,8 +327,7 @@ def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | N
     seen: set[str] = set()
     recorded_at = _lit(when.isoformat(), XSD.dateTime)
     recorded_by = ox.Literal(analyst)
-    for claim in plan.claims:
-        iri = claim.iri
+    for iri in plan.iris:
         if iri in seen:
             report.claims_present.append(iri)
             continue
