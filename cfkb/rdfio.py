@@ -195,6 +195,11 @@ def bundled_context() -> dict[str, object]:
     return dict(data["@context"])
 
 
+#: The position prefix of pyoxigraph's messages (cfkb puts the position in front itself).
+_POSITION = re.compile(r"^(?:parser )?error (?:at|between) .*?(?:columns? \d+(?: and \d+)?|\d+:\d+(?:-\d+:\d+)?)\s*:\s*",
+                       re.IGNORECASE)
+
+
 def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
     """Parse RDF strictly into quads.
 
@@ -213,8 +218,7 @@ def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
         line = getattr(exc, "lineno", None)
         col = getattr(exc, "offset", None)
         message = str(exc.msg if hasattr(exc, "msg") else exc).replace("\n", "\\n").replace("\r", "\\r")
-        message = re.sub(r"^(error|parser error) at [^:]*?(line \d+ )?(between columns \d+ and \d+|column \d+"
-                         r"|[\d:.\-]+):\s*", "", message, flags=re.IGNORECASE)
+        message = _POSITION.sub("", message)
         raise ParseError(path, line, col, f"{message}; fix the syntax and import again") from exc
     except ValueError as exc:
         raise ParseError(path, None, None, f"{exc}; fix the file and import again") from exc

@@ -230,15 +230,15 @@ def _well_formed(lit: ox.Literal) -> bool:
     return True
 
 
+_KINDS: dict[str, tuple[type, ...]] = {
+    "IRI": (ox.NamedNode,), "BlankNode": (ox.BlankNode,), "Literal": (ox.Literal,),
+    "BlankNodeOrIRI": (ox.BlankNode, ox.NamedNode), "BlankNodeOrLiteral": (ox.BlankNode, ox.Literal),
+    "IRIOrLiteral": (ox.NamedNode, ox.Literal),
+}
+
+
 def _kind_ok(value: ox.Term, kind: str) -> bool:
-    name = kind.rsplit("#", 1)[-1]
-    is_iri = isinstance(value, ox.NamedNode)
-    is_blank = isinstance(value, ox.BlankNode)
-    is_lit = isinstance(value, ox.Literal)
-    return {
-        "IRI": is_iri, "BlankNode": is_blank, "Literal": is_lit, "BlankNodeOrIRI": is_blank or is_iri,
-        "BlankNodeOrLiteral": is_blank or is_lit, "IRIOrLiteral": is_iri or is_lit,
-    }.get(name, False)
+    return isinstance(value, _KINDS.get(kind.rsplit("#", 1)[-1], ()))
 
 
 def _numeric(value: ox.Term) -> decimal.Decimal | None:
@@ -344,21 +344,27 @@ def _check_properties(checks: Sequence[PropertyCheck], batch: Sequence[ox.Quad],
     out: list[Violation] = []
     empty: dict[str, set[ox.Term]] = {}
     no_values: set[ox.Term] = set()
-    for c in checks:
-        value_checks = bool(c.node_kind or c.datatype or c.cls or c.allowed is not None
-                            or c.min_inclusive is not None or c.max_inclusive is not None)
-        for node in focus_of[c.target]:
-            vals = values.get(node, empty).get(c.path, no_values)
-            n = len(vals)
-            if c.min_count is not None and n < c.min_count:
-                out.append(_violation(c, node, "MinCount"))
-            if c.max_count is not None and n > c.max_count:
-                out.append(_violation(c, node, "MaxCount"))
-            if value_checks:
-                for v in vals:
-                    for component in _value_problems(c, v, types):
-                        out.append(_violation(c, node, component, v))
+    for target, nodes in focus_of.items():
+        plan = [(c.path, c.min_count, c.max_count, _has_value_checks(c), c) for c in checks if c.target == target]
+        for node in nodes:
+            by_path = values.get(node, empty)
+            for path, min_count, max_count, value_checks, c in plan:
+                vals = by_path.get(path, no_values)
+                n = len(vals)
+                if min_count is not None and n < min_count:
+                    out.append(_violation(c, node, "MinCount"))
+                if max_count is not None and n > max_count:
+                    out.append(_violation(c, node, "MaxCount"))
+                if value_checks:
+                    for v in vals:
+                        for component in _value_problems(c, v, types):
+                            out.append(_violation(c, node, component, v))
     return out
+
+
+def _has_value_checks(c: PropertyCheck) -> bool:
+    return bool(c.node_kind or c.datatype or c.cls or c.allowed is not None
+                or c.min_inclusive is not None or c.max_inclusive is not None)
 
 
 def _value_problems(c: PropertyCheck, v: ox.Term, types: _Types) -> list[str]:
