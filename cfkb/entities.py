@@ -40,6 +40,7 @@ from cfkb.model import (
     RDFS,
     SKOS,
     XSD,
+    Term,
     content_hash,
     curie,
     short_id,
@@ -287,18 +288,18 @@ def merge_entities(kb: KnowledgeBase, keep_name: str, drop_name: str, *, analyst
     when = when or _now()
     merge = ox.NamedNode(MERGE_PREFIX + content_hash(keep, drop, when.isoformat(), analyst))
 
-    def swap(t: ox.Term) -> ox.Term:
+    def swap(t: Term) -> Term:
         return keep_node if t == drop_node else t
 
     removed: list[ox.Quad] = []
-    for pattern in ((drop_node, None, None), (None, None, drop_node)):
-        for q in kb.store.quads_for_pattern(*pattern, None):
-            if q.graph_name != ONTOLOGY_GRAPH and q not in removed:
-                removed.append(q)
+    for q in [*kb.store.quads_for_pattern(drop_node, None, None, None),
+              *kb.store.quads_for_pattern(None, None, drop_node, None)]:
+        if q.graph_name != ONTOLOGY_GRAPH and q not in removed:
+            removed.append(q)
     keep_has_type = bool(keep_types)
     keep_has_tlp = kb.contains(keep_node, CFKB.tlp)
     candidates: list[ox.Quad] = []
-    claims: set[ox.Term] = set()
+    claims: set[Term] = set()
     for q in removed:
         p = q.predicate
         if q.subject == drop_node and p in (RDFS.label, SKOS.altLabel):
@@ -356,7 +357,7 @@ def get_merge(kb: KnowledgeBase, merge_id: str) -> MergeRecord:
     if not kb.contains(node, RDF.type, CFKB.EntityMerge):
         raise NotFoundError(f"no merge {merge_id!r}; 'cfkb entity show NAME' lists an entity's merges")
 
-    def value(p: ox.NamedNode) -> ox.Term:
+    def value(p: ox.NamedNode) -> Term:
         for q in kb.store.quads_for_pattern(node, p, None, None):
             return q.object
         raise NotFoundError(f"merge {merge_id!r} has no {curie(p.value)}; the record is damaged")

@@ -37,7 +37,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.collection import Collection
 
-from cfkb.model import PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, curie
+from cfkb.model import PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Term, curie
 from cfkb.validate import Violation
 
 SH = rdflib.Namespace(SH_NS)
@@ -71,7 +71,7 @@ class PropertyCheck:
     node_kind: str | None = None
     datatype: str | None = None
     cls: str | None = None
-    allowed: frozenset[ox.Term] | None = None
+    allowed: frozenset[Term] | None = None
     min_inclusive: decimal.Decimal | None = None
     max_inclusive: decimal.Decimal | None = None
     message: str | None = None
@@ -101,7 +101,7 @@ class CompiledShapes:
         return {c.target for c in self.properties} | {c.target for c in self.sparql}
 
 
-def _term(node: rdflib.term.Node) -> ox.Term:
+def _term(node: rdflib.term.Node) -> Term:
     if isinstance(node, rdflib.URIRef):
         return ox.NamedNode(str(node))
     if isinstance(node, rdflib.Literal):
@@ -162,8 +162,8 @@ def _property(g: rdflib.Graph, target: str, prop: rdflib.term.Node, shape: str) 
     return PropertyCheck(
         target=target,
         path=str(path),
-        min_count=int(min_count) if min_count is not None else None,
-        max_count=int(max_count) if max_count is not None else None,
+        min_count=int(str(min_count)) if min_count is not None else None,
+        max_count=int(str(max_count)) if max_count is not None else None,
         node_kind=opt(SH.nodeKind),
         datatype=opt(SH.datatype),
         cls=opt(SH["class"]),
@@ -237,11 +237,11 @@ _KINDS: dict[str, tuple[type, ...]] = {
 }
 
 
-def _kind_ok(value: ox.Term, kind: str) -> bool:
+def _kind_ok(value: Term, kind: str) -> bool:
     return isinstance(value, _KINDS.get(kind.rsplit("#", 1)[-1], ()))
 
 
-def _numeric(value: ox.Term) -> decimal.Decimal | None:
+def _numeric(value: Term) -> decimal.Decimal | None:
     if not isinstance(value, ox.Literal) or not _well_formed(value):
         return None
     if value.datatype.value.rsplit("#", 1)[-1] not in (
@@ -258,7 +258,7 @@ class _Types:
     """rdf:type with rdfs:subClassOf closure over the batch, its context and the ontology."""
 
     def __init__(self, quads: Iterable[ox.Quad]) -> None:
-        self.types: dict[ox.Term, set[str]] = defaultdict(set)
+        self.types: dict[Term, set[str]] = defaultdict(set)
         self.supers: dict[str, set[str]] = defaultdict(set)
         for q in quads:
             p = q.predicate.value
@@ -280,11 +280,11 @@ class _Types:
             self._closure[cls] = found
         return found
 
-    def is_a(self, node: ox.Term, cls: str) -> bool:
+    def is_a(self, node: Term, cls: str) -> bool:
         return any(cls in self.ancestors(t) for t in self.types.get(node, ()))
 
 
-def _label(term: ox.Term | None) -> str:
+def _label(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
@@ -313,7 +313,7 @@ def _check_properties(checks: Sequence[PropertyCheck], batch: Sequence[ox.Quad],
                       types: _Types) -> list[Violation]:
     paths = {c.path for c in checks}
     targets = {c.target for c in checks}
-    focus_of: dict[str, list[ox.Term]] = {t: [] for t in targets}
+    focus_of: dict[str, list[Term]] = {t: [] for t in targets}
     hits: dict[frozenset[str], set[str]] = {}
     for node, node_types in types.types.items():
         key = frozenset(node_types)
@@ -326,7 +326,7 @@ def _check_properties(checks: Sequence[PropertyCheck], batch: Sequence[ox.Quad],
         for t in hit:
             focus_of[t].append(node)
     wanted = {n for nodes in focus_of.values() for n in nodes}
-    values: dict[ox.Term, dict[str, set[ox.Term]]] = {}
+    values: dict[Term, dict[str, set[Term]]] = {}
     for quads in (batch, context):
         for q in quads:
             s = q.subject
@@ -342,8 +342,8 @@ def _check_properties(checks: Sequence[PropertyCheck], batch: Sequence[ox.Quad],
                     else:
                         found.add(q.object)
     out: list[Violation] = []
-    empty: dict[str, set[ox.Term]] = {}
-    no_values: set[ox.Term] = set()
+    empty: dict[str, set[Term]] = {}
+    no_values: set[Term] = set()
     for target, nodes in focus_of.items():
         plan = [(c.path, c.min_count, c.max_count, _has_value_checks(c), c) for c in checks if c.target == target]
         for node in nodes:
@@ -367,7 +367,7 @@ def _has_value_checks(c: PropertyCheck) -> bool:
                 or c.min_inclusive is not None or c.max_inclusive is not None)
 
 
-def _value_problems(c: PropertyCheck, v: ox.Term, types: _Types) -> list[str]:
+def _value_problems(c: PropertyCheck, v: Term, types: _Types) -> list[str]:
     """The value-type and value-range components ``v`` violates."""
     found = []
     if c.node_kind and not _kind_ok(v, c.node_kind):
@@ -387,7 +387,7 @@ def _value_problems(c: PropertyCheck, v: ox.Term, types: _Types) -> list[str]:
     return found
 
 
-def _violation(c: PropertyCheck, node: ox.Term, component: str, value: ox.Term | None = None) -> Violation:
+def _violation(c: PropertyCheck, node: Term, component: str, value: Term | None = None) -> Violation:
     return Violation(focus=node.value if isinstance(node, ox.NamedNode) else str(node), path=c.path,
                      value=None if value is None else _label(value),
                      message=c.message or f"{component} constraint violated", severity="Violation",
@@ -403,6 +403,7 @@ def _check_sparql(checks: Sequence[SparqlCheck], batch: Sequence[ox.Quad], conte
     out = []
     for c in checks:
         results = store.query(c.query, prefixes=dict(c.prefixes))
+        assert isinstance(results, ox.QuerySolutions)
         names = [v.value for v in results.variables]
         for sol in results:
             bound = {n: sol[n] for n in names if sol[n] is not None}
