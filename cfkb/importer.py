@@ -105,7 +105,7 @@ class Origin:
         """Line and column of the claim (of one of its cells, for a table row)."""
         if self.row is not None:
             cell = self.row.cells.get(column) if column else None
-            return (cell.line, cell.column) if cell else (self.row.line, 1)
+            return (cell.line, cell.column) if cell else (self.row.line, self.row.column)
         if self.data is not None and self.node:
             return locate(self.data, self.node)
         return None, None

@@ -85,7 +85,8 @@ def decode(path: str, data: bytes, what: str = "the file") -> str:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 1 and b"\x00" in data[:64]):
+    head = data[:64]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 3 and head.count(b"\x00") * 4 >= len(head)):
         raise ParseError(path, 1, 1, f"{what} is UTF-16 (or another wide encoding); save it as UTF-8 and import again")
     if not data.strip():
         raise ParseError(path, None, None, f"{what} is empty; nothing to import")

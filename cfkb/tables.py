@@ -42,12 +42,13 @@ class Row:
     path: str
     line: int
     cells: dict[str, Cell] = field(default_factory=dict)
+    column: int = 1
 
     def error(self, column: str | None, message: str) -> ParseError:
         cell = self.cells.get(column) if column else None
         if cell is not None:
             return ParseError(self.path, cell.line, cell.column, message)
-        return ParseError(self.path, self.line, 1, message)
+        return ParseError(self.path, self.line, self.column, message)
 
 
 def _check_text(path: str, data: bytes) -> str:
@@ -141,7 +142,8 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         line, col = (m.line + 1, m.column + 1) if m else (None, None)
-        raise ParseError(path, line, col, f"YAML syntax error: {exc.problem or exc}") from exc
+        raise ParseError(path, line, col, f"YAML syntax error: {exc.problem or exc}; fix the YAML and import again"
+                         ) from exc
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -172,7 +174,7 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
             raise _yaml_error(path, item, f"more than {MAX_ROWS} rows; split the file")
         cells = dict(defaults)
         cells.update(_yaml_cells(path, item))
-        row = Row(path, item.start_mark.line + 1, cells)
+        row = Row(path, item.start_mark.line + 1, cells, item.start_mark.column + 1)
         missing = [c for c in REQUIRED if c not in cells]
         if missing:
             raise row.error(None, "claim lacks required key(s) " + ", ".join(missing))

@@ -222,3 +222,74 @@ def test_verbose_lists_every_shape_problem(runner, store_path, tmp_path):
     assert lines[0].startswith(f"problem 1/2: {path}:2:19:")
     assert lines[1].startswith(f"problem 2/2: {path}:3:22:")
     assert lines[-1].startswith(f"Error: {path}:2:19:") and "(and 1 more problem(s))" in lines[-1]
+
+
+@pytest.mark.parametrize("name,content,expected", [
+    ("syntax.yaml", "claims:\n  - {subject: KH, predicate: leads\n  - x\n", "syntax.yaml:4:1: YAML syntax error: expected ',' or '}'"),
+    ("anchors.yaml", "claims:\n  - &a {subject: KH}\n  - *a\n",
+     "syntax.yaml"),
+    ("nested.yaml", "claims:\n  - subject: [KH, Hoquq]\n    predicate: leads\n    object: Badr\n    source: x\n",
+     "nested.yaml:2:14: subject must be a single value, not a list or mapping"),
+    ("missing.yaml", "claims:\n  - {subject: KH, predicate: leads, object: Badr}\n",
+     "missing.yaml:2:5: claim lacks required key(s) source"),
+    ("column.yaml", "claims:\n  - {subjcet: KH, predicate: leads, object: Badr, source: x}\n",
+     "column.yaml:2:6: unknown column 'subjcet'; did you mean 'subject'?"),
+    ("nul.yaml", "claims:\n  - {subject: K\x00H}\n", "nul.yaml:2:16: character #x0000 is not allowed in YAML"),
+])
+def test_yaml_errors(runner, store_path, tmp_path, name, content, expected):
+    message = _fails(runner, store_path, tmp_path, name, content)
+    if name == "anchors.yaml":
+        assert message == "anchors.yaml:2:5: YAML anchors and aliases are not accepted in claim tables; write values out"
+    else:
+        assert message.startswith(expected), message
+
+
+def test_bom_accepted_in_yaml_and_jsonld(runner, store_path, tmp_path):
+    yaml_path = tmp_path / "bom.yaml"
+    yaml_path.write_bytes(b"\xef\xbb\xbf" + (
+        "claims:\n  - {subject: KH, predicate: participatesIn, object: December 2023 provincial elections,"
+        " source: al-Iraqiya TV, date: 2023-08-30}\n").encode())
+    jsonld_path = tmp_path / "bom.jsonld"
+    jsonld_path.write_bytes(b'\xef\xbb\xbf{"@id": "https://w3id.org/cfkb/id/kataib-hezbollah",'
+                            b' "https://w3id.org/cfkb/ns#note": "x"}')
+    result = invoke(runner, store_path, "import", str(yaml_path), str(jsonld_path))
+    assert result.exit_code == 0, result.output
+
+
+_OPENED: list[str] | None = None
+
+
+def _record_opens(event: str, args: tuple) -> None:
+    if _OPENED is not None and event == "open":
+        _OPENED.append(str(args[0]))
+
+
+def test_parsing_never_opens_other_files(tmp_path):
+    """Inputs that name other files are parsed without any file being opened."""
+    import sys
+
+    from cfkb.rdfio import parse_rdf
+    from cfkb.tables import read_rows
+
+    global _OPENED
+    secret = tmp_path / "secret.ttl"
+    secret.write_text("<http://x/s> <http://x/p> <http://x/o> .\n")
+    inputs = [
+        ("a.ttl", f"@base <file://{tmp_path}/> .\n<secret.ttl> <http://x/p> <file://{secret}> .\n", "turtle"),
+        ("a.trig", f"<file://{secret}> {{ <http://x/a> <http://x/b> <http://x/c> . }}\n", "trig"),
+        ("a.jsonld", json.dumps({"@id": f"file://{secret}", "http://x/p": {"@id": f"file://{secret}"}}), "jsonld"),
+        ("a.csv", f"subject,predicate,object,source\nfile://{secret},leads,<file://{secret}>,x\n", "csv"),
+        ("a.yaml", f"claims:\n  - {{subject: 'file://{secret}', predicate: leads, object: x, source: y}}\n", "yaml"),
+    ]
+    sys.addaudithook(_record_opens)
+    _OPENED = []
+    try:
+        for name, text, fmt in inputs:
+            data = text.encode()
+            if fmt in ("csv", "yaml"):
+                list(read_rows(name, data, fmt))
+            else:
+                parse_rdf(name, data, fmt)
+        assert _OPENED == []
+    finally:
+        _OPENED = None
