@@ -250,6 +250,8 @@ class KnowledgeBase:
             for sol in self.query("SELECT ?e ?t WHERE { ?e a ?t FILTER(?t != cfkb:Claim) }", union=False):
                 if isinstance(sol["e"], ox.NamedNode):
                     index.types[sol["e"].value].add(sol["t"].value)
+            for q in self.store.quads_for_pattern(None, ox.NamedNode(CFKB_NS + "mergedInto"), None, None):
+                index.merged[q.subject.value] = q.object.value
             self._index = index
         return self._index
 
