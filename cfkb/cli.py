@@ -40,9 +40,16 @@ class State:
         self.debug = debug
         self._kb: KnowledgeBase | None = None
 
+    @property
+    def location(self) -> Any:
+        """The store directory, or a server URL with its settings from the environment."""
+        from cfkb.remote import parse_location
+
+        return parse_location(self.store_path, os.environ)
+
     def kb(self, *, write: bool = False) -> KnowledgeBase:
         if self._kb is None:
-            self._kb = KnowledgeBase.open(self.store_path, write=write)
+            self._kb = KnowledgeBase.open(self.location, write=write)
             click.get_current_context().call_on_close(self._kb.close)
         return self._kb
 
@@ -77,8 +84,10 @@ def _echo_err(message: str) -> None:
 
 
 @click.group(cls=CfkbGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--store", envvar="CFKB_STORE", default=DEFAULT_STORE, show_default=True, metavar="PATH",
-              help="The store directory (or set CFKB_STORE).")
+@click.option("--store", envvar="CFKB_STORE", default=DEFAULT_STORE, show_default=True, metavar="PATH|URL",
+              help="The store directory, or the URL of a SPARQL server (or set CFKB_STORE); "
+                   "server credentials come from CFKB_REMOTE_USER/CFKB_REMOTE_PASSWORD, CFKB_REMOTE_TOKEN "
+                   "or ~/.config/cfkb/remote.toml.")
 @click.option("--analyst", envvar="CFKB_ANALYST", default=None, metavar="NAME",
               help="Who is working, recorded with imports and assessments (or set CFKB_ANALYST; "
                    "default: your login name).")
@@ -118,17 +127,19 @@ def _login() -> str:
 def init(state: State, empty: bool, force: bool) -> None:
     """Create the store and load the bundled corpus.
 
-    The store is a directory (default ./cfkb.store, or --store / CFKB_STORE).
+    The store is a directory (default ./cfkb.store, or --store / CFKB_STORE),
+    or a SPARQL server's URL: init loads the ontology and corpus into it.
     Running init on an existing store changes nothing and says so.
 
     \b
     Example:
       cfkb --store /data/iraq.store init
       cfkb init --empty
+      cfkb --store https://kb.example.org/cfkb init
     """
     from cfkb.importer import init_store
 
-    path = Path(state.store_path)
+    path = state.location
     if KnowledgeBase.exists(path):
         if not force:
             kb = KnowledgeBase.open(path)
@@ -136,10 +147,9 @@ def init(state: State, empty: bool, force: bool) -> None:
             kb.close()
             _echo_err(f"a store already exists at {path} ({n} claims); left as it is (use --force to recreate)")
             return
-        KnowledgeBase.open(path, write=True).close()  # refuses while another process writes
-        shutil.rmtree(path)
+        KnowledgeBase.drop(path)
     start = time.perf_counter()
-    kb, report = init_store(str(path), empty=empty, analyst=state.analyst)
+    kb, report = init_store(path, empty=empty, analyst=state.analyst)
     with kb:
         total = kb.claim_count()
     took = time.perf_counter() - start
@@ -158,19 +168,23 @@ def init(state: State, empty: bool, force: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The format of every file (default: from each file's extension; needed for '-').")
 @click.option("--create-entities", is_flag=True, help="Create entities for names the gazetteer does not know.")
-@click.option("--verbose", "-v", is_flag=True, help="List the claims added.")
+@click.option("--verbose", "-v", is_flag=True, help="List the claims added and the import batch.")
+@click.option("--partner", metavar="INSTITUTE",
+              help="The files come from this partner: recorded on the batch, their grading kept beside ours.")
 @click.option("--max-file-mb", type=click.IntRange(1), default=None, metavar="MB",
               help="Refuse files larger than this (default 512).")
 @click.option("--max-value-kb", type=click.IntRange(1), default=None, metavar="KB",
               help="Refuse literals and IRIs longer than this many thousand characters (default 1000).")
 @pass_state
 def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool,
-               max_file_mb: int | None, max_value_kb: int | None) -> None:
+               partner: str | None, max_file_mb: int | None, max_value_kb: int | None) -> None:
     """Import claim tables (CSV, YAML) and RDF (Turtle, TriG, JSON-LD, N-Triples, N-Quads).
 
     All files of one call are one transaction: on any error nothing is
-    imported and the message names file:line:column. Everything is
-    SHACL-checked first. Claims already in the base are not duplicated.
+    imported, the store is left as it was and the message names
+    file:line:column. Everything is SHACL-checked first. Claims already in
+    the base are not duplicated. RDF/XML, TriX and DOCTYPEs are refused;
+    JSON-LD contexts are never fetched.
 
     \b
     Table columns: subject, predicate, object, source (required); negated,
@@ -181,52 +195,84 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
     Example:
       cfkb import claims.csv partner.ttl
       cat claims.csv | cfkb import --format csv -
+      cfkb import --partner "Institute X" their-export.ttl
     """
     from cfkb import guard
-    from cfkb.importer import InputFile
 
     changes = {}
     if max_file_mb:
         changes["file_bytes"] = max_file_mb * guard.MIB
     if max_value_kb:
         changes["value_chars"] = max_value_kb * 1000
-    with guard.using(**changes) as limits:
-        inputs = []
-        for name in files:
-            if name == "-":
-                if fmt is None:
-                    raise click.UsageError("reading '-' (standard input) needs --format")
-                data = sys.stdin.buffer.read(limits.file_bytes + 1)
-                guard.check_size("<stdin>", len(data))
-                inputs.append(InputFile("<stdin>", data, fmt))
-            else:
-                try:
-                    guard.check_size(name, Path(name).stat().st_size)
-                    inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
-                except OSError as exc:
-                    raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
-        _import(state, inputs, create_entities, verbose)
+    with guard.using(**changes):
+        _import(state, files, fmt, create_entities, verbose, partner)
 
 
-def _import(state: State, inputs: list[Any], create_entities: bool, verbose: bool) -> None:
-    from cfkb.importer import import_files
+def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool,
+            partner: str | None) -> None:
+    from cfkb import guard
+    from cfkb.importer import InputFile, import_into
 
-    kb = state.kb(write=True)
-    before = _open_conflict_ids(kb)
-    progress = _progress_bar(sum(len(f.data) for f in inputs))
-    with progress as bar:
-        report = import_files(kb, inputs, analyst=state.analyst, create_entities=create_entities,
-                              progress=(lambda n: bar.update(0)) if bar else None)
-    new = _open_conflict_ids(kb) - before
-    _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claims added,"
-              f" {len(report.claims_present)} already present")
+    inputs = []
+    for name in files:
+        if name == "-":
+            if fmt is None:
+                raise click.UsageError("reading '-' (standard input) needs --format")
+            data = sys.stdin.buffer.read(guard.limits().file_bytes + 1)
+            guard.check_size("<stdin>", len(data))
+            inputs.append(InputFile("<stdin>", data, fmt))
+        else:
+            try:
+                guard.check_size(name, Path(name).stat().st_size)
+                inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
+            except OSError as exc:
+                raise InputError(f"{name}: cannot read: {exc.strerror}; check the path") from exc
+    if partner:
+        _import_partner(state, inputs, partner, create_entities)
+        return
+    try:
+        with _progress_bar(sum(f.lines for f in inputs)) as bar:
+            report = import_into(state.location, inputs, analyst=state.analyst, create_entities=create_entities,
+                                 progress=bar.update if bar is not None else None, count_conflicts=True)
+    except CfkbError as exc:
+        details = getattr(exc, "details", [])
+        if verbose and len(details) > 1:  # every problem found, not only the first
+            for n, line in enumerate(details, 1):
+                _echo_err(f"problem {n}/{len(details)}: {line}")
+        raise
+    created = len(report.entities_created)
+    _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claim(s) added,"
+              f" {len(report.claims_present)} already present, {created} entit{'y' if created == 1 else 'ies'}"
+              " created")
     for iri, label, column in report.entities_created:
         _echo_err(f"  created entity {label!r} <{iri}> (from column {column})")
     if verbose:
+        _echo_err(f"  batch <{report.batch}>")
         for iri in report.claims_added:
             click.echo(iri)
-    if new:
-        _echo_err(f"{len(new)} new conflict(s); see: cfkb conflicts")
+    if report.new_conflicts is None:
+        _echo_err("new conflicts are not counted for large imports; see them with: cfkb conflicts")
+    elif report.new_conflicts:
+        _echo_err(f"{report.new_conflicts} new conflict(s); see them with: cfkb conflicts")
+    else:
+        _echo_err("no new conflicts")
+
+
+def _import_partner(state: State, inputs: list[Any], partner: str, create_entities: bool) -> None:
+    from cfkb.importer import import_lock
+    from cfkb.partner import import_partner
+
+    with import_lock(state.location):
+        result = import_partner(state.kb(write=True), inputs, partner=partner, analyst=state.analyst,
+                                create_entities=create_entities)
+    report = result.report
+    _echo_err(f"imported {', '.join(report.files)} from {partner}: {len(report.claims_added)} claim(s) added,"
+              f" {len(report.claims_present)} already present")
+    if result.new_conflicts:
+        _echo_err(f"{len(result.new_conflicts)} new conflict(s), {len(result.ours_vs_theirs)} between our claims"
+                  " and theirs; see them with: cfkb conflicts")
+    else:
+        _echo_err("no new conflicts")
 
 
 class _NoBar:
@@ -237,16 +283,16 @@ class _NoBar:
         return None
 
 
-def _progress_bar(total: int) -> Any:
-    if total > 5_000_000 and sys.stderr.isatty():
-        return click.progressbar(length=total, label="importing", file=sys.stderr)
+#: Inputs smaller than this many lines import too fast to need a progress bar.
+PROGRESS_MIN_LINES = 20_000
+
+
+def _progress_bar(total_lines: int) -> Any:
+    """A progress bar on stderr, counting input lines, when stderr is a terminal."""
+    if total_lines >= PROGRESS_MIN_LINES and sys.stderr.isatty():
+        return click.progressbar(length=total_lines, label="importing", file=sys.stderr,
+                                 show_pos=True, item_show_func=None)
     return _NoBar()
-
-
-def _open_conflict_ids(kb: KnowledgeBase) -> set[str]:
-    from cfkb.conflicts import engine_keys
-
-    return {"/".join(sorted(k[1])) + k[0] for k in engine_keys(kb)}
 
 
 # -- claims ----------------------------------------------------------------
@@ -286,23 +332,22 @@ def claim_add(state: State, create_entities: bool, **values: Any) -> None:
     """
     import yaml
 
-    from cfkb.importer import InputFile, import_files
+    from cfkb.importer import InputFile, import_into
 
     row = {("object" if k == "obj" else k): v for k, v in values.items() if v not in (None, False)}
     if values["negated"]:
         row["negated"] = "true"
     data = yaml.safe_dump([row], allow_unicode=True).encode("utf-8")
-    kb = state.kb(write=True)
-    before = _open_conflict_ids(kb)
-    report = import_files(kb, [InputFile("<command line>", data, "yaml")], analyst=state.analyst,
-                          create_entities=create_entities)
+    report = import_into(state.location, [InputFile("<command line>", data, "yaml")], analyst=state.analyst,
+                         create_entities=create_entities, count_conflicts=True)
     iri = (report.claims_added or report.claims_present)[0]
     click.echo(iri.rsplit("/", 1)[-1])
     if report.claims_present:
         _echo_err("the claim was already in the base")
-    new = _open_conflict_ids(kb) - before
-    if new:
-        _echo_err(f"{len(new)} new conflict(s); see: cfkb conflicts --entity {values['subject']!r}")
+    for created_iri, label, column in report.entities_created:
+        _echo_err(f"  created entity {label!r} <{created_iri}> (from --{column.replace('_', '-')})")
+    if report.new_conflicts:
+        _echo_err(f"{report.new_conflicts} new conflict(s); see: cfkb conflicts --entity {values['subject']!r}")
 
 
 # -- conflicts -------------------------------------------------------------
@@ -439,7 +484,7 @@ def validate(state: State, file: str | None, fmt: str | None) -> None:
     from cfkb.resources import shapes_dir
     from cfkb.validate import validate_quads
 
-    kb = state.kb() if KnowledgeBase.exists(state.store_path) else KnowledgeBase.memory()
+    kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     if file:
         quads = prepare_quads(kb, InputFile(file, Path(file).read_bytes(), fmt))
     else:
@@ -681,26 +726,133 @@ def _write_output(text: str, output: str | None) -> None:
 
 @cli.group()
 def entity() -> None:
-    """Look up entities in the gazetteer."""
+    """Look up and maintain the gazetteer: add, alias, show, merge, unmerge."""
 
 
 @entity.command(name="show")
 @click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_state
-def entity_show(state: State, name: str) -> None:
-    """Show an entity: labels, aliases and types. NAME may be any alias.
+def entity_show(state: State, name: str, fmt: str) -> None:
+    """Show an entity: labels, aliases, types, claims and merges. NAME may be any alias.
 
     \b
     Example:
       cfkb entity show "Faleh al-Fayyad"
+      cfkb entity show "حيدر العبادي" --format json
     """
-    kb = state.kb()
-    iri = kb.entity_index().resolve(name)
-    rows = kb.select("SELECT ?e ?p ?o WHERE { ?e ?p ?o } ORDER BY ?p ?o", {"e": ox.NamedNode(iri)})
-    click.echo(f"{kb.entity_index().label(iri)}  <{iri}>")
-    for r in rows:
-        click.echo(f"  {_cell(r['p']):<16} {_cell(r['o'])}" + (f"@{r['o'].language}"
-                   if isinstance(r["o"], ox.Literal) and r["o"].language else ""))
+    from dataclasses import asdict
+
+    from cfkb.entities import show_entity
+
+    info = show_entity(state.kb(), name)
+    if fmt == "json":
+        click.echo(json.dumps(asdict(info), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{info.label}  <{info.iri}>")
+    click.echo(f"  type      {', '.join(info.types) or '(none)'}")
+    for text, lang in info.labels:
+        click.echo(f"  label     {text}" + (f"@{lang}" if lang else ""))
+    for text, lang in info.aliases:
+        click.echo(f"  alias     {text}" + (f"@{lang}" if lang else ""))
+    for p, o in info.other:
+        click.echo(f"  {p:<9} {o}")
+    if info.claims:
+        click.echo("  claims    " + ", ".join(f"{n} as {role}" for role, n in sorted(info.claims.items())))
+    for old in info.merged:
+        click.echo(f"  merged    <{old}>")
+    for merge_id in info.merges:
+        click.echo(f"  merge     {merge_id}  (undo: cfkb entity unmerge {merge_id})")
+
+
+@entity.command(name="add")
+@click.argument("label")
+@click.option("--type", "type_name", required=True, help="Person, Party, ArmedGroup, ElectoralList, Coalition, "
+              "Organization, Province, Region, Election, MediaOutlet, Document.")
+@click.option("--alias", "aliases", multiple=True, help="Another name (repeatable; Arabic script welcome).")
+@click.option("--force", is_flag=True, help="Add it even if the label already names an entity.")
+@pass_state
+def entity_add(state: State, label: str, type_name: str, aliases: tuple[str, ...], force: bool) -> None:
+    """Add an entity to the gazetteer; prints its IRI.
+
+    \b
+    Example:
+      cfkb entity add "Harakat Babiliyoun" --type Party --alias Babiliyoun --alias "حركة بابليون"
+    """
+    from cfkb.entities import add_entity
+
+    iri = add_entity(state.kb(write=True), label, type_name, analyst=state.analyst, aliases=aliases, force=force)
+    click.echo(iri)
+
+
+@entity.command(name="alias")
+@click.argument("name")
+@click.argument("alias")
+@click.option("--lang", help="Language tag of the alias (default: ar for Arabic script, else en).")
+@pass_state
+def entity_alias(state: State, name: str, alias: str, lang: str | None) -> None:
+    """Give an entity another name (a skos:altLabel).
+
+    \b
+    Example:
+      cfkb entity alias "Falah al-Fayyadh" "Falih al-Fayyad"
+    """
+    from cfkb.entities import add_alias
+
+    iri, new = add_alias(state.kb(write=True), name, alias, lang=lang)
+    _echo_err(f"{alias!r} {'now names' if new else 'already named'} <{iri}>")
+
+
+@entity.command(name="merge")
+@click.argument("names", nargs=-1, metavar="KEEP DROP")
+@click.option("--reason", default="", help="Why the two are one (recorded with the merge).")
+@click.option("--undo", "undo_id", metavar="MERGE_ID", help="Undo the merge with this ID instead.")
+@click.option("--force", is_flag=True, help="Merge even if the entities' types do not fit together.")
+@pass_state
+def entity_merge(state: State, names: tuple[str, ...], reason: str, undo_id: str | None, force: bool) -> None:
+    """Fold entity DROP into KEEP; recorded (who, when, why) and undoable.
+
+    Every triple naming DROP is rewritten to name KEEP, and DROP's labels
+    become KEEP's aliases. Claims keep their IRIs and are marked
+    cfkb:rewrittenBy the merge. Prints the merge ID.
+
+    \b
+    Example:
+      cfkb entity merge "Falah al-Fayyadh" cfid:faleh-al-fayyad --reason "same person"
+      cfkb entity merge --undo 0123456789abcdef01234567
+    """
+    from cfkb.entities import merge_entities, unmerge
+
+    kb = state.kb(write=True)
+    if undo_id:
+        if names:
+            raise click.UsageError("--undo takes a merge ID and no names")
+        record = unmerge(kb, undo_id, analyst=state.analyst, reason=reason)
+        _echo_err(f"undid merge {record.id}: <{record.dropped}> is separate from <{record.kept}> again")
+        return
+    if len(names) != 2:
+        raise click.UsageError("give two names: KEEP DROP")
+    record = merge_entities(kb, names[0], names[1], analyst=state.analyst, reason=reason, force=force)
+    click.echo(record.id)
+    _echo_err(f"merged <{record.dropped}> into <{record.kept}>: {record.claims_rewritten} claim(s) rewritten,"
+              f" claim IDs kept; undo with: cfkb entity unmerge {record.id}")
+
+
+@entity.command(name="unmerge")
+@click.argument("merge_id")
+@click.option("--reason", default="", help="Why the merge is undone (recorded).")
+@pass_state
+def entity_unmerge(state: State, merge_id: str, reason: str) -> None:
+    """Undo an entity merge (the same as 'merge --undo').
+
+    \b
+    Example:
+      cfkb entity unmerge 0123456789abcdef01234567 --reason "two different people"
+    """
+    from cfkb.entities import unmerge
+
+    record = unmerge(state.kb(write=True), merge_id, analyst=state.analyst, reason=reason)
+    _echo_err(f"undid merge {record.id}: <{record.dropped}> is separate from <{record.kept}> again")
 
 
 # -- the analyst's workflow ------------------------------------------------------

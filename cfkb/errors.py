@@ -33,7 +33,8 @@ class ParseError(InputError):
         self.path = path
         self.line = line
         self.column = column
-        self.message = message
+        # one line, always: parsers' messages may quote the newline they choked on
+        self.message = " ".join(message.replace("\r", "\\r").split("\n")).strip()
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -77,11 +78,29 @@ class AmbiguousNameError(InputError):
 
 
 class ShapeError(InputError):
-    """Data that violates the SHACL shapes, with a link to the rule."""
+    """Data that violates the SHACL shapes, with a link to the rule.
 
-    def __init__(self, message: str, link: str | None = None) -> None:
+    When the offending claim came from a file, ``path``, ``line`` and
+    ``column`` say where, as for :class:`ParseError`.
+
+    >>> str(ShapeError("date is not a date", path="claims.csv", line=3, column=40))
+    'claims.csv:3:40: date is not a date'
+    """
+
+    def __init__(self, message: str, link: str | None = None, *, path: str | None = None,
+                 line: int | None = None, column: int | None = None) -> None:
         self.link = link
-        super().__init__(message + (f" (see {link})" if link else ""))
+        self.path = path
+        self.line = line
+        self.column = column
+        self.message = message
+        #: every violation found, one line each (``import --verbose`` prints them)
+        self.details: list[str] = []
+        where = ""
+        if path is not None:
+            where = path + "".join(f":{n}" for n in (line, column if line is not None else None) if n is not None)
+            where += ": "
+        super().__init__(where + message + (f" (see {link})" if link else ""))
 
 
 class QueryError(CfkbError):
@@ -140,3 +159,15 @@ class StoreExistsError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another process holds the store for writing."""
+
+
+class RemoteError(StoreError):
+    """A remote SPARQL server failed, or answered something cfkb cannot use."""
+
+
+class RemoteUnreachableError(RemoteError):
+    """A remote SPARQL server cannot be reached (refused, unknown host, TLS)."""
+
+
+class RemoteAuthError(RemoteError):
+    """A remote SPARQL server refused the credentials (HTTP 401 or 403)."""

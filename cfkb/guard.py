@@ -101,12 +101,12 @@ def refuse_markup(path: str, text: str) -> None:
     >>> refuse_markup("a.ttl", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>')
     Traceback (most recent call last):
     ...
-    cfkb.errors.ParseError: a.ttl:1:1: XML/DOCTYPE content is not accepted; send Turtle, TriG, N-Triples, N-Quads or JSON-LD
+    cfkb.errors.ParseError: a.ttl:1:1: XML/DOCTYPE content is not accepted (RDF/XML and TriX are refused); send Turtle, TriG, N-Triples, N-Quads or JSON-LD
     """
     head = text.lstrip()[:4096].lower()
     if head.startswith(("<?xml", "<rdf:rdf", "<trix")) or "<!doctype" in head or "<!entity" in head:
-        raise ParseError(path, 1, 1, "XML/DOCTYPE content is not accepted; send Turtle, TriG, N-Triples,"
-                         " N-Quads or JSON-LD")
+        raise ParseError(path, 1, 1, "XML/DOCTYPE content is not accepted (RDF/XML and TriX are refused);"
+                         " send Turtle, TriG, N-Triples, N-Quads or JSON-LD")
 
 
 def check_jsonld(path: str, text: str, known_contexts: Collection[str] = ()) -> object:
@@ -122,7 +122,8 @@ def check_jsonld(path: str, text: str, known_contexts: Collection[str] = ()) -> 
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(path, exc.lineno, exc.colno, f"JSON syntax error: {exc.msg}") from exc
+        raise ParseError(path, exc.lineno, exc.colno, f"JSON syntax error: {exc.msg}; fix the syntax and import"
+                         " again") from exc
     except RecursionError:
         raise ParseError(path, None, None, f"JSON nested deeper than {limits().depth} levels; flatten it") from None
     max_depth = limits().depth
@@ -151,15 +152,17 @@ def _remote(context: object, known: Collection[str]) -> bool:
     return False
 
 
-def check_rdf_text(path: str, text: str, fmt: str) -> None:
+def check_rdf_text(path: str, text: str, fmt: str, known_contexts: Collection[str] = ()) -> None:
     """Every check an RDF text passes before a parser sees it.
+
+    ``known_contexts``: JSON-LD context IRIs the caller answers from a local copy.
 
     Raises:
         ParseError: markup, a remote JSON-LD context, or too deep.
     """
     refuse_markup(path, text)
     if fmt == "jsonld":
-        check_jsonld(path, text)
+        check_jsonld(path, text, known_contexts)
 
 
 def bounded(path: str, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:

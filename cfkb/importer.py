@@ -4,27 +4,40 @@ Every file of one call is read, resolved and SHACL-checked before anything is
 written; then one transaction adds it all. On any error the store is as it
 was. Each call is recorded as a PROV activity (an import batch) that every
 new claim points to.
+
+:func:`import_into` is the on-disk protocol the CLI uses: it takes the
+store's import lock, plans the import on a *read-only* view (so a rejected
+import never opens the database for writing and leaves every file of the
+store byte for byte as it was), and only then opens the store for writing to
+commit. :func:`import_files` does plan and commit on a base already open.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from cfkb import __version__
-from cfkb.errors import ShapeError
+from cfkb.errors import ShapeError, StoreLockedError
 from cfkb.model import (
     BATCH_PREFIX,
     CFID_NS,
     CFKB,
     DCT,
+    ONTOLOGY_GRAPH,
     PROV,
     RDF,
     RDFS,
+    SCHEMA,
     SKOS,
     XSD,
     Claim,
@@ -32,14 +45,35 @@ from cfkb.model import (
     curie,
 )
 from cfkb.names import slug
-from cfkb.rdfio import RDF_FORMATS, claims_from_quads, guess_format, parse_rdf
-from cfkb.store import KnowledgeBase
-from cfkb.tables import Resolver, read_rows
+from cfkb.rdfio import RDF_FORMATS, claims_from_quads, guess_format, locate, parse_rdf
+from cfkb.store import MARKER, KnowledgeBase, Location
+from cfkb.tables import ENTITY_COLUMNS, Resolver, Row, read_rows
+
+if TYPE_CHECKING:
+    from cfkb.validate import Violation
 
 #: Which class a created entity gets, by the column that named it.
 _COLUMN_TYPES = {"source": "MediaOutlet", "cited_in": "Document", "speaker": "Person", "area": "Province",
                  "election": "Election"}
 
+#: The table column a claim property comes from (to point at the offending cell).
+_PATH_COLUMNS = {
+    RDF.subject.value: "subject", RDF.predicate.value: "predicate", RDF.object.value: "object",
+    CFKB.negated.value: "negated", CFKB.statedIn.value: "source", CFKB.statedOn.value: "date",
+    CFKB.citedIn.value: "cited_in", PROV.wasAttributedTo.value: "speaker", CFKB.inArea.value: "area",
+    CFKB.election.value: "election", CFKB.quote.value: "quote", CFKB.reliability.value: "reliability",
+    CFKB.credibility.value: "credibility", CFKB.tlp.value: "tlp", SCHEMA.url.value: "url",
+}
+#: Claim field holding each entity column's IRI.
+_COLUMN_FIELDS = {"subject": "subject", "object": "object", "source": "source", "area": "area",
+                  "election": "election", "speaker": "speaker", "cited_in": "cited_in"}
+
+#: Imports adding more claims than this do not count the conflicts they create:
+#: the conflict engine runs over the whole base, twice, which costs more than
+#: the import itself for big batches (``cfkb conflicts`` shows them).
+CONFLICT_COUNT_LIMIT = 500
+
+#: Called with the number of input lines just processed.
 Progress = Callable[[int], None]
 
 
@@ -50,6 +84,31 @@ class InputFile:
     name: str
     data: bytes
     format: str | None = None
+
+    @property
+    def lines(self) -> int:
+        """Lines in the file (the unit of import progress)."""
+        return self.data.count(b"\n") + (0 if self.data.endswith(b"\n") else 1)
+
+
+@dataclass
+class Origin:
+    """Where a claim came from: a table row, or a claim node in an RDF file."""
+
+    path: str
+    row: Row | None = None
+    data: bytes | None = None
+    node: str | None = None
+    claim: Claim | None = None
+
+    def where(self, column: str | None = None) -> tuple[int | None, int | None]:
+        """Line and column of the claim (of one of its cells, for a table row)."""
+        if self.row is not None:
+            cell = self.row.cells.get(column) if column else None
+            return (cell.line, cell.column) if cell else (self.row.line, self.row.column)
+        if self.data is not None and self.node:
+            return locate(self.data, self.node)
+        return None, None
 
 
 @dataclass
@@ -62,10 +121,37 @@ class ImportReport:
     claims_present: list[str] = field(default_factory=list)
     entities_created: list[tuple[str, str, str]] = field(default_factory=list)
     other_triples: int = 0
+    #: open conflicts the import added (None: not counted)
+    new_conflicts: int | None = None
 
     @property
     def claims_seen(self) -> int:
         return len(self.claims_added) + len(self.claims_present)
+
+
+@dataclass
+class Plan:
+    """An import read, resolved and checked, ready to commit."""
+
+    files: list[InputFile]
+    claims: list[Claim]
+    iris: list[str]
+    claim_quads: dict[str, list[ox.Quad]]
+    rest: list[ox.Quad]
+    created: list[ox.Quad]
+    entities_created: list[tuple[str, str, str]]
+    origins: dict[str, Origin]
+
+
+@dataclass
+class Prepared:
+    """The files read and resolved (nothing checked, nothing written)."""
+
+    claims: list[Claim]
+    rest: list[ox.Quad]
+    resolver: Resolver
+    origins: dict[str, Origin]
+    iris: list[str] = field(default_factory=list)
 
 
 def _now() -> dt.datetime:
@@ -77,6 +163,7 @@ def _lit(value: str, datatype: ox.NamedNode | None = None) -> ox.Literal:
 
 
 def analyst_iri(name: str) -> ox.NamedNode:
+    """The PROV agent IRI of an analyst."""
     return ox.NamedNode(CFID_NS + "analyst/" + slug(name))
 
 
@@ -84,20 +171,29 @@ def partner_iri(name: str) -> ox.NamedNode:
     return ox.NamedNode(CFID_NS + "partner/" + slug(name))
 
 
-def prepare(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
-            progress: Progress | None = None) -> tuple[list[Claim], list[ox.Quad], Resolver]:
-    """Read and resolve every file; nothing is written.
+def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
+                progress: Progress | None = None) -> Prepared:
+    """Read and resolve every file; nothing is checked or written.
 
-    Returns the claims, the other quads (entities, documents, assessments)
-    and the resolver (which knows the entities it created).
+    Raises:
+        InputError: a file does not parse or names an unknown entity.
     """
     resolver = Resolver(kb.entity_index(), kb.predicates(), create=create_entities)
     claims: list[Claim] = []
+    iris: list[str] = []  # the claims' content-hash IRIs, computed once
     rest: list[ox.Quad] = []
+    origins: dict[str, Origin] = {}
     for f in files:
         fmt = f.format or guess_format(f.name)
         if fmt in RDF_FORMATS:
-            file_claims, file_rest, _ = claims_from_quads(f.name, parse_rdf(f.name, f.data, fmt))
+            file_claims, file_rest, renamed = claims_from_quads(f.name, parse_rdf(f.name, f.data, fmt))
+            if resolver.index.merged:
+                file_claims = [_follow_merges(c, resolver.index.merged) for c in file_claims]
+            by_iri = {v: k for k, v in renamed.items()}
+            for c in file_claims:
+                iri = c.iri
+                iris.append(iri)
+                origins.setdefault(iri, Origin(f.name, data=f.data, node=by_iri.get(iri), claim=c))
             claims.extend(file_claims)
             rest.extend(file_rest)
             # entities the file defines can be named by the tables that follow
@@ -107,12 +203,46 @@ def prepare(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: b
                                        preferred=q.predicate == RDFS.label and q.object.language in (None, "en"))
                 elif q.predicate == RDF.type and isinstance(q.subject, ox.NamedNode):
                     resolver.index.types[q.subject.value].add(q.object.value)
+            resolver.forget()
+            if progress:
+                progress(f.lines)
         else:
+            done = 0
             for row in read_rows(f.name, f.data, fmt):
-                claims.append(resolver.claim(row))
-                if progress:
-                    progress(1)
-    return claims, rest, resolver
+                claim = resolver.claim(row)
+                claims.append(claim)
+                iri = claim.iri
+                iris.append(iri)
+                origins.setdefault(iri, Origin(f.name, row=row, claim=claim))
+                if progress and row.line > done:
+                    progress(row.line - done)
+                    done = row.line
+            if progress and f.lines > done:
+                progress(f.lines - done)
+    return Prepared(claims, rest, resolver, origins, iris)
+
+
+def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
+    """The claim with entities merged into others replaced by the kept ones."""
+    changes = {}
+    for name in _COLUMN_FIELDS.values():
+        iri = getattr(claim, name)
+        if iri in merged:
+            for _ in range(16):
+                iri = merged.get(iri, iri)
+            changes[name] = iri
+    return dataclasses.replace(claim, **changes) if changes else claim
+
+
+def prepare(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
+            progress: Progress | None = None) -> tuple[list[Claim], list[ox.Quad], Resolver]:
+    """Read and resolve every file; nothing is written.
+
+    Returns the claims, the other quads (entities, documents, assessments)
+    and the resolver (which knows the entities it created).
+    """
+    p = read_inputs(kb, files, create_entities=create_entities, progress=progress)
+    return p.claims, p.rest, p.resolver
 
 
 def created_entity_quads(kb: KnowledgeBase, resolver: Resolver) -> list[ox.Quad]:
@@ -125,8 +255,9 @@ def created_entity_quads(kb: KnowledgeBase, resolver: Resolver) -> list[ox.Quad]
     for iri, (label, column, predicate) in resolver.created.items():
         cls = _COLUMN_TYPES.get(column)
         if cls is None:
-            prop = "domain" if column == "subject" else "range"
-            rows = kb.select(f"SELECT ?p ?c WHERE {{ ?p rdfs:{prop} ?c }}", {"p": ox.NamedNode(predicate)})
+            query = ("SELECT ?p ?c WHERE { ?p rdfs:domain ?c }" if column == "subject"
+                     else "SELECT ?p ?c WHERE { ?p rdfs:range ?c }")
+            rows = kb.select(query, {"p": ox.NamedNode(predicate)})
             cls_iri = rows[0]["c"] if rows else CFKB.Organization
         else:
             cls_iri = CFKB.term(cls)
@@ -161,73 +292,240 @@ def _batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, 
     return quads
 
 
-def import_files(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str,
-                 create_entities: bool = False, validate: bool = True, when: dt.datetime | None = None,
-                 progress: Progress | None = None, partner: str | None = None) -> ImportReport:
-    """Import files into the base as one transaction.
-
-    ``partner`` names the institute the files came from; the batch records it.
+def plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
+                validate: bool = True, progress: Progress | None = None) -> Plan:
+    """Read, resolve and SHACL-check the files against ``kb`` (read-only is enough).
 
     Raises:
         InputError: a file does not parse, names an unknown entity, or
-            violates the shapes. The store is unchanged.
+            violates the shapes (with the file, line and column of the row).
+    """
+    prepared = read_inputs(kb, files, create_entities=create_entities, progress=progress)
+    created = created_entity_quads(kb, prepared.resolver)
+    claim_quads: dict[str, list[ox.Quad]] = {}
+    for iri, claim in zip(prepared.iris, prepared.claims):
+        if iri not in claim_quads and not kb.contains(ox.NamedNode(iri), RDF.type, CFKB.Claim):
+            claim_quads[iri] = list(claim.quads())
+    plan = Plan(
+        files=list(files),
+        claims=prepared.claims,
+        iris=prepared.iris,
+        claim_quads=claim_quads,
+        rest=prepared.rest,
+        created=created,
+        entities_created=[(iri, lbl, col) for iri, (lbl, col, _) in prepared.resolver.created.items()],
+        origins=prepared.origins,
+    )
+    if validate and (claim_quads or prepared.rest):
+        additions = [q for qs in claim_quads.values() for q in qs] + created + prepared.rest
+        check_shapes(kb, additions, prepared.origins)
+    return plan
+
+
+def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | None = None,
+           partner: str | None = None) -> ImportReport:
+    """Write a checked plan in one transaction (``kb`` must be writable).
+
+    Claims the base already holds are counted, not written again. ``partner``
+    names the institute the files came from; the batch records it.
     """
     when = when or _now()
-    claims, rest, resolver = prepare(kb, files, create_entities=create_entities, progress=progress)
-    created = created_entity_quads(kb, resolver)
     batch = ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
-                                                     *(hashlib.sha256(f.data).hexdigest() for f in files)))
-    report = ImportReport(batch=batch.value, files=[f.name for f in files])
-    report.entities_created = [(iri, lbl, col) for iri, (lbl, col, _) in resolver.created.items()]
-
+                                                     *(hashlib.sha256(f.data).hexdigest() for f in plan.files)))
+    report = ImportReport(batch=batch.value, files=[f.name for f in plan.files],
+                          entities_created=list(plan.entities_created))
     new_quads: list[ox.Quad] = []
     seen: set[str] = set()
-    for claim in claims:
-        iri = claim.iri
+    recorded_at = _lit(when.isoformat(), XSD.dateTime)
+    recorded_by = ox.Literal(analyst)
+    for iri in plan.iris:
         if iri in seen:
             report.claims_present.append(iri)
             continue
         seen.add(iri)
         node = ox.NamedNode(iri)
-        if kb.contains(node, RDF.type, CFKB.Claim):
+        quads = plan.claim_quads.get(iri)
+        if quads is None or kb.contains(node, RDF.type, CFKB.Claim):
             report.claims_present.append(iri)
             continue
         report.claims_added.append(iri)
-        new_quads.extend(claim.quads())
+        new_quads.extend(quads)
         new_quads += [
-            ox.Quad(node, CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
-            ox.Quad(node, CFKB.recordedBy, ox.Literal(analyst)),
+            ox.Quad(node, CFKB.recordedAt, recorded_at),
+            ox.Quad(node, CFKB.recordedBy, recorded_by),
             ox.Quad(node, PROV.wasGeneratedBy, batch),
         ]
-    additions = new_quads + created + rest
-    report.other_triples = len(rest) + len(created)
-    if validate and (new_quads or rest):
-        check_shapes(kb, additions)
+    additions = new_quads + plan.created + plan.rest
+    report.other_triples = len(plan.rest) + len(plan.created)
     if additions:
-        kb.write(additions + _batch_quads(batch, files, analyst, when, partner))
+        kb.write(additions + _batch_quads(batch, plan.files, analyst, when, partner))
     return report
 
 
-def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad]) -> None:
-    """SHACL-check new data together with the types of what it mentions.
+def import_files(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str,
+                 create_entities: bool = False, validate: bool = True, when: dt.datetime | None = None,
+                 progress: Progress | None = None, partner: str | None = None) -> ImportReport:
+    """Import files into a base open for writing, as one transaction.
 
     Raises:
-        ShapeError: the first violation, with the claim and the rule.
+        InputError: a file does not parse, names an unknown entity, or
+            violates the shapes. The store's data is unchanged.
+    """
+    plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress)
+    return commit(kb, plan, analyst=analyst, when=when, partner=partner)
+
+
+@contextmanager
+def import_lock(path: Location) -> Iterator[None]:
+    """Hold the store's import lock: one importer at a time.
+
+    The lock is an advisory ``flock`` on the store's marker file, taken
+    without writing anything, so a refused or failed import leaves every
+    file of the store as it was. (The database's own lock, taken when the
+    store is opened for writing, still guards against every other writer.)
+
+    Raises:
+        StoreLockedError: another process is importing into the store.
+    """
+    from cfkb.remote import is_remote
+
+    if is_remote(path):
+        # a shared server keeps writers apart with its own transactions
+        KnowledgeBase.open(path).close()
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: the database lock alone
+        yield
+        return
+    KnowledgeBase.open(path).close()  # a clear error if there is no store
+    fd = os.open(Path(path) / MARKER, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreLockedError(
+                f"store in use: another cfkb process is importing into {path}; try again when it has finished"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, create_entities: bool = False,
+                validate: bool = True, when: dt.datetime | None = None, progress: Progress | None = None,
+                count_conflicts: bool = False, partner: str | None = None) -> ImportReport:
+    """Import files into the on-disk store at ``path``, all or nothing.
+
+    The import is planned and checked on a read-only view; the store is
+    opened for writing only to commit a plan that passed every check.
+
+    Raises:
+        InputError: bad input; the store's files are untouched.
+        StoreLockedError: another process is writing ("store in use").
+    """
+    with import_lock(path):
+        before: set[tuple[str, frozenset[str]]] = set()
+        with KnowledgeBase.open(path) as kb:
+            plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress)
+            count_conflicts = count_conflicts and len(plan.claim_quads) <= CONFLICT_COUNT_LIMIT
+            if count_conflicts and plan.claim_quads:
+                before = _open_conflicts(kb)
+        with KnowledgeBase.open(path, write=True) as kb:
+            report = commit(kb, plan, analyst=analyst, when=when, partner=partner)
+            if count_conflicts:
+                report.new_conflicts = len(_open_conflicts(kb) - before) if report.claims_added else 0
+    return report
+
+
+def _open_conflicts(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
+    from cfkb.conflicts import engine_keys
+
+    return engine_keys(kb)
+
+
+# -- the SHACL check -------------------------------------------------------
+
+def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str, Origin] | None = None) -> None:
+    """SHACL-check new data together with the types of what it mentions.
+
+    The shapes of ``shapes/claims.ttl`` decide. They run compiled
+    (:mod:`cfkb.shapecheck`); pySHACL runs them only if they use a feature
+    the compiled checker does not evaluate.
+
+    Raises:
+        ShapeError: the first violation, located at its file, line and
+            column when the claim came from a file.
     """
     from cfkb.resources import shapes_dir
+    from cfkb.shapecheck import NotCompilableError, check, compiled, type_quads
     from cfkb.validate import validate_quads
 
+    index = kb.entity_index()
     mentioned = {q.object for q in additions if isinstance(q.object, ox.NamedNode)}
     mentioned |= {q.subject for q in additions if isinstance(q.subject, ox.NamedNode)}
-    context = [ox.Quad(s, RDF.type, ox.NamedNode(t))
-               for s in mentioned for t in kb.entity_index().types.get(s.value, ())]
-    found = validate_quads(additions + context, [shapes_dir() / "claims.ttl"])
+    context = type_quads(mentioned, index.types)
+    paths = (shapes_dir() / "claims.ttl",)
+    try:
+        shapes = compiled(paths)
+    except NotCompilableError:
+        found = validate_quads(additions + context, list(paths))
+    else:
+        found = check(shapes, additions, context, list(kb.quads(ONTOLOGY_GRAPH)))
     if found:
-        first = found[0]
-        more = f" (and {len(found) - 1} more; run 'cfkb validate FILE' for all)" if len(found) > 1 else ""
-        raise ShapeError(f"claim {curie(first.focus)}: {first.message}{more}",
-                         "https://www.w3.org/TR/shacl/#validation-report")
+        error = _shape_error(found, origins or {})
+        for v in sorted(found, key=lambda v: _order(v, origins or {}))[:MAX_DETAILS]:
+            error.details.append(str(_shape_error([v], origins or {})))
+        raise error
 
+
+#: Violations listed one by one with ``--verbose``.
+MAX_DETAILS = 100
+
+
+def _shape_error(found: list[Violation], origins: dict[str, Origin]) -> ShapeError:
+    first = sorted(found, key=lambda v: _order(v, origins))[0]
+    more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
+    origin = origins.get(first.focus)
+    if origin is None:
+        return ShapeError(f"{curie(first.focus)}: {first.message}; fix it and import again{more}",
+                          "https://www.w3.org/TR/shacl/#validation-report")
+    column = _PATH_COLUMNS.get(first.path or "")
+    if column is None and first.value is not None and origin.row is not None:
+        column = _column_of_value(origin, first.value)
+    line, col = origin.where(column)
+    if origin.row is None:
+        return ShapeError(f"claim {origin.node or curie(first.focus)}: {first.message}; fix the claim and import"
+                          f" again{more}", path=origin.path, line=line, column=col)
+    cell = origin.row.cells.get(column) if column else None
+    named = f" (cell {cell.value!r})" if cell is not None and cell.value != first.value else ""
+    return ShapeError(f"{first.message}{named}; fix the row and import again{more}",
+                      path=origin.path, line=line, column=col)
+
+
+def _order(v: Violation, origins: dict[str, Origin]) -> tuple[str, int, int, str]:
+    origin = origins.get(v.focus)
+    if origin is None:
+        return ("~", 0, 0, str(v))
+    line, col = origin.where(None)
+    return (origin.path, line or 0, col or 0, str(v))
+
+
+def _column_of_value(origin: Origin, value: str) -> str | None:
+    """The entity column of a row whose resolved IRI is ``value`` (an IRI or CURIE)."""
+    from cfkb.names import expand_curie
+
+    if origin.row is None or origin.claim is None:
+        return None
+    iri = expand_curie(value) or value
+    for column in ENTITY_COLUMNS:
+        if column in origin.row.cells and getattr(origin.claim, _COLUMN_FIELDS[column]) == iri:
+            return column
+    return None
+
+
+# -- the bundled corpus ----------------------------------------------------
 
 def seed_files() -> list[InputFile]:
     """The bundled corpus: the gazetteer, then the claim tables."""
@@ -237,21 +535,18 @@ def seed_files() -> list[InputFile]:
     return [InputFile(p.name, p.read_bytes()) for p in paths]
 
 
-def init_store(path: str, *, empty: bool = False, analyst: str) -> tuple[KnowledgeBase, ImportReport | None]:
+def init_store(path: Location, *, empty: bool = False, analyst: str) -> tuple[KnowledgeBase, ImportReport | None]:
     """Create a store at ``path`` and load the bundled corpus unless ``empty``.
 
     If loading fails the half-made store is removed.
     """
-    import shutil
-
     kb = KnowledgeBase.create(path)
     if empty:
         return kb, None
     try:
         return kb, import_files(kb, seed_files(), analyst=analyst)
     except BaseException:
-        kb.close()
-        shutil.rmtree(path, ignore_errors=True)
+        kb.destroy()
         raise
 
 

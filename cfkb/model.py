@@ -55,7 +55,10 @@ class _Namespace:
     def __getattr__(self, name: str) -> ox.NamedNode:
         if name.startswith("_"):
             raise AttributeError(name)
-        return ox.NamedNode(self._iri + name)
+        node = ox.NamedNode(self._iri + name)
+        # cache it as an attribute: later lookups skip __getattr__ (hot in import loops)
+        self.__dict__[name] = node
+        return node
 
     def __str__(self) -> str:
         return self._iri

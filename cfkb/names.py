@@ -93,6 +93,8 @@ class EntityIndex:
     _strict: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _loose: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _names: dict[str, str] = field(default_factory=dict)
+    #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.entities`)
+    merged: dict[str, str] = field(default_factory=dict)
 
     def add(self, iri: str, name: str, *, preferred: bool = False) -> None:
         """Register ``name`` (a label or alias) for the entity ``iri``."""
@@ -115,11 +117,19 @@ class EntityIndex:
         """Every entity the name may mean (strict match first, then loose)."""
         iri = expand_curie(name)
         if iri is not None:
+            for _ in range(16):  # follow merges of merges, never loop
+                if iri not in self.merged:
+                    break
+                iri = self.merged[iri]
             return {iri} if iri in self else set()
         found = self._strict.get(normalize(name))
         if found:
             return set(found)
         return set(self._loose.get(skeleton(name), ()))
+
+    def strict_matches(self, name: str) -> set[str]:
+        """The entities with exactly this name (after case, diacritics, hyphens and articles)."""
+        return set(self._strict.get(normalize(name), ()))
 
     def resolve(self, name: str) -> str:
         """The IRI of the one entity ``name`` means.
@@ -136,8 +146,16 @@ class EntityIndex:
         raise UnknownNameError(name, self.suggest(name))
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
-        keys = difflib.get_close_matches(normalize(name), list(self._names), n=n, cutoff=0.6)
-        return [self._names[k] for k in keys]
+        """The closest known names, one per entity, best first."""
+        keys = difflib.get_close_matches(normalize(name), list(self._names), n=n * 4, cutoff=0.6)
+        out: list[str] = []
+        seen: set[frozenset[str]] = set()
+        for k in keys:
+            who = frozenset(self._strict.get(k, ()))
+            if who not in seen:
+                seen.add(who)
+                out.append(self._names[k])
+        return out[:n]
 
     def search(self, text: str, limit: int = 20) -> list[str]:
         """Entities whose names match ``text``: what it may mean first, then

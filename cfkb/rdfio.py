@@ -10,6 +10,7 @@ refused before parsing, and the parse is bounded, by :mod:`cfkb.guard`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,7 +18,8 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 
 from cfkb.errors import ParseError, UnknownFormatError
-from cfkb.guard import bounded, check_rdf_text, check_size
+from cfkb.guard import bounded, check_rdf_text, check_size, limits
+from cfkb.guard import refuse_markup as refuse_markup  # its home until the guard; tables import it from here
 from cfkb.model import (
     CFKB,
     CFKB_NS,
@@ -64,6 +66,132 @@ def guess_format(path: str) -> str:
     )
 
 
+def decode(path: str, data: bytes, what: str = "the file") -> str:
+    """The file as text: UTF-8, with or without a byte order mark.
+
+    Raises:
+        ParseError: the file is empty, UTF-16/32, or not UTF-8 (with where).
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    head = data[:64]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 3 and head.count(b"\x00") * 4 >= len(head)):
+        raise ParseError(path, 1, 1, f"{what} is UTF-16 (or another wide encoding); save it as UTF-8 and import again")
+    if not data.strip():
+        raise ParseError(path, None, None, f"{what} is empty; nothing to import")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = len(data[data.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", "replace")) + 1
+        raise ParseError(path, line, col, f"byte 0x{data[exc.start]:02x} is not UTF-8 (Latin-1 or Windows-1252?);"
+                         " save the file as UTF-8 and import again") from exc
+
+
+def locate(data: bytes, node: str) -> tuple[int | None, int | None]:
+    """1-based line and column of the first mention of a node in a file.
+
+    Parsers give no position per triple; this finds the node's IRI, or its
+    last path segment (as a prefixed name writes it), in the text.
+
+    >>> locate(b"@prefix c: <http://x/> .\nc:a c:p c:b .\n", "http://x/a")
+    (2, 1)
+    """
+    text = data.decode("utf-8", "replace")
+    for needle in (node, node.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]):
+        if not needle:
+            continue
+        at = text.find(needle)
+        if needle != node:
+            # the local name as a whole token, not inside another IRI
+            while at >= 0 and (text[at - 1:at].isalnum() or text[at + len(needle):at + len(needle) + 1].isalnum()):
+                at = text.find(needle, at + 1)
+        if at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            if needle == node and text[at - 1:at] == "<":
+                at -= 1
+            elif needle != node:
+                # back to the start of a prefixed name
+                while at > start and not text[at - 1].isspace() and text[at - 1] not in "<;,.[(":
+                    at -= 1
+            return text.count("\n", 0, at) + 1, at - start + 1
+    return None, None
+
+
+#: The IRI of cfkb's own JSON-LD context, answered from the copy in the package.
+CONTEXT_IRI = "https://w3id.org/cfkb/context.jsonld"
+
+
+def _check_jsonld(path: str, text: str) -> bytes:
+    """Refuse remote contexts and @import before the JSON-LD parser sees them.
+
+    The cfkb context (:data:`CONTEXT_IRI`) is the one remote context
+    allowed: it is replaced by the copy shipped in the package, never
+    fetched. Returns the document to parse.
+    """
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(path, exc.lineno, exc.colno, f"JSON syntax error: {exc.msg}; fix the syntax and import"
+                         " again") from exc
+    except RecursionError:
+        raise ParseError(path, None, None, "JSON nested too deeply; flatten the document") from None
+    replaced = False
+
+    max_depth = limits().depth
+
+    def walk(node: object, depth: int) -> object:
+        nonlocal replaced
+        if depth > max_depth:
+            raise ParseError(path, None, None, f"JSON-LD nested deeper than {max_depth} levels; flatten it")
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "@context":
+                    value = _context(path, value)
+                    replaced = True
+                elif key == "@import":
+                    raise ParseError(path, _line_of(text, '"@import"'), None,
+                                     "remote JSON-LD contexts and @import are not fetched; inline the context")
+                out[key] = walk(value, depth + 1)
+            return out
+        if isinstance(node, list):
+            return [walk(v, depth + 1) for v in node]
+        return node
+
+    doc = walk(doc, 0)
+    return (json.dumps(doc) if replaced else text).encode("utf-8")
+
+
+def _context(path: str, context: object) -> object:
+    if isinstance(context, list):
+        return [_context(path, c) for c in context]
+    if isinstance(context, str):
+        if context == CONTEXT_IRI:
+            return bundled_context()
+        raise ParseError(path, None, None, f"remote JSON-LD context {context!r} is not fetched; inline the context"
+                         f" (only {CONTEXT_IRI} is known, from the copy cfkb ships)")
+    return context
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    at = text.find(needle)
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
+
+
+def bundled_context() -> dict[str, object]:
+    """The cfkb JSON-LD context (its ``@context`` value), from the package."""
+    from cfkb.resources import jsonld_context_path
+
+    data = json.loads(jsonld_context_path().read_text(encoding="utf-8"))
+    return dict(data["@context"])
+
+
+#: The position prefix of pyoxigraph's messages (cfkb puts the position in front itself).
+_POSITION = re.compile(r"^(?:parser )?error (?:at|between) .*?(?:columns? \d+(?: and \d+)?|\d+:\d+(?:-\d+:\d+)?)\s*:\s*",
+                       re.IGNORECASE)
+
+
 def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
     """Parse RDF strictly into quads.
 
@@ -71,26 +199,25 @@ def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
         ParseError: with the file, line and column of the first error.
     """
     check_size(path, len(data))
-    if data.startswith(b"\xef\xbb\xbf"):
+    text = decode(path, data)
+    check_rdf_text(path, text, fmt, known_contexts=(CONTEXT_IRI,))
+    if fmt == "jsonld":
+        data = _check_jsonld(path, text)
+    elif data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ParseError(path, line, None, "not valid UTF-8; RDF files must be UTF-8") from exc
-    if not text.strip():
-        raise ParseError(path, None, None, "the file is empty; nothing to import")
-    check_rdf_text(path, text, fmt)
-    try:
-        return list(bounded(path, ox.parse(data, format=RDF_FORMATS[fmt], base_iri=None)))
+        quads = list(bounded(path, ox.parse(data, format=RDF_FORMATS[fmt], base_iri=None)))
     except SyntaxError as exc:
         line = getattr(exc, "lineno", None)
         col = getattr(exc, "offset", None)
-        message = str(exc.msg if hasattr(exc, "msg") else exc)
-        message = re.sub(r"^error at [\d:.\-]+:\s*", "", message)
+        message = str(exc.msg if hasattr(exc, "msg") else exc).replace("\n", "\\n").replace("\r", "\\r")
+        message = _POSITION.sub("", message)
         raise ParseError(path, line, col, f"{message}; fix the syntax and import again") from exc
     except ValueError as exc:
-        raise ParseError(path, None, None, str(exc)) from exc
+        raise ParseError(path, None, None, f"{exc}; fix the file and import again") from exc
+    if not quads:
+        raise ParseError(path, None, None, "the file holds no triples; nothing to import")
+    return quads
 
 
 # -- claims out of RDF -----------------------------------------------------

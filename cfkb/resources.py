@@ -43,3 +43,8 @@ def data_dir() -> Path:
 def queries_dir() -> Path:
     """The library of named SPARQL queries."""
     return _PACKAGE / "queries"
+
+
+def jsonld_context_path() -> Path:
+    """cfkb's JSON-LD context, used in place of https://w3id.org/cfkb/context.jsonld."""
+    return _PACKAGE / "context.jsonld"

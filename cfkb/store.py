@@ -6,20 +6,28 @@ everything else in the default graph. Queries see the union.
 
 Writers take the store's lock: a second writer gets :class:`StoreLockedError`
 ("store in use"). Readers open it read-only and never block.
+
+A location that is an ``http(s)`` URL is a shared SPARQL server instead
+(:mod:`cfkb.remote`); the base is then the server's whole dataset, and the
+ontology graph marks it as a cfkb base. The server's transactions, not a
+lock, keep concurrent writers apart. Everything else is the same: both
+stores satisfy :class:`cfkb.backend.Backend`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Union
 
 import pyoxigraph as ox
 
 from cfkb import __version__
+from cfkb.backend import Backend
 from cfkb.errors import (
     QueryError,
     StoreError,
@@ -30,26 +38,36 @@ from cfkb.errors import (
 from cfkb.guard import check_query
 from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES
 from cfkb.names import EntityIndex
+from cfkb.remote import RemoteSettings, check_url, is_remote
 
 MARKER = "cfkb.json"
 Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
+#: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
+Location = Union[str, "os.PathLike[str]", RemoteSettings]
+
+
+def _settings(location: str | RemoteSettings) -> RemoteSettings:
+    return location if isinstance(location, RemoteSettings) else RemoteSettings(check_url(str(location)))
 
 
 class KnowledgeBase:
-    """A claims base over a :class:`pyoxigraph.Store`.
+    """A claims base over a store: :class:`pyoxigraph.Store` or a :class:`~cfkb.remote.RemoteStore`.
 
-    Open one with :meth:`init`, :meth:`open` or :meth:`memory`.
+    Open one with :meth:`create`, :meth:`open` or :meth:`memory`.
 
     >>> kb = KnowledgeBase.memory()
     >>> kb.claim_count()
     0
     """
 
-    def __init__(self, store: ox.Store, path: Path | None = None, *, writable: bool = True) -> None:
+    def __init__(self, store: Backend, path: Path | None = None, *, writable: bool = True,
+                 location: str | None = None) -> None:
         self.store = store
         self.path = path
         self.writable = writable
+        #: Where the base is, for messages (never holds credentials).
+        self.location = location or (str(path) if path is not None else ":memory:")
         self._index: EntityIndex | None = None
         self._predicates: dict[str, str] | None = None
         #: a write failed (a full disk): closing does not flush, so its error stays the one reported
@@ -66,18 +84,24 @@ class KnowledgeBase:
         return kb
 
     @staticmethod
-    def exists(path: str | Path) -> bool:
-        return (Path(path) / MARKER).is_file()
+    def exists(location: Location) -> bool:
+        """Whether a cfkb base is at ``location`` (a server is asked)."""
+        if is_remote(location):
+            return _settings(location).connect(read_only=True).contains_named_graph(ONTOLOGY_GRAPH)  # type: ignore[arg-type]
+        return (Path(location) / MARKER).is_file()  # type: ignore[arg-type]
 
     @classmethod
-    def create(cls, path: str | Path) -> KnowledgeBase:
-        """Create an empty store (with the ontology) at ``path``.
+    def create(cls, location: Location) -> KnowledgeBase:
+        """Create an empty store (with the ontology) at ``location``.
 
         Raises:
             StoreExistsError: a store is already there.
-            StoreError: the path is a non-empty directory that is not a store.
+            StoreError: the path is a non-empty directory that is not a store,
+                or the server holds data that is not a cfkb base.
         """
-        path = Path(path)
+        if is_remote(location):
+            return cls._create_remote(_settings(location))  # type: ignore[arg-type]
+        path = Path(location)  # type: ignore[arg-type]
         if cls.exists(path):
             raise StoreExistsError(f"a cfkb store already exists at {path}")
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -101,15 +125,33 @@ class KnowledgeBase:
         return kb
 
     @classmethod
-    def open(cls, path: str | Path, *, write: bool = False) -> KnowledgeBase:
-        """Open the store at ``path``, read-only unless ``write``.
+    def _create_remote(cls, settings: RemoteSettings) -> KnowledgeBase:
+        store = settings.connect()
+        if store.contains_named_graph(ONTOLOGY_GRAPH):
+            raise StoreExistsError(f"a cfkb base already exists at {settings}")
+        if not store.is_empty():
+            raise StoreError(f"{settings} holds data that is not a cfkb base; use an empty dataset")
+        kb = cls(store, None, location=str(settings))
+        kb.load_ontology()
+        return kb
+
+    @classmethod
+    def open(cls, location: Location, *, write: bool = False) -> KnowledgeBase:
+        """Open the store at ``location``, read-only unless ``write``.
 
         Raises:
             StoreMissingError: no store there.
             StoreLockedError: ``write`` and another process is writing.
             StoreError: the directory is not a cfkb store, or its database is damaged.
+            RemoteError: the server cannot be reached or fails.
         """
-        path = Path(path)
+        if is_remote(location):
+            settings = _settings(location)  # type: ignore[arg-type]
+            store = settings.connect(read_only=not write)
+            if not store.contains_named_graph(ONTOLOGY_GRAPH):
+                raise StoreMissingError(f"no cfkb base at {settings}; create one with 'cfkb --store {settings} init'")
+            return cls(store, None, writable=write, location=str(settings))
+        path = Path(location)  # type: ignore[arg-type]
         if not cls.exists(path):
             if path.exists():
                 raise StoreError(f"{path} is not a cfkb store (no {MARKER}); run 'cfkb init' on a new path")
@@ -132,6 +174,28 @@ class KnowledgeBase:
             raise StoreError(f"the store at {path} is damaged and cannot be opened: {_one_line(exc)};"
                              " restore it from a backup") from exc
         return cls(store, path, writable=write)
+
+    @classmethod
+    def drop(cls, location: Location) -> None:
+        """Delete the base at ``location``: the store directory, or every graph on the server.
+
+        Raises:
+            StoreLockedError: another process is writing to the store.
+        """
+        if is_remote(location):
+            cls.open(location, write=True).destroy()
+            return
+        cls.open(location, write=True).close()  # refuses while another process writes
+        shutil.rmtree(Path(location))  # type: ignore[arg-type]
+
+    def destroy(self) -> None:
+        """Delete this base and close it (a half-made one, when loading it failed)."""
+        if self.path is None:
+            self.store.clear()
+            self.close()
+        else:
+            self.close()
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def close(self) -> None:
         """Release the store (and its lock).
@@ -217,6 +281,8 @@ class KnowledgeBase:
             for sol in self.query("SELECT ?e ?t WHERE { ?e a ?t FILTER(?t != cfkb:Claim) }", union=False):
                 if isinstance(sol["e"], ox.NamedNode):
                     index.types[sol["e"].value].add(sol["t"].value)
+            for q in self.store.quads_for_pattern(None, ox.NamedNode(CFKB_NS + "mergedInto"), None, None):
+                index.merged[q.subject.value] = q.object.value
             self._index = index
         return self._index
 

@@ -43,28 +43,22 @@ class Row:
     path: str
     line: int
     cells: dict[str, Cell] = field(default_factory=dict)
+    column: int = 1
 
     def error(self, column: str | None, message: str) -> ParseError:
         cell = self.cells.get(column) if column else None
         if cell is not None:
             return ParseError(self.path, cell.line, cell.column, message)
-        return ParseError(self.path, self.line, 1, message)
+        return ParseError(self.path, self.line, self.column, message)
 
 
 def _check_text(path: str, data: bytes) -> str:
+    from cfkb.rdfio import decode, refuse_markup
+
     check_size(path, len(data))
-    if not data.strip():
-        raise ParseError(path, None, None, "the file is empty; nothing to import")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ParseError(path, 1, 1, "the file is UTF-16; save it as UTF-8 and import again")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ParseError(path, line, col, "not valid UTF-8 text; save the file as UTF-8 and import again") from exc
+    text = decode(path, data)
+    refuse_markup(path, text)
+    return text
 
 
 def _check_header(path: str, name: str, line: int, column: int) -> str:
@@ -102,7 +96,13 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
     if missing:
         raise ParseError(path, 1, 1, "missing required column(s) " + ", ".join(missing)
                          + "; the header needs subject, predicate, object, source")
+    duplicated = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicated:
+        at = keys.index(duplicated[0], keys.index(duplicated[0]) + 1)
+        raise ParseError(path, 1, starts[at] if at < len(starts) else 1,
+                         f"column {duplicated[0]!r} appears twice in the header; keep one")
     line_no = 1
+    rows = 0
     try:
         for n, record in enumerate(reader, 1):
             line_no = reader.line_num - sum(f.count("\n") for f in record)
@@ -118,9 +118,17 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
             for i, value in enumerate(record):
                 if value.strip():
                     row.cells[keys[i]] = Cell(value.strip(), line_no, st[i] if i < len(st) else 1)
+            missing = [c for c in REQUIRED if c not in row.cells]
+            if missing:
+                column = keys.index(missing[0])
+                raise ParseError(path, line_no, st[column] if column < len(st) else 1,
+                                 f"the row has no {', '.join(missing)}; fill in the cell(s) or delete the row")
+            rows += 1
             yield row
     except csv.Error as exc:
-        raise ParseError(path, reader.line_num, 1, f"malformed CSV: {exc}") from exc
+        raise ParseError(path, reader.line_num, 1, f"malformed CSV: {exc}; check the quotes on this line") from exc
+    if rows == 0:
+        raise ParseError(path, 2, 1, "the table has a header but no rows; nothing to import")
 
 
 def read_yaml(path: str, data: bytes) -> Iterator[Row]:
@@ -141,7 +149,13 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         line, col = (m.line + 1, m.column + 1) if m else (None, None)
-        raise ParseError(path, line, col, f"YAML syntax error: {exc.problem or exc}") from exc
+        raise ParseError(path, line, col, f"YAML syntax error: {exc.problem or exc}; fix the YAML and import again"
+                         ) from exc
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ParseError(path, line, col, f"character #x{exc.character:04x} is not allowed in YAML;"
+                         " remove it and import again") from exc
     except yaml.YAMLError as exc:
         raise ParseError(path, None, None, f"YAML error: {exc}") from exc
     if root is None:
@@ -160,12 +174,14 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
         items = sections["claims"]
     if not isinstance(items, yaml.SequenceNode):
         raise _yaml_error(path, items, "expected a list of claims")
+    if not items.value:
+        raise _yaml_error(path, items, "the list of claims is empty; nothing to import")
     for n, item in enumerate(items.value, 1):
         if n > MAX_ROWS:
             raise _yaml_error(path, item, f"more than {MAX_ROWS} rows; split the file")
         cells = dict(defaults)
         cells.update(_yaml_cells(path, item))
-        row = Row(path, item.start_mark.line + 1, cells)
+        row = Row(path, item.start_mark.line + 1, cells, item.start_mark.column + 1)
         missing = [c for c in REQUIRED if c not in cells]
         if missing:
             raise row.error(None, "claim lacks required key(s) " + ", ".join(missing))
@@ -207,7 +223,7 @@ def _bool(row: Row, col: str) -> bool:
         return True
     if v in _FALSE:
         return False
-    raise row.error(col, f"{col} must be true or false, not {cell.value!r}")
+    raise row.error(col, f"{col} {cell.value!r} is not a yes/no value; write true or false")
 
 
 def _date(row: Row, col: str) -> dt.date | None:
@@ -228,7 +244,7 @@ def _choice(row: Row, col: str, allowed: tuple[str, ...], fold: Callable[[str], 
     if col == "tlp" and v.startswith("TLP:"):
         v = v[4:]
     if v not in allowed:
-        raise row.error(col, f"{col} must be one of {', '.join(allowed)}, not {cell.value!r}")
+        raise row.error(col, f"{col} {cell.value!r} is not allowed; use one of {', '.join(allowed)}")
     return v
 
 
@@ -245,6 +261,14 @@ class Resolver:
         #: new entities: IRI -> (label, column it was first named in, predicate IRI)
         self.created: dict[str, tuple[str, str, str]] = {}
         self._created_by_name: dict[str, str] = {}
+        #: cell text -> IRI, for names that resolved (tables repeat names a lot)
+        self._resolved: dict[str, str] = {}
+        self._predicate_cache: dict[str, str] = {}
+
+    def forget(self) -> None:
+        """Drop cached lookups (after names were added to the index)."""
+        self._resolved.clear()
+        self._predicate_cache.clear()
 
     def entity(self, row: Row, col: str, predicate: str) -> str | None:
         from cfkb.names import new_entity_iri, normalize
@@ -252,8 +276,13 @@ class Resolver:
         cell = row.cells.get(col)
         if cell is None:
             return None
+        known = self._resolved.get(cell.value)
+        if known is not None:
+            return known
         try:
-            return self.index.resolve(cell.value)
+            iri = self.index.resolve(cell.value)
+            self._resolved[cell.value] = iri
+            return iri
         except AmbiguousNameError as exc:
             raise row.error(col, str(exc)) from None
         except UnknownNameError as exc:
@@ -270,10 +299,13 @@ class Resolver:
     def claim(self, row: Row) -> Claim:
         from cfkb.names import resolve_predicate
 
-        try:
-            predicate = resolve_predicate(row.cells["predicate"].value, self.predicates)
-        except UnknownNameError as exc:
-            raise row.error("predicate", str(exc)) from None
+        name = row.cells["predicate"].value
+        predicate = self._predicate_cache.get(name, "")
+        if not predicate:
+            try:
+                predicate = self._predicate_cache[name] = resolve_predicate(name, self.predicates)
+            except UnknownNameError as exc:
+                raise row.error("predicate", str(exc)) from None
         ent = {c: self.entity(row, c, predicate) for c in ENTITY_COLUMNS}
         cred = _choice(row, "credibility", tuple(str(c) for c in CREDIBILITY), str.strip)
         modality_name = _choice(row, "modality", tuple(MODALITIES), str.lower)

@@ -45,3 +45,48 @@ def test_unknown_predicate_suggests_memberof():
     with pytest.raises(UnknownNameError) as err:
         resolve_predicate("partof", {"memberOf": CFKB_NS + "memberOf", "runsAs": CFKB_NS + "runsAs"})
     assert "memberOf" in str(err.value)
+
+
+@pytest.mark.parametrize("variant,canonical", [
+    ("أحمد", "احمد"),          # alef with hamza above
+    ("إبراهيم", "ابراهيم"),    # alef with hamza below
+    ("آمال", "امال"),          # alef with madda
+    ("حركة", "حركه"),          # taa marbuta
+    ("العبادى", "العبادي"),    # alef maqsura / yaa
+    ("حيـــدر", "حيدر"),        # tatweel
+    ("حَيْدَر", "حيدر"),        # short-vowel diacritics
+])
+def test_arabic_normalisation(variant, canonical):
+    from cfkb.names import normalize
+
+    assert normalize(variant) == normalize(canonical)
+
+
+@pytest.mark.parametrize("a,b", [
+    ("Falah al-Fayyadh", "Faleh el-Fayyad"),
+    ("Haidar al-Abadi", "Haider al Abadi"),
+    ("Hadi al-Ameri", "Hadi al-Amiri"),
+    ("Kataib Hizbullah", "Kata'ib Hezbollah"),
+    ("Mustafa", "Moustafa"),
+    ("Sadr", "Sadr"),
+])
+def test_transliteration_variants_share_a_skeleton(a, b):
+    from cfkb.names import skeleton
+
+    assert skeleton(a) == skeleton(b)
+
+
+def test_arabic_script_names_resolve_with_spelling_variation(kb):
+    index = kb.entity_index()
+    assert index.resolve("حيدر العبادى") == CFID_NS + "haidar-al-abadi"
+    assert index.resolve("فالح الفياض") == CFID_NS + "falah-al-fayyadh"
+    assert index.resolve("الاطار التنسيقي") == CFID_NS + "coordination-framework"   # hamza dropped
+
+
+def test_suggestions_name_each_entity_once(kb):
+    from cfkb.names import normalize
+
+    with pytest.raises(UnknownNameError) as err:
+        kb.entity_index().resolve("Kataib Hezbolla Brigade")
+    assert len({normalize(s) for s in err.value.suggestions}) == len(err.value.suggestions)
+    assert err.value.suggestions[0] == "Kataib Hezbollah"

@@ -78,7 +78,8 @@ def _state(pid: int) -> str:
 def test_writable_server_holds_the_lock(store_path, runner):
     with ServerProcess(store_path, "--writable", "--workers", "1") as server:
         result = invoke(runner, store_path, "claim", "add", "--subject", "KH", "--predicate", "participatesIn",
-                        "--object", "December 2023 provincial elections", "--source", "al-Iraqiya TV")
+                        "--object", "December 2023 provincial elections", "--source", "al-Iraqiya TV",
+                        "--date", "2023-09-01")
         assert result.exit_code == 1
         assert "store in use" in result.output
         assert httpx.get(server.url + "/").status_code == 200
