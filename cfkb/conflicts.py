@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,7 @@ import pyoxigraph as ox
 import rdflib
 
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model import CFKB, CFKB_NS, CONFLICT_PREFIX, SH_NS, content_hash, short_id
+from cfkb.model import CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF_NS, SH_NS, content_hash, short_id
 from cfkb.store import KnowledgeBase
 
 KINDS = ("direct", "derived", "functional", "revision")
@@ -76,14 +77,19 @@ def compile_rule(rule: Rule) -> str:
     """The rule as one set-at-a-time query: ``$this`` free, the target a pattern.
 
     >>> r = Rule("x#R", "direct", "", "", "", "SELECT $this ?value WHERE { $this ?p ?value }", CFKB_NS + "Claim")
-    >>> compile_rule(r)
-    'SELECT ?this ?value WHERE { ?this a <https://w3id.org/cfkb/ns#Claim> .  ?this ?p ?value }'
+    >>> print(compile_rule(r))
+    SELECT ?this ?value WHERE { ?this ?p ?value
+     FILTER EXISTS { ?this a <https://w3id.org/cfkb/ns#Claim> }
+    }
     """
     text = rule.select.replace("$this", "?this")
     where = re.search(r"WHERE\s*\{", text, re.IGNORECASE)
-    if where is None:
+    end = text.rstrip().rfind("}")
+    if where is None or end < where.end():
         raise InputError(f"rule {rule.iri}: its sh:select has no WHERE clause")
-    return f"{text[:where.end()]} ?this a <{rule.target_class}> . {text[where.end():]}".strip()
+    # The target is a check on each solution (one lookup), not a pattern the
+    # planner might start from (a scan of every claim).
+    return f"{text[:end].rstrip()}\n FILTER EXISTS {{ ?this a <{rule.target_class}> }}\n{text[end:]}".strip()
 
 
 # -- conflicts as things ---------------------------------------------------
@@ -164,6 +170,17 @@ SELECT ?c ?s ?p ?o ?neg ?area ?election ?speaker ?outlet ?date ?quote ?cited ?re
 """
 
 
+_CLAIM_FIELDS = {
+    RDF_NS + "subject": "s", RDF_NS + "predicate": "p", RDF_NS + "object": "o", CFKB_NS + "negated": "neg",
+    CFKB_NS + "statedIn": "outlet", PROV_NS + "wasAttributedTo": "who", CFKB_NS + "inArea": "area",
+    CFKB_NS + "election": "election", CFKB_NS + "statedOn": "date", CFKB_NS + "quote": "quote",
+    CFKB_NS + "citedIn": "cited", CFKB_NS + "reliability": "rel", CFKB_NS + "credibility": "cred",
+    CFKB_NS + "rank": "rank", CFKB_NS + "tlp": "tlp",
+}
+_RELIABILITY = ox.NamedNode(CFKB_NS + "reliability")
+_RDF_SUBJECT = ox.NamedNode(RDF_NS + "subject")
+
+
 class _Views:
     """Builds and caches claim views and phrases for one engine run."""
 
@@ -172,6 +189,9 @@ class _Views:
         self.index = kb.entity_index()
         self._cache: dict[str, ClaimView] = {}
         self._stakes: dict[str, set[str]] | None = None
+
+
+        self._outlet_reliability: dict[str, Any] = {}
         self.phrases = {
             r["p"].value: (r["pos"].value, r["neg"].value)
             for r in kb.select("SELECT ?p ?pos ?neg WHERE { ?p cfkb:phrase ?pos ; cfkb:negatedPhrase ?neg }")
@@ -186,12 +206,33 @@ class _Views:
             return None
         return Ref(term.value, self.index.label(term.value))
 
+    def _row(self, iri: str) -> dict[str, Any] | None:
+        """What :data:`_CLAIM_QUERY` gives for one claim, read straight from
+        the claim's own triples (one index scan instead of a query: with
+        thousands of conflicts the per-query cost dominated)."""
+        found: dict[str, Any] = {}
+        for q in self.kb.store.quads_for_pattern(ox.NamedNode(iri), None, None, None):
+            var = _CLAIM_FIELDS.get(q.predicate.value)
+            if var is not None and var not in found:
+                found[var] = q.object
+        if not all(k in found for k in ("s", "p", "o", "neg", "outlet", "who")):
+            return None
+        who = found.pop("who")
+        if who != found["outlet"]:
+            found["speaker"] = who
+        outlet = found["outlet"].value
+        if outlet not in self._outlet_reliability:
+            rel = next(iter(self.kb.store.quads_for_pattern(found["outlet"], _RELIABILITY, None, None)), None)
+            self._outlet_reliability[outlet] = rel.object if rel is not None else None
+        if self._outlet_reliability[outlet] is not None:
+            found["srel"] = self._outlet_reliability[outlet]
+        return found
+
     def claim(self, iri: str, role: str) -> ClaimView:
         if iri not in self._cache:
-            rows = self.kb.select(_CLAIM_QUERY, {"c": ox.NamedNode(iri)})
-            if not rows:
+            r = self._row(iri)
+            if r is None:
                 raise NotFoundError(f"no claim {iri}")
-            r = rows[0]
             pred = r["p"].value
             view = ClaimView(
                 id=short_id(iri), iri=iri, role=role,
@@ -248,11 +289,49 @@ def claim_views(kb: KnowledgeBase, iris: Iterable[str], role: str = "claim") -> 
     return [views.claim(iri, role) for iri in iris]
 
 
-def _status(kb: KnowledgeBase, iri: str) -> str:
-    rows = kb.select(
-        "SELECT ?c ?status WHERE { ?a cfkb:assesses ?c ; cfkb:status ?status ; prov:endedAtTime ?t }"
-        " ORDER BY DESC(?t) LIMIT 1", {"c": ox.NamedNode(iri)})
-    return rows[0]["status"].value if rows else "open"
+def _statuses(kb: KnowledgeBase) -> dict[str, str]:
+    """The latest status of every assessed conflict, in one query."""
+    latest: dict[str, tuple[str, str]] = {}
+    for r in kb.select("SELECT ?c ?status ?t WHERE { ?a cfkb:assesses ?c ; cfkb:status ?status ;"
+                       " prov:endedAtTime ?t }"):
+        c, t = r["c"].value, r["t"].value
+        if c not in latest or t > latest[c][0]:
+            latest[c] = (t, r["status"].value)
+    return {c: status for c, (_, status) in latest.items()}
+
+
+def _conflicts(views: _Views, statuses: dict[str, str], rule: Rule,
+               rows: Iterable[dict[str, Any]]) -> dict[str, Conflict]:
+    """The conflicts one rule's result rows describe, by conflict ID."""
+    grouped: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for row in rows:
+        key = (row["this"].value, row["value"].value)
+        supports = grouped.setdefault(key, {})
+        for var, term in row.items():
+            if var not in ("this", "value"):
+                supports.setdefault(var, set()).add(term.value)
+    found: dict[str, Conflict] = {}
+    for (this, value), extra in grouped.items():
+        cid = conflict_id(rule.iri, (this, value))
+        claims = [views.claim(value, "asserts" if rule.kind != "revision" else "earlier"),
+                  views.claim(this, "denies" if rule.kind != "revision" else "later")]
+        fills = {"this": claims[1].sentence, "value": claims[0].sentence,
+                 "x": claims[1].subject.label, "e": claims[1].object.label,
+                 "predicate": claims[1].predicate.label}
+        for var in ("contests", "wing"):
+            iris = sorted(extra.get(var, ()))
+            support_views = [views.claim(i, "supports") for i in iris]
+            claims.extend(support_views)
+            fills[var] = " and ".join(v.sentence for v in support_views)
+        if "{wing}" in rule.explanation and not fills["wing"]:
+            fills["wing"] = views.background(claims[0].subject.iri, claims[1].subject.iri)
+        explanation = rule.explanation.format(**fills).replace("; ;", ";")
+        found[cid] = Conflict(
+            id=cid, iri=CONFLICT_PREFIX + cid, kind=rule.kind, rule=rule.name, rule_label=rule.label,
+            explanation=explanation[0].upper() + explanation[1:],
+            status=statuses.get(CONFLICT_PREFIX + cid, "open"), claims=claims,
+        )
+    return found
 
 
 def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, entity: str | None = None,
@@ -264,37 +343,12 @@ def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, ent
     entity (subject or object), or stated by or in that source.
     """
     views = _Views(kb)
+    statuses = _statuses(kb)
     found: dict[str, Conflict] = {}
     for rule in rules or load_rules():
         if kinds and rule.kind not in kinds:
             continue
-        grouped: dict[tuple[str, str], dict[str, set[str]]] = {}
-        for row in kb.select(compile_rule(rule)):
-            key = (row["this"].value, row["value"].value)
-            supports = grouped.setdefault(key, {})
-            for var, term in row.items():
-                if var not in ("this", "value"):
-                    supports.setdefault(var, set()).add(term.value)
-        for (this, value), extra in grouped.items():
-            cid = conflict_id(rule.iri, (this, value))
-            claims = [views.claim(value, "asserts" if rule.kind != "revision" else "earlier"),
-                      views.claim(this, "denies" if rule.kind != "revision" else "later")]
-            fills = {"this": claims[1].sentence, "value": claims[0].sentence,
-                     "x": claims[1].subject.label, "e": claims[1].object.label,
-                     "predicate": claims[1].predicate.label}
-            for var in ("contests", "wing"):
-                iris = sorted(extra.get(var, ()))
-                support_views = [views.claim(i, "supports") for i in iris]
-                claims.extend(support_views)
-                fills[var] = " and ".join(v.sentence for v in support_views)
-            if "{wing}" in rule.explanation and not fills["wing"]:
-                fills["wing"] = views.background(claims[0].subject.iri, claims[1].subject.iri)
-            explanation = rule.explanation.format(**fills).replace("; ;", ";")
-            found[cid] = Conflict(
-                id=cid, iri=CONFLICT_PREFIX + cid, kind=rule.kind, rule=rule.name, rule_label=rule.label,
-                explanation=explanation[0].upper() + explanation[1:], status=_status(kb, CONFLICT_PREFIX + cid),
-                claims=claims,
-            )
+        found.update(_conflicts(views, statuses, rule, kb.select(compile_rule(rule))))
     out = list(found.values())
     if entity:
         out = [c for c in out if any(entity in (v.subject.iri, v.object.iri) for v in c.claims)]
@@ -323,6 +377,35 @@ def view_as_of(kb: KnowledgeBase, day: dt.date, *, known: bool = False) -> Knowl
 
 # -- the reference semantics -------------------------------------------------
 
+@contextmanager
+def _parsed_once() -> Iterator[None]:
+    """Let rdflib parse each SPARQL text once while pySHACL runs.
+
+    pySHACL hands rdflib the constraint's text for every focus node, and
+    rdflib parses it every time (about 70 ms each). The parsed algebra is
+    reusable with other bindings, so this changes speed, not answers.
+    """
+    from rdflib.plugins.sparql import processor
+
+    original = processor.SPARQLProcessor.query
+    parsed: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
+
+    def query(self: Any, strOrQuery: Any, initBindings: Any = None, initNs: Any = None,  # noqa: N803
+              base: str | None = None, DEBUG: bool = False) -> Any:  # noqa: N803
+        if isinstance(strOrQuery, str):
+            key = (strOrQuery, base, tuple(sorted((k, str(v)) for k, v in (initNs or {}).items())))
+            if key not in parsed:
+                parsed[key] = processor.translateQuery(processor.parseQuery(strOrQuery), base, initNs)
+            strOrQuery = parsed[key]
+        return original(self, strOrQuery, initBindings, initNs, base, DEBUG)
+
+    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        processor.SPARQLProcessor.query = original  # type: ignore[method-assign]
+
+
 def reference_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
     """(rule, claims) of every conflict pySHACL finds running the shapes."""
     from cfkb.resources import shape_files
@@ -330,7 +413,8 @@ def reference_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
 
     rules = {r.iri for r in load_rules()}
     data = to_rdflib(kb.quads())
-    _, report = run_pyshacl(data, load_shapes(tuple(shape_files())))
+    with _parsed_once():
+        _, report = run_pyshacl(data, load_shapes(tuple(shape_files())))
     SH = rdflib.Namespace(SH_NS)
     keys = set()
     for result in report.subjects(rdflib.RDF.type, SH.ValidationResult):
@@ -354,3 +438,74 @@ def claim_view(kb: KnowledgeBase, iri: str, role: str = "claim") -> ClaimView:
     """One claim as an analyst reads it (labels, provenance, grading, rank)."""
     return _Views(kb).claim(iri, role)
 
+
+
+# -- incremental checking ----------------------------------------------------
+
+#: The entities whose claims a claim about ?s can meet in a rule: ?s itself;
+#: what takes part through ?s (X in "X memberOf/runsAs ?s", when ?s is a
+#: list that contests something); and the groups whose political wing any of
+#: those is (background relation or claim). Driven by the ontology's
+#: annotations, so a new predicate of either class needs no change here.
+_REACH_QUERY = """
+SELECT DISTINCT ?s ?e WHERE {
+  { ?m rdf:object ?s ; rdf:predicate ?mp ; rdf:subject ?e . ?mp a cfkb:ParticipationImplying }
+  UNION { ?s ?wp ?e . ?wp a cfkb:ParticipationPropagating }
+  UNION { ?w rdf:subject ?s ; rdf:predicate ?wp ; rdf:object ?e . ?wp a cfkb:ParticipationPropagating }
+  UNION { ?m rdf:object ?s ; rdf:predicate ?mp ; rdf:subject ?x . ?mp a cfkb:ParticipationImplying .
+          ?x ?wp ?e . ?wp a cfkb:ParticipationPropagating }
+  UNION { ?m rdf:object ?s ; rdf:predicate ?mp ; rdf:subject ?x . ?mp a cfkb:ParticipationImplying .
+          ?w rdf:subject ?x ; rdf:predicate ?wp ; rdf:object ?e . ?wp a cfkb:ParticipationPropagating }
+}
+"""
+
+
+def _focus_candidates(kb: KnowledgeBase, claim: ox.NamedNode) -> set[ox.NamedNode]:
+    """Claims that could be the focus ($this) of a conflict involving ``claim``.
+
+    Every rule joins its focus to the other claims through the focus's
+    subject: the same subject (direct, functional, revision), the member of a
+    contesting list, or the armed group of a political wing.
+    """
+    out = {claim}
+    subject = next(iter(kb.store.quads_for_pattern(claim, _RDF_SUBJECT, None, None)), None)
+    if subject is None:
+        return out
+    reach = {subject.object} | {row["e"] for row in kb.select(_REACH_QUERY, {"s": subject.object})}
+    for entity in reach:
+        for q in kb.store.quads_for_pattern(None, _RDF_SUBJECT, entity, None):
+            if isinstance(q.subject, ox.NamedNode):
+                out.add(q.subject)
+    return out
+
+
+def conflicts_for_claims(kb: KnowledgeBase, claim_iris: Iterable[str], *,
+                         rules: Sequence[Rule] | None = None) -> list[Conflict]:
+    """The conflicts involving any of ``claim_iris``, checking only what they can affect.
+
+    The same conflicts :func:`find_conflicts` reports whose claims (either
+    side, or a supporting claim) include one of these, but each rule runs
+    with its focus bound to the few claims that can meet them, instead of
+    over the whole base: the check after ``cfkb claim add`` or an import.
+    """
+    wanted = {str(i) for i in claim_iris}
+    foci: set[ox.NamedNode] = set()
+    for iri in sorted(wanted):
+        foci |= _focus_candidates(kb, ox.NamedNode(iri))
+    views = _Views(kb)
+    statuses = _statuses(kb)
+    found: dict[str, Conflict] = {}
+    for rule in rules or load_rules():
+        query = compile_rule(rule)
+        rows = []
+        for focus in sorted(foci, key=lambda n: n.value):
+            for row in kb.select(query, {"this": focus}):
+                # pyoxigraph leaves a substituted variable out of the solution
+                row.setdefault("this", focus)
+                if any(t.value in wanted for t in row.values()):
+                    rows.append(row)
+        found.update(_conflicts(views, statuses, rule, rows))
+    order = {s: i for i, s in enumerate(STATUSES)}
+    return sorted(found.values(), key=lambda c: (order.get(c.status, 9),
+                                                 KINDS.index(c.kind) if c.kind in KINDS else 9,
+                                                 c.claims[1].date or "", c.id))
