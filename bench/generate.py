@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from cfkb.model import CFID_NS, CFKB, CFKB_NS, RDF, RDFS, Claim
+from cfkb.model import CFID_NS, CFKB, CFKB_NS, RDF, RDFS, Claim, background_quads
 
 SHAPES_NS = "https://w3id.org/cfkb/shapes#"
 DIRECT = SHAPES_NS + "DirectConflict"
@@ -42,7 +42,9 @@ MEMBERSHIP = SHAPES_NS + "MembershipImpliesParticipation"
 WING = SHAPES_NS + "WingImpliesParticipation"
 FUNCTIONAL = SHAPES_NS + "FunctionalConflict"
 REVISION = SHAPES_NS + "Revision"
-RULES = (DIRECT, MEMBERSHIP, WING, FUNCTIONAL, REVISION)
+REVISION_REASSERTED = SHAPES_NS + "RevisionReasserted"
+REVISION_OF_VALUE = SHAPES_NS + "RevisionOfValue"
+RULES = (DIRECT, MEMBERSHIP, WING, FUNCTIONAL, REVISION, REVISION_REASSERTED, REVISION_OF_VALUE)
 
 Key = tuple[str, frozenset[str]]
 
@@ -347,7 +349,7 @@ class Generator:
         vr, vn, vw, vc = self.voices(4)
         ar, an = self.overlap()
         if self.rng.random() < 0.5:
-            s.background.append(ox.Quad(ox.NamedNode(party), CFKB.politicalWingOf, ox.NamedNode(group)))
+            s.background.extend(background_quads(party, CFKB.politicalWingOf.value, group))
         else:
             self.claim(s, party, "politicalWingOf", group, vw)
         if self.rng.random() < 0.5:
@@ -369,7 +371,7 @@ class Generator:
         way = self.rng.randrange(3)
         ar, an = self.disjoint() if way == 2 else (None, None)
         if way == 2:
-            s.background.append(ox.Quad(ox.NamedNode(party), CFKB.politicalWingOf, ox.NamedNode(group)))
+            s.background.extend(background_quads(party, CFKB.politicalWingOf.value, group))
         else:  # the wing relation is denied, or only "no indication"
             self.claim(s, party, "politicalWingOf", group, vw, negated=way == 0,
                        modality=NO_INDICATION if way == 1 else None)
@@ -429,15 +431,18 @@ class Generator:
         d2 = d1 + dt.timedelta(days=self.rng.randint(1, 90))
         aa, ab = self.overlap()
         x = self.fresh(s, "Party", "faction")
+        rule = REVISION
         if self.rng.random() < 0.6:  # says it, then denies it (or the reverse)
             first_neg = self.rng.random() < 0.3
             earlier = self.claim(s, x, "participatesIn", e, v, negated=first_neg, area=aa, election=e, date=d1)
             later = self.claim(s, x, "participatesIn", e, v, negated=not first_neg, area=ab, election=e, date=d2)
+            rule = REVISION_REASSERTED if first_neg else REVISION
         else:  # names one list, later another
             l1, l2 = self.fresh(s, "ElectoralList", "list"), self.fresh(s, "ElectoralList", "list")
             earlier = self.claim(s, x, "runsAs", l1, v, area=aa, election=e, date=d1)
             later = self.claim(s, x, "runsAs", l2, v, area=ab, election=e, date=d2)
-        self.expect(s, REVISION, later, earlier)
+            rule = REVISION_OF_VALUE
+        self.expect(s, rule, later, earlier)
         return s
 
     def revision_distractor(self) -> Scenario:

@@ -24,7 +24,7 @@ import pyoxigraph as ox
 import rdflib
 
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model import CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF_NS, SH_NS, content_hash, short_id
+from cfkb.model import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF_NS, SH_NS, content_hash, short_id
 from cfkb.store import KnowledgeBase
 
 KINDS = ("direct", "derived", "functional", "revision")
@@ -320,11 +320,14 @@ def _conflicts(views: _Views, statuses: dict[str, str], rule: Rule,
                  "predicate": claims[1].predicate.label}
         for var in ("contests", "wing"):
             iris = sorted(extra.get(var, ()))
-            support_views = [views.claim(i, "supports") for i in iris]
+            # a gazetteer background statement supports the chain but is no claim
+            background = [i for i in iris if i.startswith(BACKGROUND_PREFIX)]
+            support_views = [views.claim(i, "supports") for i in iris if i not in background]
             claims.extend(support_views)
-            fills[var] = " and ".join(v.sentence for v in support_views)
-        if "{wing}" in rule.explanation and not fills["wing"]:
-            fills["wing"] = views.background(claims[0].subject.iri, claims[1].subject.iri)
+            words = [v.sentence for v in support_views]
+            if background and var == "wing":
+                words.append(views.background(claims[0].subject.iri, claims[1].subject.iri))
+            fills[var] = " and ".join(words)
         explanation = rule.explanation.format(**fills).replace("; ;", ";")
         found[cid] = Conflict(
             id=cid, iri=CONFLICT_PREFIX + cid, kind=rule.kind, rule=rule.name, rule_label=rule.label,

@@ -139,6 +139,31 @@ def content_hash(*parts: str) -> str:
     return h[:24]
 
 
+BACKGROUND_PREFIX = CFID_NS + "background/"
+
+
+def background_quads(subject: str, predicate: str, obj: str) -> list[ox.Quad]:
+    """A gazetteer background relation, reified as a ``cfkb:BackgroundStatement``.
+
+    Background relations classify entities (a party is the political wing of
+    an armed group). They are not claims: no source, no date. They are
+    reified like claims, so the base never asserts a bare triple and rules
+    read a background relation and a claim with the same patterns.
+
+    >>> q = background_quads(CFID_NS + "p", CFKB_NS + "politicalWingOf", CFID_NS + "g")
+    >>> q[0].subject.value.startswith(BACKGROUND_PREFIX)
+    True
+    """
+    node = ox.NamedNode(BACKGROUND_PREFIX + content_hash(subject, predicate, obj))
+    return [
+        ox.Quad(node, RDF.type, CFKB.BackgroundStatement),
+        ox.Quad(node, RDF.subject, ox.NamedNode(subject)),
+        ox.Quad(node, RDF.predicate, ox.NamedNode(predicate)),
+        ox.Quad(node, RDF.object, ox.NamedNode(obj)),
+        ox.Quad(node, CFKB.negated, ox.Literal("false", datatype=XSD.boolean)),
+    ]
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim: a triple a source stated, with its context and provenance.

@@ -45,7 +45,7 @@ def test_engine_and_pyshacl_find_exactly_the_planted_conflicts(generated):
     ds, kb = generated
     assert {k[0].rsplit("#", 1)[-1] for k in ds.truth} == {
         "DirectConflict", "MembershipImpliesParticipation", "WingImpliesParticipation",
-        "FunctionalConflict", "Revision"}
+        "FunctionalConflict", "Revision", "RevisionReasserted", "RevisionOfValue"}
     assert engine_keys(kb) == ds.truth
     assert reference_keys(kb) == ds.truth
 

@@ -26,6 +26,9 @@ SELECT ?e ?p ?l WHERE {
 _FACTS = """
 SELECT ?e ?p ?o ?dir WHERE {
   { ?e ?p ?o BIND("out" AS ?dir) } UNION { ?o ?p ?e FILTER(isIRI(?o)) BIND("in" AS ?dir) }
+  # the gazetteer's background relations, reified like claims, read as plain facts
+  UNION { ?b a cfkb:BackgroundStatement ; rdf:subject ?e ; rdf:predicate ?p ; rdf:object ?o BIND("out" AS ?dir) }
+  UNION { ?b a cfkb:BackgroundStatement ; rdf:subject ?o ; rdf:predicate ?p ; rdf:object ?e BIND("in" AS ?dir) }
   FILTER(?p NOT IN (rdfs:label, skos:altLabel, rdf:type, rdf:subject, rdf:object, rdf:predicate,
                     prov:wasAttributedTo, cfkb:statedIn, cfkb:citedIn, cfkb:inArea, cfkb:election, cfkb:tlp))
 }"""
