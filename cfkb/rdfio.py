@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 
 from cfkb.errors import ParseError, UnknownFormatError
-from cfkb.guard import bounded, check_rdf_text, check_size, limits
+from cfkb.guard import bounded, check_jsonld, check_rdf_text, check_size
 from cfkb.guard import refuse_markup as refuse_markup  # its home until the guard; tables import it from here
 from cfkb.model import (
     CFKB,
@@ -122,61 +122,38 @@ def locate(data: bytes, node: str) -> tuple[int | None, int | None]:
 CONTEXT_IRI = "https://w3id.org/cfkb/context.jsonld"
 
 
-def _check_jsonld(path: str, text: str) -> bytes:
-    """Refuse remote contexts and @import before the JSON-LD parser sees them.
+def _with_bundled_context(doc: object, text: str) -> bytes:
+    """The document to parse: the cfkb context IRI replaced by the copy cfkb ships.
 
-    The cfkb context (:data:`CONTEXT_IRI`) is the one remote context
-    allowed: it is replaced by the copy shipped in the package, never
-    fetched. Returns the document to parse.
+    ``doc`` has passed :func:`cfkb.guard.check_jsonld`, which refused every
+    other remote context, ``@import`` and deep nesting.
     """
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(path, exc.lineno, exc.colno, f"JSON syntax error: {exc.msg}; fix the syntax and import"
-                         " again") from exc
-    except RecursionError:
-        raise ParseError(path, None, None, "JSON nested too deeply; flatten the document") from None
     replaced = False
 
-    max_depth = limits().depth
-
-    def walk(node: object, depth: int) -> object:
+    def walk(node: object) -> object:
         nonlocal replaced
-        if depth > max_depth:
-            raise ParseError(path, None, None, f"JSON-LD nested deeper than {max_depth} levels; flatten it")
         if isinstance(node, dict):
             out = {}
             for key, value in node.items():
                 if key == "@context":
-                    value = _context(path, value)
+                    value = _context(value)
                     replaced = True
-                elif key == "@import":
-                    raise ParseError(path, _line_of(text, '"@import"'), None,
-                                     "remote JSON-LD contexts and @import are not fetched; inline the context")
-                out[key] = walk(value, depth + 1)
+                out[key] = walk(value)
             return out
         if isinstance(node, list):
-            return [walk(v, depth + 1) for v in node]
+            return [walk(v) for v in node]
         return node
 
-    doc = walk(doc, 0)
+    doc = walk(doc)
     return (json.dumps(doc) if replaced else text).encode("utf-8")
 
 
-def _context(path: str, context: object) -> object:
+def _context(context: object) -> object:
     if isinstance(context, list):
-        return [_context(path, c) for c in context]
-    if isinstance(context, str):
-        if context == CONTEXT_IRI:
-            return bundled_context()
-        raise ParseError(path, None, None, f"remote JSON-LD context {context!r} is not fetched; inline the context"
-                         f" (only {CONTEXT_IRI} is known, from the copy cfkb ships)")
+        return [_context(c) for c in context]
+    if context == CONTEXT_IRI:
+        return bundled_context()
     return context
-
-
-def _line_of(text: str, needle: str) -> int | None:
-    at = text.find(needle)
-    return text.count("\n", 0, at) + 1 if at >= 0 else None
 
 
 def bundled_context() -> dict[str, object]:
@@ -200,10 +177,12 @@ def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
     """
     check_size(path, len(data))
     text = decode(path, data)
-    check_rdf_text(path, text, fmt, known_contexts=(CONTEXT_IRI,))
     if fmt == "jsonld":
-        data = _check_jsonld(path, text)
-    elif data.startswith(b"\xef\xbb\xbf"):
+        refuse_markup(path, text)
+        data = _with_bundled_context(check_jsonld(path, text, (CONTEXT_IRI,)), text)
+    else:
+        check_rdf_text(path, text, fmt)
+    if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         quads = list(bounded(path, ox.parse(data, format=RDF_FORMATS[fmt], base_iri=None)))
