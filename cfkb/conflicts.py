@@ -448,15 +448,13 @@ def claim_view(kb: KnowledgeBase, iri: str, role: str = "claim") -> ClaimView:
 #: The entities whose claims a claim about ?s can meet in a rule: ?s itself;
 #: what takes part through ?s (X in "X memberOf/runsAs ?s", when ?s is a
 #: list that contests something); and the groups whose political wing any of
-#: those is (background relation or claim). Driven by the ontology's
-#: annotations, so a new predicate of either class needs no change here.
+#: those is (a claim, or a background statement, reified alike). Driven by
+#: the ontology's annotations, so a new predicate of either class needs no
+#: change here.
 _REACH_QUERY = """
 SELECT DISTINCT ?s ?e WHERE {
   { ?m rdf:object ?s ; rdf:predicate ?mp ; rdf:subject ?e . ?mp a cfkb:ParticipationImplying }
-  UNION { ?s ?wp ?e . ?wp a cfkb:ParticipationPropagating }
   UNION { ?w rdf:subject ?s ; rdf:predicate ?wp ; rdf:object ?e . ?wp a cfkb:ParticipationPropagating }
-  UNION { ?m rdf:object ?s ; rdf:predicate ?mp ; rdf:subject ?x . ?mp a cfkb:ParticipationImplying .
-          ?x ?wp ?e . ?wp a cfkb:ParticipationPropagating }
   UNION { ?m rdf:object ?s ; rdf:predicate ?mp ; rdf:subject ?x . ?mp a cfkb:ParticipationImplying .
           ?w rdf:subject ?x ; rdf:predicate ?wp ; rdf:object ?e . ?wp a cfkb:ParticipationPropagating }
 }

@@ -66,6 +66,16 @@ def seed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def seeded_copy(seed_template: Path, path: Path, name: str, table: str) -> Path:
+    """A copy of the seeded store at ``path`` with one more YAML claim table imported."""
+    from cfkb.importer import InputFile, import_files
+
+    shutil.copytree(seed_template, path)
+    with KnowledgeBase.open(path, write=True) as kb:
+        import_files(kb, [InputFile(name, table.encode("utf-8"), "yaml")], analyst="tester", create_entities=True)
+    return path
+
+
 @pytest.fixture
 def store_path(seed_template: Path, tmp_path: Path) -> Path:
     """A fresh copy of the seeded store, on disk."""

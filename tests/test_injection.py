@@ -10,7 +10,6 @@ a traceback, or bring the RED claim into the answer.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,9 +17,8 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
-from cfkb.importer import InputFile, import_files
 from cfkb.store import KnowledgeBase
-from conftest import invoke
+from conftest import invoke, seeded_copy
 
 RED_QUOTE = "RED-SECRET-QUOTE-7f3a"
 RED_CLAIM = f"""
@@ -53,11 +51,8 @@ CRAFTED = [
 
 @pytest.fixture(scope="module")
 def red_store(seed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("red") / "kb.store"
-    shutil.copytree(seed_template, path)
+    path = seeded_copy(seed_template, tmp_path_factory.mktemp("red") / "kb.store", "red.yaml", RED_CLAIM)
     with KnowledgeBase.open(path, write=True) as kb:
-        import_files(kb, [InputFile("red.yaml", RED_CLAIM.encode("utf-8"), "yaml")], analyst="tester",
-                     create_entities=True)
         marked = kb.query("SELECT ?c ?want WHERE { ?c cfkb:quote ?q ; cfkb:tlp ?level FILTER(STR(?q) = ?want) }",
                           {"want": ox.Literal(RED_QUOTE)})
         assert len(list(marked)) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -13,9 +12,9 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
-from cfkb.importer import InputFile, import_files
 from cfkb.server.app import create_app
 from cfkb.store import KnowledgeBase
+from conftest import seeded_copy
 from html_tree import parse
 
 TIMEOUT = 1.0
@@ -45,12 +44,7 @@ ARABIC_CLAIM = f"""
 @pytest.fixture(scope="module")
 def arabic_store(seed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seed plus one test claim with an Arabic quote, conflicting with Al-Rabaa TV."""
-    path = tmp_path_factory.mktemp("arabic") / "kb.store"
-    shutil.copytree(seed_template, path)
-    with KnowledgeBase.open(path, write=True) as kb:
-        import_files(kb, [InputFile("test.yaml", ARABIC_CLAIM.encode("utf-8"), "yaml")], analyst="tester",
-                     create_entities=True)
-    return path
+    return seeded_copy(seed_template, tmp_path_factory.mktemp("arabic") / "kb.store", "test.yaml", ARABIC_CLAIM)
 
 
 @pytest.fixture(scope="module")
