@@ -270,6 +270,9 @@ def test_dashboard_shows_open_conflicts_first_with_both_sides(client):
     assert "Al-Rabaa TV" in sides[0].text and "2023-08-10" in sides[0].text
     assert "Hossein Moanes" in sides[1].text and "al-Sharqiya TV" in sides[1].text
     assert "2023-08-25" in sides[1].find("time").text
+    # Moanes speaks of his own movement; Al-Rabaa TV does not
+    assert len(sides[1].find_all("span", class_="interested")) == 1
+    assert sides[0].find_all("span", class_="interested") == []
     assert hoquq.find("span", class_="status").text == "open"
     assert "Why:" in hoquq.find("p", class_="why").text
     quotes = hoquq.find_all("blockquote")
