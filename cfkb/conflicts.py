@@ -156,20 +156,6 @@ def conflict_id(rule_iri: str, claim_iris: Iterable[str]) -> str:
     return content_hash(rule_iri, *sorted(claim_iris))[:16]
 
 
-_CLAIM_QUERY = """
-SELECT ?c ?s ?p ?o ?neg ?area ?election ?speaker ?outlet ?date ?quote ?cited ?rel ?cred ?rank ?tlp ?srel WHERE {
-  ?c rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; cfkb:negated ?neg ; cfkb:statedIn ?outlet ;
-     prov:wasAttributedTo ?who .
-  OPTIONAL { ?c cfkb:inArea ?area } OPTIONAL { ?c cfkb:election ?election }
-  OPTIONAL { ?c cfkb:statedOn ?date } OPTIONAL { ?c cfkb:quote ?quote }
-  OPTIONAL { ?c cfkb:citedIn ?cited } OPTIONAL { ?c cfkb:reliability ?rel }
-  OPTIONAL { ?c cfkb:credibility ?cred } OPTIONAL { ?c cfkb:rank ?rank } OPTIONAL { ?c cfkb:tlp ?tlp }
-  OPTIONAL { ?outlet cfkb:reliability ?srel }
-  BIND(IF(?who != ?outlet, ?who, ?unbound) AS ?speaker)
-}
-"""
-
-
 _CLAIM_FIELDS = {
     RDF_NS + "subject": "s", RDF_NS + "predicate": "p", RDF_NS + "object": "o", CFKB_NS + "negated": "neg",
     CFKB_NS + "statedIn": "outlet", PROV_NS + "wasAttributedTo": "who", CFKB_NS + "inArea": "area",
@@ -207,9 +193,10 @@ class _Views:
         return Ref(term.value, self.index.label(term.value))
 
     def _row(self, iri: str) -> dict[str, Any] | None:
-        """What :data:`_CLAIM_QUERY` gives for one claim, read straight from
-        the claim's own triples (one index scan instead of a query: with
-        thousands of conflicts the per-query cost dominated)."""
+        """A claim's fields (keys as in :data:`_CLAIM_FIELDS`, plus the
+        outlet's reliability as ``srel`` and the speaker), read straight from
+        the claim's own triples: one index scan instead of a query, since with
+        thousands of conflicts the per-query cost dominated."""
         found: dict[str, Any] = {}
         for q in self.kb.store.quads_for_pattern(ox.NamedNode(iri), None, None, None):
             var = _CLAIM_FIELDS.get(q.predicate.value)

@@ -703,11 +703,6 @@ def _nanopub(fmt: str, iri: str, header: Pairs, blocks: Graph, claims: set[str],
 
 # -- the old entry points, kept for callers that hold terms ---------------------------
 
-def term_nt(term: object) -> str:
-    """A term in N-Triples syntax (pyoxigraph escapes it)."""
-    return str(term)
-
-
 def turtle(triples: Iterable[ox.Triple], header: str = "") -> str:
     """Deterministic Turtle of some triples: prefixes, then one sorted block per subject."""
     blocks: Graph = {}
