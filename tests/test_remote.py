@@ -440,11 +440,12 @@ class KillingProxy:
             except OSError:
                 return
             with upstream:
-                self._spawn(self._pump, upstream, client)
                 first = client.recv(65536)
                 if first.startswith(b"POST /update") and not self.killed.is_set():
+                    # no answer from the server reaches the client: it cannot know if the update applied
                     self._kill_during_update(client, upstream, first)
                     return
+                self._spawn(self._pump, upstream, client)
                 data = first
                 while data:
                     upstream.sendall(data)
@@ -469,6 +470,10 @@ class KillingProxy:
             while data:
                 dst.sendall(data)
                 data = src.recv(65536)
+        except OSError:
+            pass
+        try:  # the server went away: so does the relay, or the client would wait for its timeout
+            dst.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
 
