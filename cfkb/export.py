@@ -36,7 +36,7 @@ from cfkb.model import (
     CLAIM_PREFIX,
     CONFLICT_PREFIX,
     DCT,
-    ONTOLOGY_GRAPH,
+    INTERNAL_GRAPHS,
     PREFIXES,
     PROV,
     RDF,
@@ -144,7 +144,7 @@ def read_graph(store: ox.Store) -> Graph:
     """
     chunks = [store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())]
     for g in store.named_graphs():
-        if g != ONTOLOGY_GRAPH:
+        if g not in INTERNAL_GRAPHS:
             chunks.append(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=g))
     graph: Graph = {}
     get = graph.get
@@ -162,7 +162,7 @@ def read_graph(store: ox.Store) -> Graph:
 
 def data_quads(store: ox.Store) -> list[ox.Quad]:
     """Everything but the ontology graph."""
-    return [q for q in store if q.graph_name != ONTOLOGY_GRAPH]
+    return [q for q in store if q.graph_name not in INTERNAL_GRAPHS]
 
 
 # -- conflicts, light: (conflict IRI, clashing claims, all claims) -------------

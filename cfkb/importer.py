@@ -68,9 +68,9 @@ _PATH_COLUMNS = {
 _COLUMN_FIELDS = {"subject": "subject", "object": "object", "source": "source", "area": "area",
                   "election": "election", "speaker": "speaker", "cited_in": "cited_in"}
 
-#: Imports adding more claims than this do not count the conflicts they create:
-#: the conflict engine runs over the whole base, twice, which costs more than
-#: the import itself for big batches (``cfkb conflicts`` shows them).
+#: Imports adding more claims than this do not count the conflicts they create
+#: (the check runs per new claim; past this many, one full run is cheaper, and
+#: ``cfkb conflicts`` makes it).
 CONFLICT_COUNT_LIMIT = 500
 
 #: Called with the number of input lines just processed.
@@ -425,24 +425,30 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
         InputError: bad input; the store's files are untouched.
         StoreLockedError: another process is writing ("store in use").
     """
+    from cfkb import cache
+    from cfkb.conflicts import compile_rule, incremental_rows, load_rules
+
     with import_lock(path):
-        before: set[tuple[str, frozenset[str]]] = set()
         with KnowledgeBase.open(path) as kb:
             plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress)
-            count_conflicts = count_conflicts and len(plan.claim_quads) <= CONFLICT_COUNT_LIMIT
-            if count_conflicts and plan.claim_quads:
-                before = _open_conflicts(kb)
         with KnowledgeBase.open(path, write=True) as kb:
+            before = kb.generation()
             report = commit(kb, plan, analyst=analyst, when=when, partner=partner)
-            if count_conflicts:
-                report.new_conflicts = len(_open_conflicts(kb) - before) if report.claims_added else 0
+            rules = load_rules()
+            # the stored conflict set can follow new claims; new entities or relations
+            # (which the rules read too) leave it to the next full run
+            stored = cache.load(kb, rules, before) if not plan.created and not plan.rest else None
+            if report.claims_added and len(report.claims_added) <= CONFLICT_COUNT_LIMIT \
+                    and (count_conflicts or stored is not None):
+                new = {rule.iri: incremental_rows(kb, compile_rule(rule), report.claims_added) for rule in rules}
+                if count_conflicts:  # a conflict that involves a new claim is a new conflict
+                    report.new_conflicts = len({(iri, row["this"].value, row["value"].value)
+                                                for iri, rows in new.items() for row in rows})
+                if stored is not None:
+                    cache.update(kb, rules, stored, report.claims_added, new)
+            elif count_conflicts and not report.claims_added:
+                report.new_conflicts = 0
     return report
-
-
-def _open_conflicts(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
-    from cfkb.conflicts import engine_keys
-
-    return engine_keys(kb)
 
 
 # -- the SHACL check -------------------------------------------------------

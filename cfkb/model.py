@@ -79,6 +79,11 @@ SCHEMA = _Namespace(SCHEMA_NS)
 
 #: Named graph holding the ontology (kept apart so exports can leave it out).
 ONTOLOGY_GRAPH = ox.NamedNode("https://w3id.org/cfkb/graph/ontology")
+#: Named graph of the base's own bookkeeping: the generation of its data,
+#: which changes with every write that can change a conflict.
+STATE_GRAPH = ox.NamedNode("https://w3id.org/cfkb/graph/state")
+#: Graphs that hold no data of the base: exports and merges leave them out.
+INTERNAL_GRAPHS = (ONTOLOGY_GRAPH, STATE_GRAPH)
 
 CLAIM_PREFIX = CFID_NS + "claim/"
 CONFLICT_PREFIX = CFID_NS + "conflict/"

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -36,15 +38,19 @@ from cfkb.errors import (
     StoreMissingError,
 )
 from cfkb.guard import check_query
-from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES
+from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, STATE_GRAPH
 from cfkb.names import EntityIndex
-from cfkb.remote import RemoteSettings, check_url, is_remote
+from cfkb.remote import RemoteSettings, bind_values, check_url, is_remote
 
 MARKER = "cfkb.json"
 Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
 #: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
 Location = Union[str, "os.PathLike[str]", RemoteSettings]
+
+
+_STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
+_GENERATION = ox.NamedNode(CFKB_NS + "generation")
 
 
 def _settings(location: str | RemoteSettings) -> RemoteSettings:
@@ -221,11 +227,17 @@ class KnowledgeBase:
     # -- reading -------------------------------------------------------
 
     def query(self, sparql: str, bindings: Mapping[str, Binding] | None = None, *,
-              union: bool = True, name: str | None = None) -> Any:
+              union: bool = True, name: str | None = None, plan_with_bindings: bool = False) -> Any:
         """Run a SPARQL query with values bound to variables (never pasted).
 
         Every query passes :func:`cfkb.guard.check_query` first: SERVICE,
         LOAD, FROM and updates never run, whoever asks.
+
+        Bindings are pyoxigraph substitutions, applied after the query is
+        planned. With ``plan_with_bindings`` they become a ``VALUES`` block at
+        the top of the WHERE clause instead (each term written by pyoxigraph
+        as one escaped term), which Oxigraph's planner sees: a join then
+        starts from the bound claim instead of scanning the base.
 
         Raises:
             QueryError: the query does not parse.
@@ -233,6 +245,8 @@ class KnowledgeBase:
         """
         check_query(sparql, name)
         subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+        if plan_with_bindings and subs:
+            sparql, subs = bind_values(sparql, subs), {}
         try:
             return self.store.query(sparql, prefixes=dict(PREFIXES), use_default_graph_as_union=union,
                                     substitutions=subs or None)
@@ -247,9 +261,10 @@ class KnowledgeBase:
         except OSError as exc:
             raise StoreError(f"store error while querying: {_one_line(exc)}") from exc
 
-    def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:
+    def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None, *,
+               plan_with_bindings: bool = False) -> list[Row]:
         """A SELECT query's rows as dicts of variable name to term (unbound left out)."""
-        results = self.query(sparql, bindings)
+        results = self.query(sparql, bindings, plan_with_bindings=plan_with_bindings)
         names = [v.value for v in results.variables]
         rows = []
         for solution in results:
@@ -312,16 +327,43 @@ class KnowledgeBase:
         if self.store.contains_named_graph(ONTOLOGY_GRAPH):
             self.store.remove_graph(ONTOLOGY_GRAPH)
         self.store.load(path=str(ontology_path()), format=ox.RdfFormat.TURTLE, to_graph=ONTOLOGY_GRAPH)
+        self.store.extend([self._next_generation()[0]])  # the rules read the ontology's annotations
         self._invalidate()
 
-    def write(self, add: Iterable[ox.Quad] = (), remove: Iterable[ox.Quad] = ()) -> None:
+    def generation(self) -> str:
+        """The generation of the base's data: it changes, in the same
+        transaction, with every write that can change a conflict (so a
+        stored conflict set says which state of the base it belongs to).
+        Empty for a base no such write has touched."""
+        found = [q.object.value for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)]
+        return max(found) if found else ""
+
+    def _next_generation(self) -> tuple[ox.Quad, list[ox.Quad]]:
+        """A generation quad later than every one in the store, and those."""
+        old = list(self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH))
+        now = time.time_ns()
+        latest = max((int(q.object.value.split("-")[0]) for q in old), default=0)
+        value = f"{max(now, latest + 1):020d}-{uuid.uuid4().hex[:12]}"
+        return ox.Quad(_STATE, _GENERATION, ox.Literal(value), STATE_GRAPH), old
+
+    def write(self, add: Iterable[ox.Quad] = (), remove: Iterable[ox.Quad] = (), *,
+              keeps_conflicts: bool = False) -> None:
         """Add and remove quads in one transaction: all of it happens or none.
+
+        Unless ``keeps_conflicts`` (an assessment, a rank, a grading: nothing
+        a conflict rule reads), the same transaction moves the base to a new
+        :meth:`generation`.
 
         Raises:
             StoreError: the write failed; the store is as it was.
         """
         self._require_writable()
         add, remove = list(add), list(remove)
+        if (add or remove) and not keeps_conflicts:
+            new, old = self._next_generation()
+            add.append(new)
+            if remove:  # an update anyway: drop the superseded generations with it
+                remove.extend(old)
         try:
             if remove:
                 self.store.update(_data_update(remove, add))

@@ -139,7 +139,7 @@ def set_default_level(kb: KnowledgeBase, level: str) -> str:
     """
     name = normalise(level)
     old = list(kb.store.quads_for_pattern(BASE, CFKB.defaultTlp, None, None))
-    kb.write(add=[ox.Quad(BASE, CFKB.defaultTlp, tlp_term(name))], remove=old)
+    kb.write(add=[ox.Quad(BASE, CFKB.defaultTlp, tlp_term(name))], remove=old, keeps_conflicts=True)
     return name
 
 

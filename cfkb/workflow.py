@@ -153,7 +153,7 @@ def flag(kb: KnowledgeBase, conflict_id: str, *, status: str, analyst: str, reas
                     add += a
                     remove += r
                     result.deprecated.append(v.iri)
-    kb.write(add=add, remove=remove)
+    kb.write(add=add, remove=remove, keeps_conflicts=True)
     return result
 
 
@@ -175,7 +175,7 @@ def rank(kb: KnowledgeBase, claim_id: str, rank_name: str, *, analyst: str, reas
     _, add = _assessment(kb, claim, analyst, when or _now(), rank=rank_term(rank_name),
                          reason=ox.Literal(reason) if reason else None)
     a, r = _rank_quads(kb, claim, rank_name, reason)
-    kb.write(add=add + a, remove=r)
+    kb.write(add=add + a, remove=r, keeps_conflicts=True)
     return claim
 
 
@@ -188,7 +188,7 @@ def grade_claim(kb: KnowledgeBase, claim_id: str, credibility: int, *, analyst: 
     value = ox.Literal(str(credibility), datatype=XSD.integer)
     _, add = _assessment(kb, claim, analyst, when or _now(), credibility=value)
     a, r = _replace(kb, ox.NamedNode(claim), CFKB.credibility, value)
-    kb.write(add=add + a, remove=r)
+    kb.write(add=add + a, remove=r, keeps_conflicts=True)
     return claim
 
 
@@ -204,7 +204,7 @@ def rate_source(kb: KnowledgeBase, source: str, reliability: str, *, analyst: st
     value = ox.Literal(reliability)
     _, add = _assessment(kb, source, analyst, when or _now(), reliability=value)
     a, r = _replace(kb, ox.NamedNode(source), CFKB.reliability, value)
-    kb.write(add=add + a, remove=r)
+    kb.write(add=add + a, remove=r, keeps_conflicts=True)
 
 
 @dataclass
@@ -237,34 +237,82 @@ def _v(row: dict[str, object], key: str) -> str | None:
 
 # -- interested parties --------------------------------------------------------
 
-def stakes(kb: KnowledgeBase) -> dict[str, set[str]]:
-    """For each actor, the entities it has a stake in (itself, what it leads, its
-    allies and what they back), from asserted claims and gazetteer relations."""
-    edges: dict[str, set[str]] = defaultdict(set)
-    preds = " ".join(f"cfkb:{p}" for p in _STAKE)
-    for r in kb.select(f"""SELECT ?a ?p ?b WHERE {{
-            VALUES ?p {{ {preds} }}
-            {{ ?c rdf:subject ?a ; rdf:predicate ?p ; rdf:object ?b ; cfkb:negated false }}
-            UNION {{ ?a ?p ?b FILTER(isIRI(?a) && isIRI(?b)) FILTER NOT EXISTS {{ ?a a cfkb:Claim }} }} }}"""):
-        a, p, b = r["a"].value, r["p"].value.rsplit("#", 1)[-1], r["b"].value
-        edges[a].add(b)
-        if p in ("memberOf", "politicalWingOf", "supports", "allianceWith"):
-            edges[b].add(a)  # an ally or wing of what you lead is your side too
-    result: dict[str, set[str]] = {}
-    for actor in list(edges):
-        seen, todo = {actor}, [actor]
-        while todo and len(seen) < 200:
-            for nxt in edges.get(todo.pop(), ()):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        result[actor] = seen
-    return result
+_REVERSED = ("memberOf", "politicalWingOf", "supports", "allianceWith")
+
+#: The entities next to ?a in the stake graph: what ?a leads, belongs to,
+#: backs or allies with (asserted claims and gazetteer relations), and, for
+#: the relations read both ways, who belongs to, backs or allies with ?a.
+_NEIGHBOURS = (
+    "SELECT ?b WHERE {{ VALUES ?p {{ {out} }} ?c rdf:subject ?a ; rdf:predicate ?p ; rdf:object ?b ;"
+    " cfkb:negated false }}",
+    "SELECT ?b WHERE {{ VALUES ?p {{ {back} }} ?c rdf:object ?a ; rdf:predicate ?p ; rdf:subject ?b ;"
+    " cfkb:negated false }}",
+    "SELECT ?b WHERE {{ VALUES ?p {{ {out} }} ?a ?p ?b FILTER(isIRI(?b)) FILTER NOT EXISTS {{ ?a a cfkb:Claim }} }}",
+    "SELECT ?b WHERE {{ VALUES ?p {{ {back} }} ?b ?p ?a FILTER(isIRI(?b)) FILTER NOT EXISTS {{ ?b a cfkb:Claim }} }}",
+)
 
 
-def interested(stake: dict[str, set[str]], speaker: str | None, subject: str) -> bool:
+class Stakes:
+    """For each actor, the entities it has a stake in: itself, what it leads,
+    its allies and what they back (at most 200), from asserted claims and
+    gazetteer relations. Worked out per actor when first asked, so a view of
+    a few claims does not walk the whole base."""
+
+    LIMIT = 200
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._of: dict[str, set[str]] = {}
+        self._next: dict[str, set[str]] = {}
+        self._preloaded = False
+        out = " ".join(f"cfkb:{p}" for p in _STAKE)
+        back = " ".join(f"cfkb:{p}" for p in _REVERSED)
+        self._queries = [q.format(out=out, back=back) for q in _NEIGHBOURS]
+
+    def preload(self) -> None:
+        """Read every edge of the stake graph at once: cheaper than one
+        actor at a time when most of the base's speakers will be asked."""
+        edges: dict[str, set[str]] = defaultdict(set)
+        out = " ".join(f"cfkb:{p}" for p in _STAKE)
+        for query in (
+            f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {out} }} ?c rdf:predicate ?p ; rdf:subject ?a ;"
+            " rdf:object ?b ; cfkb:negated false }",
+            f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {out} }} ?a ?p ?b FILTER(isIRI(?a) && isIRI(?b))"
+            " FILTER NOT EXISTS { ?a a cfkb:Claim } }",
+        ):
+            for r in self.kb.select(query):
+                a, b = r["a"].value, r["b"].value
+                edges[a].add(b)
+                if r["p"].value.rsplit("#", 1)[-1] in _REVERSED:
+                    edges[b].add(a)  # an ally or wing of what you lead is your side too
+        self._next, self._preloaded = edges, True
+
+    def _neighbours(self, node: str) -> set[str]:
+        if self._preloaded:
+            return self._next.get(node, set())
+        if node not in self._next:
+            found: set[str] = set()
+            for query in self._queries:
+                found.update(r["b"].value for r in self.kb.select(query, {"a": ox.NamedNode(node)},
+                                                                  plan_with_bindings=True))
+            self._next[node] = found
+        return self._next[node]
+
+    def of(self, actor: str) -> set[str]:
+        if actor not in self._of:
+            seen, todo = {actor}, [actor]
+            while todo and len(seen) < self.LIMIT:
+                for nxt in sorted(self._neighbours(todo.pop())):
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        todo.append(nxt)
+            self._of[actor] = seen
+        return self._of[actor]
+
+
+def interested(stakes: Stakes, speaker: str | None, subject: str) -> bool:
     """True when the speaker talks about its own side (Moanes about Hoquq)."""
-    return bool(speaker) and subject in stake.get(speaker or "", ())
+    return bool(speaker) and subject in stakes.of(speaker or "")
 
 
 # -- sources -------------------------------------------------------------------
