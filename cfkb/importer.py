@@ -1,8 +1,9 @@
 """Import: claim tables and RDF files in, all or nothing.
 
 Every file of one call is read, resolved and SHACL-checked before anything is
-written; then one transaction adds it all. On any error the store is as it
-was. Each call is recorded as a PROV activity (an import batch) that every
+written; then one :meth:`~cfkb.store.KnowledgeBase.write_many` adds it all
+(a transaction, or for a big batch the journalled bulk load). On any error
+the store is as it was. Each call is recorded as a PROV activity (an import batch) that every
 new claim points to.
 
 :func:`import_into` is the on-disk protocol the CLI uses: it takes the
