@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import itertools
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator
@@ -177,24 +178,28 @@ def bounded(path: str, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
     lim = limits()
     n = 0
     it = iter(quads)
+    literal, named = ox.Literal, ox.NamedNode
+    max_chars = lim.value_chars
     while True:
         try:
-            q = next(it)
-        except StopIteration:
-            return
+            # in slices: a Python generator step per quad costs more than the parse
+            chunk = list(itertools.islice(it, 4096))
         except MemoryError:
             # pyoxigraph's parsers stop at a token of 16 MiB
             raise ParseError(path, None, None, f"a single term (literal or IRI) is longer than the parser's"
                              f" buffer of 16 MiB; the limit for values is {lim.value_chars:,} characters") from None
-        n += 1
+        if not chunk:
+            return
+        n += len(chunk)
         if n > lim.quads:
             raise ParseError(path, None, None, f"more than {lim.quads:,} triples in one file; split it")
-        for term in (q.subject, q.object):
-            if isinstance(term, (ox.Literal, ox.NamedNode)) and len(term.value) > lim.value_chars:
-                what = "a literal" if isinstance(term, ox.Literal) else "an IRI"
-                raise ParseError(path, None, None, f"{what} of {len(term.value):,} characters is longer than"
-                                 f" the limit of {lim.value_chars:,}; raise it with --max-value-kb if it is meant")
-        yield q
+        for q in chunk:
+            for term in (q.subject, q.object):
+                if isinstance(term, (literal, named)) and len(term.value) > max_chars:
+                    what = "a literal" if isinstance(term, literal) else "an IRI"
+                    raise ParseError(path, None, None, f"{what} of {len(term.value):,} characters is longer than"
+                                     f" the limit of {max_chars:,}; raise it with --max-value-kb if it is meant")
+        yield from chunk
 
 
 # -- queries -------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Import: claim tables and RDF files in, all or nothing.
 
 Every file of one call is read, resolved and SHACL-checked before anything is
-written; then one transaction adds it all. On any error the store is as it
-was. Each call is recorded as a PROV activity (an import batch) that every
+written; then one :meth:`~cfkb.store.KnowledgeBase.write_many` adds it all
+(a transaction, or for a big batch the journalled bulk load). On any error
+the store is as it was. Each call is recorded as a PROV activity (an import batch) that every
 new claim points to.
 
 :func:`import_into` is the on-disk protocol the CLI uses: it takes the
@@ -300,12 +301,19 @@ def plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
         InputError: a file does not parse, names an unknown entity, or
             violates the shapes (with the file, line and column of the row).
     """
+    with _quiet_gc():
+        return _plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress)
+
+
+def _plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool, validate: bool,
+                 progress: Progress | None) -> Plan:
     prepared = read_inputs(kb, files, create_entities=create_entities, progress=progress)
     created = created_entity_quads(kb, prepared.resolver)
     claim_quads: dict[str, list[ox.Quad]] = {}
+    present = kb.claims_present(dict.fromkeys(prepared.iris))
     for iri, claim in zip(prepared.iris, prepared.claims):
-        if iri not in claim_quads and not kb.contains(ox.NamedNode(iri), RDF.type, CFKB.Claim):
-            claim_quads[iri] = list(claim.quads())
+        if iri not in claim_quads and iri not in present:
+            claim_quads[iri] = claim.quad_list(iri=iri)
     plan = Plan(
         files=list(files),
         claims=prepared.claims,
@@ -324,11 +332,20 @@ def plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
 
 def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | None = None,
            partner: str | None = None) -> ImportReport:
-    """Write a checked plan in one transaction (``kb`` must be writable).
+    """Write a checked plan, all or nothing (``kb`` must be writable).
+
+    One :meth:`~cfkb.store.KnowledgeBase.write_many`: a transaction for a
+    small plan, the journalled bulk load for a big one.
 
     Claims the base already holds are counted, not written again. ``partner``
     names the institute the files came from; the batch records it.
     """
+    with _quiet_gc():
+        return _commit(kb, plan, analyst=analyst, when=when, partner=partner)
+
+
+def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | None,
+            partner: str | None) -> ImportReport:
     when = when or _now()
     batch = ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
                                                      *(hashlib.sha256(f.data).hexdigest() for f in plan.files)))
@@ -338,28 +355,47 @@ def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | N
     seen: set[str] = set()
     recorded_at = _lit(when.isoformat(), XSD.dateTime)
     recorded_by = ox.Literal(analyst)
+    # the plan may have been made on another view of the store: look again, all at once
+    present = kb.claims_present(plan.claim_quads)
+    Q = ox.Quad
     for iri in plan.iris:
         if iri in seen:
             report.claims_present.append(iri)
             continue
         seen.add(iri)
-        node = ox.NamedNode(iri)
         quads = plan.claim_quads.get(iri)
-        if quads is None or kb.contains(node, RDF.type, CFKB.Claim):
+        if quads is None or iri in present:
             report.claims_present.append(iri)
             continue
         report.claims_added.append(iri)
+        node = quads[0].subject
         new_quads.extend(quads)
-        new_quads += [
-            ox.Quad(node, CFKB.recordedAt, recorded_at),
-            ox.Quad(node, CFKB.recordedBy, recorded_by),
-            ox.Quad(node, PROV.wasGeneratedBy, batch),
-        ]
+        new_quads += (Q(node, CFKB.recordedAt, recorded_at), Q(node, CFKB.recordedBy, recorded_by),
+                      Q(node, PROV.wasGeneratedBy, batch))
     additions = new_quads + plan.created + plan.rest
     report.other_triples = len(plan.rest) + len(plan.created)
     if additions:
-        kb.write(additions + _batch_quads(batch, plan.files, analyst, when, partner))
+        kb.write_many(additions + _batch_quads(batch, plan.files, analyst, when, partner))
     return report
+
+
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a big import builds its objects.
+
+    An import of 100k claims makes millions of short-lived objects and no
+    cycles; each collection walks every live one, which cost about as much
+    as the work itself.
+    """
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def import_files(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str,

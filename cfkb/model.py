@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterator
 
 import pyoxigraph as ox
@@ -223,43 +224,88 @@ class Claim:
 
     def quads(self, graph: ox.DefaultGraph | ox.NamedNode | None = None) -> Iterator[ox.Quad]:
         """The claim's RDF, as quads in ``graph`` (default graph if None)."""
-        g = graph if graph is not None else ox.DefaultGraph()
-        c = ox.NamedNode(self.iri)
+        return iter(self.quad_list(graph))
 
-        def q(p: ox.NamedNode, o: Term) -> ox.Quad:
-            return ox.Quad(c, p, o, g)
+    def quad_list(self, graph: ox.DefaultGraph | ox.NamedNode | None = None,
+                  iri: str | None = None) -> list[ox.Quad]:
+        """The claim's RDF as a list (``iri``: its IRI, when already computed).
 
-        yield q(RDF.type, CFKB.Claim)
-        yield q(RDF.subject, ox.NamedNode(self.subject))
-        yield q(RDF.predicate, ox.NamedNode(self.predicate))
-        yield q(RDF.object, ox.NamedNode(self.object))
-        yield q(CFKB.negated, ox.Literal("true" if self.negated else "false", datatype=XSD.boolean))
-        yield q(CFKB.statedIn, ox.NamedNode(self.source))
-        yield q(PROV.wasAttributedTo, ox.NamedNode(self.speaker or self.source))
+        Entity IRIs and repeated literals (dates, grades, markings) are built
+        once per process: an import of 100k claims names the same few
+        thousand entities over and over.
+        """
+        c = ox.NamedNode(iri or self.iri)
+        Q = ox.Quad
+        out = [
+            Q(c, RDF.type, CFKB.Claim),
+            Q(c, RDF.subject, _node(self.subject)),
+            Q(c, RDF.predicate, _node(self.predicate)),
+            Q(c, RDF.object, _node(self.object)),
+            Q(c, CFKB.negated, _TRUE if self.negated else _FALSE),
+            Q(c, CFKB.statedIn, _node(self.source)),
+            Q(c, PROV.wasAttributedTo, _node(self.speaker or self.source)),
+        ]
         if self.area:
-            yield q(CFKB.inArea, ox.NamedNode(self.area))
+            out.append(Q(c, CFKB.inArea, _node(self.area)))
         if self.election:
-            yield q(CFKB.election, ox.NamedNode(self.election))
+            out.append(Q(c, CFKB.election, _node(self.election)))
         if self.date:
-            yield q(CFKB.statedOn, ox.Literal(self.date.isoformat(), datatype=XSD.date))
+            out.append(Q(c, CFKB.statedOn, _date(self.date)))
         if self.quote:
-            yield q(CFKB.quote, ox.Literal(self.quote, language=self.quote_lang) if self.quote_lang
-                    else ox.Literal(self.quote))
+            out.append(Q(c, CFKB.quote, ox.Literal(self.quote, language=self.quote_lang) if self.quote_lang
+                         else ox.Literal(self.quote)))
         if self.cited_in:
-            yield q(CFKB.citedIn, ox.NamedNode(self.cited_in))
+            out.append(Q(c, CFKB.citedIn, _node(self.cited_in)))
         if self.url:
-            yield q(SCHEMA.url, ox.Literal(self.url, datatype=XSD.anyURI))
+            out.append(Q(c, SCHEMA.url, ox.Literal(self.url, datatype=XSD.anyURI)))
         if self.reliability:
-            yield q(CFKB.reliability, ox.Literal(self.reliability))
+            out.append(Q(c, CFKB.reliability, _plain(self.reliability)))
         if self.credibility is not None:
-            yield q(CFKB.credibility, ox.Literal(str(self.credibility), datatype=XSD.integer))
+            out.append(Q(c, CFKB.credibility, _integer(self.credibility)))
         if self.tlp:
-            yield q(CFKB.tlp, tlp_term(self.tlp))
+            out.append(Q(c, CFKB.tlp, _tlp(self.tlp)))
         if self.modality:
-            yield q(CFKB.modality, CFKB.term(self.modality))
+            out.append(Q(c, CFKB.modality, _modality(self.modality)))
         if self.comment:
-            yield q(RDFS.comment, ox.Literal(self.comment, language="en"))
+            out.append(Q(c, RDFS.comment, ox.Literal(self.comment, language="en")))
         if self.valid_from:
-            yield q(CFKB.validFrom, ox.Literal(self.valid_from.isoformat(), datatype=XSD.date))
+            out.append(Q(c, CFKB.validFrom, _date(self.valid_from)))
         if self.valid_until:
-            yield q(CFKB.validUntil, ox.Literal(self.valid_until.isoformat(), datatype=XSD.date))
+            out.append(Q(c, CFKB.validUntil, _date(self.valid_until)))
+        if graph is not None and not isinstance(graph, ox.DefaultGraph):
+            out = [Q(q.subject, q.predicate, q.object, graph) for q in out]
+        return out
+
+
+_TRUE = ox.Literal("true", datatype=XSD.boolean)
+_FALSE = ox.Literal("false", datatype=XSD.boolean)
+
+
+@lru_cache(maxsize=1 << 16)
+def _node(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(iri)
+
+
+@lru_cache(maxsize=1 << 14)
+def _date(day: dt.date) -> ox.Literal:
+    return ox.Literal(day.isoformat(), datatype=XSD.date)
+
+
+@lru_cache(maxsize=256)
+def _plain(text: str) -> ox.Literal:
+    return ox.Literal(text)
+
+
+@lru_cache(maxsize=256)
+def _integer(n: int) -> ox.Literal:
+    return ox.Literal(str(n), datatype=XSD.integer)
+
+
+@lru_cache(maxsize=64)
+def _tlp(level: str) -> ox.NamedNode:
+    return tlp_term(level)
+
+
+@lru_cache(maxsize=64)
+def _modality(name: str) -> ox.NamedNode:
+    return CFKB.term(name)

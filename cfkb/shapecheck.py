@@ -257,16 +257,20 @@ def _numeric(value: Term) -> decimal.Decimal | None:
 class _Types:
     """rdf:type with rdfs:subClassOf closure over the batch, its context and the ontology."""
 
-    def __init__(self, quads: Iterable[ox.Quad]) -> None:
+    def __init__(self, quads: Iterable[ox.Quad] = ()) -> None:
         self.types: dict[Term, set[str]] = defaultdict(set)
         self.supers: dict[str, set[str]] = defaultdict(set)
         for q in quads:
-            p = q.predicate.value
-            if p == _RDF_TYPE and isinstance(q.object, ox.NamedNode):
-                self.types[q.subject].add(q.object.value)
-            elif p == _SUBCLASS and isinstance(q.object, ox.NamedNode) and isinstance(q.subject, ox.NamedNode):
-                self.supers[q.subject.value].add(q.object.value)
+            self.add(q)
         self._closure: dict[str, set[str]] = {}
+
+    def add(self, q: ox.Quad) -> None:
+        """Take in one ``rdf:type`` or ``rdfs:subClassOf`` quad (others are ignored)."""
+        p = q.predicate.value
+        if p == _RDF_TYPE and isinstance(q.object, ox.NamedNode):
+            self.types[q.subject].add(q.object.value)
+        elif p == _SUBCLASS and isinstance(q.object, ox.NamedNode) and isinstance(q.subject, ox.NamedNode):
+            self.supers[q.subject.value].add(q.object.value)
 
     def ancestors(self, cls: str) -> set[str]:
         found = self._closure.get(cls)
@@ -299,19 +303,51 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
     Focus nodes are the batch's instances of each shape's target class;
     ``context`` (types of entities the batch mentions) and ``ontology``
     (subclass axioms, predicate typing) complete the data graph.
+
+    One pass over the quads collects the types, the values of every
+    constrained path, and the quads the SPARQL constraints can match (those
+    whose predicate they name; all of them if one has a variable predicate).
     """
-    types = _Types(list(batch) + list(context) + list(ontology))
-    found: list[Violation] = []
-    if shapes.properties:
-        found += _check_properties(shapes.properties, batch, [*context, *ontology], types)
+    type_predicates = {ox.NamedNode(_RDF_TYPE), ox.NamedNode(_SUBCLASS)}
+    paths = {ox.NamedNode(c.path) for c in shapes.properties}
+    wanted = None
     if shapes.sparql:
-        found += _check_sparql(shapes.sparql, batch, context, ontology)
-    return sorted(set(found), key=lambda x: (x.focus, x.path or "", x.message, x.value or ""))
+        wanted = set()
+        for c in shapes.sparql:
+            named = query_predicates(c)
+            if named is None:
+                wanted = None
+                break
+            wanted |= {ox.NamedNode(p) for p in named}
+    types = _Types()
+    values: dict[Term, dict[str, set[Term]]] = {}
+    for_sparql: list[ox.Quad] = []
+    for quads in (batch, context, ontology):
+        for q in quads:
+            p = q.predicate
+            if p in type_predicates:
+                types.add(q)
+            if p in paths:
+                by_path = values.get(q.subject)
+                if by_path is None:
+                    by_path = values[q.subject] = {}
+                found = by_path.get(p.value)
+                if found is None:
+                    by_path[p.value] = {q.object}
+                else:
+                    found.add(q.object)
+            if shapes.sparql and (wanted is None or p in wanted):
+                for_sparql.append(q)
+    found_v: list[Violation] = []
+    if shapes.properties:
+        found_v += _check_properties(shapes.properties, values, types)
+    if shapes.sparql:
+        found_v += _check_sparql(shapes.sparql, for_sparql)
+    return sorted(set(found_v), key=lambda x: (x.focus, x.path or "", x.message, x.value or ""))
 
 
-def _check_properties(checks: Sequence[PropertyCheck], batch: Sequence[ox.Quad], context: Sequence[ox.Quad],
+def _check_properties(checks: Sequence[PropertyCheck], values: dict[Term, dict[str, set[Term]]],
                       types: _Types) -> list[Violation]:
-    paths = {c.path for c in checks}
     targets = {c.target for c in checks}
     focus_of: dict[str, list[Term]] = {t: [] for t in targets}
     hits: dict[frozenset[str], set[str]] = {}
@@ -325,39 +361,28 @@ def _check_properties(checks: Sequence[PropertyCheck], batch: Sequence[ox.Quad],
             hit = hits[key] = targets & ancestors
         for t in hit:
             focus_of[t].append(node)
-    wanted = {n for nodes in focus_of.values() for n in nodes}
-    values: dict[Term, dict[str, set[Term]]] = {}
-    for quads in (batch, context):
-        for q in quads:
-            s = q.subject
-            if s in wanted:
-                p = q.predicate.value
-                if p in paths:
-                    by_path = values.get(s)
-                    if by_path is None:
-                        by_path = values[s] = {}
-                    found = by_path.get(p)
-                    if found is None:
-                        by_path[p] = {q.object}
-                    else:
-                        found.add(q.object)
     out: list[Violation] = []
     empty: dict[str, set[Term]] = {}
     no_values: set[Term] = set()
     for target, nodes in focus_of.items():
-        plan = [(c.path, c.min_count, c.max_count, _has_value_checks(c), c) for c in checks if c.target == target]
+        # a value's problems depend on the check and the value only: batches repeat values a lot
+        plan = [(c.path, c.min_count, c.max_count, {} if _has_value_checks(c) else None, c)
+                for c in checks if c.target == target]
         for node in nodes:
             by_path = values.get(node, empty)
-            for path, min_count, max_count, value_checks, c in plan:
+            for path, min_count, max_count, seen, c in plan:
                 vals = by_path.get(path, no_values)
                 n = len(vals)
                 if min_count is not None and n < min_count:
                     out.append(_violation(c, node, "MinCount"))
                 if max_count is not None and n > max_count:
                     out.append(_violation(c, node, "MaxCount"))
-                if value_checks:
+                if seen is not None:
                     for v in vals:
-                        for component in _value_problems(c, v, types):
+                        problems = seen.get(v)
+                        if problems is None:
+                            problems = seen[v] = _value_problems(c, v, types)
+                        for component in problems:
                             out.append(_violation(c, node, component, v))
     return out
 
@@ -394,12 +419,10 @@ def _violation(c: PropertyCheck, node: Term, component: str, value: Term | None 
                      shape=c.shape, constraint=SH_NS + component + "ConstraintComponent")
 
 
-def _check_sparql(checks: Sequence[SparqlCheck], batch: Sequence[ox.Quad], context: Sequence[ox.Quad],
-                  ontology: Sequence[ox.Quad]) -> list[Violation]:
+def _check_sparql(checks: Sequence[SparqlCheck], quads: Sequence[ox.Quad]) -> list[Violation]:
     store = ox.Store()
-    default = ox.DefaultGraph()
-    store.extend(q if isinstance(q.graph_name, ox.DefaultGraph) else ox.Quad(q.subject, q.predicate, q.object, default)
-                 for q in [*batch, *context, *ontology])
+    store.extend(q if isinstance(q.graph_name, ox.DefaultGraph) else ox.Quad(q.subject, q.predicate, q.object)
+                 for q in quads)
     out = []
     for c in checks:
         results = store.query(c.query, prefixes=dict(c.prefixes))
@@ -425,6 +448,55 @@ def _check_sparql(checks: Sequence[SparqlCheck], batch: Sequence[ox.Quad], conte
                 constraint=SH_NS + "SPARQLConstraintComponent",
             ))
     return out
+
+
+@lru_cache(maxsize=64)
+def query_predicates(c: SparqlCheck) -> frozenset[str] | None:
+    """The predicates a constraint's query can match, or None if it can match any.
+
+    A quad whose predicate the query never names (in a triple pattern or a
+    property path, ``NOT EXISTS`` included) cannot change its solutions, so
+    the batch store need not hold it. A variable predicate or a negated
+    property set can match anything.
+    """
+    from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, SequencePath
+    from rdflib.plugins.sparql import prepareQuery
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    try:
+        algebra = prepareQuery(c.query, initNs=dict(c.prefixes)).algebra
+    except Exception:  # noqa: BLE001 - rdflib cannot read it: load every quad
+        return None
+    named: set[str] = set()
+
+    def path(p: object) -> bool:
+        if isinstance(p, rdflib.URIRef):
+            named.add(str(p))
+            return True
+        if isinstance(p, (SequencePath, AlternativePath)):
+            return all(path(a) for a in p.args)
+        if isinstance(p, MulPath):
+            return path(p.path)
+        if isinstance(p, InvPath):
+            return path(p.arg)
+        return False  # a variable, a negated property set, or something unknown
+
+    todo: list[object] = [algebra]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, CompValue):
+            if node.name == "BGP":
+                for triple in node.get("triples", ()):
+                    if not path(triple[1]):
+                        return None
+            todo.extend(node.values())
+        elif isinstance(node, NegatedPath):
+            return None
+        elif isinstance(node, (list, tuple, set)):
+            todo.extend(node)
+        elif isinstance(node, dict):
+            todo.extend(node.values())
+    return frozenset(named)
 
 
 @lru_cache(maxsize=8)

@@ -5,7 +5,26 @@ A store is a directory holding ``oxigraph/`` (the RocksDB files) and
 everything else in the default graph. Queries see the union.
 
 Writers take the store's lock: a second writer gets :class:`StoreLockedError`
-("store in use"). Readers open it read-only and never block.
+("store in use"). Readers open it read-only; they wait only while a bulk
+write is being applied (see below).
+
+Big additions (:meth:`KnowledgeBase.write_many`) skip RocksDB's transaction,
+which takes minutes for a million quads, and use the bulk loader behind a
+redo journal, so they stay all or nothing even under ``kill -9`` or a full
+disk:
+
+1. the quads are written to ``pending.nq`` (N-Quads) and fsynced;
+2. ``pending.commit`` (size and CRC of the journal) is written, fsynced and
+   renamed into place: this rename is the commit point;
+3. the bulk loader adds the journal to the database, which is flushed;
+4. ``pending.commit`` is removed, then the journal.
+
+Loading a set of quads twice gives the same store, so a journal with its
+commit file is simply loaded again by the next open, for writing or reading,
+before anything else sees the store; a journal without one is thrown away
+(the write never committed, the database was never touched). Steps 2-4 run
+under an exclusive ``flock`` on the store directory and readers take a
+shared one while they open, so no reader opens a half-loaded database.
 
 A location that is an ``http(s)`` URL is a shared SPARQL server instead
 (:mod:`cfkb.remote`); the base is then the server's whole dataset, and the
@@ -16,12 +35,15 @@ stores satisfy :class:`cfkb.backend.Backend`.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import time
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Union
@@ -43,6 +65,13 @@ from cfkb.names import EntityIndex
 from cfkb.remote import RemoteSettings, bind_values, check_url, is_remote
 
 MARKER = "cfkb.json"
+#: The redo journal of a bulk write, and the file that commits it.
+JOURNAL = "pending.nq"
+JOURNAL_COMMIT = "pending.commit"
+#: Additions of at least this many quads go through the journal and the bulk loader.
+BULK_MIN_QUADS = 20_000
+#: How long (seconds) opening waits for a bulk write in progress to be applied.
+APPLY_WAIT = 300.0
 Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
 #: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
@@ -78,6 +107,8 @@ class KnowledgeBase:
         self._predicates: dict[str, str] | None = None
         #: a write failed (a full disk): closing does not flush, so its error stays the one reported
         self._write_failed = False
+        #: a committed bulk write could not be applied: this handle must not be used any more
+        self._unapplied = False
 
     # -- opening -------------------------------------------------------
 
@@ -142,13 +173,20 @@ class KnowledgeBase:
         return kb
 
     @classmethod
-    def open(cls, location: Location, *, write: bool = False) -> KnowledgeBase:
+    def open(cls, location: Location, *, write: bool = False, wait: float = APPLY_WAIT) -> KnowledgeBase:
         """Open the store at ``location``, read-only unless ``write``.
+
+        A bulk write that committed but was not applied (its process was
+        killed, or the disk was full) is applied first, so the base is seen
+        with all of it. A read waits up to ``wait`` seconds for a bulk write
+        that another process is applying.
 
         Raises:
             StoreMissingError: no store there.
-            StoreLockedError: ``write`` and another process is writing.
-            StoreError: the directory is not a cfkb store, or its database is damaged.
+            StoreLockedError: ``write`` and another process is writing, or a
+                bulk write is still being applied after ``wait`` seconds.
+            StoreError: the directory is not a cfkb store, or its database is
+                damaged, or an unapplied bulk write cannot be applied (a full disk).
             RemoteError: the server cannot be reached or fails.
         """
         if is_remote(location):
@@ -168,18 +206,16 @@ class KnowledgeBase:
         if not (db / "CURRENT").is_file():
             raise StoreError(f"{path} is not a complete cfkb store (no database in {db.name}/);"
                              " restore it from a backup")
-        try:
-            store = ox.Store(str(db)) if write else ox.Store.read_only(str(db))
-        except OSError as exc:
-            if "lock" in str(exc).lower():
-                raise StoreLockedError(
-                    f"store in use: another cfkb process is writing to {path}; try again when it has finished"
-                ) from exc
-            raise StoreError(f"cannot open the store at {path}: {_one_line(exc)}") from exc
-        except (RuntimeError, ValueError) as exc:
-            raise StoreError(f"the store at {path} is damaged and cannot be opened: {_one_line(exc)};"
-                             " restore it from a backup") from exc
-        return cls(store, path, writable=write)
+        if write:
+            kb = cls(_open_db(path, write=True), path, writable=True)
+            try:
+                kb._finish_bulk_write()
+            except BaseException:
+                kb._write_failed = True
+                kb.close()
+                raise
+            return kb
+        return cls(_open_reading(path, wait), path, writable=False)
 
     @classmethod
     def drop(cls, location: Location) -> None:
@@ -244,6 +280,8 @@ class KnowledgeBase:
             QueryRefusedError: the query would reach outside the base, or is an update.
         """
         check_query(sparql, name)
+        if self._unapplied:
+            raise StoreError(_UNAPPLIED.format(path=self.path))
         subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
         if plan_with_bindings and subs:
             sparql, subs = bind_values(sparql, subs), {}
@@ -276,6 +314,16 @@ class KnowledgeBase:
         for _ in self.store.quads_for_pattern(subject, predicate, obj, None):
             return True
         return False
+
+    def claims_present(self, iris: Iterable[str]) -> set[str]:
+        """Which of the given IRIs are claims in the base (one point lookup each)."""
+        is_claim = _claim_pattern()
+        found = set()
+        for iri in iris:
+            for _ in self.store.quads_for_pattern(ox.NamedNode(iri), is_claim[0], is_claim[1], None):
+                found.add(iri)
+                break
+        return found
 
     def claim_count(self) -> int:
         rows = self.select("SELECT (COUNT(?c) AS ?n) WHERE { ?c a cfkb:Claim }")
@@ -359,6 +407,8 @@ class KnowledgeBase:
         """
         self._require_writable()
         add, remove = list(add), list(remove)
+        if self._unapplied:
+            raise StoreError(_UNAPPLIED.format(path=self.path))
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
             add.append(new)
@@ -375,9 +425,217 @@ class KnowledgeBase:
         finally:
             self._invalidate()
 
+    def write_many(self, add: Iterable[ox.Quad]) -> None:
+        """Add many quads: all of them or none, even if the process is killed.
+
+        Every bulk addition goes through here. Fewer than
+        :data:`BULK_MIN_QUADS` quads (or a base not on disk) take
+        :meth:`write`'s transaction; more go through the redo journal and
+        the bulk loader (see the module docs), which is many times faster
+        for big batches.
+
+        Raises:
+            StoreError: the write failed. The message says whether nothing
+                was changed, or the batch committed and will be applied when
+                the store is next opened (after a full disk is freed).
+        """
+        self._require_writable()
+        add = add if isinstance(add, list) else list(add)
+        if self.path is None or len(add) < BULK_MIN_QUADS:
+            self.write(add)
+            return
+        if self._unapplied:
+            raise StoreError(_UNAPPLIED.format(path=self.path))
+        add = [*add, self._next_generation()[0]]  # the new generation comes with the batch, or not at all
+        try:
+            self._bulk_write(add)
+        finally:
+            self._invalidate()
+
+    def _bulk_write(self, add: list[ox.Quad]) -> None:
+        assert self.path is not None
+        journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
+        data = ox.serialize(add, format=ox.RdfFormat.N_QUADS)
+        committed = False
+        try:
+            _write_synced(journal, data)
+            free = shutil.disk_usage(self.path).free
+            # the bulk loader's files take about half the journal's size: ask for all of it
+            if free < len(data):
+                raise OSError(errno.ENOSPC, f"No space left on device: about {len(data) / 2**20:.0f} MiB needed,"
+                                            f" {free / 2**20:.0f} MiB free")
+            record = {"format": 1, "bytes": len(data), "crc32": zlib.crc32(data),
+                      # the bulk loader renames blank nodes; parsing keeps them (see _apply_journal)
+                      "blank_nodes": b"_:" in data}
+            del data
+            with _apply_lock(self.path, exclusive=True):
+                part = commit.with_name(commit.name + ".part")
+                _write_synced(part, json.dumps(record).encode("utf-8"))
+                os.replace(part, commit)
+                committed = True
+                _sync_dir(self.path)
+                self._apply_journal()
+        except (OSError, SyntaxError, RuntimeError, ValueError) as exc:
+            self._write_failed = True
+            if not committed:
+                _remove(journal, commit.with_name(commit.name + ".part"))
+                raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
+            self._unapplied = True
+            raise StoreError(f"write failed after it was committed: {_one_line(exc)}; the batch is kept in"
+                             f" {journal} and is applied, whole, the next time the store is opened"
+                             " (free some disk space first)") from exc
+
+    def _apply_journal(self) -> None:
+        """Load the committed journal into the database, then remove it (idempotent)."""
+        assert self.path is not None
+        journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
+        try:
+            record = json.loads(commit.read_text(encoding="utf-8"))
+            size, crc = record["bytes"], record["crc32"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"the store at {self.path} has an unreadable {JOURNAL_COMMIT}: {_one_line(exc)};"
+                             " restore it from a backup") from exc
+        if not journal.is_file() or journal.stat().st_size != size or _crc32(journal) != crc:
+            raise StoreError(f"the store at {self.path} has a damaged bulk-write journal ({JOURNAL});"
+                             " restore it from a backup")
+        if record.get("blank_nodes", True):
+            # parsing keeps blank node labels, so loading twice gives the same nodes
+            self.store.bulk_extend(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
+        else:
+            self.store.bulk_load(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True)
+        self.store.flush()
+        commit.unlink()
+        _sync_dir(self.path)
+        journal.unlink()
+
+    def _finish_bulk_write(self) -> None:
+        """On a write open: apply a committed journal, drop an uncommitted one."""
+        assert self.path is not None
+        if not any((self.path / name).exists() for name in (JOURNAL, JOURNAL_COMMIT, JOURNAL_COMMIT + ".part")):
+            return
+        with _apply_lock(self.path, exclusive=True):
+            if (self.path / JOURNAL_COMMIT).exists():
+                try:
+                    self._apply_journal()
+                except (OSError, RuntimeError, SyntaxError, ValueError) as exc:
+                    raise StoreError(f"the store at {self.path} holds a committed import that could not be"
+                                     f" applied: {_one_line(exc)}; free some disk space and open it again") from exc
+            else:
+                # the writer died before committing: the database was never touched
+                _remove(self.path / JOURNAL, self.path / (JOURNAL_COMMIT + ".part"))
+
     def _invalidate(self) -> None:
         self._index = None
         self._predicates = None
+
+
+_UNAPPLIED = ("the store at {path} has a committed bulk write that is not applied yet; close it and open it"
+              " again to apply it")
+
+
+def _claim_pattern() -> tuple[ox.NamedNode, ox.NamedNode]:
+    from cfkb.model import CFKB, RDF
+
+    return RDF.type, CFKB.Claim
+
+
+def _open_db(path: Path, *, write: bool) -> Backend:
+    db = path / "oxigraph"
+    try:
+        return ox.Store(str(db)) if write else ox.Store.read_only(str(db))
+    except OSError as exc:
+        if "lock" in str(exc).lower():
+            raise StoreLockedError(
+                f"store in use: another cfkb process is writing to {path}; try again when it has finished"
+            ) from exc
+        raise StoreError(f"cannot open the store at {path}: {_one_line(exc)}") from exc
+    except (RuntimeError, ValueError) as exc:
+        raise StoreError(f"the store at {path} is damaged and cannot be opened: {_one_line(exc)};"
+                         " restore it from a backup") from exc
+
+
+def _open_reading(path: Path, wait: float) -> Backend:
+    """Open read-only, never in the middle of a bulk write.
+
+    A committed bulk write that nobody is applying is applied first (it
+    needs the write lock, so this waits for a writer to finish).
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        with _apply_lock(path, exclusive=False, deadline=deadline):
+            if not (path / JOURNAL_COMMIT).exists():
+                return _open_db(path, write=False)
+        try:
+            KnowledgeBase.open(path, write=True).close()
+        except StoreLockedError as exc:
+            if time.monotonic() >= deadline or "current process" in str(exc.__cause__):
+                raise StoreLockedError(f"store in use: an import into {path} is still being written; try again"
+                                       " when it has finished") from exc
+            time.sleep(0.05)
+
+
+@contextmanager
+def _apply_lock(path: Path, *, exclusive: bool, deadline: float | None = None) -> Iterator[None]:
+    """The ``flock`` on the store directory that keeps readers out of a bulk load.
+
+    The writer holds it exclusively from the commit point until the journal
+    is applied; a reader holds it shared while it opens. ``deadline``: poll
+    until then (else block).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no reader exclusion
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        if deadline is None:
+            fcntl.flock(fd, mode)
+        else:
+            while True:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreLockedError(f"store in use: an import into {path} is still being written;"
+                                               " try again when it has finished") from None
+                    time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def _remove(*paths: Path) -> None:
+    for p in paths:
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _check_marker(path: Path) -> None:

@@ -72,6 +72,12 @@ def _check_header(path: str, name: str, line: int, column: int) -> str:
 
 def _field_starts(line: str, delimiter: str = ",") -> list[int]:
     """1-based start columns of the fields of one CSV line."""
+    if '"' not in line:
+        starts, at = [], 1
+        for f in line.split(delimiter):
+            starts.append(at)
+            at += len(f) + 1
+        return starts
     starts, quoted = [1], False
     for i, ch in enumerate(line):
         if ch == '"':

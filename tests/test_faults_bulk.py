@@ -1,0 +1,299 @@
+"""Faults on the bulk path: big imports go through a redo journal and the bulk loader.
+
+``KnowledgeBase.write_many`` writes the batch to ``pending.nq``, commits it
+with ``pending.commit``, bulk-loads it and removes both. These tests kill the
+importer at random moments (most of them aimed at the journal and the load),
+fill the disk while the journal is written and while the loader runs, and
+check after each that the store opens and holds all of the batch or none of
+it, that a committed journal is applied by the next open (reading or
+writing) and an uncommitted one thrown away, and that no reader opens the
+store in the middle of a load. The kill loop runs 6 times by default and 40
+times with --runslow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import gc
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from cfkb import store as store_module
+from cfkb.errors import StoreError, StoreLockedError
+from cfkb.importer import InputFile, import_files, plan_import
+from cfkb.store import BULK_MIN_QUADS, JOURNAL, JOURNAL_COMMIT, KnowledgeBase
+from storestate import store_state
+from test_faults import _mount_tmpfs, claims_and_batches
+
+#: Claims in one bulk batch: each adds 12 quads, so the batch is well over BULK_MIN_QUADS.
+BULK = 2500
+SOURCE = "cfid:winep-cf-four-way-split-part-1"
+DAY0 = dt.date(1900, 1, 1)
+
+
+def bulk_csv(path: Path, run: int = 0, quote: str = "") -> Path:
+    """BULK claims that differ by date only (run ``run`` uses its own days)."""
+    rows = ["subject,predicate,object,source,date,tlp" + (",quote" if quote else "")]
+    for i in range(BULK):
+        day = DAY0 + dt.timedelta(days=run * BULK + i)
+        rows.append(f"Fadhila,memberOf,State of Law,{SOURCE},{day.isoformat()},GREEN" + (f",{quote}" if quote else ""))
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def import_command(store: Path, path: Path) -> list[str]:
+    return [sys.executable, "-m", "cfkb", "--store", str(store), "--analyst", "killer", "import", str(path)]
+
+
+def journal_files(store: Path) -> list[str]:
+    return sorted(p.name for p in store.iterdir() if p.name.startswith("pending."))
+
+
+def test_a_bulk_batch_goes_through_the_journal(store_path, tmp_path):
+    """The batch the kill loop uses is big enough for the bulk path."""
+    with KnowledgeBase.open(store_path) as kb:
+        plan = plan_import(kb, [InputFile("b.csv", bulk_csv(tmp_path / "b.csv").read_bytes())])
+    assert sum(len(q) for q in plan.claim_quads.values()) >= BULK_MIN_QUADS
+
+
+def test_kill_9_during_a_bulk_import_leaves_all_or_nothing(seed_template, tmp_path, request):
+    """Half the kills fall anywhere in the import; half come just after the journal appears."""
+    runs = 40 if request.config.getoption("--runslow") else 6
+    rng = random.Random(5)
+    batch = bulk_csv(tmp_path / "batch.csv")
+    seed_claims, seed_batches = claims_and_batches(seed_template)
+
+    def fresh(n: int) -> Path:
+        store = tmp_path / f"kb{n}.store"
+        shutil.copytree(seed_template, store)
+        return store
+
+    store = fresh(-1)
+    start = time.monotonic()
+    done = subprocess.run(import_command(store, batch), capture_output=True, text=True, timeout=300)
+    full = time.monotonic() - start
+    assert done.returncode == 0, done.stderr
+    assert len(claims_and_batches(store)[0]) == len(seed_claims) + BULK
+    assert journal_files(store) == []
+    shutil.rmtree(store)
+
+    outcomes = {"none": 0, "all": 0, "killed": 0, "killed with a journal": 0, "killed after commit": 0}
+    for run in range(runs):
+        store = fresh(run)
+        proc = subprocess.Popen(import_command(store, batch), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if run % 2:
+            time.sleep(rng.uniform(0.1, 1.2) * full)
+        else:  # aim at the journal and the load
+            deadline = time.monotonic() + 300
+            while proc.poll() is None and not (store / JOURNAL).exists() and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0, 0.05))
+        if proc.poll() is None:
+            left = journal_files(store)
+            proc.send_signal(signal.SIGKILL)
+            outcomes["killed"] += 1
+            outcomes["killed with a journal"] += bool(left)
+            outcomes["killed after commit"] += JOURNAL_COMMIT in left
+        proc.wait(30)
+        after, after_batches = claims_and_batches(store)  # a read open: applies a committed journal first
+        new = {c for c in after if c not in seed_claims}
+        assert set(seed_claims) <= set(after), f"run {run}: claims were lost"
+        if new:
+            assert len(new) == BULK, f"run {run}: {len(new)} of {BULK} claims: part of a batch"
+            assert len(after_batches - seed_batches) == 1
+            outcomes["all"] += 1
+        else:
+            assert after_batches == seed_batches, f"run {run}: a batch without its claims"
+            outcomes["none"] += 1
+        assert JOURNAL_COMMIT not in journal_files(store), f"run {run}: a committed journal survived an open"
+        KnowledgeBase.open(store, write=True).close()  # a write open drops an uncommitted journal
+        assert journal_files(store) == [], f"run {run}: {journal_files(store)}"
+        assert claims_and_batches(store) == (after, after_batches)
+        if run == runs - 1:  # and the store still takes the batch
+            again = subprocess.run(import_command(store, batch), capture_output=True, text=True, timeout=300)
+            assert again.returncode == 0, again.stderr
+            assert len(claims_and_batches(store)[0]) == len(seed_claims) + BULK
+        shutil.rmtree(store)
+    assert outcomes["none"] + outcomes["all"] == runs
+    assert outcomes["killed with a journal"] >= 1, outcomes
+
+
+# -- a full disk, simulated ----------------------------------------------------------------
+
+class FailingLoad:
+    """A pyoxigraph store whose bulk loader dies half-way, as on a full disk."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def _half_then_fail(self, quads: list[ox.Quad]) -> None:
+        self._store.bulk_extend(quads[: len(quads) // 2])
+        self._store.flush()
+        raise OSError(errno.ENOSPC, "IO error: No space left on device: While appending to file: 000099.sst")
+
+    def bulk_load(self, *, path: str, format: ox.RdfFormat, lenient: bool = False) -> None:
+        self._half_then_fail(list(ox.parse(path=path, format=format)))
+
+    def bulk_extend(self, quads: object) -> None:
+        self._half_then_fail(list(quads))  # type: ignore[call-overload]
+
+
+def _batch(tmp_path: Path, run: int = 3) -> list[InputFile]:
+    return [InputFile("bulk.csv", bulk_csv(tmp_path / f"bulk{run}.csv", run).read_bytes())]
+
+
+def test_a_full_disk_during_the_bulk_load_is_finished_by_the_next_open(store_path, tmp_path):
+    before, batches = claims_and_batches(store_path)
+    kb = KnowledgeBase.open(store_path, write=True)
+    kb.store = FailingLoad(kb.store)  # type: ignore[assignment]
+    with pytest.raises(StoreError) as info:
+        import_files(kb, _batch(tmp_path), analyst="t")
+    message = str(info.value)
+    del info
+    assert "\n" not in message and "No space left on device" in message
+    assert "applied, whole, the next time the store is opened" in message
+    assert journal_files(store_path) == sorted([JOURNAL, JOURNAL_COMMIT])
+    with pytest.raises(StoreError, match="not applied yet"):
+        kb.claim_count()  # this handle has seen half a load: it answers nothing more
+    kb.store = kb.store._store  # type: ignore[attr-defined]
+    kb.close()
+    gc.collect()  # the caught error's frames still hold the store (and its lock)
+    # the next open, a read, applies the journal before anyone reads
+    after, after_batches = claims_and_batches(store_path)
+    assert len(after) == len(before) + BULK and len(after_batches) == len(batches) + 1
+    assert journal_files(store_path) == []
+
+
+def test_a_failing_load_that_keeps_failing_keeps_readers_out(store_path, tmp_path, monkeypatch):
+    """While the journal cannot be applied, every open refuses with one line; then it completes."""
+    before = claims_and_batches(store_path)
+    kb = KnowledgeBase.open(store_path, write=True)
+    kb.store = FailingLoad(kb.store)  # type: ignore[assignment]
+    with pytest.raises(StoreError):
+        import_files(kb, _batch(tmp_path), analyst="t")
+    kb.store = kb.store._store  # type: ignore[attr-defined]
+    kb.close()
+    gc.collect()  # the caught error's frames still hold the store (and its lock)
+
+    def full_disk(self: KnowledgeBase) -> None:
+        self.store = FailingLoad(self.store)  # type: ignore[assignment]
+        return original(self)
+
+    original = KnowledgeBase._apply_journal
+    monkeypatch.setattr(KnowledgeBase, "_apply_journal", full_disk)
+    for write in (False, True):
+        with pytest.raises(StoreError) as info:
+            KnowledgeBase.open(store_path, write=write)
+        assert "could not be applied" in str(info.value) and "\n" not in str(info.value)
+        del info
+        gc.collect()  # the wrapper's frames in the error hold the store (and its lock)
+    monkeypatch.setattr(KnowledgeBase, "_apply_journal", original)
+    after, _ = claims_and_batches(store_path)
+    assert len(after) == len(before[0]) + BULK
+
+
+def test_a_full_disk_while_writing_the_journal_changes_nothing(store_path, tmp_path, monkeypatch):
+    state = store_state(store_path)
+
+    def full(path: Path, data: bytes) -> None:
+        with open(path, "wb") as f:
+            f.write(data[: len(data) // 3])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_module, "_write_synced", full)
+    with KnowledgeBase.open(store_path, write=True) as kb, pytest.raises(StoreError) as info:
+        import_files(kb, _batch(tmp_path), analyst="t")
+    assert str(info.value).startswith("write failed, nothing was changed")
+    assert journal_files(store_path) == []
+    assert store_state(store_path).data == state.data
+
+
+def test_an_uncommitted_journal_is_ignored_by_readers_and_dropped_by_writers(store_path):
+    state = store_state(store_path)
+    (store_path / JOURNAL).write_bytes(b"<http://example.org/a> <http://example.org/p> <http://example.org/b> .\n")
+    assert store_state(store_path).data == state.data  # a reader does not apply it
+    KnowledgeBase.open(store_path, write=True).close()
+    assert journal_files(store_path) == []
+    assert store_state(store_path).data == state.data
+
+
+def test_a_committed_journal_with_blank_nodes_is_applied_once(store_path, tmp_path):
+    """Blank nodes keep their labels, so applying the journal twice adds them once."""
+    quads = [ox.Quad(ox.BlankNode(f"b{i}"), ox.NamedNode("http://example.org/p"), ox.Literal(str(i)))
+             for i in range(BULK_MIN_QUADS)]
+    kb = KnowledgeBase.open(store_path, write=True)
+    kb.store = FailingLoad(kb.store)  # type: ignore[assignment]
+    with pytest.raises(StoreError):
+        kb.write_many(quads)
+    kb.store = kb.store._store  # type: ignore[attr-defined]
+    kb.close()
+    gc.collect()  # the caught error's frames still hold the store (and its lock)
+    with KnowledgeBase.open(store_path) as kb:
+        found = {(q.subject.value, q.object.value)
+                 for q in kb.store.quads_for_pattern(None, ox.NamedNode("http://example.org/p"), None, None)}
+    assert found == {(f"b{i}", str(i)) for i in range(BULK_MIN_QUADS)}
+
+
+def test_a_reader_waits_for_a_bulk_load_in_progress(store_path):
+    """The writer holds the directory lock from the commit to the end of the load."""
+    with store_module._apply_lock(store_path, exclusive=True):
+        (store_path / JOURNAL_COMMIT).write_text("{}")
+        started = time.monotonic()
+        with pytest.raises(StoreLockedError, match="still being written"):
+            KnowledgeBase.open(store_path, wait=0.3)
+        assert time.monotonic() - started >= 0.3
+        (store_path / JOURNAL_COMMIT).unlink()
+    KnowledgeBase.open(store_path, wait=0.3).close()
+
+
+# -- a full disk, for real -----------------------------------------------------------------
+
+def test_a_real_full_disk_during_a_bulk_import_leaves_the_store_intact(seed_template, tmp_path):
+    """On a small tmpfs: the bulk import fails with one line, the store is unchanged, then it goes in."""
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "48m"):
+        pytest.skip("cannot mount a tmpfs here (needs root); the simulated full disk tests cover the rest")
+    try:
+        store = disk / "kb.store"
+        shutil.copytree(seed_template, store)
+        claims, batches = claims_and_batches(store)
+        csv = bulk_csv(tmp_path / "bulk.csv", 11, quote="q" * 3000)  # about 10 MB of journal
+        filler = disk / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:
+            for chunk in (1 << 20, 4096):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
+        os.truncate(filler, max(0, filler.stat().st_size - 4 * 1024 * 1024))
+        failed = subprocess.run(import_command(store, csv), capture_output=True, text=True, timeout=300)
+        err = failed.stderr.strip()
+        assert failed.returncode == 1, (failed.stdout, err)
+        assert len(err.splitlines()) == 1 and err.startswith("Error: ") and "Traceback" not in err, err
+        assert "write failed, nothing was changed" in err and "No space left on device" in err, err
+        assert journal_files(store) == []
+        filler.unlink()
+        assert claims_and_batches(store) == (claims, batches)
+        again = subprocess.run(import_command(store, csv), capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert len(claims_and_batches(store)[0]) == len(claims) + BULK
+        assert journal_files(store) == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
