@@ -5,10 +5,13 @@ with --store), starts `cfkb serve` on 127.0.0.1, and lets --clients
 concurrent clients run the named queries for --duration seconds, each
 request through the same worker pool, time limit and row cap as any
 other. Reports requests/s, p50/p99 latency and errors, overall and per
-query.
+query, next to a baseline measured first in the same run: each query text
+run in-process by plain pyoxigraph. ``--rounds 2`` loads the same server
+twice: the first round starts with an empty answer cache.
 
     python bench/load_server.py                                  # quick: 5k claims, 10 clients, 5 s
     python bench/load_server.py --claims 100000 --clients 50 --duration 30
+    python bench/load_server.py --store /tmp/b100k-copy --clients 50 --duration 30 --rounds 2
 """
 
 from __future__ import annotations
@@ -26,13 +29,18 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
 
 from cfkb.importer import init_store
-from cfkb.model import CFID_NS, CFKB, RDF, RDFS, Claim
+from cfkb.model import CFID_NS, CFKB, PREFIXES, RDF, RDFS, Claim
+from cfkb.queries import library
+from cfkb.store import KnowledgeBase
+
+XSD_DATE = ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")
 
 ELECTION = CFID_NS + "iraq-provincial-elections-2023"
 AREAS = ["baghdad", "basra", "dhi-qar", "maysan", "muthanna", "qadisiyah", "najaf", "karbala", "babil", "wasit",
@@ -94,23 +102,74 @@ def build_store(path: Path, n: int, seed: int) -> dict[str, list[str]]:
     return iris
 
 
-def _requests(iris: dict[str, list[str]], rng: random.Random) -> list[tuple[str, str]]:
-    """One (name, path) per named query, with fresh parameters."""
-    def curie(iri: str) -> str:
-        return "cfid:" + iri[len(CFID_NS):]
+def iris_in_store(path: Path) -> dict[str, list[str]]:
+    """The entity IRIs by kind of a base this script did not build (e.g. one from ``bench.generate``)."""
+    kinds = {"faction": ("Party", "ArmedGroup"), "list": ("ElectoralList",), "person": ("Person",),
+             "outlet": ("MediaOutlet",)}
+    kb = KnowledgeBase.open(path)
+    try:
+        out = {}
+        for kind, classes in kinds.items():
+            out[kind] = sorted(iri for cls in classes for iri in (
+                r["e"].value for r in kb.select(f"SELECT ?e WHERE {{ ?e a cfkb:{cls} }}")))
+        return out
+    finally:
+        kb.close()
 
+
+def _params(iris: dict[str, list[str]], rng: random.Random) -> dict[str, dict[str, str]]:
+    """Fresh parameter values for every named query (entity IRIs, dates as text)."""
     faction, lst = rng.choice(iris["faction"]), rng.choice(iris["list"])
-    named = {
-        "claims_about": {"entity": curie(faction)},
-        "said_by": {"source": curie(rng.choice(iris["outlet"] + iris["person"]))},
-        "who_said": {"subject": curie(faction), "object": curie(lst)},
+    return {
+        "claims_about": {"entity": faction},
+        "said_by": {"source": rng.choice(iris["outlet"] + iris["person"])},
+        "who_said": {"subject": faction, "object": lst},
         "claims_as_of": {"asOf": f"2023-01-{rng.randint(1, 28):02d}"},
         "entities": {}, "lists_per_area": {}, "sources": {},
     }
+
+
+def _requests(iris: dict[str, list[str]], rng: random.Random) -> list[tuple[str, str]]:
+    """One (name, path) per named query, with fresh parameters."""
+    def curie(iri: str) -> str:
+        local = iri[len(CFID_NS):]
+        return "cfid:" + local if iri.startswith(CFID_NS) and "/" not in local else iri
+
     out = []
-    for name, params in named.items():
-        query = [("name", name), ("format", "json")] + [(f"p.{k}", v) for k, v in params.items()]
+    for name, params in _params(iris, rng).items():
+        query = [("name", name), ("format", "json")] + [(f"p.{k}", curie(v)) for k, v in params.items()]
         out.append((name, "/query?" + urlencode(query)))
+    return out
+
+
+def plain_baseline(store: Path, iris: dict[str, list[str]], seed: int, calls: int,
+                   only: set[str] | None) -> dict[str, dict[str, float]]:
+    """Each named query text run by plain pyoxigraph in this process: latency per call and rows.
+
+    The same texts and parameter draws as the clients', bound through ``substitutions``,
+    on the store opened read-only; every row is read, none is serialised.
+    """
+    texts = {name: q.text for name, q in library().items()}
+    ox_store = ox.Store.read_only(str(store / "oxigraph"))
+    rng = random.Random(seed)
+    out: dict[str, dict[str, float]] = {}
+    times: dict[str, list[float]] = defaultdict(list)
+    rows: dict[str, list[int]] = defaultdict(list)
+    for _ in range(calls):
+        for name, params in _params(iris, rng).items():
+            if only and name not in only:
+                continue
+            subs = {ox.Variable(k): (ox.Literal(v, datatype=XSD_DATE) if k == "asOf" else ox.NamedNode(v))
+                    for k, v in params.items()}
+            start = time.perf_counter()
+            result = ox_store.query(texts[name], prefixes=dict(PREFIXES), use_default_graph_as_union=True,
+                                    substitutions=subs or None)
+            n = sum(1 for _ in result)
+            times[name].append(time.perf_counter() - start)
+            rows[name].append(n)
+    for name in times:
+        out[name] = {"calls": len(times[name]), "p50_ms": round(_pct(times[name], 50), 1),
+                     "max_ms": round(max(times[name]) * 1000, 1), "rows_max": max(rows[name])}
     return out
 
 
@@ -140,6 +199,21 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000 if ordered else 0.0
 
 
+def _report(results: dict[str, list[float]], errors: dict[str, list[str]], elapsed: float) -> dict[str, Any]:
+    every = [x for v in results.values() for x in v]
+    n_err = sum(len(v) for v in errors.values())
+    return {
+        "duration_s": round(elapsed, 1),
+        "requests": len(every) + n_err, "requests_per_s": round((len(every) + n_err) / elapsed, 1),
+        "p50_ms": round(_pct(every, 50), 1), "p99_ms": round(_pct(every, 99), 1), "errors": n_err,
+        "queries": {name: {"requests": len(results[name]) + len(errors[name]),
+                           "p50_ms": round(_pct(results[name], 50), 1), "p99_ms": round(_pct(results[name], 99), 1),
+                           "errors": len(errors[name])}
+                    for name in sorted(set(results) | set(errors))},
+        "first_errors": [e for v in errors.values() for e in v][:5],
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -158,6 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store", type=Path, help="build (or reuse, if it exists) the base here instead of a temp dir")
     ap.add_argument("--queries", help="comma-separated named queries to run (default: all of them)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    ap.add_argument("--baseline-calls", type=int, default=5, metavar="N",
+                    help="first run each named query N times in-process with plain pyoxigraph (0: skip)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="load rounds of --duration against the same server: the first starts with an empty"
+                         " answer cache, later ones find it filled (default 1)")
+    ap.add_argument("--cache-mb", type=int, default=None, help="server answer cache (default: the server's)")
     args = ap.parse_args(argv)
 
     tmp = None
@@ -171,16 +251,25 @@ def main(argv: list[str] | None = None) -> int:
         if store.exists() and meta.exists():
             iris = json.loads(meta.read_text())
             print(f"reusing {store}", file=sys.stderr)
+        elif store.exists():
+            iris = iris_in_store(store)
+            print(f"reusing {store} (entities read from the base)", file=sys.stderr)
         else:
             t = time.perf_counter()
             iris = build_store(store, args.claims, args.seed)
             meta.write_text(json.dumps(iris))
             print(f"built {store}: {args.claims} synthetic claims in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+        with KnowledgeBase.open(store) as kb:
+            claims = kb.claim_count()
+        only = set(args.queries.split(",")) if args.queries else None
+        baseline = plain_baseline(store, iris, args.seed, args.baseline_calls, only) if args.baseline_calls else {}
         port = _free_port()
         cmd = [sys.executable, "-m", "cfkb", "--store", str(store), "serve", "--port", str(port),
                "--row-limit", str(args.row_limit), "--query-timeout", str(args.query_timeout)]
         if args.workers:
             cmd += ["--workers", str(args.workers)]
+        if args.cache_mb is not None:
+            cmd += ["--cache-mb", str(args.cache_mb)]
         server = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -194,18 +283,19 @@ def main(argv: list[str] | None = None) -> int:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the server did not start")
                 time.sleep(0.2)
-            results: dict[str, list[float]] = defaultdict(list)
-            errors: dict[str, list[str]] = defaultdict(list)
-            start = time.monotonic()
-            until = start + args.duration
+            rounds = []
+            for _ in range(args.rounds):
+                results: dict[str, list[float]] = defaultdict(list)
+                errors: dict[str, list[str]] = defaultdict(list)
+                start = time.monotonic()
+                until = start + args.duration
 
-            async def run() -> None:
-                only = set(args.queries.split(",")) if args.queries else None
-                await asyncio.gather(*(_client(base, iris, until, args.seed + i, only, results, errors)
-                                       for i in range(args.clients)))
+                async def run() -> None:
+                    await asyncio.gather(*(_client(base, iris, until, args.seed + i, only, results, errors)
+                                           for i in range(args.clients)))
 
-            asyncio.run(run())
-            elapsed = time.monotonic() - start
+                asyncio.run(run())
+                rounds.append(_report(results, errors, time.monotonic() - start))
         finally:
             server.terminate()
             server.wait(30)
@@ -213,29 +303,23 @@ def main(argv: list[str] | None = None) -> int:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    every = [x for v in results.values() for x in v]
-    n_err = sum(len(v) for v in errors.values())
-    report = {
-        "claims": args.claims, "clients": args.clients, "duration_s": round(elapsed, 1),
-        "requests": len(every) + n_err, "requests_per_s": round((len(every) + n_err) / elapsed, 1),
-        "p50_ms": round(_pct(every, 50), 1), "p99_ms": round(_pct(every, 99), 1), "errors": n_err,
-        "queries": {name: {"requests": len(results[name]) + len(errors[name]),
-                           "p50_ms": round(_pct(results[name], 50), 1), "p99_ms": round(_pct(results[name], 99), 1),
-                           "errors": len(errors[name])}
-                    for name in sorted(set(results) | set(errors))},
-        "first_errors": [e for v in errors.values() for e in v][:5],
-    }
+    report = {"claims": claims, "clients": args.clients, "plain_pyoxigraph": baseline, "rounds": rounds}
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{report['clients']} clients, {report['duration_s']} s, {report['claims']} synthetic claims:"
-              f" {report['requests']} requests, {report['requests_per_s']} req/s,"
-              f" p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms, {report['errors']} errors")
-        for name, q in report["queries"].items():
-            print(f"  {name:<15} {q['requests']:>6} req  p50 {q['p50_ms']:>8} ms  p99 {q['p99_ms']:>8} ms"
-                  f"  errors {q['errors']}")
-        for e in report["first_errors"]:
-            print("  error:", e)
+        for i, r in enumerate(rounds, 1):
+            print(f"round {i}: {args.clients} clients, {r['duration_s']} s, {claims} claims:"
+                  f" {r['requests']} requests, {r['requests_per_s']} req/s,"
+                  f" p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, {r['errors']} errors")
+            for name, q in r["queries"].items():
+                plain = baseline.get(name)
+                extra = (f"  | plain pyoxigraph p50 {plain['p50_ms']:>7} ms max {plain['max_ms']:>7} ms"
+                         f" rows<={plain['rows_max']}") if plain else ""
+                print(f"  {name:<15} {q['requests']:>6} req  p50 {q['p50_ms']:>8} ms  p99 {q['p99_ms']:>8} ms"
+                      f"  errors {q['errors']}{extra}")
+            for e in r["first_errors"]:
+                print("  error:", e)
+    n_err = sum(r["errors"] for r in rounds)
     return 0 if n_err == 0 else 1
 
 

@@ -1097,7 +1097,7 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None) -> Non
 @click.option("--workers", default=None, type=click.IntRange(1, 64), metavar="N",
               help="Query worker processes (default: 2 to 4, by CPU count).")
 @click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(0, 100_000), metavar="MB",
-              help="Keep query answers up to this size (0: none); emptied whenever the server writes.")
+              help="Read-only servers keep query answers up to this size (0: none); a --writable one keeps none.")
 @click.option("--get", "get_path", metavar="PATH",
               help="Answer one GET request in-process, print the body and exit (0 only on HTTP 200).")
 @pass_state

@@ -471,14 +471,14 @@ def test_flag_form_posts_to_the_workflow(writable_app, monkeypatch):
     monkeypatch.setattr(pages, "_flag", lambda kb, cid, **kw: calls.append((cid, kw)))
     with TestClient(writable_app) as c:
         c.get("/sparql", params={"query": "ASK {}"})
-        assert c.get("/sparql", params={"query": "ASK {}"}).headers["x-cfkb-cache"] == "hit"
+        # a writable server changes its own base, so it keeps no answers
+        assert c.get("/sparql", params={"query": "ASK {}"}).headers["x-cfkb-cache"] == "miss"
         r = c.post(f"/conflicts/{HOQUQ_CONFLICT}/flag", follow_redirects=False,
                    data={"status": "resolved", "prefer": "abc", "reason": "Moanes leads Hoquq",
                          "next": f"/#c-{HOQUQ_CONFLICT}"})
         assert r.status_code == 303 and r.headers["location"] == f"/#c-{HOQUQ_CONFLICT}"
         assert calls == [(HOQUQ_CONFLICT, {"status": "resolved", "prefer": "abc", "reason": "Moanes leads Hoquq",
                                            "analyst": "tester"})]
-        # a write empties the cache
         assert c.get("/sparql", params={"query": "ASK {}"}).headers["x-cfkb-cache"] == "miss"
         off_site = c.post(f"/conflicts/{HOQUQ_CONFLICT}/flag", follow_redirects=False,
                           data={"status": "resolved", "next": "//evil.example/"})
@@ -527,3 +527,66 @@ def test_in_memory_base_runs_queries_in_threads():
     with TestClient(app) as c:
         r = c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
         assert r.status_code == 200 and r.json()["boolean"] is True
+
+
+# -- pages of named queries and the answer cache ---------------------------------------
+
+def _named_rows(client, name: str, **params: str) -> list[dict]:
+    r = client.get("/query", params={"name": name, "format": "json", **params})
+    assert r.status_code == 200, r.text
+    return r.json()["results"]["bindings"]
+
+
+def test_named_query_pages_are_slices_of_the_whole_answer(client):
+    whole = _named_rows(client, "sources", limit=str(ROWS))
+    assert len(whole) > 3
+    page = _named_rows(client, "sources", limit="2", offset="1")
+    assert page == whole[1:3]
+    r = client.get("/query", params={"name": "sources", "format": "json", "limit": "2"})
+    assert r.headers["x-cfkb-truncated"] == "true"  # more pages follow
+    last = client.get("/query", params={"name": "sources", "format": "json", "limit": "2",
+                                        "offset": str(len(whole) - 1)})
+    assert len(last.json()["results"]["bindings"]) == 1 and "x-cfkb-truncated" not in last.headers
+    # without limit a named query answers one page of the default size
+    from cfkb.server.sparql import PAGE_SIZE
+    assert _named_rows(client, "sources") == whole[:PAGE_SIZE]
+
+
+def test_named_query_page_links(client):
+    doc = html(client.get("/query", params={"name": "sources", "run": "1", "limit": "2", "offset": "2"}))
+    nav = doc.find("nav", class_="pages")
+    assert "Rows 3–4" in nav.text
+    links = {a.get("rel"): a.get("href") for a in nav.find_all("a")}
+    assert "offset=0" in links["prev"] and "offset=4" in links["next"] and "limit=2" in links["next"]
+    # downloads hold the whole answer, not the page
+    downloads = [a.get("href") for a in doc.find("span", class_="downloads").find_all("a")]
+    assert downloads and all(f"limit={ROWS}" in d and "offset" not in d for d in downloads)
+
+
+@pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "-1"}, {"limit": "x"}, {"offset": "1e3"},
+                                    {"limit": str(ROWS + 1)}])
+def test_bad_page_parameters_are_refused(client, params):
+    r = client.get("/query", params={"name": "sources", "format": "json", **params})
+    assert r.status_code == 400 and ("limit" in r.text or "offset" in r.text)
+
+
+def test_cached_named_answer_equals_a_fresh_one(client, arabic_store):
+    params = {"name": "claims_about", "format": "json", "p.entity": "Hoquq"}
+    first = client.get("/query", params=params)
+    second = client.get("/query", params=params)
+    assert second.headers["x-cfkb-cache"] == "hit" and first.content == second.content
+    other_page = client.get("/query", params={**params, "limit": "1"})
+    assert other_page.headers["x-cfkb-cache"] == "miss"
+    with KnowledgeBase.open(arabic_store) as kb:
+        app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=1, cache_bytes=0)
+        with TestClient(app) as fresh:
+            again = fresh.get("/query", params=params)
+            assert again.headers["x-cfkb-cache"] == "miss"
+            assert json.loads(again.content) == json.loads(second.content)
+
+
+def test_writable_server_keeps_no_cache(store_path: Path):
+    with KnowledgeBase.open(store_path, write=True) as kb:
+        assert create_app(kb, read_only=False, workers=1).state.cfkb.cache is None
+    with KnowledgeBase.open(store_path) as kb:
+        assert create_app(kb, workers=1).state.cfkb.cache is not None

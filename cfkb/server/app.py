@@ -189,8 +189,9 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         analyst: who flags conflicts, when the form does not say.
         allowed_hosts: Host header values to answer (default: any).
         runner: run queries with this instead of the default worker pool.
-        cache_bytes: keep answers up to this many bytes in all (0: keep none); the cache is
-            emptied whenever the server writes.
+        cache_bytes: with ``read_only``, keep answers up to this many bytes in all (0: keep
+            none), keyed by query text, bound values, format and page. A writable server keeps
+            none, since its writes change the answers.
     """
     from cfkb.server import pages, sparql
 
@@ -198,7 +199,9 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         raise CfkbError("a writable server needs the base opened for writing")
     cfg = ServerConfig(kb=kb, runner=runner or make_runner(kb, workers), read_only=read_only,
                        query_timeout=query_timeout, row_limit=row_limit, analyst=analyst,
-                       templates=_templates(kb), cache=AnswerCache(cache_bytes) if cache_bytes > 0 else None)
+                       templates=_templates(kb),
+                       # only a read-only server caches: nothing it does can change the answers
+                       cache=AnswerCache(cache_bytes) if read_only and cache_bytes > 0 else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

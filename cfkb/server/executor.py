@@ -94,17 +94,22 @@ def term_from_spec(spec: TermSpec) -> ox.NamedNode | ox.Literal | ox.BlankNode:
 
 @dataclass(frozen=True)
 class QueryJob:
-    """One query to run: text, bound values, the wanted format and the row cap."""
+    """One query to run: text, bound values, the wanted format and the row cap.
+
+    ``offset`` skips that many rows (or triples) of the answer first, so a page of it is
+    ``offset`` then at most ``row_limit`` rows; the query text is never changed for it.
+    """
 
     text: str
     format: str
     row_limit: int
     bindings: tuple[tuple[str, TermSpec], ...] = ()
+    offset: int = 0
 
     @classmethod
     def make(cls, text: str, fmt: str, row_limit: int,
-             bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None) -> QueryJob:
-        return cls(text, fmt, row_limit, tuple((k, term_spec(v)) for k, v in (bindings or {}).items()))
+             bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None, offset: int = 0) -> QueryJob:
+        return cls(text, fmt, row_limit, tuple((k, term_spec(v)) for k, v in (bindings or {}).items()), offset)
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ def run_job(kb: KnowledgeBase, job: QueryJob) -> QueryOutcome:
             return QueryOutcome("ask", fmt, bytes(body or b""), 1, False, time.perf_counter() - start)
         if isinstance(result, ox.QueryTriples):
             fmt = job.format if job.format in GRAPH_FORMATS else "turtle"
-            triples = list(itertools.islice(result, job.row_limit + 1))
+            triples = list(itertools.islice(result, job.offset, job.offset + job.row_limit + 1))
             truncated = len(triples) > job.row_limit
             del triples[job.row_limit:]
             body = ox.serialize(triples, format=GRAPH_FORMATS[fmt], prefixes=dict(PREFIXES))
@@ -162,7 +167,7 @@ def run_job(kb: KnowledgeBase, job: QueryJob) -> QueryOutcome:
                                 time.perf_counter() - start)
         names = [v.value for v in result.variables]
         rows = []
-        for solution in itertools.islice(result, job.row_limit + 1):
+        for solution in itertools.islice(result, job.offset, job.offset + job.row_limit + 1):
             rows.append({n: _json_term(solution[n]) for n in names if solution[n] is not None})
     except (ValueError, TypeError, RuntimeError) as exc:
         # what pyoxigraph reports after parsing: a bound variable the query does not select, ...
@@ -426,10 +431,13 @@ def make_runner(kb: KnowledgeBase, size: int | None = None) -> Runner:
 
 
 class AnswerCache:
-    """Answers by query, for as long as the base does not change.
+    """Answers by query (text, bound values, format, row cap and page), while the base stands still.
 
-    A server's base changes only through its own writes, which call
-    :meth:`clear`, so a cached answer is always the one the query would give.
+    Only a read-only server keeps one (see :func:`cfkb.server.app.create_app`): it
+    never writes, and its workers read the base as it was when they opened it, so
+    the same query gets the same answer. A writer in another process (``cfkb
+    import``) is for the server to pick up by restarting, which starts the cache
+    empty. :meth:`clear` is there for a server that does change its base.
     Bounded in bytes; the least recently used answers go first.
     """
 

@@ -30,14 +30,19 @@ from cfkb.server.protocol import (
 
 
 async def run_query(request: Request, text: str, fmt: str,
-                    bindings: dict[str, ox.NamedNode | ox.Literal] | None = None) -> tuple[QueryOutcome, bool]:
+                    bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,
+                    page: Page | None = None) -> tuple[QueryOutcome, bool]:
     """Run a checked query through the worker pool, within the limits.
 
     Returns the answer and whether it came from the cache. Identical queries
     arriving while one runs wait for its answer instead of running again.
+    With ``page``, the answer holds only those rows (never more than the row cap).
     """
     cfg = config(request)
-    job = QueryJob.make(text, fmt, cfg.row_limit, bindings)
+    if page is None:
+        job = QueryJob.make(text, fmt, cfg.row_limit, bindings)
+    else:
+        job = QueryJob.make(text, fmt, min(page.limit, cfg.row_limit), bindings, page.offset)
     if cfg.cache is not None:
         cached = cfg.cache.get(job)
         if cached is not None:
@@ -118,6 +123,49 @@ def _describe(request: Request) -> Response:
 
 # -- the editor ----------------------------------------------------------------------
 
+#: Rows per page of a named query in the editor, unless ``limit`` says otherwise.
+PAGE_SIZE = 100
+#: The furthest ``offset`` the editor accepts.
+MAX_OFFSET = 10**9
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which rows of an answer to return: skip ``offset``, then at most ``limit``."""
+
+    limit: int
+    offset: int = 0
+
+
+def read_page(params: Any, default: int | None, row_limit: int) -> Page | None:
+    """The page asked for by ``limit`` and ``offset`` request parameters.
+
+    ``limit`` defaults to ``default`` (None: the whole answer up to the row cap,
+    unless ``offset`` is given) and may not exceed the row cap.
+
+    >>> read_page({"limit": "20", "offset": "40"}, 100, 10_000)
+    Page(limit=20, offset=40)
+    >>> read_page({}, None, 10_000) is None
+    True
+
+    Raises:
+        InputError: a value is not a whole number in range.
+    """
+    def number(name: str, low: int, high: int) -> int | None:
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise InputError(f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}")
+        return int(raw)
+
+    limit = number("limit", 1, row_limit)
+    offset = number("offset", 0, MAX_OFFSET)
+    if limit is None and offset is None and default is None:
+        return None
+    return Page(limit or min(default or row_limit, row_limit), offset or 0)
+
+
 EXAMPLE = """# Claims in the base, newest first
 SELECT ?claim ?date ?subject ?predicate ?object WHERE {
   ?claim a cfkb:Claim ; rdf:subject ?subject ; rdf:predicate ?predicate ; rdf:object ?object .
@@ -167,7 +215,7 @@ async def editor(request: Request) -> Response:
     context: dict[str, Any] = {
         "title": named.name if named else "SPARQL", "nav": "query", "library": library, "named": named,
         "text": text if text is not None else EXAMPLE, "values": values, "error": None, "status": 200,
-        "result": None, "downloads": [], "cfg": cfg,
+        "result": None, "downloads": [], "cfg": cfg, "page": None, "previous_page": None, "next_page": None,
     }
     if name and named is None:
         context.update(error=f"no named query {name!r}", status=404)
@@ -179,6 +227,9 @@ async def editor(request: Request) -> Response:
         return render(request, "query.html", context)  # first visit: fill in the parameters
     fmt = qp.get("format")
     try:
+        # named queries come a page at a time, as the table shows them; any query may ask for a page
+        page = read_page(qp, PAGE_SIZE if named is not None else None, cfg.row_limit)
+        context["page"] = page
         if missing:
             raise QueryError("fill in " + ", ".join(missing))
         queries.check_safe(text)
@@ -186,13 +237,13 @@ async def editor(request: Request) -> Response:
         bound = queries.bind(named, values, cfg.kb.entity_index()) if named else {}
         if fmt:
             fmt = choose_format(form, None, fmt)
-            outcome, cached = await run_query(request, text, fmt, bound)
+            outcome, cached = await run_query(request, text, fmt, bound, page)
             filename = f"{named.name if named else 'query'}.{EXTENSIONS[outcome.format]}"
             headers = _headers(outcome, cfg.row_limit, cached)
             headers["Content-Disposition"] = f'attachment; filename="{filename}"'
             return Response(outcome.body, media_type=CONTENT_TYPES[outcome.format], headers=headers)
         graph_form = form in ("CONSTRUCT", "DESCRIBE")
-        outcome, cached = await run_query(request, text, "turtle" if graph_form else "json", bound)
+        outcome, cached = await run_query(request, text, "turtle" if graph_form else "json", bound, page)
     except CfkbError as exc:
         if fmt:
             raise
@@ -201,10 +252,19 @@ async def editor(request: Request) -> Response:
         context.update(error=message, status=status)
         return render(request, "query.html", context, status=status)
     context["result"] = _result_context(outcome, cfg.kb.entity_index().label)
-    base = {k: v for k, v in qp.multi_items() if k not in ("format", "run")}
+    base = {k: v for k, v in qp.multi_items() if k not in ("format", "run", "limit", "offset")}
     kinds = ("turtle", "nt", "jsonld") if outcome.form == "graph" else ("csv", "json", "tsv", "xml")
+    # downloads hold the whole answer, up to the row cap, not the page on screen
+    whole = [("limit", str(cfg.row_limit))] if page is not None else []
     context["downloads"] = [(k.upper() if k != "jsonld" else "JSON-LD",
-                             "/query?" + urlencode(list(base.items()) + [("format", k)])) for k in kinds]
+                             "/query?" + urlencode(list(base.items()) + whole + [("format", k)])) for k in kinds]
+    if page is not None:
+        paged = list(base.items()) + [("run", "1"), ("limit", str(page.limit))]
+        if page.offset:
+            back = max(0, page.offset - page.limit)
+            context["previous_page"] = "/query?" + urlencode(paged + [("offset", str(back))])
+        if outcome.truncated:
+            context["next_page"] = "/query?" + urlencode(paged + [("offset", str(page.offset + outcome.rows))])
     response: HTMLResponse = render(request, "query.html", context)
     for k, v in _headers(outcome, cfg.row_limit, cached).items():
         response.headers[k] = v
