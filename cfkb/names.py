@@ -96,16 +96,25 @@ class EntityIndex:
     #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.entities`)
     merged: dict[str, str] = field(default_factory=dict)
 
+    #: names added but not yet normalised: the lookup tables are built on the
+    #: first lookup, so a caller that only wants labels never pays for them
+    _pending: list[tuple[str, str]] = field(default_factory=list)
+
     def add(self, iri: str, name: str, *, preferred: bool = False) -> None:
         """Register ``name`` (a label or alias) for the entity ``iri``."""
         if preferred or iri not in self.labels:
             self.labels[iri] = name
-        key = normalize(name)
-        if not key:
-            return
-        self._strict[key].add(iri)
-        self._loose[skeleton(name)].add(iri)
-        self._names.setdefault(key, name)
+        self._pending.append((iri, name))
+
+    def _tables(self) -> None:
+        pending, self._pending = self._pending, []
+        for iri, name in pending:
+            key = normalize(name)
+            if not key:
+                continue
+            self._strict[key].add(iri)
+            self._loose[skeleton(name)].add(iri)
+            self._names.setdefault(key, name)
 
     def __contains__(self, iri: str) -> bool:
         return iri in self.labels or iri in self.types
@@ -115,6 +124,7 @@ class EntityIndex:
 
     def candidates(self, name: str) -> set[str]:
         """Every entity the name may mean (strict match first, then loose)."""
+        self._tables()
         iri = expand_curie(name)
         if iri is not None:
             for _ in range(16):  # follow merges of merges, never loop
@@ -129,6 +139,7 @@ class EntityIndex:
 
     def strict_matches(self, name: str) -> set[str]:
         """The entities with exactly this name (after case, diacritics, hyphens and articles)."""
+        self._tables()
         return set(self._strict.get(normalize(name), ()))
 
     def resolve(self, name: str) -> str:
@@ -147,6 +158,7 @@ class EntityIndex:
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest known names, one per entity, best first."""
+        self._tables()
         keys = difflib.get_close_matches(normalize(name), list(self._names), n=n * 4, cutoff=0.6)
         out: list[str] = []
         seen: set[frozenset[str]] = set()
