@@ -10,8 +10,9 @@ covers Rust allocations too), once to warm up and then best of ``--repeat``:
 - ``rdflib``: rdflib's SPARQL engine running cfkb's compiled queries;
 - ``plain``: one pyoxigraph query, the UNION of every rule, as a naive
   implementation would write it;
-- ``cfkb``: :func:`cfkb.conflicts.engine_keys` (conflict keys) and
-  :func:`cfkb.conflicts.find_conflicts` (end to end, claims side by side);
+- ``cfkb``: :func:`cfkb.conflicts.engine_keys` (conflict keys, a full run) and
+  :func:`cfkb.conflicts.find_conflicts` (end to end, claims side by side;
+  the warm-up run stores the rules' answers, so the timed runs read them);
 - ``incremental``: :func:`cfkb.conflicts.conflicts_for_claims` for one claim.
 
 Every engine's (rule, claims) set is checked against the generator's ground

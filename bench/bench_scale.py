@@ -134,18 +134,40 @@ def _step(step: str, data: Path, store: Path, scratch: Path) -> dict:
     return {"seconds": time.perf_counter() - start, "peak_mib": _peak_mib(), "found": found}
 
 
-def _child(step: str, data: Path, store: Path, timeout: float) -> dict:
+def _rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _child(step: str, data: Path, store: Path, timeout: float, max_mib: float) -> dict:
+    """Run a step in a child; stopped past ``timeout`` seconds or ``max_mib`` of memory."""
     with tempfile.TemporaryDirectory(prefix="cfkb-scale-", dir=store.parent) as scratch:
         cmd = [sys.executable, "-m", "bench.bench_scale", "--child", step, "--data", str(data),
                "--store", str(store), "--scratch", scratch]
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True,
-                                 cwd=Path(__file__).resolve().parent.parent)
-        except subprocess.TimeoutExpired:
-            return {"timeout": timeout}
-        except subprocess.CalledProcessError as exc:
-            return {"error": (exc.stderr.strip().splitlines() or ["?"])[-1]}
-    return json.loads(out.stdout)
+        start = time.perf_counter()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=Path(__file__).resolve().parent.parent)
+            while proc.poll() is None:
+                elapsed = time.perf_counter() - start
+                if elapsed > timeout or _rss_mib(proc.pid) > max_mib:
+                    rss = _rss_mib(proc.pid)
+                    proc.kill()
+                    proc.wait()
+                    if elapsed > timeout:
+                        return {"timeout": timeout}
+                    return {"stopped": f"over {max_mib:.0f} MiB after {elapsed:.0f} s", "rss_mib": rss,
+                            "after_s": elapsed}
+                time.sleep(0.2)
+            if proc.returncode:
+                err.seek(0)
+                return {"error": (err.read().decode(errors="replace").strip().splitlines() or ["?"])[-1]}
+            out.seek(0)
+            return json.loads(out.read())
 
 
 def bench_size(n: int, args: argparse.Namespace) -> None:
@@ -168,7 +190,7 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
         for step in args.steps:
             if (step == "pyshacl" and n > args.pyshacl_max) or (step == "rdflib-parse" and n > args.rdflib_max):
                 continue
-            r = {"n": n, "step": step, **_child(step, data, work / "kb", args.timeout)}
+            r = {"n": n, "step": step, **_child(step, data, work / "kb", args.timeout, args.max_mib)}
             if step in ("conflicts", "conflicts-warm", "plain", "pyshacl") and "found" in r:
                 r["agrees"] = r["found"] == len(truth)
             print(json.dumps(r), file=sys.stderr)
@@ -182,6 +204,8 @@ def _cell(r: dict | None) -> tuple[str, str]:
     if r is None:
         return "", ""
     if "seconds" not in r:
+        if "stopped" in r:
+            return f"stopped at {r['rss_mib'] / 1024:.0f} GiB after {r['after_s']:.0f} s", ""
         return (f"> {r['timeout']:.0f}" if "timeout" in r else "error"), ""
     return f"{r['seconds']:.2f}", f"{r['peak_mib']:.0f}"
 
@@ -248,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", default=",".join(STEPS))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--max-mib", type=float, default=8192, help="stop a step whose memory passes this")
     ap.add_argument("--pyshacl-max", type=int, default=1000)
     ap.add_argument("--rdflib-max", type=int, default=100_000)
     ap.add_argument("--workdir", default=None, help="where the temporary stores go (default: the system's)")
