@@ -691,8 +691,8 @@ def _jsonld(blocks: Graph, header: tuple[str, Pairs] | None, prefixes: dict[str,
     rdflib's serialiser takes minutes for 100k claims, so the nodes are built
     here with rdflib's own rules for each distinct term (its
     ``Converter.to_raw_value`` and ``Context``); what those rules would treat
-    specially (blank nodes, RDF lists, a value rdflib would drop) goes
-    through rdflib's serialiser itself, as before.
+    specially (RDF lists, a value rdflib would drop) goes
+    through rdflib's serialiser itself.
     """
     nodes = _jsonld_nodes(blocks, header, prefixes)
     context: object = dict(prefixes)
@@ -701,8 +701,10 @@ def _jsonld(blocks: Graph, header: tuple[str, Pairs] | None, prefixes: dict[str,
 
         g = rdflib.Graph()
         nt = write("nt", blocks, header=header)
+        # keep the blank nodes' canonical labels (rdflib's parser would draw new, random ones)
+        labels = {t[2:] for s, pairs in blocks.items() for t in (s, *(o for _, o in pairs)) if t[0] == "_"}
         if nt:
-            g.parse(data=nt, format="nt")
+            g.parse(data=nt, format="nt", bnode_context={b: rdflib.BNode(b) for b in labels})
         doc = json.loads(g.serialize(format="json-ld", context=dict(prefixes), auto_compact=True))
         context = doc.pop("@context", dict(prefixes))
         nodes = doc.pop("@graph", [doc] if doc else [])
@@ -761,6 +763,10 @@ def _jsonld_nodes(blocks: Graph, header: tuple[str, Pairs] | None,
             return found
         if o[0] == "<":
             found = converter.to_raw_value(empty, None, rdflib.URIRef(o[1:-1]), {})
+        elif o[0] == "_":  # a node of its own, named by its label
+            found = {"@id": o}
+            if not everything.get(o):
+                dangling.add(o)
         elif o[0] == '"':
             end = o.rindex('"')
             lex, rest = o[1:end], o[end + 1:]
@@ -770,7 +776,7 @@ def _jsonld_nodes(blocks: Graph, header: tuple[str, Pairs] | None,
                 lit = next(iter(rdflib.Graph().parse(data=f"<urn:x:s> <urn:x:p> {o} .\n", format="nt")))[2]
                 found = converter.to_raw_value(empty, None, lit, {})
         else:
-            raise _NotPlain(o)  # blank nodes: rdflib names and nests them
+            raise _NotPlain(o)
         values[o] = found
         return found
 
@@ -778,13 +784,14 @@ def _jsonld_nodes(blocks: Graph, header: tuple[str, Pairs] | None,
     if header:
         everything[header[0]] = [*everything.get(header[0], []), *header[1]]
     nodes: dict[str, dict[str, object]] = {}
+    dangling: set[str] = set()  # blank nodes with no triple of their own: rdflib gives each a bare node
     try:
         for s, pairs in everything.items():
             if not pairs:
                 continue
-            if s[0] != "<":
+            if s[0] not in "<_":
                 raise _NotPlain(s)
-            node_id = ctx.shrink_iri(s[1:-1])
+            node_id = ctx.shrink_iri(s[1:-1]) if s[0] == "<" else s
             if node_id in nodes:  # two subjects, one compact name: rdflib keeps one
                 raise _NotPlain(s)
             node: dict[str, object] = {"@id": node_id}
@@ -807,9 +814,27 @@ def _jsonld_nodes(blocks: Graph, header: tuple[str, Pairs] | None,
                 else:
                     node[key] = [old, value]
             nodes[node_id] = node
+        if any(s[0] == "_" for s in everything) and not _reachable_blank_nodes(everything):
+            raise _NotPlain("a blank node only other blank nodes lead to")
+        for b in dangling - nodes.keys():
+            nodes[b] = {"@id": b}
     except _NotPlain:
         return None
     return list(nodes.values())
+
+
+def _reachable_blank_nodes(blocks: Graph) -> bool:
+    """Whether rdflib's JSON-LD serialiser reaches every blank node: it starts
+    from the IRIs and the blank nodes nothing points at, and follows objects."""
+    referenced = {o for pairs in blocks.values() for _, o in pairs if o[0] == "_"}
+    todo = [s for s, pairs in blocks.items() if pairs and (s[0] == "<" or s not in referenced)]
+    seen = set(todo)
+    while todo:
+        for _, o in blocks.get(todo.pop(), ()):
+            if o[0] == "_" and o not in seen:
+                seen.add(o)
+                todo.append(o)
+    return all(s in seen for s, pairs in blocks.items() if pairs)
 
 
 def _nanopub(fmt: str, iri: str, header: Pairs, blocks: Graph, claims: set[str], when: dt.datetime,
