@@ -20,10 +20,12 @@ who exported, as the point of contact for the release.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -51,6 +53,7 @@ from cfkb.tlp import (
     NT_OF_LEVEL,
     NT_TLP,
     NT_TYPE,
+    Memo,
     Release,
     default_level,
     effective_ceiling,
@@ -142,22 +145,36 @@ def read_graph(store: ox.Store) -> Graph:
     Named graphs other than the ontology (a partner's nanopublications, say)
     are read into the same graph.
     """
+    return _read(store)[0]
+
+
+def _read(store: ox.Store) -> tuple[Graph, bool]:
+    """:func:`read_graph`, and whether the base may hold blank nodes (False
+    only when no ``_:`` occurs anywhere in it, so the blank-node passes can be
+    skipped)."""
     chunks = [store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())]
     for g in store.named_graphs():
         if g not in INTERNAL_GRAPHS:
             chunks.append(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=g))
     graph: Graph = {}
     get = graph.get
+    bnodes = False
     for chunk in chunks:
-        for line in (chunk or b"").decode("utf-8").split("\n"):
-            if not line:
-                continue
+        if not chunk:
+            continue
+        bnodes = bnodes or b"_:" in chunk
+        # pyoxigraph ends every line with " .\n" and escapes newlines inside literals
+        lines = chunk.decode("utf-8").split(" .\n")
+        if lines[-1] == "":  # what follows the last line
+            lines.pop()
+        for line in lines:
             s, p, o = line.split(" ", 2)
             pairs = get(s)
             if pairs is None:
-                graph[s] = pairs = []
-            pairs.append((p, o[:-2]))
-    return graph
+                graph[s] = [(p, o)]
+            else:
+                pairs.append((p, o))
+    return graph, bnodes
 
 
 def data_quads(store: ox.Store) -> list[ox.Quad]:
@@ -289,7 +306,8 @@ class _Selection:
     conflict_triples: list[ox.Triple] = field(default_factory=list)
 
 
-def _select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions) -> _Selection:
+def _select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions, *,
+            bnodes: bool = True) -> _Selection:
     entity, source = _resolve(kb, opts.entity), _resolve(kb, opts.source)
     area_iri = _resolve(kb, opts.area)
     for name, iri in ((opts.entity, entity), (opts.area, area_iri), (opts.source, source)):
@@ -314,19 +332,14 @@ def _select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions) 
         chosen = set().union(*accepted.values()) if accepted else set()
 
     default_tlp = NT_OF_LEVEL[rel.default]
-    bnode_ok: dict[str, bool] = {}
-
-    def keep_term(o: str) -> bool:
-        if o[0] == "<":
-            return rel.may_name(o)
-        if o[0] == "_":
-            if o not in bnode_ok:
-                bnode_ok[o] = _bnode_releasable(graph, rel, o, set())
-            return bnode_ok[o]
-        return True
+    # Whether a term may appear, decided once per distinct term: claims name
+    # the same entities and literals over and over.
+    keep = Memo(lambda o: rel.may_name(o) if o[0] == "<" else
+                    _bnode_releasable(graph, rel, o, set()) if o[0] == "_" else True)
+    keep_term = keep.__getitem__
 
     def marked(pairs: Pairs) -> Pairs:
-        return pairs if any(p == NT_TLP for p, _ in pairs) else pairs + [(NT_TLP, default_tlp)]
+        return pairs if NT_TLP in dict(pairs) else pairs + [(NT_TLP, default_tlp)]
 
     blocks: Graph = {}
     for c in chosen:
@@ -362,14 +375,16 @@ def _select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions) 
         node = f"<{ACCEPTED_PREFIX}{content_hash(s, p, o)}>"
         blocks[node] = [(NT_TYPE, NT_STATEMENT), (NT_SUBJECT, s), (NT_PREDICATE, p), (NT_OBJECT, o)]
         blocks[node] += [(NT_SUPPORTED_BY, c) for c in claims]
+    if not bnodes:  # nothing in the base is a blank node: nothing to follow or relabel
+        return _Selection(blocks=blocks, claims=chosen, conflict_triples=conflict_triples)
     # blank nodes go with what refers to them
-    todo = [o for pairs in blocks.values() for _, o in pairs if o.startswith("_:")]
+    todo = [o for pairs in blocks.values() for _, o in pairs if o[0] == "_"]
     while todo:
         b = todo.pop()
         if b in blocks or b not in graph:
             continue
         blocks[b] = [(p, o) for p, o in graph[b] if keep_term(o)]
-        todo.extend(o for _, o in blocks[b] if o.startswith("_:"))
+        todo.extend(o for _, o in blocks[b] if o[0] == "_")
     return _Selection(blocks=_canonical_bnodes(blocks), claims=chosen, conflict_triples=conflict_triples)
 
 
@@ -399,15 +414,15 @@ def _conflict_triples(kb: KnowledgeBase, iris: set[str]) -> list[ox.Triple]:
 def _canonical_bnodes(blocks: Graph) -> Graph:
     """Relabel blank nodes by what they say and what points at them, so that
     the same graph in another base gets the same labels (and bytes)."""
-    bnodes = sorted(s for s in blocks if s.startswith("_:"))
-    dangling = {o for pairs in blocks.values() for _, o in pairs if o.startswith("_:")} - set(blocks)
+    bnodes = sorted(s for s in blocks if s[0] == "_")
+    dangling = {o for pairs in blocks.values() for _, o in pairs if o[0] == "_"} - set(blocks)
     bnodes += sorted(dangling)
     if not bnodes:
         return blocks
     incoming: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for s, pairs in blocks.items():
         for p, o in pairs:
-            if o.startswith("_:"):
+            if o[0] == "_":
                 incoming[o].append((s, p))
     sig = {b: "" for b in bnodes}
     for _ in range(3):  # a few rounds of refinement, Weisfeiler-Lehman style
@@ -492,11 +507,33 @@ def export_base(kb: KnowledgeBase, options: ExportOptions | None = None) -> Expo
         raise UnknownFormatError(f"unknown profile {opts.profile!r}; choose one of {', '.join(PROFILES)}")
     if opts.profile == "nanopub" and opts.format not in ("trig", "nq"):
         raise UnknownFormatError("the nanopub profile needs named graphs: use --format trig or nq")
+    with _collector_paused():
+        return _export(kb, opts)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for the duration.
+
+    An export holds millions of small tuples and strings, none of them in a
+    reference cycle; while they are made, each collection pass walks all of
+    them again, which at 100k claims took about half of the export.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _export(kb: KnowledgeBase, opts: ExportOptions) -> ExportResult:
     ceiling = effective_ceiling(opts.ceiling)
     when = (opts.when or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
-    graph = read_graph(kb.store)
+    graph, bnodes = _read(kb.store)
     rel = release(graph, ceiling, default_level(kb))
-    sel = _select(kb, graph, rel, opts)
+    sel = _select(kb, graph, rel, opts, bnodes=bnodes)
     filters = _filters(kb, opts)
     iri, header = _header(opts, rel, len(sel.claims), when, filters)
     blocks = sel.blocks
@@ -556,6 +593,17 @@ class _Shortener:
 
 def _block(subject: str, pairs: Pairs, short: _Shortener, indent: str = "") -> str:
     """One subject's triples: ``s a T ;\n    p o1, o2 ;\n    q o .``"""
+    joiner = " ;\n" + indent + "    "
+    pairs = sorted(pairs)
+    preds = [p for p, _ in pairs]
+    if len(preds) == len(set(preds)):
+        # one object per predicate, as in every claim: the sorted pairs are
+        # the lines, the type first; terms mostly come from the cache
+        get = short.cache.get
+        parts = [f"{get(p) or short(p)} {get(o) or short(o)}" for p, o in pairs]
+        if NT_TYPE in preds:
+            parts.insert(0, parts.pop(preds.index(NT_TYPE)))
+        return f"{indent}{get(subject) or short(subject)} {joiner.join(parts)} ."
     by_p: dict[str, list[str]] = {}
     for p, o in pairs:
         objs = by_p.get(p)
@@ -573,21 +621,35 @@ def _block(subject: str, pairs: Pairs, short: _Shortener, indent: str = "") -> s
         # most predicates have one object: skip the set and the sort
         written = short(objs[0]) if len(objs) == 1 else ", ".join(sorted({short(o) for o in objs}))
         parts.append(f"{short(p)} {written}")
-    return f"{indent}{short(subject)} {(' ;' + chr(10) + indent + '    ').join(parts)} ."
+    return f"{indent}{short(subject)} {joiner.join(parts)} ."
 
 
 def _order(blocks: Graph) -> list[str]:
     """Claims first, then statements, conflicts, assessments, entities, blank nodes."""
-    def section(s: str) -> int:
-        if s.startswith("<" + CLAIM_PREFIX):
-            return 0
-        if s.startswith(("<" + ACCEPTED_PREFIX, "<" + CONFLICT_PREFIX)):
-            return 1
-        if s.startswith("_:"):
-            return 3
-        return 2
+    claims: list[str] = []
+    derived: list[str] = []
+    others: list[str] = []
+    blank: list[str] = []
+    claim, statement = "<" + CLAIM_PREFIX, ("<" + ACCEPTED_PREFIX, "<" + CONFLICT_PREFIX)
+    for s in blocks:
+        if s.startswith(claim):
+            claims.append(s)
+        elif s.startswith(statement):
+            derived.append(s)
+        elif s[0] == "_":
+            blank.append(s)
+        else:
+            others.append(s)
+    for section in (claims, derived, others, blank):
+        section.sort()
+    return claims + derived + others + blank
 
-    return sorted(blocks, key=lambda s: (section(s), s))
+
+def _nt_block(subject: str, pairs: Pairs, graph: str = "") -> str:
+    """One subject's triples as sorted, distinct N-Triples (or N-Quads) lines."""
+    lead = f"{subject} "
+    end = f" {graph} .\n" if graph else " .\n"
+    return lead + (end + lead).join([f"{p} {o}" for p, o in sorted(set(pairs))]) + end if pairs else ""
 
 
 def _prefix_lines(prefixes: dict[str, str]) -> str:
@@ -603,9 +665,8 @@ def write(fmt: str, blocks: Graph, *, header: tuple[str, Pairs] | None = None,
     prefixes = prefixes or dict(PREFIXES)
     order = _order(blocks)
     if fmt in ("nt", "nq"):
-        head = "".join(f"{header[0]} {p} {o} .\n" for p, o in sorted(set(header[1]))) if header else ""
-        rows = [f"{s} {p} {o} .\n" for s in order for p, o in sorted(set(blocks[s]))]
-        return head + "".join(rows)
+        head = _nt_block(*header) if header else ""
+        return head + "".join([_nt_block(s, blocks[s]) for s in order])
     if fmt in ("turtle", "trig"):
         short = _Shortener(prefixes)
         out = [_prefix_lines(prefixes)]
@@ -614,8 +675,8 @@ def write(fmt: str, blocks: Graph, *, header: tuple[str, Pairs] | None = None,
         if header:
             out.append("\n# This export: who, when, what was asked, under which TLP ceiling.\n")
             out.append(_block(header[0], header[1], short) + "\n")
-        for s in order:
-            out.append("\n" + _block(s, blocks[s], short) + "\n")
+        # a subject left with no triple writes nothing ("s ." is not Turtle)
+        out += ["\n" + _block(s, blocks[s], short) + "\n" for s in order if blocks[s]]
         if fmt == "trig":
             out.append("}\n")
         return "".join(out)
@@ -625,16 +686,28 @@ def write(fmt: str, blocks: Graph, *, header: tuple[str, Pairs] | None = None,
 
 
 def _jsonld(blocks: Graph, header: tuple[str, Pairs] | None, prefixes: dict[str, str]) -> str:
-    """JSON-LD through rdflib's serialiser, then sorted so that it is deterministic."""
-    import rdflib
+    """JSON-LD as rdflib's serialiser compacts it, then sorted so that it is deterministic.
 
-    g = rdflib.Graph()
-    nt = write("nt", blocks, header=header)
-    if nt:
-        g.parse(data=nt, format="nt")
-    doc = json.loads(g.serialize(format="json-ld", context=dict(prefixes), auto_compact=True))
-    context = doc.pop("@context", dict(prefixes))
-    nodes = doc.pop("@graph", [doc] if doc else [])
+    rdflib's serialiser takes minutes for 100k claims, so the nodes are built
+    here with rdflib's own rules for each distinct term (its
+    ``Converter.to_raw_value`` and ``Context``); what those rules would treat
+    specially (RDF lists, a value rdflib would drop) goes
+    through rdflib's serialiser itself.
+    """
+    nodes = _jsonld_nodes(blocks, header, prefixes)
+    context: object = dict(prefixes)
+    if nodes is None:
+        import rdflib
+
+        g = rdflib.Graph()
+        nt = write("nt", blocks, header=header)
+        # keep the blank nodes' canonical labels (rdflib's parser would draw new, random ones)
+        labels = {t[2:] for s, pairs in blocks.items() for t in (s, *(o for _, o in pairs)) if t[0] == "_"}
+        if nt:
+            g.parse(data=nt, format="nt", bnode_context={b: rdflib.BNode(b) for b in labels})
+        doc = json.loads(g.serialize(format="json-ld", context=dict(prefixes), auto_compact=True))
+        context = doc.pop("@context", dict(prefixes))
+        nodes = doc.pop("@graph", [doc] if doc else [])
 
     def canon(value: object) -> object:
         if isinstance(value, dict):
@@ -653,6 +726,117 @@ def _jsonld(blocks: Graph, header: tuple[str, Pairs] | None, prefixes: dict[str,
     return json.dumps({"@context": context, "@graph": nodes}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+class _NotPlain(Exception):
+    """The graph has something rdflib's JSON-LD serialiser treats specially."""
+
+
+_RDF_LIST = (f"<{RDF.first.value}>", f"<{RDF.rest.value}>")
+
+
+def _jsonld_nodes(blocks: Graph, header: tuple[str, Pairs] | None,
+                  prefixes: dict[str, str]) -> list[dict[str, object]] | None:
+    """The JSON-LD node objects rdflib's serialiser makes of these blocks,
+    compacted with the prefixes; None when rdflib must make them itself."""
+    import rdflib
+    from rdflib.plugins.serializers.jsonld import Converter
+    from rdflib.plugins.shared.jsonld.context import Context
+
+    ctx = Context(dict(prefixes))
+    converter = Converter(ctx, False, False)
+    empty = rdflib.Graph()
+    # a predicate that is one of the context's own IRIs would be written as that term
+    reserved = {f"<{ns}>" for ns in prefixes.values()} | set(_RDF_LIST)
+    keys: dict[str, str] = {}
+    values: dict[str, object] = {}
+
+    def key_of(p: str) -> str:
+        found = keys.get(p)
+        if found is None:
+            if p in reserved:
+                raise _NotPlain(p)
+            found = keys[p] = str(ctx.to_symbol(p[1:-1]))
+        return found
+
+    def value_of(o: str) -> object:
+        found = values.get(o, values)
+        if found is not values:
+            return found
+        if o[0] == "<":
+            found = converter.to_raw_value(empty, None, rdflib.URIRef(o[1:-1]), {})
+        elif o[0] == "_":  # a node of its own, named by its label
+            found = {"@id": o}
+            if not everything.get(o):
+                dangling.add(o)
+        elif o[0] == '"':
+            end = o.rindex('"')
+            lex, rest = o[1:end], o[end + 1:]
+            if "\\" not in lex and (not rest or (rest[0] == "@" and rest == rest.lower())):
+                found = {"@language": rest[1:], "@value": lex} if rest else lex  # what rdflib makes of it
+            else:  # escapes, datatypes: rdflib's own parse and conversion
+                lit = next(iter(rdflib.Graph().parse(data=f"<urn:x:s> <urn:x:p> {o} .\n", format="nt")))[2]
+                found = converter.to_raw_value(empty, None, lit, {})
+        else:
+            raise _NotPlain(o)
+        values[o] = found
+        return found
+
+    everything = dict(blocks)
+    if header:
+        everything[header[0]] = [*everything.get(header[0], []), *header[1]]
+    nodes: dict[str, dict[str, object]] = {}
+    dangling: set[str] = set()  # blank nodes with no triple of their own: rdflib gives each a bare node
+    try:
+        for s, pairs in everything.items():
+            if not pairs:
+                continue
+            if s[0] not in "<_":
+                raise _NotPlain(s)
+            node_id = ctx.shrink_iri(s[1:-1]) if s[0] == "<" else s
+            if node_id in nodes:  # two subjects, one compact name: rdflib keeps one
+                raise _NotPlain(s)
+            node: dict[str, object] = {"@id": node_id}
+            for p, o in set(pairs):
+                if p == NT_TYPE:
+                    if o[0] != "<":
+                        raise _NotPlain(o)
+                    key, value = "@type", keys.get(o) or key_of(o)
+                else:
+                    key, value = keys.get(p) or key_of(p), value_of(o)
+                # rdflib's Converter.add_to_node, but for the case where it
+                # drops values (several, one of them false, 0 or "")
+                old = node.get(key)
+                if old is None:
+                    node[key] = value
+                elif not old or not value:
+                    raise _NotPlain(s)
+                elif isinstance(old, list):
+                    old.append(value)
+                else:
+                    node[key] = [old, value]
+            nodes[node_id] = node
+        if any(s[0] == "_" for s in everything) and not _reachable_blank_nodes(everything):
+            raise _NotPlain("a blank node only other blank nodes lead to")
+        for b in dangling - nodes.keys():
+            nodes[b] = {"@id": b}
+    except _NotPlain:
+        return None
+    return list(nodes.values())
+
+
+def _reachable_blank_nodes(blocks: Graph) -> bool:
+    """Whether rdflib's JSON-LD serialiser reaches every blank node: it starts
+    from the IRIs and the blank nodes nothing points at, and follows objects."""
+    referenced = {o for pairs in blocks.values() for _, o in pairs if o[0] == "_"}
+    todo = [s for s, pairs in blocks.items() if pairs and (s[0] == "<" or s not in referenced)]
+    seen = set(todo)
+    while todo:
+        for _, o in blocks.get(todo.pop(), ()):
+            if o[0] == "_" and o not in seen:
+                seen.add(o)
+                todo.append(o)
+    return all(s in seen for s, pairs in blocks.items() if pairs)
+
+
 def _nanopub(fmt: str, iri: str, header: Pairs, blocks: Graph, claims: set[str], when: dt.datetime,
              opts: ExportOptions) -> str:
     """Each claim as a nanopublication: head, assertion, provenance and pubinfo graphs.
@@ -663,41 +847,50 @@ def _nanopub(fmt: str, iri: str, header: Pairs, blocks: Graph, claims: set[str],
     and licence. Entities and the export header go in the default graph.
     """
     np = {n: f"<{NP_NS}{n}>" for n in ("Nanopublication", "hasAssertion", "hasProvenance", "hasPublicationInfo")}
-    created = (_nt(DCT.created), _literal(when.isoformat(), XSD.dateTime))
-    graphs: dict[str, Graph] = {}
+    info_pairs = [(_nt(DCT.created), _literal(when.isoformat(), XSD.dateTime)),
+                  (_nt(DCT.license), str(ox.NamedNode(opts.license))), (_nt(CFKB.export), iri)]
+    if opts.exporter:
+        info_pairs.append((_nt(DCT.creator), _literal(opts.exporter)))
+    derived, meta = _nt(PROV.wasDerivedFrom), (NT_TLP, NT_RANK)
     default: Graph = {s: pairs for s, pairs in blocks.items() if s not in claims}
-    for c in sorted(claims):
-        h = c[len("<" + CLAIM_PREFIX):-1]
+    prefixes = {**PREFIXES, "np": NP_NS}
+    short = _Shortener(prefixes)
+    skip = len("<" + CLAIM_PREFIX)
+    # Each claim's four graphs are written as soon as they are made; the
+    # pieces are sorted at the end by graph name (N-Quads) or by
+    # nanopublication, then head, assertion, provenance, pubinfo (TriG).
+    pieces: list[tuple[str, str]] = []
+    for c in claims:
+        h = c[skip:-1]
         base = NANOPUB_PREFIX + h
         pub, head, assertion, prov, info = (f"<{base}{x}>" for x in ("", "#head", "#assertion", "#provenance",
                                                                       "#pubinfo"))
         pairs = blocks[c]
-        graphs[head] = {pub: [(NT_TYPE, np["Nanopublication"]), (np["hasAssertion"], assertion),
-                              (np["hasProvenance"], prov), (np["hasPublicationInfo"], info)]}
-        graphs[assertion] = {c: [(p, o) for p, o in pairs if p in _ASSERTION]}
-        said = [(p, o) for p, o in pairs if p not in _ASSERTION and p not in (NT_TLP, NT_RANK)]
-        speaker = [o for p, o in pairs if p == NT_ATTRIBUTED]
-        graphs[prov] = {c: said, assertion: [(_nt(PROV.wasDerivedFrom), c)] + [(NT_ATTRIBUTED, o) for o in speaker]}
-        info_pairs = [created, (_nt(DCT.license), str(ox.NamedNode(opts.license))), (_nt(CFKB.export), iri)]
-        if opts.exporter:
-            info_pairs.append((_nt(DCT.creator), _literal(opts.exporter)))
-        graphs[info] = {pub: info_pairs, c: [(p, o) for p, o in pairs if p in (NT_TLP, NT_RANK)]}
-    prefixes = {**PREFIXES, "np": NP_NS}
+        graphs = (
+            (head, {pub: [(NT_TYPE, np["Nanopublication"]), (np["hasAssertion"], assertion),
+                          (np["hasProvenance"], prov), (np["hasPublicationInfo"], info)]}),
+            (assertion, {c: [(p, o) for p, o in pairs if p in _ASSERTION]}),
+            (prov, {c: [(p, o) for p, o in pairs if p not in _ASSERTION and p not in meta],
+                    assertion: [(derived, c)] + [(NT_ATTRIBUTED, o) for p, o in pairs if p == NT_ATTRIBUTED]}),
+            (info, {pub: info_pairs, c: [(p, o) for p, o in pairs if p in meta]}),
+        )
+        if fmt == "nq":
+            pieces += [(g, "".join([_nt_block(s, graph[s], g) for s in sorted(graph)])) for g, graph in graphs]
+        else:
+            text = []
+            for g, graph in graphs:
+                body = "\n".join([_block(s, graph[s], short, "    ") for s in sorted(graph) if graph[s]])
+                text.append(f"\n{g} {{\n{body}\n}}\n")
+            pieces.append((h, "".join(text)))
+    pieces.sort()
     if fmt == "nq":
-        head = "".join(f"{iri} {p} {o} .\n" for p, o in sorted(set(header)))
-        rows = [f"{s} {p} {o} .\n" for s in _order(default) for p, o in sorted(set(default[s]))]
-        for g in sorted(graphs):
-            rows += [f"{s} {p} {o} {g} .\n" for s in sorted(graphs[g]) for p, o in sorted(set(graphs[g][s]))]
-        return head + "".join(rows)
-    short = _Shortener(prefixes)
+        return (_nt_block(iri, header) + "".join([_nt_block(s, default[s]) for s in _order(default)])
+                + "".join([text for _, text in pieces]))
     out = [_prefix_lines(prefixes), "\n# This export: who, when, what was asked, under which TLP ceiling.\n",
            "{\n", _block(iri, header, short) + "\n"]
-    out += ["\n" + _block(s, default[s], short) + "\n" for s in _order(default)]
+    out += ["\n" + _block(s, default[s], short) + "\n" for s in _order(default) if default[s]]
     out.append("}\n")
-    for g in sorted(graphs, key=lambda g: (g.rsplit("#", 1)[0], ("#head", "#assertion", "#provenance",
-                                                                  "#pubinfo").index("#" + g.rsplit("#", 1)[1][:-1]))):
-        body = "\n".join(_block(s, graphs[g][s], short, "    ") for s in sorted(graphs[g]) if graphs[g][s])
-        out.append(f"\n{g} {{\n{body}\n}}\n")
+    out += [text for _, text in pieces]
     return "".join(out)
 
 

@@ -14,7 +14,7 @@ Spec: https://www.first.org/tlp/
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -228,18 +228,21 @@ def release(graph: Graph, ceiling: str, default: str) -> Release:
     ceiling = effective_ceiling(ceiling)
     rel = Release(ceiling=ceiling, default=default)
     kinds, levels = rel.kinds, rel.levels
+    ok_levels = frozenset(level for level in TLP_LEVELS if allowed(level, ceiling))
     claims: list[str] = []
     ok_entities: set[str] = set()
     for s, pairs in graph.items():
-        kind = kind_of(s, pairs)
+        # one pass over the node's triples for its types and markings
+        marks = [(p, o) for p, o in pairs if p == NT_TYPE or p == NT_TLP]
+        kind = kind_of(s, marks)
         kinds[s] = kind
         if kind == "claim":
             claims.append(s)
-            levels[s] = level_of(pairs, default)
+            levels[s] = level_of(marks, default)
         elif kind == "entity":
-            level = level_of(pairs, default)
+            level = level_of(marks, default)
             levels[s] = level
-            if allowed(level, ceiling):
+            if level in ok_levels:
                 ok_entities.add(s)
     default_ok = allowed(default, ceiling)
 
@@ -250,24 +253,41 @@ def release(graph: Graph, ceiling: str, default: str) -> Release:
             return False
         return default_ok
 
+    # The same few thousand entities are named by every claim: decide each
+    # term once. ``Memo`` computes a term's answer the first time it is
+    # looked up, so the test per claim runs in C.
+    decided = Memo(lambda o: may_name(o) if o[0] == "<" else
+                       _bnode_ok(graph, o, may_name, ceiling, default, set()))
+    skip = LOCAL_RECORD | {NT_TLP}
     mentioned_by_released: set[str] = set()
     mentioned: set[str] = set()
+    withheld = 0
     for c in claims:
-        pairs = graph[c]
-        refs = [o for p, o in pairs if o[0] == "<" and p not in LOCAL_RECORD and p != NT_TLP]
-        refs += [o for p, o in pairs if o.startswith("_:")]
+        # IRIs the claim names (not its own bookkeeping or marking), and every blank node
+        refs = [o for p, o in graph[c] if (o[0] == "<" and p not in skip) or o[0] == "_"]
         mentioned.update(refs)
-        if not allowed(levels[c], ceiling):
-            continue
-        if all(may_name(o) if o[0] == "<" else _bnode_ok(graph, o, may_name, ceiling, default, set())
-               for o in refs):
+        if levels[c] in ok_levels and all(map(decided.__getitem__, refs)):
             rel.claims.add(c)
             mentioned_by_released.update(refs)
-    rel.withheld_claims = len(claims) - len(rel.claims)
+        else:
+            withheld += 1
+    rel.withheld_claims = withheld
     # an entity only withheld claims mention would hint at them
     rel.nodes = {e for e in ok_entities if e not in mentioned or e in mentioned_by_released}
     rel.nodes |= rel.claims
     return rel
+
+
+class Memo(dict[str, bool]):
+    """A memo: ``self[term]`` is ``decide(term)``, computed once."""
+
+    def __init__(self, decide: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.decide = decide
+
+    def __missing__(self, term: str) -> bool:
+        value = self[term] = self.decide(term)
+        return value
 
 
 def _bnode_ok(graph: Graph, node: str, may_name: object, ceiling: str, default: str, seen: set[str]) -> bool:
