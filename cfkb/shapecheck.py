@@ -347,10 +347,13 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
     for quads in (batch, context, ontology):
         take(quads)
     if records:
-        # a record whose node the quads say more about (or name as a value) is checked as its quads
+        # a record whose node the quads say more about (or name as a value), or that shares its
+        # node with another record, is checked as its quads
         named = {n.value for n in (*values, *types.types) if isinstance(n, ox.NamedNode)}
         named |= {v.value for by_path in values.values() for vs in by_path.values() for v in vs
                   if isinstance(v, ox.NamedNode)}
+        seen: set[str] = set()
+        named |= {iri for iri, _ in records if iri in seen or seen.add(iri)}  # type: ignore[func-returns-value]
         if named:
             mixed = [(iri, c) for iri, c in records if iri in named]
             if mixed:
