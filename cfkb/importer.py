@@ -201,7 +201,8 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
             for c in file_claims:
                 iri = c.iri
                 iris.append(iri)
-                origins.setdefault(iri, Origin(f.name, data=f.data, node=by_iri.get(iri), claim=c))
+                if iri not in origins:
+                    origins[iri] = Origin(f.name, data=f.data, node=by_iri.get(iri), claim=c)
             claims.extend(file_claims)
             rest.extend(file_rest)
             # entities the file defines can be named by the tables that follow
@@ -221,7 +222,8 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
                 claims.append(claim)
                 iri = claim.iri
                 iris.append(iri)
-                origins.setdefault(iri, Origin(f.name, row=row, claim=claim))
+                if iri not in origins:
+                    origins[iri] = Origin(f.name, row=row, claim=claim)
                 if progress and row.line > done:
                     progress(row.line - done)
                     done = row.line

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from collections.abc import Callable, Iterator, Sequence
 
 import pyoxigraph as ox
@@ -217,9 +217,9 @@ class Claim:
             self.date.isoformat() if self.date else "",
         )
 
-    @property
+    @cached_property
     def iri(self) -> str:
-        """The content-hash IRI of this claim."""
+        """The content-hash IRI of this claim (computed once per record)."""
         return CLAIM_PREFIX + content_hash(*self.identity())
 
     def quads(self, graph: ox.DefaultGraph | ox.NamedNode | None = None) -> Iterator[ox.Quad]:
