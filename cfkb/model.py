@@ -389,24 +389,22 @@ class ClaimText:
         """The claim's quads, then the tail, one line each."""
         c = "<" + iri + ">"
         node, p = self._node, self._p
-        out = [c + self._type,
-               c + p["subject"] + node(claim.subject) + " .\n",
-               c + p["predicate"] + node(claim.predicate) + " .\n",
-               c + p["object"] + node(claim.object) + " .\n",
-               c + self._negated[claim.negated],
-               c + p["source"] + node(claim.source) + " .\n",
-               c + p["speaker"] + node(claim.speaker or claim.source) + " .\n"]
+        # the properties every claim has, in one format (a concatenation per line costs as much again)
+        out = [f"{c}{self._type}{c}{p['subject']}{node(claim.subject)} .\n"
+               f"{c}{p['predicate']}{node(claim.predicate)} .\n{c}{p['object']}{node(claim.object)} .\n"
+               f"{c}{self._negated[claim.negated]}{c}{p['source']}{node(claim.source)} .\n"
+               f"{c}{p['speaker']}{node(claim.speaker or claim.source)} .\n"]
         if claim.area:
-            out.append(c + p["area"] + node(claim.area) + " .\n")
+            out.append(f"{c}{p['area']}{node(claim.area)} .\n")
         if claim.election:
-            out.append(c + p["election"] + node(claim.election) + " .\n")
+            out.append(f"{c}{p['election']}{node(claim.election)} .\n")
         if claim.date:
             out.append(c + self._value("date", claim.date, lambda: _date(claim.date)))  # type: ignore[arg-type]
         if claim.quote:
             quote = ox.Literal(claim.quote, language=claim.quote_lang) if claim.quote_lang else ox.Literal(claim.quote)
-            out.append(c + p["quote"] + str(quote) + " .\n")
+            out.append(f"{c}{p['quote']}{quote} .\n")
         if claim.cited_in:
-            out.append(c + p["cited_in"] + node(claim.cited_in) + " .\n")
+            out.append(f"{c}{p['cited_in']}{node(claim.cited_in)} .\n")
         if claim.url:
             out.append(c + self._value("url", claim.url, lambda: ox.Literal(claim.url, datatype=XSD.anyURI)))
         if claim.reliability:
@@ -418,7 +416,7 @@ class ClaimText:
         if claim.modality:
             out.append(c + self._value("modality", claim.modality, lambda: _modality(claim.modality)))
         if claim.comment:
-            out.append(c + p["comment"] + str(ox.Literal(claim.comment, language="en")) + " .\n")
+            out.append(f"{c}{p['comment']}{ox.Literal(claim.comment, language='en')} .\n")
         if claim.valid_from:
             out.append(c + self._value("valid_from", claim.valid_from, lambda: _date(claim.valid_from)))
         if claim.valid_until:
