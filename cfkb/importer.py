@@ -379,8 +379,10 @@ def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | 
         lines.append(text.lines(claim, iri))
     report.other_triples = len(plan.rest) + len(plan.created)
     if lines or plan.created or plan.rest:
+        nquads = "".join(lines).encode("utf-8")
+        lines.clear()  # 100k claims are about 200 MB of text: hold it once
         kb.write_many(plan.created + plan.rest + _batch_quads(batch, plan.files, analyst, when, partner),
-                      nquads="".join(lines).encode("utf-8"))
+                      nquads=nquads)
     return report
 
 
