@@ -42,6 +42,7 @@ from cfkb.model import (
     SKOS,
     XSD,
     Claim,
+    ClaimText,
     content_hash,
     curie,
 )
@@ -137,11 +138,17 @@ class Plan:
     files: list[InputFile]
     claims: list[Claim]
     iris: list[str]
-    claim_quads: dict[str, list[ox.Quad]]
+    #: the claims to add (not in the base when planned), by IRI, in file order
+    new_claims: dict[str, Claim]
     rest: list[ox.Quad]
     created: list[ox.Quad]
     entities_created: list[tuple[str, str, str]]
     origins: dict[str, Origin]
+
+    @property
+    def claim_quads(self) -> dict[str, list[ox.Quad]]:
+        """The quads of each claim to add (made on demand: a commit writes them as text)."""
+        return {iri: claim.quad_list(iri=iri) for iri, claim in self.new_claims.items()}
 
 
 @dataclass
@@ -194,7 +201,8 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
             for c in file_claims:
                 iri = c.iri
                 iris.append(iri)
-                origins.setdefault(iri, Origin(f.name, data=f.data, node=by_iri.get(iri), claim=c))
+                if iri not in origins:
+                    origins[iri] = Origin(f.name, data=f.data, node=by_iri.get(iri), claim=c)
             claims.extend(file_claims)
             rest.extend(file_rest)
             # entities the file defines can be named by the tables that follow
@@ -214,7 +222,8 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
                 claims.append(claim)
                 iri = claim.iri
                 iris.append(iri)
-                origins.setdefault(iri, Origin(f.name, row=row, claim=claim))
+                if iri not in origins:
+                    origins[iri] = Origin(f.name, row=row, claim=claim)
                 if progress and row.line > done:
                     progress(row.line - done)
                     done = row.line
@@ -309,24 +318,23 @@ def _plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entiti
                  progress: Progress | None) -> Plan:
     prepared = read_inputs(kb, files, create_entities=create_entities, progress=progress)
     created = created_entity_quads(kb, prepared.resolver)
-    claim_quads: dict[str, list[ox.Quad]] = {}
+    new_claims: dict[str, Claim] = {}
     present = kb.claims_present(dict.fromkeys(prepared.iris))
     for iri, claim in zip(prepared.iris, prepared.claims):
-        if iri not in claim_quads and iri not in present:
-            claim_quads[iri] = claim.quad_list(iri=iri)
+        if iri not in new_claims and iri not in present:
+            new_claims[iri] = claim
     plan = Plan(
         files=list(files),
         claims=prepared.claims,
         iris=prepared.iris,
-        claim_quads=claim_quads,
+        new_claims=new_claims,
         rest=prepared.rest,
         created=created,
         entities_created=[(iri, lbl, col) for iri, (lbl, col, _) in prepared.resolver.created.items()],
         origins=prepared.origins,
     )
-    if validate and (claim_quads or prepared.rest):
-        additions = [q for qs in claim_quads.values() for q in qs] + created + prepared.rest
-        check_shapes(kb, additions, prepared.origins)
+    if validate and (new_claims or prepared.rest):
+        check_shapes(kb, created + prepared.rest, prepared.origins, records=list(new_claims.items()))
     return plan
 
 
@@ -351,31 +359,30 @@ def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | 
                                                      *(hashlib.sha256(f.data).hexdigest() for f in plan.files)))
     report = ImportReport(batch=batch.value, files=[f.name for f in plan.files],
                           entities_created=list(plan.entities_created))
-    new_quads: list[ox.Quad] = []
+    # each new claim's quads and its record of this batch, as N-Quads text (no quad objects)
+    text = ClaimText(tail=[(CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
+                           (CFKB.recordedBy, ox.Literal(analyst)), (PROV.wasGeneratedBy, batch)])
+    lines: list[str] = []
     seen: set[str] = set()
-    recorded_at = _lit(when.isoformat(), XSD.dateTime)
-    recorded_by = ox.Literal(analyst)
     # the plan may have been made on another view of the store: look again, all at once
-    present = kb.claims_present(plan.claim_quads)
-    Q = ox.Quad
+    present = kb.claims_present(plan.new_claims)
     for iri in plan.iris:
         if iri in seen:
             report.claims_present.append(iri)
             continue
         seen.add(iri)
-        quads = plan.claim_quads.get(iri)
-        if quads is None or iri in present:
+        claim = plan.new_claims.get(iri)
+        if claim is None or iri in present:
             report.claims_present.append(iri)
             continue
         report.claims_added.append(iri)
-        node = quads[0].subject
-        new_quads.extend(quads)
-        new_quads += (Q(node, CFKB.recordedAt, recorded_at), Q(node, CFKB.recordedBy, recorded_by),
-                      Q(node, PROV.wasGeneratedBy, batch))
-    additions = new_quads + plan.created + plan.rest
+        lines.append(text.lines(claim, iri))
     report.other_triples = len(plan.rest) + len(plan.created)
-    if additions:
-        kb.write_many(additions + _batch_quads(batch, plan.files, analyst, when, partner))
+    if lines or plan.created or plan.rest:
+        nquads = "".join(lines).encode("utf-8")
+        lines.clear()  # 100k claims are about 200 MB of text: hold it once
+        kb.write_many(plan.created + plan.rest + _batch_quads(batch, plan.files, analyst, when, partner),
+                      nquads=nquads)
     return report
 
 
@@ -489,8 +496,13 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
 
 # -- the SHACL check -------------------------------------------------------
 
-def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str, Origin] | None = None) -> None:
+def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str, Origin] | None = None,
+                 records: Sequence[tuple[str, Claim]] = ()) -> None:
     """SHACL-check new data together with the types of what it mentions.
+
+    ``records`` are new claims as (IRI, record): part of the data, checked
+    without making their quads where the compiled check can (see
+    :func:`cfkb.shapecheck.check`).
 
     The shapes of ``shapes/claims.ttl`` decide. They run compiled
     (:mod:`cfkb.shapecheck`); pySHACL runs them only if they use a feature
@@ -501,20 +513,22 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
             column when the claim came from a file.
     """
     from cfkb.resources import shapes_dir
-    from cfkb.shapecheck import NotCompilableError, check, compiled, type_quads
+    from cfkb.shapecheck import NotCompilableError, check, compiled, record_nodes, type_quads
     from cfkb.validate import validate_quads
 
     index = kb.entity_index()
     mentioned = {q.object for q in additions if isinstance(q.object, ox.NamedNode)}
     mentioned |= {q.subject for q in additions if isinstance(q.subject, ox.NamedNode)}
+    mentioned |= record_nodes(records, index.types)
     context = type_quads(mentioned, index.types)
     paths = (shapes_dir() / "claims.ttl",)
     try:
         shapes = compiled(paths)
     except NotCompilableError:
-        found = validate_quads(additions + context, list(paths))
+        quads = additions + [q for iri, claim in records for q in claim.quad_list(iri=iri)]
+        found = validate_quads(quads + context, list(paths))
     else:
-        found = check(shapes, additions, context, list(kb.quads(ONTOLOGY_GRAPH)))
+        found = check(shapes, additions, context, list(kb.quads(ONTOLOGY_GRAPH)), records)
     if found:
         error = _shape_error(found, origins or {})
         for v in sorted(found, key=lambda v: _order(v, origins or {}))[:MAX_DETAILS]:

@@ -225,10 +225,12 @@ def claims_from_quads(path: str, quads: Iterable[ox.Quad]) -> tuple[list[Claim],
     """
     by_subject: dict[object, list[ox.Quad]] = defaultdict(list)
     claim_nodes = set()
+    rdf_type, claim_class = RDF.type, CFKB.Claim
     for q in quads:
-        by_subject[q.subject].append(q)
-        if q.predicate == RDF.type and q.object == CFKB.Claim:
-            claim_nodes.add(q.subject)
+        subject = q.subject
+        by_subject[subject].append(q)
+        if q.predicate == rdf_type and q.object == claim_class:
+            claim_nodes.add(subject)
     claims, rest, renamed = [], [], {}
     for node, node_quads in by_subject.items():
         if node not in claim_nodes:
@@ -236,9 +238,11 @@ def claims_from_quads(path: str, quads: Iterable[ox.Quad]) -> tuple[list[Claim],
             continue
         claim, extra = _claim(path, node, node_quads)
         claims.append(claim)
-        renamed[str(node)] = claim.iri
-        new = ox.NamedNode(claim.iri)
-        rest.extend(ox.Quad(new, q.predicate, q.object, q.graph_name) for q in extra)
+        iri = claim.iri
+        renamed[str(node)] = iri
+        if extra:
+            new = ox.NamedNode(iri)
+            rest.extend(ox.Quad(new, q.predicate, q.object, q.graph_name) for q in extra)
     # references to renamed claims (assessments, conflicts) follow the rename
     if any(k.strip("<>") != v for k, v in renamed.items()):
         lookup = {k: ox.NamedNode(v) for k, v in renamed.items()}
@@ -247,28 +251,36 @@ def claims_from_quads(path: str, quads: Iterable[ox.Quad]) -> tuple[list[Claim],
     return claims, rest, {k.strip("<>"): v for k, v in renamed.items()}
 
 
+_TYPE, _CLAIM = RDF.type.value, CFKB.Claim
+
+
 def _claim(path: str, node: object, quads: list[ox.Quad]) -> tuple[Claim, list[ox.Quad]]:
-    values: dict[str, list[object]] = defaultdict(list)
+    # predicates are compared as text: each ``.value`` of a pyoxigraph term is a new string
+    values: dict[str, list[object]] = {}
     extra = []
     for q in quads:
         p = q.predicate.value
-        if p in _LOCAL_RECORD:
-            continue
         if p in _CLAIM_FIELDS:
-            if not (p == RDF.type.value and q.object != CFKB.Claim):
-                values[p].append(q.object)
+            if p != _TYPE or q.object == _CLAIM:
+                found = values.get(p)
+                if found is None:
+                    values[p] = [q.object]
+                else:
+                    found.append(q.object)
                 continue
+        elif p in _LOCAL_RECORD:
+            continue
         extra.append(q)
 
     def one(p: ox.NamedNode, required: bool = False) -> object | None:
-        found = values.get(p.value, [])
-        if len(found) > 1:
-            raise ParseError(path, None, None, f"claim {node} has {len(found)} values for {p.value}; it needs one")
-        if not found:
+        found = values.get(p.value)
+        if found is None:
             if required:
                 raise ParseError(path, None, None, f"claim {node} has no {p.value}; a claim needs subject,"
                                  " predicate, object and cfkb:statedIn")
             return None
+        if len(found) > 1:
+            raise ParseError(path, None, None, f"claim {node} has {len(found)} values for {p.value}; it needs one")
         return found[0]
 
     def iri(p: ox.NamedNode, required: bool = False) -> str | None:

@@ -28,16 +28,17 @@ import datetime as dt
 import decimal
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
 from rdflib.collection import Collection
 
-from cfkb.model import PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Term, curie
+from cfkb.model import CLAIM_PROPERTIES, PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Claim, Term, curie
 from cfkb.validate import Violation
 
 SH = rdflib.Namespace(SH_NS)
@@ -297,12 +298,15 @@ def _label(term: Term | None) -> str:
 
 
 def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox.Quad] = (),
-          ontology: Sequence[ox.Quad] = ()) -> list[Violation]:
+          ontology: Sequence[ox.Quad] = (), records: Sequence[tuple[str, Claim]] = ()) -> list[Violation]:
     """Violations of the batch against the shapes (the SHACL validation results).
 
     Focus nodes are the batch's instances of each shape's target class;
     ``context`` (types of entities the batch mentions) and ``ontology``
     (subclass axioms, predicate typing) complete the data graph.
+    ``records`` are more of the batch: claims as (IRI, record), standing for
+    the quads :meth:`~cfkb.model.Claim.quad_list` makes of them, checked
+    without making those quads (see :func:`_check_records`).
 
     One pass over the quads collects the types, the values of every
     constrained path, and the quads the SPARQL constraints can match (those
@@ -322,7 +326,8 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
     types = _Types()
     values: dict[Term, dict[str, set[Term]]] = {}
     for_sparql: list[ox.Quad] = []
-    for quads in (batch, context, ontology):
+
+    def take(quads: Iterable[ox.Quad]) -> None:
         for q in quads:
             p = q.predicate
             if p in type_predicates:
@@ -338,12 +343,119 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
                     found.add(q.object)
             if shapes.sparql and (wanted is None or p in wanted):
                 for_sparql.append(q)
+
+    for quads in (batch, context, ontology):
+        take(quads)
+    if records:
+        # a record whose node the quads say more about (or name as a value), or that shares its
+        # node with another record, is checked as its quads
+        named = {n.value for n in (*values, *types.types) if isinstance(n, ox.NamedNode)}
+        named |= {v.value for by_path in values.values() for vs in by_path.values() for v in vs
+                  if isinstance(v, ox.NamedNode)}
+        seen: set[str] = set()
+        named |= {iri for iri, _ in records if iri in seen or seen.add(iri)}  # type: ignore[func-returns-value]
+        if named:
+            mixed = [(iri, c) for iri, c in records if iri in named]
+            if mixed:
+                records = [(iri, c) for iri, c in records if iri not in named]
+                take(q for iri, c in mixed for q in c.quad_list(iri=iri))
     found_v: list[Violation] = []
     if shapes.properties:
         found_v += _check_properties(shapes.properties, values, types)
+        if records:
+            found_v += _check_records(shapes.properties, records, types)
     if shapes.sparql:
-        found_v += _check_sparql(shapes.sparql, for_sparql)
+        found_v += _check_sparql(shapes.sparql, for_sparql, _record_lines(records, wanted))
     return sorted(set(found_v), key=lambda x: (x.focus, x.path or "", x.message, x.value or ""))
+
+
+def _present(raw: object, fields: int) -> bool:
+    first = raw[0] if fields > 1 else raw  # type: ignore[index]
+    return fields == 0 or (first is not None and first != "")
+
+
+def _make(make: Callable[..., Term], raw: object, fields: int) -> Term:
+    return make(*raw) if fields != 1 else make(raw)  # type: ignore[misc]
+
+
+def _check_records(checks: Sequence[PropertyCheck], records: Sequence[tuple[str, Claim]],
+                   types: _Types) -> list[Violation]:
+    """The property checks on claim records, one column at a time.
+
+    Every record's node is a claim with the record's type, and no quad of
+    the batch says more about it (:func:`check` moved those to the quads),
+    so each property's values are exactly what :data:`CLAIM_PROPERTIES`
+    makes of the record's fields: none or one. A count check therefore
+    depends on whether the value is there, and a value check on the value
+    alone; each distinct value is checked once and only the records that
+    hold a failing one are visited again.
+    """
+    type_of = {iri: make() for iri, fields, make in CLAIM_PROPERTIES if not fields}
+    node_types = {t.value for t in type_of.values() if isinstance(t, ox.NamedNode)}
+    ancestors: set[str] = set()
+    for t in node_types:
+        ancestors |= types.ancestors(t)
+    columns = {iri: (len(fields), make) for iri, fields, make in CLAIM_PROPERTIES}
+    record_iris = {iri for iri, _ in records}
+    raw_columns: dict[str, list[object]] = {}
+    claims = [c for _, c in records]
+    out: list[Violation] = []
+    for c in checks:
+        if c.target not in ancestors:
+            continue
+        counts = (c.min_count is not None and c.min_count > 0) or (c.max_count is not None and c.max_count < 1)
+        values = _has_value_checks(c)
+        if not counts and not values:
+            continue
+        column = columns.get(c.path)
+        if column is None:  # the records give no value for this path
+            if c.min_count is not None and c.min_count > 0:
+                out += [_violation(c, ox.NamedNode(iri), "MinCount") for iri, _ in records]
+            continue
+        nfields, make = column
+        raws = raw_columns.get(c.path)
+        if raws is None:
+            fields = next(f for iri, f, _ in CLAIM_PROPERTIES if iri == c.path)
+            raws = raw_columns[c.path] = list(map(attrgetter(*fields), claims)) if fields else [()] * len(claims)
+        if counts:
+            for (iri, _), raw in zip(records, raws):
+                n = 1 if _present(raw, nfields) else 0
+                if c.min_count is not None and n < c.min_count:
+                    out.append(_violation(c, ox.NamedNode(iri), "MinCount"))
+                if c.max_count is not None and n > c.max_count:
+                    out.append(_violation(c, ox.NamedNode(iri), "MaxCount"))
+        if values:
+            bad: dict[object, tuple[Term, list[str]]] = {}
+            for raw in set(raws):
+                if _present(raw, nfields):
+                    term = _make(make, raw, nfields)
+                    if isinstance(term, ox.NamedNode) and term.value in record_iris:
+                        types.types[term] |= node_types  # a claim about a claim
+                    problems = _value_problems(c, term, types)
+                    if problems:
+                        bad[raw] = (term, problems)
+            if bad:
+                for (iri, _), raw in zip(records, raws):
+                    hit = bad.get(raw)
+                    if hit is not None:
+                        out += [_violation(c, ox.NamedNode(iri), component, hit[0]) for component in hit[1]]
+    return out
+
+
+def _record_lines(records: Sequence[tuple[str, Claim]], wanted: set[ox.NamedNode] | None) -> bytes:
+    """The records' quads a SPARQL constraint can match, as N-Quads text."""
+    if not records:
+        return b""
+    claims = [c for _, c in records]
+    lines: list[str] = []
+    for iri, fields, make in CLAIM_PROPERTIES:
+        if wanted is not None and ox.NamedNode(iri) not in wanted:
+            continue
+        n = len(fields)
+        raws = list(map(attrgetter(*fields), claims)) if fields else [()] * len(claims)
+        texts = {raw: f" <{iri}> {_make(make, raw, n)} .\n" for raw in set(raws) if _present(raw, n)}
+        lines += ["<" + node + ">" + texts[raw] for (node, _), raw in zip(records, raws) if raw in texts]
+    return "".join(lines).encode("utf-8")
 
 
 def _check_properties(checks: Sequence[PropertyCheck], values: dict[Term, dict[str, set[Term]]],
@@ -419,10 +531,12 @@ def _violation(c: PropertyCheck, node: Term, component: str, value: Term | None 
                      shape=c.shape, constraint=SH_NS + component + "ConstraintComponent")
 
 
-def _check_sparql(checks: Sequence[SparqlCheck], quads: Sequence[ox.Quad]) -> list[Violation]:
+def _check_sparql(checks: Sequence[SparqlCheck], quads: Sequence[ox.Quad], nquads: bytes = b"") -> list[Violation]:
     store = ox.Store()
     store.extend(q if isinstance(q.graph_name, ox.DefaultGraph) else ox.Quad(q.subject, q.predicate, q.object)
                  for q in quads)
+    if nquads:
+        store.bulk_load(nquads, format=ox.RdfFormat.N_QUADS, lenient=True)
     out = []
     for c in checks:
         results = store.query(c.query, prefixes=dict(c.prefixes))
@@ -509,6 +623,24 @@ def compiled(paths: tuple[Path, ...]) -> CompiledShapes:
     from cfkb.validate import load_shapes
 
     return compile_shapes(load_shapes(paths))
+
+
+def record_nodes(records: Sequence[tuple[str, Claim]], known: dict[str, set[str]]) -> set[ox.NamedNode]:
+    """The IRIs claim records name (entities, and the claims themselves where ``known`` has them)."""
+    claims = [c for _, c in records]
+    out: set[ox.NamedNode] = set()
+    for _, fields, make in CLAIM_PROPERTIES:
+        n = len(fields)
+        if n == 0:
+            continue
+        for raw in set(map(attrgetter(*fields), claims)):
+            if _present(raw, n):
+                term = _make(make, raw, n)
+                if not isinstance(term, ox.NamedNode):
+                    break  # a column of literals (each column holds one kind of term)
+                out.add(term)
+    out |= {ox.NamedNode(iri) for iri, _ in records if iri in known}
+    return out
 
 
 def type_quads(nodes: Iterable[ox.NamedNode], types: dict[str, set[str]]) -> list[ox.Quad]:

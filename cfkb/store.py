@@ -425,7 +425,7 @@ class KnowledgeBase:
         finally:
             self._invalidate()
 
-    def write_many(self, add: Iterable[ox.Quad]) -> None:
+    def write_many(self, add: Iterable[ox.Quad] = (), *, nquads: bytes = b"") -> None:
         """Add many quads: all of them or none, even if the process is killed.
 
         Every bulk addition goes through here. Fewer than
@@ -434,6 +434,11 @@ class KnowledgeBase:
         the bulk loader (see the module docs), which is many times faster
         for big batches.
 
+        ``nquads`` holds more quads to add, already written as N-Quads lines
+        (default graph) by pyoxigraph's term serialiser, e.g. by
+        :class:`cfkb.model.ClaimText`: for a big batch the text goes into the
+        journal as it is, with no Python object per quad.
+
         Raises:
             StoreError: the write failed. The message says whether nothing
                 was changed, or the batch committed and will be applied when
@@ -441,21 +446,26 @@ class KnowledgeBase:
         """
         self._require_writable()
         add = add if isinstance(add, list) else list(add)
-        if self.path is None or len(add) < BULK_MIN_QUADS:
+        if self.path is None or len(add) + nquads.count(b"\n") < BULK_MIN_QUADS:
+            if nquads:
+                add = add + list(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
             self.write(add)
             return
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
         add = [*add, self._next_generation()[0]]  # the new generation comes with the batch, or not at all
         try:
-            self._bulk_write(add)
+            self._bulk_write(add, nquads)
         finally:
             self._invalidate()
 
-    def _bulk_write(self, add: list[ox.Quad]) -> None:
+    def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"") -> None:
         assert self.path is not None
         journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
         data = ox.serialize(add, format=ox.RdfFormat.N_QUADS)
+        if nquads:
+            data += nquads
+        del nquads
         committed = False
         try:
             _write_synced(journal, data)

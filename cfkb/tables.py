@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import yaml
 
@@ -38,12 +38,40 @@ class Cell:
     column: int
 
 
-@dataclass
 class Row:
-    path: str
-    line: int
-    cells: dict[str, Cell] = field(default_factory=dict)
-    column: int = 1
+    """One claim row: its cells' text by column, and where each cell is.
+
+    A CSV row keeps its line's text and works out the cells' columns only
+    when something asks (an error message): a 100k-row table needs them for
+    none of its rows, or a few.
+    """
+
+    __slots__ = ("path", "line", "column", "values", "_cells", "_source")
+
+    def __init__(self, path: str, line: int, cells: dict[str, Cell] | None = None, column: int = 1, *,
+                 values: dict[str, str] | None = None, source: tuple[str, list[str], list[str]] | None = None
+                 ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        if cells is None and source is None:
+            cells = {}
+        self._cells = cells  # None: placed on first use, from _source
+        #: (line text, header keys, fields) to place the cells from, for a CSV row
+        self._source = source
+        #: column -> the cell's text (stripped, never empty)
+        self.values = values if values is not None else {k: c.value for k, c in (cells or {}).items()}
+
+    @property
+    def cells(self) -> dict[str, Cell]:
+        """Each non-empty cell with its line and column."""
+        if self._cells is None:
+            assert self._source is not None
+            raw, keys, record = self._source
+            st = _field_starts(raw)
+            self._cells = {keys[i]: Cell(value.strip(), self.line, st[i] if i < len(st) else 1)
+                           for i, value in enumerate(record) if value.strip()}
+        return self._cells
 
     def error(self, column: str | None, message: str) -> ParseError:
         cell = self.cells.get(column) if column else None
@@ -109,26 +137,28 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
                          f"column {duplicated[0]!r} appears twice in the header; keep one")
     line_no = 1
     rows = 0
+    ended = reader.line_num  # the line the previous record ended on: the next one starts after it
+    width = len(keys)
+    strip = str.strip
     try:
         for n, record in enumerate(reader, 1):
-            line_no = reader.line_num - sum(f.count("\n") for f in record)
+            line_no, ended = ended + 1, reader.line_num
             if n > MAX_ROWS:
                 raise ParseError(path, line_no, 1, f"more than {MAX_ROWS} rows; split the file")
-            if not any(f.strip() for f in record):
+            values = {k: v for k, v in zip(keys, map(strip, record)) if v}
+            if not values:
                 continue
-            if len(record) > len(keys):
-                raise ParseError(path, line_no, 1, f"{len(record)} fields but the header has {len(keys)}")
+            if len(record) > width:
+                raise ParseError(path, line_no, 1, f"{len(record)} fields but the header has {width}")
             raw = lines[line_no - 1] if line_no - 1 < len(lines) else ""
-            st = _field_starts(raw)
-            row = Row(path, line_no)
-            for i, value in enumerate(record):
-                if value.strip():
-                    row.cells[keys[i]] = Cell(value.strip(), line_no, st[i] if i < len(st) else 1)
-            missing = [c for c in REQUIRED if c not in row.cells]
-            if missing:
-                column = keys.index(missing[0])
-                raise ParseError(path, line_no, st[column] if column < len(st) else 1,
-                                 f"the row has no {', '.join(missing)}; fill in the cell(s) or delete the row")
+            row = Row(path, line_no, values=values, source=(raw, keys, record))
+            if len(values) < 4 or not all(c in values for c in REQUIRED):
+                missing = [c for c in REQUIRED if c not in values]
+                if missing:
+                    column = keys.index(missing[0])
+                    st = _field_starts(raw)
+                    raise ParseError(path, line_no, st[column] if column < len(st) else 1,
+                                     f"the row has no {', '.join(missing)}; fill in the cell(s) or delete the row")
             rows += 1
             yield row
     except csv.Error as exc:
@@ -221,36 +251,36 @@ _FALSE = {"false", "no", "0", "n", ""}
 
 
 def _bool(row: Row, col: str) -> bool:
-    cell = row.cells.get(col)
-    if cell is None:
+    text = row.values.get(col)
+    if text is None:
         return False
-    v = cell.value.lower()
+    v = text.lower()
     if v in _TRUE:
         return True
     if v in _FALSE:
         return False
-    raise row.error(col, f"{col} {cell.value!r} is not a yes/no value; write true or false")
+    raise row.error(col, f"{col} {text!r} is not a yes/no value; write true or false")
 
 
 def _date(row: Row, col: str) -> dt.date | None:
-    cell = row.cells.get(col)
-    if cell is None:
+    text = row.values.get(col)
+    if text is None:
         return None
     try:
-        return dt.date.fromisoformat(cell.value)
+        return dt.date.fromisoformat(text)
     except ValueError:
-        raise row.error(col, f"{col} {cell.value!r} is not an ISO 8601 date; write it as YYYY-MM-DD") from None
+        raise row.error(col, f"{col} {text!r} is not an ISO 8601 date; write it as YYYY-MM-DD") from None
 
 
 def _choice(row: Row, col: str, allowed: tuple[str, ...], fold: Callable[[str], str] = str.upper) -> str | None:
-    cell = row.cells.get(col)
-    if cell is None:
+    text = row.values.get(col)
+    if text is None:
         return None
-    v = fold(cell.value.strip())
+    v = fold(text.strip())
     if col == "tlp" and v.startswith("TLP:"):
         v = v[4:]
     if v not in allowed:
-        raise row.error(col, f"{col} {cell.value!r} is not allowed; use one of {', '.join(allowed)}")
+        raise row.error(col, f"{col} {text!r} is not allowed; use one of {', '.join(allowed)}")
     return v
 
 
@@ -270,6 +300,8 @@ class Resolver:
         #: cell text -> IRI, for names that resolved (tables repeat names a lot)
         self._resolved: dict[str, str] = {}
         self._predicate_cache: dict[str, str] = {}
+        #: (column, cell text) -> value, for cells read the same way in every row (dates, grades)
+        self._read: dict[tuple[str, str], object] = {}
 
     def forget(self) -> None:
         """Drop cached lookups (after names were added to the index)."""
@@ -277,77 +309,130 @@ class Resolver:
         self._predicate_cache.clear()
 
     def entity(self, row: Row, col: str, predicate: str) -> str | None:
+        text = row.values.get(col)
+        if text is None:
+            return None
+        known = self._resolved.get(text)
+        return known if known is not None else self._entity(row, col, text, predicate)
+
+    def _entity(self, row: Row, col: str, text: str, predicate: str) -> str:
         from cfkb.names import new_entity_iri, normalize
 
-        cell = row.cells.get(col)
-        if cell is None:
-            return None
-        known = self._resolved.get(cell.value)
-        if known is not None:
-            return known
         try:
-            iri = self.index.resolve(cell.value)
-            self._resolved[cell.value] = iri
+            iri = self.index.resolve(text)
+            self._resolved[text] = iri
             return iri
         except AmbiguousNameError as exc:
             raise row.error(col, str(exc)) from None
         except UnknownNameError as exc:
-            key = normalize(cell.value)
+            key = normalize(text)
             if key in self._created_by_name:
                 return self._created_by_name[key]
-            if not self.create or cell.value.startswith(("<", "http", "cfid:")):
+            if not self.create or text.startswith(("<", "http", "cfid:")):
                 raise row.error(col, f"{col}: {exc}") from None
-            iri = new_entity_iri(cell.value, self.index.labels | {k: "" for k in self.created})
-            self.created[iri] = (cell.value, col, predicate)
+            iri = new_entity_iri(text, self.index.labels | {k: "" for k in self.created})
+            self.created[iri] = (text, col, predicate)
             self._created_by_name[key] = iri
             return iri
 
-    def claim(self, row: Row) -> Claim:
+    def _predicate(self, row: Row) -> str:
         from cfkb.names import resolve_predicate
 
-        name = row.cells["predicate"].value
-        predicate = self._predicate_cache.get(name, "")
-        if not predicate:
+        name = row.values["predicate"]
+        predicate = self._predicate_cache.get(name)
+        if predicate is None:
             try:
                 predicate = self._predicate_cache[name] = resolve_predicate(name, self.predicates)
             except UnknownNameError as exc:
                 raise row.error("predicate", str(exc)) from None
-        ent = {c: self.entity(row, c, predicate) for c in ENTITY_COLUMNS}
-        cred = _choice(row, "credibility", tuple(str(c) for c in CREDIBILITY), str.strip)
-        modality_name = _choice(row, "modality", tuple(MODALITIES), str.lower)
-        quote = row.cells.get("quote")
-        lang = row.cells.get("quote_lang")
-        if quote and len(quote.value) > MAX_CELL:
+        return predicate
+
+    def _checked(self, row: Row, col: str, read: Callable[[Row, str], object]) -> object:
+        """A cell's value read by ``read``, each distinct text read once (tables repeat them)."""
+        text = row.values.get(col)
+        if text is None:
+            return None
+        key = (col, text)
+        try:
+            return self._read[key]
+        except KeyError:
+            value = self._read[key] = read(row, col)  # raises on a bad value: nothing is kept
+            return value
+
+    def claim(self, row: Row) -> Claim:
+        predicate = self._predicate(row)
+        values = row.values
+        resolved = self._resolved
+
+        def ent(col: str) -> str | None:
+            text = values.get(col)
+            if text is None:
+                return None
+            iri = resolved.get(text)
+            return iri if iri is not None else self._entity(row, col, text, predicate)
+
+        subject, obj, source = ent("subject"), ent("object"), ent("source")
+        area, election, speaker, cited_in = ent("area"), ent("election"), ent("speaker"), ent("cited_in")
+        checked = self._checked
+        cred = checked(row, "credibility", _read_credibility)
+        modality = checked(row, "modality", _read_modality)
+        quote = values.get("quote")
+        lang = values.get("quote_lang")
+        if quote and len(quote) > MAX_CELL:
             raise row.error("quote", f"quote longer than {MAX_CELL} characters")
-        if lang and not _valid_lang(lang.value):
-            raise row.error("quote_lang", f"quote_lang {lang.value!r} is not a BCP 47 language tag (e.g. en, ar)")
-        url = row.cells.get("url")
-        if url and not url.value.startswith(("http://", "https://")):
-            raise row.error("url", f"url {url.value!r} must start with http:// or https://")
-        comment = row.cells.get("comment")
-        assert ent["subject"] and ent["object"] and ent["source"]
+        if lang is not None:
+            checked(row, "quote_lang", _read_lang)
+        url = values.get("url")
+        if url and not url.startswith(("http://", "https://")):
+            raise row.error("url", f"url {url!r} must start with http:// or https://")
+        assert subject and obj and source
         return Claim(
-            subject=ent["subject"],
+            subject=subject,
             predicate=predicate,
-            object=ent["object"],
-            source=ent["source"],
-            negated=_bool(row, "negated"),
-            area=ent["area"],
-            election=ent["election"],
-            speaker=ent["speaker"],
-            date=_date(row, "date"),
-            quote=quote.value if quote else None,
-            quote_lang=(lang.value if lang else None) if quote else None,
-            cited_in=ent["cited_in"],
-            url=url.value if url else None,
-            reliability=_choice(row, "reliability", RELIABILITY),
-            credibility=int(cred) if cred else None,
-            tlp=_choice(row, "tlp", TLP_LEVELS),
-            modality=MODALITIES[modality_name] if modality_name else None,
-            comment=comment.value if comment else None,
-            valid_from=_date(row, "valid_from"),
-            valid_until=_date(row, "valid_until"),
+            object=obj,
+            source=source,
+            negated=bool(checked(row, "negated", _bool)),
+            area=area,
+            election=election,
+            speaker=speaker,
+            date=checked(row, "date", _date),  # type: ignore[arg-type]
+            quote=quote,
+            quote_lang=lang if quote else None,
+            cited_in=cited_in,
+            url=url,
+            reliability=checked(row, "reliability", _read_reliability),  # type: ignore[arg-type]
+            credibility=cred,  # type: ignore[arg-type]
+            tlp=checked(row, "tlp", _read_tlp),  # type: ignore[arg-type]
+            modality=modality,  # type: ignore[arg-type]
+            comment=values.get("comment"),
+            valid_from=checked(row, "valid_from", _date),  # type: ignore[arg-type]
+            valid_until=checked(row, "valid_until", _date),  # type: ignore[arg-type]
         )
+
+
+def _read_credibility(row: Row, col: str) -> int | None:
+    cred = _choice(row, col, tuple(str(c) for c in CREDIBILITY), str.strip)
+    return int(cred) if cred else None
+
+
+def _read_modality(row: Row, col: str) -> str | None:
+    name = _choice(row, col, tuple(MODALITIES), str.lower)
+    return MODALITIES[name] if name else None
+
+
+def _read_reliability(row: Row, col: str) -> str | None:
+    return _choice(row, col, RELIABILITY)
+
+
+def _read_tlp(row: Row, col: str) -> str | None:
+    return _choice(row, col, TLP_LEVELS)
+
+
+def _read_lang(row: Row, col: str) -> str:
+    tag = row.values[col]
+    if not _valid_lang(tag):
+        raise row.error(col, f"quote_lang {tag!r} is not a BCP 47 language tag (e.g. en, ar)")
+    return tag
 
 
 def _valid_lang(tag: str) -> bool:
