@@ -20,17 +20,16 @@ who exported, as the point of contact for the release.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
 from cfkb import __version__
+from cfkb.bulk import collector_paused
 from cfkb.errors import InputError, UnknownFormatError
 from cfkb.model import (
     CFID_NS,
@@ -507,25 +506,8 @@ def export_base(kb: KnowledgeBase, options: ExportOptions | None = None) -> Expo
         raise UnknownFormatError(f"unknown profile {opts.profile!r}; choose one of {', '.join(PROFILES)}")
     if opts.profile == "nanopub" and opts.format not in ("trig", "nq"):
         raise UnknownFormatError("the nanopub profile needs named graphs: use --format trig or nq")
-    with _collector_paused():
+    with collector_paused():
         return _export(kb, opts)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for the duration.
-
-    An export holds millions of small tuples and strings, none of them in a
-    reference cycle; while they are made, each collection pass walks all of
-    them again, which at 100k claims took about half of the export.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _export(kb: KnowledgeBase, opts: ExportOptions) -> ExportResult:

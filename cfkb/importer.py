@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb import __version__
+from cfkb.bulk import collector_paused
 from cfkb.errors import ShapeError, StoreLockedError
 from cfkb.model import (
     BATCH_PREFIX,
@@ -310,7 +311,7 @@ def plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
         InputError: a file does not parse, names an unknown entity, or
             violates the shapes (with the file, line and column of the row).
     """
-    with _quiet_gc():
+    with collector_paused():
         return _plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress)
 
 
@@ -348,7 +349,7 @@ def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | N
     Claims the base already holds are counted, not written again. ``partner``
     names the institute the files came from; the batch records it.
     """
-    with _quiet_gc():
+    with collector_paused():
         return _commit(kb, plan, analyst=analyst, when=when, partner=partner)
 
 
@@ -384,25 +385,6 @@ def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | 
         kb.write_many(plan.created + plan.rest + _batch_quads(batch, plan.files, analyst, when, partner),
                       nquads=nquads)
     return report
-
-
-@contextmanager
-def _quiet_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a big import builds its objects.
-
-    An import of 100k claims makes millions of short-lived objects and no
-    cycles; each collection walks every live one, which cost about as much
-    as the work itself.
-    """
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def import_files(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str,
