@@ -23,12 +23,11 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import Any
 
 import pyoxigraph as ox
 
-from cfkb.model import PREFIXES, RDF_NS, content_hash
+from cfkb.model import RDF_NS, content_hash
 from cfkb.store import KnowledgeBase
 
 FILE = "conflicts.json"
@@ -86,35 +85,15 @@ def save(kb: KnowledgeBase, rules: Sequence[Any], rows: Rows, generation: str | 
     return True
 
 
-@lru_cache(maxsize=64)
 def undoable(select: str) -> bool:
     """True when the rule can lose an answer as claims are added: a
     ``FILTER NOT EXISTS`` that reads a variable the rule does not select."""
     from rdflib import Variable
-    from rdflib.plugins.sparql import prepareQuery
-    from rdflib.plugins.sparql.parserutils import CompValue
 
-    parsed = prepareQuery(select, initNs=dict(PREFIXES))
-    selected = {str(v) for v in parsed.algebra["PV"]}
-    found = False
+    from cfkb.conflicts import rule_patterns
 
-    def walk(node: Any, inside: bool) -> None:
-        nonlocal found
-        if isinstance(node, CompValue):
-            inside = inside or node.name == "Builtin_NOTEXISTS"
-            if inside and node.name in ("BGP", "TriplesBlock"):
-                for t in node["triples"]:
-                    for s in t[0::3]:
-                        if isinstance(s, Variable) and str(s) not in selected:
-                            found = True
-            for value in node.values():
-                walk(value, inside)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value, inside)
-
-    walk(parsed.algebra, False)
-    return found
+    selected, patterns = rule_patterns(select)
+    return any(negated and isinstance(s, Variable) and str(s) not in selected for s, _, _, negated in patterns)
 
 
 _SUBJECT, _OBJECT = ox.NamedNode(RDF_NS + "subject"), ox.NamedNode(RDF_NS + "object")

@@ -456,37 +456,53 @@ _SPO = {RDF_NS + "subject": "subject", RDF_NS + "predicate": "predicate", RDF_NS
 
 
 @lru_cache(maxsize=64)
-def _claim_variables(query: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    """The claim variables a compiled rule selects, each with the variables
-    its ``rdf:subject``/``rdf:predicate``/``rdf:object`` patterns name.
+def rule_patterns(query: str) -> tuple[tuple[str, ...], tuple[tuple[Any, str, Any, bool], ...]]:
+    """A rule's selected variables, and every triple pattern in it as
+    (subject, predicate IRI, object, inside a ``FILTER NOT EXISTS``), read by
+    rdflib's SPARQL parser: patterns of the main groups and of (NOT) EXISTS
+    groups alike. Variables come as :class:`rdflib.Variable`.
 
-    >>> _claim_variables("SELECT ?this ?value WHERE { ?this rdf:subject ?x . ?value rdf:object ?x }")
-    (('this', (('subject', 'x'),)), ('value', (('object', 'x'),)))
+    >>> selected, patterns = rule_patterns(
+    ...     "SELECT ?c WHERE { ?c rdf:subject ?x FILTER NOT EXISTS { ?m rdf:object ?x } }")
+    >>> selected, sorted((str(s), p.rsplit("#", 1)[-1], str(o), neg) for s, p, o, neg in patterns)
+    (('c',), [('c', 'subject', 'x', False), ('m', 'object', 'x', True)])
     """
     from rdflib.plugins.sparql import prepareQuery
     from rdflib.plugins.sparql.parserutils import CompValue
 
     parsed = prepareQuery(query, initNs=dict(PREFIXES))
-    links: dict[str, dict[str, str]] = {}
+    found: list[tuple[Any, str, Any, bool]] = []
 
-    def walk(node: Any) -> None:
+    def walk(node: Any, negated: bool) -> None:
         if isinstance(node, CompValue):
-            # patterns of the main groups (BGP) and of FILTER EXISTS groups (TriplesBlock);
-            # a claim has one subject, predicate and object, so binding them is safe anywhere
+            negated = negated or node.name == "Builtin_NOTEXISTS"
             if node.name in ("BGP", "TriplesBlock"):
                 for t in node["triples"]:  # (s, p, o), or (s1, p1, o1, s2, p2, o2, ...) inside EXISTS
-                    for s, p, o in zip(t[0::3], t[1::3], t[2::3]):
-                        if isinstance(s, rdflib.Variable) and isinstance(o, rdflib.Variable) and str(p) in _SPO:
-                            links.setdefault(str(s), {}).setdefault(_SPO[str(p)], str(o))
+                    found.extend((s, str(p), o, negated) for s, p, o in zip(t[0::3], t[1::3], t[2::3]))
             for value in node.values():
-                walk(value)
+                walk(value, negated)
         elif isinstance(node, (list, tuple)):
             for value in node:
-                walk(value)
+                walk(value, negated)
 
-    walk(parsed.algebra)
-    projected = [str(v) for v in parsed.algebra["PV"]]
-    return tuple((v, tuple(sorted(links.get(v, {}).items()))) for v in projected)
+    walk(parsed.algebra, False)
+    return tuple(str(v) for v in parsed.algebra["PV"]), tuple(found)
+
+
+def _claim_variables(query: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The claim variables a compiled rule selects, each with the variables
+    its ``rdf:subject``/``rdf:predicate``/``rdf:object`` patterns name (a
+    claim has one of each, so binding them is safe wherever the pattern is).
+
+    >>> _claim_variables("SELECT ?this ?value WHERE { ?this rdf:subject ?x . ?value rdf:object ?x }")
+    (('this', (('subject', 'x'),)), ('value', (('object', 'x'),)))
+    """
+    selected, patterns = rule_patterns(query)
+    links: dict[str, dict[str, str]] = {}
+    for s, p, o, _ in patterns:
+        if isinstance(s, rdflib.Variable) and isinstance(o, rdflib.Variable) and p in _SPO:
+            links.setdefault(str(s), {}).setdefault(_SPO[p], str(o))
+    return tuple((v, tuple(sorted(links.get(v, {}).items()))) for v in selected)
 
 
 def _rows_involving(kb: KnowledgeBase, query: str, claim: ox.NamedNode) -> list[dict[str, Any]]:
