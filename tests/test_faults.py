@@ -154,6 +154,23 @@ def _mount_tmpfs(where: Path, size: str) -> bool:
     return done.returncode == 0
 
 
+def fill_disk(disk: Path, *, leave: int) -> Path:
+    """Fill the file system under ``disk`` with one file, then free ``leave`` bytes of it."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for chunk in (1 << 20, 4096):
+            try:
+                while True:
+                    os.write(fd, b"\0" * chunk)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    os.truncate(filler, max(0, filler.stat().st_size - leave))
+    return filler
+
+
 def test_a_full_disk_leaves_the_store_intact(seed_template, tmp_path):
     """On a real, small file system (tmpfs): fill it, import, free it, import again."""
     disk = tmp_path / "disk"
@@ -163,19 +180,8 @@ def test_a_full_disk_leaves_the_store_intact(seed_template, tmp_path):
         store = disk / "kb.store"
         shutil.copytree(seed_template, store)
         claims, batches = claims_and_batches(store)
-        filler = disk / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-        try:
-            for chunk in (1 << 20, 4096):
-                try:
-                    while True:
-                        os.write(fd, b"\0" * chunk)
-                except OSError:
-                    pass
-        finally:
-            os.close(fd)
         # room for the store to open, not for the batch: the failure comes from the write itself
-        os.truncate(filler, max(0, filler.stat().st_size - 512 * 1024))
+        filler = fill_disk(disk, leave=512 * 1024)
         csv = tmp_path / "batch.csv"
         quote = "q" * 60_000  # 60 claims of 60 kB: 3.6 MB to write
         csv.write_text("\n".join(line + ("," + quote if n else ",quote")

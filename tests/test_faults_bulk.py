@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import gc
-import os
 import random
 import shutil
 import signal
@@ -33,7 +32,7 @@ from cfkb.errors import StoreError, StoreLockedError
 from cfkb.importer import InputFile, import_files, plan_import
 from cfkb.store import BULK_MIN_QUADS, JOURNAL, JOURNAL_COMMIT, KnowledgeBase
 from storestate import store_state
-from test_faults import _mount_tmpfs, claims_and_batches
+from test_faults import _mount_tmpfs, claims_and_batches, fill_disk
 
 #: Claims in one bulk batch: each adds 12 quads, so the batch is well over BULK_MIN_QUADS.
 BULK = 2500
@@ -271,18 +270,7 @@ def test_a_real_full_disk_during_a_bulk_import_leaves_the_store_intact(seed_temp
         shutil.copytree(seed_template, store)
         claims, batches = claims_and_batches(store)
         csv = bulk_csv(tmp_path / "bulk.csv", 11, quote="q" * 3000)  # about 10 MB of journal
-        filler = disk / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-        try:
-            for chunk in (1 << 20, 4096):
-                try:
-                    while True:
-                        os.write(fd, b"\0" * chunk)
-                except OSError:
-                    pass
-        finally:
-            os.close(fd)
-        os.truncate(filler, max(0, filler.stat().st_size - 4 * 1024 * 1024))
+        filler = fill_disk(disk, leave=4 * 1024 * 1024)
         failed = subprocess.run(import_command(store, csv), capture_output=True, text=True, timeout=300)
         err = failed.stderr.strip()
         assert failed.returncode == 1, (failed.stdout, err)
