@@ -51,14 +51,32 @@ def test_second_concurrent_importer_gets_store_in_use(store_path, tmp_path):
             assert first.poll() is None, "the first importer finished before it was seen holding the lock"
             assert time.monotonic() < deadline
             time.sleep(0.02)
+        second = subprocess.run([_cfkb(), "import", str(small)], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert second.returncode == 1, second.stderr
+        assert second.stderr.startswith("Error: store in use"), second.stderr
+    finally:
+        out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert f"{ROWS} claim(s) added" in err
+    assert claim_count(store_path) == before + ROWS   # the first batch, and nothing of the refused one
+
+
+def test_a_refused_importer_touches_no_file_of_the_store(store_path, tmp_path):
+    """While the import lock is held, a second importer changes no byte of the store.
+
+    (Checked with the lock held here rather than by a running importer, whose
+    own commit may land while the files are compared.)
+    """
+    from cfkb.importer import import_lock
+
+    small = tmp_path / "small.csv"
+    small.write_text("subject,predicate,object,source,date\nHoquq,memberOf,Tahalof Nabni,Al-Rabaa TV,2023-08-11\n")
+    env = {**os.environ, "CFKB_STORE": str(store_path), "CFKB_ANALYST": "tester"}
+    with import_lock(store_path):
         state = store_state(store_path)
         second = subprocess.run([_cfkb(), "import", str(small)], env=env, capture_output=True, text=True,
                                 timeout=120)
         assert second.returncode == 1, second.stderr
         assert second.stderr.startswith("Error: store in use"), second.stderr
-        assert store_state(store_path) == state        # the refused importer touched nothing
-    finally:
-        out, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err
-    assert f"{ROWS} claim(s) added" in err
-    assert claim_count(store_path) == before + ROWS
+        assert store_state(store_path) == state
