@@ -20,7 +20,9 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import random
+import resource
 import shutil
 import socket
 import subprocess
@@ -173,25 +175,98 @@ def plain_baseline(store: Path, iris: dict[str, list[str]], seed: int, calls: in
     return out
 
 
+class _RawConnection:
+    """A minimal HTTP/1.1 keep-alive GET client on asyncio streams.
+
+    It spends a fraction of httpx's CPU per request, which matters when the
+    load generator shares the machine's cores with the server it measures.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        for attempt in (1, 2):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            assert self.reader is not None
+            try:
+                self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode("ascii"))
+                head = await self.reader.readuntil(b"\r\n\r\n")
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.close()
+                if attempt == 2:
+                    raise
+                continue  # the server closed an idle keep-alive connection: open a new one
+            lines = head.split(b"\r\n")
+            status = int(lines[0].split(b" ", 2)[1])
+            length, close = 0, False
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            body = await self.reader.readexactly(length)
+            if close:
+                self.close()
+            return status, body
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def _client(base: str, iris: dict[str, list[str]], until: float, seed: int, only: set[str] | None,
-                  results: dict[str, list[float]], errors: dict[str, list[str]]) -> None:
+                  results: dict[str, list[float]], errors: dict[str, list[str]], kind: str = "raw") -> None:
     rng = random.Random(seed)
+    host, port = base.rsplit("//", 1)[1].rsplit(":", 1)
+    raw = _RawConnection(host, int(port)) if kind == "raw" else None
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         while time.monotonic() < until:
             for name, path in _requests(iris, rng):
                 if only and name not in only:
                     continue
                 if time.monotonic() >= until:
+                    if raw is not None:
+                        raw.close()
                     return
                 start = time.perf_counter()
                 try:
-                    r = await client.get(path)
-                    ok = r.status_code == 200
-                    why = f"HTTP {r.status_code}: {r.text[:120]}"
-                except httpx.HTTPError as exc:
+                    if raw is not None:
+                        status, body = await asyncio.wait_for(raw.get(path), 60)
+                    else:
+                        r = await client.get(path)
+                        status, body = r.status_code, r.content
+                    ok = status == 200
+                    why = f"HTTP {status}: {body[:120].decode('utf-8', 'replace')}"
+                except (httpx.HTTPError, OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+                    if raw is not None:
+                        raw.close()
                     ok, why = False, f"{type(exc).__name__}: {exc}"
                 took = time.perf_counter() - start
                 (results if ok else errors)[name].append(took if ok else why)  # type: ignore[arg-type]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its live children, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -237,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=1,
                     help="load rounds of --duration against the same server: the first starts with an empty"
                          " answer cache, later ones find it filled (default 1)")
+    ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                    help="HTTP client of the load: a minimal keep-alive client on asyncio streams (default),"
+                         " or httpx, which costs several times more CPU per request on the shared cores")
     ap.add_argument("--cache-mb", type=int, default=None, help="server answer cache (default: the server's)")
     args = ap.parse_args(argv)
 
@@ -287,15 +365,23 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.rounds):
                 results: dict[str, list[float]] = defaultdict(list)
                 errors: dict[str, list[str]] = defaultdict(list)
+                server_cpu = _cpu_seconds(server.pid)
+                own = resource.getrusage(resource.RUSAGE_SELF)
                 start = time.monotonic()
                 until = start + args.duration
 
                 async def run() -> None:
-                    await asyncio.gather(*(_client(base, iris, until, args.seed + i, only, results, errors)
-                                           for i in range(args.clients)))
+                    await asyncio.gather(*(_client(base, iris, until, args.seed + i, only, results, errors,
+                                                   args.client) for i in range(args.clients)))
 
                 asyncio.run(run())
-                rounds.append(_report(results, errors, time.monotonic() - start))
+                report = _report(results, errors, time.monotonic() - start)
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                client_cpu = (after.ru_utime + after.ru_stime) - (own.ru_utime + own.ru_stime)
+                n = max(1, report["requests"])
+                report["server_cpu_ms_per_request"] = round((_cpu_seconds(server.pid) - server_cpu) * 1000 / n, 2)
+                report["client_cpu_ms_per_request"] = round(client_cpu * 1000 / n, 2)
+                rounds.append(report)
         finally:
             server.terminate()
             server.wait(30)
@@ -303,14 +389,16 @@ def main(argv: list[str] | None = None) -> int:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    report = {"claims": claims, "clients": args.clients, "plain_pyoxigraph": baseline, "rounds": rounds}
+    report = {"claims": claims, "clients": args.clients, "client": args.client, "plain_pyoxigraph": baseline, "rounds": rounds}
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         for i, r in enumerate(rounds, 1):
             print(f"round {i}: {args.clients} clients, {r['duration_s']} s, {claims} claims:"
                   f" {r['requests']} requests, {r['requests_per_s']} req/s,"
-                  f" p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, {r['errors']} errors")
+                  f" p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, {r['errors']} errors;"
+                  f" CPU per request: server {r['server_cpu_ms_per_request']} ms,"
+                  f" load generator {r['client_cpu_ms_per_request']} ms")
             for name, q in r["queries"].items():
                 plain = baseline.get(name)
                 extra = (f"  | plain pyoxigraph p50 {plain['p50_ms']:>7} ms max {plain['max_ms']:>7} ms"

@@ -10,6 +10,7 @@ holding quotes, braces or ``UNION`` stays a value.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,9 +61,15 @@ class NamedQuery:
 
 
 def library() -> dict[str, NamedQuery]:
-    """Every named query shipped with cfkb, by name."""
-    return {p.stem: NamedQuery.parse(p.stem, p.read_text(encoding="utf-8"))
-            for p in sorted(queries_dir().glob("*.rq"))}
+    """Every named query shipped with cfkb, by name (a fresh dict; the queries are immutable)."""
+    return dict(_shipped())
+
+
+@functools.cache
+def _shipped() -> tuple[tuple[str, NamedQuery], ...]:
+    # package data, read once per process: the server looks a query up on every request
+    return tuple((p.stem, NamedQuery.parse(p.stem, p.read_text(encoding="utf-8")))
+                 for p in sorted(queries_dir().glob("*.rq")))
 
 
 def load(spec: str) -> NamedQuery:
