@@ -1098,11 +1098,14 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None) -> Non
               help="Query worker processes (default: 2 to 4, by CPU count).")
 @click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(0, 100_000), metavar="MB",
               help="Read-only servers keep query answers up to this size (0: none); a --writable one keeps none.")
+@click.option("--prefill/--no-prefill", default=True, show_default=True,
+              help="A read-only server computes the first page of the named queries without parameters"
+                   " (entities, lists per area, sources) as it starts, in the background.")
 @click.option("--get", "get_path", metavar="PATH",
               help="Answer one GET request in-process, print the body and exit (0 only on HTTP 200).")
 @pass_state
 def serve(state: State, host: str, port: int, read_only: bool, query_timeout: float, row_limit: int,
-          workers: int | None, cache_mb: int, get_path: str | None) -> None:
+          workers: int | None, cache_mb: int, prefill: bool, get_path: str | None) -> None:
     """Serve the SPARQL 1.1 endpoint (/sparql) and the web pages.
 
     Pages: conflicts (/), entities, sources, claims, a graph of who runs
@@ -1124,7 +1127,7 @@ def serve(state: State, host: str, port: int, read_only: bool, query_timeout: fl
     kb = state.kb(write=not read_only)
     loopback = host in LOOPBACK_HOSTS
     app = create_app(kb, read_only=read_only, query_timeout=query_timeout, row_limit=row_limit, workers=workers,
-                     analyst=state.analyst, cache_bytes=cache_mb * 1024 * 1024,
+                     analyst=state.analyst, cache_bytes=cache_mb * 1024 * 1024, prefill=prefill and get_path is None,
                      allowed_hosts=[*LOOPBACK_HOSTS, "testserver"] if loopback and get_path is None else None)
     if get_path is not None:
         try:

@@ -9,6 +9,7 @@ holding quotes, braces or ``UNION`` stays a value.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
@@ -43,6 +44,20 @@ class NamedQuery:
     text: str
     summary: str = ""
     params: tuple[Param, ...] = field(default=())
+    #: an optional plan for one page of the answer (``<name>.page.rq``): see :meth:`page`
+    page_text: str | None = None
+
+    def page(self, end: int) -> str | None:
+        """The text that answers the first ``end`` rows of this query, or None if it has none.
+
+        Those rows are the same, in the same order, as the first ``end`` of the whole
+        answer when the page text returns ``end`` rows; when it returns fewer, run
+        :attr:`text` instead (see :func:`cfkb.server.executor.run_job`). ``end`` is an
+        integer the caller computes; it becomes the text's ``LIMIT``.
+        """
+        if self.page_text is None:
+            return None
+        return self.page_text.replace("{page_end}", str(int(end)))
 
     @classmethod
     def parse(cls, name: str, text: str) -> NamedQuery:
@@ -68,8 +83,16 @@ def library() -> dict[str, NamedQuery]:
 @functools.cache
 def _shipped() -> tuple[tuple[str, NamedQuery], ...]:
     # package data, read once per process: the server looks a query up on every request
-    return tuple((p.stem, NamedQuery.parse(p.stem, p.read_text(encoding="utf-8")))
-                 for p in sorted(queries_dir().glob("*.rq")))
+    out = []
+    for path in sorted(queries_dir().glob("*.rq")):
+        if "." in path.stem:
+            continue  # <name>.page.rq: the page plan of <name>
+        query = NamedQuery.parse(path.stem, path.read_text(encoding="utf-8"))
+        paged = path.with_name(path.stem + ".page.rq")
+        if paged.is_file():
+            query = dataclasses.replace(query, page_text=paged.read_text(encoding="utf-8"))
+        out.append((path.stem, query))
+    return tuple(out)
 
 
 def load(spec: str) -> NamedQuery:

@@ -9,6 +9,8 @@ the same rows as its old text, for every parameter value the seed offers
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pyoxigraph as ox
 import pytest
 
 from cfkb import queries
+from cfkb.model import RDFS
+from cfkb.server.executor import QueryJob, run_job
 from cfkb.store import KnowledgeBase
 
 BEFORE = Path(__file__).parent / "fixtures" / "queries_before"
@@ -67,3 +71,56 @@ def test_named_query_gives_the_rows_of_its_plain_text(seed_kb, name):
         assert now == _rows(seed_kb, before, bindings), (name, bindings)
         nonempty += bool(now)
     assert nonempty, f"{name}: no case returned rows, so the comparison shows nothing"
+
+
+# -- page plans ------------------------------------------------------------------------------
+
+PLANNED = sorted(name for name, q in queries.library().items() if q.page_text is not None)
+
+
+def _answer(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Literal], limit: int = 10_000,
+            offset: int = 0, whole: str = "") -> list[dict[str, object]]:
+    job = QueryJob.make(text, "json", limit, bindings, offset, whole=whole)
+    return json.loads(run_job(kb, job).body)["results"]["bindings"]
+
+
+def test_the_shipped_page_plans_are_not_named_queries_themselves():
+    assert PLANNED == ["claims_as_of"]
+    assert not [name for name in queries.library() if "." in name]
+
+
+@pytest.mark.parametrize("name", PLANNED)
+def test_a_page_plan_gives_the_first_rows_of_the_whole_answer(seed_kb, name):
+    named = queries.library()[name]
+    cut = 0
+    for bindings in _values(seed_kb)[name]:
+        whole = _answer(seed_kb, named.text, bindings)
+        for end in range(1, len(whole) + 1):
+            # the plan alone, where it is used: exactly the whole answer's first rows, in order
+            plan = _answer(seed_kb, named.page(end), bindings)
+            assert plan == whole[:end], (name, bindings, end)
+            cut += len(plan) < len(whole)
+        for limit in (1, 2, 5):
+            for offset in range(0, len(whole) + 2, limit):
+                page = _answer(seed_kb, named.page(offset + limit + 1), bindings, limit, offset, named.text)
+                assert page == whole[offset:offset + limit], (name, bindings, limit, offset)
+    assert cut, "no page plan left rows out, so it was never tested as a plan"
+
+
+def test_a_page_plan_that_comes_up_short_gives_way_to_the_whole_query(seed_template, tmp_path):
+    """A claim whose subject has no English label drops out of the joins after the plan counted it."""
+    named = queries.library()["claims_as_of"]
+    path = tmp_path / "kb"
+    shutil.copytree(seed_template, path)
+    with KnowledgeBase.open(path, write=True) as kb:
+        newest = kb.select("SELECT ?claim ?s ?date WHERE { ?claim a cfkb:Claim ; rdf:subject ?s ;"
+                           " cfkb:statedOn ?date } ORDER BY DESC(?date) ?claim LIMIT 1")[0]
+        labels = [q for q in kb.store.quads_for_pattern(newest["s"], RDFS.label, None)
+                  if isinstance(q.object, ox.Literal) and q.object.language == "en"]
+        assert labels
+        kb.write(remove=labels)
+        as_of = {"asOf": ox.Literal(newest["date"].value, datatype=XSD_DATE)}
+        whole = _answer(kb, named.text, as_of)
+        assert whole and newest["claim"].value not in {r["claim"]["value"] for r in whole}
+        assert len(_answer(kb, named.page(4), as_of)) < 4  # the plan alone comes up short
+        assert _answer(kb, named.page(4), as_of, 3, 0, named.text) == whole[:3]

@@ -590,3 +590,44 @@ def test_writable_server_keeps_no_cache(store_path: Path):
         assert create_app(kb, read_only=False, workers=1).state.cfkb.cache is None
     with KnowledgeBase.open(store_path) as kb:
         assert create_app(kb, workers=1).state.cfkb.cache is not None
+
+
+def test_claims_as_of_pages_come_from_its_page_plan_and_match_the_whole_answer(client):
+    as_of = {"p.asOf": "2023-12-31"}
+    whole = _named_rows(client, "claims_as_of", limit=str(ROWS), **as_of)
+    assert len(whole) > 5
+    dates = [r["date"]["value"] for r in whole]
+    assert dates == sorted(dates, reverse=True)
+    for limit in (1, 2, 3):
+        for offset in range(0, len(whole) - limit + 1, limit):  # the whole answer may go on past the cap
+            page = _named_rows(client, "claims_as_of", limit=str(limit), offset=str(offset), **as_of)
+            assert page == whole[offset:offset + limit], (limit, offset)
+
+
+def _wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.05)
+
+
+def test_a_read_only_server_prefills_the_named_queries_without_parameters(arabic_store):
+    whole_base = ("entities", "lists_per_area", "sources")
+    with KnowledgeBase.open(arabic_store) as kb:
+        app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=1)
+        with TestClient(app) as c:
+            cache = app.state.cfkb.cache
+            _wait_for(lambda: len(cache) >= len(whole_base))
+            prefilled = {name: c.get("/query", params={"name": name, "format": "json"}) for name in whole_base}
+            assert {n: r.headers["x-cfkb-cache"] for n, r in prefilled.items()} == dict.fromkeys(whole_base, "hit")
+            # the editor's page of the same query is the same answer
+            assert c.get("/query", params={"name": "sources", "run": "1"}).headers["x-cfkb-cache"] == "hit"
+            # a query with parameters is left for whoever asks
+            assert c.get("/query", params={"name": "claims_about", "format": "json",
+                                           "p.entity": "Hoquq"}).headers["x-cfkb-cache"] == "miss"
+        app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=1, prefill=False)
+        with TestClient(app) as c:
+            for name, earlier in prefilled.items():
+                fresh = c.get("/query", params={"name": name, "format": "json"})
+                assert fresh.headers["x-cfkb-cache"] == "miss"
+                assert json.loads(fresh.content) == json.loads(earlier.content)

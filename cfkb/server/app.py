@@ -176,7 +176,7 @@ class SecurityHeaders:
 def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: float = 10.0,
                row_limit: int = 10_000, workers: int | None = None, analyst: str = "analyst",
                allowed_hosts: Sequence[str] | None = None, runner: Runner | None = None,
-               cache_bytes: int = 64 * 1024 * 1024) -> Starlette:
+               cache_bytes: int = 64 * 1024 * 1024, prefill: bool = True) -> Starlette:
     """The cfkb web application over an open base.
 
     Args:
@@ -192,6 +192,8 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         cache_bytes: with ``read_only``, keep answers up to this many bytes in all (0: keep
             none), keyed by query text, bound values, format and page. A writable server keeps
             none, since its writes change the answers.
+        prefill: with the cache, compute the first page of each named query that takes no
+            parameters as the server starts, in the background (see :func:`cfkb.server.sparql.prefill`).
     """
     from cfkb.server import pages, sparql
 
@@ -209,9 +211,12 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         if warm is not None:
             # start the workers without holding up the first page
             threading.Thread(target=_quietly, args=(warm,), daemon=True, name="cfkb-warm").start()
+        filling = asyncio.create_task(sparql.prefill(cfg)) if cfg.cache is not None and prefill else None
         try:
             yield
         finally:
+            if filling is not None:
+                filling.cancel()
             await asyncio.to_thread(cfg.runner.close)
 
     routes = [

@@ -15,6 +15,7 @@ This module does not import the web stack, so the workers start quickly.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -98,6 +99,9 @@ class QueryJob:
 
     ``offset`` skips that many rows (or triples) of the answer first, so a page of it is
     ``offset`` then at most ``row_limit`` rows; the query text is never changed for it.
+    ``whole``, when given, is the query a page text stands for (see
+    :meth:`cfkb.queries.NamedQuery.page`): if the page text answers fewer rows than the
+    page asks for, ``whole`` runs instead, so the page is always the whole answer's.
     """
 
     text: str
@@ -105,11 +109,14 @@ class QueryJob:
     row_limit: int
     bindings: tuple[tuple[str, TermSpec], ...] = ()
     offset: int = 0
+    whole: str = ""
 
     @classmethod
     def make(cls, text: str, fmt: str, row_limit: int,
-             bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None, offset: int = 0) -> QueryJob:
-        return cls(text, fmt, row_limit, tuple((k, term_spec(v)) for k, v in (bindings or {}).items()), offset)
+             bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None, offset: int = 0,
+             whole: str = "") -> QueryJob:
+        return cls(text, fmt, row_limit, tuple((k, term_spec(v)) for k, v in (bindings or {}).items()), offset,
+                   whole)
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,9 @@ def run_job(kb: KnowledgeBase, job: QueryJob) -> QueryOutcome:
         # what pyoxigraph reports after parsing: a bound variable the query does not select, ...
         raise QueryError(str(exc)) from exc
     truncated = len(rows) > job.row_limit
+    if job.whole and not truncated:
+        # a short page: the last one, or rows the page text could not account for
+        return run_job(kb, dataclasses.replace(job, text=job.whole, whole=""))
     del rows[job.row_limit:]
     fmt = job.format if job.format in RESULT_FORMATS else "json"
     head: dict[str, Any] = {"vars": names}

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from cfkb import queries
 from cfkb.errors import CfkbError, InputError, QueryError
 from cfkb.model import CLAIM_PREFIX, PREFIXES, curie
-from cfkb.server.app import claim_url, config, entity_url, form_fields, render
+from cfkb.server.app import ServerConfig, claim_url, config, entity_url, form_fields, render
 from cfkb.server.executor import QueryJob, QueryOutcome
 from cfkb.server.protocol import (
     CONTENT_TYPES,
@@ -29,20 +29,25 @@ from cfkb.server.protocol import (
 )
 
 
-async def run_query(request: Request, text: str, fmt: str,
-                    bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,
-                    page: Page | None = None) -> tuple[QueryOutcome, bool]:
-    """Run a checked query through the worker pool, within the limits.
-
-    Returns the answer and whether it came from the cache. Identical queries
-    arriving while one runs wait for its answer instead of running again.
-    With ``page``, the answer holds only those rows (never more than the row cap).
-    """
-    cfg = config(request)
+def make_job(cfg: ServerConfig, text: str, fmt: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,
+             page: Page | None = None, named: queries.NamedQuery | None = None) -> QueryJob:
+    """The job for a query: with ``page``, only those rows (never more than the row cap);
+    when ``text`` is the named query ``named`` and it has a page plan, the plan runs."""
     if page is None:
-        job = QueryJob.make(text, fmt, cfg.row_limit, bindings)
-    else:
-        job = QueryJob.make(text, fmt, min(page.limit, cfg.row_limit), bindings, page.offset)
+        return QueryJob.make(text, fmt, cfg.row_limit, bindings)
+    limit = min(page.limit, cfg.row_limit)
+    plan = named.page(page.offset + limit + 1) if named is not None and named.text == text else None
+    if plan is not None:
+        return QueryJob.make(plan, fmt, limit, bindings, page.offset, whole=text)
+    return QueryJob.make(text, fmt, limit, bindings, page.offset)
+
+
+async def answer(cfg: ServerConfig, job: QueryJob) -> tuple[QueryOutcome, bool]:
+    """Run a checked query's job through the worker pool, within the limits.
+
+    Returns the answer and whether it came from the cache. Identical jobs
+    arriving while one runs wait for its answer instead of running again.
+    """
     if cfg.cache is not None:
         cached = cfg.cache.get(job)
         if cached is not None:
@@ -64,6 +69,30 @@ async def run_query(request: Request, text: str, fmt: str,
     if cfg.cache is not None:
         cfg.cache.put(job, outcome)
     return outcome, False
+
+
+async def run_query(request: Request, text: str, fmt: str,
+                    bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,
+                    page: Page | None = None, named: queries.NamedQuery | None = None) -> tuple[QueryOutcome, bool]:
+    """:func:`answer` for a request's query (see :func:`make_job`)."""
+    cfg = config(request)
+    return await answer(cfg, make_job(cfg, text, fmt, bindings, page, named))
+
+
+async def prefill(cfg: ServerConfig) -> None:
+    """Put the first page of every named query without parameters in the answer cache.
+
+    A read-only server does this as it starts: those queries (the entity list, the
+    lists per area, the sources) read the whole base, and every analyst opens them.
+    A request for one while it is computed waits for that answer.
+    """
+    for named in queries.library().values():
+        if named.params or queries.query_form(named.text) != "SELECT":
+            continue
+        try:
+            await answer(cfg, make_job(cfg, named.text, "json", None, Page(PAGE_SIZE), named))
+        except CfkbError:
+            pass  # reported, with its status, when someone asks for it
 
 
 def _headers(outcome: QueryOutcome, row_limit: int, cached: bool = False) -> dict[str, str]:
@@ -237,13 +266,13 @@ async def editor(request: Request) -> Response:
         bound = queries.bind(named, values, cfg.kb.entity_index()) if named else {}
         if fmt:
             fmt = choose_format(form, None, fmt)
-            outcome, cached = await run_query(request, text, fmt, bound, page)
+            outcome, cached = await run_query(request, text, fmt, bound, page, named)
             filename = f"{named.name if named else 'query'}.{EXTENSIONS[outcome.format]}"
             headers = _headers(outcome, cfg.row_limit, cached)
             headers["Content-Disposition"] = f'attachment; filename="{filename}"'
             return Response(outcome.body, media_type=CONTENT_TYPES[outcome.format], headers=headers)
         graph_form = form in ("CONSTRUCT", "DESCRIBE")
-        outcome, cached = await run_query(request, text, "turtle" if graph_form else "json", bound, page)
+        outcome, cached = await run_query(request, text, "turtle" if graph_form else "json", bound, page, named)
     except CfkbError as exc:
         if fmt:
             raise
