@@ -1100,7 +1100,7 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None) -> Non
               help="Read-only servers keep query answers up to this size (0: none); a --writable one keeps none.")
 @click.option("--prefill/--no-prefill", default=True, show_default=True,
               help="A read-only server computes the first page of the named queries without parameters"
-                   " (entities, lists per area, sources) as it starts, in the background.")
+                   " (entities, lists per area, sources) before it answers, for up to --query-timeout.")
 @click.option("--get", "get_path", metavar="PATH",
               help="Answer one GET request in-process, print the body and exit (0 only on HTTP 200).")
 @pass_state

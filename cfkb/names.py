@@ -106,6 +106,11 @@ class EntityIndex:
             self.labels[iri] = name
         self._pending.append((iri, name))
 
+    def prepare(self) -> EntityIndex:
+        """Build the lookup tables now rather than on the first lookup (a server does, as it starts)."""
+        self._tables()
+        return self
+
     def _tables(self) -> None:
         pending, self._pending = self._pending, []
         for iri, name in pending:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import resource
 import shutil
 import subprocess
@@ -286,3 +287,25 @@ def test_large_body_over_a_socket_is_413_and_the_server_goes_on(store_path):
         ok = httpx.get(server.url + "/sparql", params={"query": "ASK {}"}, timeout=10)
     assert r.status_code == 413 and took < 20
     assert ok.status_code == 200
+
+
+def test_worker_slots_go_to_the_longest_waiting_thread_first():
+    """A slot given back is handed to a waiter, never taken again by whoever gave it back."""
+    from cfkb.server.executor import _FairSlots
+
+    slots = _FairSlots(["w"])
+    held = slots.get(0)
+    got: list[str] = []
+    waiter = threading.Thread(target=lambda: got.append(slots.get(5)))
+    waiter.start()
+    deadline = time.monotonic() + 5
+    while not slots._waiters:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    slots.put(held)
+    with pytest.raises(queue.Empty):
+        slots.get(0.05)  # the slot went to the thread that was waiting
+    waiter.join(5)
+    assert got == ["w"]
+    slots.put("w")
+    assert slots.get(0) == "w"

@@ -193,7 +193,9 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
             none), keyed by query text, bound values, format and page. A writable server keeps
             none, since its writes change the answers.
         prefill: with the cache, compute the first page of each named query that takes no
-            parameters as the server starts, in the background (see :func:`cfkb.server.sparql.prefill`).
+            parameters as the server starts (see :func:`cfkb.server.sparql.prefill`), after the
+            entity names. The server waits for both before it answers, up to ``query_timeout``;
+            the rest goes on in the background.
     """
     from cfkb.server import pages, sparql
 
@@ -211,12 +213,21 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         if warm is not None:
             # start the workers without holding up the first page
             threading.Thread(target=_quietly, args=(warm,), daemon=True, name="cfkb-warm").start()
-        filling = asyncio.create_task(sparql.prefill(cfg)) if cfg.cache is not None and prefill else None
+
+        async def ready() -> None:
+            # names to resolve request parameters with, then the answers every analyst opens
+            await asyncio.to_thread(lambda: cfg.kb.entity_index().prepare())
+            if cfg.cache is not None and prefill:
+                await sparql.prefill(cfg)
+
+        # open for requests when ready, or after the query time limit at most (the rest goes on
+        # in the background): requests that came earlier would only queue behind it
+        preparing = asyncio.create_task(ready())
+        await asyncio.wait([preparing], timeout=cfg.query_timeout)
         try:
             yield
         finally:
-            if filling is not None:
-                filling.cancel()
+            preparing.cancel()
             await asyncio.to_thread(cfg.runner.close)
 
     routes = [

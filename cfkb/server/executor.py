@@ -15,6 +15,7 @@ This module does not import the web stack, so the workers start quickly.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import json
@@ -32,7 +33,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import pyoxigraph as ox
 
@@ -47,6 +48,8 @@ from cfkb.errors import (
 )
 from cfkb.model import PREFIXES
 from cfkb.store import KnowledgeBase
+
+T = TypeVar("T")
 
 #: Result formats of SELECT and ASK, by short name.
 RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
@@ -318,6 +321,48 @@ class _Worker:
         self.conn.close()
 
 
+class _FairSlots(Generic[T]):
+    """A pool of slots handed out first come, first served.
+
+    A slot given back goes straight to the longest waiting thread, so a thread
+    that just gave one back cannot take it again ahead of the others (as it can
+    from a :class:`queue.Queue`, starving a waiter until its time runs out).
+    Free slots are taken most recently used first.
+    """
+
+    def __init__(self, items: list[T]) -> None:
+        self._free = list(items)
+        self._waiters: collections.deque[list[Any]] = collections.deque()  # [event, slot or _NONE]
+        self._lock = threading.Lock()
+
+    def get(self, timeout: float | None) -> T:
+        """A slot; raises :class:`queue.Empty` if none came within ``timeout`` seconds."""
+        with self._lock:
+            if self._free and not self._waiters:
+                return self._free.pop()
+            waiter: list[Any] = [threading.Event(), _NONE]
+            self._waiters.append(waiter)
+        waiter[0].wait(timeout)
+        with self._lock:
+            if waiter[1] is _NONE:
+                self._waiters.remove(waiter)
+                raise queue.Empty
+        item: T = waiter[1]
+        return item
+
+    def put(self, item: T) -> None:
+        with self._lock:
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                waiter[1] = item
+                waiter[0].set()
+            else:
+                self._free.append(item)
+
+
+_NONE = object()
+
+
 class ProcessRunner:
     """A pool of worker processes over the store at ``store_path``.
 
@@ -330,9 +375,7 @@ class ProcessRunner:
     def __init__(self, store_path: str | Path, size: int = 2) -> None:
         self.store_path = str(store_path)
         self.size = max(1, size)
-        self._slots: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
-        for _ in range(self.size):
-            self._slots.put(None)
+        self._slots = _FairSlots[_Worker | None]([None] * self.size)
         self._generation = 0
         self._closed = False
         self._lock = threading.Lock()
@@ -357,7 +400,7 @@ class ProcessRunner:
 
     def warm(self) -> None:
         """Start every worker now rather than on first use."""
-        taken = [self._slots.get() for _ in range(self.size)]
+        taken = [self._slots.get(None) for _ in range(self.size)]
         try:
             for i, worker in enumerate(taken):
                 taken[i] = worker = self._fresh(worker)
@@ -368,7 +411,7 @@ class ProcessRunner:
 
     def run(self, job: QueryJob, timeout: float) -> QueryOutcome:
         try:
-            worker = self._slots.get(timeout=timeout)
+            worker = self._slots.get(timeout)
         except queue.Empty:
             raise QueryTimeoutError(f"server busy: no query worker was free within {timeout:g} s;"
                                     " try again shortly") from None
