@@ -216,7 +216,10 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
 
         async def ready() -> None:
             # names to resolve request parameters with, then the answers every analyst opens
-            await asyncio.to_thread(lambda: cfg.kb.entity_index().prepare())
+            try:
+                await asyncio.to_thread(lambda: cfg.kb.entity_index().prepare())
+            except CfkbError:
+                pass  # reported, with its status, on the first request that needs the names
             if cfg.cache is not None and prefill:
                 await sparql.prefill(cfg)
 
