@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -227,7 +228,8 @@ async def _client(base: str, iris: dict[str, list[str]], until: float, seed: int
     rng = random.Random(seed)
     host, port = base.rsplit("//", 1)[1].rsplit(":", 1)
     raw = _RawConnection(host, int(port)) if kind == "raw" else None
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+    # httpx only when asked for: the raw client needs none
+    async with (httpx.AsyncClient(base_url=base, timeout=60) if raw is None else contextlib.nullcontext()) as client:
         while time.monotonic() < until:
             for name, path in _requests(iris, rng):
                 if only and name not in only:
