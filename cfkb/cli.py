@@ -555,8 +555,7 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
     if timeout is not None:
         _query_with_timeout(kb, nq.text, bound, fmt, timeout)
         return
-    result = kb.query(nq.text, bound, name=nq.name)
-    _render_results(result, fmt)
+    _render_results(queries.run(kb, nq.text, bound, nq.name), fmt)
 
 
 def _query_with_timeout(kb: KnowledgeBase, text: str, bound: dict[str, Any], fmt: str, timeout: float) -> None:
@@ -574,10 +573,10 @@ def _query_with_timeout(kb: KnowledgeBase, text: str, bound: dict[str, Any], fmt
 
 
 def _render_results(result: Any, fmt: str) -> None:
-    if isinstance(result, ox.QueryBoolean):
+    if isinstance(result, (ox.QueryBoolean, bool)):
         click.echo("true" if bool(result) else "false")
         return
-    if isinstance(result, ox.QueryTriples):
+    if isinstance(result, (ox.QueryTriples, list)):
         from cfkb.export import turtle
 
         click.echo(turtle(list(result)), nl=False)

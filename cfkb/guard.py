@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 import pyoxigraph as ox
 
-from cfkb.errors import ParseError, QueryRefusedError
+from cfkb.errors import ParseError, QueryError, QueryRefusedError
 
 MIB = 1024 * 1024
 
@@ -203,11 +203,33 @@ def bounded(path: str, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
 
 
 # -- queries -------------------------------------------------------------------
+#
+# Two checks, in this order, and a query runs only if both pass:
+#
+# 1. :func:`screen_query`, a token scan: cheap enough for the server's event loop,
+#    it finds the query form and refuses the obvious (keywords outside strings,
+#    IRIs and comments). A scanner can be led to read code as a comment or a
+#    string, so it never decides alone that a query is safe.
+# 2. :func:`check_query`, the decision: the nesting depth is bounded, then the
+#    text is read by a real SPARQL 1.1 parser (rdflib's grammar) and refused by
+#    its algebra: a ``SERVICE`` pattern anywhere, a dataset clause (``FROM``,
+#    ``FROM NAMED``), any update. Text the parser cannot read is not run.
+#
+# Where queries run, :mod:`cfkb.sandbox` takes the network away as well, so a
+# query the parser misread still reaches nothing.
+
+#: The deepest nesting of brackets (``(``, ``{``, ``[``) a query may have. Real
+#: queries stay far below; a hostile one of tens of thousands of levels would
+#: exhaust a parser's stack (pyoxigraph's among them) before any other check.
+MAX_NESTING = 24
+#: The longest query text, in characters.
+MAX_QUERY_CHARS = 1_000_000
 
 # SPARQL tokens that can hide keywords: strings (long forms first), IRIs,
 # comments, variables and prefixed names. Whatever is left is scanned for
-# keywords, so `<http://x#>`, `"SERVICE"` or `?service` never trip it, and a
-# `#` inside an IRI never hides the rest of a line.
+# keywords, so `<http://x#>`, `"SERVICE"` or `?service` never trip it, a `#`
+# inside an IRI never hides the rest of a line, and neither does an escaped
+# one in a prefixed name (`ex:a\#b`, SPARQL's PN_LOCAL_ESC).
 _TOKEN = re.compile("|".join((
     r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""',
     r"'''(?:[^'\\]|\\.|'(?!''))*'''",
@@ -216,14 +238,20 @@ _TOKEN = re.compile("|".join((
     r'(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)',
     r"(?P<comment>#[^\n\r]*)",
     r"(?P<var>[?$]\w+)",
-    r"(?P<pname>(?:[^\W\d][\w.-]*)?:[\w.:%\\-]*)",
+    r"(?P<pname>(?:[^\W\d][\w.-]*)?:(?:[\w.:%-]|\\.)*)",
     r"(?P<word>[^\W\d]\w*)",
+    r"(?P<open>[({\[])",
+    r"(?P<close>[)}\]])",
 )))
 # SPARQL 1.1 section 19.2: \u and \U escapes may stand anywhere in a query.
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
 UPDATE_WORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"})
 OUTSIDE_WORDS = frozenset({"SERVICE", "LOAD", "FROM"})
+
+
+def _unescaped(text: str) -> str:
+    return _CODEPOINT.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
 
 
 def keywords(text: str) -> list[str]:
@@ -233,9 +261,26 @@ def keywords(text: str) -> list[str]:
 
     >>> keywords('SELECT ?service WHERE { ?s ex:load "FROM" ; <http://x#> ?o } # SERVICE')
     ['SELECT', 'WHERE']
+    >>> keywords('SELECT * WHERE { ?s ?p ex:x\\#y . SERVICE <http://e/> {} }')
+    ['SELECT', 'WHERE', 'SERVICE']
     """
-    text = _CODEPOINT.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
-    return [m.group("word").upper() for m in _TOKEN.finditer(text) if m.lastgroup == "word"]
+    return [m.group("word").upper() for m in _TOKEN.finditer(_unescaped(text)) if m.lastgroup == "word"]
+
+
+def nesting(text: str) -> int:
+    """The deepest nesting of brackets outside strings, IRIs and comments.
+
+    >>> nesting('SELECT * WHERE { FILTER((1 + 2) > 0) "((((" }')
+    3
+    """
+    depth = deepest = 0
+    for m in _TOKEN.finditer(_unescaped(text)):
+        if m.lastgroup == "open":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif m.lastgroup == "close":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def query_form(text: str) -> str | None:
@@ -263,14 +308,42 @@ def _form(text: str) -> str | None:
     return None
 
 
+def _refuse_outside(word: str, name: str | None) -> QueryRefusedError:
+    hint = "; the default graph is already the whole base" if word == "FROM" else ""
+    return QueryRefusedError(f"{word} is not allowed: queries never reach outside the base{hint}", name)
+
+
+def screen_query(text: str, name: str | None = None) -> None:
+    """The quick first look (a token scan): size, nesting, and keywords that reach outside.
+
+    Passing it proves nothing; :func:`check_query` decides.
+
+    Raises:
+        QueryRefusedError: too long, nested too deeply, SERVICE/LOAD/FROM or an update.
+    """
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryRefusedError(f"the query is {len(text):,} characters long, more than the limit of"
+                                f" {MAX_QUERY_CHARS:,}; shorten it", name)
+    depth = nesting(text)
+    if depth > MAX_NESTING:
+        raise QueryRefusedError(f"the query nests brackets {depth} deep, more than the limit of {MAX_NESTING};"
+                                " flatten it", name)
+    word = _outside_word(text)
+    if word is not None:
+        raise _refuse_outside(word, name)
+    _form(text)
+
+
 def check_query(text: str, name: str | None = None) -> None:
     """Refuse what would reach outside the base (SERVICE, LOAD, FROM, FROM NAMED) and updates.
 
-    Checked on the query's tokens before it runs, so a keyword inside a
-    string, an IRI or a comment is not mistaken for one.
+    The text is screened (:func:`screen_query`), then parsed as SPARQL 1.1 and
+    refused by what the parse holds, so neither a keyword inside a string, an
+    IRI or a comment, nor a scanner's misreading of the text, decides.
 
     Raises:
-        QueryRefusedError: the query uses one of them.
+        QueryRefusedError: the query uses one of them, or is too long or too deep.
+        QueryError: the text is not a SPARQL query this check can read.
 
     >>> check_query('SELECT * WHERE { ?s ?p "SERVICE <http://x>" }')
     >>> check_query('SELECT * WHERE { ?s ?p <http://x#> . SERVICE <http://evil/> { ?a ?b ?c } }')
@@ -278,11 +351,17 @@ def check_query(text: str, name: str | None = None) -> None:
     ...
     cfkb.errors.QueryRefusedError: SERVICE is not allowed: queries never reach outside the base
     """
-    word = _outside_word(text)
-    if word is not None:
-        hint = "; the default graph is already the whole base" if word == "FROM" else ""
-        raise QueryRefusedError(f"{word} is not allowed: queries never reach outside the base{hint}", name)
-    _form(text)
+    screen_query(text, name)
+    verdict = _algebra_verdict(text)
+    if verdict is None:
+        return
+    kind, detail = verdict
+    if kind == "outside":
+        raise _refuse_outside(detail, name)
+    if kind == "update":
+        raise QueryRefusedError(f"{detail} is a SPARQL update; this base answers queries only, never updates",
+                                name)
+    raise QueryError(detail, name)
 
 
 @functools.lru_cache(maxsize=512)
@@ -291,3 +370,107 @@ def _outside_word(text: str) -> str | None:
         if word in OUTSIDE_WORDS:
             return word
     return None
+
+
+_UPDATE_NAMES = {"Load": "LOAD", "Clear": "CLEAR", "Drop": "DROP", "Create": "CREATE", "Add": "ADD",
+                 "Move": "MOVE", "Copy": "COPY", "InsertData": "INSERT", "DeleteData": "DELETE",
+                 "DeleteWhere": "DELETE", "Modify": "INSERT"}
+
+
+@functools.lru_cache(maxsize=1024)
+def _algebra_verdict(text: str) -> tuple[str, str] | None:
+    """None for a query that may run; else (``outside`` | ``update`` | ``syntax``, detail).
+
+    The parser runs on a thread of its own: it raises and keeps exceptions as it
+    backtracks, and their tracebacks would otherwise hold the caller's frames (with
+    whatever query answers they hold) in reference cycles, freed later by whichever
+    thread collects them, where pyoxigraph refuses to free its answers.
+    """
+    from cfkb import sandbox
+
+    return sandbox.run_offline(_parse_verdict, text)
+
+
+def _parse_verdict(text: str) -> tuple[str, str] | None:
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    try:
+        tree = parseQuery(text)
+    except RecursionError:
+        return ("syntax", f"the query nests too deeply to be read (more than {MAX_NESTING} levels is refused);"
+                          " flatten it")
+    except ParseBaseException as exc:
+        try:
+            update = parseUpdate(text)
+        except (ParseBaseException, RecursionError):
+            return ("syntax", _unreadable(text, exc))
+        requests = update.get("request") or []
+        first = requests[0].name if requests else ""
+        return ("update", _UPDATE_NAMES.get(first, "UPDATE"))
+    found = _forbidden(tree)
+    return ("outside", found) if found else None
+
+
+def _forbidden(tree: object) -> str | None:
+    """``SERVICE`` or ``FROM`` if the parse holds a service pattern or a dataset clause."""
+    from pyparsing import ParseResults
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, CompValue):
+            if node.name == "ServiceGraphPattern":
+                return "SERVICE"
+            if node.name == "DatasetClause":
+                return "FROM"
+            stack.extend(node.values())
+        elif isinstance(node, (ParseResults, list, tuple)):
+            stack.extend(node)
+    return None
+
+
+def _unreadable(text: str, exc: object) -> str:
+    """Why a text the parser could not read is not run: Oxigraph's own syntax error when
+    it has one (its messages are the clearer), else the parser's, said as a refusal.
+
+    Oxigraph reads the text on an empty in-memory store, on a thread with no network
+    (:func:`cfkb.sandbox.run_offline`), and its answer is never read.
+    """
+    from cfkb import sandbox
+
+    def oxigraph_error() -> str | None:
+        try:
+            answer = ox.Store().query(text)
+        except SyntaxError as err:
+            return str(err)
+        except Exception:  # noqa: BLE001 - it parsed; whatever else failed is not a syntax error
+            return None
+        del answer
+        return None
+
+    error = sandbox.run_offline(oxigraph_error)
+    if error is not None:
+        return f"SPARQL syntax error: {error}"
+    return (_syntax_message(text, exc) + "; cfkb runs only queries its SPARQL 1.1 check can read"
+            " (an escaped character in a prefixed name, such as ex:a\\#b, is not read: write the full"
+            " IRI instead)")
+
+
+def _syntax_message(text: str, exc: object) -> str:
+    """One line: where the parser stopped (line, column, the text there) and what it wanted."""
+    line = getattr(exc, "lineno", None)
+    col = getattr(exc, "col", None)
+    msg = str(getattr(exc, "msg", "") or exc)
+    msg = re.sub(r"\s+", " ", msg).strip()
+    if len(msg) > 200:
+        msg = msg[:200] + "\u2026"
+    where = f" at line {line}, column {col}" if line and col else ""
+    found = ""
+    loc = getattr(exc, "loc", None)
+    if isinstance(loc, int) and 0 <= loc < len(text):
+        near = re.sub(r"\s+", " ", text[loc:loc + 24]).strip()
+        if near:
+            found = f" (near {near!r})"
+    return f"SPARQL syntax error{where}{found}: {msg}"

@@ -15,15 +15,19 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, QueryError
-from cfkb.guard import check_query, keywords, query_form
+from cfkb.guard import keywords, query_form, screen_query
 from cfkb.names import EntityIndex, expand_curie
 from cfkb.resources import queries_dir
 
-__all__ = ["PARAM_TYPES", "NamedQuery", "Param", "bind", "check_safe", "keywords", "library", "load", "query_form"]
+if TYPE_CHECKING:
+    from cfkb.store import KnowledgeBase
+
+__all__ = ["PARAM_TYPES", "NamedQuery", "Param", "bind", "check_safe", "keywords", "library", "load", "query_form", "run"]
 
 PARAM_TYPES = ("entity", "date", "string", "iri")
 _PARAM = re.compile(r"^#\s*param\s+(\w+)\s*:\s*(\w+)\s*(?:--\s*(.*))?$")
@@ -110,12 +114,17 @@ def load(spec: str) -> NamedQuery:
 
 
 def check_safe(text: str, name: str | None = None) -> None:
-    """Refuse what would reach outside the base, and updates (see :func:`cfkb.guard.check_query`).
+    """The quick first look at a query from outside (see :func:`cfkb.guard.screen_query`).
+
+    Cheap enough for the server's event loop; the parser's decision
+    (:func:`cfkb.guard.check_query`) comes where the query runs, in
+    :meth:`cfkb.store.KnowledgeBase.query`, on a worker or a thread with no network.
 
     Raises:
-        QueryRefusedError: the query uses SERVICE, LOAD, FROM (NAMED) or is an update.
+        QueryRefusedError: the query uses SERVICE, LOAD, FROM (NAMED), is an update,
+            or is too long or nested too deeply.
     """
-    check_query(text, name)
+    screen_query(text, name)
 
 
 def bind(query: NamedQuery, values: dict[str, str], index: EntityIndex) -> dict[str, ox.NamedNode | ox.Literal]:
@@ -154,3 +163,46 @@ def bind(query: NamedQuery, values: dict[str, str], index: EntityIndex) -> dict[
     if missing:
         raise QueryError("missing parameter(s) " + ", ".join(missing) + "; pass --param NAME=VALUE", query.name)
     return bound
+
+
+#: A query's whole answer, read to the end: a SELECT's solutions (re-read from
+#: SPARQL JSON), a CONSTRUCT's or DESCRIBE's triples, or an ASK's truth.
+Answer = ox.QuerySolutions | list[ox.Triple] | bool
+
+
+def run(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,
+        name: str | None = None) -> Answer:
+    """Run a query from outside (a user's text or file) and read its answer to the end.
+
+    On a local base the query is evaluated on a thread with no network
+    (:func:`cfkb.sandbox.run_offline`), so that nothing a query says can reach
+    another machine, whatever the parser made of it. A shared server's base is
+    queried over the network; its own server evaluates the query.
+
+    Raises:
+        QueryRefusedError: SERVICE, FROM, an update, too long or too deep.
+        QueryError: the query does not parse or cannot be evaluated.
+    """
+    from cfkb import sandbox
+
+    def evaluate() -> tuple[str, bytes | bool]:
+        # pyoxigraph's answers belong to the thread that made them: only bytes leave it
+        result = kb.query(text, bindings, name=name)
+        try:
+            if isinstance(result, ox.QueryBoolean):
+                return "ask", bool(result)
+            if isinstance(result, ox.QueryTriples):
+                return "graph", bytes(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b"")
+            return "select", bytes(result.serialize(format=ox.QueryResultsFormat.JSON) or b"")
+        finally:
+            del result
+
+    if not isinstance(kb.store, ox.Store):  # a shared server's base: its server evaluates
+        form, body = evaluate()
+    else:
+        form, body = sandbox.run_offline(evaluate)
+    if isinstance(body, bool):
+        return body
+    if form == "graph":
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
+    return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)

@@ -17,10 +17,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -171,6 +172,63 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def same_origin(headers: Any) -> bool:
+    """Whether a request comes from this server's own pages, or from no page at all.
+
+    A browser says where a request comes from (``Sec-Fetch-Site``, and ``Origin``
+    on POSTs and fetches); a client that is not a browser (curl, a SPARQL
+    library) sends neither, and cannot be driven by another site, so it passes.
+    ``Origin: null`` (a sandboxed frame, a file, some redirects) does not.
+    """
+    origin = headers.get("origin")
+    if origin == "null":
+        return False
+    if origin and urlsplit(origin).netloc != headers.get("host", ""):
+        return False
+    return headers.get("sec-fetch-site") in (None, "same-origin", "none")
+
+
+#: Paths that run queries: another site may not make a browser ask them anything, not even
+#: by a link, since the answer's timing alone tells what is in the base.
+QUERY_PATHS = ("/sparql", "/query")
+
+
+class CrossSiteGuard:
+    """Refuses requests that another site makes a visitor's browser send (403).
+
+    ``/sparql`` and ``/query`` answer only this server's own pages and clients
+    that are not browsers: from any other page, a form, a link, an image or a
+    script could make the browser run a query, and its timing (or a ``SERVICE``
+    call) tells that page what the base holds. Every other path follows the
+    resource-isolation policy of Fetch Metadata: another site may link to a
+    page (a top-level navigation), but not embed it or fetch it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        response = PlainTextResponse("cross-site request refused: open this server's pages directly, or query"
+                                     " it from a program rather than from another site\n", status_code=403)
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _allowed(scope: Scope) -> bool:
+        headers = Headers(scope=scope)
+        if same_origin(headers):
+            return True
+        path = scope.get("path", "")
+        if path in QUERY_PATHS or path.startswith(tuple(p + "/" for p in QUERY_PATHS)):
+            return False
+        if headers.get("origin"):  # a cross-site fetch or form post
+            return False
+        return (scope.get("method") == "GET" and headers.get("sec-fetch-mode") == "navigate"
+                and headers.get("sec-fetch-dest") in (None, "document"))
+
+
 # -- the factory -------------------------------------------------------------------
 
 def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: float = 10.0,
@@ -249,7 +307,7 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         Route("/sparql", sparql.endpoint, methods=["GET", "POST"], name="sparql"),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(CrossSiteGuard), Middleware(SecurityHeaders)]
     if allowed_hosts:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,

@@ -37,6 +37,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import pyoxigraph as ox
 
+from cfkb import sandbox
 from cfkb.errors import (
     CfkbError,
     InputError,
@@ -161,6 +162,8 @@ def run_job(kb: KnowledgeBase, job: QueryJob) -> QueryOutcome:
     """
     start = time.perf_counter()
     bindings = {name: term_from_spec(spec) for name, spec in job.bindings}
+    result: Any = None
+    solution: Any = None
     try:
         result = kb.query(job.text, bindings)
         if isinstance(result, ox.QueryBoolean):
@@ -182,6 +185,10 @@ def run_job(kb: KnowledgeBase, job: QueryJob) -> QueryOutcome:
     except (ValueError, TypeError, RuntimeError) as exc:
         # what pyoxigraph reports after parsing: a bound variable the query does not select, ...
         raise QueryError(str(exc)) from exc
+    finally:
+        # pyoxigraph's answers may only be freed on the thread that made them; a traceback
+        # kept in a future would otherwise carry them to whichever thread collects it
+        result = solution = None
     truncated = len(rows) > job.row_limit
     if job.whole and not truncated:
         # a short page: the last one, or rows the page text could not account for
@@ -243,6 +250,8 @@ def _timeout_error(timeout: float) -> QueryTimeoutError:
 def worker_main(conn: Connection, store_path: str) -> None:
     """A worker process: open the store read-only and answer jobs until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # no network for this process's query threads: SERVICE reaches nothing even if the parser is misled
+    sandbox.deny_network()
     try:
         kb = KnowledgeBase.open(store_path)
     except BaseException as exc:  # reported to the server, which answers 503
@@ -459,7 +468,8 @@ class ThreadRunner:
 
     def __init__(self, kb: KnowledgeBase, size: int = 2) -> None:
         self.kb = kb
-        self._pool = ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="cfkb-query")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="cfkb-query",
+                                        initializer=sandbox.offline_initializer)
 
     def run(self, job: QueryJob, timeout: float) -> QueryOutcome:
         future = self._pool.submit(run_job, self.kb, job)

@@ -9,7 +9,6 @@ event loop.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,7 +20,7 @@ from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
 from cfkb.model import CFID_NS
 from cfkb.names import expand_curie
 from cfkb.server import data
-from cfkb.server.app import ServerConfig, config, entity_url, form_fields, render
+from cfkb.server.app import ServerConfig, config, entity_url, form_fields, render, same_origin
 from cfkb.server.graph import render_panel
 from cfkb.store import KnowledgeBase
 
@@ -80,16 +79,6 @@ def _flag(kb: KnowledgeBase, conflict_id: str, *, status: str, prefer: str | Non
     return workflow_flag(kb, conflict_id, status=status, prefer=prefer, reason=reason, analyst=analyst)
 
 
-def _same_origin(request: Request) -> bool:
-    """A form posted from this server's own pages (not from another site)."""
-    origin = request.headers.get("origin")
-    if origin == "null":
-        return False
-    if origin:
-        return urlsplit(origin).netloc == request.headers.get("host", "")
-    return request.headers.get("sec-fetch-site") in (None, "same-origin", "none")
-
-
 def _local_path(target: str | None, default: str) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
@@ -101,7 +90,7 @@ async def flag(request: Request) -> Response:
     cfg = config(request)
     if cfg.read_only:
         raise ForbiddenError("this server is read-only; start it with 'cfkb serve --writable' to flag conflicts")
-    if not _same_origin(request):
+    if not same_origin(request.headers):
         raise ForbiddenError("cross-site form refused: flag conflicts from this server's own pages")
     form = form_fields(await request.body())
     cid = request.path_params["cid"]
