@@ -234,7 +234,7 @@ def _raise_reply(reply: tuple[str, str, str]) -> None:
 class Runner(Protocol):
     """Runs query jobs within a time limit."""
 
-    def run(self, job: QueryJob, timeout: float) -> QueryOutcome: ...
+    def run(self, job: QueryJob, timeout: float, client: str = "") -> QueryOutcome: ...
 
     def recycle(self) -> None: ...
 
@@ -331,25 +331,40 @@ class _Worker:
 
 
 class _FairSlots(Generic[T]):
-    """A pool of slots handed out first come, first served.
+    """A pool of slots shared fairly between clients, first come first served within one.
 
-    A slot given back goes straight to the longest waiting thread, so a thread
-    that just gave one back cannot take it again ahead of the others (as it can
-    from a :class:`queue.Queue`, starving a waiter until its time runs out).
-    Free slots are taken most recently used first.
+    A slot given back goes straight to a waiting thread, so a thread that just gave
+    one back cannot take it again ahead of the others (as it can from a
+    :class:`queue.Queue`, starving a waiter until its time runs out). Among waiters,
+    the client holding the fewest slots goes first, the longest waiting among equals.
+    No client holds more than ``per_client`` slots at once (with two or more slots,
+    one fewer than all of them), so one client's flood of slow queries always leaves a
+    slot for everyone else; and no client may have more than ``max_waiting`` queries
+    waiting. Free slots are taken most recently used first.
     """
 
-    def __init__(self, items: list[T]) -> None:
+    def __init__(self, items: list[T], *, per_client: int | None = None, max_waiting: int = 32) -> None:
         self._free = list(items)
-        self._waiters: collections.deque[list[Any]] = collections.deque()  # [event, slot or _NONE]
+        self.per_client = per_client or max(1, len(items) - 1)
+        self.max_waiting = max_waiting
+        self._held: collections.Counter[str] = collections.Counter()
+        self._waiters: collections.deque[list[Any]] = collections.deque()  # [event, slot or _NONE, client]
         self._lock = threading.Lock()
 
-    def get(self, timeout: float | None) -> T:
-        """A slot; raises :class:`queue.Empty` if none came within ``timeout`` seconds."""
+    def get(self, timeout: float | None, client: str = "") -> T:
+        """A slot for ``client``; raises :class:`queue.Empty` if none came within ``timeout`` seconds.
+
+        Raises:
+            QueryTimeoutError: ``client`` already has ``max_waiting`` queries waiting.
+        """
         with self._lock:
-            if self._free and not self._waiters:
+            if self._free and self._held[client] < self.per_client and not self._eligible_waiter():
+                self._held[client] += 1
                 return self._free.pop()
-            waiter: list[Any] = [threading.Event(), _NONE]
+            if sum(1 for w in self._waiters if w[2] == client) >= self.max_waiting:
+                raise QueryTimeoutError(f"too many queries from one client at once (more than {self.max_waiting}"
+                                        " waiting); wait for answers before asking more")
+            waiter: list[Any] = [threading.Event(), _NONE, client]
             self._waiters.append(waiter)
         waiter[0].wait(timeout)
         with self._lock:
@@ -359,10 +374,26 @@ class _FairSlots(Generic[T]):
         item: T = waiter[1]
         return item
 
-    def put(self, item: T) -> None:
+    def _eligible_waiter(self) -> list[Any] | None:
+        """The waiter a free slot goes to: under its client's share, fewest held, longest waiting."""
+        best: list[Any] | None = None
+        for waiter in self._waiters:
+            held = self._held[waiter[2]]
+            if held < self.per_client and (best is None or held < self._held[best[2]]):
+                best = waiter
+        return best
+
+    def put(self, item: T, client: str = "") -> None:
+        """Give back a slot ``client`` held."""
         with self._lock:
-            if self._waiters:
-                waiter = self._waiters.popleft()
+            if self._held[client] > 0:
+                self._held[client] -= 1
+                if not self._held[client]:
+                    del self._held[client]
+            waiter = self._eligible_waiter()
+            if waiter is not None:
+                self._waiters.remove(waiter)
+                self._held[waiter[2]] += 1
                 waiter[1] = item
                 waiter[0].set()
             else:
@@ -409,18 +440,20 @@ class ProcessRunner:
 
     def warm(self) -> None:
         """Start every worker now rather than on first use."""
-        taken = [self._slots.get(None) for _ in range(self.size)]
+        # each slot as a client of its own, so the per-client share does not hold this back
+        taken = [self._slots.get(None, f" warm {i}") for i in range(self.size)]
         try:
             for i, worker in enumerate(taken):
                 taken[i] = worker = self._fresh(worker)
                 worker.wait_ready(self.START_TIMEOUT)
         finally:
-            for worker in taken:
-                self._slots.put(worker)
+            for i, worker in enumerate(taken):
+                self._slots.put(worker, f" warm {i}")
 
-    def run(self, job: QueryJob, timeout: float) -> QueryOutcome:
+    def run(self, job: QueryJob, timeout: float, client: str = "") -> QueryOutcome:
+        """Run ``job`` on a worker, for ``client`` (its share of the workers is bounded)."""
         try:
-            worker = self._slots.get(timeout)
+            worker = self._slots.get(timeout, client)
         except queue.Empty:
             raise QueryTimeoutError(f"server busy: no query worker was free within {timeout:g} s;"
                                     " try again shortly") from None
@@ -441,7 +474,7 @@ class ProcessRunner:
             worker = None
             raise StoreError(f"the query worker failed ({type(exc).__name__}); try again") from exc
         finally:
-            self._slots.put(worker)
+            self._slots.put(worker, client)
         if reply[0] == "ok":
             outcome: QueryOutcome = reply[1]
             return outcome
@@ -471,7 +504,7 @@ class ThreadRunner:
         self._pool = ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="cfkb-query",
                                         initializer=sandbox.offline_initializer)
 
-    def run(self, job: QueryJob, timeout: float) -> QueryOutcome:
+    def run(self, job: QueryJob, timeout: float, client: str = "") -> QueryOutcome:
         future = self._pool.submit(run_job, self.kb, job)
         try:
             return future.result(timeout)

@@ -42,11 +42,12 @@ def make_job(cfg: ServerConfig, text: str, fmt: str, bindings: dict[str, ox.Name
     return QueryJob.make(text, fmt, limit, bindings, page.offset)
 
 
-async def answer(cfg: ServerConfig, job: QueryJob) -> tuple[QueryOutcome, bool]:
+async def answer(cfg: ServerConfig, job: QueryJob, client: str = "") -> tuple[QueryOutcome, bool]:
     """Run a checked query's job through the worker pool, within the limits.
 
     Returns the answer and whether it came from the cache. Identical jobs
     arriving while one runs wait for its answer instead of running again.
+    ``client`` (the peer's address) bounds that client's share of the workers.
     """
     if cfg.cache is not None:
         cached = cfg.cache.get(job)
@@ -58,7 +59,7 @@ async def answer(cfg: ServerConfig, job: QueryJob) -> tuple[QueryOutcome, bool]:
     future: asyncio.Future[QueryOutcome] = asyncio.get_running_loop().create_future()
     cfg.inflight[job] = future
     try:
-        outcome = await asyncio.to_thread(cfg.runner.run, job, cfg.query_timeout)
+        outcome = await asyncio.to_thread(cfg.runner.run, job, cfg.query_timeout, client)
     except BaseException as exc:
         future.set_exception(exc)
         future.exception()  # retrieved here, so an unawaited future logs nothing
@@ -76,7 +77,8 @@ async def run_query(request: Request, text: str, fmt: str,
                     page: Page | None = None, named: queries.NamedQuery | None = None) -> tuple[QueryOutcome, bool]:
     """:func:`answer` for a request's query (see :func:`make_job`)."""
     cfg = config(request)
-    return await answer(cfg, make_job(cfg, text, fmt, bindings, page, named))
+    client = request.client.host if request.client else ""
+    return await answer(cfg, make_job(cfg, text, fmt, bindings, page, named), client)
 
 
 async def prefill(cfg: ServerConfig) -> None:
