@@ -47,6 +47,7 @@ from cfkb.errors import (
     QueryTimeoutError,
     StoreError,
 )
+from cfkb.guard import check_query
 from cfkb.model import PREFIXES
 from cfkb.store import KnowledgeBase
 
@@ -254,6 +255,8 @@ def worker_main(conn: Connection, store_path: str) -> None:
     sandbox.deny_network()
     try:
         kb = KnowledgeBase.open(store_path)
+        # the query check's parser loaded now, not within the first query's time limit
+        check_query("ASK {}")
     except BaseException as exc:  # reported to the server, which answers 503
         conn.send(_error_reply(exc))
         return
