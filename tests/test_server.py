@@ -17,7 +17,7 @@ from cfkb.store import KnowledgeBase
 from conftest import seeded_copy
 from html_tree import parse
 
-TIMEOUT = 1.0
+TIMEOUT = 3.0  # generous: a loaded machine must not turn a quick query into a 503
 ROWS = 20
 HOQUQ_CONFLICT = "9755e317886eab57"  # Al-Rabaa TV vs Hossein Moanes
 KH_CONFLICT = "6b0f4e42b49ebf7b"  # Al-Rabaa TV vs Qais al-Khazali
@@ -208,7 +208,7 @@ def test_a_runaway_query_stops_at_the_limit_and_the_server_goes_on(client):
     took = time.monotonic() - start
     assert r.status_code == 503
     assert f"time limit of {TIMEOUT:g} s" in r.text
-    assert took < TIMEOUT + 3
+    assert took < TIMEOUT + 10
     r = client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
     assert r.status_code == 200 and r.json()["boolean"] is True
 
