@@ -469,9 +469,11 @@ def _conflicts_table(found: list[Any]) -> str:
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The file's format (default: from its extension).")
+@click.option("--repair", is_flag=True, help="Drop damaged values of the base's own state (its generation).")
 @pass_state
-def validate(state: State, file: str | None, fmt: str | None) -> None:
-    """Check the base, or a file, against the SHACL data-quality shapes.
+def validate(state: State, file: str | None, fmt: str | None, repair: bool) -> None:
+    """Check the base, or a file, against the SHACL data-quality shapes,
+    and the base's own settings and state.
 
     Exit status 1 when there are violations.
 
@@ -479,12 +481,13 @@ def validate(state: State, file: str | None, fmt: str | None) -> None:
     Example:
       cfkb validate
       cfkb validate partner.ttl
+      cfkb validate --repair
     """
     from cfkb.importer import InputFile, prepare_quads
     from cfkb.resources import shapes_dir
     from cfkb.validate import validate_quads
 
-    kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
+    kb = state.kb(write=repair) if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     if file:
         quads = prepare_quads(kb, InputFile(file, Path(file).read_bytes(), fmt))
     else:
@@ -494,9 +497,20 @@ def validate(state: State, file: str | None, fmt: str | None) -> None:
     found = validate_quads(quads, [shapes_dir() / "claims.ttl"])
     for v in found:
         click.echo(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
+    problems: list[str] = []
+    if not file and KnowledgeBase.exists(state.location):
+        from cfkb.tlp import setting_problems
+
+        if repair:
+            dropped = kb.repair_state()
+            _echo_err(f"dropped {dropped} damaged generation value(s)")
+        problems = setting_problems(kb)
+        for line in problems:
+            click.echo(f"{state.store_path}: {line}")
     target = file or state.store_path
-    if found:
-        _echo_err(f"{target}: {len(found)} violation(s)")
+    if found or problems:
+        _echo_err(f"{target}: {len(found)} violation(s)" + (f", {len(problems)} problem(s) with the base's"
+                                                            " settings or state" if problems else ""))
         raise click.exceptions.Exit(1)
     _echo_err(f"{target}: conforms")
 

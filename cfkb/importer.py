@@ -48,7 +48,7 @@ from cfkb.model import (
     curie,
 )
 from cfkb.names import slug
-from cfkb.rdfio import RDF_FORMATS, claims_from_quads, guess_format, locate, parse_rdf
+from cfkb.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
 from cfkb.store import MARKER, KnowledgeBase, Location
 from cfkb.tables import ENTITY_COLUMNS, Resolver, Row, read_rows
 
@@ -82,11 +82,16 @@ Progress = Callable[[int], None]
 
 @dataclass
 class InputFile:
-    """One file to import: its name (for messages), bytes and format (None: guess)."""
+    """One file to import: its name (for messages), bytes and format (None: guess).
+
+    ``own`` marks quads cfkb made itself (a partner import's gradings): only
+    those may write the base's own records. Files from outside never are.
+    """
 
     name: str
     data: bytes
     format: str | None = None
+    own: bool = False
 
     @property
     def lines(self) -> int:
@@ -195,7 +200,10 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
     for f in files:
         fmt = f.format or guess_format(f.name)
         if fmt in RDF_FORMATS:
-            file_claims, file_rest, renamed = claims_from_quads(f.name, parse_rdf(f.name, f.data, fmt))
+            quads = parse_rdf(f.name, f.data, fmt)
+            if not f.own:
+                quads = data_only(f.name, f.data, quads)
+            file_claims, file_rest, renamed = claims_from_quads(f.name, quads)
             if resolver.index.merged:
                 file_claims = [_follow_merges(c, resolver.index.merged) for c in file_claims]
             by_iri = {v: k for k, v in renamed.items()}

@@ -17,13 +17,19 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
-from cfkb.errors import ParseError, UnknownFormatError
+from cfkb.errors import ParseError, ProtectedDataError, UnknownFormatError
 from cfkb.guard import bounded, check_jsonld, check_rdf_text, check_size
 from cfkb.guard import refuse_markup as refuse_markup  # its home until the guard; tables import it from here
 from cfkb.model import (
+    BASE_IRI,
+    CFID_NS,
     CFKB,
     CFKB_NS,
+    DCT,
+    GRAPH_NS,
+    OWN_RECORDS,
     PROV,
+    STAGING_GRAPH_PREFIX,
     RDF,
     RDFS,
     SCHEMA,
@@ -197,6 +203,103 @@ def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
     if not quads:
         raise ParseError(path, None, None, "the file holds no triples; nothing to import")
     return quads
+
+
+# -- imports carry data only ------------------------------------------------
+
+#: What the header of a cfkb export may say about the export (its own record).
+_EXPORT_HEADER = frozenset({
+    RDF.type.value, DCT.created.value, DCT.license.value, DCT.creator.value, CFKB.softwareVersion.value,
+    CFKB.tlpCeiling.value, CFKB.tlp.value, CFKB.claimCount.value, CFKB.withheldClaims.value,
+    CFKB.defaultTlp.value,
+})
+_EXPORT_PREFIX = CFID_NS + "export/"
+
+
+def _internal_graph(graph: object) -> str | None:
+    """What a graph name is, if it is one of the base's own graphs."""
+    if not isinstance(graph, ox.NamedNode):
+        return None
+    if graph.value.startswith(GRAPH_NS):
+        return "the base's own graph"
+    if graph.value.startswith(STAGING_GRAPH_PREFIX):
+        return "a staging graph of the base"
+    return _own_record(graph.value)
+
+
+def _own_record(iri: str) -> str | None:
+    """What an IRI is, if the base mints it for its own records or settings."""
+    if iri == BASE_IRI:
+        return "the base's settings and state"
+    for prefix, what in OWN_RECORDS.items():
+        if iri.startswith(prefix):
+            return what
+    return None
+
+
+def _export_headers(quads: list[ox.Quad]) -> set[ox.NamedNode]:
+    """Subjects that are the header of a cfkb export and nothing else.
+
+    A cfkb export starts with a record of itself (who, when, ceiling): it
+    describes the file, the import batch records the file, and it is not
+    stored. Anything else said about an export record is refused.
+    """
+    typed = {q.subject for q in quads if q.predicate == RDF.type and q.object == CFKB.Export
+             and isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(_EXPORT_PREFIX)}
+    if not typed:
+        return set()
+    bad = {q.subject for q in quads if q.subject in typed
+           and (not isinstance(q.graph_name, ox.DefaultGraph) or isinstance(q.object, ox.BlankNode)
+                or (q.predicate.value not in _EXPORT_HEADER
+                    and not q.predicate.value.startswith(CFKB_NS + "filter")))}
+    return typed - bad
+
+
+def _where(data: bytes, graph: str | None, subject: object) -> tuple[int | None, int | None]:
+    """Line and column of a quad: its subject's first mention (after its graph's name, in a graph)."""
+    node = subject.value if isinstance(subject, ox.NamedNode) else None
+    if graph is None:
+        return locate(data, node) if node else (None, None)
+    line, col = locate(data, graph)
+    if line is None or node is None:
+        return line, col
+    start = sum(len(text) + 1 for text in data.split(b"\n")[: line - 1])
+    sub_line, sub_col = locate(data[start:], node)
+    return (line + sub_line - 1, sub_col) if sub_line is not None else (line, col)
+
+
+def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> list[ox.Quad]:
+    """The quads of an imported file, refused if any writes the base's own
+    graphs (ontology, state, settings, staging) or its own records (the
+    settings node, batches, analysts, partners, exports, conflicts,
+    decisions, gradings, merges).
+
+    A cfkb export's header (see :func:`_export_headers`) is left out.
+
+    Raises:
+        ProtectedDataError: one line per offending quad, with the file, line
+            and column of the IRI and what it is; nothing is imported.
+    """
+    headers = _export_headers(quads)
+    problems: list[str] = []
+    kept: list[ox.Quad] = []
+    for q in quads:
+        if q.subject in headers:
+            continue
+        graph = _internal_graph(q.graph_name)
+        subject = _own_record(q.subject.value) if isinstance(q.subject, ox.NamedNode) else None
+        if graph is None and subject is None:
+            kept.append(q)
+            continue
+        iri = q.graph_name.value if graph else q.subject.value  # type: ignore[union-attr]
+        what = f"writes into {graph} <{iri}>" if graph else f"is about {subject} <{iri}>"
+        line, col = _where(data, iri if graph else None, q.subject)
+        where = path + (f":{line}" if line else "") + (f":{col}" if line and col else "")
+        problems.append(f"{where}: refused: {q.subject} {q.predicate} ... {what};"
+                        " an import carries data only (claims, entities, sources): remove it from the file")
+    if problems:
+        raise ProtectedDataError(problems)
+    return kept
 
 
 # -- claims out of RDF -----------------------------------------------------

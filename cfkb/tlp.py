@@ -122,12 +122,32 @@ def allowed(level: str, ceiling: str) -> bool:
 
 
 def default_level(kb: KnowledgeBase) -> str:
-    """What unmarked claims, sources and entities count as in this base."""
+    """What unmarked claims, sources and entities count as in this base.
+
+    Several values (in any graph) count as the strictest of them, and a value
+    that is not a TLP level as RED: a setting nobody can read denies.
+    """
+    found = None
     for q in kb.store.quads_for_pattern(BASE, CFKB.defaultTlp, None, None):
-        name = LEVEL_OF_NT.get(str(q.object))
-        if name:
-            return name
-    return FALLBACK_DEFAULT
+        name = LEVEL_OF_NT.get(str(q.object), "RED")
+        if found is None or order(name) > order(found):
+            found = name
+    return found or FALLBACK_DEFAULT
+
+
+def setting_problems(kb: KnowledgeBase) -> list[str]:
+    """What is wrong with the base's own settings and state, each with its fix."""
+    problems = []
+    marks = [str(q.object) for q in kb.store.quads_for_pattern(BASE, CFKB.defaultTlp, None, None)]
+    if len(marks) > 1 or any(m not in LEVEL_OF_NT for m in marks):
+        problems.append(f"the base's default marking has {len(marks)} value(s) ({', '.join(sorted(marks))});"
+                        f" it counts as {default_level(kb)}: set one with 'cfkb tlp default LEVEL'")
+    damaged = kb.damaged_generations()
+    if damaged:
+        problems.append(f"the base's generation holds {len(damaged)} value(s) cfkb did not write"
+                        f" ({', '.join(sorted(damaged)[:3])}); they are ignored; repair with"
+                        " 'cfkb validate --repair' (any import or claim add drops them too)")
+    return problems
 
 
 def set_default_level(kb: KnowledgeBase, level: str) -> str:
