@@ -759,12 +759,16 @@ def entity_show(state: State, name: str, fmt: str) -> None:
 
     from cfkb.entities import show_entity
 
+    from cfkb.tlp import marking_of
+
     info = show_entity(state.kb(), name)
+    marking = marking_of(state.kb(), info.iri)  # as export counts it: every graph, or the default
     if fmt == "json":
-        click.echo(json.dumps(asdict(info), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**asdict(info), "marking": marking}, ensure_ascii=False, indent=2))
         return
     click.echo(f"{info.label}  <{info.iri}>")
     click.echo(f"  type      {', '.join(info.types) or '(none)'}")
+    click.echo(f"  marking   TLP:{marking}")
     for text, lang in info.labels:
         click.echo(f"  label     {text}" + (f"@{lang}" if lang else ""))
     for text, lang in info.aliases:

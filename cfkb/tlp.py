@@ -150,6 +150,18 @@ def setting_problems(kb: KnowledgeBase) -> list[str]:
     return problems
 
 
+def marking_of(kb: KnowledgeBase, iri: str) -> str:
+    """The marking of a node as an export counts it: the strictest ``cfkb:tlp``
+    it has in any graph, or the base's default when it has none.
+
+    >>> kb = KnowledgeBase.memory(ontology=False)
+    >>> marking_of(kb, CFID_NS + "x")
+    'AMBER'
+    """
+    pairs = [(NT_TLP, str(q.object)) for q in kb.store.quads_for_pattern(ox.NamedNode(iri), CFKB.tlp, None, None)]
+    return level_of(pairs, default_level(kb))
+
+
 def set_default_level(kb: KnowledgeBase, level: str) -> str:
     """Set the marking unmarked nodes count as; returns the canonical name.
 
@@ -194,7 +206,9 @@ class Release:
 
     ``claims`` are the claims that may leave; ``nodes`` every claim, entity,
     source and vocabulary term whose IRI may appear; ``kinds`` the kind of
-    each subject of the base (claim, entity, private, ...).
+    each subject of the base (claim, entity, private, ...); ``hidden`` the
+    IRIs marked above the ceiling, whatever their kind (a vocabulary term,
+    an IRI of another namespace): never named.
     """
 
     ceiling: str
@@ -204,10 +218,15 @@ class Release:
     withheld_claims: int = 0
     kinds: dict[str, str] = field(default_factory=dict)
     levels: dict[str, str] = field(default_factory=dict)
+    hidden: set[str] = field(default_factory=set)
 
     def may_name(self, term: str) -> bool:
         """Whether an IRI (N-Triples form) may appear in the export."""
-        if term in self.nodes or is_vocabulary(term):
+        if term in self.nodes:
+            return True
+        if term in self.hidden:
+            return False
+        if is_vocabulary(term) and self.kinds.get(term, "vocabulary") == "vocabulary":
             return True
         if term in self.kinds or is_private(term):
             return False
@@ -217,7 +236,11 @@ class Release:
 
 def kind_of(subject: str, pairs: Sequence[tuple[str, str]]) -> str:
     """claim, entity, vocabulary, private (bookkeeping), export, assessment,
-    conflict (stored, derived data) or bnode."""
+    conflict (stored, derived data) or bnode.
+
+    An IRI in a vocabulary's namespace that the data gives a type (a
+    ``cfkb:Person`` named with a ``schema:`` IRI) is an entity like any other.
+    """
     if subject.startswith("_:"):
         return "bnode"
     types = {o for p, o in pairs if p == NT_TYPE}
@@ -231,7 +254,7 @@ def kind_of(subject: str, pairs: Sequence[tuple[str, str]]) -> str:
         return "conflict"
     if NT_BATCH in types or NT_PARTNER_GRADING in types or is_private(subject):
         return "private"
-    if is_vocabulary(subject):
+    if is_vocabulary(subject) and not types:
         return "vocabulary"
     return "entity"
 
@@ -264,10 +287,21 @@ def release(graph: Graph, ceiling: str, default: str) -> Release:
             levels[s] = level
             if level in ok_levels:
                 ok_entities.add(s)
+        else:
+            # a vocabulary term's own block follows its marking (unmarked: the
+            # default); its IRI is public unless it is itself marked too high
+            levels[s] = level_of(marks, default)
+        if kind != "entity" and any(p == NT_TLP for p, _ in marks) and level_of(marks, default) not in ok_levels:
+            rel.hidden.add(s)
     default_ok = allowed(default, ceiling)
+    hidden = rel.hidden
 
     def may_name(term: str) -> bool:
-        if term in ok_entities or is_vocabulary(term):
+        if term in ok_entities:
+            return True
+        if term in hidden:
+            return False
+        if is_vocabulary(term) and kinds.get(term, "vocabulary") == "vocabulary":
             return True
         if term in kinds or is_private(term):
             return False
@@ -328,5 +362,6 @@ def _bnode_ok(graph: Graph, node: str, may_name: object, ceiling: str, default: 
 
 __all__ = [
     "BASE", "DEFAULT_CEILING", "FALLBACK_DEFAULT", "Release", "allowed", "default_level", "effective_ceiling",
+    "marking_of", "setting_problems",
     "normalise", "order", "release", "set_default_level",
 ]
