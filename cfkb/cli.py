@@ -1082,15 +1082,21 @@ def conflict_show(state: State, conflict_id: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE.")
 @click.option("--as-of", "as_of", help="The base as claimed by this date.")
+@click.option("--tlp", "ceiling", default="GREEN", show_default=True,
+              type=click.Choice(["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"], case_sensitive=False),
+              help="TLP ceiling, as for export: the highest marking shown. TLP:RED is never shown, even with RED.")
 @pass_state
-def report(state: State, fmt: str, output: str | None, as_of: str | None) -> None:
+def report(state: State, fmt: str, output: str | None, as_of: str | None, ceiling: str) -> None:
     """A briefing to send: conflicts with both sides, quotes and grading, per entity
     and area, and the timeline of statements. HTML is one self-contained file.
+
+    It shows what an export at the same TLP ceiling would carry, with the
+    marking in its header and beside each claim, and counts what it leaves out.
 
     \b
     Example:
       cfkb report -o briefing.md
-      cfkb report --format html -o briefing.html
+      cfkb report --tlp AMBER --format html -o briefing.html
     """
     from cfkb.conflicts import view_as_of
     from cfkb.report import briefing
@@ -1098,7 +1104,7 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None) -> Non
     kb = state.kb()
     if as_of:
         kb = view_as_of(kb, _parse_date(as_of, "--as-of"))
-    _write_output(briefing(kb, fmt=fmt), output)
+    _write_output(briefing(kb, fmt=fmt, ceiling=ceiling.upper()), output)
 
 # -- serve -----------------------------------------------------------------
 
