@@ -344,7 +344,32 @@ def _plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entiti
     )
     if validate and (new_claims or prepared.rest):
         check_shapes(kb, created + prepared.rest, prepared.origins, records=list(new_claims.items()))
+    plan.rest = plan.rest + markings_kept(kb, plan.rest)
     return plan
+
+
+def markings_kept(kb: KnowledgeBase, quads: Sequence[ox.Quad]) -> list[ox.Quad]:
+    """What keeps a file from lowering the marking of something the base holds.
+
+    A ``cfkb:tlp`` a file gives a claim, entity or source the base already
+    holds unmarked would replace the base's default (several markings count
+    as the strictest, but none counts as the default): the default is
+    written beside it, so the marking can only go up.
+    """
+    from cfkb.model import tlp_term
+    from cfkb.tlp import default_level
+
+    marked = {q.subject for q in quads if q.predicate == CFKB.tlp and isinstance(q.subject, ox.NamedNode)}
+    extra = []
+    default = None
+    for node in sorted(marked, key=str):
+        if next(kb.store.quads_for_pattern(node, CFKB.tlp, None, None), None) is not None:
+            continue  # marked already: several marks count as the strictest
+        if next(kb.store.quads_for_pattern(node, None, None, None), None) is None:
+            continue  # new to the base: the file's marking is all there is
+        default = default or tlp_term(default_level(kb))
+        extra.append(ox.Quad(node, CFKB.tlp, default))
+    return extra
 
 
 def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | None = None,

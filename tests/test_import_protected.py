@@ -169,3 +169,22 @@ def test_the_next_write_repairs_a_damaged_generation(runner, store_path):
     finally:
         kb.close()
     assert invoke(runner, store_path, "validate").exit_code == 0
+
+
+def test_a_file_cannot_lower_the_marking_of_what_the_base_holds(runner, store_path, tmp_path):
+    kb = KnowledgeBase.open(store_path, write=True)
+    hoquq = ox.NamedNode(CFID_NS + "harakat-hoquq")
+    kb.write([], remove=list(kb.store.quads_for_pattern(hoquq, CFKB.tlp, None, None)))
+    unmarked_claim = next(kb.store.quads_for_pattern(None, CFKB.tlp, tlp_term("CLEAR"), None)).subject
+    kb.write([], remove=list(kb.store.quads_for_pattern(unmarked_claim, CFKB.tlp, None, None)))
+    kb.close()
+    path = tmp_path / "lower.ttl"
+    path.write_text(PREFIXES + f"<{hoquq.value}> cfkb:tlp cfkb:TLP_CLEAR .\n"
+                    f"<{unmarked_claim.value}> cfkb:tlp cfkb:TLP_CLEAR .\n" + ENTITY.replace(" .", " ; cfkb:tlp cfkb:TLP_CLEAR ."))
+    result = invoke(runner, store_path, "import", str(path))
+    assert result.exit_code == 0, result.output
+    for name in ("Harakat Hoquq",):
+        assert "marking   TLP:AMBER" in invoke(runner, store_path, "entity", "show", name).stdout
+    assert "marking   TLP:CLEAR" in invoke(runner, store_path, "entity", "show", "New Party").stdout
+    out = invoke(runner, store_path, "export", "--tlp", "CLEAR", "--format", "nt").stdout
+    assert "harakat-hoquq" not in out and unmarked_claim.value not in out and "new-party" in out
