@@ -268,6 +268,10 @@ def _where(data: bytes, graph: str | None, subject: object) -> tuple[int | None,
     return (line + sub_line - 1, sub_col) if sub_line is not None else (line, col)
 
 
+#: Offending quads located (file, line, column) one by one; more are counted.
+MAX_LOCATED = 100
+
+
 def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> list[ox.Quad]:
     """The quads of an imported file, refused if any writes the base's own
     graphs (ontology, state, settings, staging) or its own records (the
@@ -277,26 +281,45 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> list[ox.Quad]:
     A cfkb export's header (see :func:`_export_headers`) is left out.
 
     Raises:
-        ProtectedDataError: one line per offending quad, with the file, line
-            and column of the IRI and what it is; nothing is imported.
+        ProtectedDataError: one line per offending quad (the first
+            :data:`MAX_LOCATED`, then how many more), with the file, line
+            and column of the quad and the IRI; nothing is imported.
     """
     headers = _export_headers(quads)
     problems: list[str] = []
+    more = 0
     kept: list[ox.Quad] = []
+    subjects: dict[object, str | None] = {}  # each subject decided once: a claim has a dozen quads
+    graphs: dict[object, str | None] = {}
+    places: dict[tuple[str | None, object], tuple[int | None, int | None]] = {}
     for q in quads:
-        if q.subject in headers:
-            continue
-        graph = _internal_graph(q.graph_name)
-        subject = _own_record(q.subject.value) if isinstance(q.subject, ox.NamedNode) else None
+        s, g = q.subject, q.graph_name
+        subject = subjects.get(s, "")
+        if subject == "":
+            subject = subjects[s] = (_own_record(s.value) if isinstance(s, ox.NamedNode)
+                                     and s.value.startswith(CFID_NS) else None)
+        graph = graphs.get(g, "")
+        if graph == "":
+            graph = graphs[g] = _internal_graph(g)
         if graph is None and subject is None:
             kept.append(q)
             continue
-        iri = q.graph_name.value if graph else q.subject.value  # type: ignore[union-attr]
+        if s in headers:
+            continue
+        if len(problems) >= MAX_LOCATED:
+            more += 1
+            continue
+        iri = g.value if graph else s.value  # type: ignore[union-attr]
         what = f"writes into {graph} <{iri}>" if graph else f"is about {subject} <{iri}>"
-        line, col = _where(data, iri if graph else None, q.subject)
+        key = (iri if graph else None, s)
+        if key not in places:
+            places[key] = _where(data, key[0], s)
+        line, col = places[key]
         where = path + (f":{line}" if line else "") + (f":{col}" if line and col else "")
-        problems.append(f"{where}: refused: {q.subject} {q.predicate} ... {what};"
+        problems.append(f"{where}: refused: {s} {q.predicate} ... {what};"
                         " an import carries data only (claims, entities, sources): remove it from the file")
+    if more:
+        problems.append(f"{path}: refused: {more} more quad(s) about the base's own graphs or records")
     if problems:
         raise ProtectedDataError(problems)
     return kept

@@ -188,3 +188,18 @@ def test_a_file_cannot_lower_the_marking_of_what_the_base_holds(runner, store_pa
     assert "marking   TLP:CLEAR" in invoke(runner, store_path, "entity", "show", "New Party").stdout
     out = invoke(runner, store_path, "export", "--tlp", "CLEAR", "--format", "nt").stdout
     assert "harakat-hoquq" not in out and unmarked_claim.value not in out and "new-party" in out
+
+
+def test_many_offending_quads_are_listed_then_counted(kb):
+    from cfkb.errors import ProtectedDataError
+
+    lines = "".join(f'<{CFID_NS}e{i}> <http://www.w3.org/2000/01/rdf-schema#label> "x"'
+                    f" <https://w3id.org/cfkb/graph/state> .\n" for i in range(5000))
+    before = kb.claim_count()
+    with pytest.raises(ProtectedDataError) as caught:
+        import_files(kb, [InputFile("many.nq", lines.encode(), "nq")], analyst="t")
+    details = caught.value.details
+    assert len(details) == 101 and details[-1] == "many.nq: refused: 4900 more quad(s) about the base's own graphs or records"
+    assert details[0].startswith("many.nq:1:1: refused:") and details[99].startswith("many.nq:100:1: refused:")
+    assert len(str(caught.value).splitlines()) == ProtectedDataError.SHOWN + 1
+    assert kb.claim_count() == before
