@@ -229,11 +229,13 @@ padding:.2rem .8rem;color:#444}h3{margin-top:2rem}"""
 def _html(blocks: list[tuple[str, Any]]) -> str:
     from html import escape as html_escape
 
-    out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<title>cfkb briefing</title>", f"<style>{_CSS}</style></head><body>"]
-    in_list = False
-    def escape(text: str, quote: bool = True) -> str:  # type: ignore[misc]
+    def escape(text: str, quote: bool = True) -> str:
         return html_escape(_visible(text), quote=quote)
+
+    marking = "".join(f" \u00b7 TLP:{escape(value)}" for kind, value in blocks if kind == "tlp")
+    out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+           f"<title>cfkb briefing{marking}</title>", f"<style>{_CSS}</style></head><body>"]
+    in_list = False
 
     for kind, value in blocks:
         if kind != "li" and in_list:
