@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cfkb.export import ExportOptions, export_base
+from cfkb.report import briefing
 from cfkb.model import (
     CFID_NS,
     CFKB,
@@ -159,6 +160,7 @@ def _build(things, claims, default):
         if kind in ("cfid", "schema-entity"):
             quads.append(ox.Quad(node, RDF.type, CFKB.Person))
         quads.append(ox.Quad(node, RDFS.comment, ox.Literal(f"TEXT-OF-THING-{i}-END")))
+        quads.append(ox.Quad(node, RDFS.label, ox.Literal(f"LABEL-OF-THING-{i}-END", language="en")))
         for level, g in marks:
             quads.append(_mark(node, level, GRAPHS[g]))
     people = {-1: CFID_NS + "seed-person"}
@@ -187,7 +189,7 @@ def test_no_text_above_the_ceiling_leaves_whatever_is_marked_where(base, ceiling
     for i, (kind, marks) in enumerate(things):
         level = _level(marks, default)
         if not allowed(level, ceiling):
-            absent.append(f"TEXT-OF-THING-{i}-END")
+            absent += [f"TEXT-OF-THING-{i}-END", f"LABEL-OF-THING-{i}-END"]
             if marks and kind != "blank":
                 withheld_things.add(i)
             elif kind in ("cfid", "schema-entity", "foreign"):
@@ -199,3 +201,8 @@ def test_no_text_above_the_ceiling_leaves_whatever_is_marked_where(base, ceiling
     for name, text in _exports(kb, ceiling):
         leaked = [token for token in absent if token in text]
         assert not leaked, (name, ceiling, leaked)
+    # the briefing, under the same ceiling, in both formats
+    for fmt in ("markdown", "html"):
+        text = briefing(kb, fmt=fmt, ceiling=ceiling, today="2024-05-01")
+        leaked = [token for token in absent if token in text]
+        assert not leaked, (fmt, ceiling, leaked)
