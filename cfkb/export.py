@@ -9,8 +9,11 @@ are sorted, so the same base and options always give the same bytes. A header
 block says who exported, when, with which cfkb, filters, ceiling and licence,
 and how many claims were withheld by TLP (never which).
 
-What never leaves: TLP:RED; anything above the ceiling; claims that name a
-withheld entity or source; entities only withheld claims mention; import
+What never leaves: TLP:RED; anything above the ceiling, whatever it is (a
+claim, an entity, a source, an entity at a vocabulary's or a foreign IRI,
+what the base says about a vocabulary term) and wherever its ``cfkb:tlp`` is
+(the base's own graphs included); claims that name a withheld entity,
+source, document or term; entities only withheld claims mention; import
 batches, their files and analysts; the base's settings; who recorded each
 claim and when (the receiving base records its own); assessments that touch
 a withheld claim; analysts' names on assessments. The header names the one

@@ -4,6 +4,8 @@ Claims, sources and entities carry ``cfkb:tlp`` (CLEAR, GREEN, AMBER,
 AMBER+STRICT, RED). Anything unmarked counts as the base's default marking,
 stored in the base itself (``cfid:base cfkb:defaultTlp``) and AMBER unless an
 analyst sets it: deny by default. TLP:RED never leaves, whatever the ceiling.
+Several markings on one node (in any graph) count as the strictest, and so
+do several values of the base's default.
 
 :func:`release` decides, for a ceiling, which nodes of the base an export may
 carry. It works on the N-Triples strings of terms (see :mod:`cfkb.export`), so
