@@ -289,12 +289,12 @@ def release(graph: Graph, ceiling: str, default: str) -> Release:
             levels[s] = level
             if level in ok_levels:
                 ok_entities.add(s)
-        else:
+        elif kind == "vocabulary":
             # a vocabulary term's own block follows its marking (unmarked: the
             # default); its IRI is public unless it is itself marked too high
             levels[s] = level_of(marks, default)
         if kind != "entity" and any(p == NT_TLP for p, _ in marks) and level_of(marks, default) not in ok_levels:
-            rel.hidden.add(s)
+            rel.hidden.add(s)  # marked too high: never named, whatever it is
     default_ok = allowed(default, ceiling)
     hidden = rel.hidden
 
