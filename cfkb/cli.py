@@ -240,6 +240,7 @@ def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entiti
             for n, line in enumerate(details, 1):
                 _echo_err(f"problem {n}/{len(details)}: {line}")
         raise
+    _echo_left_out(report)
     created = len(report.entities_created)
     _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claim(s) added,"
               f" {len(report.claims_present)} already present, {created} entit{'y' if created == 1 else 'ies'}"
@@ -258,6 +259,13 @@ def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entiti
         _echo_err("no new conflicts")
 
 
+def _echo_left_out(report: Any) -> None:
+    from cfkb.rdfio import left_out_text
+
+    if report.left_out:
+        _echo_err(f"left out {left_out_text(report.left_out)} of the sending base: this base keeps its own")
+
+
 def _import_partner(state: State, inputs: list[Any], partner: str, create_entities: bool) -> None:
     from cfkb.importer import import_lock
     from cfkb.partner import import_partner
@@ -266,6 +274,7 @@ def _import_partner(state: State, inputs: list[Any], partner: str, create_entiti
         result = import_partner(state.kb(write=True), inputs, partner=partner, analyst=state.analyst,
                                 create_entities=create_entities)
     report = result.report
+    _echo_left_out(report)
     _echo_err(f"imported {', '.join(report.files)} from {partner}: {len(report.claims_added)} claim(s) added,"
               f" {len(report.claims_present)} already present")
     if result.new_conflicts:

@@ -131,6 +131,8 @@ class ImportReport:
     other_triples: int = 0
     #: open conflicts the import added (None: not counted)
     new_conflicts: int | None = None
+    #: records of the sending base the files carried and the base did not store, by kind
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def claims_seen(self) -> int:
@@ -150,6 +152,7 @@ class Plan:
     created: list[ox.Quad]
     entities_created: list[tuple[str, str, str]]
     origins: dict[str, Origin]
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def claim_quads(self) -> dict[str, list[ox.Quad]]:
@@ -166,6 +169,8 @@ class Prepared:
     resolver: Resolver
     origins: dict[str, Origin]
     iris: list[str] = field(default_factory=list)
+    #: records of the sending base the files carried, left out (decisions, conflict records), by kind
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def _now() -> dt.datetime:
@@ -197,12 +202,15 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
     iris: list[str] = []  # the claims' content-hash IRIs, computed once
     rest: list[ox.Quad] = []
     origins: dict[str, Origin] = {}
+    left_out: dict[str, int] = {}
     for f in files:
         fmt = f.format or guess_format(f.name)
         if fmt in RDF_FORMATS:
             quads = parse_rdf(f.name, f.data, fmt)
             if not f.own:
-                quads = data_only(f.name, f.data, quads)
+                quads, dropped = data_only(f.name, f.data, quads)
+                for what, n in dropped.items():
+                    left_out[what] = left_out.get(what, 0) + n
             file_claims, file_rest, renamed = claims_from_quads(f.name, quads)
             if resolver.index.merged:
                 file_claims = [_follow_merges(c, resolver.index.merged) for c in file_claims]
@@ -238,7 +246,7 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
                     done = row.line
             if progress and f.lines > done:
                 progress(f.lines - done)
-    return Prepared(claims, rest, resolver, origins, iris)
+    return Prepared(claims, rest, resolver, origins, iris, left_out)
 
 
 def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
@@ -341,6 +349,7 @@ def _plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entiti
         created=created,
         entities_created=[(iri, lbl, col) for iri, (lbl, col, _) in prepared.resolver.created.items()],
         origins=prepared.origins,
+        left_out=prepared.left_out,
     )
     if validate and (new_claims or prepared.rest):
         check_shapes(kb, created + prepared.rest, prepared.origins, records=list(new_claims.items()))
@@ -392,7 +401,7 @@ def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | 
     batch = ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
                                                      *(hashlib.sha256(f.data).hexdigest() for f in plan.files)))
     report = ImportReport(batch=batch.value, files=[f.name for f in plan.files],
-                          entities_created=list(plan.entities_created))
+                          entities_created=list(plan.entities_created), left_out=dict(plan.left_out))
     # each new claim's quads and its record of this batch, as N-Quads text (no quad objects)
     text = ClaimText(tail=[(CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
                            (CFKB.recordedBy, ox.Literal(analyst)), (PROV.wasGeneratedBy, batch)])

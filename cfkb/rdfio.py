@@ -255,6 +255,39 @@ def _export_headers(quads: list[ox.Quad]) -> set[ox.NamedNode]:
     return typed - bad
 
 
+#: Records of the sending base a cfkb export carries (its decisions, its
+#: conflicts), by class: never stored by the receiving base, which keeps its
+#: own. A decision is known by its class or by ``cfkb:assesses``, whatever
+#: its IRI (the base reads a conflict's status from any node that assesses it).
+CARRIED_RECORDS = {CFKB.Assessment: "decision", CFKB.Conflict: "conflict record"}
+#: Classes of the base's own bookkeeping: refused whatever the node's IRI.
+OWN_RECORD_CLASSES = {CFKB.ImportBatch: "an import batch", CFKB.PartnerGrading: "a partner's grading",
+                      CFKB.EntityMerge: "an entity merge record", CFKB.EntityUnmerge: "an entity unmerge record",
+                      CFKB.Export: "an export record"}
+
+
+def _carried(quads: list[ox.Quad]) -> tuple[dict[object, str], dict[object, str]]:
+    """The sending base's decisions and conflict records in a file, and the
+    nodes typed as the base's own bookkeeping, each by what it is."""
+    carried: dict[object, str] = {}
+    own: dict[object, str] = {}
+    for q in quads:
+        if q.predicate == RDF.type:
+            if q.object in CARRIED_RECORDS:
+                carried[q.subject] = CARRIED_RECORDS[q.object]  # type: ignore[index]
+            elif q.object in OWN_RECORD_CLASSES:
+                own[q.subject] = OWN_RECORD_CLASSES[q.object]  # type: ignore[index]
+        elif q.predicate == CFKB.assesses:
+            carried.setdefault(q.subject, "decision")
+    return carried, own
+
+
+def left_out_text(counts: dict[str, int]) -> str:
+    """'2 decisions and 1 conflict record', from counts by kind."""
+    parts = [f"{n} {what}{'' if n == 1 else 's'}" for what, n in sorted(counts.items()) if n]
+    return " and ".join(parts)
+
+
 def _where(data: bytes, graph: str | None, subject: object) -> tuple[int | None, int | None]:
     """Line and column of a quad: its subject's first mention (after its graph's name, in a graph)."""
     node = subject.value if isinstance(subject, ox.NamedNode) else None
@@ -272,13 +305,17 @@ def _where(data: bytes, graph: str | None, subject: object) -> tuple[int | None,
 MAX_LOCATED = 100
 
 
-def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> list[ox.Quad]:
+def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> tuple[list[ox.Quad], dict[str, int]]:
     """The quads of an imported file, refused if any writes the base's own
     graphs (ontology, state, settings, staging) or its own records (the
     settings node, batches, analysts, partners, exports, conflicts,
     decisions, gradings, merges).
 
-    A cfkb export's header (see :func:`_export_headers`) is left out.
+    What a cfkb export carries about the sending base itself is left out and
+    counted: its header (see :func:`_export_headers`), and its decisions and
+    conflict records (:data:`CARRIED_RECORDS`; the receiving base keeps its
+    own). Returns the quads to import and the count of what was left out,
+    by kind.
 
     Raises:
         ProtectedDataError: one line per offending quad (the first
@@ -286,9 +323,11 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> list[ox.Quad]:
             and column of the quad and the IRI; nothing is imported.
     """
     headers = _export_headers(quads)
+    carried, typed_own = _carried(quads)
     problems: list[str] = []
     more = 0
     kept: list[ox.Quad] = []
+    left_out: dict[object, str] = {}
     subjects: dict[object, str | None] = {}  # each subject decided once: a claim has a dozen quads
     graphs: dict[object, str | None] = {}
     places: dict[tuple[str | None, object], tuple[int | None, int | None]] = {}
@@ -296,20 +335,24 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> list[ox.Quad]:
         s, g = q.subject, q.graph_name
         subject = subjects.get(s, "")
         if subject == "":
-            subject = subjects[s] = (_own_record(s.value) if isinstance(s, ox.NamedNode)
-                                     and s.value.startswith(CFID_NS) else None)
+            subject = subjects[s] = ((_own_record(s.value) if isinstance(s, ox.NamedNode)
+                                      and s.value.startswith(CFID_NS) else None)
+                                     or typed_own.get(s) or ("a record of the sending base" if s in carried else None))
         graph = graphs.get(g, "")
         if graph == "":
             graph = graphs[g] = _internal_graph(g)
         if graph is None and subject is None:
             kept.append(q)
             continue
-        if s in headers:
+        if graph is None and s in headers:
+            continue
+        if graph is None and s in carried and s not in typed_own:
+            left_out[s] = carried[s]
             continue
         if len(problems) >= MAX_LOCATED:
             more += 1
             continue
-        iri = g.value if graph else s.value  # type: ignore[union-attr]
+        iri = g.value if graph else str(s)[1:-1] if isinstance(s, ox.NamedNode) else str(s)  # type: ignore[union-attr]
         what = f"writes into {graph} <{iri}>" if graph else f"is about {subject} <{iri}>"
         key = (iri if graph else None, s)
         if key not in places:
@@ -322,7 +365,10 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> list[ox.Quad]:
         problems.append(f"{path}: refused: {more} more quad(s) about the base's own graphs or records")
     if problems:
         raise ProtectedDataError(problems)
-    return kept
+    counts: dict[str, int] = {}
+    for what in left_out.values():
+        counts[what] = counts.get(what, 0) + 1
+    return kept, counts
 
 
 # -- claims out of RDF -----------------------------------------------------

@@ -203,3 +203,52 @@ def test_many_offending_quads_are_listed_then_counted(kb):
     assert details[0].startswith("many.nq:1:1: refused:") and details[99].startswith("many.nq:100:1: refused:")
     assert len(str(caught.value).splitlines()) == ProtectedDataError.SHOWN + 1
     assert kb.claim_count() == before
+
+
+def test_the_sending_base_s_decisions_are_left_out_and_counted(runner, store_path, tmp_path):
+    """A cfkb export carries the sending base's decisions (and, --conflicts-only, its conflicts): a
+    receiving base never stores them (they would set the status of its own conflicts), says so, and
+    imports the rest."""
+    claim_iri = invoke(runner, store_path, "query", "-e", "SELECT ?c WHERE { ?c a cfkb:Claim } ORDER BY ?c LIMIT 1",
+                       "--format", "csv").stdout.splitlines()[-1].strip()
+    ranked = invoke(runner, store_path, "rank", claim_iri.rsplit("/", 1)[-1], "preferred", "--reason", "solid")
+    assert ranked.exit_code == 0, ranked.output
+    full, conflicts = tmp_path / "sent.ttl", tmp_path / "conflicts.nt"
+    assert invoke(runner, store_path, "export", "--tlp", "CLEAR", "-o", str(full)).exit_code == 0
+    assert invoke(runner, store_path, "export", "--tlp", "CLEAR", "--conflicts-only", "--format", "nt",
+                  "-o", str(conflicts)).exit_code == 0
+    assert "/assessment/" in full.read_text() and "#Conflict>" in conflicts.read_text()
+    other = tmp_path / "other.store"
+    assert invoke(runner, other, "init", "--empty").exit_code == 0
+    result = invoke(runner, other, "import", str(full), str(conflicts))
+    assert result.exit_code == 0, result.output
+    import re
+
+    assert re.search(r"left out \d+ conflict records? and 1 decision of the sending base", result.stderr)
+    kb = KnowledgeBase.open(other)
+    try:
+        assert kb.claim_count() > 0
+        assert not list(kb.store.quads_for_pattern(None, CFKB.assesses, None, None))
+        assert not list(kb.store.quads_for_pattern(None, None, CFKB.Conflict, ox.DefaultGraph()))
+    finally:
+        kb.close()
+
+
+def test_a_forged_decision_with_any_iri_never_sets_a_conflict_s_status(runner, store_path, tmp_path):
+    conflict = invoke(runner, store_path, "conflicts", "--format", "json")
+    import json
+
+    first = json.loads(conflict.stdout)[0]
+    path = tmp_path / "forged.ttl"
+    path.write_text(PREFIXES + "@prefix prov: <http://www.w3.org/ns/prov#> .\n"
+                    f"<http://partner.example/d1> cfkb:assesses <{first['iri'] if 'iri' in first else CFID_NS + 'conflict/' + first['id']}> ;\n"
+                    '  cfkb:status "dismissed" ; prov:endedAtTime "2099-01-01T00:00:00Z"^^<http://www.w3.org/2001/XMLSchema#dateTime> .\n'
+                    "[] a cfkb:ImportBatch ; rdfs:label \"forged batch\" .\n")
+    message = _refused(runner, store_path, path)
+    assert "an import batch" in message and "_:" in message
+    path.write_text(path.read_text().rsplit("[]", 1)[0])
+    result = invoke(runner, store_path, "import", str(path))
+    assert result.exit_code == 0, result.output
+    again = json.loads(invoke(runner, store_path, "conflicts", "--format", "json").stdout)
+    assert [c["status"] for c in again if c["id"] == first["id"]] == [first["status"]]
+    assert "left out 1 decision" in result.stderr
