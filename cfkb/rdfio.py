@@ -10,6 +10,7 @@ refused before parsing, and the parse is bounded, by :mod:`cfkb.guard`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections import defaultdict
@@ -301,6 +302,22 @@ def _where(data: bytes, graph: str | None, subject: object) -> tuple[int | None,
     return (line + sub_line - 1, sub_col) if sub_line is not None else (line, col)
 
 
+@functools.lru_cache(maxsize=1)
+def _suspect() -> re.Pattern[bytes]:
+    """Any IRI :func:`data_only` looks at, in N-Quads text (where every IRI is
+    written in full, whatever prefixes or escapes the file used)."""
+    iris = [GRAPH_NS, STAGING_GRAPH_PREFIX, *OWN_RECORDS]
+    exact = [BASE_IRI, CFKB.assesses.value, *(c.value for c in (*CARRIED_RECORDS, *OWN_RECORD_CLASSES))]
+    root = "https://w3id.org/cfkb/"
+    tails = [re.escape(i[len(root):]) for i in iris if i.startswith(root)]
+    tails += [re.escape(i[len(root):] + ">") for i in exact if i.startswith(root)]
+    others = [re.escape(i) for i in iris if not i.startswith(root)] + [re.escape(i + ">") for i in exact
+                                                                        if not i.startswith(root)]
+    # one literal prefix, then the alternatives: the scan stops at few places
+    pattern = "<(?:" + re.escape(root) + "(?:" + "|".join(tails) + ")" + "".join("|" + o for o in others) + ")"
+    return re.compile(pattern.encode())
+
+
 #: Offending quads located (file, line, column) one by one; more are counted.
 MAX_LOCATED = 100
 
@@ -322,22 +339,25 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> tuple[list[ox.Qua
             :data:`MAX_LOCATED`, then how many more), with the file, line
             and column of the quad and the IRI; nothing is imported.
     """
+    if not _suspect().search(ox.serialize(quads, format=ox.RdfFormat.N_QUADS)):
+        return quads, {}  # nothing names the base's own graphs, records or their classes: the usual case
     headers = _export_headers(quads)
     carried, typed_own = _carried(quads)
     problems: list[str] = []
     more = 0
     kept: list[ox.Quad] = []
     left_out: dict[object, str] = {}
-    subjects: dict[object, str | None] = {}  # each subject decided once: a claim has a dozen quads
-    graphs: dict[object, str | None] = {}
+    graphs: dict[object, str | None] = {}  # a file names few graphs: each decided once
     places: dict[tuple[str | None, object], tuple[int | None, int | None]] = {}
     for q in quads:
         s, g = q.subject, q.graph_name
-        subject = subjects.get(s, "")
-        if subject == "":
-            subject = subjects[s] = ((_own_record(s.value) if isinstance(s, ox.NamedNode)
-                                      and s.value.startswith(CFID_NS) else None)
-                                     or typed_own.get(s) or ("a record of the sending base" if s in carried else None))
+        subject = None
+        if isinstance(s, ox.NamedNode):
+            iri_text = s.value
+            if iri_text.startswith(CFID_NS):
+                subject = _own_record(iri_text)
+        if subject is None and (typed_own or carried):
+            subject = typed_own.get(s) or ("a record of the sending base" if s in carried else None)
         graph = graphs.get(g, "")
         if graph == "":
             graph = graphs[g] = _internal_graph(g)
