@@ -86,10 +86,17 @@ _GENERATION = ox.NamedNode(CFKB_NS + "generation")
 _GENERATION_VALUE = re.compile(r"[0-9]{20}-[0-9a-f]{12}")
 
 
+#: How far ahead of this machine's clock a generation may be (another writer's clock).
+_GENERATION_AHEAD_NS = 86_400 * 10**9
+
+
 def _is_generation(term: object) -> bool:
-    """Whether a ``cfkb:generation`` value is one cfkb writes (nanoseconds, then a random tag)."""
+    """Whether a ``cfkb:generation`` value is one cfkb writes: nanoseconds
+    (not more than a day ahead of now: a value from the far future would be
+    the latest forever), then a random tag."""
     return (isinstance(term, ox.Literal) and term.datatype.value == "http://www.w3.org/2001/XMLSchema#string"
-            and _GENERATION_VALUE.fullmatch(term.value) is not None)
+            and _GENERATION_VALUE.fullmatch(term.value) is not None
+            and int(term.value[:20]) <= time.time_ns() + _GENERATION_AHEAD_NS)
 
 
 def _settings(location: str | RemoteSettings) -> RemoteSettings:

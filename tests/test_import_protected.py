@@ -156,6 +156,10 @@ def test_the_next_write_repairs_a_damaged_generation(runner, store_path):
     kb = KnowledgeBase.open(store_path, write=True)
     kb.store.add(ox.Quad(BASE, CFKB.generation, ox.Literal("zzzz"), STATE_GRAPH))
     kb.store.add(ox.Quad(BASE, CFKB.generation, ox.Literal("99999999999999999999-zz"), STATE_GRAPH))
+    # well formed, but from the far future: it would stay the latest forever
+    kb.store.add(ox.Quad(BASE, CFKB.generation, ox.Literal("99999999999999999999-ffffffffffff"), STATE_GRAPH))
+    assert len(kb.damaged_generations()) == 3
+    before = kb.generation()
     kb.close()
     result = invoke(runner, store_path, "claim", "add", "--subject", "KH", "--predicate", "participatesIn",
                     "--object", "December 2023 provincial elections", "--source", "al-Iraqiya TV",
@@ -165,7 +169,7 @@ def test_the_next_write_repairs_a_damaged_generation(runner, store_path):
     try:
         assert kb.damaged_generations() == []
         values = list(kb.store.quads_for_pattern(BASE, CFKB.generation, None, STATE_GRAPH))
-        assert len(values) == 1
+        assert len(values) == 1 and kb.generation() > before
     finally:
         kb.close()
     assert invoke(runner, store_path, "validate").exit_code == 0
