@@ -240,6 +240,7 @@ def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entiti
             for n, line in enumerate(details, 1):
                 _echo_err(f"problem {n}/{len(details)}: {line}")
         raise
+    _echo_left_out(report)
     created = len(report.entities_created)
     _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claim(s) added,"
               f" {len(report.claims_present)} already present, {created} entit{'y' if created == 1 else 'ies'}"
@@ -258,6 +259,13 @@ def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entiti
         _echo_err("no new conflicts")
 
 
+def _echo_left_out(report: Any) -> None:
+    from cfkb.rdfio import left_out_text
+
+    if report.left_out:
+        _echo_err(f"left out {left_out_text(report.left_out)} of the sending base: this base keeps its own")
+
+
 def _import_partner(state: State, inputs: list[Any], partner: str, create_entities: bool) -> None:
     from cfkb.importer import import_lock
     from cfkb.partner import import_partner
@@ -266,6 +274,7 @@ def _import_partner(state: State, inputs: list[Any], partner: str, create_entiti
         result = import_partner(state.kb(write=True), inputs, partner=partner, analyst=state.analyst,
                                 create_entities=create_entities)
     report = result.report
+    _echo_left_out(report)
     _echo_err(f"imported {', '.join(report.files)} from {partner}: {len(report.claims_added)} claim(s) added,"
               f" {len(report.claims_present)} already present")
     if result.new_conflicts:
@@ -469,9 +478,11 @@ def _conflicts_table(found: list[Any]) -> str:
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The file's format (default: from its extension).")
+@click.option("--repair", is_flag=True, help="Drop damaged values of the base's own state (its generation).")
 @pass_state
-def validate(state: State, file: str | None, fmt: str | None) -> None:
-    """Check the base, or a file, against the SHACL data-quality shapes.
+def validate(state: State, file: str | None, fmt: str | None, repair: bool) -> None:
+    """Check the base, or a file, against the SHACL data-quality shapes,
+    and the base's own settings and state.
 
     Exit status 1 when there are violations.
 
@@ -479,12 +490,13 @@ def validate(state: State, file: str | None, fmt: str | None) -> None:
     Example:
       cfkb validate
       cfkb validate partner.ttl
+      cfkb validate --repair
     """
     from cfkb.importer import InputFile, prepare_quads
     from cfkb.resources import shapes_dir
     from cfkb.validate import validate_quads
 
-    kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
+    kb = state.kb(write=repair) if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     if file:
         quads = prepare_quads(kb, InputFile(file, Path(file).read_bytes(), fmt))
     else:
@@ -494,9 +506,20 @@ def validate(state: State, file: str | None, fmt: str | None) -> None:
     found = validate_quads(quads, [shapes_dir() / "claims.ttl"])
     for v in found:
         click.echo(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
+    problems: list[str] = []
+    if not file and KnowledgeBase.exists(state.location):
+        from cfkb.tlp import setting_problems
+
+        if repair:
+            dropped = kb.repair_state()
+            _echo_err(f"dropped {dropped} damaged generation value(s)")
+        problems = setting_problems(kb)
+        for line in problems:
+            click.echo(f"{state.store_path}: {line}")
     target = file or state.store_path
-    if found:
-        _echo_err(f"{target}: {len(found)} violation(s)")
+    if found or problems:
+        _echo_err(f"{target}: {len(found)} violation(s)" + (f", {len(problems)} problem(s) with the base's"
+                                                            " settings or state" if problems else ""))
         raise click.exceptions.Exit(1)
     _echo_err(f"{target}: conforms")
 
@@ -744,12 +767,16 @@ def entity_show(state: State, name: str, fmt: str) -> None:
 
     from cfkb.entities import show_entity
 
+    from cfkb.tlp import marking_of
+
     info = show_entity(state.kb(), name)
+    marking = marking_of(state.kb(), info.iri)  # as export counts it: every graph, or the default
     if fmt == "json":
-        click.echo(json.dumps(asdict(info), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**asdict(info), "marking": marking}, ensure_ascii=False, indent=2))
         return
     click.echo(f"{info.label}  <{info.iri}>")
     click.echo(f"  type      {', '.join(info.types) or '(none)'}")
+    click.echo(f"  marking   TLP:{marking}")
     for text, lang in info.labels:
         click.echo(f"  label     {text}" + (f"@{lang}" if lang else ""))
     for text, lang in info.aliases:
@@ -1063,15 +1090,21 @@ def conflict_show(state: State, conflict_id: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE.")
 @click.option("--as-of", "as_of", help="The base as claimed by this date.")
+@click.option("--tlp", "ceiling", default="GREEN", show_default=True,
+              type=click.Choice(["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"], case_sensitive=False),
+              help="TLP ceiling, as for export: the highest marking shown. TLP:RED is never shown, even with RED.")
 @pass_state
-def report(state: State, fmt: str, output: str | None, as_of: str | None) -> None:
+def report(state: State, fmt: str, output: str | None, as_of: str | None, ceiling: str) -> None:
     """A briefing to send: conflicts with both sides, quotes and grading, per entity
     and area, and the timeline of statements. HTML is one self-contained file.
+
+    It shows what an export at the same TLP ceiling would carry, with the
+    marking in its header and beside each claim, and counts what it leaves out.
 
     \b
     Example:
       cfkb report -o briefing.md
-      cfkb report --format html -o briefing.html
+      cfkb report --tlp AMBER --format html -o briefing.html
     """
     from cfkb.conflicts import view_as_of
     from cfkb.report import briefing
@@ -1079,7 +1112,7 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None) -> Non
     kb = state.kb()
     if as_of:
         kb = view_as_of(kb, _parse_date(as_of, "--as-of"))
-    _write_output(briefing(kb, fmt=fmt), output)
+    _write_output(briefing(kb, fmt=fmt, ceiling=ceiling.upper()), output)
 
 # -- serve -----------------------------------------------------------------
 

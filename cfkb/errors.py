@@ -103,6 +103,23 @@ class ShapeError(InputError):
         super().__init__(where + message + (f" (see {link})" if link else ""))
 
 
+class ProtectedDataError(InputError):
+    """An imported file that writes the base's own graphs, settings or records.
+
+    ``details`` holds one line per offending quad (file, line and column where
+    known, and the IRI); the message shows the first :attr:`SHOWN` of them.
+    """
+
+    SHOWN = 20
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.details = list(problems)
+        shown = self.details[: self.SHOWN]
+        more = len(self.details) - len(shown)
+        tail = [f"... and {more} more quad(s) like these (import --verbose lists them)"] if more > 0 else []
+        super().__init__("\n".join(shown + tail))
+
+
 class QueryError(CfkbError):
     """A SPARQL query that is malformed, forbidden or missing a parameter."""
 

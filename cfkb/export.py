@@ -9,8 +9,11 @@ are sorted, so the same base and options always give the same bytes. A header
 block says who exported, when, with which cfkb, filters, ceiling and licence,
 and how many claims were withheld by TLP (never which).
 
-What never leaves: TLP:RED; anything above the ceiling; claims that name a
-withheld entity or source; entities only withheld claims mention; import
+What never leaves: TLP:RED; anything above the ceiling, whatever it is (a
+claim, an entity, a source, an entity at a vocabulary's or a foreign IRI,
+what the base says about a vocabulary term) and wherever its ``cfkb:tlp`` is
+(the base's own graphs included); claims that name a withheld entity,
+source, document or term; entities only withheld claims mention; import
 batches, their files and analysts; the base's settings; who recorded each
 claim and when (the receiving base records its own); assessments that touch
 a withheld claim; analysts' names on assessments. The header names the one
@@ -47,6 +50,7 @@ from cfkb.model import (
 from cfkb.store import KnowledgeBase
 from cfkb.tlp import (
     DEFAULT_CEILING,
+    allowed,
     LEVEL_OF_NT,
     LOCAL_RECORD,
     NT_OF_LEVEL,
@@ -155,6 +159,10 @@ def _read(store: ox.Store) -> tuple[Graph, bool]:
     for g in store.named_graphs():
         if g not in INTERNAL_GRAPHS:
             chunks.append(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=g))
+        else:  # a marking counts wherever it is (only the marking is read from the base's own graphs)
+            marks = [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
+            if marks:
+                chunks.append(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES))
     graph: Graph = {}
     get = graph.get
     bnodes = False
@@ -352,8 +360,10 @@ def _select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions, 
         e = todo.pop()
         if e in blocks or (kinds.get(e) == "entity" and e not in rel.nodes):
             continue
+        if kinds.get(e) == "vocabulary" and not allowed(rel.levels[e], rel.ceiling):
+            continue  # what the base says about a term, marked (or by default) above the ceiling
         pairs = [(p, o) for p, o in graph[e] if keep_term(p) and keep_term(o)]
-        blocks[e] = marked(pairs) if kinds[e] == "entity" else pairs
+        blocks[e] = marked(pairs)
         if opts.subset:
             todo.extend(o for _, o in pairs if o in graph and kinds.get(o) == "entity" and o not in blocks)
     # assessments, when everything they touch goes out; analysts stay home

@@ -48,7 +48,7 @@ from cfkb.model import (
     curie,
 )
 from cfkb.names import slug
-from cfkb.rdfio import RDF_FORMATS, claims_from_quads, guess_format, locate, parse_rdf
+from cfkb.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
 from cfkb.store import MARKER, KnowledgeBase, Location
 from cfkb.tables import ENTITY_COLUMNS, Resolver, Row, read_rows
 
@@ -82,11 +82,16 @@ Progress = Callable[[int], None]
 
 @dataclass
 class InputFile:
-    """One file to import: its name (for messages), bytes and format (None: guess)."""
+    """One file to import: its name (for messages), bytes and format (None: guess).
+
+    ``own`` marks quads cfkb made itself (a partner import's gradings): only
+    those may write the base's own records. Files from outside never are.
+    """
 
     name: str
     data: bytes
     format: str | None = None
+    own: bool = False
 
     @property
     def lines(self) -> int:
@@ -126,6 +131,8 @@ class ImportReport:
     other_triples: int = 0
     #: open conflicts the import added (None: not counted)
     new_conflicts: int | None = None
+    #: records of the sending base the files carried and the base did not store, by kind
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def claims_seen(self) -> int:
@@ -145,6 +152,7 @@ class Plan:
     created: list[ox.Quad]
     entities_created: list[tuple[str, str, str]]
     origins: dict[str, Origin]
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def claim_quads(self) -> dict[str, list[ox.Quad]]:
@@ -161,6 +169,8 @@ class Prepared:
     resolver: Resolver
     origins: dict[str, Origin]
     iris: list[str] = field(default_factory=list)
+    #: records of the sending base the files carried, left out (decisions, conflict records), by kind
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def _now() -> dt.datetime:
@@ -192,10 +202,16 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
     iris: list[str] = []  # the claims' content-hash IRIs, computed once
     rest: list[ox.Quad] = []
     origins: dict[str, Origin] = {}
+    left_out: dict[str, int] = {}
     for f in files:
         fmt = f.format or guess_format(f.name)
         if fmt in RDF_FORMATS:
-            file_claims, file_rest, renamed = claims_from_quads(f.name, parse_rdf(f.name, f.data, fmt))
+            quads = parse_rdf(f.name, f.data, fmt)
+            if not f.own:
+                quads, dropped = data_only(f.name, f.data, quads)
+                for what, n in dropped.items():
+                    left_out[what] = left_out.get(what, 0) + n
+            file_claims, file_rest, renamed = claims_from_quads(f.name, quads)
             if resolver.index.merged:
                 file_claims = [_follow_merges(c, resolver.index.merged) for c in file_claims]
             by_iri = {v: k for k, v in renamed.items()}
@@ -230,7 +246,7 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
                     done = row.line
             if progress and f.lines > done:
                 progress(f.lines - done)
-    return Prepared(claims, rest, resolver, origins, iris)
+    return Prepared(claims, rest, resolver, origins, iris, left_out)
 
 
 def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
@@ -333,10 +349,36 @@ def _plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entiti
         created=created,
         entities_created=[(iri, lbl, col) for iri, (lbl, col, _) in prepared.resolver.created.items()],
         origins=prepared.origins,
+        left_out=prepared.left_out,
     )
     if validate and (new_claims or prepared.rest):
         check_shapes(kb, created + prepared.rest, prepared.origins, records=list(new_claims.items()))
+    plan.rest = plan.rest + markings_kept(kb, plan.rest)
     return plan
+
+
+def markings_kept(kb: KnowledgeBase, quads: Sequence[ox.Quad]) -> list[ox.Quad]:
+    """What keeps a file from lowering the marking of something the base holds.
+
+    A ``cfkb:tlp`` a file gives a claim, entity or source the base already
+    holds unmarked would replace the base's default (several markings count
+    as the strictest, but none counts as the default): the default is
+    written beside it, so the marking can only go up.
+    """
+    from cfkb.model import tlp_term
+    from cfkb.tlp import default_level
+
+    marked = {q.subject for q in quads if q.predicate == CFKB.tlp and isinstance(q.subject, ox.NamedNode)}
+    extra = []
+    default = None
+    for node in sorted(marked, key=str):
+        if next(kb.store.quads_for_pattern(node, CFKB.tlp, None, None), None) is not None:
+            continue  # marked already: several marks count as the strictest
+        if next(kb.store.quads_for_pattern(node, None, None, None), None) is None:
+            continue  # new to the base: the file's marking is all there is
+        default = default or tlp_term(default_level(kb))
+        extra.append(ox.Quad(node, CFKB.tlp, default))
+    return extra
 
 
 def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | None = None,
@@ -359,7 +401,7 @@ def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | 
     batch = ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
                                                      *(hashlib.sha256(f.data).hexdigest() for f in plan.files)))
     report = ImportReport(batch=batch.value, files=[f.name for f in plan.files],
-                          entities_created=list(plan.entities_created))
+                          entities_created=list(plan.entities_created), left_out=dict(plan.left_out))
     # each new claim's quads and its record of this batch, as N-Quads text (no quad objects)
     text = ClaimText(tail=[(CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
                            (CFKB.recordedBy, ox.Literal(analyst)), (PROV.wasGeneratedBy, batch)])

@@ -89,6 +89,25 @@ INTERNAL_GRAPHS = (ONTOLOGY_GRAPH, STATE_GRAPH)
 CLAIM_PREFIX = CFID_NS + "claim/"
 CONFLICT_PREFIX = CFID_NS + "conflict/"
 BATCH_PREFIX = CFID_NS + "batch/"
+#: The node that holds the base's own settings (``cfkb:defaultTlp``) and state.
+BASE_IRI = CFID_NS + "base"
+#: Where the base names its own graphs (ontology, state, and any added later).
+GRAPH_NS = "https://w3id.org/cfkb/graph/"
+#: Graphs a remote base stages a big write in before it commits.
+STAGING_GRAPH_PREFIX = "urn:cfkb:staging:"
+#: The base's own records, by the IRI prefix it mints them under: imported
+#: files may not write about them (they are not data, they are the base's
+#: bookkeeping and the analysts' decisions).
+OWN_RECORDS: dict[str, str] = {
+    CFID_NS + "batch/": "an import batch",
+    CFID_NS + "analyst/": "an analyst",
+    CFID_NS + "partner/": "a partner",
+    CFID_NS + "export/": "an export record",
+    CFID_NS + "conflict/": "a conflict record",
+    CFID_NS + "assessment/": "an analyst's decision",
+    CFID_NS + "grading/": "a partner's grading",
+    CFID_NS + "merge/": "an entity merge record",
+}
 
 TLP_LEVELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 RELIABILITY = ("A", "B", "C", "D", "E", "F")

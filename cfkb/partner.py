@@ -65,7 +65,8 @@ def import_partner(kb: KnowledgeBase, files: Sequence[InputFile], *, partner: st
     extra = []
     if grading:
         body = ox.serialize(grading, format=ox.RdfFormat.N_QUADS)
-        extra = [InputFile(f"<grading by {partner}>", body if isinstance(body, bytes) else str(body).encode(), "nq")]
+        extra = [InputFile(f"<grading by {partner}>", body if isinstance(body, bytes) else str(body).encode(), "nq",
+                           own=True)]
     report = import_files(kb, [*files, *extra], analyst=analyst, create_entities=create_entities, when=when,
                           partner=partner)
     theirs = set(report.claims_added) | set(report.claims_present)

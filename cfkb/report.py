@@ -1,14 +1,17 @@
-"""Conflicts as RDF, for `cfkb conflicts --format turtle` and partner exchange."""
+"""Conflicts as RDF, for `cfkb conflicts --format turtle` and partner exchange;
+the briefing (`cfkb report`), under a TLP ceiling like an export."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
 
 from cfkb.export import turtle
-from cfkb.model import CFKB, RDF
+from cfkb.model import CFKB, ONTOLOGY_GRAPH, PROV, RDF, RDFS
 
 
 def conflict_triples(found: Sequence[Any]) -> list[ox.Triple]:
@@ -40,19 +43,71 @@ def _timeline(kb: Any) -> list[Any]:
     return claim_views(kb, [r["c"].value for r in rows])
 
 
-def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str:
+@dataclass
+class Released:
+    """What a briefing may show under a ceiling: a base holding only that."""
+
+    kb: Any
+    ceiling: str
+    claims: int
+    withheld: int
+
+
+def released_view(kb: Any, ceiling: str) -> Released:
+    """An in-memory base holding what an export at ``ceiling`` would carry.
+
+    The same decision as :func:`cfkb.export.export_base` (so the same claims
+    are withheld, and counted the same way), plus the ontology the rules read
+    and who made each decision that may leave. Unmarked claims carry the
+    base's default marking, as in an export.
+    """
+    import datetime as dt
+
+    from cfkb.export import ExportOptions, export_base
+    from cfkb.store import KnowledgeBase
+
+    result = export_base(kb, ExportOptions(format="nq", ceiling=ceiling,
+                                           when=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)))
+    view = KnowledgeBase(ox.Store(), None)
+    view.store.extend(kb.store.quads_for_pattern(None, None, None, ONTOLOGY_GRAPH))
+    header = ox.NamedNode(result.iri)
+    quads = [q for q in ox.parse(result.text.encode("utf-8"), format=ox.RdfFormat.N_QUADS) if q.subject != header]
+    view.store.extend(quads)
+    # the analyst behind each decision that may leave (a briefing names who decided)
+    for q in [q for q in quads if q.predicate == RDF.type and q.object == CFKB.Assessment]:
+        for link in kb.store.quads_for_pattern(q.subject, PROV.wasAssociatedWith, None, None):
+            view.store.add(ox.Quad(link.subject, link.predicate, link.object))
+            for label in kb.store.quads_for_pattern(link.object, RDFS.label, None, None):
+                view.store.add(ox.Quad(label.subject, label.predicate, label.object))
+    return Released(kb=view, ceiling=result.ceiling, claims=result.claims, withheld=result.withheld)
+
+
+def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceiling: str = "GREEN") -> str:
     """A briefing on the base: conflicts (open first) with both sides, quotes and
-    grading; conflicts per entity and area; the timeline of statements."""
+    grading; conflicts per entity and area; the timeline of statements.
+
+    Only what an export at ``ceiling`` (default GREEN) may carry is shown: a
+    claim above it, or naming something above it, is left out with every
+    conflict it is part of, and counted. TLP:RED is never shown. The marking
+    is in the header and beside each claim.
+    """
     import datetime as dt
 
     from cfkb.conflicts import find_conflicts
+    from cfkb.tlp import normalise
     from cfkb.workflow import history, source_records
 
+    released = released_view(kb, normalise(ceiling))
+    kb = released.kb
     found = find_conflicts(kb)
     timeline = _timeline(kb)
     records = source_records(kb, found)
     day = today or dt.date.today().isoformat()
-    blocks: list[tuple[str, Any]] = [("h1", "cfkb briefing"),
+    blocks: list[tuple[str, Any]] = [("h1", "cfkb briefing"), ("tlp", released.ceiling),
+                                     ("p", f"TLP:{released.ceiling}: shows claims marked TLP:{released.ceiling}"
+                                           " or below; unmarked claims count as the base's default marking."
+                                           f" {released.withheld} claim(s) withheld by TLP (marked above the"
+                                           " ceiling, or naming something that is)."),
                                      ("p", f"{kb.claim_count()} claims from {len(records)} sources;"
                                            f" {len(found)} conflicts, "
                                            f"{sum(c.status in ('open', 'disputed') for c in found)} open."
@@ -68,12 +123,13 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str
         for v in c.claims:
             grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x) or "\u2013"
             rows.append([v.role, v.statement, v.speaker.label if v.speaker else "\u2013", v.outlet.label,
-                         v.date or "\u2013", grade, v.rank + (" (interested party)" if v.interested else "")])
-        blocks.append(("table", (["role", "claim", "speaker", "outlet", "date", "grade", "rank"], rows)))
+                         v.date or "\u2013", grade, v.rank + (" (interested party)" if v.interested else ""),
+                         _marking(v)])
+        blocks.append(("table", (["role", "claim", "speaker", "outlet", "date", "grade", "rank", "TLP"], rows)))
         for v in c.claims:
             if v.quote and v.role != "supports":
-                blocks.append(("quote", (f"{v.speaker.label if v.speaker else v.outlet.label}, {v.date}",
-                                         v.quote, v.quote_lang)))
+                blocks.append(("quote", (f"{v.speaker.label if v.speaker else v.outlet.label}, {v.date},"
+                                         f" {_marking(v)}", v.quote, v.quote_lang)))
         for a in history(kb, c.iri):
             blocks.append(("li", f"{a.when[:10]} {a.analyst}: {a.status}"
                                  + (f", prefers {a.prefers.rsplit('/', 1)[-1]}" if a.prefers else "")
@@ -95,38 +151,69 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str
     own = [v for v in timeline if v.cited_in is not None and v.outlet.iri == v.cited_in.iri]
     reported = [v for v in timeline if v not in own]
     blocks.append(("h2", "Timeline of statements"))
-    blocks.append(("table", (["date", "said by", "statement"],
+    blocks.append(("table", (["date", "said by", "statement", "TLP"],
                              [[v.date or "", (v.speaker.label + ", " if v.speaker else "") + v.outlet.label,
-                               v.statement] for v in reported])))
+                               v.statement, _marking(v)] for v in reported])))
     if own:
         blocks.append(("p", f"Plus {len(own)} claims the citing documents make themselves"
                             f" ({', '.join(sorted({v.outlet.label for v in own}))})."))
     return _markdown(blocks) if fmt == "markdown" else _html(blocks)
 
 
+def _marking(view: Any) -> str:
+    return f"TLP:{view.tlp}" if view.tlp else "TLP:?"
+
+
+#: Characters that are not text in a report: controls (but tab and newline)
+#: and the bidirectional overrides that reorder what a reader sees.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(text: str) -> str:
+    """Control and bidi-override characters shown as escapes; newlines as spaces."""
+    text = _HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text))
+    return " ".join(text.replace("\t", " ").splitlines())
+
+
+#: What Markdown (and the HTML it may carry) would read as markup.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~!])")
+
+
+def _md(text: str) -> str:
+    """Text from the base as Markdown text: no markup, no HTML, one line.
+
+    >>> _md("<script>alert(1)</script> [x](javascript:y) *b*")
+    '&lt;script&gt;alert(1)&lt;/script&gt; \\\\[x\\\\](javascript:y) \\\\*b\\\\*'
+    """
+    text = _visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _md(text)
 
 
 def _markdown(blocks: list[tuple[str, Any]]) -> str:
     out = []
     for kind, value in blocks:
-        if kind == "h1":
-            out.append(f"# {value}\n")
+        if kind == "tlp":
+            out.append(f"**TLP:{value}**\n")
+        elif kind == "h1":
+            out.append(f"# {_md(value)}\n")
         elif kind == "h2":
-            out.append(f"## {value}\n")
+            out.append(f"## {_md(value)}\n")
         elif kind == "h3":
-            out.append(f"### {value}\n")
+            out.append(f"### {_md(value)}\n")
         elif kind == "p":
-            out.append(f"{value}\n")
+            out.append(f"{_md(value)}\n")
         elif kind == "li":
-            out.append(f"- {value}")
+            out.append(f"- {_md(value)}")
         elif kind == "quote":
             who, text, _ = value
-            out.append(f"> \u201c{text}\u201d \u2014 {who}\n")
+            out.append(f"> \u201c{_md(text)}\u201d \u2014 {_md(who)}\n")
         elif kind == "table":
             head, rows = value
-            out.append("| " + " | ".join(head) + " |")
+            out.append("| " + " | ".join(_md(h) for h in head) + " |")
             out.append("|" + "---|" * len(head))
             out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
             out.append("")
@@ -140,16 +227,23 @@ padding:.2rem .8rem;color:#444}h3{margin-top:2rem}"""
 
 
 def _html(blocks: list[tuple[str, Any]]) -> str:
-    from html import escape
+    from html import escape as html_escape
 
+    def escape(text: str, quote: bool = True) -> str:
+        return html_escape(_visible(text), quote=quote)
+
+    marking = "".join(f" \u00b7 TLP:{escape(value)}" for kind, value in blocks if kind == "tlp")
     out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<title>cfkb briefing</title>", f"<style>{_CSS}</style></head><body>"]
+           f"<title>cfkb briefing{marking}</title>", f"<style>{_CSS}</style></head><body>"]
     in_list = False
+
     for kind, value in blocks:
         if kind != "li" and in_list:
             out.append("</ul>")
             in_list = False
-        if kind in ("h1", "h2", "h3", "p"):
+        if kind == "tlp":
+            out.append(f'<p class="tlp"><strong>TLP:{escape(value)}</strong></p>')
+        elif kind in ("h1", "h2", "h3", "p"):
             out.append(f"<{kind}>{escape(value)}</{kind}>")
         elif kind == "li":
             if not in_list:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -80,6 +81,22 @@ Location = Union[str, "os.PathLike[str]", RemoteSettings]
 
 _STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
 _GENERATION = ox.NamedNode(CFKB_NS + "generation")
+
+
+_GENERATION_VALUE = re.compile(r"[0-9]{20}-[0-9a-f]{12}")
+
+
+#: How far ahead of this machine's clock a generation may be (another writer's clock).
+_GENERATION_AHEAD_NS = 86_400 * 10**9
+
+
+def _is_generation(term: object) -> bool:
+    """Whether a ``cfkb:generation`` value is one cfkb writes: nanoseconds
+    (not more than a day ahead of now: a value from the far future would be
+    the latest forever), then a random tag."""
+    return (isinstance(term, ox.Literal) and term.datatype.value == "http://www.w3.org/2001/XMLSchema#string"
+            and _GENERATION_VALUE.fullmatch(term.value) is not None
+            and int(term.value[:20]) <= time.time_ns() + _GENERATION_AHEAD_NS)
 
 
 def _settings(location: str | RemoteSettings) -> RemoteSettings:
@@ -383,14 +400,32 @@ class KnowledgeBase:
         transaction, with every write that can change a conflict (so a
         stored conflict set says which state of the base it belongs to).
         Empty for a base no such write has touched."""
-        found = [q.object.value for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)]
+        found = [q.object.value for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
+                 if _is_generation(q.object)]
         return max(found) if found else ""
 
+    def damaged_generations(self) -> list[str]:
+        """Values of ``cfkb:generation`` that cfkb did not write (the next write drops them)."""
+        return [str(q.object) for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
+                if not _is_generation(q.object)]
+
+    def repair_state(self) -> int:
+        """Drop :meth:`damaged_generations` and move the base to a new generation; returns how many."""
+        damaged = [q for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
+                   if not _is_generation(q.object)]
+        if damaged:
+            self.write(remove=damaged)
+        return len(damaged)
+
     def _next_generation(self) -> tuple[ox.Quad, list[ox.Quad]]:
-        """A generation quad later than every one in the store, and those."""
+        """A generation quad later than every one in the store, and those.
+
+        Values cfkb did not write (garbage a file or another program put
+        there) are ignored and returned with the others, to be dropped.
+        """
         old = list(self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH))
         now = time.time_ns()
-        latest = max((int(q.object.value.split("-")[0]) for q in old), default=0)
+        latest = max((int(q.object.value.split("-")[0]) for q in old if _is_generation(q.object)), default=0)
         value = f"{max(now, latest + 1):020d}-{uuid.uuid4().hex[:12]}"
         return ox.Quad(_STATE, _GENERATION, ox.Literal(value), STATE_GRAPH), old
 
@@ -412,7 +447,8 @@ class KnowledgeBase:
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
             add.append(new)
-            if remove:  # an update anyway: drop the superseded generations with it
+            damaged = [q for q in old if not _is_generation(q.object)]
+            if remove or damaged:  # an update anyway (or a repair): drop the superseded generations with it
                 remove.extend(old)
         try:
             if remove:

@@ -4,6 +4,8 @@ Claims, sources and entities carry ``cfkb:tlp`` (CLEAR, GREEN, AMBER,
 AMBER+STRICT, RED). Anything unmarked counts as the base's default marking,
 stored in the base itself (``cfid:base cfkb:defaultTlp``) and AMBER unless an
 analyst sets it: deny by default. TLP:RED never leaves, whatever the ceiling.
+Several markings on one node (in any graph) count as the strictest, and so
+do several values of the base's default.
 
 :func:`release` decides, for a ceiling, which nodes of the base an export may
 carry. It works on the N-Triples strings of terms (see :mod:`cfkb.export`), so
@@ -122,12 +124,44 @@ def allowed(level: str, ceiling: str) -> bool:
 
 
 def default_level(kb: KnowledgeBase) -> str:
-    """What unmarked claims, sources and entities count as in this base."""
+    """What unmarked claims, sources and entities count as in this base.
+
+    Several values (in any graph) count as the strictest of them, and a value
+    that is not a TLP level as RED: a setting nobody can read denies.
+    """
+    found = None
     for q in kb.store.quads_for_pattern(BASE, CFKB.defaultTlp, None, None):
-        name = LEVEL_OF_NT.get(str(q.object))
-        if name:
-            return name
-    return FALLBACK_DEFAULT
+        name = LEVEL_OF_NT.get(str(q.object), "RED")
+        if found is None or order(name) > order(found):
+            found = name
+    return found or FALLBACK_DEFAULT
+
+
+def setting_problems(kb: KnowledgeBase) -> list[str]:
+    """What is wrong with the base's own settings and state, each with its fix."""
+    problems = []
+    marks = [str(q.object) for q in kb.store.quads_for_pattern(BASE, CFKB.defaultTlp, None, None)]
+    if len(marks) > 1 or any(m not in LEVEL_OF_NT for m in marks):
+        problems.append(f"the base's default marking has {len(marks)} value(s) ({', '.join(sorted(marks))});"
+                        f" it counts as {default_level(kb)}: set one with 'cfkb tlp default LEVEL'")
+    damaged = kb.damaged_generations()
+    if damaged:
+        problems.append(f"the base's generation holds {len(damaged)} value(s) cfkb did not write"
+                        f" ({', '.join(sorted(damaged)[:3])}); they are ignored; repair with"
+                        " 'cfkb validate --repair' (any import or claim add drops them too)")
+    return problems
+
+
+def marking_of(kb: KnowledgeBase, iri: str) -> str:
+    """The marking of a node as an export counts it: the strictest ``cfkb:tlp``
+    it has in any graph, or the base's default when it has none.
+
+    >>> kb = KnowledgeBase.memory(ontology=False)
+    >>> marking_of(kb, CFID_NS + "x")
+    'AMBER'
+    """
+    pairs = [(NT_TLP, str(q.object)) for q in kb.store.quads_for_pattern(ox.NamedNode(iri), CFKB.tlp, None, None)]
+    return level_of(pairs, default_level(kb))
 
 
 def set_default_level(kb: KnowledgeBase, level: str) -> str:
@@ -174,7 +208,9 @@ class Release:
 
     ``claims`` are the claims that may leave; ``nodes`` every claim, entity,
     source and vocabulary term whose IRI may appear; ``kinds`` the kind of
-    each subject of the base (claim, entity, private, ...).
+    each subject of the base (claim, entity, private, ...); ``hidden`` the
+    IRIs marked above the ceiling, whatever their kind (a vocabulary term,
+    an IRI of another namespace): never named.
     """
 
     ceiling: str
@@ -184,10 +220,15 @@ class Release:
     withheld_claims: int = 0
     kinds: dict[str, str] = field(default_factory=dict)
     levels: dict[str, str] = field(default_factory=dict)
+    hidden: set[str] = field(default_factory=set)
 
     def may_name(self, term: str) -> bool:
         """Whether an IRI (N-Triples form) may appear in the export."""
-        if term in self.nodes or is_vocabulary(term):
+        if term in self.nodes:
+            return True
+        if term in self.hidden:
+            return False
+        if is_vocabulary(term) and self.kinds.get(term, "vocabulary") == "vocabulary":
             return True
         if term in self.kinds or is_private(term):
             return False
@@ -197,7 +238,11 @@ class Release:
 
 def kind_of(subject: str, pairs: Sequence[tuple[str, str]]) -> str:
     """claim, entity, vocabulary, private (bookkeeping), export, assessment,
-    conflict (stored, derived data) or bnode."""
+    conflict (stored, derived data) or bnode.
+
+    An IRI in a vocabulary's namespace that the data gives a type (a
+    ``cfkb:Person`` named with a ``schema:`` IRI) is an entity like any other.
+    """
     if subject.startswith("_:"):
         return "bnode"
     types = {o for p, o in pairs if p == NT_TYPE}
@@ -211,7 +256,7 @@ def kind_of(subject: str, pairs: Sequence[tuple[str, str]]) -> str:
         return "conflict"
     if NT_BATCH in types or NT_PARTNER_GRADING in types or is_private(subject):
         return "private"
-    if is_vocabulary(subject):
+    if is_vocabulary(subject) and not types:
         return "vocabulary"
     return "entity"
 
@@ -244,10 +289,21 @@ def release(graph: Graph, ceiling: str, default: str) -> Release:
             levels[s] = level
             if level in ok_levels:
                 ok_entities.add(s)
+        elif kind == "vocabulary":
+            # a vocabulary term's own block follows its marking (unmarked: the
+            # default); its IRI is public unless it is itself marked too high
+            levels[s] = level_of(marks, default)
+        if kind != "entity" and any(p == NT_TLP for p, _ in marks) and level_of(marks, default) not in ok_levels:
+            rel.hidden.add(s)  # marked too high: never named, whatever it is
     default_ok = allowed(default, ceiling)
+    hidden = rel.hidden
 
     def may_name(term: str) -> bool:
-        if term in ok_entities or is_vocabulary(term):
+        if term in ok_entities:
+            return True
+        if term in hidden:
+            return False
+        if is_vocabulary(term) and kinds.get(term, "vocabulary") == "vocabulary":
             return True
         if term in kinds or is_private(term):
             return False
@@ -308,5 +364,6 @@ def _bnode_ok(graph: Graph, node: str, may_name: object, ceiling: str, default: 
 
 __all__ = [
     "BASE", "DEFAULT_CEILING", "FALLBACK_DEFAULT", "Release", "allowed", "default_level", "effective_ceiling",
+    "marking_of", "setting_problems",
     "normalise", "order", "release", "set_default_level",
 ]

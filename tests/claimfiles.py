@@ -16,7 +16,8 @@ COLUMNS = ["subject", "predicate", "object", "source", "negated", "area", "elect
            "quote_lang", "cited_in", "url", "reliability", "credibility", "tlp", "modality", "comment",
            "valid_from", "valid_until"]
 _MODALITY_NAMES = {v: k for k, v in MODALITIES.items() if v}
-GRAPH = ox.NamedNode("https://w3id.org/cfkb/graph/partner")
+# a partner's own graph name (https://w3id.org/cfkb/graph/ is the base's own: imports may not write there)
+GRAPH = ox.NamedNode("https://partner.example/graph/claims")
 
 
 def claims_in(kb: KnowledgeBase) -> set[Claim]:
