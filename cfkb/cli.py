@@ -1087,6 +1087,9 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None) -> Non
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to listen on; anything but loopback lets others read the base.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests naming this host (repeatable); by default only the bind address"
+                   " and, on loopback, loopback names (against DNS rebinding).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--read-only/--writable", "read_only", default=True, show_default=True,
               help="--writable opens the store for writing (holding its lock) and shows flag/resolve buttons.")
@@ -1104,7 +1107,7 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None) -> Non
 @click.option("--get", "get_path", metavar="PATH",
               help="Answer one GET request in-process, print the body and exit (0 only on HTTP 200).")
 @pass_state
-def serve(state: State, host: str, port: int, read_only: bool, query_timeout: float, row_limit: int,
+def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read_only: bool, query_timeout: float, row_limit: int,
           workers: int | None, cache_mb: int, prefill: bool, get_path: str | None) -> None:
     """Serve the SPARQL 1.1 endpoint (/sparql) and the web pages.
 
@@ -1120,15 +1123,17 @@ def serve(state: State, host: str, port: int, read_only: bool, query_timeout: fl
       cfkb serve --get '/sparql?query=ASK%7B%7D'
     """
     try:
-        from cfkb.server.app import LOOPBACK_HOSTS, close, create_app, get
+        from cfkb.server.app import close, create_app, get
+        from cfkb.server.hosts import HostPolicy, is_loopback
     except ImportError as exc:
         raise click.ClickException(f"the web server needs {exc.name}; install cfkb with its dependencies") from exc
 
+    policy = HostPolicy.for_bind(host, allow_hosts)
+    loopback = is_loopback(host)
     kb = state.kb(write=not read_only)
-    loopback = host in LOOPBACK_HOSTS
     app = create_app(kb, read_only=read_only, query_timeout=query_timeout, row_limit=row_limit, workers=workers,
                      analyst=state.analyst, cache_bytes=cache_mb * 1024 * 1024, prefill=prefill and get_path is None,
-                     allowed_hosts=[*LOOPBACK_HOSTS, "testserver"] if loopback and get_path is None else None)
+                     allowed_hosts=None if get_path is not None else policy)
     if get_path is not None:
         try:
             status, _, body = get(app, get_path)
@@ -1144,6 +1149,9 @@ def serve(state: State, host: str, port: int, read_only: bool, query_timeout: fl
 
     if not loopback:
         _echo_err(f"warning: listening on {host}: anyone who can reach this machine can read the base")
+        if not allow_hosts:
+            _echo_err("only requests naming the bind address (or loopback) are answered; name this machine's"
+                      " other names with --allow-host")
     _echo_err(f"cfkb: serving {state.store_path} ({'read-only' if read_only else 'writable'})"
               f" at http://{'[' + host + ']' if ':' in host else host}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
