@@ -211,6 +211,7 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
 def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool,
             partner: str | None) -> None:
     from cfkb import guard
+    from cfkb.files import read_regular
     from cfkb.importer import InputFile, import_into
 
     inputs = []
@@ -222,11 +223,7 @@ def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entiti
             guard.check_size("<stdin>", len(data))
             inputs.append(InputFile("<stdin>", data, fmt))
         else:
-            try:
-                guard.check_size(name, Path(name).stat().st_size)
-                inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
-            except OSError as exc:
-                raise InputError(f"{name}: cannot read: {exc.strerror}; check the path") from exc
+            inputs.append(InputFile(name, read_regular(name, guard.limits().file_bytes), fmt))
     if partner:
         _import_partner(state, inputs, partner, create_entities)
         return
@@ -466,7 +463,7 @@ def _conflicts_table(found: list[Any]) -> str:
 # -- validate --------------------------------------------------------------
 
 @cli.command()
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The file's format (default: from its extension).")
 @pass_state
@@ -486,7 +483,10 @@ def validate(state: State, file: str | None, fmt: str | None) -> None:
 
     kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     if file:
-        quads = prepare_quads(kb, InputFile(file, Path(file).read_bytes(), fmt))
+        from cfkb import guard
+        from cfkb.files import read_regular
+
+        quads = prepare_quads(kb, InputFile(file, read_regular(file, guard.limits().file_bytes), fmt))
     else:
         from cfkb.export import data_quads
 
@@ -711,14 +711,9 @@ def _write_output(text: str, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+    from cfkb.files import write_regular
+
+    write_regular(output, text.encode("utf-8"))
     _echo_err(f"wrote {output}")
 
 

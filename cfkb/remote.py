@@ -65,6 +65,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
+import os
 import re
 import socket
 import ssl
@@ -185,18 +186,22 @@ def config_path(environ: Mapping[str, str]) -> Path:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         raise InputError(f"{path}: reading the config file needs Python 3.11 or later;"
                          " use the CFKB_REMOTE_* environment variables") from None
+    from cfkb.files import read_regular
+
+    data = read_regular(path, 1024 * 1024, what="config file", hint="a config file is never that long", follow=True)
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: {exc}") from exc
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:  # names a line and column, never the text
+        raise InputError(f"{path}: {exc}") from None
 
 
 def settings_for(url: str, environ: Mapping[str, str]) -> RemoteSettings:
