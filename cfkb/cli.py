@@ -715,7 +715,8 @@ def tlp_default(state: State, level: str | None) -> None:
 
 def _write_output(text: str, output: str | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        # on a terminal, escape sequences in quoted text are shown, not obeyed; a pipe gets the exact text
+        click.echo(terminal_text(text) if sys.stdout.isatty() else text, nl=False)
         return
     from cfkb.files import write_regular
 
