@@ -74,6 +74,10 @@ def read_regular(path: str | os.PathLike[str], limit: int, *, what: str = "file"
         if not stat.S_ISREG(mode):
             raise InputError(f"{name}: {_kind(mode)}, not a regular file; cfkb reads {what}s only from regular"
                              " files (use '-' for standard input)")
+        size = os.fstat(fd).st_size
+        if size > limit:  # a sure refusal without reading; a smaller size proves nothing (/proc, growth)
+            raise ParseError(name, None, None, f"the {what} is {size / MIB:.1f} MiB, more than the limit of"
+                                               f" {limit / MIB:g} MiB; {hint}")
         chunks: list[bytes] = []
         total = 0
         while total <= limit:
