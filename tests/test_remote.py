@@ -553,7 +553,7 @@ def claims_on(url: str) -> int:
         kb.close()
 
 
-BIG = 1500
+BIG = 800
 
 
 @needs_server
