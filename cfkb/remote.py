@@ -47,9 +47,12 @@ IRI for its default graph, where cfkb keeps its data. So the whole addition
 travels as one request that the server applies in one transaction: the
 uncommitted transaction is the staging area, and no read sees it. Oxigraph
 (``POST /store``, without ``no_transaction``) and Fuseki (``POST`` of quads to
-the dataset, TDB2) load such a request in one transaction; a body cut short
-(the client killed) fails to parse and is rolled back, and a server killed
-mid-load never committed. For a server without a store endpoint
+the dataset, TDB2) load such a request in one transaction. (Posting quads to
+the dataset is an extension of the Graph Store Protocol that both implement;
+the standard ``?default`` / ``?graph=`` forms take one graph per request, and
+a batch spans several: the data and the state graph.) A body cut short (the
+client killed) ends before its ``Content-Length`` and is rolled back, and a
+server killed mid-load never committed. For a server without a store endpoint
 (``store=""``) it is one ``INSERT DATA`` (a standard SPARQL 1.1 Update),
 however big. Graphs named ``urn:cfkb:staging:...``, left by earlier versions
 of cfkb that staged, are dropped when a base is opened (:meth:`RemoteStore.drop_staging`).
