@@ -723,3 +723,16 @@ def test_a_read_only_server_prefills_the_named_queries_without_parameters(arabic
                 fresh = c.get("/query", params={"name": name, "format": "json"})
                 assert fresh.headers["x-cfkb-cache"] == "miss"
                 assert json.loads(fresh.content) == json.loads(earlier.content)
+
+
+def test_allow_host_adds_names_to_a_public_bind(seed_template):
+    from cfkb.server.hosts import HostPolicy
+
+    policy = HostPolicy.for_bind("0.0.0.0", ["kb.example.org", "192.0.2.7"])
+    with KnowledgeBase.open(seed_template) as kb:
+        app = create_app(kb, allowed_hosts=policy, workers=1, prefill=False)
+        with TestClient(app, base_url="http://kb.example.org") as c:
+            for own in ("kb.example.org", "KB.example.org.:8000", "192.0.2.7:80", "localhost", "127.0.0.1"):
+                assert c.get("/sources", headers={"host": own}).status_code == 200, own
+            for other in ("evil.example", "sub.kb.example.org", "192.0.2.8", "0.0.0.0"):
+                assert c.get("/sources", headers={"host": other}).status_code == 400, other
