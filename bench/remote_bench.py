@@ -91,8 +91,9 @@ def main() -> None:
                     start = time.perf_counter()
                     far.write(extra)
                     t_far = time.perf_counter() - start
+                    nquads = ox.serialize(extra, format=ox.RdfFormat.N_QUADS) or b""
                     print(f"writing {len(extra)} quads: embedded {t_local:.2f}s, remote {t_far:.2f}s"
-                          f" ({'staged' if len(extra) > remote.stage_above else 'one INSERT DATA'})")
+                          f" ({'one N-Quads POST' if len(nquads) > remote.post_above else 'one INSERT DATA'})")
                 ta, na = _best(local, args.repeat)
                 tb, nb = _best(far, args.repeat)
                 same = [c.to_json() for c in find_conflicts(local)] == [c.to_json() for c in find_conflicts(far)]

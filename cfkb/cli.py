@@ -8,10 +8,8 @@ Errors are mapped to one-line messages and exit codes in one place,
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import getpass
-import io
 import json
 import os
 import shutil
@@ -26,6 +24,7 @@ import pyoxigraph as ox
 
 from cfkb import __version__
 from cfkb.errors import CfkbError, InputError
+from cfkb.output import csv_rows, safe_results, terminal_text
 from cfkb.store import KnowledgeBase
 
 DEFAULT_STORE = "cfkb.store"
@@ -64,7 +63,7 @@ class CfkbGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CfkbError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(terminal_text(str(exc))) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except BrokenPipeError:
@@ -80,7 +79,12 @@ class CfkbGroup(click.Group):
 
 
 def _echo_err(message: str) -> None:
-    click.echo(message, err=True)
+    click.echo(terminal_text(message), err=True)
+
+
+def _say(text: str, nl: bool = True) -> None:
+    """Print text for a reader at a terminal: control and bidi-override characters escaped."""
+    click.echo(terminal_text(text), nl=nl)
 
 
 @click.group(cls=CfkbGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -211,6 +215,7 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
 def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool,
             partner: str | None) -> None:
     from cfkb import guard
+    from cfkb.files import read_regular
     from cfkb.importer import InputFile, import_into
 
     inputs = []
@@ -222,11 +227,7 @@ def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entiti
             guard.check_size("<stdin>", len(data))
             inputs.append(InputFile("<stdin>", data, fmt))
         else:
-            try:
-                guard.check_size(name, Path(name).stat().st_size)
-                inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
-            except OSError as exc:
-                raise InputError(f"{name}: cannot read: {exc.strerror}; check the path") from exc
+            inputs.append(InputFile(name, read_regular(name, guard.limits().file_bytes), fmt))
     if partner:
         _import_partner(state, inputs, partner, create_entities)
         return
@@ -250,7 +251,7 @@ def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entiti
     if verbose:
         _echo_err(f"  batch <{report.batch}>")
         for iri in report.claims_added:
-            click.echo(iri)
+            _say(iri)
     if report.new_conflicts is None:
         _echo_err("new conflicts are not counted for large imports; see them with: cfkb conflicts")
     elif report.new_conflicts:
@@ -350,7 +351,7 @@ def claim_add(state: State, create_entities: bool, **values: Any) -> None:
     report = import_into(state.location, [InputFile("<command line>", data, "yaml")], analyst=state.analyst,
                          create_entities=create_entities, count_conflicts=True)
     iri = (report.claims_added or report.claims_present)[0]
-    click.echo(iri.rsplit("/", 1)[-1])
+    _say(iri.rsplit("/", 1)[-1])
     if report.claims_present:
         _echo_err("the claim was already in the base")
     for created_iri, label, column in report.entities_created:
@@ -417,19 +418,17 @@ def _render_conflicts(found: list[Any], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([c.to_json() for c in found], ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(["conflict", "kind", "status", "role", "claim", "subject", "predicate", "negated", "object",
-                    "area", "election", "speaker", "outlet", "date", "quote", "cited_in", "reliability",
-                    "credibility", "explanation"])
+        table: list[list[Any]] = [["conflict", "kind", "status", "role", "claim", "subject", "predicate", "negated",
+                                   "object", "area", "election", "speaker", "outlet", "date", "quote", "cited_in",
+                                   "reliability", "credibility", "explanation"]]
         for c in found:
             for v in c.claims:
-                w.writerow([c.id, c.kind, c.status, v.role, v.id, v.subject.label, v.predicate.label,
-                            str(v.negated).lower(), v.object.label, v.area.label if v.area else "",
-                            v.election.label if v.election else "", v.speaker.label if v.speaker else "",
-                            v.outlet.label, v.date or "", v.quote or "", v.cited_in.label if v.cited_in else "",
-                            v.reliability or "", v.credibility or "", c.explanation])
-        click.echo(out.getvalue(), nl=False)
+                table.append([c.id, c.kind, c.status, v.role, v.id, v.subject.label, v.predicate.label,
+                              str(v.negated).lower(), v.object.label, v.area.label if v.area else "",
+                              v.election.label if v.election else "", v.speaker.label if v.speaker else "",
+                              v.outlet.label, v.date or "", v.quote or "", v.cited_in.label if v.cited_in else "",
+                              v.reliability or "", v.credibility or "", c.explanation])
+        click.echo(csv_rows(table), nl=False)
     elif fmt == "turtle":
         from cfkb.report import conflicts_turtle
 
@@ -448,34 +447,36 @@ def _conflicts_table(found: list[Any]) -> str:
     width = _width()
     wrap = textwrap.TextWrapper(width=width, subsequent_indent=" " * 11)
     out = []
+    t = terminal_text
     for c in found:
         head = c.claims[1]
-        out.append(click.style(f"{c.id}  {c.kind}  [{c.status}]", bold=True)
-                   + f"  {head.subject.label}: {c.rule_label}")
+        out.append(click.style(t(f"{c.id}  {c.kind}  [{c.status}]"), bold=True)
+                   + t(f"  {head.subject.label}: {c.rule_label}"))
         for v in c.claims:
             who = v.speaker.label + f" on {v.outlet.label}" if v.speaker else v.outlet.label
             grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x)
             meta = ", ".join(x for x in (who, v.date or "undated", grade and f"graded {grade}",
                                           v.rank != "normal" and v.rank or "",
                                           "interested party" if v.interested else "") if x)
-            out.append(wrap.fill(f"  {v.role:<8} {v.statement}"))
-            out.append(wrap.fill(" " * 11 + meta))
+            out.append(wrap.fill(t(f"  {v.role:<8} {v.statement}")))
+            out.append(wrap.fill(t(" " * 11 + meta)))
             if v.quote:
-                out.append(wrap.fill(" " * 11 + f"\u201c{v.quote}\u201d"))
-        out.append(textwrap.fill(c.explanation, width=width, initial_indent="  why: ", subsequent_indent="       "))
+                out.append(wrap.fill(t(" " * 11 + f"\u201c{v.quote}\u201d")))
+        out.append(textwrap.fill(t(c.explanation), width=width, initial_indent="  why: ",
+                                 subsequent_indent="       "))
         out.append("")
     kinds: dict[str, int] = {}
     for c in found:
         kinds[c.kind] = kinds.get(c.kind, 0) + 1
     open_n = sum(1 for c in found if c.status in ("open", "disputed"))
-    out.append(f"{len(found)} conflict(s), {open_n} open: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+    out.append(t(f"{len(found)} conflict(s), {open_n} open: " + ", ".join(f"{n} {k}" for k, n in kinds.items())))
     return "\n".join(out) + "\n"
 
 
 # -- validate --------------------------------------------------------------
 
 @cli.command()
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The file's format (default: from its extension).")
 @click.option("--repair", is_flag=True, help="Drop damaged values of the base's own state (its generation).")
@@ -498,14 +499,17 @@ def validate(state: State, file: str | None, fmt: str | None, repair: bool) -> N
 
     kb = state.kb(write=repair) if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     if file:
-        quads = prepare_quads(kb, InputFile(file, Path(file).read_bytes(), fmt))
+        from cfkb import guard
+        from cfkb.files import read_regular
+
+        quads = prepare_quads(kb, InputFile(file, read_regular(file, guard.limits().file_bytes), fmt))
     else:
         from cfkb.export import data_quads
 
         quads = data_quads(kb.store)
     found = validate_quads(quads, [shapes_dir() / "claims.ttl"])
     for v in found:
-        click.echo(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
+        _say(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
     problems: list[str] = []
     if not file and KnowledgeBase.exists(state.location):
         from cfkb.tlp import setting_problems
@@ -515,7 +519,7 @@ def validate(state: State, file: str | None, fmt: str | None, repair: bool) -> N
             _echo_err(f"dropped {dropped} damaged generation value(s)")
         problems = setting_problems(kb)
         for line in problems:
-            click.echo(f"{state.store_path}: {line}")
+            _say(f"{state.store_path}: {line}")
     target = file or state.store_path
     if found or problems:
         _echo_err(f"{target}: {len(found)} violation(s)" + (f", {len(problems)} problem(s) with the base's"
@@ -607,8 +611,8 @@ def _render_results(result: Any, fmt: str) -> None:
     formats = {"json": ox.QueryResultsFormat.JSON, "csv": ox.QueryResultsFormat.CSV,
                "tsv": ox.QueryResultsFormat.TSV}
     if fmt in formats:
-        data = result.serialize(format=formats[fmt])
-        click.echo(data.decode("utf-8") if isinstance(data, bytes) else data, nl=False)
+        data = safe_results(fmt, bytes(result.serialize(format=formats[fmt]) or b""))
+        click.echo(data.decode("utf-8"), nl=False)
         return
     names = [v.value for v in result.variables]
     rows = [[_cell(sol[n]) for n in names] for sol in result]
@@ -628,6 +632,8 @@ def _cell(term: Any) -> str:
 def _table(names: list[str], rows: list[list[str]]) -> str:
     if not rows:
         return "(no results)\n"
+    names = [terminal_text(n, newlines=False) for n in names]
+    rows = [[terminal_text(c, newlines=False) for c in r] for r in rows]
     widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
     if sys.stdout.isatty():
         budget = _width()
@@ -731,16 +737,12 @@ def tlp_default(state: State, level: str | None) -> None:
 
 def _write_output(text: str, output: str | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        # on a terminal, escape sequences in quoted text are shown, not obeyed; a pipe gets the exact text
+        click.echo(terminal_text(text) if sys.stdout.isatty() else text, nl=False)
         return
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+    from cfkb.files import write_regular
+
+    write_regular(output, text.encode("utf-8"))
     _echo_err(f"wrote {output}")
 
 
@@ -774,21 +776,21 @@ def entity_show(state: State, name: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({**asdict(info), "marking": marking}, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{info.label}  <{info.iri}>")
-    click.echo(f"  type      {', '.join(info.types) or '(none)'}")
-    click.echo(f"  marking   TLP:{marking}")
+    _say(f"{info.label}  <{info.iri}>")
+    _say(f"  type      {', '.join(info.types) or '(none)'}")
+    _say(f"  marking   TLP:{marking}")
     for text, lang in info.labels:
-        click.echo(f"  label     {text}" + (f"@{lang}" if lang else ""))
+        _say(f"  label     {text}" + (f"@{lang}" if lang else ""))
     for text, lang in info.aliases:
-        click.echo(f"  alias     {text}" + (f"@{lang}" if lang else ""))
+        _say(f"  alias     {text}" + (f"@{lang}" if lang else ""))
     for p, o in info.other:
-        click.echo(f"  {p:<9} {o}")
+        _say(f"  {p:<9} {o}")
     if info.claims:
-        click.echo("  claims    " + ", ".join(f"{n} as {role}" for role, n in sorted(info.claims.items())))
+        _say("  claims    " + ", ".join(f"{n} as {role}" for role, n in sorted(info.claims.items())))
     for old in info.merged:
-        click.echo(f"  merged    <{old}>")
+        _say(f"  merged    <{old}>")
     for merge_id in info.merges:
-        click.echo(f"  merge     {merge_id}  (undo: cfkb entity unmerge {merge_id})")
+        _say(f"  merge     {merge_id}  (undo: cfkb entity unmerge {merge_id})")
 
 
 @entity.command(name="add")
@@ -808,7 +810,7 @@ def entity_add(state: State, label: str, type_name: str, aliases: tuple[str, ...
     from cfkb.entities import add_entity
 
     iri = add_entity(state.kb(write=True), label, type_name, analyst=state.analyst, aliases=aliases, force=force)
-    click.echo(iri)
+    _say(iri)
 
 
 @entity.command(name="alias")
@@ -859,7 +861,7 @@ def entity_merge(state: State, names: tuple[str, ...], reason: str, undo_id: str
     if len(names) != 2:
         raise click.UsageError("give two names: KEEP DROP")
     record = merge_entities(kb, names[0], names[1], analyst=state.analyst, reason=reason, force=force)
-    click.echo(record.id)
+    _say(record.id)
     _echo_err(f"merged <{record.dropped}> into <{record.kept}>: {record.claims_rewritten} claim(s) rewritten,"
               f" claim IDs kept; undo with: cfkb entity unmerge {record.id}")
 
@@ -909,11 +911,11 @@ def flag(state: State, conflict_id: str, status: str, prefer: str | None, reason
     kb = state.kb(write=True)
     result = flag_conflict(kb, conflict_id, status=status, analyst=state.analyst, reason=reason,
                            prefer=prefer, deprecate_others=not keep_ranks)
-    click.echo(f"conflict {result.conflict}: {result.status}")
+    _say(f"conflict {result.conflict}: {result.status}")
     if result.preferred:
-        click.echo(f"  preferred {result.preferred.rsplit('/', 1)[-1]}")
+        _say(f"  preferred {result.preferred.rsplit('/', 1)[-1]}")
     for iri in result.deprecated:
-        click.echo(f"  deprecated {iri.rsplit('/', 1)[-1]}")
+        _say(f"  deprecated {iri.rsplit('/', 1)[-1]}")
 
 
 @cli.command(name="rank")
@@ -931,7 +933,7 @@ def rank_cmd(state: State, claim_id: str, rank: str, reason: str | None) -> None
     from cfkb.workflow import rank as rank_claim
 
     iri = rank_claim(state.kb(write=True), claim_id, rank, analyst=state.analyst, reason=reason)
-    click.echo(f"claim {iri.rsplit('/', 1)[-1]}: {rank}")
+    _say(f"claim {iri.rsplit('/', 1)[-1]}: {rank}")
 
 
 @claim.command(name="grade")
@@ -948,7 +950,7 @@ def claim_grade(state: State, claim_id: str, credibility: int) -> None:
     from cfkb.workflow import grade_claim
 
     iri = grade_claim(state.kb(write=True), claim_id, credibility, analyst=state.analyst)
-    click.echo(f"claim {iri.rsplit('/', 1)[-1]}: credibility {credibility}")
+    _say(f"claim {iri.rsplit('/', 1)[-1]}: credibility {credibility}")
 
 
 @claim.command(name="show")
@@ -967,16 +969,16 @@ def claim_show(state: State, claim_id: str) -> None:
     kb = state.kb()
     iri = resolve_claim(kb, claim_id)
     v = claim_view(kb, iri)
-    click.echo(f"{v.id}  {v.statement}")
+    _say(f"{v.id}  {v.statement}")
     for label, value in (("said by", v.speaker.label if v.speaker else None), ("outlet", v.outlet.label),
                          ("date", v.date), ("quote", v.quote), ("cited in", v.cited_in.label if v.cited_in else None),
                          ("election", v.election.label if v.election else None),
                          ("reliability", v.reliability), ("credibility", v.credibility), ("rank", v.rank),
                          ("tlp", v.tlp), ("interested", "yes" if v.interested else None)):
         if value is not None:
-            click.echo(f"  {label:<12} {value}")
+            _say(f"  {label:<12} {value}")
     for a in history(kb, iri):
-        click.echo(f"  {a.when} {a.analyst}: " + ", ".join(x for x in (a.rank and f"rank {a.rank}", a.reason) if x))
+        _say(f"  {a.when} {a.analyst}: " + ", ".join(x for x in (a.rank and f"rank {a.rank}", a.reason) if x))
 
 
 @cli.group()
@@ -1000,7 +1002,7 @@ def source_rate(state: State, name: str, reliability: str) -> None:
     kb = state.kb(write=True)
     iri = kb.entity_index().resolve(name)
     rate_source(kb, iri, reliability, analyst=state.analyst)
-    click.echo(f"{kb.entity_index().label(iri)}: reliability {reliability.upper()}")
+    _say(f"{kb.entity_index().label(iri)}: reliability {reliability.upper()}")
 
 
 @source.command(name="show")
@@ -1018,7 +1020,7 @@ def source_show(state: State, name: str) -> None:
 
     kb = state.kb()
     iri = kb.entity_index().resolve(name)
-    click.echo(f"{kb.entity_index().label(iri)}  <{iri}>")
+    _say(f"{kb.entity_index().label(iri)}  <{iri}>")
     nq = queries.load("said_by")
     _render_results(kb.query(nq.text, {"source": ox.NamedNode(iri)}, name=nq.name), "table")
     found = find_conflicts(kb, source=iri)
@@ -1046,12 +1048,8 @@ def sources(state: State, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([asdict(r) for r in records], ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(["iri"] + names)
-        for r in records:
-            w.writerow([r.iri] + [getattr(r, n) if getattr(r, n) is not None else "" for n in names])
-        click.echo(out.getvalue(), nl=False)
+        click.echo(csv_rows([["iri", *names]] + [[r.iri] + [getattr(r, n) if getattr(r, n) is not None else ""
+                                                          for n in names] for r in records]), nl=False)
     else:
         rows = [[str(getattr(r, n)) if getattr(r, n) is not None else "" for n in names] for r in records]
         click.echo(_table(names, rows), nl=False)
@@ -1083,7 +1081,7 @@ def conflict_show(state: State, conflict_id: str) -> None:
             line += f", prefers {a.prefers.rsplit('/', 1)[-1]}"
         if a.reason:
             line += f" ({a.reason})"
-        click.echo(line)
+        _say(line)
 
 
 @cli.command()
@@ -1119,6 +1117,9 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None, ceilin
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to listen on; anything but loopback lets others read the base.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests naming this host (repeatable); by default only the bind address"
+                   " and, on loopback, loopback names (against DNS rebinding).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--read-only/--writable", "read_only", default=True, show_default=True,
               help="--writable opens the store for writing (holding its lock) and shows flag/resolve buttons.")
@@ -1136,7 +1137,7 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None, ceilin
 @click.option("--get", "get_path", metavar="PATH",
               help="Answer one GET request in-process, print the body and exit (0 only on HTTP 200).")
 @pass_state
-def serve(state: State, host: str, port: int, read_only: bool, query_timeout: float, row_limit: int,
+def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read_only: bool, query_timeout: float, row_limit: int,
           workers: int | None, cache_mb: int, prefill: bool, get_path: str | None) -> None:
     """Serve the SPARQL 1.1 endpoint (/sparql) and the web pages.
 
@@ -1152,15 +1153,17 @@ def serve(state: State, host: str, port: int, read_only: bool, query_timeout: fl
       cfkb serve --get '/sparql?query=ASK%7B%7D'
     """
     try:
-        from cfkb.server.app import LOOPBACK_HOSTS, close, create_app, get
+        from cfkb.server.app import close, create_app, get
+        from cfkb.server.hosts import HostPolicy, is_loopback
     except ImportError as exc:
         raise click.ClickException(f"the web server needs {exc.name}; install cfkb with its dependencies") from exc
 
+    policy = HostPolicy.for_bind(host, allow_hosts)
+    loopback = is_loopback(host)
     kb = state.kb(write=not read_only)
-    loopback = host in LOOPBACK_HOSTS
     app = create_app(kb, read_only=read_only, query_timeout=query_timeout, row_limit=row_limit, workers=workers,
                      analyst=state.analyst, cache_bytes=cache_mb * 1024 * 1024, prefill=prefill and get_path is None,
-                     allowed_hosts=[*LOOPBACK_HOSTS, "testserver"] if loopback and get_path is None else None)
+                     allowed_hosts=None if get_path is not None else policy)
     if get_path is not None:
         try:
             status, _, body = get(app, get_path)
@@ -1176,6 +1179,9 @@ def serve(state: State, host: str, port: int, read_only: bool, query_timeout: fl
 
     if not loopback:
         _echo_err(f"warning: listening on {host}: anyone who can reach this machine can read the base")
+        if not allow_hosts:
+            _echo_err("only requests naming the bind address (or loopback) are answered; name this machine's"
+                      " other names with --allow-host")
     _echo_err(f"cfkb: serving {state.store_path} ({'read-only' if read_only else 'writable'})"
               f" at http://{'[' + host + ']' if ':' in host else host}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

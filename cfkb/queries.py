@@ -99,6 +99,10 @@ def _shipped() -> tuple[tuple[str, NamedQuery], ...]:
     return tuple(out)
 
 
+#: The longest query file read (the server takes query texts up to 256 KiB).
+QUERY_FILE_BYTES = 1024 * 1024
+
+
 def load(spec: str) -> NamedQuery:
     """A named query, or a ``.rq`` file by path."""
     lib = library()
@@ -106,10 +110,13 @@ def load(spec: str) -> NamedQuery:
         return lib[spec]
     path = Path(spec)
     if spec.endswith((".rq", ".sparql")) or path.is_file():
+        from cfkb.files import read_regular
+
+        data = read_regular(path, QUERY_FILE_BYTES, what="query file", hint="a query is never that long")
         try:
-            return NamedQuery.parse(path.stem, path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(f"cannot read query file {spec}: {exc.strerror}") from exc
+            return NamedQuery.parse(path.stem, data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputError(f"cannot read query file {spec}: it is not UTF-8 text") from None
     raise QueryError(f"no named query {spec!r}; 'cfkb query --list' shows them")
 
 

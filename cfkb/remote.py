@@ -8,11 +8,10 @@ does against the embedded store. It speaks the standards only:
   ``POST`` form-encoded to the query endpoint; results as SPARQL Results JSON
   (SELECT, ASK) or N-Triples (CONSTRUCT, DESCRIBE), parsed by pyoxigraph into
   the same objects :meth:`pyoxigraph.Store.query` returns;
-* writes: one SPARQL Update request (``INSERT DATA`` / ``DELETE DATA``) per
-  call, which Oxigraph, Fuseki and GraphDB apply in one transaction. Large
-  additions are first staged into a temporary named graph (Graph Store
-  Protocol ``POST``), checked, then moved in by one update (see
-  :meth:`RemoteStore.extend`).
+* writes: one request per call, which the server applies in one
+  transaction: a SPARQL Update (``INSERT DATA`` / ``DELETE DATA``) for small
+  changes, and for large additions one ``POST`` of N-Quads to the Graph
+  Store Protocol endpoint (see :meth:`RemoteStore.extend`).
 
 The default endpoints are Oxigraph server's ``/query``, ``/update`` and
 ``/store``; other servers take their own (``RemoteSettings``).
@@ -38,6 +37,26 @@ ontology graph, GraphDB ``http://www.openrdf.org/schema/sesame#nil`` plus the
 ontology graph). Virtuoso queries the union by default; give it
 ``union_graphs = []``.
 
+**No partial import is ever visible.** A large addition is not staged in
+named graphs of the dataset: every read asks for the union of graphs (or the
+graphs named in ``union_graphs``), so a staging graph would be read as data
+while it fills, and after a crash until it is cleaned up. An explicit
+dataset that leaves staging out cannot be stated portably either: the SPARQL
+1.1 Protocol's ``default-graph-uri`` names graphs by IRI, and Oxigraph has no
+IRI for its default graph, where cfkb keeps its data. So the whole addition
+travels as one request that the server applies in one transaction: the
+uncommitted transaction is the staging area, and no read sees it. Oxigraph
+(``POST /store``, without ``no_transaction``) and Fuseki (``POST`` of quads to
+the dataset, TDB2) load such a request in one transaction. (Posting quads to
+the dataset is an extension of the Graph Store Protocol that both implement;
+the standard ``?default`` / ``?graph=`` forms take one graph per request, and
+a batch spans several: the data and the state graph.) A body cut short (the
+client killed) ends before its ``Content-Length`` and is rolled back, and a
+server killed mid-load never committed. For a server without a store endpoint
+(``store=""``) it is one ``INSERT DATA`` (a standard SPARQL 1.1 Update),
+however big. Graphs named ``urn:cfkb:staging:...``, left by earlier versions
+of cfkb that staged, are dropped when a base is opened (:meth:`RemoteStore.drop_staging`).
+
 **Security.** Plain ``http`` is refused except to a loopback address;
 credentials come from the environment or a config file (see
 :func:`settings_for`), never from the URL or the command line, and
@@ -46,14 +65,13 @@ redirects are not followed (they could carry the credentials elsewhere).
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import ipaddress
 import json
+import os
 import re
 import socket
 import ssl
-import uuid
 from base64 import b64encode
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,9 +94,12 @@ from cfkb.errors import (
 Auth = Union[tuple[str, str], str]
 """``(user, password)`` for HTTP Basic, or a token for ``Authorization: Bearer``."""
 
-#: Named graphs whose IRI starts with this hold additions being staged.
+#: Named graphs whose IRI starts with this held additions being staged (cfkb 0.x before
+#: additions went as one request); any left on a server are dropped when a base is opened.
 STAGING_PREFIX = "urn:cfkb:staging:"
-_STAGING_MAX_AGE = dt.timedelta(hours=1)
+#: Additions whose N-Quads text is larger than this go as one Graph Store ``POST``, not
+#: ``INSERT DATA``: Oxigraph server reads at most 1 MiB of a SPARQL update.
+POST_ABOVE = 512 * 1024
 _RESULTS_JSON = "application/sparql-results+json"
 _ACCEPT = f"{_RESULTS_JSON}, application/n-triples;q=0.9, text/turtle;q=0.8"
 
@@ -168,18 +189,22 @@ def config_path(environ: Mapping[str, str]) -> Path:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         raise InputError(f"{path}: reading the config file needs Python 3.11 or later;"
                          " use the CFKB_REMOTE_* environment variables") from None
+    from cfkb.files import read_regular
+
+    data = read_regular(path, 1024 * 1024, what="config file", hint="a config file is never that long", follow=True)
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: {exc}") from exc
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:  # names a line and column, never the text
+        raise InputError(f"{path}: {exc}") from None
 
 
 def settings_for(url: str, environ: Mapping[str, str]) -> RemoteSettings:
@@ -370,7 +395,8 @@ class RemoteStore:
             ``store_url=""``: the server has no Graph Store Protocol.
         union_graphs: how to ask for the union of graphs (module docs).
         read_only: refuse every write locally.
-        stage_above: additions of more quads than this are staged first.
+        post_above: additions whose N-Quads text is longer than this many
+            bytes go as one Graph Store ``POST`` (when there is a store endpoint).
 
     Raises:
         InputError: a URL is not https and not loopback.
@@ -379,7 +405,7 @@ class RemoteStore:
     def __init__(self, url: str, *, auth: Auth | None = None, timeout: float = 60.0, query_url: str | None = None,
                  update_url: str | None = None, store_url: str | None = None,
                  union_graphs: Sequence[str] | None = None, cafile: str | None = None, read_only: bool = False,
-                 stage_above: int = 200_000) -> None:
+                 post_above: int = POST_ABOVE) -> None:
         self.url = check_url(url)
         self._query = _Endpoint.parse(query_url or self.url + "/query")
         self._update = _Endpoint.parse(update_url or self.url + "/update")
@@ -389,8 +415,7 @@ class RemoteStore:
         self.union_graphs = tuple(union_graphs) if union_graphs is not None else None
         self._cafile = cafile
         self.read_only = read_only
-        self.stage_above = stage_above
-        self._checked_staging = False
+        self.post_above = post_above
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.url!r})"
@@ -499,7 +524,7 @@ class RemoteStore:
 
     def quads_for_pattern(self, subject: Subject | None, predicate: ox.NamedNode | None, object: Object | None,
                           graph_name: GraphName | None = None) -> Iterator[ox.Quad]:
-        """The matching quads, as :meth:`pyoxigraph.Store.quads_for_pattern` (staging graphs left out)."""
+        """The matching quads, as :meth:`pyoxigraph.Store.quads_for_pattern` (old staging graphs left out)."""
         bound: dict[ox.Variable, Term] = {}
         for name, term in (("s", subject), ("p", predicate), ("o", object)):
             if term is not None:
@@ -517,7 +542,7 @@ class RemoteStore:
             yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
 
     def named_graphs(self) -> Iterator[ox.NamedNode | ox.BlankNode]:
-        """The names of the graphs that hold quads (staging graphs left out)."""
+        """The names of the graphs that hold quads (staging graphs of an earlier cfkb left out)."""
         for row in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
             g = row["g"]
             if not (isinstance(g, ox.NamedNode) and g.value.startswith(STAGING_PREFIX)):
@@ -563,7 +588,6 @@ class RemoteStore:
         """
         if self.read_only:
             raise StoreError(f"{self.url} is open read-only")
-        self._cleanup_staging()
         self._send_update(_prologue(base_iri, prefixes) + update)
 
     def _send_update(self, text: str) -> None:
@@ -571,91 +595,52 @@ class RemoteStore:
                       content_type="application/sparql-update", writes=True)
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
-        """Add quads atomically.
+        """Add quads atomically, in one request.
 
-        Up to ``stage_above`` quads go as one ``INSERT DATA``. More are
-        staged: written into temporary named graphs in parts, counted on
-        the server, then moved into place by one update (``ADD`` + ``DROP``,
-        one transaction). Any failure drops the staging graphs, leaving the
-        base as it was; staging graphs a crash leaves behind are hidden from
-        :meth:`quads_for_pattern` and dropped by a later write.
+        Up to ``post_above`` bytes of N-Quads go as one ``INSERT DATA``; more
+        go as one N-Quads ``POST`` to the store endpoint, which the server
+        loads in one transaction (module docs: no read sees any of it before
+        all of it is in, and a request cut short by a crash leaves nothing).
         """
         quads = list(quads)
         if not quads:
             return
         if self.read_only:
             raise StoreError(f"{self.url} is open read-only")
-        self._cleanup_staging()
-        if len(quads) <= self.stage_above:
+        body = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+        data = body if isinstance(body, bytes) else bytes(body or b"")
+        if self._store is None or len(data) <= self.post_above:
+            del data
             self._send_update(f"INSERT DATA {{\n{data_block(quads)}}}")
-        else:
-            self._staged_insert(quads)
-
-    def _staged_insert(self, quads: list[ox.Quad]) -> None:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        token = f"{STAGING_PREFIX}{stamp}:{uuid.uuid4().hex}"
-        targets: dict[Any, set[ox.Triple]] = {}
-        for q in quads:
-            targets.setdefault(q.graph_name, set()).add(q.triple)
-        stages = {graph: ox.NamedNode(f"{token}:{i}") for i, graph in enumerate(targets)}
-        try:
-            for graph, triples in targets.items():
-                self._stage(stages[graph], list(triples))
-            counts = {row["g"].value: int(row["n"].value) for row in self._select(
-                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
-                f'FILTER(STRSTARTS(STR(?g), "{token}:")) }} GROUP BY ?g')}
-            for graph, triples in targets.items():
-                if counts.get(stages[graph].value, 0) != len(triples):
-                    raise RemoteError(f"staging on {self.url} lost data ({counts.get(stages[graph].value, 0)} of "
-                                      f"{len(triples)} triples arrived); nothing was changed")
-            moves = []
-            for graph, stage in stages.items():
-                into = "DEFAULT" if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph}"
-                moves.append(f"ADD SILENT GRAPH {stage} TO {into} ;\nDROP SILENT GRAPH {stage}")
-            self._send_update(" ;\n".join(moves))
-        except BaseException:
-            self._drop_quietly(list(stages.values()))
-            raise
-
-    def _stage(self, graph: ox.NamedNode, triples: list[ox.Triple], part: int = 100_000) -> None:
-        # blank nodes are scoped to one request: keep every triple that has one in the same part
-        with_blanks = [t for t in triples if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)]
-        plain = [t for t in triples if not (isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode))]
-        parts = [with_blanks] + [plain[i:i + part] for i in range(0, len(plain), part)]
-        for chunk in (p for p in parts if p):
-            if self._store is not None:
-                target = self._store.with_params({"graph": graph.value})
-                self._request("POST", self._store, target, _ntriples(chunk).encode("utf-8"),
-                              content_type="application/n-triples", writes=True)
-            else:
-                self._send_update(f"INSERT DATA {{ GRAPH {graph} {{\n{_ntriples(chunk)}}} }}")
-
-    def _drop_quietly(self, graphs: Sequence[ox.NamedNode]) -> None:
-        if not graphs:
             return
-        try:
-            self._send_update(" ;\n".join(f"DROP SILENT GRAPH {g}" for g in graphs))
-        except (StoreError, SyntaxError):
-            pass  # left for the next write's clean-up
+        self._request("POST", self._store, self._store.target, data, content_type="application/n-quads",
+                      writes=True)
 
-    def _cleanup_staging(self) -> None:
-        """Drop staging graphs older than an hour (left by a crash), once per store object."""
-        if self._checked_staging:
-            return
-        self._checked_staging = True
+    def staging_graphs(self) -> list[ox.NamedNode]:
+        """Graphs named ``urn:cfkb:staging:...`` (left by an import of an earlier cfkb that staged)."""
         rows = self._select(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} '
                             f'FILTER(STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }}')
-        cutoff = dt.datetime.now(dt.timezone.utc) - _STAGING_MAX_AGE
-        stale = []
-        for row in rows:
-            stamp = row["g"].value[len(STAGING_PREFIX):].split(":", 1)[0]
+        return [row["g"] for row in rows if isinstance(row["g"], ox.NamedNode)]
+
+    def drop_staging(self) -> int:
+        """Drop every staging graph, whatever its age; how many there were.
+
+        cfkb no longer writes such graphs, so any found is an orphan of a
+        killed import: a union read would count its quads as data. This is
+        done even on a store opened read-only (it removes what is not data).
+
+        Raises:
+            StoreError: there are staging graphs and the server refused to drop them.
+        """
+        stale = self.staging_graphs()
+        if stale:
             try:
-                when = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
-            except ValueError:
-                when = cutoff
-            if when <= cutoff:
-                stale.append(row["g"])
-        self._drop_quietly(stale)
+                self._send_update(" ;\n".join(f"DROP SILENT GRAPH {g}" for g in stale))
+            except (StoreError, SyntaxError) as exc:
+                raise StoreError(f"{self.url} holds {len(stale)} graph(s) of an unfinished import"
+                                 f" ({STAGING_PREFIX}...) that could not be dropped ({exc}); open it once with"
+                                 " an account that may write, so no read counts them as data") from None
+        return len(stale)
 
     def load(self, input: bytes | str | IO[bytes] | IO[str] | None = None, format: ox.RdfFormat | None = None, *,
              path: str | None = None, base_iri: str | None = None, to_graph: GraphName | None = None,

@@ -211,6 +211,7 @@ class KnowledgeBase:
             store = settings.connect(read_only=not write)
             if not store.contains_named_graph(ONTOLOGY_GRAPH):
                 raise StoreMissingError(f"no cfkb base at {settings}; create one with 'cfkb --store {settings} init'")
+            store.drop_staging()  # an orphan of a killed import must never be read as data
             return cls(store, None, writable=write, location=str(settings))
         path = Path(location)  # type: ignore[arg-type]
         if not cls.exists(path):

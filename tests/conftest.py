@@ -13,7 +13,16 @@ from cfkb.store import KnowledgeBase
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-_LOOPBACK = ("127.", "::1", "localhost")
+def _is_loopback(host: object) -> bool:
+    import ipaddress
+
+    text = host.decode() if isinstance(host, bytes) else str(host)
+    if text.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text.strip("[]").split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _no_network(event: str, args: tuple) -> None:
@@ -26,11 +35,11 @@ def _no_network(event: str, args: tuple) -> None:
     if event == "socket.connect":
         address = args[1]
         host = address[0] if isinstance(address, tuple) else str(address)
-        if isinstance(host, str) and not host.startswith(_LOOPBACK) and not host.startswith("/"):
+        if isinstance(host, str) and not _is_loopback(host) and not host.startswith("/"):
             raise PermissionError(f"network access to {address!r} during tests")
     elif event == "socket.getaddrinfo":
         host = args[0]
-        if isinstance(host, (str, bytes)) and host and not str(host).startswith(_LOOPBACK):
+        if isinstance(host, (str, bytes)) and host and not _is_loopback(host):
             raise PermissionError(f"name lookup of {host!r} during tests")
 
 
@@ -116,15 +125,15 @@ def free_port() -> int:
 class ServerProcess:
     """`cfkb serve` running as its own process on 127.0.0.1, for tests that need a socket."""
 
-    def __init__(self, store: Path, *args: str) -> None:
+    def __init__(self, store: Path, *args: str, host: str | None = None) -> None:
         import subprocess
         import sys
 
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{'[' + host + ']' if host and ':' in host else host or '127.0.0.1'}:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cfkb", "--store", str(store), "--analyst", "tester", "serve",
-             "--port", str(self.port), *args],
+             "--port", str(self.port), *(("--host", host) if host else ()), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
 

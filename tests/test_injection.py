@@ -104,7 +104,7 @@ def red_client(red_store: Path):
     from cfkb.server.app import create_app
 
     kb = KnowledgeBase.open(red_store)
-    app = create_app(kb, query_timeout=10, workers=1)
+    app = create_app(kb, query_timeout=10, workers=1, allowed_hosts=["testserver"])
     with TestClient(app, follow_redirects=False) as c:
         yield c
     kb.close()

@@ -225,7 +225,7 @@ def test_rest_star_in_the_server_stops_and_others_are_answered(list_store):
     from cfkb.server.app import create_app
 
     kb = KnowledgeBase.open(list_store)
-    app = create_app(kb, query_timeout=3, row_limit=100, workers=2)
+    app = create_app(kb, query_timeout=3, row_limit=100, workers=2, allowed_hosts=["testserver"])
     try:
         with TestClient(app) as client:
             client.get("/sparql", params={"query": "ASK {}"})  # workers up
@@ -260,7 +260,7 @@ def test_large_bodies_are_refused_with_413(store_path):
 
     kb = KnowledgeBase.open(store_path)
     try:
-        app = create_app(kb, runner=ThreadRunner(kb))
+        app = create_app(kb, runner=ThreadRunner(kb), allowed_hosts=["testserver"])
         big = b"SELECT * WHERE { ?s ?p ?o } #" + b"x" * (2 * 1024 * 1024)
         with TestClient(app) as client:
             posted = client.post("/sparql", content=big, headers={"content-type": "application/sparql-query"})

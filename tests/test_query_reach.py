@@ -279,7 +279,7 @@ def site(seed_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("xsite") / "kb.store"
     shutil.copytree(seed_template, path)
     kb = KnowledgeBase.open(path)
-    app = create_app(kb, runner=ThreadRunner(kb), query_timeout=5)
+    app = create_app(kb, runner=ThreadRunner(kb), query_timeout=5, allowed_hosts=["testserver"])
     with TestClient(app) as c:
         yield c
     kb.close()

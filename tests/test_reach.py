@@ -116,7 +116,7 @@ def reach_client(sealed_kb):
     from cfkb.server.app import create_app
     from cfkb.server.executor import ThreadRunner
 
-    app = create_app(sealed_kb, runner=ThreadRunner(sealed_kb), query_timeout=5)
+    app = create_app(sealed_kb, runner=ThreadRunner(sealed_kb), query_timeout=5, allowed_hosts=["testserver"])
     with TestClient(app) as c:
         yield c
 

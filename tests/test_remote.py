@@ -233,8 +233,8 @@ def test_read_only_refuses_writes(remote):
 
 
 @needs_server
-def test_large_additions_are_staged_then_moved_in(remote):
-    store = RemoteStore(remote, stage_above=10)
+def test_large_additions_are_one_post_and_never_staged(remote):
+    store = RemoteStore(remote, post_above=100)
     before = dataset(store)
     g = ox.NamedNode("http://e/g")
     quads = [ox.Quad(ox.NamedNode(f"http://e/s{i}"), ox.NamedNode("http://e/p"), ox.Literal(f"v{i}")) for i in range(50)]
@@ -242,28 +242,60 @@ def test_large_additions_are_staged_then_moved_in(remote):
     store.extend(quads)
     after = dataset(store)
     assert len(after) == len(before) + 55
-    staged = store.query(f'ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }}')
-    assert not bool(staged)
+    assert store.staging_graphs() == []
 
 
 @needs_server
-def test_failed_move_drops_the_staging_graphs(remote, monkeypatch):
-    store = RemoteStore(remote, stage_above=10)
+def test_a_rejected_post_changes_nothing(remote, monkeypatch):
+    store = RemoteStore(remote, post_above=100)
     before = dataset(store)
-    real = RemoteStore._send_update
+    real = ox.serialize
 
-    def fail_on_move(self: RemoteStore, text: str) -> None:
-        if text.startswith("ADD SILENT"):
-            raise RemoteError("simulated failure")
-        real(self, text)
+    def cut(quads: Any, format: Any = None) -> bytes:  # a body that stops in the middle of a line
+        data = real(quads, format=format)
+        return data[: len(data) - 40]
 
-    monkeypatch.setattr(RemoteStore, "_send_update", fail_on_move)
+    monkeypatch.setattr(ox, "serialize", cut)
     quads = [ox.Quad(ox.NamedNode(f"http://e/s{i}"), ox.NamedNode("http://e/p"), ox.Literal("v")) for i in range(50)]
-    with pytest.raises(RemoteError, match="simulated"):
+    with pytest.raises(SyntaxError, match="HTTP 400"):
         store.extend(quads)
+    monkeypatch.undo()
     assert dataset(store) == before
-    leftover = store.query(f'ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }}')
-    assert not bool(leftover)
+
+
+def plant_staging(url: str, claims: int) -> ox.NamedNode:
+    """A staging graph as a killed import of an older cfkb left it: copies of claims, dated now."""
+    import datetime as dt
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    graph = ox.NamedNode(f"{STAGING_PREFIX}{stamp}:0123456789abcdef:0")
+    store = RemoteStore(url)
+    rows = list(store.query("PREFIX cfkb: <https://w3id.org/cfkb/ns#> "
+                            "SELECT ?c ?p ?o WHERE { ?c a cfkb:Claim ; ?p ?o }"))
+    by_claim: dict[str, list[Any]] = {}
+    for row in rows:
+        by_claim.setdefault(row["c"].value, []).append(row)
+    quads = []
+    for i, (claim, claim_rows) in enumerate(list(by_claim.items())[:claims]):
+        copy = ox.NamedNode(f"{claim}-staged-{i}")
+        quads += [ox.Quad(copy, r["p"], r["o"], graph) for r in claim_rows if not isinstance(r["o"], ox.BlankNode)]
+    store.extend(quads)
+    return graph
+
+
+@needs_server
+def test_orphaned_staging_is_dropped_at_the_next_open_of_any_command(runner, remote):
+    """An import killed while it staged (earlier cfkb) left graphs that union reads counted as claims."""
+    kb = KnowledgeBase.open(remote)
+    count = kb.claim_count()
+    kb.close()
+    plant_staging(remote, 10)
+    # the attack: the orphan is fresh (not an hour old), and the next command only reads
+    assert RemoteStore(remote).staging_graphs()
+    result = invoke(runner, remote, "query", "-e",  # type: ignore[arg-type]
+                    "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?c a cfkb:Claim }", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert int(json.loads(result.stdout)["results"]["bindings"][0]["n"]["value"]) == count
+    assert RemoteStore(remote).staging_graphs() == []
 
 
 # -- the CLI on both backends ------------------------------------------------------
@@ -406,15 +438,20 @@ def test_flag_and_resolve(runner, location):
 # -- a server killed mid-import ------------------------------------------------------
 
 class KillingProxy:
-    """A TCP relay to the server that kills it (SIGKILL) partway through the first update request.
+    """A TCP relay to the server that stops the first write request partway.
 
-    ``at``: "before" (nothing of the update forwarded), "during" (half of
-    it), "after" (all of it, then killed at once).
+    The first request whose line starts with ``POST {path}`` is read whole,
+    then ``at`` decides how much of it reaches the server: "before" (none),
+    "during" (half), "after" (all). Then, with ``kill_server``, the server
+    is killed (SIGKILL) and no answer reaches the client; without, the relay
+    sets ``holding`` and waits for the client to go away (the test kills it)
+    before it closes the server's side, as the kernel would.
     """
 
-    def __init__(self, server: OxigraphServer, at: str) -> None:
-        self.server, self.at = server, at
+    def __init__(self, server: OxigraphServer, at: str, *, path: str = "/update", kill_server: bool = True) -> None:
+        self.server, self.at, self.path, self.kill_server = server, at, path.encode(), kill_server
         self.killed = threading.Event()
+        self.holding = threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.threads: list[threading.Thread] = []
@@ -441,27 +478,44 @@ class KillingProxy:
                 return
             with upstream:
                 first = client.recv(65536)
-                if first.startswith(b"POST /update") and not self.killed.is_set():
-                    # no answer from the server reaches the client: it cannot know if the update applied
-                    self._kill_during_update(client, upstream, first)
+                if first.startswith(b"POST " + self.path) and not (self.killed.is_set() or self.holding.is_set()):
+                    # no answer from the server reaches the client: it cannot know if the write applied
+                    self._cut(client, upstream, first)
                     return
                 self._spawn(self._pump, upstream, client)
                 data = first
-                while data:
-                    upstream.sendall(data)
-                    data = client.recv(65536)
+                try:
+                    while data:
+                        upstream.sendall(data)
+                        data = client.recv(65536)
+                finally:
+                    try:  # a close alone would not wake the pump, and the server would keep a thread waiting
+                        upstream.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
 
-    def _kill_during_update(self, client: socket.socket, upstream: socket.socket, first: bytes) -> None:
-        head, _, body = first.partition(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    def _cut(self, client: socket.socket, upstream: socket.socket, first: bytes) -> None:
         request = first
+        while b"\r\n\r\n" not in request:
+            request += client.recv(65536)
+        head, _, body = request.partition(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
         while len(request) < len(head) + 4 + length:
             request += client.recv(65536)
         cut = {"before": 0, "during": len(request) // 2, "after": len(request)}[self.at]
         if cut:
             upstream.sendall(request[:cut])
-        self.server.kill()
-        self.killed.set()
+        if self.kill_server:
+            self.server.kill()
+            self.killed.set()
+            return
+        self.holding.set()
+        try:
+            while client.recv(65536):  # until the client is killed
+                pass
+        except OSError:
+            pass
+        upstream.shutdown(socket.SHUT_RDWR)  # the server sees the request end short, as after a crash
 
     @staticmethod
     def _pump(src: socket.socket, dst: socket.socket) -> None:
@@ -479,6 +533,92 @@ class KillingProxy:
 
     def close(self) -> None:
         self.listener.close()
+
+
+def big_table(path: Path, rows: int) -> Path:
+    """A claim table whose batch is well over :data:`cfkb.remote.POST_ABOVE` bytes of N-Quads."""
+    import datetime as dt
+    day = dt.date(2010, 1, 1)
+    body = "".join(f"Harakat Hoquq,participatesIn,December 2023 provincial elections,Al-Rabaa TV,true,"
+                   f"{day + dt.timedelta(days=i)},\"quote {i}: {'words ' * 20}\"\n" for i in range(rows))
+    path.write_text(CSV.splitlines()[0] + "\n" + body, encoding="utf-8")
+    return path
+
+
+def claims_on(url: str) -> int:
+    kb = KnowledgeBase.open(url)
+    try:
+        return kb.claim_count()
+    finally:
+        kb.close()
+
+
+BIG = 800
+
+
+@needs_server
+def test_importer_killed_mid_import_shows_nothing(runner, tmp_path):
+    """kill -9 of ``cfkb import`` while half of a big batch has reached the server."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    srv = OxigraphServer(tmp_path / "crash").start()
+    try:
+        assert invoke(runner, srv.url, "init").exit_code == 0  # type: ignore[arg-type]
+        before = dataset(RemoteStore(srv.url))
+        table = big_table(tmp_path / "many.csv", BIG)
+        proxy = KillingProxy(srv, "during", path="/store", kill_server=False)
+        child = subprocess.Popen([sys.executable, "-m", "cfkb", "--store", proxy.url, "--analyst", "tester",
+                                  "import", str(table)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            while not proxy.holding.wait(0.2):
+                assert child.poll() is None, child.communicate()
+            # half of the batch is on the server, the rest in flight: a reader sees none of it
+            assert claims_on(srv.url) == 59
+            assert RemoteStore(srv.url).staging_graphs() == []
+        finally:
+            os.kill(child.pid, signal.SIGKILL)
+            child.communicate()
+        proxy.close()
+        assert claims_on(srv.url) == 59
+        assert dataset(RemoteStore(srv.url)) == before
+        srv.stop()
+        srv.start()
+        assert dataset(RemoteStore(srv.url)) == before
+        # the same import, not killed, then adds all of it
+        assert invoke(runner, srv.url, "import", str(table)).exit_code == 0  # type: ignore[arg-type]
+        assert claims_on(srv.url) == 59 + BIG
+    finally:
+        srv.stop()
+
+
+@needs_server
+@pytest.mark.parametrize("at", ["before", "during", "after"])
+def test_server_killed_mid_big_import_shows_all_or_nothing(runner, tmp_path, at):
+    srv = OxigraphServer(tmp_path / "crash").start()
+    try:
+        assert invoke(runner, srv.url, "init").exit_code == 0  # type: ignore[arg-type]
+        before = dataset(RemoteStore(srv.url))
+        table = big_table(tmp_path / "many.csv", BIG)
+        proxy = KillingProxy(srv, at, path="/store")
+        result = invoke(runner, proxy.url, "import", str(table))  # type: ignore[arg-type]
+        proxy.close()
+        assert proxy.killed.is_set()
+        assert result.exit_code == 1
+        assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+        srv.start()
+        after = dataset(RemoteStore(srv.url))
+        assert RemoteStore(srv.url).staging_graphs() == []
+        if at == "after" and after != before:
+            assert set(before) < set(after)
+            assert claims_on(srv.url) == 59 + BIG
+        else:
+            assert after == before
+            assert claims_on(srv.url) == 59
+    finally:
+        srv.stop()
 
 
 @needs_server

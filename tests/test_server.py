@@ -18,6 +18,8 @@ from conftest import seeded_copy
 from html_tree import parse
 
 TIMEOUT = 3.0  # generous: a loaded machine must not turn a quick query into a 503
+#: TestClient's Host; the server refuses it unless told to answer it
+TEST_HOST = "testserver"
 ROWS = 20
 HOQUQ_CONFLICT = "9755e317886eab57"  # Al-Rabaa TV vs Hossein Moanes
 KH_CONFLICT = "6b0f4e42b49ebf7b"  # Al-Rabaa TV vs Qais al-Khazali
@@ -50,7 +52,7 @@ def arabic_store(seed_template: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="module")
 def client(arabic_store: Path):
     kb = KnowledgeBase.open(arabic_store)
-    app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=2)
+    app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=2, allowed_hosts=[TEST_HOST])
     with TestClient(app) as c:
         yield c
     kb.close()
@@ -459,7 +461,7 @@ def test_static_files_are_served(client):
 @pytest.fixture
 def writable_app(store_path: Path):
     kb = KnowledgeBase.open(store_path, write=True)
-    app = create_app(kb, read_only=False, workers=1, analyst="tester")
+    app = create_app(kb, read_only=False, workers=1, analyst="tester", allowed_hosts=[TEST_HOST])
     yield app
     kb.close()
 
@@ -521,9 +523,97 @@ def test_host_header_is_checked_when_hosts_are_given(seed_template):
             assert c.get("/sources", headers={"host": "evil.example"}).status_code == 400
 
 
+RED_QUOTE = "The red quote nobody outside may read"
+
+
+@pytest.fixture(scope="module")
+def red_base(tmp_path_factory, seed_template):
+    import shutil
+
+    from cfkb.importer import InputFile, import_files
+
+    path = tmp_path_factory.mktemp("hosts") / "red.store"
+    shutil.copytree(seed_template, path)
+    table = ("- subject: Harakat Hoquq\n  predicate: participatesIn\n  object: December 2023 provincial elections\n"
+             f"  source: Al-Rabaa TV\n  date: 2023-11-02\n  negated: true\n  quote: {RED_QUOTE}\n  tlp: RED\n")
+    with KnowledgeBase.open(path, write=True) as kb:
+        import_files(kb, [InputFile("red.yaml", table.encode("utf-8"), "yaml")], analyst="tester")
+    return path
+
+
+@pytest.mark.parametrize("host", [None, "127.0.0.1", "127.0.0.2", "::1", "0:0:0:0:0:0:0:1", "localhost",
+                                  "0.0.0.0", "192.0.2.10"])
+def test_no_bind_answers_a_rebound_host_name(red_base, host):
+    """DNS rebinding: evil.example resolves to the server; whatever the bind, the name is refused."""
+    from cfkb.server.hosts import HostPolicy
+
+    policy = HostPolicy.of(None) if host is None else HostPolicy.for_bind(host)
+    from urllib.parse import quote
+
+    search = "/sparql?query=" + quote('SELECT ?q WHERE { ?c cfkb:quote ?q FILTER(CONTAINS(?q, "red quote")) }')
+    with KnowledgeBase.open(red_base) as kb:
+        app = create_app(kb, allowed_hosts=policy, workers=1, prefill=False)
+        with TestClient(app, base_url="http://localhost") as c:
+            for attack in ("evil.example", "evil.example:8000", "testserver", "localhost.evil.example",
+                           "127.0.0.1.evil.example", ""):
+                r = c.get(search, headers={"host": attack})
+                assert r.status_code == 400, attack
+                assert RED_QUOTE not in r.text
+            own_host = "192.0.2.10" if host == "192.0.2.10" else "localhost"
+            assert RED_QUOTE in c.get(search, headers={"host": own_host}).text  # the server does show it
+            if host not in ("192.0.2.10",):  # reachable on loopback: loopback names, in any spelling
+                for own in ("localhost:8000", "127.0.0.1:8000", "127.0.0.2", "[::1]:8000", "[0:0:0:0:0:0:0:1]"):
+                    assert c.get("/sources", headers={"host": own}).status_code == 200, own
+            else:
+                assert c.get("/sources", headers={"host": "192.0.2.10:8000"}).status_code == 200
+                assert c.get("/sources", headers={"host": "localhost"}).status_code == 400
+
+
+def test_test_host_names_are_answered_only_when_configured(seed_template):
+    with KnowledgeBase.open(seed_template) as kb:
+        app = create_app(kb, workers=1, prefill=False)
+        with TestClient(app) as c:  # Host: testserver
+            assert c.get("/sources").status_code == 400
+        app = create_app(kb, workers=1, prefill=False, allowed_hosts=["kb.example.org"])
+        with TestClient(app, base_url="http://kb.example.org") as c:
+            assert c.get("/sources").status_code == 200
+            assert c.get("/sources", headers={"host": "testserver"}).status_code == 400
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.2", "0:0:0:0:0:0:0:1", "::1", "localhost", "LocalHost", "[::1]",
+                                  "::ffff:127.0.0.1"])
+def test_every_loopback_spelling_is_loopback(bind):
+    from cfkb.server.hosts import HostPolicy, is_loopback
+
+    assert is_loopback(bind)
+    assert HostPolicy.for_bind(bind.strip("[]") if bind != "[::1]" else "::1").loopback
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "kb.example.org", "127.example.org",
+                                  "localhost.example.org"])
+def test_public_binds_are_not_loopback(host):
+    from cfkb.server.hosts import is_loopback
+
+    assert not is_loopback(host)
+
+
+def test_serve_warns_only_for_a_public_bind(runner, seed_template, tmp_path):
+    import shutil
+
+    from cfkb.cli import cli
+
+    path = tmp_path / "s.store"
+    shutil.copytree(seed_template, path)
+    for host, public in (("0:0:0:0:0:0:0:1", False), ("127.0.0.2", False), ("0.0.0.0", True)):
+        r = runner.invoke(cli, ["--store", str(path), "serve", "--host", host, "--get", "/sources"])
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["--store", str(path), "serve", "--allow-host", "kb.example.org:80", "--get", "/"])
+    assert r.exit_code != 0 and "without a port" in r.output
+
+
 def test_in_memory_base_runs_queries_in_threads():
     kb = KnowledgeBase.memory()
-    app = create_app(kb, query_timeout=0.5)
+    app = create_app(kb, query_timeout=0.5, allowed_hosts=[TEST_HOST])
     with TestClient(app) as c:
         r = c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
         assert r.status_code == 200 and r.json()["boolean"] is True
@@ -578,7 +668,8 @@ def test_cached_named_answer_equals_a_fresh_one(client, arabic_store):
     other_page = client.get("/query", params={**params, "limit": "1"})
     assert other_page.headers["x-cfkb-cache"] == "miss"
     with KnowledgeBase.open(arabic_store) as kb:
-        app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=1, cache_bytes=0)
+        app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=1, cache_bytes=0,
+                         allowed_hosts=[TEST_HOST])
         with TestClient(app) as fresh:
             again = fresh.get("/query", params=params)
             assert again.headers["x-cfkb-cache"] == "miss"
@@ -614,7 +705,7 @@ def _wait_for(condition, seconds: float = 30.0) -> None:
 def test_a_read_only_server_prefills_the_named_queries_without_parameters(arabic_store):
     whole_base = ("entities", "lists_per_area", "sources")
     with KnowledgeBase.open(arabic_store) as kb:
-        app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=1)
+        app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=1, allowed_hosts=[TEST_HOST])
         with TestClient(app) as c:
             cache = app.state.cfkb.cache
             _wait_for(lambda: len(cache) >= len(whole_base))
@@ -625,9 +716,23 @@ def test_a_read_only_server_prefills_the_named_queries_without_parameters(arabic
             # a query with parameters is left for whoever asks
             assert c.get("/query", params={"name": "claims_about", "format": "json",
                                            "p.entity": "Hoquq"}).headers["x-cfkb-cache"] == "miss"
-        app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=1, prefill=False)
+        app = create_app(kb, query_timeout=TIMEOUT, row_limit=ROWS, workers=1, prefill=False,
+                         allowed_hosts=[TEST_HOST])
         with TestClient(app) as c:
             for name, earlier in prefilled.items():
                 fresh = c.get("/query", params={"name": name, "format": "json"})
                 assert fresh.headers["x-cfkb-cache"] == "miss"
                 assert json.loads(fresh.content) == json.loads(earlier.content)
+
+
+def test_allow_host_adds_names_to_a_public_bind(seed_template):
+    from cfkb.server.hosts import HostPolicy
+
+    policy = HostPolicy.for_bind("0.0.0.0", ["kb.example.org", "192.0.2.7"])
+    with KnowledgeBase.open(seed_template) as kb:
+        app = create_app(kb, allowed_hosts=policy, workers=1, prefill=False)
+        with TestClient(app, base_url="http://kb.example.org") as c:
+            for own in ("kb.example.org", "KB.example.org.:8000", "192.0.2.7:80", "localhost", "127.0.0.1"):
+                assert c.get("/sources", headers={"host": own}).status_code == 200, own
+            for other in ("evil.example", "sub.kb.example.org", "192.0.2.8", "0.0.0.0"):
+                assert c.get("/sources", headers={"host": other}).status_code == 400, other

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import socket
 import time
 
 import httpx
@@ -73,6 +74,23 @@ def _state(pid: int) -> str:
             return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "0:0:0:0:0:0:0:1"])
+def test_a_loopback_bind_in_any_spelling_refuses_a_rebound_host(store_path, host):
+    """``--host 127.0.0.2`` or ``0:0:0:0:0:0:0:1`` was taken as public and the Host check was off."""
+    if ":" in host and not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    with ServerProcess(store_path, "--workers", "1", "--no-prefill", host=host) as server:
+        assert server.process.poll() is None
+        query = {"query": "SELECT ?q WHERE { ?c cfkb:quote ?q } LIMIT 1"}
+        for attack in ("evil.example", f"evil.example:{server.port}", "testserver"):
+            r = httpx.get(server.url + "/sparql", params=query, headers={"host": attack})
+            assert r.status_code == 400 and "quote" not in r.text
+        assert httpx.get(server.url + "/sparql", params=query).status_code == 200
+        assert httpx.get(server.url + "/", headers={"host": f"localhost:{server.port}"}).status_code == 200
+    out = server.process.stdout.read().decode() if server.process.stdout and not server.process.stdout.closed else ""
+    assert "anyone who can reach" not in out
 
 
 def test_writable_server_holds_the_lock(store_path, runner):

@@ -24,7 +24,6 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -34,11 +33,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cfkb.errors import CfkbError, InputError
 from cfkb.model import CLAIM_PREFIX, CFID_NS, curie, short_id
 from cfkb.server.executor import AnswerCache, Runner, make_runner
+from cfkb.server.hosts import HostCheck, HostPolicy
 from cfkb.store import KnowledgeBase
 
 HERE = Path(__file__).resolve().parent
-#: Loopback names a server bound to 127.0.0.1 answers to (against DNS rebinding).
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 @dataclass
@@ -233,7 +231,7 @@ class CrossSiteGuard:
 
 def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: float = 10.0,
                row_limit: int = 10_000, workers: int | None = None, analyst: str = "analyst",
-               allowed_hosts: Sequence[str] | None = None, runner: Runner | None = None,
+               allowed_hosts: Sequence[str] | HostPolicy | None = None, runner: Runner | None = None,
                cache_bytes: int = 64 * 1024 * 1024, prefill: bool = True) -> Starlette:
     """The cfkb web application over an open base.
 
@@ -245,7 +243,9 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
             answer says so.
         workers: query worker processes (default: 2 to 4, by CPU count).
         analyst: who flags conflicts, when the form does not say.
-        allowed_hosts: Host header values to answer (default: any).
+        allowed_hosts: Host header values to answer, besides loopback ones
+            (see :mod:`cfkb.server.hosts`); default: loopback only. The check
+            is always on (against DNS rebinding). A :class:`HostPolicy` may be given instead.
         runner: run queries with this instead of the default worker pool.
         cache_bytes: with ``read_only``, keep answers up to this many bytes in all (0: keep
             none), keyed by query text, bound values, format and page. A writable server keeps
@@ -307,9 +307,9 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         Route("/sparql", sparql.endpoint, methods=["GET", "POST"], name="sparql"),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    middleware = [Middleware(CrossSiteGuard), Middleware(SecurityHeaders)]
-    if allowed_hosts:
-        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+    policy = allowed_hosts if isinstance(allowed_hosts, HostPolicy) else HostPolicy.of(
+        None if allowed_hosts is None else ["localhost", *allowed_hosts])
+    middleware = [Middleware(HostCheck, policy=policy), Middleware(CrossSiteGuard), Middleware(SecurityHeaders)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={CfkbError: _error, HTTPException: _error},
                     max_body_size=1024 * 1024)

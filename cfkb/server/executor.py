@@ -49,6 +49,7 @@ from cfkb.errors import (
 )
 from cfkb.guard import check_query
 from cfkb.model import PREFIXES
+from cfkb.output import safe_results
 from cfkb.store import KnowledgeBase
 
 T = TypeVar("T")
@@ -207,7 +208,8 @@ def run_job(kb: KnowledgeBase, job: QueryJob) -> QueryOutcome:
         if truncated and fmt == "xml":
             head["link"] = [TRUNCATED_LINK]
         parsed = ox.parse_query_results(json.dumps(doc).encode("utf-8"), format=ox.QueryResultsFormat.JSON)
-        body = bytes(parsed.serialize(format=RESULT_FORMATS[fmt]) or b"")
+        # CSV and TSV cells that a spreadsheet would run as formulas are neutralised (cfkb.output)
+        body = safe_results(fmt, bytes(parsed.serialize(format=RESULT_FORMATS[fmt]) or b""))
     return QueryOutcome("select", fmt, body, len(rows), truncated, time.perf_counter() - start)
 
 

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from cfkb import queries
 from cfkb.errors import CfkbError, InputError, QueryError
 from cfkb.model import CLAIM_PREFIX, PREFIXES, curie
+from cfkb.output import BOM
 from cfkb.server.app import ServerConfig, claim_url, config, entity_url, form_fields, render
 from cfkb.server.executor import QueryJob, QueryOutcome
 from cfkb.server.protocol import (
@@ -272,7 +273,9 @@ async def editor(request: Request) -> Response:
             filename = f"{named.name if named else 'query'}.{EXTENSIONS[outcome.format]}"
             headers = _headers(outcome, cfg.row_limit, cached)
             headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-            return Response(outcome.body, media_type=CONTENT_TYPES[outcome.format], headers=headers)
+            # a CSV download opened in a spreadsheet is read as UTF-8 only when it starts with the BOM
+            body = BOM + outcome.body if outcome.format == "csv" else outcome.body
+            return Response(body, media_type=CONTENT_TYPES[outcome.format], headers=headers)
         graph_form = form in ("CONSTRUCT", "DESCRIBE")
         outcome, cached = await run_query(request, text, "turtle" if graph_form else "json", bound, page, named)
     except CfkbError as exc:
