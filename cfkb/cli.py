@@ -860,7 +860,7 @@ def entity_unmerge(state: State, merge_id: str, reason: str) -> None:
 @cli.command()
 @click.argument("conflict_id")
 @click.option("--status", type=click.Choice(["open", "disputed", "resolved", "dismissed"]), required=True)
-@click.option("--prefer", metavar="CLAIM_ID", help="The claim you believe (ranked preferred).")
+@click.option("--prefer", metavar="CLAIM_ID", help="The claim you believe (ranked preferred); resolutions only.")
 @click.option("--reason", help="Why (required to resolve).")
 @click.option("--keep-ranks", is_flag=True, help="Do not deprecate the claims on the other side.")
 @pass_state
@@ -870,24 +870,29 @@ def flag(state: State, conflict_id: str, status: str, prefer: str | None, reason
 
     Recorded with who and when (PROV); kept across re-imports, since conflict
     and claim IDs are content hashes. Resolving with --prefer ranks that claim
-    preferred and the other side deprecated, with the reason.
+    preferred and the other side deprecated, with the reason. Those ranks
+    belong to the resolution: flagging the conflict again (open, disputed,
+    dismissed, or resolved the other way) takes them back.
 
     \b
     Example:
       cfkb flag 9755e317 --status disputed
       cfkb flag 9755e317 --status resolved --prefer 5c1e0f2a \\
         --reason "Moanes leads Hoquq and spoke last"
+      cfkb flag 9755e317 --status open      # undo the resolution's ranks
     """
     from cfkb.workflow import flag as flag_conflict
 
+    if status == "resolved" and not (reason or "").strip():
+        raise click.UsageError("resolving a conflict needs --reason (why you believe one side)")
+    if prefer and status != "resolved":
+        raise click.UsageError(f"--prefer goes with --status resolved, not {status}")
     kb = state.kb(write=True)
     result = flag_conflict(kb, conflict_id, status=status, analyst=state.analyst, reason=reason,
                            prefer=prefer, deprecate_others=not keep_ranks)
     click.echo(f"conflict {result.conflict}: {result.status}")
-    if result.preferred:
-        click.echo(f"  preferred {result.preferred.rsplit('/', 1)[-1]}")
-    for iri in result.deprecated:
-        click.echo(f"  deprecated {iri.rsplit('/', 1)[-1]}")
+    for iri, rank in result.ranks.items():
+        click.echo(f"  {rank} {iri.rsplit('/', 1)[-1]}")
 
 
 @cli.command(name="rank")
@@ -898,14 +903,26 @@ def flag(state: State, conflict_id: str, status: str, prefer: str | None, reason
 def rank_cmd(state: State, claim_id: str, rank: str, reason: str | None) -> None:
     """Rank a claim preferred, normal or deprecated (Wikidata-style), with a reason.
 
+    A conflict resolution that deprecates the claim keeps it deprecated
+    whatever its hand rank; reopen the conflict to undo that.
+
     \b
     Example:
       cfkb rank 5c1e0f2a deprecated --reason "contradicted by the movement's leader"
     """
+    from cfkb.workflow import current_rank
     from cfkb.workflow import rank as rank_claim
 
-    iri = rank_claim(state.kb(write=True), claim_id, rank, analyst=state.analyst, reason=reason)
-    click.echo(f"claim {iri.rsplit('/', 1)[-1]}: {rank}")
+    if rank == "deprecated" and not (reason or "").strip():
+        raise click.UsageError("deprecating a claim needs --reason")
+    kb = state.kb(write=True)
+    iri = rank_claim(kb, claim_id, rank, analyst=state.analyst, reason=reason)
+    settled = current_rank(kb, iri)
+    click.echo(f"claim {iri.rsplit('/', 1)[-1]}: {settled.rank}")
+    if settled.rank != rank:
+        by = ", ".join(f"conflict {d.conflict_id}" for d in settled.decisions if d.conflict)
+        _echo_err(f"the claim stays {settled.rank}: {by} {'is' if ',' not in by else 'are'} resolved that way;"
+                  f" reopen {'it' if ',' not in by else 'them'} to undo")
 
 
 @claim.command(name="grade")
@@ -931,12 +948,15 @@ def claim_grade(state: State, claim_id: str, credibility: int) -> None:
 def claim_show(state: State, claim_id: str) -> None:
     """Show a claim with its provenance, grading, rank and history.
 
+    The rank line says which decisions give it: the conflicts whose
+    resolution prefers or deprecates the claim, or a rank set by hand.
+
     \b
     Example:
       cfkb claim show 5c1e0f2a
     """
     from cfkb.conflicts import claim_view
-    from cfkb.workflow import history, resolve_claim
+    from cfkb.workflow import current_rank, display_time, history, resolve_claim
 
     kb = state.kb()
     iri = resolve_claim(kb, claim_id)
@@ -949,8 +969,14 @@ def claim_show(state: State, claim_id: str) -> None:
                          ("tlp", v.tlp), ("interested", "yes" if v.interested else None)):
         if value is not None:
             click.echo(f"  {label:<12} {value}")
-    for a in history(kb, iri):
-        click.echo(f"  {a.when} {a.analyst}: " + ", ".join(x for x in (a.rank and f"rank {a.rank}", a.reason) if x))
+    for d in current_rank(kb, iri).decisions:
+        by = f"conflict {d.conflict_id}" if d.conflict else "hand"
+        click.echo(f"  {d.rank} by {by}: {display_time(d.when)} {d.analyst}" + (f" ({d.reason})" if d.reason else ""))
+    entries = history(kb, iri)
+    if entries:
+        click.echo("  history")
+    for a in entries:
+        click.echo(f"    {display_time(a.when)} {a.analyst}: {a.summary()}")
 
 
 @cli.group()
@@ -1046,18 +1072,15 @@ def conflict_show(state: State, conflict_id: str) -> None:
     Example:
       cfkb conflict show 9755e317
     """
-    from cfkb.workflow import history, resolve_conflict
+    from cfkb.workflow import display_time, history, resolve_conflict
 
     kb = state.kb()
     c = resolve_conflict(kb, conflict_id)
     click.echo(_conflicts_table([c]).rsplit("\n", 2)[0])
-    for a in history(kb, c.iri):  # type: ignore[attr-defined]
-        line = f"  {a.when} {a.analyst}: {a.status}"
-        if a.prefers:
-            line += f", prefers {a.prefers.rsplit('/', 1)[-1]}"
-        if a.reason:
-            line += f" ({a.reason})"
-        click.echo(line)
+    entries = history(kb, c.iri)  # type: ignore[attr-defined]
+    click.echo("  history" if entries else "  history: none (never assessed)")
+    for a in entries:
+        click.echo(f"    {display_time(a.when)} {a.analyst}: {a.summary()}")
 
 
 @cli.command()

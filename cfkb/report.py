@@ -46,7 +46,7 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str
     import datetime as dt
 
     from cfkb.conflicts import find_conflicts
-    from cfkb.workflow import history, source_records
+    from cfkb.workflow import display_time, history, source_records
 
     found = find_conflicts(kb)
     timeline = _timeline(kb)
@@ -74,10 +74,11 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str
             if v.quote and v.role != "supports":
                 blocks.append(("quote", (f"{v.speaker.label if v.speaker else v.outlet.label}, {v.date}",
                                          v.quote, v.quote_lang)))
-        for a in history(kb, c.iri):
-            blocks.append(("li", f"{a.when[:10]} {a.analyst}: {a.status}"
-                                 + (f", prefers {a.prefers.rsplit('/', 1)[-1]}" if a.prefers else "")
-                                 + (f" \u2014 {a.reason}" if a.reason else "")))
+        entries = history(kb, c.iri)
+        if entries:
+            blocks.append(("p", "History of assessments:"))
+        for a in entries:
+            blocks.append(("li", f"{display_time(a.when)} {a.analyst}: {a.summary()}"))
     blocks.append(("h2", "Conflicts by entity and area"))
     by_key: dict[str, set[str]] = {}
     for c in found:

@@ -40,7 +40,7 @@ def test_hoquq_conflict_through_the_whole_workflow(runner, store_path):
 
     # resolving needs a reason
     result = invoke(runner, store_path, "flag", hoquq["id"], "--status", "resolved", "--prefer", moanes["id"])
-    assert result.exit_code == 1 and "--reason" in result.stderr
+    assert result.exit_code == 2 and "--reason" in result.stderr  # a missing option: a usage error
 
     # resolve, preferring Moanes
     result = invoke(runner, store_path, "flag", hoquq["id"], "--status", "resolved", "--prefer", moanes["id"][:10],
@@ -111,7 +111,7 @@ def test_interested_party_is_marked(runner, store_path):
 def test_rank_and_grade_by_hand(runner, store_path):
     c = conflicts_json(runner, store_path)[0]
     claim_id = c["claims"][0]["id"]
-    assert invoke(runner, store_path, "rank", claim_id, "deprecated").exit_code == 1  # needs a reason
+    assert invoke(runner, store_path, "rank", claim_id, "deprecated").exit_code == 2  # needs --reason
     assert invoke(runner, store_path, "rank", claim_id, "deprecated", "--reason", "single outlet").exit_code == 0
     assert invoke(runner, store_path, "claim", "grade", claim_id, "5").exit_code == 0
     show = invoke(runner, store_path, "claim", "show", claim_id[:8])
