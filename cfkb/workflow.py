@@ -455,6 +455,28 @@ def history(kb: KnowledgeBase, target: str) -> list[Assessment]:
     return sorted(found.values(), key=lambda a: (_instant(a.when), a.iri))
 
 
+def latest_assessments(kb: KnowledgeBase) -> dict[str, Assessment]:
+    """The standing (latest) assessment of every assessed conflict, by conflict IRI,
+    in one query: what a form to assess it again opens on."""
+    rows = kb.select(
+        """SELECT ?target ?a ?when ?who ?status ?reason ?prefers ?dep WHERE {
+             ?a cfkb:assesses ?target ; cfkb:status ?status ; prov:endedAtTime ?when .
+             OPTIONAL { ?a prov:wasAssociatedWith/rdfs:label ?who } OPTIONAL { ?a cfkb:reason ?reason }
+             OPTIONAL { ?a cfkb:prefers ?prefers } OPTIONAL { ?a cfkb:deprecates ?dep } }""")
+    by_target: dict[str, dict[str, Assessment]] = defaultdict(dict)
+    for r in rows:
+        found = by_target[r["target"].value]
+        a = r["a"].value
+        if a not in found:
+            found[a] = Assessment(r["when"].value, _v(r, "who") or "", _v(r, "status"), _v(r, "reason"),
+                                  _v(r, "prefers"), None, iri=a)
+        dep = _v(r, "dep")
+        if dep and dep not in found[a].deprecates:
+            found[a].deprecates.append(dep)
+    return {target: max(found.values(), key=lambda a: (_instant(a.when), a.iri))
+            for target, found in by_target.items()}
+
+
 def _v(row: dict[str, object], key: str) -> str | None:
     term = row.get(key)
     return term.value if term is not None else None  # type: ignore[attr-defined]

@@ -126,3 +126,87 @@ def test_a_preferred_side_goes_with_a_resolution(runner, store_path, hoquq):
     result = invoke(runner, store_path, "flag", h["moanes_conflict"], "--status", "resolved", "--reason", "  ")
     assert result.exit_code == 2 and "--reason" in result.stderr
     assert set(_ranks(runner, store_path).values()) == {"normal"}
+
+
+# -- the same from the web form of a writable server ---------------------------------
+
+def _web_ranks(c, conflict_id):
+    from html_tree import parse
+
+    doc = parse(c.get(f"/conflicts/{conflict_id}").text)
+    out = {}
+    for article in doc.find("section", id=f"c-{conflict_id}").find_all("article"):
+        role = next(k.removeprefix("role-") for k in article.get("class").split() if k.startswith("role-"))
+        rank = article.find_all("span", class_="rank")
+        out[role] = rank[0].text.strip() if rank else "normal"
+    return out
+
+
+def _form(c, conflict_id):
+    from html_tree import parse
+
+    form = parse(c.get(f"/conflicts/{conflict_id}").text).find("form", class_="flag")
+    status = next(o.get("value") for o in form.find_all("option") if "selected" in o.attrs)
+    prefer = next(i.get("value") for i in form.find_all("input", name="prefer") if "checked" in i.attrs)
+    reason = form.find("input", name="reason").get("value")
+    return status, prefer, reason
+
+
+def test_the_web_form_resolves_reopens_and_resolves_the_other_way(store_path, hoquq):
+    from starlette.testclient import TestClient
+
+    from cfkb.server.app import create_app
+    from cfkb.store import KnowledgeBase
+    from html_tree import parse
+
+    h = hoquq
+    kb = KnowledgeBase.open(store_path, write=True)
+    try:
+        app = create_app(kb, read_only=False, workers=1, analyst="tester")
+        with TestClient(app) as c:
+            moanes_c, kh_c = h["moanes_conflict"], h["kh_conflict"]
+            assert _form(c, moanes_c) == ("open", "", "")  # opens on the current state
+
+            # no reason: the page says so in words, and keeps what was typed
+            r = c.post(f"/conflicts/{moanes_c}/flag", data={"status": "resolved", "prefer": h["moanes"],
+                                                            "reason": "", "analyst": "Rana"})
+            assert r.status_code == 400
+            form = parse(r.text).find("form", class_="flag")
+            alert = form.find("p", class_="error").text
+            assert "needs a reason" in alert and "--" not in alert
+            assert next(o.get("value") for o in form.find_all("option") if "selected" in o.attrs) == "resolved"
+            assert next(i.get("value") for i in form.find_all("input", name="prefer")
+                        if "checked" in i.attrs) == h["moanes"]
+            assert form.find("input", name="analyst").get("value") == "Rana"
+            assert _web_ranks(c, moanes_c) == {"asserts": "normal", "denies": "normal", "supports": "normal"}
+
+            def post(cid, **fields):
+                r = c.post(f"/conflicts/{cid}/flag", data=fields, follow_redirects=False)
+                assert r.status_code == 303, r.text
+
+            post(moanes_c, status="resolved", prefer=h["moanes"], reason="he leads Hoquq", analyst="Rana")
+            assert _form(c, moanes_c) == ("resolved", h["moanes"], "he leads Hoquq")
+            assert _web_ranks(c, moanes_c) == {"asserts": "deprecated", "denies": "preferred", "supports": "normal"}
+            post(kh_c, status="resolved", prefer=h["khazali"], reason="KH's ally", analyst="Rana")
+
+            # reopened, with the radio button still on Moanes: his rank goes, Al-Rabaa's stays (the KH conflict)
+            post(moanes_c, status="open", prefer=h["moanes"], reason="", analyst="Rana")
+            assert _form(c, moanes_c) == ("open", "", "")
+            assert _web_ranks(c, moanes_c) == {"asserts": "deprecated", "denies": "normal", "supports": "normal"}
+            claim_page = c.get(f"/claims/{h['rabaa']}").text
+            assert f"conflict <a href=\"/conflicts/{kh_c}\">" in claim_page
+
+            post(kh_c, status="dismissed", reason="chain too weak", analyst="Rana")
+            post(moanes_c, status="resolved", prefer=h["rabaa"], reason="IHEC approved the list", analyst="Rana")
+            assert _web_ranks(c, moanes_c) == {"asserts": "preferred", "denies": "deprecated", "supports": "normal"}
+            assert _web_ranks(c, kh_c) == {"asserts": "preferred", "denies": "normal", "supports": "normal"}
+
+            # the history, on the conflict page: who, when, status, preferred claim, reason
+            rows = parse(c.get(f"/conflicts/{moanes_c}").text).find("table", class_="history").find_all("tr")[1:]
+            cells = [[td.text.strip() for td in tr.find_all("td")] for tr in rows]
+            assert [row[1:3] for row in cells] == [["Rana", "resolved"], ["Rana", "open"], ["Rana", "resolved"]]
+            assert cells[0][3].startswith("Hossein Moanes") and cells[0][5] == "he leads Hoquq"
+            assert cells[2][3].startswith("Al-Rabaa TV") and cells[2][4].startswith("Hossein Moanes")
+            assert cells[2][5] == "IHEC approved the list"
+    finally:
+        kb.close()
