@@ -297,6 +297,27 @@ def _progress_bar(total_lines: int) -> Any:
 
 # -- claims ----------------------------------------------------------------
 
+def _tlp_level(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A TLP level typed on the command line, or a usage error."""
+    from cfkb.tlp import normalise
+
+    if value is None:
+        return None
+    try:
+        return normalise(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _claim_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD", ctx=ctx, param=param) from None
+
+
 @cli.group()
 def claim() -> None:
     """Add and show single claims."""
@@ -311,14 +332,15 @@ def claim() -> None:
 @click.option("--area", help="Province or region.")
 @click.option("--election", help="The election.")
 @click.option("--speaker", help="Who said it.")
-@click.option("--date", help="When it was said (YYYY-MM-DD).")
+@click.option("--date", callback=_claim_date, help="When it was said (YYYY-MM-DD).")
 @click.option("--quote", help="The verbatim words.")
 @click.option("--quote-lang", help="Language tag of the quote (en, ar, ...).")
 @click.option("--cited-in", help="The document that reported it.")
 @click.option("--url", help="Where it can be read.")
-@click.option("--reliability", help="Admiralty reliability of the source, A-F.")
-@click.option("--credibility", help="Admiralty credibility of the claim, 1-6.")
-@click.option("--tlp", help="TLP 2.0 marking: CLEAR, GREEN, AMBER, AMBER+STRICT, RED.")
+@click.option("--reliability", type=click.Choice(list("ABCDEF"), case_sensitive=False),
+              help="Admiralty reliability of the source, A-F.")
+@click.option("--credibility", type=click.IntRange(1, 6), help="Admiralty credibility of the claim, 1-6.")
+@click.option("--tlp", callback=_tlp_level, help="TLP 2.0 marking: CLEAR, GREEN, AMBER, AMBER+STRICT, RED.")
 @click.option("--create-entities", is_flag=True, help="Create entities for unknown names.")
 @pass_state
 def claim_add(state: State, create_entities: bool, **values: Any) -> None:
@@ -337,9 +359,16 @@ def claim_add(state: State, create_entities: bool, **values: Any) -> None:
     row = {("object" if k == "obj" else k): v for k, v in values.items() if v not in (None, False)}
     if values["negated"]:
         row["negated"] = "true"
+    if row.get("reliability"):
+        row["reliability"] = row["reliability"].upper()
+    if row.get("credibility") is not None:
+        row["credibility"] = str(row["credibility"])
     data = yaml.safe_dump([row], allow_unicode=True).encode("utf-8")
-    report = import_into(state.location, [InputFile("<command line>", data, "yaml")], analyst=state.analyst,
-                         create_entities=create_entities, count_conflicts=True)
+    try:
+        report = import_into(state.location, [InputFile(_COMMAND_LINE, data, "yaml")], analyst=state.analyst,
+                             create_entities=create_entities, count_conflicts=True)
+    except CfkbError as exc:
+        raise _option_error(exc, row) from exc
     iri = (report.claims_added or report.claims_present)[0]
     click.echo(iri.rsplit("/", 1)[-1])
     if report.claims_present:
@@ -348,6 +377,24 @@ def claim_add(state: State, create_entities: bool, **values: Any) -> None:
         _echo_err(f"  created entity {label!r} <{created_iri}> (from --{column.replace('_', '-')})")
     if report.new_conflicts:
         _echo_err(f"{report.new_conflicts} new conflict(s); see: cfkb conflicts --entity {values['subject']!r}")
+
+
+_COMMAND_LINE = "<command line>"
+
+
+def _option_error(exc: CfkbError, row: dict[str, Any]) -> CfkbError:
+    """An import error about the one-row table ``claim add`` builds, told in
+    its options: '--object: unknown entity ...', not '<command line>:2:11: object: ...'."""
+    import re
+
+    text = str(exc)
+    if not text.startswith(_COMMAND_LINE):
+        return exc
+    text = re.sub(r"^<command line>(:\d+)*: ", "", text)
+    column, sep, rest = text.partition(": ")
+    if sep and column in row:
+        text = f"--{column.replace('_', '-')}: {rest}"
+    return InputError(text)
 
 
 # -- conflicts -------------------------------------------------------------
@@ -389,7 +436,10 @@ def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None
     source_iri = index.resolve(source) if source else None
     view = kb
     if as_of or known_as_of:
-        view = view_as_of(kb, _parse_date(as_of or known_as_of or "", "--as-of"), known=bool(known_as_of))
+        if as_of and known_as_of:
+            raise click.UsageError("give --as-of or --known-as-of, not both")
+        option = "--known-as-of" if known_as_of else "--as-of"
+        view = view_as_of(kb, _parse_date(as_of or known_as_of or "", option), known=bool(known_as_of))
     found = find_conflicts(view, kinds=kinds or None, entity=entity_iri, source=source_iri,
                            include_dismissed=show_all)
     _render_conflicts(found, fmt)
@@ -546,6 +596,14 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
             raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
         k, v = p.split("=", 1)
         values[k.strip()] = v
+    declared = [p.name for p in nq.params]
+    unknown = [k for k in values if declared and k not in declared]
+    if unknown:
+        raise click.BadParameter(f"query {nq.name} has no parameter {unknown[0]!r}; it takes {', '.join(declared)}",
+                                 param_hint="--param")
+    missing = [k for k in declared if k not in values]
+    if missing:
+        raise click.UsageError(f"query {nq.name} needs " + " ".join(f"--param {k}=VALUE" for k in missing))
     kb = state.kb()
     bound = queries.bind(nq, values, kb.entity_index())
     if as_of:
@@ -662,6 +720,8 @@ def export(state: State, fmt: str, output: str | None, ceiling: str, entity: str
     """
     from cfkb.export import TLP_LICENSE, ExportOptions, export_base
 
+    if profile == "nanopub" and fmt not in ("trig", "nq"):
+        raise click.UsageError("the nanopub profile needs named graphs: use --format trig or nq")
     moment = None
     if when:
         try:
@@ -687,7 +747,7 @@ def tlp() -> None:
 
 
 @tlp.command(name="default")
-@click.argument("level", required=False)
+@click.argument("level", required=False, callback=_tlp_level)
 @pass_state
 def tlp_default(state: State, level: str | None) -> None:
     """Show or set the marking unmarked claims, sources and entities count as.
@@ -832,6 +892,8 @@ def entity_merge(state: State, names: tuple[str, ...], reason: str, undo_id: str
         return
     if len(names) != 2:
         raise click.UsageError("give two names: KEEP DROP")
+    if not reason.strip():
+        raise click.UsageError("a merge needs --reason; it is recorded with the merge")
     record = merge_entities(kb, names[0], names[1], analyst=state.analyst, reason=reason, force=force)
     click.echo(record.id)
     _echo_err(f"merged <{record.dropped}> into <{record.kept}>: {record.claims_rewritten} claim(s) rewritten,"
