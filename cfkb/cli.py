@@ -188,8 +188,10 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
 
     \b
     Table columns: subject, predicate, object, source (required); negated,
-    area, election, speaker, date, quote, quote_lang, cited_in, url,
-    reliability, credibility, tlp, modality, comment, valid_from, valid_until.
+    area, election, speaker, date, quote (verbatim words), paraphrase (the
+    words as a document reports them, not verbatim), quote_lang, cited_in,
+    url, reliability, credibility, tlp, modality, comment, valid_from,
+    valid_until.
 
     \b
     Example:
@@ -334,7 +336,8 @@ def claim() -> None:
 @click.option("--speaker", help="Who said it.")
 @click.option("--date", callback=_claim_date, help="When it was said (YYYY-MM-DD).")
 @click.option("--quote", help="The verbatim words.")
-@click.option("--quote-lang", help="Language tag of the quote (en, ar, ...).")
+@click.option("--paraphrase", help="The words as a document reports them, not verbatim (instead of --quote).")
+@click.option("--quote-lang", help="Language tag of the quote or paraphrase (en, ar, ...).")
 @click.option("--cited-in", help="The document that reported it.")
 @click.option("--url", help="Where it can be read.")
 @click.option("--reliability", type=click.Choice(list("ABCDEF"), case_sensitive=False),
@@ -462,14 +465,14 @@ def _render_conflicts(found: list[Any], fmt: str) -> None:
         w = csv.writer(out, lineterminator="\n")
         w.writerow(["conflict", "kind", "status", "role", "claim", "subject", "predicate", "negated", "object",
                     "area", "election", "speaker", "outlet", "date", "quote", "cited_in", "reliability",
-                    "credibility", "explanation"])
+                    "credibility", "explanation", "paraphrase"])
         for c in found:
             for v in c.claims:
                 w.writerow([c.id, c.kind, c.status, v.role, v.id, v.subject.label, v.predicate.label,
                             str(v.negated).lower(), v.object.label, v.area.label if v.area else "",
                             v.election.label if v.election else "", v.speaker.label if v.speaker else "",
                             v.outlet.label, v.date or "", v.quote or "", v.cited_in.label if v.cited_in else "",
-                            v.reliability or "", v.credibility or "", c.explanation])
+                            v.reliability or "", v.credibility or "", c.explanation, v.paraphrase or ""])
         click.echo(out.getvalue(), nl=False)
     elif fmt == "turtle":
         from cfkb.report import conflicts_turtle
@@ -503,6 +506,8 @@ def _conflicts_table(found: list[Any]) -> str:
             out.append(wrap.fill(" " * 11 + meta))
             if v.quote:
                 out.append(wrap.fill(" " * 11 + f"\u201c{v.quote}\u201d"))
+            elif v.paraphrase:
+                out.append(wrap.fill(" " * 11 + f"in paraphrase: {v.paraphrase}"))
         out.append(textwrap.fill(c.explanation, width=width, initial_indent="  why: ", subsequent_indent="       "))
         out.append("")
     kinds: dict[str, int] = {}
@@ -1025,7 +1030,9 @@ def claim_show(state: State, claim_id: str) -> None:
     v = claim_view(kb, iri)
     click.echo(f"{v.id}  {v.statement}")
     for label, value in (("said by", v.speaker.label if v.speaker else None), ("outlet", v.outlet.label),
-                         ("date", v.date), ("quote", v.quote), ("cited in", v.cited_in.label if v.cited_in else None),
+                         ("date", v.date), ("quote", v.quote and f"\u201c{v.quote}\u201d"),
+                         ("paraphrase", v.paraphrase and f"{v.paraphrase} (the reporting document's words, not verbatim)"),
+                         ("cited in", v.cited_in.label if v.cited_in else None),
                          ("election", v.election.label if v.election else None),
                          ("reliability", v.reliability), ("credibility", v.credibility), ("rank", v.rank),
                          ("tlp", v.tlp), ("interested", "yes" if v.interested else None)):

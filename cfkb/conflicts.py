@@ -129,6 +129,8 @@ class ClaimView:
     interested: bool = False
     statement: str = ""
     sentence: str = ""
+    #: the words as the citing document reports them, not verbatim (never in quotation marks)
+    paraphrase: str | None = None
 
     @property
     def attributed(self) -> str:
@@ -160,7 +162,7 @@ def conflict_id(rule_iri: str, claim_iris: Iterable[str]) -> str:
 _CLAIM_FIELDS = {
     RDF_NS + "subject": "s", RDF_NS + "predicate": "p", RDF_NS + "object": "o", CFKB_NS + "negated": "neg",
     CFKB_NS + "statedIn": "outlet", PROV_NS + "wasAttributedTo": "who", CFKB_NS + "inArea": "area",
-    CFKB_NS + "election": "election", CFKB_NS + "statedOn": "date", CFKB_NS + "quote": "quote",
+    CFKB_NS + "election": "election", CFKB_NS + "statedOn": "date", CFKB_NS + "quote": "quote", CFKB_NS + "paraphrase": "paraphrase",
     CFKB_NS + "citedIn": "cited", CFKB_NS + "reliability": "rel", CFKB_NS + "credibility": "cred",
     CFKB_NS + "rank": "rank", CFKB_NS + "tlp": "tlp",
 }
@@ -232,7 +234,9 @@ class _Views:
                 speaker=self.ref(r.get("speaker")), outlet=self.ref(r["outlet"]),  # type: ignore[arg-type]
                 date=r["date"].value if "date" in r else None,
                 quote=r["quote"].value if "quote" in r else None,
-                quote_lang=r["quote"].language if "quote" in r else None,
+                quote_lang=r["quote"].language if "quote" in r else (
+                    r["paraphrase"].language if "paraphrase" in r else None),
+                paraphrase=r["paraphrase"].value if "paraphrase" in r else None,
                 cited_in=self.ref(r.get("cited")),
                 reliability=(r.get("rel") or r.get("srel")).value if ("rel" in r or "srel" in r) else None,
                 credibility=int(r["cred"].value) if "cred" in r else None,

@@ -74,6 +74,10 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str
             if v.quote and v.role != "supports":
                 blocks.append(("quote", (f"{v.speaker.label if v.speaker else v.outlet.label}, {v.date}",
                                          v.quote, v.quote_lang)))
+            elif v.paraphrase and v.role != "supports":
+                reported = f", as {v.cited_in.label} reports it" if v.cited_in else ""
+                blocks.append(("p", f"In paraphrase ({v.speaker.label if v.speaker else v.outlet.label},"
+                                    f" {v.date}{reported}): {v.paraphrase}"))
         entries = history(kb, c.iri)
         if entries:
             blocks.append(("p", "History of assessments:"))
