@@ -501,7 +501,7 @@ def _conflicts_table(found: list[Any]) -> str:
             grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x)
             meta = ", ".join(x for x in (who, v.date or "undated", grade and f"graded {grade}",
                                           v.rank != "normal" and v.rank or "",
-                                          "interested party" if v.interested else "") if x)
+                                          f"interested party ({v.interest})" if v.interested else "") if x)
             out.append(wrap.fill(f"  {v.role:<8} {v.statement}"))
             out.append(wrap.fill(" " * 11 + meta))
             if v.quote:
@@ -1035,7 +1035,7 @@ def claim_show(state: State, claim_id: str) -> None:
                          ("cited in", v.cited_in.label if v.cited_in else None),
                          ("election", v.election.label if v.election else None),
                          ("reliability", v.reliability), ("credibility", v.credibility), ("rank", v.rank),
-                         ("tlp", v.tlp), ("interested", "yes" if v.interested else None)):
+                         ("tlp", v.tlp), ("interested", f"yes: {v.interest}" if v.interested else None)):
         if value is not None:
             click.echo(f"  {label:<12} {value}")
     for d in current_rank(kb, iri).decisions:

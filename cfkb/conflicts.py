@@ -131,6 +131,8 @@ class ClaimView:
     sentence: str = ""
     #: the words as the citing document reports them, not verbatim (never in quotation marks)
     paraphrase: str | None = None
+    #: why the speaker is an interested party ("Hossein Moanes leads Harakat Hoquq")
+    interest: str | None = None
 
     @property
     def attributed(self) -> str:
@@ -244,13 +246,14 @@ class _Views:
                 tlp=r["tlp"].value.rsplit("#TLP_", 1)[-1].replace("_", "+") if "tlp" in r else None,
             )
             if view.speaker is not None:
-                from cfkb.workflow import Stakes, interested
+                from cfkb.workflow import Stakes, interest
 
                 if self._stakes is None:
                     self._stakes = Stakes(self.kb)
                     if self.whole_base:
                         self._stakes.preload()
-                view.interested = interested(self._stakes, view.speaker.iri, view.subject.iri)
+                why = interest(self._stakes, view.speaker.iri, view.subject.iri, view.object.iri, self.index.label)
+                view.interested, view.interest = why is not None, why
             view.statement = self.statement(view)
             view.sentence = self.sentence(view)
             self._cache[iri] = view

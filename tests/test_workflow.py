@@ -100,12 +100,46 @@ def test_dismissed_conflicts_hidden_unless_all(runner, store_path):
     assert kh["id"] in {c["id"] for c in conflicts_json(runner, store_path, "--all")}
 
 
-def test_interested_party_is_marked(runner, store_path):
-    for c in conflicts_json(runner, store_path):
-        denier = next(v for v in c["claims"] if v["role"] == "denies")
-        assert denier["interested"] is True  # Moanes on Hoquq, Khazali on his ally KH
-        asserter = next(v for v in c["claims"] if v["role"] == "asserts")
-        assert asserter["interested"] is False
+def test_interested_party_is_marked_and_explained(runner, store_path):
+    by_subject = {c["claims"][1]["subject"]["label"]: c for c in conflicts_json(runner, store_path)}
+    moanes = next(v for v in by_subject["Harakat Hoquq"]["claims"] if v["role"] == "denies")
+    assert moanes["interested"] is True and moanes["interest"] == "Hossein Moanes leads Harakat Hoquq"
+    # Khazali speaks of KH, which is no part of his side: an ally is not a stake
+    khazali = next(v for v in by_subject["Kataib Hezbollah"]["claims"] if v["role"] == "denies")
+    assert khazali["interested"] is False and khazali["interest"] is None
+    for c in by_subject.values():
+        assert not any(v["interested"] for v in c["claims"] if v["role"] == "asserts")
+    table = invoke(runner, store_path, "conflicts").stdout
+    assert "interested party (Hossein Moanes leads Harakat Hoquq)" in " ".join(table.split())
+
+
+def _interest(runner, store_path, speaker, subject, predicate, obj, **more):
+    args = ["claim", "add", "--subject", subject, "--predicate", predicate, "--object", obj,
+            "--speaker", speaker, "--source", "al-Iraqiya TV", "--date", "2023-09-20"]
+    for k, v in more.items():
+        args += [f"--{k}", v]
+    result = invoke(runner, store_path, *args)
+    assert result.exit_code == 0, result.output
+    show = invoke(runner, store_path, "claim", "show", result.stdout.strip()).stdout
+    line = next((line for line in show.splitlines() if line.startswith("  interested")), None)
+    return line.split("yes: ", 1)[1] if line else None
+
+
+def test_interest_is_at_most_two_steps_up_and_never_through_other_members(runner, store_path):
+    # Maliki leads State of Law, a member of the Framework: AAH, another member, is not his side
+    assert _interest(runner, store_path, "Nouri al-Maliki", "AAH", "runsAs", "Tahalof Nabni",
+                     area="Baghdad and the South") is None
+    assert _interest(runner, store_path, "Nouri al-Maliki", "State of Law", "runsAs", "State of Law",
+                     area="Diyala") == "Nouri al-Maliki leads State of Law"
+    assert _interest(runner, store_path, "Nouri al-Maliki", "Coordination Framework", "runsAs",
+                     "Tahalof Hadba al-Watani", area="Diyala") == (
+        "Nouri al-Maliki leads State of Law, which is a member of Coordination Framework")
+    # the object counts too: Khazali leads AAH, which leads Safwa
+    assert _interest(runner, store_path, "Qais al-Khazali", "Kataib Hezbollah", "supports",
+                     "Tahalof al-Safwa al-Watani") == (
+        "Qais al-Khazali leads Asaib Ahl al-Haq, which leads Tahalof al-Safwa al-Watani")
+    assert _interest(runner, store_path, "Qais al-Khazali", "Qais al-Khazali", "leads", "AAH") == (
+        "Qais al-Khazali is the claim's subject")
 
 
 def test_rank_and_grade_by_hand(runner, store_path):
