@@ -498,8 +498,7 @@ def _conflicts_table(found: list[Any]) -> str:
                    + f"  {head.subject.label}: {c.rule_label}")
         for v in c.claims:
             who = v.speaker.label + f" on {v.outlet.label}" if v.speaker else v.outlet.label
-            grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x)
-            meta = ", ".join(x for x in (who, v.date or "undated", grade and f"graded {grade}",
+            meta = ", ".join(x for x in (who, v.date or "undated", v.grading and f"graded: {v.grading}",
                                           v.rank != "normal" and v.rank or "",
                                           f"interested party ({v.interest})" if v.interested else "") if x)
             out.append(wrap.fill(f"  {v.role:<8} {v.statement}"))
@@ -1034,7 +1033,11 @@ def claim_show(state: State, claim_id: str) -> None:
                          ("paraphrase", v.paraphrase and f"{v.paraphrase} (the reporting document's words, not verbatim)"),
                          ("cited in", v.cited_in.label if v.cited_in else None),
                          ("election", v.election.label if v.election else None),
-                         ("reliability", v.reliability), ("credibility", v.credibility), ("rank", v.rank),
+                         ("grading", v.grading or "ungraded"),
+                         ("reliability", v.claim_reliability), ("credibility", v.credibility),
+                         ("speaker", v.speaker_reliability and f"reliability {v.speaker_reliability}"),
+                         ("outlet", v.outlet_reliability and f"reliability {v.outlet_reliability}"),
+                         ("rank", v.rank),
                          ("tlp", v.tlp), ("interested", f"yes: {v.interest}" if v.interested else None)):
         if value is not None:
             click.echo(f"  {label:<12} {value}")

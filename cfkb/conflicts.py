@@ -133,10 +133,32 @@ class ClaimView:
     paraphrase: str | None = None
     #: why the speaker is an interested party ("Hossein Moanes leads Harakat Hoquq")
     interest: str | None = None
+    #: the grades apart: given on the claim itself, the speaker's, the outlet's
+    #: (``reliability`` is the first of them there is)
+    claim_reliability: str | None = None
+    speaker_reliability: str | None = None
+    outlet_reliability: str | None = None
 
     @property
     def attributed(self) -> str:
         return (self.speaker or self.outlet).label
+
+    @property
+    def grades(self) -> list[tuple[str, str]]:
+        """Each grade with what it grades, the claim's own first:
+        [("claim", "B2"), ("speaker", "B"), ("outlet", "C")]."""
+        own = (self.claim_reliability or "") + (str(self.credibility) if self.credibility else "")
+        out = [("claim", own)] if own else []
+        if self.speaker_reliability:
+            out.append(("speaker", self.speaker_reliability))
+        if self.outlet_reliability:
+            out.append(("outlet", self.outlet_reliability))
+        return out
+
+    @property
+    def grading(self) -> str:
+        """'claim B2, speaker B, outlet C', or '' when nothing is graded."""
+        return ", ".join(f"{who} {grade}" for who, grade in self.grades)
 
 
 @dataclass
@@ -218,6 +240,13 @@ class _Views:
             self._outlet_reliability[outlet] = rel.object if rel is not None else None
         if self._outlet_reliability[outlet] is not None:
             found["srel"] = self._outlet_reliability[outlet]
+        if "speaker" in found:
+            speaker = found["speaker"].value
+            if speaker not in self._outlet_reliability:
+                rel = next(iter(self.kb.store.quads_for_pattern(found["speaker"], _RELIABILITY, None, None)), None)
+                self._outlet_reliability[speaker] = rel.object if rel is not None else None
+            if self._outlet_reliability[speaker] is not None:
+                found["sprel"] = self._outlet_reliability[speaker]
         return found
 
     def claim(self, iri: str, role: str) -> ClaimView:
@@ -239,8 +268,11 @@ class _Views:
                 quote_lang=r["quote"].language if "quote" in r else (
                     r["paraphrase"].language if "paraphrase" in r else None),
                 paraphrase=r["paraphrase"].value if "paraphrase" in r else None,
+                claim_reliability=r["rel"].value if "rel" in r else None,
+                speaker_reliability=r["sprel"].value if "sprel" in r else None,
+                outlet_reliability=r["srel"].value if "srel" in r else None,
                 cited_in=self.ref(r.get("cited")),
-                reliability=(r.get("rel") or r.get("srel")).value if ("rel" in r or "srel" in r) else None,
+                reliability=next((r[k].value for k in ("rel", "sprel", "srel") if k in r), None),
                 credibility=int(r["cred"].value) if "cred" in r else None,
                 rank=r["rank"].value.rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else "normal",
                 tlp=r["tlp"].value.rsplit("#TLP_", 1)[-1].replace("_", "+") if "tlp" in r else None,

@@ -66,7 +66,7 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str
         blocks.append(("p", c.explanation))
         rows = []
         for v in c.claims:
-            grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x) or "\u2013"
+            grade = v.grading or "\u2013"
             rows.append([v.role, v.statement, v.speaker.label if v.speaker else "\u2013", v.outlet.label,
                          v.date or "\u2013", grade, v.rank + (f" (interested party: {v.interest})" if v.interested else "")])
         blocks.append(("table", (["role", "claim", "speaker", "outlet", "date", "grade", "rank"], rows)))

@@ -169,3 +169,26 @@ def test_markdown_and_html_reports(runner, store_path, tmp_path):
     assert invoke(runner, store_path, "report", "--format", "html", "-o", str(out)).exit_code == 0
     html = out.read_text()
     assert html.startswith("<!doctype html>") and "<link" not in html and "<script src" not in html
+
+
+def test_speaker_and_outlet_are_graded_apart_the_claims_own_grade_first(runner, store_path):
+    assert invoke(runner, store_path, "source", "rate", "Hossein Moanes", "B").exit_code == 0
+    assert invoke(runner, store_path, "source", "rate", "al-Sharqiya TV", "D").exit_code == 0
+    hoquq = next(c for c in conflicts_json(runner, store_path) if c["claims"][1]["subject"]["label"] == "Harakat Hoquq")
+    moanes = next(v for v in hoquq["claims"] if v["role"] == "denies")
+    assert (moanes["speaker_reliability"], moanes["outlet_reliability"], moanes["claim_reliability"]) == ("B", "D", None)
+    assert moanes["reliability"] == "B"  # the speaker's word before the channel's
+    table = " ".join(invoke(runner, store_path, "conflicts").stdout.split())
+    assert "graded: speaker B, outlet D" in table
+    assert invoke(runner, store_path, "claim", "grade", moanes["id"], "2").exit_code == 0
+    show = invoke(runner, store_path, "claim", "show", moanes["id"]).stdout
+    assert "  grading      claim 2, speaker B, outlet D" in show
+    # a grade given on the claim itself comes first
+    result = invoke(runner, store_path, "claim", "add", "--subject", "Hoquq", "--predicate", "participatesIn",
+                    "--object", "December 2023 provincial elections", "--negated", "--speaker", "Hossein Moanes",
+                    "--source", "al-Sharqiya TV", "--date", "2023-09-30", "--reliability", "A", "--credibility", "3")
+    assert result.exit_code == 0, result.output
+    show = invoke(runner, store_path, "claim", "show", result.stdout.strip()).stdout
+    assert "  grading      claim A3, speaker B, outlet D" in show
+    report = invoke(runner, store_path, "report").stdout
+    assert "claim 2, speaker B, outlet D" in report
