@@ -507,7 +507,14 @@ def _conflicts_table(found: list[Any]) -> str:
                 out.append(wrap.fill(" " * 11 + f"\u201c{v.quote}\u201d"))
             elif v.paraphrase:
                 out.append(wrap.fill(" " * 11 + f"in paraphrase: {v.paraphrase}"))
-        out.append(textwrap.fill(c.explanation, width=width, initial_indent="  why: ", subsequent_indent="       "))
+        if c.chain:
+            out.append("  why:")
+            for step in c.chain:
+                out.append(textwrap.fill(step["text"], width=width, initial_indent=f"    {step['step']:<11}",
+                                         subsequent_indent=" " * 15))
+        else:
+            out.append(textwrap.fill(c.explanation, width=width, initial_indent="  why: ",
+                                     subsequent_indent="       "))
         out.append("")
     kinds: dict[str, int] = {}
     for c in found:

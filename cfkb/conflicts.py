@@ -173,6 +173,10 @@ class Conflict:
     explanation: str
     status: str
     claims: list[ClaimView] = field(default_factory=list)
+    #: a derived conflict's reasoning, one step a line: each claim (and
+    #: background fact) it starts from, the rule, the inferred statement and
+    #: the denial, as {"step": ..., "text": ...}
+    chain: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -347,6 +351,7 @@ def _conflicts(views: _Views, statuses: dict[str, str], rule: Rule,
         fills = {"this": claims[1].sentence, "value": claims[0].sentence,
                  "x": claims[1].subject.label, "e": claims[1].object.label,
                  "predicate": claims[1].predicate.label}
+        chain = [{"step": "claim", "text": claims[0].sentence}]
         for var in ("contests", "wing"):
             iris = sorted(extra.get(var, ()))
             # a gazetteer background statement supports the chain but is no claim
@@ -354,14 +359,22 @@ def _conflicts(views: _Views, statuses: dict[str, str], rule: Rule,
             support_views = [views.claim(i, "supports") for i in iris if i not in background]
             claims.extend(support_views)
             words = [v.sentence for v in support_views]
+            chain += [{"step": "claim", "text": w} for w in words]
             if background and var == "wing":
                 words.append(views.background(claims[0].subject.iri, claims[1].subject.iri))
+                chain.append({"step": "background", "text": words[-1]})
             fills[var] = " and ".join(words)
+        chain.append({"step": "rule", "text": rule.label})
+        denied = claims[1]
+        inferred = views.statement(ClaimView(**{**denied.__dict__, "negated": not denied.negated}))
+        chain.append({"step": "inferred", "text": f"so {inferred}"})
+        chain.append({"step": "denial", "text": f"but {denied.sentence}"})
         explanation = rule.explanation.format(**fills).replace("; ;", ";")
         found[cid] = Conflict(
             id=cid, iri=CONFLICT_PREFIX + cid, kind=rule.kind, rule=rule.name, rule_label=rule.label,
             explanation=explanation[0].upper() + explanation[1:],
             status=statuses.get(CONFLICT_PREFIX + cid, "open"), claims=claims,
+            chain=chain if rule.kind == "derived" else [],
         )
     return found
 

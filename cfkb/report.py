@@ -63,7 +63,12 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str
     for c in found:
         head = c.claims[1]
         blocks.append(("h3", f"{head.statement} \u2014 {c.kind}, {c.status} ({c.id})"))
-        blocks.append(("p", c.explanation))
+        if c.chain:
+            blocks.append(("p", "Why, step by step:"))
+            blocks += [("li", f"{step['step']}: {step['text']}") for step in c.chain]
+            blocks.append(("end", None))
+        else:
+            blocks.append(("p", c.explanation))
         rows = []
         for v in c.claims:
             grade = v.grading or "\u2013"
@@ -126,6 +131,8 @@ def _markdown(blocks: list[tuple[str, Any]]) -> str:
             out.append(f"{value}\n")
         elif kind == "li":
             out.append(f"- {value}")
+        elif kind == "end":
+            out.append("")
         elif kind == "quote":
             who, text, _ = value
             out.append(f"> \u201c{text}\u201d \u2014 {who}\n")
@@ -154,6 +161,8 @@ def _html(blocks: list[tuple[str, Any]]) -> str:
         if kind != "li" and in_list:
             out.append("</ul>")
             in_list = False
+        if kind == "end":
+            continue
         if kind in ("h1", "h2", "h3", "p"):
             out.append(f"<{kind}>{escape(value)}</{kind}>")
         elif kind == "li":
