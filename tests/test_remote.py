@@ -313,7 +313,7 @@ def test_import_csv(runner, location, tmp_path):
     again = invoke(runner, location, "import", str(table))  # type: ignore[arg-type]
     assert again.exit_code == 0 and "1 already present" in again.stderr
     kb = KnowledgeBase.open(location)
-    assert kb.claim_count() == 60
+    assert kb.claim_count() == 59
     kb.close()
 
 
