@@ -106,7 +106,7 @@ class FlagResult:
     assessment: str
     deprecated: list[str] = field(default_factory=list)
     preferred: str | None = None
-    #: claims whose rank this assessment changed, with the rank they have now
+    #: the conflict's claims that are ranked now or were before, with the rank they have now
     ranks: dict[str, str] = field(default_factory=dict)
 
 
@@ -161,11 +161,10 @@ def flag(kb: KnowledgeBase, conflict_id: str, *, status: str, analyst: str, reas
     add += [ox.Quad(node, CFKB.deprecates, ox.NamedNode(iri)) for iri in losers]
     pending = _Pending(conflict.iri, node.value, when, status, preferred, frozenset(losers),  # type: ignore[attr-defined]
                        reason, analyst)
-    # every claim an earlier decision on this conflict ranked, and the ones this one ranks
-    touched = {d.claim for d in _decisions_of_conflict(kb, conflict.iri)}  # type: ignore[attr-defined]
-    touched.update(losers)
-    if preferred:
-        touched.add(preferred)
+    # the conflict's claims, and any other claim the standing decision on it ranked: each one's
+    # rank is worked out again from the decisions that stand once this one is recorded
+    touched = {v.iri for v in conflict.claims}  # type: ignore[attr-defined]
+    touched.update(d.claim for d in _decisions_of_conflict(kb, conflict.iri))  # type: ignore[attr-defined]
     result = FlagResult(conflict.id, status, node.value, preferred=preferred, deprecated=list(losers))  # type: ignore[attr-defined]
     remove: list[ox.Quad] = []
     for claim in sorted(touched):
@@ -173,7 +172,9 @@ def flag(kb: KnowledgeBase, conflict_id: str, *, status: str, analyst: str, reas
         a, r = _rank_quads(kb, claim, settled.rank, settled.reason)
         add += a
         remove += r
-        result.ranks[claim] = settled.rank
+        had_rank = any(True for _ in kb.store.quads_for_pattern(ox.NamedNode(claim), CFKB.rank, None, None))
+        if settled.rank != "normal" or had_rank:
+            result.ranks[claim] = settled.rank
     kb.write(add=add, remove=remove, keeps_conflicts=True)
     return result
 
