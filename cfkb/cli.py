@@ -1151,11 +1151,17 @@ def conflict_show(state: State, conflict_id: str) -> None:
     Example:
       cfkb conflict show 9755e317
     """
-    from cfkb.workflow import display_time, history, resolve_conflict
+    from cfkb.workflow import current_rank, display_time, history, resolve_conflict
 
     kb = state.kb()
     c = resolve_conflict(kb, conflict_id)
     click.echo(_conflicts_table([c]).rsplit("\n", 2)[0])
+    ranked = [(v, current_rank(kb, v.iri)) for v in c.claims if v.rank != "normal"]  # type: ignore[attr-defined]
+    if ranked:
+        click.echo("  ranks")
+    for v, settled in ranked:
+        by = ", ".join(f"conflict {d.conflict_id}" if d.conflict else "hand" for d in settled.decisions)
+        click.echo(f"    {v.id[:8]} ({v.attributed}) {settled.rank} by {by or 'no standing decision'}")
     entries = history(kb, c.iri)  # type: ignore[attr-defined]
     click.echo("  history" if entries else "  history: none (never assessed)")
     for a in entries:

@@ -63,6 +63,9 @@ def test_reopening_undoes_exactly_the_resolutions_ranks(runner, store_path, hoqu
     show = invoke(runner, store_path, "claim", "show", h["rabaa"][:8]).stdout
     assert f"deprecated by conflict {h['kh_conflict']}" in show and "KH's ally" in show
     assert f"by conflict {h['moanes_conflict']}" not in show
+    # the reopened conflict says why one of its sides is still deprecated
+    shown = invoke(runner, store_path, "conflict", "show", h["moanes_conflict"]).stdout
+    assert f"{h['rabaa'][:8]} (Al-Rabaa TV) deprecated by conflict {h['kh_conflict']}" in shown
 
     # dismiss the second: nothing is ranked any more
     flag(runner, store_path, h["kh_conflict"], "dismissed", "--reason", "chain too weak")
