@@ -197,6 +197,8 @@ def test_the_web_form_resolves_reopens_and_resolves_the_other_way(store_path, ho
             assert _form(c, moanes_c) == ("open", "", "")
             assert _web_ranks(c, moanes_c) == {"asserts": "deprecated", "denies": "normal", "supports": "normal"}
             claim_page = c.get(f"/claims/{h['rabaa']}").text
+            ranks = parse(c.get(f"/conflicts/{moanes_c}").text).find("section", id="ranks").text
+            assert ranks == f"Ranks now Al-Rabaa TV {h['rabaa'][:8]} deprecated by the resolution of conflict {kh_c}"
             assert f"conflict <a href=\"/conflicts/{kh_c}\">" in claim_page
 
             post(kh_c, status="dismissed", reason="chain too weak", analyst="Rana")

@@ -90,9 +90,15 @@ def conflict(request: Request) -> Response:
 
 def _conflict_page(request: Request, cfg: ServerConfig, cid: str, form: dict[str, str] | None = None,
                    next_url: str | None = None, status: int = 200) -> Response:
-    from cfkb.workflow import display_time, history
+    from cfkb.workflow import current_rank, display_time, history
 
     c = _conflict(cfg.kb, cid)
+    ranks = []
+    for v in c.claims:
+        if v.rank != "normal":
+            settled = current_rank(cfg.kb, v.iri)
+            ranks.append({"claim": _claim_label(c, v.iri), "rank": settled.rank,
+                          "by": [d.conflict_id for d in settled.decisions]})
     entries = [{"when": display_time(a.when), "analyst": a.analyst, "status": a.status or "",
                 "prefers": _claim_label(c, a.prefers) if a.prefers else None,
                 "deprecates": [_claim_label(c, d) for d in a.deprecates], "reason": a.reason or ""}
@@ -100,6 +106,7 @@ def _conflict_page(request: Request, cfg: ServerConfig, cid: str, form: dict[str
     forms = {c.id: form} if form is not None else _forms(cfg, [c])
     return render(request, "conflict.html", {"title": f"Conflict {c.id}", "nav": "conflicts", "c": c,
                                              "analyst": cfg.analyst, "forms": forms, "history": entries,
+                                             "ranks": ranks,
                                              "next_url": next_url}, status=status)
 
 
