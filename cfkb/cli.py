@@ -1038,7 +1038,7 @@ def claim_show(state: State, claim_id: str) -> None:
     for label, value in (("said by", v.speaker.label if v.speaker else None), ("outlet", v.outlet.label),
                          ("date", v.date), ("quote", v.quote and f"\u201c{v.quote}\u201d"),
                          ("paraphrase", v.paraphrase and f"{v.paraphrase} (the reporting document's words, not verbatim)"),
-                         ("cited in", v.cited_in.label if v.cited_in else None),
+                         ("cited in", v.cited_in.label if v.cited_in else None), ("note", v.note),
                          ("election", v.election.label if v.election else None),
                          ("grading", v.grading or "ungraded"),
                          ("reliability", v.claim_reliability), ("credibility", v.credibility),

@@ -138,6 +138,8 @@ class ClaimView:
     claim_reliability: str | None = None
     speaker_reliability: str | None = None
     outlet_reliability: str | None = None
+    #: the encoder's note on the claim (rdfs:comment): how a passage was read
+    note: str | None = None
 
     @property
     def attributed(self) -> str:
@@ -191,6 +193,7 @@ _CLAIM_FIELDS = {
     RDF_NS + "subject": "s", RDF_NS + "predicate": "p", RDF_NS + "object": "o", CFKB_NS + "negated": "neg",
     CFKB_NS + "statedIn": "outlet", PROV_NS + "wasAttributedTo": "who", CFKB_NS + "inArea": "area",
     CFKB_NS + "election": "election", CFKB_NS + "statedOn": "date", CFKB_NS + "quote": "quote", CFKB_NS + "paraphrase": "paraphrase",
+    "http://www.w3.org/2000/01/rdf-schema#comment": "note",
     CFKB_NS + "citedIn": "cited", CFKB_NS + "reliability": "rel", CFKB_NS + "credibility": "cred",
     CFKB_NS + "rank": "rank", CFKB_NS + "tlp": "tlp",
 }
@@ -275,6 +278,7 @@ class _Views:
                 claim_reliability=r["rel"].value if "rel" in r else None,
                 speaker_reliability=r["sprel"].value if "sprel" in r else None,
                 outlet_reliability=r["srel"].value if "srel" in r else None,
+                note=r["note"].value if "note" in r else None,
                 cited_in=self.ref(r.get("cited")),
                 reliability=next((r[k].value for k in ("rel", "sprel", "srel") if k in r), None),
                 credibility=int(r["cred"].value) if "cred" in r else None,

@@ -83,6 +83,8 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None) -> str
                 reported = f", as {v.cited_in.label} reports it" if v.cited_in else ""
                 blocks.append(("p", f"In paraphrase ({v.speaker.label if v.speaker else v.outlet.label},"
                                     f" {v.date}{reported}): {v.paraphrase}"))
+            if v.note and v.role != "supports":
+                blocks.append(("p", f"Note on {v.attributed}'s claim: {v.note}"))
         entries = history(kb, c.iri)
         if entries:
             blocks.append(("p", "History of assessments:"))

@@ -102,3 +102,11 @@ def test_a_paraphrase_survives_export_and_import(runner, store_path, tmp_path):
     assert result.exit_code == 0, result.output
     moanes = _moanes(runner, other)
     assert moanes["paraphrase"] == MOANES and moanes["quote"] is None
+
+
+def test_the_encoders_note_on_a_claim_is_shown(runner, store_path):
+    moanes = _moanes(runner, store_path)
+    note = "Moanes added that Hoquq members will participate as voters"
+    assert moanes["note"].startswith(note)
+    assert f"  note         {note}" in invoke(runner, store_path, "claim", "show", moanes["id"]).stdout
+    assert f"Note on Hossein Moanes's claim: {note}" in invoke(runner, store_path, "report").stdout
