@@ -110,3 +110,18 @@ def test_the_encoders_note_on_a_claim_is_shown(runner, store_path):
     assert moanes["note"].startswith(note)
     assert f"  note         {note}" in invoke(runner, store_path, "claim", "show", moanes["id"]).stdout
     assert f"Note on Hossein Moanes's claim: {note}" in invoke(runner, store_path, "report").stdout
+
+
+def test_bulk_text_and_record_quads_agree_on_a_paraphrase():
+    import datetime as dt
+
+    from cfkb.model import CFID_NS, CFKB_NS, CLAIM_PROPERTIES, Claim, ClaimText
+
+    c = Claim(CFID_NS + "harakat-hoquq", CFKB_NS + "participatesIn", CFID_NS + "iraq-provincial-elections-2023",
+              CFID_NS + "al-sharqiya-tv", negated=True, speaker=CFID_NS + "hossein-moanes",
+              date=dt.date(2023, 8, 25), paraphrase="his movement will not take part", quote_lang="en")
+    quads = set(c.quad_list())
+    assert ox.Quad(ox.NamedNode(c.iri), CFKB.paraphrase, ox.Literal("his movement will not take part",
+                                                                    language="en")) in quads
+    assert set(ox.parse(ClaimText().lines(c, c.iri), format=ox.RdfFormat.N_QUADS)) == quads
+    assert any(iri == CFKB_NS + "paraphrase" for iri, _, _ in CLAIM_PROPERTIES)
