@@ -192,8 +192,10 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
 
     \b
     Table columns: subject, predicate, object, source (required); negated,
-    area, election, speaker, date, quote, quote_lang, cited_in, url,
-    reliability, credibility, tlp, modality, comment, valid_from, valid_until.
+    area, election, speaker, date, quote (verbatim words), paraphrase (the
+    words as a document reports them, not verbatim), quote_lang, cited_in,
+    url, reliability, credibility, tlp, modality, comment, valid_from,
+    valid_until.
 
     \b
     Example:
@@ -307,6 +309,27 @@ def _progress_bar(total_lines: int) -> Any:
 
 # -- claims ----------------------------------------------------------------
 
+def _tlp_level(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A TLP level typed on the command line, or a usage error."""
+    from cfkb.tlp import normalise
+
+    if value is None:
+        return None
+    try:
+        return normalise(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _claim_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD", ctx=ctx, param=param) from None
+
+
 @cli.group()
 def claim() -> None:
     """Add and show single claims."""
@@ -321,14 +344,16 @@ def claim() -> None:
 @click.option("--area", help="Province or region.")
 @click.option("--election", help="The election.")
 @click.option("--speaker", help="Who said it.")
-@click.option("--date", help="When it was said (YYYY-MM-DD).")
+@click.option("--date", callback=_claim_date, help="When it was said (YYYY-MM-DD).")
 @click.option("--quote", help="The verbatim words.")
-@click.option("--quote-lang", help="Language tag of the quote (en, ar, ...).")
+@click.option("--paraphrase", help="The words as a document reports them, not verbatim (instead of --quote).")
+@click.option("--quote-lang", help="Language tag of the quote or paraphrase (en, ar, ...).")
 @click.option("--cited-in", help="The document that reported it.")
 @click.option("--url", help="Where it can be read.")
-@click.option("--reliability", help="Admiralty reliability of the source, A-F.")
-@click.option("--credibility", help="Admiralty credibility of the claim, 1-6.")
-@click.option("--tlp", help="TLP 2.0 marking: CLEAR, GREEN, AMBER, AMBER+STRICT, RED.")
+@click.option("--reliability", type=click.Choice(list("ABCDEF"), case_sensitive=False),
+              help="Admiralty reliability of the source, A-F.")
+@click.option("--credibility", type=click.IntRange(1, 6), help="Admiralty credibility of the claim, 1-6.")
+@click.option("--tlp", callback=_tlp_level, help="TLP 2.0 marking: CLEAR, GREEN, AMBER, AMBER+STRICT, RED.")
 @click.option("--create-entities", is_flag=True, help="Create entities for unknown names.")
 @pass_state
 def claim_add(state: State, create_entities: bool, **values: Any) -> None:
@@ -347,9 +372,16 @@ def claim_add(state: State, create_entities: bool, **values: Any) -> None:
     row = {("object" if k == "obj" else k): v for k, v in values.items() if v not in (None, False)}
     if values["negated"]:
         row["negated"] = "true"
+    if row.get("reliability"):
+        row["reliability"] = row["reliability"].upper()
+    if row.get("credibility") is not None:
+        row["credibility"] = str(row["credibility"])
     data = yaml.safe_dump([row], allow_unicode=True).encode("utf-8")
-    report = import_into(state.location, [InputFile("<command line>", data, "yaml")], analyst=state.analyst,
-                         create_entities=create_entities, count_conflicts=True)
+    try:
+        report = import_into(state.location, [InputFile(_COMMAND_LINE, data, "yaml")], analyst=state.analyst,
+                             create_entities=create_entities, count_conflicts=True)
+    except CfkbError as exc:
+        raise _option_error(exc, row) from exc
     iri = (report.claims_added or report.claims_present)[0]
     _say(iri.rsplit("/", 1)[-1])
     if report.claims_present:
@@ -358,6 +390,24 @@ def claim_add(state: State, create_entities: bool, **values: Any) -> None:
         _echo_err(f"  created entity {label!r} <{created_iri}> (from --{column.replace('_', '-')})")
     if report.new_conflicts:
         _echo_err(f"{report.new_conflicts} new conflict(s); see: cfkb conflicts --entity {values['subject']!r}")
+
+
+_COMMAND_LINE = "<command line>"
+
+
+def _option_error(exc: CfkbError, row: dict[str, Any]) -> CfkbError:
+    """An import error about the one-row table ``claim add`` builds, told in
+    its options: '--object: unknown entity ...', not '<command line>:2:11: object: ...'."""
+    import re
+
+    text = str(exc)
+    if not text.startswith(_COMMAND_LINE):
+        return exc
+    text = re.sub(r"^<command line>(:\d+)*: ", "", text)
+    column, sep, rest = text.partition(": ")
+    if sep and column in row:
+        text = f"--{column.replace('_', '-')}: {rest}"
+    return InputError(text)
 
 
 # -- conflicts -------------------------------------------------------------
@@ -399,7 +449,10 @@ def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None
     source_iri = index.resolve(source) if source else None
     view = kb
     if as_of or known_as_of:
-        view = view_as_of(kb, _parse_date(as_of or known_as_of or "", "--as-of"), known=bool(known_as_of))
+        if as_of and known_as_of:
+            raise click.UsageError("give --as-of or --known-as-of, not both")
+        option = "--known-as-of" if known_as_of else "--as-of"
+        view = view_as_of(kb, _parse_date(as_of or known_as_of or "", option), known=bool(known_as_of))
     found = find_conflicts(view, kinds=kinds or None, entity=entity_iri, source=source_iri,
                            include_dismissed=show_all)
     _render_conflicts(found, fmt)
@@ -420,14 +473,14 @@ def _render_conflicts(found: list[Any], fmt: str) -> None:
     elif fmt == "csv":
         table: list[list[Any]] = [["conflict", "kind", "status", "role", "claim", "subject", "predicate", "negated",
                                    "object", "area", "election", "speaker", "outlet", "date", "quote", "cited_in",
-                                   "reliability", "credibility", "explanation"]]
+                                   "reliability", "credibility", "explanation", "paraphrase"]]
         for c in found:
             for v in c.claims:
                 table.append([c.id, c.kind, c.status, v.role, v.id, v.subject.label, v.predicate.label,
                               str(v.negated).lower(), v.object.label, v.area.label if v.area else "",
                               v.election.label if v.election else "", v.speaker.label if v.speaker else "",
                               v.outlet.label, v.date or "", v.quote or "", v.cited_in.label if v.cited_in else "",
-                              v.reliability or "", v.credibility or "", c.explanation])
+                              v.reliability or "", v.credibility or "", c.explanation, v.paraphrase or ""])
         click.echo(csv_rows(table), nl=False)
     elif fmt == "turtle":
         from cfkb.report import conflicts_turtle
@@ -454,16 +507,23 @@ def _conflicts_table(found: list[Any]) -> str:
                    + t(f"  {head.subject.label}: {c.rule_label}"))
         for v in c.claims:
             who = v.speaker.label + f" on {v.outlet.label}" if v.speaker else v.outlet.label
-            grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x)
-            meta = ", ".join(x for x in (who, v.date or "undated", grade and f"graded {grade}",
+            meta = ", ".join(x for x in (who, v.date or "undated", v.grading and f"graded: {v.grading}",
                                           v.rank != "normal" and v.rank or "",
-                                          "interested party" if v.interested else "") if x)
+                                          f"interested party ({v.interest})" if v.interested else "") if x)
             out.append(wrap.fill(t(f"  {v.role:<8} {v.statement}")))
             out.append(wrap.fill(t(" " * 11 + meta)))
             if v.quote:
                 out.append(wrap.fill(t(" " * 11 + f"\u201c{v.quote}\u201d")))
-        out.append(textwrap.fill(t(c.explanation), width=width, initial_indent="  why: ",
-                                 subsequent_indent="       "))
+            elif v.paraphrase:
+                out.append(wrap.fill(t(" " * 11 + f"in paraphrase: {v.paraphrase}")))
+        if c.chain:
+            out.append("  why:")
+            for step in c.chain:
+                out.append(textwrap.fill(t(step["text"]), width=width, initial_indent=f"    {step['step']:<11}",
+                                         subsequent_indent=" " * 15))
+        else:
+            out.append(textwrap.fill(t(c.explanation), width=width, initial_indent="  why: ",
+                                     subsequent_indent="       "))
         out.append("")
     kinds: dict[str, int] = {}
     for c in found:
@@ -573,6 +633,14 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
             raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
         k, v = p.split("=", 1)
         values[k.strip()] = v
+    declared = [p.name for p in nq.params]
+    unknown = [k for k in values if declared and k not in declared]
+    if unknown:
+        raise click.BadParameter(f"query {nq.name} has no parameter {unknown[0]!r}; it takes {', '.join(declared)}",
+                                 param_hint="--param")
+    missing = [k for k in declared if k not in values]
+    if missing:
+        raise click.UsageError(f"query {nq.name} needs " + " ".join(f"--param {k}=VALUE" for k in missing))
     kb = state.kb()
     bound = queries.bind(nq, values, kb.entity_index())
     if as_of:
@@ -690,6 +758,8 @@ def export(state: State, fmt: str, output: str | None, ceiling: str, entity: str
     """
     from cfkb.export import TLP_LICENSE, ExportOptions, export_base
 
+    if profile == "nanopub" and fmt not in ("trig", "nq"):
+        raise click.UsageError("the nanopub profile needs named graphs: use --format trig or nq")
     moment = None
     if when:
         try:
@@ -715,7 +785,7 @@ def tlp() -> None:
 
 
 @tlp.command(name="default")
-@click.argument("level", required=False)
+@click.argument("level", required=False, callback=_tlp_level)
 @pass_state
 def tlp_default(state: State, level: str | None) -> None:
     """Show or set the marking unmarked claims, sources and entities count as.
@@ -860,6 +930,8 @@ def entity_merge(state: State, names: tuple[str, ...], reason: str, undo_id: str
         return
     if len(names) != 2:
         raise click.UsageError("give two names: KEEP DROP")
+    if not reason.strip():
+        raise click.UsageError("a merge needs --reason; it is recorded with the merge")
     record = merge_entities(kb, names[0], names[1], analyst=state.analyst, reason=reason, force=force)
     _say(record.id)
     _echo_err(f"merged <{record.dropped}> into <{record.kept}>: {record.claims_rewritten} claim(s) rewritten,"
@@ -888,7 +960,7 @@ def entity_unmerge(state: State, merge_id: str, reason: str) -> None:
 @cli.command()
 @click.argument("conflict_id")
 @click.option("--status", type=click.Choice(["open", "disputed", "resolved", "dismissed"]), required=True)
-@click.option("--prefer", metavar="CLAIM_ID", help="The claim you believe (ranked preferred).")
+@click.option("--prefer", metavar="CLAIM_ID", help="The claim you believe (ranked preferred); resolutions only.")
 @click.option("--reason", help="Why (required to resolve).")
 @click.option("--keep-ranks", is_flag=True, help="Do not deprecate the claims on the other side.")
 @pass_state
@@ -898,24 +970,29 @@ def flag(state: State, conflict_id: str, status: str, prefer: str | None, reason
 
     Recorded with who and when (PROV); kept across re-imports, since conflict
     and claim IDs are content hashes. Resolving with --prefer ranks that claim
-    preferred and the other side deprecated, with the reason.
+    preferred and the other side deprecated, with the reason. Those ranks
+    belong to the resolution: flagging the conflict again (open, disputed,
+    dismissed, or resolved the other way) takes them back.
 
     \b
     Example:
       cfkb flag 9755e317 --status disputed
       cfkb flag 9755e317 --status resolved --prefer 5c1e0f2a \\
         --reason "Moanes leads Hoquq and spoke last"
+      cfkb flag 9755e317 --status open      # undo the resolution's ranks
     """
     from cfkb.workflow import flag as flag_conflict
 
+    if status == "resolved" and not (reason or "").strip():
+        raise click.UsageError("resolving a conflict needs --reason (why you believe one side)")
+    if prefer and status != "resolved":
+        raise click.UsageError(f"--prefer goes with --status resolved, not {status}")
     kb = state.kb(write=True)
     result = flag_conflict(kb, conflict_id, status=status, analyst=state.analyst, reason=reason,
                            prefer=prefer, deprecate_others=not keep_ranks)
     _say(f"conflict {result.conflict}: {result.status}")
-    if result.preferred:
-        _say(f"  preferred {result.preferred.rsplit('/', 1)[-1]}")
-    for iri in result.deprecated:
-        _say(f"  deprecated {iri.rsplit('/', 1)[-1]}")
+    for iri, rank in result.ranks.items():
+        _say(f"  {rank} {iri.rsplit('/', 1)[-1]}")
 
 
 @cli.command(name="rank")
@@ -926,14 +1003,26 @@ def flag(state: State, conflict_id: str, status: str, prefer: str | None, reason
 def rank_cmd(state: State, claim_id: str, rank: str, reason: str | None) -> None:
     """Rank a claim preferred, normal or deprecated (Wikidata-style), with a reason.
 
+    A conflict resolution that deprecates the claim keeps it deprecated
+    whatever its hand rank; reopen the conflict to undo that.
+
     \b
     Example:
       cfkb rank 5c1e0f2a deprecated --reason "contradicted by the movement's leader"
     """
+    from cfkb.workflow import current_rank
     from cfkb.workflow import rank as rank_claim
 
-    iri = rank_claim(state.kb(write=True), claim_id, rank, analyst=state.analyst, reason=reason)
-    _say(f"claim {iri.rsplit('/', 1)[-1]}: {rank}")
+    if rank == "deprecated" and not (reason or "").strip():
+        raise click.UsageError("deprecating a claim needs --reason")
+    kb = state.kb(write=True)
+    iri = rank_claim(kb, claim_id, rank, analyst=state.analyst, reason=reason)
+    settled = current_rank(kb, iri)
+    _say(f"claim {iri.rsplit('/', 1)[-1]}: {settled.rank}")
+    if settled.rank != rank:
+        by = ", ".join(f"conflict {d.conflict_id}" for d in settled.decisions if d.conflict)
+        _echo_err(f"the claim stays {settled.rank}: {by} {'is' if ',' not in by else 'are'} resolved that way;"
+                  f" reopen {'it' if ',' not in by else 'them'} to undo")
 
 
 @claim.command(name="grade")
@@ -959,26 +1048,41 @@ def claim_grade(state: State, claim_id: str, credibility: int) -> None:
 def claim_show(state: State, claim_id: str) -> None:
     """Show a claim with its provenance, grading, rank and history.
 
+    The rank line says which decisions give it: the conflicts whose
+    resolution prefers or deprecates the claim, or a rank set by hand.
+
     \b
     Example:
       cfkb claim show 5c1e0f2a
     """
     from cfkb.conflicts import claim_view
-    from cfkb.workflow import history, resolve_claim
+    from cfkb.workflow import current_rank, display_time, history, resolve_claim
 
     kb = state.kb()
     iri = resolve_claim(kb, claim_id)
     v = claim_view(kb, iri)
     _say(f"{v.id}  {v.statement}")
     for label, value in (("said by", v.speaker.label if v.speaker else None), ("outlet", v.outlet.label),
-                         ("date", v.date), ("quote", v.quote), ("cited in", v.cited_in.label if v.cited_in else None),
+                         ("date", v.date), ("quote", v.quote and f"\u201c{v.quote}\u201d"),
+                         ("paraphrase", v.paraphrase and f"{v.paraphrase} (the reporting document's words, not verbatim)"),
+                         ("cited in", v.cited_in.label if v.cited_in else None), ("note", v.note),
                          ("election", v.election.label if v.election else None),
-                         ("reliability", v.reliability), ("credibility", v.credibility), ("rank", v.rank),
-                         ("tlp", v.tlp), ("interested", "yes" if v.interested else None)):
+                         ("grading", v.grading or "ungraded"),
+                         ("reliability", v.claim_reliability), ("credibility", v.credibility),
+                         ("speaker", v.speaker_reliability and f"reliability {v.speaker_reliability}"),
+                         ("outlet", v.outlet_reliability and f"reliability {v.outlet_reliability}"),
+                         ("rank", v.rank),
+                         ("tlp", v.tlp), ("interested", f"yes: {v.interest}" if v.interested else None)):
         if value is not None:
             _say(f"  {label:<12} {value}")
-    for a in history(kb, iri):
-        _say(f"  {a.when} {a.analyst}: " + ", ".join(x for x in (a.rank and f"rank {a.rank}", a.reason) if x))
+    for d in current_rank(kb, iri).decisions:
+        by = f"conflict {d.conflict_id}" if d.conflict else "hand"
+        _say(f"  {d.rank} by {by}: {display_time(d.when)} {d.analyst}" + (f" ({d.reason})" if d.reason else ""))
+    entries = history(kb, iri)
+    if entries:
+        _say("  history")
+    for a in entries:
+        _say(f"    {display_time(a.when)} {a.analyst}: {a.summary()}")
 
 
 @cli.group()
@@ -1070,18 +1174,21 @@ def conflict_show(state: State, conflict_id: str) -> None:
     Example:
       cfkb conflict show 9755e317
     """
-    from cfkb.workflow import history, resolve_conflict
+    from cfkb.workflow import current_rank, display_time, history, resolve_conflict
 
     kb = state.kb()
     c = resolve_conflict(kb, conflict_id)
     click.echo(_conflicts_table([c]).rsplit("\n", 2)[0])
-    for a in history(kb, c.iri):  # type: ignore[attr-defined]
-        line = f"  {a.when} {a.analyst}: {a.status}"
-        if a.prefers:
-            line += f", prefers {a.prefers.rsplit('/', 1)[-1]}"
-        if a.reason:
-            line += f" ({a.reason})"
-        _say(line)
+    ranked = [(v, current_rank(kb, v.iri)) for v in c.claims if v.rank != "normal"]  # type: ignore[attr-defined]
+    if ranked:
+        _say("  ranks")
+    for v, settled in ranked:
+        by = ", ".join(f"conflict {d.conflict_id}" if d.conflict else "hand" for d in settled.decisions)
+        _say(f"    {v.id[:8]} ({v.attributed}) {settled.rank} by {by or 'no standing decision'}")
+    entries = history(kb, c.iri)  # type: ignore[attr-defined]
+    _say("  history" if entries else "  history: none (never assessed)")
+    for a in entries:
+        _say(f"    {display_time(a.when)} {a.analyst}: {a.summary()}")
 
 
 @cli.command()

@@ -129,10 +129,38 @@ class ClaimView:
     interested: bool = False
     statement: str = ""
     sentence: str = ""
+    #: the words as the citing document reports them, not verbatim (never in quotation marks)
+    paraphrase: str | None = None
+    #: why the speaker is an interested party ("Hossein Moanes leads Harakat Hoquq")
+    interest: str | None = None
+    #: the grades apart: given on the claim itself, the speaker's, the outlet's
+    #: (``reliability`` is the first of them there is)
+    claim_reliability: str | None = None
+    speaker_reliability: str | None = None
+    outlet_reliability: str | None = None
+    #: the encoder's note on the claim (rdfs:comment): how a passage was read
+    note: str | None = None
 
     @property
     def attributed(self) -> str:
         return (self.speaker or self.outlet).label
+
+    @property
+    def grades(self) -> list[tuple[str, str]]:
+        """Each grade with what it grades, the claim's own first:
+        [("claim", "B2"), ("speaker", "B"), ("outlet", "C")]."""
+        own = (self.claim_reliability or "") + (str(self.credibility) if self.credibility else "")
+        out = [("claim", own)] if own else []
+        if self.speaker_reliability:
+            out.append(("speaker", self.speaker_reliability))
+        if self.outlet_reliability:
+            out.append(("outlet", self.outlet_reliability))
+        return out
+
+    @property
+    def grading(self) -> str:
+        """'claim B2, speaker B, outlet C', or '' when nothing is graded."""
+        return ", ".join(f"{who} {grade}" for who, grade in self.grades)
 
 
 @dataclass
@@ -147,6 +175,10 @@ class Conflict:
     explanation: str
     status: str
     claims: list[ClaimView] = field(default_factory=list)
+    #: a derived conflict's reasoning, one step a line: each claim (and
+    #: background fact) it starts from, the rule, the inferred statement and
+    #: the denial, as {"step": ..., "text": ...}
+    chain: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,7 +192,8 @@ def conflict_id(rule_iri: str, claim_iris: Iterable[str]) -> str:
 _CLAIM_FIELDS = {
     RDF_NS + "subject": "s", RDF_NS + "predicate": "p", RDF_NS + "object": "o", CFKB_NS + "negated": "neg",
     CFKB_NS + "statedIn": "outlet", PROV_NS + "wasAttributedTo": "who", CFKB_NS + "inArea": "area",
-    CFKB_NS + "election": "election", CFKB_NS + "statedOn": "date", CFKB_NS + "quote": "quote",
+    CFKB_NS + "election": "election", CFKB_NS + "statedOn": "date", CFKB_NS + "quote": "quote", CFKB_NS + "paraphrase": "paraphrase",
+    "http://www.w3.org/2000/01/rdf-schema#comment": "note",
     CFKB_NS + "citedIn": "cited", CFKB_NS + "reliability": "rel", CFKB_NS + "credibility": "cred",
     CFKB_NS + "rank": "rank", CFKB_NS + "tlp": "tlp",
 }
@@ -214,6 +247,13 @@ class _Views:
             self._outlet_reliability[outlet] = rel.object if rel is not None else None
         if self._outlet_reliability[outlet] is not None:
             found["srel"] = self._outlet_reliability[outlet]
+        if "speaker" in found:
+            speaker = found["speaker"].value
+            if speaker not in self._outlet_reliability:
+                rel = next(iter(self.kb.store.quads_for_pattern(found["speaker"], _RELIABILITY, None, None)), None)
+                self._outlet_reliability[speaker] = rel.object if rel is not None else None
+            if self._outlet_reliability[speaker] is not None:
+                found["sprel"] = self._outlet_reliability[speaker]
         return found
 
     def claim(self, iri: str, role: str) -> ClaimView:
@@ -232,21 +272,28 @@ class _Views:
                 speaker=self.ref(r.get("speaker")), outlet=self.ref(r["outlet"]),  # type: ignore[arg-type]
                 date=r["date"].value if "date" in r else None,
                 quote=r["quote"].value if "quote" in r else None,
-                quote_lang=r["quote"].language if "quote" in r else None,
+                quote_lang=r["quote"].language if "quote" in r else (
+                    r["paraphrase"].language if "paraphrase" in r else None),
+                paraphrase=r["paraphrase"].value if "paraphrase" in r else None,
+                claim_reliability=r["rel"].value if "rel" in r else None,
+                speaker_reliability=r["sprel"].value if "sprel" in r else None,
+                outlet_reliability=r["srel"].value if "srel" in r else None,
+                note=r["note"].value if "note" in r else None,
                 cited_in=self.ref(r.get("cited")),
-                reliability=(r.get("rel") or r.get("srel")).value if ("rel" in r or "srel" in r) else None,
+                reliability=next((r[k].value for k in ("rel", "sprel", "srel") if k in r), None),
                 credibility=int(r["cred"].value) if "cred" in r else None,
                 rank=r["rank"].value.rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else "normal",
                 tlp=r["tlp"].value.rsplit("#TLP_", 1)[-1].replace("_", "+") if "tlp" in r else None,
             )
             if view.speaker is not None:
-                from cfkb.workflow import Stakes, interested
+                from cfkb.workflow import Stakes, interest
 
                 if self._stakes is None:
                     self._stakes = Stakes(self.kb)
                     if self.whole_base:
                         self._stakes.preload()
-                view.interested = interested(self._stakes, view.speaker.iri, view.subject.iri)
+                why = interest(self._stakes, view.speaker.iri, view.subject.iri, view.object.iri, self.index.label)
+                view.interested, view.interest = why is not None, why
             view.statement = self.statement(view)
             view.sentence = self.sentence(view)
             self._cache[iri] = view
@@ -308,6 +355,7 @@ def _conflicts(views: _Views, statuses: dict[str, str], rule: Rule,
         fills = {"this": claims[1].sentence, "value": claims[0].sentence,
                  "x": claims[1].subject.label, "e": claims[1].object.label,
                  "predicate": claims[1].predicate.label}
+        chain = [{"step": "claim", "text": claims[0].sentence}]
         for var in ("contests", "wing"):
             iris = sorted(extra.get(var, ()))
             # a gazetteer background statement supports the chain but is no claim
@@ -315,14 +363,22 @@ def _conflicts(views: _Views, statuses: dict[str, str], rule: Rule,
             support_views = [views.claim(i, "supports") for i in iris if i not in background]
             claims.extend(support_views)
             words = [v.sentence for v in support_views]
+            chain += [{"step": "claim", "text": w} for w in words]
             if background and var == "wing":
                 words.append(views.background(claims[0].subject.iri, claims[1].subject.iri))
+                chain.append({"step": "background", "text": words[-1]})
             fills[var] = " and ".join(words)
+        chain.append({"step": "rule", "text": rule.label})
+        denied = claims[1]
+        inferred = views.statement(ClaimView(**{**denied.__dict__, "negated": not denied.negated}))
+        chain.append({"step": "inferred", "text": f"so {inferred}"})
+        chain.append({"step": "denial", "text": f"but {denied.sentence}"})
         explanation = rule.explanation.format(**fills).replace("; ;", ";")
         found[cid] = Conflict(
             id=cid, iri=CONFLICT_PREFIX + cid, kind=rule.kind, rule=rule.name, rule_label=rule.label,
             explanation=explanation[0].upper() + explanation[1:],
             status=statuses.get(CONFLICT_PREFIX + cid, "open"), claims=claims,
+            chain=chain if rule.kind == "derived" else [],
         )
     return found
 

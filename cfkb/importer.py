@@ -64,7 +64,7 @@ _PATH_COLUMNS = {
     RDF.subject.value: "subject", RDF.predicate.value: "predicate", RDF.object.value: "object",
     CFKB.negated.value: "negated", CFKB.statedIn.value: "source", CFKB.statedOn.value: "date",
     CFKB.citedIn.value: "cited_in", PROV.wasAttributedTo.value: "speaker", CFKB.inArea.value: "area",
-    CFKB.election.value: "election", CFKB.quote.value: "quote", CFKB.reliability.value: "reliability",
+    CFKB.election.value: "election", CFKB.quote.value: "quote", CFKB.paraphrase.value: "paraphrase", CFKB.reliability.value: "reliability",
     CFKB.credibility.value: "credibility", CFKB.tlp.value: "tlp", SCHEMA.url.value: "url",
 }
 #: Claim field holding each entity column's IRI.

@@ -217,6 +217,9 @@ class Claim:
     comment: str | None = None
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+    #: the source's words as a reporting document renders them in its own
+    #: words (not verbatim); in the language ``quote_lang`` names
+    paraphrase: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def identity(self) -> tuple[str, ...]:
@@ -273,6 +276,9 @@ class Claim:
         if self.quote:
             out.append(Q(c, CFKB.quote, ox.Literal(self.quote, language=self.quote_lang) if self.quote_lang
                          else ox.Literal(self.quote)))
+        if self.paraphrase:
+            out.append(Q(c, CFKB.paraphrase, ox.Literal(self.paraphrase, language=self.quote_lang)
+                         if self.quote_lang else ox.Literal(self.paraphrase)))
         if self.cited_in:
             out.append(Q(c, CFKB.citedIn, _node(self.cited_in)))
         if self.url:
@@ -352,6 +358,8 @@ CLAIM_PROPERTIES: tuple[tuple[str, tuple[str, ...], Callable[..., Term]], ...] =
     (CFKB_NS + "statedOn", ("date",), lambda v: _date(v)),
     (CFKB_NS + "quote", ("quote", "quote_lang"),
      lambda quote, lang: ox.Literal(quote, language=lang) if lang else ox.Literal(quote)),
+    (CFKB_NS + "paraphrase", ("paraphrase", "quote_lang"),
+     lambda words, lang: ox.Literal(words, language=lang) if lang else ox.Literal(words)),
     (CFKB_NS + "citedIn", ("cited_in",), lambda v: _node(v)),
     (SCHEMA_NS + "url", ("url",), lambda v: ox.Literal(v, datatype=XSD.anyURI)),
     (CFKB_NS + "reliability", ("reliability",), lambda v: _plain(v)),
@@ -422,6 +430,10 @@ class ClaimText:
         if claim.quote:
             quote = ox.Literal(claim.quote, language=claim.quote_lang) if claim.quote_lang else ox.Literal(claim.quote)
             out.append(f"{c}{p['quote']}{quote} .\n")
+        if claim.paraphrase:
+            words = (ox.Literal(claim.paraphrase, language=claim.quote_lang) if claim.quote_lang
+                     else ox.Literal(claim.paraphrase))
+            out.append(f"{c}{p['paraphrase']}{words} .\n")
         if claim.cited_in:
             out.append(f"{c}{p['cited_in']}{node(claim.cited_in)} .\n")
         if claim.url:

@@ -396,7 +396,7 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> tuple[list[ox.Qua
 _CLAIM_FIELDS = {
     RDF.subject.value, RDF.predicate.value, RDF.object.value, CFKB.negated.value, CFKB.statedIn.value,
     PROV.wasAttributedTo.value, CFKB.inArea.value, CFKB.election.value, CFKB.statedOn.value,
-    CFKB.quote.value, CFKB.citedIn.value, SCHEMA.url.value, CFKB.reliability.value, CFKB.credibility.value,
+    CFKB.quote.value, CFKB.paraphrase.value, CFKB.citedIn.value, SCHEMA.url.value, CFKB.reliability.value, CFKB.credibility.value,
     CFKB.tlp.value, CFKB.modality.value, RDFS.comment.value, CFKB.validFrom.value, CFKB.validUntil.value,
     RDF.type.value,
 }
@@ -502,6 +502,7 @@ def _claim(path: str, node: object, quads: list[ox.Quad]) -> tuple[Claim, list[o
     attributed = iri(PROV.wasAttributedTo)
     neg = lit(CFKB.negated)
     quote = lit(CFKB.quote)
+    paraphrase = lit(CFKB.paraphrase)
     cred = lit(CFKB.credibility)
     tlp = iri(CFKB.tlp)
     modality = iri(CFKB.modality)
@@ -523,7 +524,9 @@ def _claim(path: str, node: object, quads: list[ox.Quad]) -> tuple[Claim, list[o
         speaker=attributed if attributed and attributed != source else None,
         date=date(CFKB.statedOn),
         quote=quote.value if quote is not None else None,
-        quote_lang=quote.language if quote is not None else None,
+        quote_lang=(quote.language if quote is not None else paraphrase.language if paraphrase is not None
+                    else None),
+        paraphrase=paraphrase.value if paraphrase is not None else None,
         cited_in=iri(CFKB.citedIn),
         url=url.value if url is not None else None,
         reliability=rel.value if rel is not None else None,

@@ -95,7 +95,7 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceilin
 
     from cfkb.conflicts import find_conflicts
     from cfkb.tlp import normalise
-    from cfkb.workflow import history, source_records
+    from cfkb.workflow import display_time, history, source_records
 
     released = released_view(kb, normalise(ceiling))
     kb = released.kb
@@ -118,22 +118,34 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceilin
     for c in found:
         head = c.claims[1]
         blocks.append(("h3", f"{head.statement} \u2014 {c.kind}, {c.status} ({c.id})"))
-        blocks.append(("p", c.explanation))
+        if c.chain:
+            blocks.append(("p", "Why, step by step:"))
+            blocks += [("li", f"{step['step']}: {step['text']}") for step in c.chain]
+            blocks.append(("end", None))
+        else:
+            blocks.append(("p", c.explanation))
         rows = []
         for v in c.claims:
-            grade = "".join(x for x in (v.reliability or "", str(v.credibility or "")) if x) or "\u2013"
+            grade = v.grading or "\u2013"
             rows.append([v.role, v.statement, v.speaker.label if v.speaker else "\u2013", v.outlet.label,
-                         v.date or "\u2013", grade, v.rank + (" (interested party)" if v.interested else ""),
+                         v.date or "\u2013", grade, v.rank + (f" (interested party: {v.interest})" if v.interested else ""),
                          _marking(v)])
         blocks.append(("table", (["role", "claim", "speaker", "outlet", "date", "grade", "rank", "TLP"], rows)))
         for v in c.claims:
             if v.quote and v.role != "supports":
                 blocks.append(("quote", (f"{v.speaker.label if v.speaker else v.outlet.label}, {v.date},"
                                          f" {_marking(v)}", v.quote, v.quote_lang)))
-        for a in history(kb, c.iri):
-            blocks.append(("li", f"{a.when[:10]} {a.analyst}: {a.status}"
-                                 + (f", prefers {a.prefers.rsplit('/', 1)[-1]}" if a.prefers else "")
-                                 + (f" \u2014 {a.reason}" if a.reason else "")))
+            elif v.paraphrase and v.role != "supports":
+                reported = f", as {v.cited_in.label} reports it" if v.cited_in else ""
+                blocks.append(("p", f"In paraphrase ({v.speaker.label if v.speaker else v.outlet.label},"
+                                    f" {v.date}{reported}, {_marking(v)}): {v.paraphrase}"))
+            if v.note and v.role != "supports":
+                blocks.append(("p", f"Note on {v.attributed}'s claim: {v.note}"))
+        entries = history(kb, c.iri)
+        if entries:
+            blocks.append(("p", "History of assessments:"))
+        for a in entries:
+            blocks.append(("li", f"{display_time(a.when)} {a.analyst}: {a.summary()}"))
     blocks.append(("h2", "Conflicts by entity and area"))
     by_key: dict[str, set[str]] = {}
     for c in found:
@@ -208,6 +220,8 @@ def _markdown(blocks: list[tuple[str, Any]]) -> str:
             out.append(f"{_md(value)}\n")
         elif kind == "li":
             out.append(f"- {_md(value)}")
+        elif kind == "end":
+            out.append("")
         elif kind == "quote":
             who, text, _ = value
             out.append(f"> \u201c{_md(text)}\u201d \u2014 {_md(who)}\n")
@@ -241,6 +255,8 @@ def _html(blocks: list[tuple[str, Any]]) -> str:
         if kind != "li" and in_list:
             out.append("</ul>")
             in_list = False
+        if kind == "end":
+            continue
         if kind == "tlp":
             out.append(f'<p class="tlp"><strong>TLP:{escape(value)}</strong></p>')
         elif kind in ("h1", "h2", "h3", "p"):

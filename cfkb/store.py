@@ -39,6 +39,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import shutil
 import time
 import uuid
@@ -216,8 +217,9 @@ class KnowledgeBase:
         path = Path(location)  # type: ignore[arg-type]
         if not cls.exists(path):
             if path.exists():
-                raise StoreError(f"{path} is not a cfkb store (no {MARKER}); run 'cfkb init' on a new path")
-            raise StoreMissingError(f"no store at {path}; create one with 'cfkb init --store {path}'")
+                raise StoreError(f"{path} is not a cfkb store (no {MARKER}); create one elsewhere with"
+                                 f" 'cfkb --store NEW_PATH init'")
+            raise StoreMissingError(f"no store at {path}; create one with: cfkb --store {shlex.quote(str(path))} init")
         _check_marker(path)
         db = path / "oxigraph"
         # RocksDB would quietly create an empty database where one is missing

@@ -24,7 +24,7 @@ COLUMNS = REQUIRED + (
     "negated", "area", "election", "speaker", "date", "quote", "quote_lang", "cited_in", "url",
     "reliability", "credibility", "tlp",
     # extensions to the design's columns
-    "modality", "comment", "valid_from", "valid_until",
+    "modality", "comment", "valid_from", "valid_until", "paraphrase",
 )
 ENTITY_COLUMNS = ("subject", "object", "source", "area", "election", "speaker", "cited_in")
 MAX_ROWS = 5_000_000
@@ -380,6 +380,11 @@ class Resolver:
         lang = values.get("quote_lang")
         if quote and len(quote) > MAX_CELL:
             raise row.error("quote", f"quote longer than {MAX_CELL} characters")
+        paraphrase = values.get("paraphrase")
+        if paraphrase and len(paraphrase) > MAX_CELL:
+            raise row.error("paraphrase", f"paraphrase longer than {MAX_CELL} characters")
+        if quote and paraphrase:
+            raise row.error("paraphrase", "give the words as quote (verbatim) or paraphrase (reported), not both")
         if lang is not None:
             checked(row, "quote_lang", _read_lang)
         url = values.get("url")
@@ -397,7 +402,8 @@ class Resolver:
             speaker=speaker,
             date=checked(row, "date", _date),  # type: ignore[arg-type]
             quote=quote,
-            quote_lang=lang if quote else None,
+            quote_lang=lang if quote or paraphrase else None,
+            paraphrase=paraphrase,
             cited_in=cited_in,
             url=url,
             reliability=checked(row, "reliability", _read_reliability),  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -30,12 +30,11 @@ from cfkb.model import (
     XSD,
     content_hash,
     rank_term,
+    short_id,
 )
 from cfkb.store import KnowledgeBase
 
 ASSESSMENT_PREFIX = CFID_NS + "assessment/"
-#: Relations through which a speaker has a stake in what a claim is about.
-_STAKE = ("leads", "memberOf", "politicalWingOf", "supports", "allianceWith", "founderOf")
 
 
 def _now() -> dt.datetime:
@@ -107,6 +106,8 @@ class FlagResult:
     assessment: str
     deprecated: list[str] = field(default_factory=list)
     preferred: str | None = None
+    #: the conflict's claims that are ranked now or were before, with the rank they have now
+    ranks: dict[str, str] = field(default_factory=dict)
 
 
 def flag(kb: KnowledgeBase, conflict_id: str, *, status: str, analyst: str, reason: str | None = None,
@@ -115,44 +116,65 @@ def flag(kb: KnowledgeBase, conflict_id: str, *, status: str, analyst: str, reas
 
     Resolving with ``prefer`` ranks that claim preferred and, unless
     ``deprecate_others`` is false, the claims on the other side deprecated,
-    with the reason.
+    with the reason. Those ranks belong to the resolution: a later
+    assessment of the conflict (reopened, disputed, dismissed, or resolved
+    the other way) takes them back, and each claim's rank is worked out
+    again from the decisions still standing (:func:`rank_decisions`).
+
+    Raises:
+        InputError: an unknown status, a resolution without a reason, or a
+            preferred claim that is not a side of the conflict, or given
+            with a status other than resolved.
     """
     from cfkb.conflicts import STATUSES
 
     if status not in STATUSES:
         raise InputError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    reason = (reason or "").strip() or None
+    if status == "resolved" and not reason:
+        raise InputError("resolving a conflict needs a reason: say why you believe one side")
+    if prefer and status != "resolved":
+        raise InputError(f"only a resolution prefers a claim; a {status} conflict has no preferred side")
     conflict = resolve_conflict(kb, conflict_id)
     when = when or _now()
     preferred = None
+    losers: list[str] = []
     if prefer:
         preferred = resolve_claim(kb, prefer)
         sides = {v.iri for v in conflict.claims}  # type: ignore[attr-defined]
         if preferred not in sides:
             raise InputError(f"claim {prefer} is not part of conflict {conflict.id}")  # type: ignore[attr-defined]
-    if status == "resolved" and not reason:
-        raise InputError("resolving a conflict needs a --reason")
+        winner = next(v for v in conflict.claims if v.iri == preferred)  # type: ignore[attr-defined]
+        if winner.role == "supports":
+            raise InputError(f"claim {prefer} only supports the chain; prefer one of the two sides")
+        if deprecate_others:
+            losing_roles = {"asserts"} if winner.role == "denies" else {"denies"}
+            if winner.role in ("earlier", "later"):
+                losing_roles = {"earlier", "later"} - {winner.role}
+            losers = [v.iri for v in conflict.claims  # type: ignore[attr-defined]
+                      if v.iri != preferred and v.role in losing_roles]
     node, add = _assessment(
         kb, conflict.iri, analyst, when,  # type: ignore[attr-defined]
         status=ox.Literal(status), reason=ox.Literal(reason) if reason else None,
         prefers=ox.NamedNode(preferred) if preferred else None,
     )
+    add += [ox.Quad(node, CFKB.deprecates, ox.NamedNode(iri)) for iri in losers]
+    pending = _Pending(conflict.iri, node.value, when, status, preferred, frozenset(losers),  # type: ignore[attr-defined]
+                       reason, analyst)
+    # the conflict's claims, and any other claim the standing decision on it ranked: each one's
+    # rank is worked out again from the decisions that stand once this one is recorded
+    touched = {v.iri for v in conflict.claims}  # type: ignore[attr-defined]
+    touched.update(d.claim for d in _decisions_of_conflict(kb, conflict.iri))  # type: ignore[attr-defined]
+    result = FlagResult(conflict.id, status, node.value, preferred=preferred, deprecated=list(losers))  # type: ignore[attr-defined]
     remove: list[ox.Quad] = []
-    result = FlagResult(conflict.id, status, node.value, preferred=preferred)  # type: ignore[attr-defined]
-    if preferred:
-        a, r = _rank_quads(kb, preferred, "preferred", reason)
+    for claim in sorted(touched):
+        settled = settle_rank(rank_decisions(kb, claim, pending=pending))
+        a, r = _rank_quads(kb, claim, settled.rank, settled.reason)
         add += a
         remove += r
-        if deprecate_others:
-            winner = next(v for v in conflict.claims if v.iri == preferred)  # type: ignore[attr-defined]
-            losing_roles = {"asserts", "supports"} if winner.role == "denies" else {"denies"}
-            if winner.role in ("earlier", "later"):
-                losing_roles = {"earlier", "later"} - {winner.role}
-            for v in conflict.claims:  # type: ignore[attr-defined]
-                if v.iri != preferred and v.role in losing_roles and v.role != "supports":
-                    a, r = _rank_quads(kb, v.iri, "deprecated", reason)
-                    add += a
-                    remove += r
-                    result.deprecated.append(v.iri)
+        had_rank = any(True for _ in kb.store.quads_for_pattern(ox.NamedNode(claim), CFKB.rank, None, None))
+        if settled.rank != "normal" or had_rank:
+            result.ranks[claim] = settled.rank
     kb.write(add=add, remove=remove, keeps_conflicts=True)
     return result
 
@@ -166,17 +188,190 @@ def _rank_quads(kb: KnowledgeBase, claim: str, rank: str, reason: str | None) ->
 
 def rank(kb: KnowledgeBase, claim_id: str, rank_name: str, *, analyst: str, reason: str | None = None,
          when: dt.datetime | None = None) -> str:
-    """Set a claim's rank (preferred, normal, deprecated) by hand, recorded as an assessment."""
+    """Set a claim's rank (preferred, normal, deprecated) by hand, recorded as an assessment.
+
+    The hand rank is one decision among those that rank the claim; a
+    conflict resolution that deprecates it still does (:func:`settle_rank`).
+    Returns the claim's IRI; :func:`current_rank` gives the rank it has now.
+    """
     if rank_name not in RANKS:
         raise InputError(f"rank must be one of {', '.join(RANKS)}, not {rank_name!r}")
+    reason = (reason or "").strip() or None
     if rank_name == "deprecated" and not reason:
-        raise InputError("deprecating a claim needs a --reason")
+        raise InputError("deprecating a claim needs a reason")
     claim = resolve_claim(kb, claim_id)
-    _, add = _assessment(kb, claim, analyst, when or _now(), rank=rank_term(rank_name),
-                         reason=ox.Literal(reason) if reason else None)
-    a, r = _rank_quads(kb, claim, rank_name, reason)
+    when = when or _now()
+    node, add = _assessment(kb, claim, analyst, when, rank=rank_term(rank_name),
+                            reason=ox.Literal(reason) if reason else None)
+    pending = _Pending(claim, node.value, when, rank_name, None, frozenset(), reason, analyst, by_hand=True)
+    settled = settle_rank(rank_decisions(kb, claim, pending=pending))
+    a, r = _rank_quads(kb, claim, settled.rank, settled.reason)
     kb.write(add=add + a, remove=r, keeps_conflicts=True)
     return claim
+
+
+# -- decisions that rank claims --------------------------------------------------
+
+@dataclass(frozen=True)
+class Decision:
+    """A standing decision that ranks a claim: a conflict's latest
+    assessment when it is a resolution naming the claim, or the claim's
+    latest hand rank."""
+
+    claim: str
+    rank: str
+    assessment: str
+    when: str
+    analyst: str
+    reason: str | None
+    conflict: str | None  # None for a rank set by hand
+
+    @property
+    def conflict_id(self) -> str | None:
+        return self.conflict.removeprefix(CONFLICT_PREFIX) if self.conflict else None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """An assessment about to be written, standing in for the stored ones."""
+
+    target: str
+    assessment: str
+    when: dt.datetime
+    status: str  # a conflict status, or a rank for a hand rank
+    prefers: str | None
+    deprecates: frozenset[str]
+    reason: str | None
+    analyst: str
+    by_hand: bool = False
+
+
+@dataclass(frozen=True)
+class Settled:
+    rank: str
+    reason: str | None
+    decisions: tuple[Decision, ...]
+
+
+def display_time(text: str) -> str:
+    """An assessment's time as an analyst reads it.
+
+    >>> display_time("2026-12-03T07:50:27.312542Z")
+    '2026-12-03 07:50:27 UTC'
+    """
+    value = _instant(text)
+    if value.year == 1:
+        return text
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _instant(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+_CONFLICT_ASSESSMENTS = """
+SELECT ?conflict ?a ?when ?status ?reason ?who ?prefers ?deprecates WHERE {
+  ?a cfkb:assesses ?conflict ; prov:endedAtTime ?when ; cfkb:status ?status .
+  OPTIONAL { ?a cfkb:reason ?reason } OPTIONAL { ?a prov:wasAssociatedWith/rdfs:label ?who }
+  OPTIONAL { ?a cfkb:prefers ?prefers } OPTIONAL { ?a cfkb:deprecates ?deprecates }
+}"""
+
+_CONFLICTS_RANKING = """
+SELECT DISTINCT ?claim ?conflict WHERE {
+  ?a cfkb:assesses ?conflict . { ?a cfkb:prefers ?claim } UNION { ?a cfkb:deprecates ?claim }
+}"""
+
+_HAND_RANKS = """
+SELECT ?claim ?a ?when ?rank ?reason ?who WHERE {
+  ?a cfkb:assesses ?claim ; prov:endedAtTime ?when ; cfkb:rank ?rank .
+  OPTIONAL { ?a cfkb:reason ?reason } OPTIONAL { ?a prov:wasAssociatedWith/rdfs:label ?who }
+}"""
+
+
+def _latest_of_conflict(kb: KnowledgeBase, conflict: str) -> _Pending | None:
+    """The conflict's latest assessment (the one standing), as read from the base."""
+    found: dict[str, dict[str, object]] = {}
+    for r in kb.select(_CONFLICT_ASSESSMENTS, {"conflict": ox.NamedNode(conflict)}):
+        a = r["a"].value
+        row = found.setdefault(a, {"when": r["when"].value, "status": r["status"].value,
+                                   "reason": _v(r, "reason"), "who": _v(r, "who") or "",
+                                   "prefers": _v(r, "prefers"), "deprecates": set()})
+        if "deprecates" in r:
+            row["deprecates"].add(r["deprecates"].value)  # type: ignore[attr-defined]
+    if not found:
+        return None
+    a, row = max(found.items(), key=lambda item: (_instant(str(item[1]["when"])), item[0]))
+    return _Pending(conflict, a, _instant(str(row["when"])), str(row["status"]),
+                    row["prefers"], frozenset(row["deprecates"]),  # type: ignore[arg-type]
+                    row["reason"], str(row["who"]))  # type: ignore[arg-type]
+
+
+def _standing(kb: KnowledgeBase, conflict: str, pending: _Pending | None) -> _Pending | None:
+    if pending is not None and not pending.by_hand and pending.target == conflict:
+        return pending
+    return _latest_of_conflict(kb, conflict)
+
+
+def _decisions_of_conflict(kb: KnowledgeBase, conflict: str, pending: _Pending | None = None) -> list[Decision]:
+    latest = _standing(kb, conflict, pending)
+    if latest is None or latest.status != "resolved":
+        return []
+    out = []
+    if latest.prefers:
+        out.append(Decision(latest.prefers, "preferred", latest.assessment, latest.when.isoformat(),
+                            latest.analyst, latest.reason, conflict))
+    out += [Decision(c, "deprecated", latest.assessment, latest.when.isoformat(), latest.analyst, latest.reason,
+                     conflict) for c in sorted(latest.deprecates)]
+    return out
+
+
+def rank_decisions(kb: KnowledgeBase, claim: str, *, pending: _Pending | None = None) -> list[Decision]:
+    """The decisions standing now that rank ``claim``: each conflict whose
+    latest assessment resolves it preferring or deprecating the claim, and
+    the claim's latest hand rank (unless it is "normal"). Newest first."""
+    conflicts = {r["conflict"].value for r in kb.select(_CONFLICTS_RANKING, {"claim": ox.NamedNode(claim)})}
+    if pending is not None and not pending.by_hand:
+        conflicts.add(pending.target)
+    out = []
+    for conflict in sorted(conflicts):
+        out += [d for d in _decisions_of_conflict(kb, conflict, pending) if d.claim == claim]
+    hand: _Pending | None = None
+    if pending is not None and pending.by_hand and pending.target == claim:
+        hand = pending
+    else:
+        rows = kb.select(_HAND_RANKS, {"claim": ox.NamedNode(claim)})
+        if rows:
+            r = max(rows, key=lambda r: (_instant(r["when"].value), r["a"].value))
+            name = r["rank"].value.rsplit("#", 1)[-1].removesuffix("Rank").lower()
+            hand = _Pending(claim, r["a"].value, _instant(r["when"].value), name, None, frozenset(),
+                            _v(r, "reason"), _v(r, "who") or "", by_hand=True)
+    if hand is not None and hand.status != "normal":
+        out.append(Decision(claim, hand.status, hand.assessment, hand.when.isoformat(), hand.analyst,
+                            hand.reason, None))
+    return sorted(out, key=lambda d: (_instant(d.when), d.assessment), reverse=True)
+
+
+def settle_rank(decisions: Iterable[Decision]) -> Settled:
+    """The rank the standing decisions give a claim: deprecated if any
+    deprecates it (so a claim two resolutions deprecate stays deprecated
+    until both are undone), else preferred if any prefers it, else normal.
+    The reason is the newest deciding decision's."""
+    decisions = tuple(decisions)
+    for name in ("deprecated", "preferred"):
+        deciding = tuple(d for d in decisions if d.rank == name)
+        if deciding:
+            newest = max(deciding, key=lambda d: (_instant(d.when), d.assessment))
+            return Settled(name, newest.reason, deciding)
+    return Settled("normal", None, ())
+
+
+def current_rank(kb: KnowledgeBase, claim: str) -> Settled:
+    """A claim's rank now, with the decisions that give it."""
+    return settle_rank(rank_decisions(kb, claim))
 
 
 def grade_claim(kb: KnowledgeBase, claim_id: str, credibility: int, *, analyst: str,
@@ -215,19 +410,70 @@ class Assessment:
     reason: str | None
     prefers: str | None
     rank: str | None
+    iri: str = ""
+    deprecates: list[str] = field(default_factory=list)
+    credibility: str | None = None
+    reliability: str | None = None
+
+    def summary(self) -> str:
+        """What was decided, in words: 'resolved, prefers 5c1e0f2a, deprecates 77aa01b2 (why)'."""
+        parts = [x for x in (self.status, self.rank and f"rank {self.rank}",
+                             self.credibility and f"credibility {self.credibility}",
+                             self.reliability and f"reliability {self.reliability}") if x]
+        if self.prefers:
+            parts.append(f"prefers {short_id(self.prefers)}")
+        if self.deprecates:
+            parts.append("deprecates " + ", ".join(short_id(c) for c in self.deprecates))
+        text = ", ".join(parts) or "assessed"
+        return text + (f" ({self.reason})" if self.reason else "")
 
 
 def history(kb: KnowledgeBase, target: str) -> list[Assessment]:
     """Every assessment of a conflict or claim, oldest first."""
     rows = kb.select(
-        """SELECT ?target ?a ?when ?who ?status ?reason ?prefers ?rank WHERE {
+        """SELECT ?target ?a ?when ?who ?status ?reason ?prefers ?rank ?dep ?cred ?rel WHERE {
              ?a cfkb:assesses ?target ; prov:endedAtTime ?when ; prov:wasAssociatedWith/rdfs:label ?who .
              OPTIONAL { ?a cfkb:status ?status } OPTIONAL { ?a cfkb:reason ?reason }
-             OPTIONAL { ?a cfkb:prefers ?prefers } OPTIONAL { ?a cfkb:rank ?rank } } ORDER BY ?when ?a""",
+             OPTIONAL { ?a cfkb:prefers ?prefers } OPTIONAL { ?a cfkb:rank ?rank }
+             OPTIONAL { ?a cfkb:deprecates ?dep } OPTIONAL { ?a cfkb:credibility ?cred }
+             OPTIONAL { ?a cfkb:reliability ?rel } }""",
         {"target": ox.NamedNode(target)})
-    return [Assessment(r["when"].value, r["who"].value, _v(r, "status"), _v(r, "reason"), _v(r, "prefers"),
-                       _v(r, "rank").rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else None)
-            for r in rows]
+    found: dict[str, Assessment] = {}
+    for r in rows:
+        a = r["a"].value
+        if a not in found:
+            found[a] = Assessment(
+                r["when"].value, r["who"].value, _v(r, "status"), _v(r, "reason"), _v(r, "prefers"),
+                _v(r, "rank").rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else None,  # type: ignore[union-attr]
+                iri=a, credibility=_v(r, "cred"), reliability=_v(r, "rel"))
+        dep = _v(r, "dep")
+        if dep and dep not in found[a].deprecates:
+            found[a].deprecates.append(dep)
+    for a in found.values():
+        a.deprecates.sort()
+    return sorted(found.values(), key=lambda a: (_instant(a.when), a.iri))
+
+
+def latest_assessments(kb: KnowledgeBase) -> dict[str, Assessment]:
+    """The standing (latest) assessment of every assessed conflict, by conflict IRI,
+    in one query: what a form to assess it again opens on."""
+    rows = kb.select(
+        """SELECT ?target ?a ?when ?who ?status ?reason ?prefers ?dep WHERE {
+             ?a cfkb:assesses ?target ; cfkb:status ?status ; prov:endedAtTime ?when .
+             OPTIONAL { ?a prov:wasAssociatedWith/rdfs:label ?who } OPTIONAL { ?a cfkb:reason ?reason }
+             OPTIONAL { ?a cfkb:prefers ?prefers } OPTIONAL { ?a cfkb:deprecates ?dep } }""")
+    by_target: dict[str, dict[str, Assessment]] = defaultdict(dict)
+    for r in rows:
+        found = by_target[r["target"].value]
+        a = r["a"].value
+        if a not in found:
+            found[a] = Assessment(r["when"].value, _v(r, "who") or "", _v(r, "status"), _v(r, "reason"),
+                                  _v(r, "prefers"), None, iri=a)
+        dep = _v(r, "dep")
+        if dep and dep not in found[a].deprecates:
+            found[a].deprecates.append(dep)
+    return {target: max(found.values(), key=lambda a: (_instant(a.when), a.iri))
+            for target, found in by_target.items()}
 
 
 def _v(row: dict[str, object], key: str) -> str | None:
@@ -237,82 +483,100 @@ def _v(row: dict[str, object], key: str) -> str | None:
 
 # -- interested parties --------------------------------------------------------
 
-_REVERSED = ("memberOf", "politicalWingOf", "supports", "allianceWith")
+#: The relations that make a speaker a party to what a claim is about, read
+#: from the speaker upwards: what it leads, is the political wing of, or is a
+#: member of. Never downwards (a coalition's other members are not the
+#: speaker's side), nor through alliances or support.
+STAKE_RELATIONS = ("leads", "politicalWingOf", "memberOf")
+#: How many such steps a stake may take: Khazali leads AAH, which leads Safwa.
+STAKE_STEPS = 2
+_STAKE_WORDS = {"leads": "leads", "politicalWingOf": "is the political wing of", "memberOf": "is a member of"}
+_RELATIONS = " ".join(f"cfkb:{p}" for p in STAKE_RELATIONS)
 
-#: The entities next to ?a in the stake graph: what ?a leads, belongs to,
-#: backs or allies with (asserted claims and gazetteer relations), and, for
-#: the relations read both ways, who belongs to, backs or allies with ?a.
-_NEIGHBOURS = (
-    "SELECT ?b WHERE {{ VALUES ?p {{ {out} }} ?c rdf:subject ?a ; rdf:predicate ?p ; rdf:object ?b ;"
-    " cfkb:negated false }}",
-    "SELECT ?b WHERE {{ VALUES ?p {{ {back} }} ?c rdf:object ?a ; rdf:predicate ?p ; rdf:subject ?b ;"
-    " cfkb:negated false }}",
-    "SELECT ?b WHERE {{ VALUES ?p {{ {out} }} ?a ?p ?b FILTER(isIRI(?b)) FILTER NOT EXISTS {{ ?a a cfkb:Claim }} }}",
-    "SELECT ?b WHERE {{ VALUES ?p {{ {back} }} ?b ?p ?a FILTER(isIRI(?b)) FILTER NOT EXISTS {{ ?b a cfkb:Claim }} }}",
+#: One step up from ?a: asserted (not negated) claims, and gazetteer relations.
+_UP = (
+    f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {_RELATIONS} }} ?c rdf:subject ?a ; rdf:predicate ?p ; rdf:object ?b ;"
+    " cfkb:negated false }",
+    f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {_RELATIONS} }} ?a ?p ?b FILTER(isIRI(?b))"
+    " FILTER NOT EXISTS { ?a a cfkb:Claim } }",
 )
+
+#: A stake: the steps from the speaker to the entity, as (relation, entity).
+Path = tuple[tuple[str, str], ...]
 
 
 class Stakes:
-    """For each actor, the entities it has a stake in: itself, what it leads,
-    its allies and what they back (at most 200), from asserted claims and
-    gazetteer relations. Worked out per actor when first asked, so a view of
-    a few claims does not walk the whole base."""
-
-    LIMIT = 200
+    """For each speaker, the entities it is a party to, each with the
+    shortest path of :data:`STAKE_RELATIONS` that makes it one (at most
+    :data:`STAKE_STEPS`). Worked out per speaker when first asked, so a view
+    of a few claims does not walk the whole base."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
-        self._of: dict[str, set[str]] = {}
-        self._next: dict[str, set[str]] = {}
+        self._of: dict[str, dict[str, Path]] = {}
+        self._up: dict[str, set[tuple[str, str]]] = {}
         self._preloaded = False
-        out = " ".join(f"cfkb:{p}" for p in _STAKE)
-        back = " ".join(f"cfkb:{p}" for p in _REVERSED)
-        self._queries = [q.format(out=out, back=back) for q in _NEIGHBOURS]
 
     def preload(self) -> None:
-        """Read every edge of the stake graph at once: cheaper than one
-        actor at a time when most of the base's speakers will be asked."""
-        edges: dict[str, set[str]] = defaultdict(set)
-        out = " ".join(f"cfkb:{p}" for p in _STAKE)
-        for query in (
-            f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {out} }} ?c rdf:predicate ?p ; rdf:subject ?a ;"
-            " rdf:object ?b ; cfkb:negated false }",
-            f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {out} }} ?a ?p ?b FILTER(isIRI(?a) && isIRI(?b))"
-            " FILTER NOT EXISTS { ?a a cfkb:Claim } }",
-        ):
+        """Read every edge at once: cheaper than one speaker at a time when
+        most of the base's speakers will be asked."""
+        edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for query in _UP:
             for r in self.kb.select(query):
-                a, b = r["a"].value, r["b"].value
-                edges[a].add(b)
-                if r["p"].value.rsplit("#", 1)[-1] in _REVERSED:
-                    edges[b].add(a)  # an ally or wing of what you lead is your side too
-        self._next, self._preloaded = edges, True
+                edges[r["a"].value].add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
+        self._up, self._preloaded = edges, True
 
-    def _neighbours(self, node: str) -> set[str]:
+    def _steps(self, node: str) -> set[tuple[str, str]]:
         if self._preloaded:
-            return self._next.get(node, set())
-        if node not in self._next:
-            found: set[str] = set()
-            for query in self._queries:
-                found.update(r["b"].value for r in self.kb.select(query, {"a": ox.NamedNode(node)},
-                                                                  plan_with_bindings=True))
-            self._next[node] = found
-        return self._next[node]
+            return self._up.get(node, set())
+        if node not in self._up:
+            found: set[tuple[str, str]] = set()
+            for query in _UP:
+                for r in self.kb.select(query, {"a": ox.NamedNode(node)}, plan_with_bindings=True):
+                    found.add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
+            self._up[node] = found
+        return self._up[node]
 
-    def of(self, actor: str) -> set[str]:
+    def of(self, actor: str) -> dict[str, Path]:
+        """The entities ``actor`` is a party to, with the path to each (itself: no steps)."""
         if actor not in self._of:
-            seen, todo = {actor}, [actor]
-            while todo and len(seen) < self.LIMIT:
-                for nxt in sorted(self._neighbours(todo.pop())):
-                    if nxt not in seen:
-                        seen.add(nxt)
-                        todo.append(nxt)
-            self._of[actor] = seen
+            paths: dict[str, Path] = {actor: ()}
+            frontier = [actor]
+            for _ in range(STAKE_STEPS):
+                nxt = []
+                for node in frontier:
+                    for relation, target in sorted(self._steps(node)):
+                        if target not in paths:
+                            paths[target] = paths[node] + ((relation, target),)
+                            nxt.append(target)
+                frontier = nxt
+            self._of[actor] = paths
         return self._of[actor]
 
 
-def interested(stakes: Stakes, speaker: str | None, subject: str) -> bool:
+def interest(stakes: Stakes, speaker: str | None, subject: str, obj: str | None = None,
+             label: Callable[[str], str] = str) -> str | None:
+    """Why the speaker is a party to what the claim is about, or None:
+    'Hossein Moanes leads Harakat Hoquq'; 'Qais al-Khazali leads AAH, which
+    leads Tahalof al-Safwa al-Watani'; 'Hossein Moanes is the claim's subject'."""
+    if not speaker:
+        return None
+    paths = stakes.of(speaker)
+    found = [(len(paths[e]), e) for e in (subject, obj) if e and e in paths]
+    if not found:
+        return None
+    _, target = min(found)
+    path = paths[target]
+    if not path:
+        return f"{label(speaker)} is the claim's {'subject' if target == subject else 'object'}"
+    words = [f"{label(speaker)} {_STAKE_WORDS[path[0][0]]} {label(path[0][1])}"]
+    words += [f"which {_STAKE_WORDS[relation]} {label(node)}" for relation, node in path[1:]]
+    return ", ".join(words)
+
+
+def interested(stakes: Stakes, speaker: str | None, subject: str, obj: str | None = None) -> bool:
     """True when the speaker talks about its own side (Moanes about Hoquq)."""
-    return bool(speaker) and subject in stakes.of(speaker or "")
+    return interest(stakes, speaker, subject, obj) is not None
 
 
 # -- sources -------------------------------------------------------------------

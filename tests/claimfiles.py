@@ -14,7 +14,7 @@ from cfkb.store import KnowledgeBase
 
 COLUMNS = ["subject", "predicate", "object", "source", "negated", "area", "election", "speaker", "date", "quote",
            "quote_lang", "cited_in", "url", "reliability", "credibility", "tlp", "modality", "comment",
-           "valid_from", "valid_until"]
+           "valid_from", "valid_until", "paraphrase"]
 _MODALITY_NAMES = {v: k for k, v in MODALITIES.items() if v}
 # a partner's own graph name (https://w3id.org/cfkb/graph/ is the base's own: imports may not write there)
 GRAPH = ox.NamedNode("https://partner.example/graph/claims")
@@ -36,6 +36,7 @@ def _row(c: Claim) -> dict[str, str]:
         "modality": _MODALITY_NAMES.get(c.modality or "", ""), "comment": c.comment,
         "valid_from": c.valid_from.isoformat() if c.valid_from else "",
         "valid_until": c.valid_until.isoformat() if c.valid_until else "",
+        "paraphrase": c.paraphrase,
     }
     return {k: v or "" for k, v in values.items()}
 

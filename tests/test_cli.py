@@ -20,9 +20,9 @@ def test_init_creates_store_and_says_what_it_did(runner, tmp_path):
     store = tmp_path / "new.store"
     result = invoke(runner, store, "init")
     assert result.exit_code == 0, result.output
-    assert "loaded 59 claims" in result.stderr
+    assert "loaded 58 claims" in result.stderr
     kb = KnowledgeBase.open(store)
-    assert kb.claim_count() == 59
+    assert kb.claim_count() == 58
     kb.close()
 
 
@@ -32,7 +32,7 @@ def test_init_twice_changes_nothing_and_says_so(runner, store_path):
     before.close()
     result = invoke(runner, store_path, "init")
     assert result.exit_code == 0
-    assert "already exists" in result.stderr and "59 claims" in result.stderr
+    assert "already exists" in result.stderr and "58 claims" in result.stderr
     after = KnowledgeBase.open(store_path)
     assert len(list(after.store)) == n
     after.close()
@@ -152,7 +152,7 @@ def test_turtle_export_round_trips_and_is_deterministic(runner, store_path, tmp_
     nt = invoke(runner, store_path, "export", "--when", when, "--format", "nt").stdout
     assert isomorphic(parsed, rdflib.Graph().parse(data=nt, format="nt"))
     claims = set(parsed.subjects(rdflib.RDF.type, rdflib.URIRef("https://w3id.org/cfkb/ns#Claim")))
-    assert len(claims) == 59  # the whole seed is TLP:CLEAR, so all of it leaves at the default ceiling
+    assert len(claims) == 58  # the whole seed is TLP:CLEAR, so all of it leaves at the default ceiling
 
 
 def test_validate_base_conforms(runner, store_path):

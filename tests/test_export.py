@@ -88,7 +88,7 @@ def test_header_says_who_when_version_ceiling_licence_and_withheld_count(exports
     assert g.value(node, C.tlpCeiling) == C.TLP_GREEN
     assert str(g.value(node, DCT.license)) == "https://www.first.org/tlp/"
     assert g.value(node, C.withheldClaims).toPython() == 0
-    assert g.value(node, C.claimCount).toPython() == 59
+    assert g.value(node, C.claimCount).toPython() == 58
 
 
 def test_batches_and_analysts_stay_home(exports):
@@ -110,7 +110,7 @@ def test_entity_subset_keeps_claims_about_it_and_the_entities_they_name(seed_kb)
     result = export(seed_kb, format="nt", entity="Hoquq")
     quads = list(ox.parse(result.text.encode(), format=ox.RdfFormat.N_TRIPLES))
     claims = claim_subjects(result.text)
-    assert claims and result.claims == len(claims) < 59
+    assert claims and result.claims == len(claims) < 58
     for c in claims:
         about = {q.object.value for q in quads if q.subject.value == c and q.predicate in (RDF.subject, RDF.object)}
         assert HOQUQ in about
@@ -169,7 +169,7 @@ def test_nanopub_profile_gives_each_claim_four_graphs(exports):
     quads = list(ox.parse(exports[("trig", "nanopub")].text.encode(), format=ox.RdfFormat.TRIG))
     np = "http://www.nanopub.org/nschema#"
     pubs = {q.subject for q in quads if q.object == ox.NamedNode(np + "Nanopublication")}
-    assert len(pubs) == 59
+    assert len(pubs) == 58
     names = {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)}
     for pub in pubs:
         for part in ("head", "assertion", "provenance", "pubinfo"):
@@ -193,7 +193,7 @@ def test_cli_export_writes_atomically_and_reports(runner, store_path, tmp_path):
     result = invoke(runner, store_path, "export", "--format", "trig", "--tlp", "amber", "--when",
                     "2024-05-01T12:00:00Z", "-o", str(out))
     assert result.exit_code == 0, result.output
-    assert "exported 59 claims" in result.stderr and "0 withheld" in result.stderr
+    assert "exported 58 claims" in result.stderr and "0 withheld" in result.stderr
     assert out.read_text().startswith("@prefix cfkb:")
     assert not list(tmp_path.glob(".*tmp*"))
     again = invoke(runner, store_path, "export", "--format", "trig", "--tlp", "AMBER", "--when",

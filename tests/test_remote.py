@@ -209,7 +209,7 @@ def test_remote_answers_as_the_embedded_store(remote, seed_template):
         construct = "CONSTRUCT { ?c rdf:subject ?s } WHERE { ?c rdf:subject ?s ; cfkb:statedOn ?d }"
         a, b = local.query(construct), far.query(construct)
         assert isinstance(b, ox.QueryTriples) and sorted(map(str, a)) == sorted(map(str, b))
-        assert local.claim_count() == far.claim_count() == 59
+        assert local.claim_count() == far.claim_count() == 58
         assert local.entity_index().types == far.entity_index().types
         pattern = (None, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None)
         for graph in (None, ox.DefaultGraph(), ONTOLOGY_GRAPH):
@@ -316,9 +316,9 @@ def test_init_loads_the_seed_and_refuses_to_overwrite(runner, tmp_path, request)
             target = str(tmp_path / "new.store")
         result = invoke(runner, target, "init")  # type: ignore[arg-type]
         assert result.exit_code == 0, result.output
-        assert "loaded 59 claims" in result.stderr
+        assert "loaded 58 claims" in result.stderr
         result = invoke(runner, target, "init")  # type: ignore[arg-type]
-        assert result.exit_code == 0 and "already exists" in result.stderr and "59 claims" in result.stderr
+        assert result.exit_code == 0 and "already exists" in result.stderr and "58 claims" in result.stderr
         result = invoke(runner, target, "init", "--force", "--empty")  # type: ignore[arg-type]
         assert result.exit_code == 0, result.output
         kb = KnowledgeBase.open(target)
@@ -345,7 +345,7 @@ def test_import_csv(runner, location, tmp_path):
     again = invoke(runner, location, "import", str(table))  # type: ignore[arg-type]
     assert again.exit_code == 0 and "1 already present" in again.stderr
     kb = KnowledgeBase.open(location)
-    assert kb.claim_count() == 60
+    assert kb.claim_count() == 59
     kb.close()
 
 
@@ -646,7 +646,7 @@ def test_server_killed_mid_import_leaves_the_base_whole(runner, tmp_path, at):
             # the update was all sent, so the server may have committed it: then all of it, never a part
             assert set(before) < set(after)
             kb = KnowledgeBase.open(srv.url)
-            assert kb.claim_count() == 59 + 28
+            assert kb.claim_count() == 58 + 28
             kb.close()
         else:
             assert after == before

@@ -35,7 +35,7 @@ def test_updates_through_query_are_refused(runner, store_path):
     from cfkb.store import KnowledgeBase
 
     kb = KnowledgeBase.open(store_path)
-    assert kb.claim_count() == 59
+    assert kb.claim_count() == 58
     kb.close()
 
 

@@ -140,7 +140,7 @@ def test_post_form_and_post_query_body(client):
     b = client.post("/sparql", content=q.encode(), headers={"content-type": "application/sparql-query"})
     assert a.status_code == b.status_code == 200
     assert a.json() == b.json()
-    assert int(a.json()["results"]["bindings"][0]["n"]["value"]) == 60
+    assert int(a.json()["results"]["bindings"][0]["n"]["value"]) == 59
 
 
 def test_malformed_query_is_400_with_a_readable_message(client):

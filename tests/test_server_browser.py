@@ -98,7 +98,7 @@ def test_named_query_in_the_editor(server, page):
     page.click("header nav a:text-is('SPARQL')")
     page.fill("#q", "SELECT (COUNT(*) AS ?n) WHERE { ?c a cfkb:Claim }")
     page.press("#q", "Control+Enter")
-    sync_api.expect(page.locator("#results tbody td")).to_have_text("59")
+    sync_api.expect(page.locator("#results tbody td")).to_have_text("58")
 
 
 def test_resolving_a_conflict_moves_it(server, page):
@@ -141,3 +141,61 @@ def test_screenshots(server, page, request):
         page.goto(server.url + path)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+@pytest.fixture
+def fresh_server(seed_template, tmp_path):
+    path = tmp_path / "kb.store"
+    shutil.copytree(seed_template, path)
+    with ServerProcess(path, "--writable", "--workers", "1") as s:
+        yield s
+
+
+def test_resolve_reopen_and_resolve_the_other_way_in_the_browser(fresh_server, page):
+    if not HAS_WORKFLOW:
+        pytest.skip("cfkb.workflow is not in this build; flag/resolve buttons are not shown")
+    page.goto(fresh_server.url + f"/conflicts/{HOQUQ_CONFLICT}")
+    card = page.locator(f"#c-{HOQUQ_CONFLICT}")
+    form = card.locator("form.flag")
+    sync_api.expect(form.locator("select[name=status]")).to_have_value("open")  # the current state
+    rabaa, moanes = card.locator("article.role-asserts"), card.locator("article.role-denies")
+
+    # a resolution without a reason: a message on the page, the form as it was filled in
+    form.locator("select[name=status]").select_option("resolved")
+    form.locator("label", has_text="Hossein Moanes").locator("input").check()
+    form.locator("input[name=analyst]").fill("Rana")
+    form.locator("button[type=submit]").click()
+    message = form.locator("input[name=reason]").evaluate("e => e.validationMessage")
+    assert "needs a reason" in message and "--reason" not in message
+    assert page.url.endswith(f"/conflicts/{HOQUQ_CONFLICT}")
+    sync_api.expect(form.locator("select[name=status]")).to_have_value("resolved")
+    sync_api.expect(form.locator("label", has_text="Hossein Moanes").locator("input")).to_be_checked()
+    sync_api.expect(form.locator("input[name=analyst]")).to_have_value("Rana")
+
+    form.locator("input[name=reason]").fill("Moanes leads Hoquq")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(rf"/conflicts/{HOQUQ_CONFLICT}$"))
+    sync_api.expect(rabaa.locator(".rank")).to_have_text("deprecated")
+    sync_api.expect(moanes.locator(".rank")).to_have_text("preferred")
+    sync_api.expect(form.locator("input[name=reason]")).to_have_value("Moanes leads Hoquq")
+    sync_api.expect(page.locator("table.history tbody tr")).to_have_count(1)
+
+    # reopen: both ranks go
+    form.locator("select[name=status]").select_option("open")
+    form.locator("button[type=submit]").click()
+    sync_api.expect(page.locator("table.history tbody tr")).to_have_count(2)
+    sync_api.expect(rabaa.locator(".rank")).to_have_count(0)
+    sync_api.expect(moanes.locator(".rank")).to_have_count(0)
+
+    # the other way
+    form.locator("select[name=status]").select_option("resolved")
+    form.locator("label", has_text="Al-Rabaa TV").locator("input").check()
+    form.locator("input[name=reason]").fill("the electoral commission approved the list")
+    form.locator("button[type=submit]").click()
+    sync_api.expect(page.locator("table.history tbody tr")).to_have_count(3)
+    sync_api.expect(rabaa.locator(".rank")).to_have_text("preferred")
+    sync_api.expect(moanes.locator(".rank")).to_have_text("deprecated")
+    rows = page.locator("table.history tbody tr")
+    sync_api.expect(rows.nth(0)).to_contain_text("Rana")
+    sync_api.expect(rows.nth(0)).to_contain_text("Moanes leads Hoquq")
+    sync_api.expect(rows.nth(2)).to_contain_text("the electoral commission approved the list")

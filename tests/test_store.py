@@ -30,7 +30,7 @@ def test_create_twice_is_refused(tmp_path):
 
 
 def test_open_missing_and_foreign_paths_give_clear_errors(tmp_path):
-    with pytest.raises(StoreMissingError, match="cfkb init"):
+    with pytest.raises(StoreMissingError, match=r"cfkb --store \S+ init"):
         KnowledgeBase.open(tmp_path / "nope")
     foreign = tmp_path / "foreign"
     foreign.mkdir()

@@ -146,7 +146,7 @@ def test_cli_sets_and_shows_the_default_marking(runner, store_path):
     assert invoke(runner, store_path, "tlp", "default", "green").stdout.strip() == "GREEN"
     assert invoke(runner, store_path, "tlp", "default").stdout.strip() == "GREEN"
     bad = invoke(runner, store_path, "tlp", "default", "purple")
-    assert bad.exit_code == 1 and "not a TLP 2.0 level" in bad.stderr
+    assert bad.exit_code == 2 and "not a TLP 2.0 level" in bad.stderr  # a bad argument: a usage error
 
 
 def test_a_filter_on_a_withheld_entity_is_refused(planted):

@@ -40,7 +40,7 @@ def test_hoquq_conflict_through_the_whole_workflow(runner, store_path):
 
     # resolving needs a reason
     result = invoke(runner, store_path, "flag", hoquq["id"], "--status", "resolved", "--prefer", moanes["id"])
-    assert result.exit_code == 1 and "--reason" in result.stderr
+    assert result.exit_code == 2 and "--reason" in result.stderr  # a missing option: a usage error
 
     # resolve, preferring Moanes
     result = invoke(runner, store_path, "flag", hoquq["id"], "--status", "resolved", "--prefer", moanes["id"][:10],
@@ -70,7 +70,7 @@ def test_hoquq_conflict_through_the_whole_workflow(runner, store_path):
     seed = [str(p) for p in sorted(data_dir().glob("*.ttl")) + sorted(data_dir().glob("*.yaml"))]
     result = invoke(runner, store_path, "import", *seed)
     assert result.exit_code == 0, result.output
-    assert "0 claim(s) added, 59 already present" in result.stderr
+    assert "0 claim(s) added, 58 already present" in result.stderr
     again = {c["id"]: c for c in conflicts_json(runner, store_path)}
     assert again[hoquq["id"]]["status"] == "resolved"
     assert {v["id"]: v["rank"] for v in again[hoquq["id"]]["claims"]}[rabaa["id"]] == "deprecated"
@@ -100,18 +100,52 @@ def test_dismissed_conflicts_hidden_unless_all(runner, store_path):
     assert kh["id"] in {c["id"] for c in conflicts_json(runner, store_path, "--all")}
 
 
-def test_interested_party_is_marked(runner, store_path):
-    for c in conflicts_json(runner, store_path):
-        denier = next(v for v in c["claims"] if v["role"] == "denies")
-        assert denier["interested"] is True  # Moanes on Hoquq, Khazali on his ally KH
-        asserter = next(v for v in c["claims"] if v["role"] == "asserts")
-        assert asserter["interested"] is False
+def test_interested_party_is_marked_and_explained(runner, store_path):
+    by_subject = {c["claims"][1]["subject"]["label"]: c for c in conflicts_json(runner, store_path)}
+    moanes = next(v for v in by_subject["Harakat Hoquq"]["claims"] if v["role"] == "denies")
+    assert moanes["interested"] is True and moanes["interest"] == "Hossein Moanes leads Harakat Hoquq"
+    # Khazali speaks of KH, which is no part of his side: an ally is not a stake
+    khazali = next(v for v in by_subject["Kataib Hezbollah"]["claims"] if v["role"] == "denies")
+    assert khazali["interested"] is False and khazali["interest"] is None
+    for c in by_subject.values():
+        assert not any(v["interested"] for v in c["claims"] if v["role"] == "asserts")
+    table = invoke(runner, store_path, "conflicts").stdout
+    assert "interested party (Hossein Moanes leads Harakat Hoquq)" in " ".join(table.split())
+
+
+def _interest(runner, store_path, speaker, subject, predicate, obj, **more):
+    args = ["claim", "add", "--subject", subject, "--predicate", predicate, "--object", obj,
+            "--speaker", speaker, "--source", "al-Iraqiya TV", "--date", "2023-09-20"]
+    for k, v in more.items():
+        args += [f"--{k}", v]
+    result = invoke(runner, store_path, *args)
+    assert result.exit_code == 0, result.output
+    show = invoke(runner, store_path, "claim", "show", result.stdout.strip()).stdout
+    line = next((line for line in show.splitlines() if line.startswith("  interested")), None)
+    return line.split("yes: ", 1)[1] if line else None
+
+
+def test_interest_is_at_most_two_steps_up_and_never_through_other_members(runner, store_path):
+    # Maliki leads State of Law, a member of the Framework: AAH, another member, is not his side
+    assert _interest(runner, store_path, "Nouri al-Maliki", "AAH", "runsAs", "Tahalof Nabni",
+                     area="Baghdad and the South") is None
+    assert _interest(runner, store_path, "Nouri al-Maliki", "State of Law", "runsAs", "State of Law",
+                     area="Diyala") == "Nouri al-Maliki leads State of Law"
+    assert _interest(runner, store_path, "Nouri al-Maliki", "Coordination Framework", "runsAs",
+                     "Tahalof Hadba al-Watani", area="Diyala") == (
+        "Nouri al-Maliki leads State of Law, which is a member of Coordination Framework")
+    # the object counts too: Khazali leads AAH, which leads Safwa
+    assert _interest(runner, store_path, "Qais al-Khazali", "Kataib Hezbollah", "supports",
+                     "Tahalof al-Safwa al-Watani") == (
+        "Qais al-Khazali leads Asaib Ahl al-Haq, which leads Tahalof al-Safwa al-Watani")
+    assert _interest(runner, store_path, "Qais al-Khazali", "Qais al-Khazali", "leads", "AAH") == (
+        "Qais al-Khazali is the claim's subject")
 
 
 def test_rank_and_grade_by_hand(runner, store_path):
     c = conflicts_json(runner, store_path)[0]
     claim_id = c["claims"][0]["id"]
-    assert invoke(runner, store_path, "rank", claim_id, "deprecated").exit_code == 1  # needs a reason
+    assert invoke(runner, store_path, "rank", claim_id, "deprecated").exit_code == 2  # needs --reason
     assert invoke(runner, store_path, "rank", claim_id, "deprecated", "--reason", "single outlet").exit_code == 0
     assert invoke(runner, store_path, "claim", "grade", claim_id, "5").exit_code == 0
     show = invoke(runner, store_path, "claim", "show", claim_id[:8])
@@ -135,3 +169,26 @@ def test_markdown_and_html_reports(runner, store_path, tmp_path):
     assert invoke(runner, store_path, "report", "--format", "html", "-o", str(out)).exit_code == 0
     html = out.read_text()
     assert html.startswith("<!doctype html>") and "<link" not in html and "<script src" not in html
+
+
+def test_speaker_and_outlet_are_graded_apart_the_claims_own_grade_first(runner, store_path):
+    assert invoke(runner, store_path, "source", "rate", "Hossein Moanes", "B").exit_code == 0
+    assert invoke(runner, store_path, "source", "rate", "al-Sharqiya TV", "D").exit_code == 0
+    hoquq = next(c for c in conflicts_json(runner, store_path) if c["claims"][1]["subject"]["label"] == "Harakat Hoquq")
+    moanes = next(v for v in hoquq["claims"] if v["role"] == "denies")
+    assert (moanes["speaker_reliability"], moanes["outlet_reliability"], moanes["claim_reliability"]) == ("B", "D", None)
+    assert moanes["reliability"] == "B"  # the speaker's word before the channel's
+    table = " ".join(invoke(runner, store_path, "conflicts").stdout.split())
+    assert "graded: speaker B, outlet D" in table
+    assert invoke(runner, store_path, "claim", "grade", moanes["id"], "2").exit_code == 0
+    show = invoke(runner, store_path, "claim", "show", moanes["id"]).stdout
+    assert "  grading      claim 2, speaker B, outlet D" in show
+    # a grade given on the claim itself comes first
+    result = invoke(runner, store_path, "claim", "add", "--subject", "Hoquq", "--predicate", "participatesIn",
+                    "--object", "December 2023 provincial elections", "--negated", "--speaker", "Hossein Moanes",
+                    "--source", "al-Sharqiya TV", "--date", "2023-09-30", "--reliability", "A", "--credibility", "3")
+    assert result.exit_code == 0, result.output
+    show = invoke(runner, store_path, "claim", "show", result.stdout.strip()).stdout
+    assert "  grading      claim A3, speaker B, outlet D" in show
+    report = invoke(runner, store_path, "report").stdout
+    assert "claim 2, speaker B, outlet D" in report

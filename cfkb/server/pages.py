@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from cfkb import queries
 from cfkb.conflicts import KINDS, STATUSES, Conflict, find_conflicts
 from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
-from cfkb.model import CFID_NS
+from cfkb.model import CFID_NS, short_id
 from cfkb.names import expand_curie
 from cfkb.server import data
 from cfkb.server.app import ServerConfig, config, entity_url, form_fields, render, same_origin
@@ -51,8 +51,27 @@ def dashboard(request: Request) -> Response:
         "title": "Conflicts", "nav": "conflicts", "sections": _sections(found), "kind": kind, "status": status,
         "kinds": KINDS, "statuses": STATUSES, "counts": counts, "total": len(everything),
         "open_total": sum(1 for c in everything if c.status in OPEN), "stats": data.stats(cfg.kb),
-        "analyst": cfg.analyst,
+        "analyst": cfg.analyst, "forms": _forms(cfg, found),
     })
+
+
+def _forms(cfg: ServerConfig, found: list[Conflict]) -> dict[str, dict[str, str]]:
+    """What each conflict's assess form opens on: its current status, the
+    claim its standing resolution prefers, that decision's reason."""
+    if not cfg.can_flag:
+        return {}
+    from cfkb.workflow import latest_assessments
+
+    latest = latest_assessments(cfg.kb)
+    forms = {}
+    for c in found:
+        a = latest.get(c.iri)
+        forms[c.id] = {
+            "status": c.status, "analyst": cfg.analyst, "error": "",
+            "prefer": short_id(a.prefers) if a is not None and a.prefers and c.status == "resolved" else "",
+            "reason": (a.reason or "") if a is not None else "",
+        }
+    return forms
 
 
 def _conflict(kb: KnowledgeBase, cid: str) -> Conflict:
@@ -63,10 +82,39 @@ def _conflict(kb: KnowledgeBase, cid: str) -> Conflict:
 
 
 def conflict(request: Request) -> Response:
+    """A conflict: both sides, why they clash, the history of assessments and the form to assess it."""
     cfg = config(request)
-    c = _conflict(cfg.kb, request.path_params["cid"])
+    return _conflict_page(request, cfg, request.path_params["cid"])
+
+
+def _conflict_page(request: Request, cfg: ServerConfig, cid: str, form: dict[str, str] | None = None,
+                   next_url: str | None = None, status: int = 200) -> Response:
+    from cfkb.workflow import current_rank, display_time, history
+
+    c = _conflict(cfg.kb, cid)
+    ranks = []
+    for v in c.claims:
+        if v.rank != "normal":
+            settled = current_rank(cfg.kb, v.iri)
+            ranks.append({"claim": _claim_label(c, v.iri), "rank": settled.rank,
+                          "by": [d.conflict_id for d in settled.decisions]})
+    entries = [{"when": display_time(a.when), "analyst": a.analyst, "status": a.status or "",
+                "prefers": _claim_label(c, a.prefers) if a.prefers else None,
+                "deprecates": [_claim_label(c, d) for d in a.deprecates], "reason": a.reason or ""}
+               for a in history(cfg.kb, c.iri)]
+    forms = {c.id: form} if form is not None else _forms(cfg, [c])
     return render(request, "conflict.html", {"title": f"Conflict {c.id}", "nav": "conflicts", "c": c,
-                                             "analyst": cfg.analyst})
+                                             "analyst": cfg.analyst, "forms": forms, "history": entries,
+                                             "ranks": ranks,
+                                             "next_url": next_url}, status=status)
+
+
+def _claim_label(c: Conflict, iri: str) -> dict[str, str]:
+    """A claim an assessment names, as the conflict shows it: who said it, and its ID."""
+    for v in c.claims:
+        if v.iri == iri:
+            return {"id": v.id, "iri": iri, "who": v.attributed, "statement": v.statement}
+    return {"id": short_id(iri), "iri": iri, "who": "", "statement": ""}
 
 
 def _flag(kb: KnowledgeBase, conflict_id: str, *, status: str, prefer: str | None, reason: str,
@@ -101,10 +149,18 @@ async def flag(request: Request) -> Response:
     status = field("status")
     if status not in STATUSES:
         raise InputError(f"status must be one of {', '.join(STATUSES)}")
-    prefer = field("prefer") or None
+    # a side is believed only in a resolution; the radio buttons stay set when the status changes
+    prefer = (field("prefer") or None) if status == "resolved" else None
     analyst = field("analyst") or cfg.analyst
-    await run_in_threadpool(_flag_and_refresh, cfg, cid, status, prefer, field("reason"), analyst)
-    return RedirectResponse(_local_path(field("next") or None, f"/conflicts/{cid}"), status_code=303)
+    next_url = _local_path(field("next") or None, f"/conflicts/{cid}")
+    try:
+        await run_in_threadpool(_flag_and_refresh, cfg, cid, status, prefer, field("reason"), analyst)
+    except InputError as exc:
+        # the same form again, as it was filled in, with what is wrong
+        typed = {"status": status, "prefer": field("prefer"), "reason": field("reason"),
+                 "analyst": field("analyst"), "error": str(exc)}
+        return await run_in_threadpool(_conflict_page, request, cfg, cid, typed, next_url, 400)
+    return RedirectResponse(next_url, status_code=303)
 
 
 def _flag_and_refresh(cfg: ServerConfig, cid: str, status: str, prefer: str | None, reason: str,
@@ -156,9 +212,15 @@ def sources(request: Request) -> Response:
 
 def claim(request: Request) -> Response:
     cfg = config(request)
+    from cfkb.workflow import current_rank, display_time, history
+
     view, conflicts = data.claim_page(cfg.kb, request.path_params["cid"])
+    ranked_by = [{"rank": d.rank, "conflict": d.conflict_id, "when": display_time(d.when), "analyst": d.analyst,
+                  "reason": d.reason or ""} for d in current_rank(cfg.kb, view.iri).decisions]
+    entries = [{"when": display_time(a.when), "analyst": a.analyst, "what": a.summary()}
+               for a in history(cfg.kb, view.iri)]
     return render(request, "claim.html", {"title": view.statement, "nav": "", "v": view,
-                                          "conflicts": conflicts})
+                                          "conflicts": conflicts, "ranked_by": ranked_by, "history": entries})
 
 
 def graph(request: Request) -> Response:

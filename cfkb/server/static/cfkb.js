@@ -28,14 +28,14 @@
     });
   }
 
-  // Flag forms: a reason is expected when choosing one source over the other.
+  // Flag forms: a resolution needs a reason (the server says so too, for pages without script).
   document.querySelectorAll("form.flag").forEach(function (f) {
     f.addEventListener("submit", function (ev) {
-      var prefer = f.querySelector("input[name=prefer]:checked");
+      var status = f.querySelector("select[name=status]");
       var reason = f.querySelector("input[name=reason]");
-      if (prefer && prefer.value && reason && !reason.value.trim()) {
+      if (status && status.value === "resolved" && reason && !reason.value.trim()) {
         ev.preventDefault();
-        reason.setCustomValidity("Say why you believe this source.");
+        reason.setCustomValidity("Resolving a conflict needs a reason: say why you believe one side.");
         reason.reportValidity();
         reason.addEventListener("input", function () { reason.setCustomValidity(""); }, { once: true });
       }
