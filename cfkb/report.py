@@ -3,6 +3,8 @@ the briefing (`cfkb report`), under a TLP ceiling like an export."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,13 +95,15 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceilin
     """
     import datetime as dt
 
-    from cfkb.conflicts import find_conflicts
+    from cfkb.conflicts import _statuses, find_conflicts
     from cfkb.tlp import normalise
     from cfkb.workflow import display_time, history, source_records
 
     released = released_view(kb, normalise(ceiling))
-    kb = released.kb
-    found = find_conflicts(kb)
+    # the briefing shows what may leave; the analysts' decisions on it are the base's own
+    home, kb = kb, released.kb
+    statuses = _statuses(home)
+    found = [dataclasses.replace(c, status=statuses.get(c.iri, c.status)) for c in find_conflicts(kb)]
     timeline = _timeline(kb)
     records = source_records(kb, found)
     day = today or dt.date.today().isoformat()
@@ -141,7 +145,7 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceilin
                                     f" {v.date}{reported}, {_marking(v)}): {v.paraphrase}"))
             if v.note and v.role != "supports":
                 blocks.append(("p", f"Note on {v.attributed}'s claim: {v.note}"))
-        entries = history(kb, c.iri)
+        entries = history(home, c.iri)
         if entries:
             blocks.append(("p", "History of assessments:"))
         for a in entries:

@@ -165,7 +165,7 @@ def test_the_web_form_resolves_reopens_and_resolves_the_other_way(store_path, ho
     h = hoquq
     kb = KnowledgeBase.open(store_path, write=True)
     try:
-        app = create_app(kb, read_only=False, workers=1, analyst="tester")
+        app = create_app(kb, read_only=False, workers=1, analyst="tester", allowed_hosts=["testserver"])
         with TestClient(app) as c:
             moanes_c, kh_c = h["moanes_conflict"], h["kh_conflict"]
             assert _form(c, moanes_c) == ("open", "", "")  # opens on the current state

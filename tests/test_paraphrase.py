@@ -64,7 +64,7 @@ def test_the_web_page_shows_it_as_a_paraphrase(store_path):
     from html_tree import parse
 
     with KnowledgeBase.open(store_path) as kb:
-        app = create_app(kb, workers=1)
+        app = create_app(kb, workers=1, allowed_hosts=["testserver"])
         with TestClient(app) as c:
             doc = parse(c.get("/conflicts/9755e317886eab57").text)
     article = doc.find("article", class_="role-denies")
