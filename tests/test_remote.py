@@ -554,6 +554,8 @@ def claims_on(url: str) -> int:
 
 
 BIG = 800
+#: the claims of the bundled seed (data/seed-claims.yaml)
+SEED_CLAIMS = 58
 
 
 @needs_server
@@ -576,20 +578,20 @@ def test_importer_killed_mid_import_shows_nothing(runner, tmp_path):
             while not proxy.holding.wait(0.2):
                 assert child.poll() is None, child.communicate()
             # half of the batch is on the server, the rest in flight: a reader sees none of it
-            assert claims_on(srv.url) == 59
+            assert claims_on(srv.url) == SEED_CLAIMS
             assert RemoteStore(srv.url).staging_graphs() == []
         finally:
             os.kill(child.pid, signal.SIGKILL)
             child.communicate()
         proxy.close()
-        assert claims_on(srv.url) == 59
+        assert claims_on(srv.url) == SEED_CLAIMS
         assert dataset(RemoteStore(srv.url)) == before
         srv.stop()
         srv.start()
         assert dataset(RemoteStore(srv.url)) == before
         # the same import, not killed, then adds all of it
         assert invoke(runner, srv.url, "import", str(table)).exit_code == 0  # type: ignore[arg-type]
-        assert claims_on(srv.url) == 59 + BIG
+        assert claims_on(srv.url) == SEED_CLAIMS + BIG
     finally:
         srv.stop()
 
@@ -613,10 +615,10 @@ def test_server_killed_mid_big_import_shows_all_or_nothing(runner, tmp_path, at)
         assert RemoteStore(srv.url).staging_graphs() == []
         if at == "after" and after != before:
             assert set(before) < set(after)
-            assert claims_on(srv.url) == 59 + BIG
+            assert claims_on(srv.url) == SEED_CLAIMS + BIG
         else:
             assert after == before
-            assert claims_on(srv.url) == 59
+            assert claims_on(srv.url) == SEED_CLAIMS
     finally:
         srv.stop()
 
