@@ -53,12 +53,17 @@ class UnknownFormatError(InputError):
 class UnknownNameError(InputError):
     """A name that matches no entity (or predicate), with the closest suggestions."""
 
-    def __init__(self, name: str, suggestions: Sequence[str] = (), kind: str = "entity") -> None:
+    def __init__(self, name: str, suggestions: Sequence[str] = (), kind: str = "entity",
+                 explained: Sequence[str] = ()) -> None:
         self.name = name
         self.suggestions = list(suggestions)
+        #: each suggestion's types and how it matched, in the order of ``suggestions``
+        self.explained = list(explained)
         msg = f"unknown {kind} {name!r}"
         if self.suggestions:
-            msg += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+            why = self.explained if len(self.explained) == len(self.suggestions) else [""] * len(self.suggestions)
+            msg += "; did you mean " + ", ".join(repr(s) + (f" [{w}]" if w else "")
+                                                 for s, w in zip(self.suggestions, why)) + "?"
         if kind == "entity":
             msg += " (add it with 'cfkb entity add' or import with --create-entities)"
         super().__init__(msg)

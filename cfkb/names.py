@@ -1,19 +1,37 @@
-"""Entity and predicate lookup by name, alias, CURIE or IRI.
+"""Entity and predicate lookup by name, alias, CURIE or IRI, in explicit tiers.
 
-Matching is case-, diacritic- and hyphen-insensitive, folds the common
-transliteration variants of Arabic names (al-/el-, ph/f, dh/d, ee/i, ou/u,
-doubled letters, short vowels) and normalises Arabic script (alef forms, taa
-marbuta, yaa/alef maqsura, tatweel, diacritics). A name that matches several
-entities is an error listing them, never a silent pick.
+A name is looked up in three tiers, the same for every caller (import,
+``claim add``, every ``--entity``/``--source``/``--area`` option, named-query
+parameters, the web search):
+
+``exact``
+    a label, alias, CURIE or IRI, after case, diacritics, hyphens and
+    articles are folded (and Arabic script normalised: alef forms, taa
+    marbuta, yaa/alef maqsura, tatweel, diacritics). It resolves.
+``variant``
+    a transliteration variant of a *specific* name (al-Amiri for al-Ameri,
+    Fayyad for Fayyadh: ph/f, dh/d, ee/i, ou/u, doubled letters, short
+    vowels), where the name has at least two words or eight letters. It
+    resolves only when exactly one entity of a type the role allows has it.
+``suggestion``
+    everything looser: one short word, word order, "of"/"Iraq"/"Iraqi",
+    a word of a longer name, close spellings (edit distance), the Latin
+    spelling of an Arabic name. A write never takes a suggestion; a read may
+    take the only one, and says what it matched and how.
+
+A name that matches several entities is an error listing them, never a
+silent pick; no key matches an entity of a type the role forbids.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
 
 from cfkb.errors import AmbiguousNameError, UnknownNameError
 from cfkb.model import CFID_NS, CFKB_NS, PREFIXES
@@ -80,6 +98,84 @@ def expand_curie(text: str) -> str | None:
     return None
 
 
+#: Words that do not tell one name from another: "Supreme Islamic Iraqi Council"
+#: and "Islamic Supreme Council of Iraq" share every other word.
+_FILLER = {"of", "the", "and", "in", "for", "al", "el", "iraq", "iraqi", "و"}
+#: A transliteration variant resolves only for a name this specific.
+VARIANT_MIN_WORDS = 2
+VARIANT_MIN_LETTERS = 8
+#: Edit-distance similarity (0-100) from which two spellings are suggested for each other.
+SIMILAR = 70
+#: ... and from which a new name is refused as a near duplicate.
+NEAR_DUPLICATE = 90
+#: A word shared by more names than this does not bring candidates for edit distance.
+_COMMON_WORD = 500
+_DIGITS = re.compile(r"\d+")
+
+#: Arabic letters in Latin, for comparing an Arabic spelling with a Latin one.
+_ARABIC_LATIN = str.maketrans({
+    "ا": "a", "ب": "b", "ت": "t", "ث": "th", "ج": "j", "ح": "h", "خ": "kh", "د": "d", "ذ": "dh", "ر": "r",
+    "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t", "ظ": "z", "ع": "", "غ": "gh", "ف": "f",
+    "ق": "q", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h", "و": "u", "ي": "i", "ء": "", "پ": "p",
+    "چ": "ch", "گ": "g", "ڤ": "v", "ی": "i", "ک": "k",
+})
+_ARABIC = re.compile("[\u0600-\u06ff]")
+
+
+def is_arabic(text: str) -> bool:
+    return _ARABIC.search(text) is not None
+
+
+def latin_of_arabic(name: str) -> str:
+    """A rough Latin spelling of an Arabic-script name, for suggestions only.
+
+    >>> skeleton(latin_of_arabic("حمدي مالك")) == skeleton("Hamdi Malik")
+    True
+    """
+    return normalize(name).translate(_ARABIC_LATIN)
+
+
+def _content(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(w for w in words if w not in _FILLER)
+
+
+def _letters(key: str) -> int:
+    return sum(ch.isalnum() for ch in key)
+
+
+def specific(name: str) -> bool:
+    """Whether a name is specific enough for a transliteration variant to resolve.
+
+    >>> specific("Fayyad"), specific("Hadi al-Amiri"), specific("Diyalatuna")
+    (False, True, True)
+    """
+    key = normalize(name)
+    return len(key.split()) >= VARIANT_MIN_WORDS or _letters(key) >= VARIANT_MIN_LETTERS
+
+
+@dataclass(frozen=True)
+class Match:
+    """One entity a name may mean, and how it matched.
+
+    ``tier`` is ``exact``, ``variant`` or ``suggestion``; ``how`` says why in
+    words; ``name`` is the known name it matched; ``score`` orders
+    suggestions (100 best).
+    """
+
+    iri: str
+    tier: str
+    how: str
+    name: str
+    score: float = 100.0
+
+    def note(self, given: str) -> str:
+        """One line telling what ``given`` was taken to mean."""
+        return f"{given!r} taken as {self.name!r} <{self.iri}> ({self.how})"
+
+
+_TIER_ORDER = {"exact": 0, "variant": 1, "suggestion": 2}
+
+
 @dataclass
 class EntityIndex:
     """Names of the entities in a base, for lookup.
@@ -93,6 +189,14 @@ class EntityIndex:
     _strict: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _loose: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _names: dict[str, str] = field(default_factory=dict)
+    #: content words (strict spelling) -> strict keys of the names that have the word
+    _words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: content words (loose spelling) -> strict keys of the names that have the word
+    _loose_words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: the set of content words (loose spelling) of a name -> strict keys
+    _wordsets: dict[frozenset[str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: loose key of the Latin spelling of each Arabic-script name -> strict keys
+    _arabic_loose: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.entities`)
     merged: dict[str, str] = field(default_factory=dict)
 
@@ -112,14 +216,28 @@ class EntityIndex:
         return self
 
     def _tables(self) -> None:
+        if not self._pending:
+            return
         pending, self._pending = self._pending, []
         for iri, name in pending:
             key = normalize(name)
             if not key:
                 continue
             self._strict[key].add(iri)
-            self._loose[skeleton(name)].add(iri)
-            self._names.setdefault(key, name)
+            loose = skeleton(name)
+            self._loose[loose].add(iri)
+            if key in self._names:
+                continue
+            self._names[key] = name
+            for w in _content(key.split()):
+                self._words[w].add(key)
+            loose_words = _content(loose.split())
+            for w in loose_words:
+                self._loose_words[w].add(key)
+            if loose_words:
+                self._wordsets[loose_words].add(key)
+            if is_arabic(key):
+                self._arabic_loose[skeleton(latin_of_arabic(key))].add(key)
 
     def __contains__(self, iri: str) -> bool:
         return iri in self.labels or iri in self.types
@@ -127,52 +245,217 @@ class EntityIndex:
     def label(self, iri: str) -> str:
         return self.labels.get(iri) or iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
-    def candidates(self, name: str) -> set[str]:
-        """Every entity the name may mean (strict match first, then loose)."""
+    def describe(self, iri: str) -> str:
+        """The label and types of an entity, for messages: ``Hamdi Malik (Person)``."""
+        kinds = sorted(t.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.types.get(iri, ()))
+        return f"{self.label(iri)} ({', '.join(kinds)})" if kinds else self.label(iri)
+
+    # -- the tiers ---------------------------------------------------------
+
+    def _follow(self, iri: str) -> str:
+        for _ in range(16):  # follow merges of merges, never loop
+            if iri not in self.merged:
+                break
+            iri = self.merged[iri]
+        return iri
+
+    @staticmethod
+    def _allows(types: set[str], allowed: set[str] | None) -> bool:
+        return allowed is None or not types or bool(types & allowed)
+
+    def _known_name(self, iri: str, key: str) -> str:
+        return self._names.get(key, self.label(iri))
+
+    def matches(self, name: str, allowed: set[str] | None = None, *, suggestions: bool = True,
+                limit: int = 10) -> list[Match]:
+        """Every entity ``name`` may mean, best tier first, one match per entity.
+
+        ``allowed`` is the set of classes the role allows (subclasses
+        included); entities of other types never match beyond the exact tier,
+        and an exact match of another type is kept only when nothing of an
+        allowed type matches exactly.
+        """
         self._tables()
         iri = expand_curie(name)
         if iri is not None:
-            for _ in range(16):  # follow merges of merges, never loop
-                if iri not in self.merged:
-                    break
-                iri = self.merged[iri]
-            return {iri} if iri in self else set()
-        found = self._strict.get(normalize(name))
-        if found:
-            return set(found)
-        return set(self._loose.get(skeleton(name), ()))
+            iri = self._follow(iri)
+            return [Match(iri, "exact", "CURIE or IRI", self.label(iri))] if iri in self else []
+        key = normalize(name)
+        if not key:
+            return []
+        found: dict[str, Match] = {}
+
+        def take(m: Match) -> None:
+            old = found.get(m.iri)
+            if old is None or (_TIER_ORDER[m.tier], -m.score) < (_TIER_ORDER[old.tier], -old.score):
+                found[m.iri] = m
+
+        exact = self._strict.get(key, set())
+        fitting = {i for i in exact if self._allows(self.types.get(i, set()), allowed)}
+        for i in fitting or exact:
+            take(Match(i, "exact", "its label" if self.labels.get(i) and normalize(self.labels[i]) == key
+                       else "one of its names", self._known_name(i, key)))
+        loose = skeleton(name)
+        for i in self._loose.get(loose, ()):
+            if i in found or not self._allows(self.types.get(i, set()), allowed):
+                continue
+            known = self._spelled(i, loose)
+            if specific(name):
+                take(Match(i, "variant", f"transliteration variant of {known!r}", known))
+            else:
+                take(Match(i, "suggestion", f"spelling like {known!r}, too short a name to resolve on its own",
+                           known, 90))
+        if suggestions and (not found or any(m.tier == "suggestion" for m in found.values())
+                            or len(found) > 1):
+            for m in self._suggestions(name, key, loose):
+                if self._allows(self.types.get(m.iri, set()), allowed):
+                    take(m)
+        return sorted(found.values(), key=lambda m: (_TIER_ORDER[m.tier], -m.score, self.label(m.iri)))[:limit] \
+            if limit else sorted(found.values(), key=lambda m: (_TIER_ORDER[m.tier], -m.score, self.label(m.iri)))
+
+    def _spelled(self, iri: str, loose: str) -> str:
+        """The known name of ``iri`` whose loose key is ``loose`` (its label if that one is)."""
+        label = self.labels.get(iri)
+        if label and skeleton(label) == loose:
+            return label
+        for key, shown in self._names.items():
+            if iri in self._strict.get(key, ()) and skeleton(shown) == loose:
+                return shown
+        return self.label(iri)
+
+    def _suggestions(self, name: str, key: str, loose: str) -> list[Match]:
+        out: list[Match] = []
+
+        def add(keys: Iterable[str], how: Callable[[str], str], score: float) -> None:
+            for k in keys:
+                if k == key:
+                    continue
+                for i in self._strict.get(k, ()):
+                    out.append(Match(i, "suggestion", how(self._names[k]), self._names[k], score))
+
+        words = _content(key.split())
+        loose_words = _content(loose.split())
+        if loose_words:
+            add(self._wordsets.get(loose_words, ()), lambda n: f"the same words as {n!r}", 88)
+        if words:
+            # a word (or words) of a longer name: "Hadba", "Asaib"
+            shared = set.intersection(*(self._words.get(w, set()) for w in words))
+            add(shared, lambda n: f"{'words' if len(words) > 1 else 'a word'} of {n!r}", 80)
+            # a longer name holding a known one: "Kataib Hezbollah Brigades"
+            for w in words:
+                for k in self._words.get(w, ()):
+                    kw = _content(k.split())
+                    if kw and kw < words:
+                        add([k], lambda n: f"{n!r} is part of the name", 70)
+        if loose_words:
+            shared = set.intersection(*(self._loose_words.get(w, set()) for w in loose_words))
+            add(shared, lambda n: f"{'words' if len(loose_words) > 1 else 'a word'} spelled like those of {n!r}",
+                75)
+        if is_arabic(key):
+            latin = skeleton(latin_of_arabic(key))
+            for i in self._loose.get(latin, ()):
+                out.append(Match(i, "suggestion", f"the Latin spelling {self._spelled(i, latin)!r} of the Arabic",
+                                 self._spelled(i, latin), 85))
+        else:
+            add(self._arabic_loose.get(loose, ()), lambda n: f"the Arabic spelling {n!r}", 85)
+        for k, score in self._similar(key, loose):
+            add([k], lambda n, s=score: f"a similar spelling to {n!r} ({s:.0f}%)", score * 0.9)
+        return out
+
+    def _similar(self, key: str, loose: str, cutoff: float = SIMILAR) -> list[tuple[str, float]]:
+        """Known names spelled like ``key`` (edit distance), with their similarity."""
+        pool: set[str] = set()
+        if len(self._names) <= 5000:
+            pool = set(self._names)
+        else:  # a big base: only names sharing a word (in either spelling) with it
+            for w in _content(key.split()):
+                if len(self._words.get(w, ())) <= _COMMON_WORD:
+                    pool |= self._words.get(w, set())
+            for w in _content(loose.split()):
+                if len(self._loose_words.get(w, ())) <= _COMMON_WORD:
+                    pool |= self._loose_words.get(w, set())
+        if not pool:
+            return []
+        choices = list(pool)
+        found = process.extract(key, choices, scorer=fuzz.ratio, limit=8, score_cutoff=cutoff)
+        digits = _DIGITS.findall(key)
+        return [(k, score) for k, score, _ in found if _DIGITS.findall(k) == digits]
+
+    # -- what callers use ----------------------------------------------------
+
+    def lookup(self, name: str, allowed: set[str] | None = None, *, accept: str = "variant") -> Match:
+        """The one entity ``name`` means, and how it matched.
+
+        ``accept`` is the loosest tier taken: ``variant`` for a write (the
+        default), ``suggestion`` for a read, which takes a suggestion when it
+        is the only one.
+
+        Raises:
+            UnknownNameError: no entity matches (with the suggestions, explained).
+            AmbiguousNameError: several match (with every candidate).
+        """
+        found = self.matches(name, allowed)
+        for tier in ("exact", "variant"):
+            hits = [m for m in found if m.tier == tier]
+            if len(hits) == 1:
+                return hits[0]
+            if hits:
+                raise AmbiguousNameError(name, sorted((m.iri, self.describe(m.iri)) for m in hits))
+            if tier == accept:
+                break
+        loose = [m for m in found if m.tier == "suggestion"]
+        if accept == "suggestion" and len(loose) == 1:
+            return loose[0]
+        if accept == "suggestion" and loose:
+            raise AmbiguousNameError(name, [(m.iri, f"{self.describe(m.iri)}: {m.how}") for m in loose])
+        raise UnknownNameError(name, [m.name for m in loose[:3]],
+                               explained=[f"{self.describe(m.iri)}: {m.how}" for m in loose[:3]])
+
+    def resolve(self, name: str, allowed: set[str] | None = None) -> str:
+        """The IRI of the one entity ``name`` means (exact, or a specific variant).
+
+        Raises:
+            UnknownNameError: no entity matches (with the closest names).
+            AmbiguousNameError: several match (with every candidate).
+        """
+        return self.lookup(name, allowed).iri
+
+    def candidates(self, name: str, allowed: set[str] | None = None) -> set[str]:
+        """Every entity the name means without suggestions (exact match first, then a specific variant)."""
+        found = self.matches(name, allowed, suggestions=False, limit=0)
+        for tier in ("exact", "variant"):
+            hits = {m.iri for m in found if m.tier == tier}
+            if hits:
+                return hits
+        return set()
 
     def strict_matches(self, name: str) -> set[str]:
         """The entities with exactly this name (after case, diacritics, hyphens and articles)."""
         self._tables()
         return set(self._strict.get(normalize(name), ()))
 
-    def resolve(self, name: str) -> str:
-        """The IRI of the one entity ``name`` means.
-
-        Raises:
-            UnknownNameError: no entity matches (with the closest names).
-            AmbiguousNameError: several match (with every candidate).
-        """
-        found = self.candidates(name)
-        if len(found) == 1:
-            return next(iter(found))
-        if found:
-            raise AmbiguousNameError(name, sorted((iri, self.label(iri)) for iri in found))
-        raise UnknownNameError(name, self.suggest(name))
-
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest known names, one per entity, best first."""
-        self._tables()
-        keys = difflib.get_close_matches(normalize(name), list(self._names), n=n * 4, cutoff=0.6)
-        out: list[str] = []
-        seen: set[frozenset[str]] = set()
-        for k in keys:
-            who = frozenset(self._strict.get(k, ()))
-            if who not in seen:
-                seen.add(who)
-                out.append(self._names[k])
-        return out[:n]
+        return [m.name for m in self.matches(name, limit=n)][:n]
+
+    def near_duplicates(self, name: str, allowed: set[str] | None = None) -> list[Match]:
+        """Entities a *new* entity called ``name`` would likely duplicate.
+
+        The same name or a variant of it; the same words in another order;
+        ``name`` being a word of an existing name (but not an existing name
+        within a longer new one: "Kataib Hezbollah Media Office" is another
+        body); a very similar spelling. Names that differ in a number
+        ("List 17", "List 18") are never near duplicates.
+        """
+        out = []
+        for m in self.matches(name, allowed, limit=0):
+            if m.tier == "suggestion":
+                if "is part of the name" in m.how:
+                    continue
+                if m.how.startswith("a similar spelling") and m.score < NEAR_DUPLICATE * 0.9:
+                    continue
+            out.append(m)
+        return out
 
     def search(self, text: str, limit: int = 20) -> list[str]:
         """Entities whose names match ``text``: what it may mean first, then
@@ -184,27 +467,20 @@ class EntityIndex:
         >>> index.search("huquq"), index.search("harakat")
         (['urn:x:hoquq'], ['urn:x:hoquq'])
         """
-        found: list[str] = []
+        return [m.iri for m in self.search_matches(text, limit)]
 
-        def take(iris: set[str]) -> None:
-            for iri in sorted(iris, key=self.label):
-                if iri not in found:
-                    found.append(iri)
-
-        take(self.candidates(text))
-        strict, loose = normalize(text), skeleton(text)
-        if strict:
-            for key, iris in self._strict.items():
-                if strict in key:
-                    take(iris)
-            words = loose.split()
-            for key, iris in self._loose.items():
-                # whole words only: loose keys are short and would match anything
-                if words and all(w in key.split() for w in words):
-                    take(iris)
-            for name in self.suggest(text, n=5):
-                take(self._strict.get(normalize(name), set()))
-        return found[:limit]
+    def search_matches(self, text: str, limit: int = 20) -> list[Match]:
+        """As :meth:`search`, with how each entity matched."""
+        found = {m.iri: m for m in self.matches(text, limit=0)}
+        key = normalize(text)
+        if key and len(key) >= 3:
+            for k, iris in self._strict.items():
+                if key in k and k != key:
+                    for i in iris:
+                        found.setdefault(i, Match(i, "suggestion", f"{self._names[k]!r} contains it",
+                                                  self._names[k], 78))
+        ordered = sorted(found.values(), key=lambda m: (_TIER_ORDER[m.tier], -m.score, self.label(m.iri)))
+        return ordered[:limit]
 
 
 #: Words analysts use for the vocabulary's predicates.
@@ -248,7 +524,7 @@ def resolve_predicate(name: str, predicates: dict[str, str]) -> str:
     synonym = PREDICATE_SYNONYMS.get(key)
     if synonym in predicates:
         suggestions.append(synonym)
-    for k in difflib.get_close_matches(key, list(by_key), n=2, cutoff=0.6):
+    for k, _, _ in process.extract(key, list(by_key), scorer=fuzz.ratio, limit=2, score_cutoff=60):
         local = by_key[k][len(CFKB_NS):]
         if local not in suggestions:
             suggestions.append(local)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import difflib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -92,7 +91,9 @@ def _check_text(path: str, data: bytes) -> str:
 def _check_header(path: str, name: str, line: int, column: int) -> str:
     key = name.strip().lower().replace(" ", "_").replace("-", "_")
     if key not in COLUMNS:
-        close = difflib.get_close_matches(key, COLUMNS, n=1)
+        from rapidfuzz import fuzz, process
+
+        close = process.extractOne(key, COLUMNS, scorer=fuzz.ratio, score_cutoff=60)
         hint = f"did you mean {close[0]!r}?" if close else "the columns are " + ", ".join(COLUMNS)
         raise ParseError(path, line, column, f"unknown column {name!r}; {hint}")
     return key
