@@ -45,7 +45,7 @@ from cfkb.model import (
     curie,
     short_id,
 )
-from cfkb.names import expand_curie, new_entity_iri
+from cfkb.names import RoleTypes, expand_curie, new_entity_iri
 from cfkb.store import KnowledgeBase
 
 MERGE_PREFIX = CFID_NS + "merge/"
@@ -93,6 +93,23 @@ def resolve_class(kb: KnowledgeBase, name: str) -> str:
                                                         "ParticipationImplying", "ParticipationPropagating"))
         raise InputError(f"unknown entity type {name!r}; use one of {', '.join(usable)}")
     return found
+
+
+def role_types(kb: KnowledgeBase) -> RoleTypes:
+    """The classes each claim role allows, from the ontology (domains, ranges, subclasses)."""
+    rt = RoleTypes(above={c: {c} | up for c, up in _ancestors(kb).items()})
+    for q in kb.store.quads_for_pattern(None, RDFS.domain, None, ONTOLOGY_GRAPH):
+        rt.domain[q.subject.value] = q.object.value
+    for q in kb.store.quads_for_pattern(None, RDFS.range, None, ONTOLOGY_GRAPH):
+        rt.range[q.subject.value] = q.object.value
+    rt.classes = sorted(c for c in entity_classes(kb).values() if c not in _NOT_ENTITY_CLASSES)
+    return rt
+
+
+_NOT_ENTITY_CLASSES = {CFKB_NS + k for k in ("Claim", "ImportBatch", "Assessment", "Conflict", "ClaimPredicate",
+                                              "TLPLevel", "FunctionalPerContext", "ParticipationImplying",
+                                              "ParticipationPropagating", "BackgroundStatement", "EntityMerge",
+                                              "EntityUnmerge", "Export", "PartnerGrading")}
 
 
 # -- add, alias ------------------------------------------------------------

@@ -82,6 +82,22 @@ class AmbiguousNameError(InputError):
         )
 
 
+class ProblemsError(InputError):
+    """Every problem found in the input, one ``file:line:column: what; how to fix`` line each.
+
+    ``details`` holds the first :data:`MAX_PROBLEMS` lines, ``count`` how
+    many problems there were in all.
+    """
+
+    MAX_PROBLEMS = 100
+
+    def __init__(self, problems: Sequence[str], count: int | None = None) -> None:
+        self.count = count if count is not None else len(problems)
+        self.details = list(problems)[: self.MAX_PROBLEMS]
+        more = f" (and {self.count - 1} more problem(s))" if self.count > 1 else ""
+        super().__init__(f"{self.details[0] if self.details else 'the input has problems'}{more}")
+
+
 class ShapeError(InputError):
     """Data that violates the SHACL shapes, with a link to the rule.
 

@@ -167,6 +167,8 @@ class Match:
     how: str
     name: str
     score: float = 100.0
+    #: which key matched: exact, variant, short, words, word, part, loose-words, script, similar, contains
+    kind: str = "exact"
 
     def note(self, given: str) -> str:
         """One line telling what ``given`` was taken to mean."""
@@ -301,10 +303,10 @@ class EntityIndex:
                 continue
             known = self._spelled(i, loose)
             if specific(name):
-                take(Match(i, "variant", f"transliteration variant of {known!r}", known))
+                take(Match(i, "variant", f"transliteration variant of {known!r}", known, kind="variant"))
             else:
-                take(Match(i, "suggestion", f"spelling like {known!r}, too short a name to resolve on its own",
-                           known, 90))
+                take(Match(i, "suggestion", f"spelled like {known!r}, but one short word does not resolve",
+                           known, 90, "short"))
         if suggestions and (not found or any(m.tier == "suggestion" for m in found.values())
                             or len(found) > 1):
             for m in self._suggestions(name, key, loose):
@@ -326,40 +328,40 @@ class EntityIndex:
     def _suggestions(self, name: str, key: str, loose: str) -> list[Match]:
         out: list[Match] = []
 
-        def add(keys: Iterable[str], how: Callable[[str], str], score: float) -> None:
+        def add(keys: Iterable[str], how: Callable[[str], str], score: float, kind: str) -> None:
             for k in keys:
                 if k == key:
                     continue
                 for i in self._strict.get(k, ()):
-                    out.append(Match(i, "suggestion", how(self._names[k]), self._names[k], score))
+                    out.append(Match(i, "suggestion", how(self._names[k]), self._names[k], score, kind))
 
         words = _content(key.split())
         loose_words = _content(loose.split())
         if loose_words:
-            add(self._wordsets.get(loose_words, ()), lambda n: f"the same words as {n!r}", 88)
+            add(self._wordsets.get(loose_words, ()), lambda n: f"the same words as {n!r}", 88, "words")
         if words:
             # a word (or words) of a longer name: "Hadba", "Asaib"
             shared = set.intersection(*(self._words.get(w, set()) for w in words))
-            add(shared, lambda n: f"{'words' if len(words) > 1 else 'a word'} of {n!r}", 80)
+            add(shared, lambda n: f"{'words' if len(words) > 1 else 'a word'} of {n!r}", 80, "word")
             # a longer name holding a known one: "Kataib Hezbollah Brigades"
             for w in words:
                 for k in self._words.get(w, ()):
                     kw = _content(k.split())
                     if kw and kw < words:
-                        add([k], lambda n: f"{n!r} is part of the name", 70)
+                        add([k], lambda n: f"{n!r} is part of the name", 70, "part")
         if loose_words:
             shared = set.intersection(*(self._loose_words.get(w, set()) for w in loose_words))
             add(shared, lambda n: f"{'words' if len(loose_words) > 1 else 'a word'} spelled like those of {n!r}",
-                75)
+                75, "loose-words")
         if is_arabic(key):
             latin = skeleton(latin_of_arabic(key))
             for i in self._loose.get(latin, ()):
                 out.append(Match(i, "suggestion", f"the Latin spelling {self._spelled(i, latin)!r} of the Arabic",
-                                 self._spelled(i, latin), 85))
+                                 self._spelled(i, latin), 85, "script"))
         else:
-            add(self._arabic_loose.get(loose, ()), lambda n: f"the Arabic spelling {n!r}", 85)
+            add(self._arabic_loose.get(loose, ()), lambda n: f"the Arabic spelling {n!r}", 85, "script")
         for k, score in self._similar(key, loose):
-            add([k], lambda n, s=score: f"a similar spelling to {n!r} ({s:.0f}%)", score * 0.9)
+            add([k], lambda n, s=score: f"similar spelling, {s:.0f}%", score * 0.9, "similar")
         return out
 
     def _similar(self, key: str, loose: str, cutoff: float = SIMILAR) -> list[tuple[str, float]]:
@@ -409,7 +411,11 @@ class EntityIndex:
         if accept == "suggestion" and loose:
             raise AmbiguousNameError(name, [(m.iri, f"{self.describe(m.iri)}: {m.how}") for m in loose])
         raise UnknownNameError(name, [m.name for m in loose[:3]],
-                               explained=[f"{self.describe(m.iri)}: {m.how}" for m in loose[:3]])
+                               explained=[f"{self._kinds(m.iri)}{m.how}" for m in loose[:3]])
+
+    def _kinds(self, iri: str) -> str:
+        kinds = sorted(t.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.types.get(iri, ()))
+        return f"{', '.join(kinds)}: " if kinds else ""
 
     def resolve(self, name: str, allowed: set[str] | None = None) -> str:
         """The IRI of the one entity ``name`` means (exact, or a specific variant).
@@ -449,11 +455,8 @@ class EntityIndex:
         """
         out = []
         for m in self.matches(name, allowed, limit=0):
-            if m.tier == "suggestion":
-                if "is part of the name" in m.how:
-                    continue
-                if m.how.startswith("a similar spelling") and m.score < NEAR_DUPLICATE * 0.9:
-                    continue
+            if m.kind in ("part", "contains") or (m.kind == "similar" and m.score < NEAR_DUPLICATE * 0.9):
+                continue
             out.append(m)
         return out
 
@@ -478,7 +481,7 @@ class EntityIndex:
                 if key in k and k != key:
                     for i in iris:
                         found.setdefault(i, Match(i, "suggestion", f"{self._names[k]!r} contains it",
-                                                  self._names[k], 78))
+                                                  self._names[k], 78, "contains"))
         ordered = sorted(found.values(), key=lambda m: (_TIER_ORDER[m.tier], -m.score, self.label(m.iri)))
         return ordered[:limit]
 
@@ -550,3 +553,78 @@ def new_entity_iri(name: str, taken: set[str] | dict[str, str]) -> str:
     while iri in taken:
         iri, n = f"{base}-{n}", n + 1
     return iri
+
+
+PROV_AGENT = "http://www.w3.org/ns/prov#Agent"
+
+#: The class a table column's entity must have (subject and object: the predicate's domain and range).
+COLUMN_REQUIRES = {"source": CFKB_NS + "Source", "cited_in": CFKB_NS + "Document", "speaker": PROV_AGENT,
+                   "area": CFKB_NS + "Area", "election": CFKB_NS + "Election"}
+#: The class a new entity named in a column gets, when its other roles allow it.
+COLUMN_DEFAULTS = {"source": CFKB_NS + "MediaOutlet", "cited_in": CFKB_NS + "Document",
+                   "speaker": CFKB_NS + "Person", "area": CFKB_NS + "Province", "election": CFKB_NS + "Election"}
+
+
+@dataclass
+class RoleTypes:
+    """Which classes each role of a claim allows: from the ontology's domains, ranges and subclasses.
+
+    ``above`` maps each class to itself and its ancestors.
+    """
+
+    domain: dict[str, str] = field(default_factory=dict)
+    range: dict[str, str] = field(default_factory=dict)
+    above: dict[str, set[str]] = field(default_factory=dict)
+    #: the classes a new entity may get (the ontology's entity classes)
+    classes: list[str] = field(default_factory=list)
+    _below: dict[str, set[str]] = field(default_factory=dict)
+
+    def ancestors(self, cls: str) -> set[str]:
+        return self.above.get(cls, {cls})
+
+    def below(self, cls: str) -> set[str]:
+        """``cls`` and every subclass of it."""
+        found = self._below.get(cls)
+        if found is None:
+            found = self._below[cls] = {c for c, up in self.above.items() if cls in up} | {cls}
+        return found
+
+    def required(self, column: str, predicate: str | None) -> str | None:
+        if column == "subject":
+            return self.domain.get(predicate or "")
+        if column == "object":
+            return self.range.get(predicate or "")
+        return COLUMN_REQUIRES.get(column)
+
+    def allowed(self, column: str, predicate: str | None) -> set[str] | None:
+        """The classes an entity in this role may have (None: any)."""
+        cls = self.required(column, predicate)
+        return self.below(cls) if cls else None
+
+    def default(self, column: str, predicate: str | None) -> str | None:
+        return COLUMN_DEFAULTS.get(column) or self.required(column, predicate)
+
+    def fits(self, cls: str, required: Iterable[str]) -> bool:
+        up = self.ancestors(cls)
+        return all(r in up for r in required)
+
+    def infer(self, uses: Iterable[tuple[str, str | None]]) -> str | None:
+        """The most specific class satisfying every role in ``uses`` ((column, predicate) pairs).
+
+        A column's default class (a Person for a speaker, a MediaOutlet for a
+        source) is taken when every role allows it. None when no class fits.
+        """
+        uses = list(uses)
+        required = {r for c, p in uses if (r := self.required(c, p))}
+        defaults = [d for c, p in uses if (d := self.default(c, p))]
+        for d in defaults:
+            if self.fits(d, required):
+                return d
+        fitting = [c for c in (*required, *self.classes) if self.fits(c, required)]
+        if not fitting:
+            return None
+        # the most specific among the roles' own classes, else the most general class that fits
+        own = [c for c in fitting if c in required]
+        if own:
+            return max(own, key=lambda c: len(self.ancestors(c)))
+        return min(fitting, key=lambda c: len(self.ancestors(c)))

@@ -286,20 +286,40 @@ def _choice(row: Row, col: str, allowed: tuple[str, ...], fold: Callable[[str], 
 
 
 class Resolver:
-    """Turns names in cells into IRIs, creating entities when allowed."""
+    """Turns names in cells into IRIs, creating entities when allowed.
 
-    def __init__(self, index: object, predicates: dict[str, str], *, create: bool = False) -> None:
-        from cfkb.names import EntityIndex
+    Names resolve in the tiers of :mod:`cfkb.names`: an exact name, or a
+    specific transliteration variant that exactly one entity of a type the
+    role allows has (each such resolution is kept in :attr:`variants` for the
+    import's summary). A suggestion is never taken. With ``create``, an
+    unknown name becomes a new entity unless it is close to an existing one
+    (or to another new one), which is refused unless ``new`` insists.
+    """
+
+    def __init__(self, index: object, predicates: dict[str, str], *, create: bool = False,
+                 roles: object = None, new: bool = False) -> None:
+        from cfkb.names import EntityIndex, RoleTypes
 
         assert isinstance(index, EntityIndex)
+        assert roles is None or isinstance(roles, RoleTypes)
         self.index = index
         self.predicates = predicates
         self.create = create
+        self.roles = roles
+        self.new = new
         #: new entities: IRI -> (label, column it was first named in, predicate IRI)
         self.created: dict[str, tuple[str, str, str]] = {}
+        #: each new entity's roles: IRI -> (column, predicate) -> the first row naming it so
+        self.uses: dict[str, dict[tuple[str, str | None], Row]] = {}
         self._created_by_name: dict[str, str] = {}
-        #: cell text -> IRI, for names that resolved (tables repeat names a lot)
+        self._new_index = EntityIndex()
+        self._taken: set[str] | None = None
+        #: names taken as transliteration variants: (cell text, IRI) -> how
+        self.variants: dict[tuple[str, str], str] = {}
+        #: cell text -> IRI, for names that resolve the same in every role (tables repeat names a lot)
         self._resolved: dict[str, str] = {}
+        #: (cell text, required class) -> IRI, for names whose resolution depends on the role
+        self._by_role: dict[tuple[str, str | None], str] = {}
         self._predicate_cache: dict[str, str] = {}
         #: (column, cell text) -> value, for cells read the same way in every row (dates, grades)
         self._read: dict[tuple[str, str], object] = {}
@@ -307,6 +327,7 @@ class Resolver:
     def forget(self) -> None:
         """Drop cached lookups (after names were added to the index)."""
         self._resolved.clear()
+        self._by_role.clear()
         self._predicate_cache.clear()
 
     def entity(self, row: Row, col: str, predicate: str) -> str | None:
@@ -316,25 +337,81 @@ class Resolver:
         known = self._resolved.get(text)
         return known if known is not None else self._entity(row, col, text, predicate)
 
-    def _entity(self, row: Row, col: str, text: str, predicate: str) -> str:
-        from cfkb.names import new_entity_iri, normalize
+    def _role_key(self, col: str, predicate: str) -> tuple[str | None, str | None]:
+        """(the class the role requires, the predicate if the column's role depends on it)."""
+        if self.roles is None:
+            return None, None
+        pred = predicate if col in ("subject", "object") else None
+        return self.roles.required(col, pred), pred
 
-        try:
-            iri = self.index.resolve(text)
-            self._resolved[text] = iri
+    def _entity(self, row: Row, col: str, text: str, predicate: str) -> str:
+        from cfkb.names import expand_curie, normalize
+
+        required, pred = self._role_key(col, predicate)
+        key = (text, required)
+        iri = self._by_role.get(key)
+        if iri is None and self._created_by_name:
+            iri = self._created_by_name.get(normalize(text))
+            if iri is not None:
+                self._by_role[key] = iri
+        if iri is not None:
+            self._use(iri, col, pred, row)
             return iri
+        allowed = self.roles.below(required) if self.roles is not None and required else None
+        try:
+            match = self.index.lookup(text, allowed)
         except AmbiguousNameError as exc:
             raise row.error(col, str(exc)) from None
         except UnknownNameError as exc:
-            key = normalize(text)
-            if key in self._created_by_name:
-                return self._created_by_name[key]
-            if not self.create or text.startswith(("<", "http", "cfid:")):
+            if not self.create or expand_curie(text) is not None:
                 raise row.error(col, f"{col}: {exc}") from None
-            iri = new_entity_iri(text, self.index.labels | {k: "" for k in self.created})
-            self.created[iri] = (text, col, predicate)
-            self._created_by_name[key] = iri
+            iri = self._by_role[key] = self._create(row, col, text, pred, predicate)
             return iri
+        iri = match.iri
+        if match.tier == "variant":
+            self.variants.setdefault((text, iri), match.how)
+        if match.tier == "exact" and len(self.index.strict_matches(text)) == 1:
+            self._resolved[text] = iri  # the same in every role
+        else:
+            self._by_role[key] = iri
+        return iri
+
+    def _use(self, iri: str, col: str, pred: str | None, row: Row) -> None:
+        uses = self.uses.get(iri)
+        if uses is not None and (col, pred) not in uses:
+            uses[(col, pred)] = row
+
+    def _create(self, row: Row, col: str, text: str, pred: str | None, predicate: str) -> str:
+        from cfkb.names import new_entity_iri, normalize
+
+        if not self.new:
+            close = self.index.near_duplicates(text)
+            close_new = self._new_index.near_duplicates(text) if self.created else []
+            if close or close_new:
+                listed = "; ".join(
+                    [f"{self.index.describe(m.iri)} <{m.iri}> ({m.how})" for m in close[:5]]
+                    + [f"{self._new_index.label(m.iri)!r}, new in this import at {self._where(m.iri)} ({m.how})"
+                       for m in close_new[:3]])
+                raise row.error(col, f"{col}: {text!r} is not in the base but is close to {listed};"
+                                     " write the existing name or a cfid: CURIE, add this spelling with"
+                                     f" 'cfkb entity alias EXISTING {text!r}', or pass --new to create"
+                                     " a separate entity")
+        if self._taken is None:
+            self._taken = set(self.index.labels) | set(self.index.types)
+        iri = new_entity_iri(text, self._taken)
+        self._taken.add(iri)
+        self.created[iri] = (text, col, predicate)
+        self.uses[iri] = {(col, pred): row}
+        self._created_by_name[normalize(text)] = iri
+        self._new_index.add(iri, text, preferred=True)
+        return iri
+
+    def _where(self, iri: str) -> str:
+        uses = self.uses.get(iri)
+        if not uses:
+            return "?"
+        row = next(iter(uses.values()))
+        return f"{row.path}:{row.line}"
 
     def _predicate(self, row: Row) -> str:
         from cfkb.names import resolve_predicate
