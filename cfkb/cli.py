@@ -64,6 +64,7 @@ class CfkbGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CfkbError as exc:
+            _echo_problems(exc)
             raise click.ClickException(str(exc)) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
@@ -81,6 +82,28 @@ class CfkbGroup(click.Group):
 
 def _echo_err(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _echo_problems(exc: BaseException) -> None:
+    """Every problem an error lists, one line each (the error's own line comes last)."""
+    details = getattr(exc, "details", None)
+    if not details or len(details) < 2 or getattr(exc, "shown", False):
+        return
+    for line in details:
+        _echo_err(line)
+    count = getattr(exc, "count", len(details))
+    if count > len(details):
+        _echo_err(f"... and {count - len(details)} more problem(s) not listed")
+    _echo_err(f"{count} problem(s); nothing was written")
+
+
+def _read_name(kb: KnowledgeBase, name: str, allowed: set[str] | None = None) -> str:
+    """The entity a name given to a read means; a looser match is taken only when it is the
+    only one, and the note says what it matched and how."""
+    match = kb.entity_index().lookup(name, allowed, accept="suggestion")
+    if match.tier != "exact":
+        _echo_err("note: " + match.note(name))
+    return match.iri
 
 
 @click.group(cls=CfkbGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -168,6 +191,9 @@ def init(state: State, empty: bool, force: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The format of every file (default: from each file's extension; needed for '-').")
 @click.option("--create-entities", is_flag=True, help="Create entities for names the gazetteer does not know.")
+@click.option("--new", "new_entities", is_flag=True,
+              help="With --create-entities: create them even when an existing entity has a close name.")
+@click.option("--dry-run", is_flag=True, help="Run every check of the import (names included) and write nothing.")
 @click.option("--verbose", "-v", is_flag=True, help="List the claims added and the import batch.")
 @click.option("--partner", metavar="INSTITUTE",
               help="The files come from this partner: recorded on the batch, their grading kept beside ours.")
@@ -176,8 +202,9 @@ def init(state: State, empty: bool, force: bool) -> None:
 @click.option("--max-value-kb", type=click.IntRange(1), default=None, metavar="KB",
               help="Refuse literals and IRIs longer than this many thousand characters (default 1000).")
 @pass_state
-def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool,
-               partner: str | None, max_file_mb: int | None, max_value_kb: int | None) -> None:
+def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, new_entities: bool,
+               dry_run: bool, verbose: bool, partner: str | None, max_file_mb: int | None,
+               max_value_kb: int | None) -> None:
     """Import claim tables (CSV, YAML) and RDF (Turtle, TriG, JSON-LD, N-Triples, N-Quads).
 
     All files of one call are one transaction: on any error nothing is
@@ -196,6 +223,7 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
       cfkb import claims.csv partner.ttl
       cat claims.csv | cfkb import --format csv -
       cfkb import --partner "Institute X" their-export.ttl
+      cfkb import --dry-run --create-entities claims.csv
     """
     from cfkb import guard
 
@@ -205,13 +233,16 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
     if max_value_kb:
         changes["value_chars"] = max_value_kb * 1000
     with guard.using(**changes):
-        _import(state, files, fmt, create_entities, verbose, partner)
+        inputs = _read_inputs(files, fmt)
+        if dry_run:
+            _dry_run(state, inputs, create_entities, new_entities)
+            return
+        _import(state, inputs, create_entities, verbose, partner, new_entities)
 
 
-def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool,
-            partner: str | None) -> None:
+def _read_inputs(files: tuple[str, ...], fmt: str | None) -> list[Any]:
     from cfkb import guard
-    from cfkb.importer import InputFile, import_into
+    from cfkb.importer import InputFile
 
     inputs = []
     for name in files:
@@ -227,25 +258,54 @@ def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entiti
                 inputs.append(InputFile(name, Path(name).read_bytes(), fmt))
             except OSError as exc:
                 raise InputError(f"{name}: cannot read: {exc.strerror}; check the path") from exc
+    return inputs
+
+
+def _dry_run(state: State, inputs: list[Any], create_entities: bool, new_entities: bool) -> None:
+    """Every check of the import, on the store (or an empty base), and nothing written."""
+    from cfkb.importer import plan_import
+
+    kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
+    plan = plan_import(kb, inputs, create_entities=create_entities, new_entities=new_entities)
+    created = len(plan.entities_created)
+    _echo_err(f"checked {', '.join(f.name for f in inputs)}: {len(plan.new_claims)} claim(s) would be added,"
+              f" {len(set(plan.iris)) - len(plan.new_claims)} already present, {created}"
+              f" entit{'y' if created == 1 else 'ies'} would be created; nothing was written")
+    _echo_names(plan.entities_created, plan.name_variants, "column")
+
+
+def _echo_names(created: list[tuple[str, str, str]], variants: list[tuple[str, str, str]], where: str) -> None:
+    for iri, label, column in created:
+        name = f"--{column.replace('_', '-')}" if where == "option" else f"column {column}"
+        _echo_err(f"  created entity {label!r} <{iri}> (from {name})")
+    for text, iri, how in variants:
+        _echo_err(f"  {text!r} read as <{iri}> ({how})")
+
+
+def _import(state: State, inputs: list[Any], create_entities: bool, verbose: bool, partner: str | None,
+            new_entities: bool = False) -> None:
+    from cfkb.importer import import_into
+
     if partner:
         _import_partner(state, inputs, partner, create_entities)
         return
     try:
         with _progress_bar(sum(f.lines for f in inputs)) as bar:
             report = import_into(state.location, inputs, analyst=state.analyst, create_entities=create_entities,
-                                 progress=bar.update if bar is not None else None, count_conflicts=True)
+                                 progress=bar.update if bar is not None else None, count_conflicts=True,
+                                 new_entities=new_entities)
     except CfkbError as exc:
         details = getattr(exc, "details", [])
         if verbose and len(details) > 1:  # every problem found, not only the first
             for n, line in enumerate(details, 1):
                 _echo_err(f"problem {n}/{len(details)}: {line}")
+            exc.shown = True  # type: ignore[attr-defined]
         raise
     created = len(report.entities_created)
     _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claim(s) added,"
               f" {len(report.claims_present)} already present, {created} entit{'y' if created == 1 else 'ies'}"
               " created")
-    for iri, label, column in report.entities_created:
-        _echo_err(f"  created entity {label!r} <{iri}> (from column {column})")
+    _echo_names(report.entities_created, report.name_variants, "column")
     if verbose:
         _echo_err(f"  batch <{report.batch}>")
         for iri in report.claims_added:
@@ -320,8 +380,10 @@ def claim() -> None:
 @click.option("--credibility", help="Admiralty credibility of the claim, 1-6.")
 @click.option("--tlp", help="TLP 2.0 marking: CLEAR, GREEN, AMBER, AMBER+STRICT, RED.")
 @click.option("--create-entities", is_flag=True, help="Create entities for unknown names.")
+@click.option("--new", "new_entities", is_flag=True,
+              help="With --create-entities: create them even when an existing entity has a close name.")
 @pass_state
-def claim_add(state: State, create_entities: bool, **values: Any) -> None:
+def claim_add(state: State, create_entities: bool, new_entities: bool, **values: Any) -> None:
     """Add one claim; prints its ID and any conflicts it creates.
 
     \b
@@ -339,13 +401,12 @@ def claim_add(state: State, create_entities: bool, **values: Any) -> None:
         row["negated"] = "true"
     data = yaml.safe_dump([row], allow_unicode=True).encode("utf-8")
     report = import_into(state.location, [InputFile("<command line>", data, "yaml")], analyst=state.analyst,
-                         create_entities=create_entities, count_conflicts=True)
+                         create_entities=create_entities, count_conflicts=True, new_entities=new_entities)
     iri = (report.claims_added or report.claims_present)[0]
     click.echo(iri.rsplit("/", 1)[-1])
     if report.claims_present:
         _echo_err("the claim was already in the base")
-    for created_iri, label, column in report.entities_created:
-        _echo_err(f"  created entity {label!r} <{created_iri}> (from --{column.replace('_', '-')})")
+    _echo_names(report.entities_created, report.name_variants, "option")
     if report.new_conflicts:
         _echo_err(f"{report.new_conflicts} new conflict(s); see: cfkb conflicts --entity {values['subject']!r}")
 
@@ -384,9 +445,8 @@ def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None
     from cfkb.conflicts import find_conflicts, view_as_of
 
     kb = state.kb()
-    index = kb.entity_index()
-    entity_iri = index.resolve(entity) if entity else None
-    source_iri = index.resolve(source) if source else None
+    entity_iri = _read_name(kb, entity) if entity else None
+    source_iri = _read_name(kb, source) if source else None
     view = kb
     if as_of or known_as_of:
         view = view_as_of(kb, _parse_date(as_of or known_as_of or "", "--as-of"), known=bool(known_as_of))
@@ -469,28 +529,33 @@ def _conflicts_table(found: list[Any]) -> str:
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The file's format (default: from its extension).")
+@click.option("--create-entities", is_flag=True, help="Check FILE as 'import --create-entities' would.")
+@click.option("--new", "new_entities", is_flag=True, help="Check FILE as 'import --create-entities --new' would.")
 @pass_state
-def validate(state: State, file: str | None, fmt: str | None) -> None:
-    """Check the base, or a file, against the SHACL data-quality shapes.
+def validate(state: State, file: str | None, fmt: str | None, create_entities: bool, new_entities: bool) -> None:
+    """Check the base against the SHACL data-quality shapes, or a file as its import would.
 
-    Exit status 1 when there are violations.
+    A FILE gets exactly the import's checks (names, types, values, shapes)
+    against the base, and nothing is written: the same as 'cfkb import
+    --dry-run FILE'. Exit status 1 when there are problems.
 
     \b
     Example:
       cfkb validate
       cfkb validate partner.ttl
+      cfkb validate --create-entities new-claims.csv
     """
-    from cfkb.importer import InputFile, prepare_quads
     from cfkb.resources import shapes_dir
     from cfkb.validate import validate_quads
 
-    kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     if file:
-        quads = prepare_quads(kb, InputFile(file, Path(file).read_bytes(), fmt))
-    else:
-        from cfkb.export import data_quads
+        _dry_run(state, _read_inputs((file,), fmt), create_entities, new_entities)
+        _echo_err(f"{file}: conforms")
+        return
+    from cfkb.export import data_quads
 
-        quads = data_quads(kb.store)
+    kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
+    quads = data_quads(kb.store)
     found = validate_quads(quads, [shapes_dir() / "claims.ttl"])
     for v in found:
         click.echo(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
@@ -746,6 +811,8 @@ def entity_show(state: State, name: str, fmt: str) -> None:
     from cfkb.entities import show_entity
 
     info = show_entity(state.kb(), name)
+    if info.matched:
+        _echo_err("note: " + info.matched)
     if fmt == "json":
         click.echo(json.dumps(asdict(info), ensure_ascii=False, indent=2))
         return
@@ -770,7 +837,8 @@ def entity_show(state: State, name: str, fmt: str) -> None:
 @click.option("--type", "type_name", required=True, help="Person, Party, ArmedGroup, ElectoralList, Coalition, "
               "Organization, Province, Region, Election, MediaOutlet, Document.")
 @click.option("--alias", "aliases", multiple=True, help="Another name (repeatable; Arabic script welcome).")
-@click.option("--force", is_flag=True, help="Add it even if the label already names an entity.")
+@click.option("--new", "--force", "force", is_flag=True,
+              help="Add it even if the label, or a name close to it, already names an entity.")
 @pass_state
 def entity_add(state: State, label: str, type_name: str, aliases: tuple[str, ...], force: bool) -> None:
     """Add an entity to the gazetteer; prints its IRI.
@@ -991,7 +1059,7 @@ def source_show(state: State, name: str) -> None:
     from cfkb.conflicts import find_conflicts
 
     kb = state.kb()
-    iri = kb.entity_index().resolve(name)
+    iri = _read_name(kb, name)
     click.echo(f"{kb.entity_index().label(iri)}  <{iri}>")
     nq = queries.load("said_by")
     _render_results(kb.query(nq.text, {"source": ox.NamedNode(iri)}, name=nq.name), "table")

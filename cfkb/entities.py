@@ -122,7 +122,9 @@ def add_entity(kb: KnowledgeBase, label: str, type_name: str, *, analyst: str, a
 
     Raises:
         InputError: the type is unknown, or the label (or an alias) already
-            names an entity (unless ``force``).
+            names an entity, or is close to a name of one (a variant
+            spelling, the same words, a word of a longer name, a very
+            similar spelling): unless ``force`` (``--new``).
     """
     label = label.strip()
     if not label:
@@ -133,9 +135,14 @@ def add_entity(kb: KnowledgeBase, label: str, type_name: str, *, analyst: str, a
         for name in (label, *aliases):
             found = index.strict_matches(name)
             if found:
-                listed = ", ".join(f"{index.label(i)} <{i}>" for i in sorted(found))
+                listed = ", ".join(f"{index.describe(i)} <{i}>" for i in sorted(found))
                 raise InputError(f"{name!r} already names {listed}; add an alias with 'cfkb entity alias',"
-                                 " or pass --force to add a separate entity")
+                                 " or pass --new to add a separate entity")
+            close = index.near_duplicates(name, role_types(kb).related(cls))
+            if close:
+                listed = "; ".join(f"{index.describe(m.iri)} <{m.iri}> ({m.how})" for m in close[:5])
+                raise InputError(f"{name!r} is close to {listed}; if it is the same, add the name with"
+                                 f" 'cfkb entity alias EXISTING {name!r}', or pass --new to add a separate entity")
     iri = ox.NamedNode(new_entity_iri(label, index.labels))
     agent, agent_quads = _agent(kb, analyst)
     when = when or _now()
@@ -187,6 +194,8 @@ class EntityInfo:
     claims: dict[str, int] = field(default_factory=dict)
     merged: list[str] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
+    #: how the name given matched, when not exactly (a read takes the only suggestion)
+    matched: str = ""
 
 
 _ROLES = {RDF.subject.value: "subject", RDF.object.value: "object", PROV.wasAttributedTo.value: "speaker",
@@ -201,9 +210,10 @@ def show_entity(kb: KnowledgeBase, name: str) -> EntityInfo:
         UnknownNameError, AmbiguousNameError: ``name`` does not name one entity.
     """
     index = kb.entity_index()
-    iri = index.resolve(name)
+    match = index.lookup(name, accept="suggestion")
+    iri = match.iri
     node = ox.NamedNode(iri)
-    info = EntityInfo(iri=iri, label=index.label(iri))
+    info = EntityInfo(iri=iri, label=index.label(iri), matched="" if match.tier == "exact" else match.note(name))
     for q in kb.store.quads_for_pattern(node, None, None, None):
         if q.graph_name == ONTOLOGY_GRAPH:
             continue

@@ -42,7 +42,7 @@ _APOSTROPHES = re.compile("['\u2019\u2018\u02bc\u02bf\u02be`\u00b4]")
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_.,;:/()\[\]\"]+")
 _ARTICLES = {"al", "el", "the"}
 _LATIN_FOLDS = (("ph", "f"), ("dh", "d"), ("th", "t"), ("ee", "i"), ("oo", "u"), ("ou", "u"), ("q", "k"))
-_VOWELS_AFTER_FIRST = re.compile(r"(?<=\w)[aeiouy]")
+_VOWEL_RUNS = re.compile(r"[aeiouy]+")
 _DOUBLES = re.compile(r"(\w)\1+")
 
 
@@ -69,6 +69,10 @@ def normalize(name: str) -> str:
 def skeleton(name: str) -> str:
     """The loose key of a name: transliteration variants folded.
 
+    Consonant digraphs (ph/f, dh/d, th/t, q/k) and doubled letters fold,
+    and each run of vowels becomes one vowel: where a name has vowels stays
+    part of the key, so "Malik" and "Maliki" differ.
+
     >>> skeleton("Faleh al-Fayyad") == skeleton("Falah al-Fayyadh")
     True
     >>> skeleton("Haider al-Abadi") == skeleton("Haidar al-Abadi")
@@ -80,8 +84,9 @@ def skeleton(name: str) -> str:
     for word in normalize(name).split():
         for a, b in _LATIN_FOLDS:
             word = word.replace(a, b)
-        word = _VOWELS_AFTER_FIRST.sub("", word)
-        words.append(_DOUBLES.sub(r"\1", word))
+        word = _DOUBLES.sub(r"\1", word)
+        # a vowel (or run of them) stays a vowel, of any colour: Amiri/Ameri, Haidar/Haider, Qais/Qays
+        words.append(_VOWEL_RUNS.sub("a", word))
     return " ".join(words)
 
 
@@ -406,10 +411,12 @@ class EntityIndex:
             if tier == accept:
                 break
         loose = [m for m in found if m.tier == "suggestion"]
-        if accept == "suggestion" and len(loose) == 1:
-            return loose[0]
-        if accept == "suggestion" and loose:
-            raise AmbiguousNameError(name, [(m.iri, f"{self.describe(m.iri)}: {m.how}") for m in loose])
+        strong = [m for m in loose if m.kind not in ("part", "contains")
+                  and not (m.kind == "similar" and m.score < NEAR_DUPLICATE * 0.9)]
+        if accept == "suggestion" and len(strong) == 1:
+            return strong[0]
+        if accept == "suggestion" and strong:
+            raise AmbiguousNameError(name, [(m.iri, f"{self.describe(m.iri)}: {m.how}") for m in strong])
         raise UnknownNameError(name, [m.name for m in loose[:3]],
                                explained=[f"{self._kinds(m.iri)}{m.how}" for m in loose[:3]])
 
@@ -588,6 +595,10 @@ class RoleTypes:
         if found is None:
             found = self._below[cls] = {c for c, up in self.above.items() if cls in up} | {cls}
         return found
+
+    def related(self, cls: str) -> set[str]:
+        """Classes an entity of class ``cls`` could also be filed under: its subclasses and ancestors."""
+        return self.below(cls) | self.ancestors(cls)
 
     def required(self, column: str, predicate: str | None) -> str | None:
         if column == "subject":

@@ -385,7 +385,9 @@ class Resolver:
         from cfkb.names import new_entity_iri, normalize
 
         if not self.new:
-            close = self.index.near_duplicates(text)
+            required, _ = self._role_key(col, predicate)
+            allowed = self.roles.related(required) if self.roles is not None and required else None
+            close = self.index.near_duplicates(text, allowed)
             close_new = self._new_index.near_duplicates(text) if self.created else []
             if close or close_new:
                 listed = "; ".join(
