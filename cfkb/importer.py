@@ -221,6 +221,8 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
                     origins[iri] = Origin(f.name, data=f.data, node=by_iri.get(iri), claim=c)
             claims.extend(file_claims)
             rest.extend(file_rest)
+            if not new_entities:
+                problems += _new_entity_clashes(resolver, f, file_rest)
             # entities the file defines can be named by the tables that follow
             for q in file_rest:
                 if q.predicate in (RDFS.label, SKOS.altLabel) and isinstance(q.object, ox.Literal):
@@ -253,6 +255,44 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
             if progress and f.lines > done:
                 progress(f.lines - done)
     return Prepared(claims, rest, resolver, origins, iris, problems)
+
+
+def _new_entity_clashes(resolver: Resolver, f: InputFile, quads: list[ox.Quad]) -> list[InputError]:
+    """Entities an RDF file adds whose names equal, or are close to, names of other entities in the base."""
+    index, rt = resolver.index, resolver.roles
+    classes = set(rt.classes) if rt is not None else set()
+    types: dict[str, set[str]] = {}
+    names: dict[str, list[str]] = {}
+    for q in quads:
+        if not isinstance(q.subject, ox.NamedNode):
+            continue
+        s = q.subject.value
+        if s in index or s in index.merged:
+            continue  # an entity the base has: the file may repeat or add to its names
+        if q.predicate == RDF.type and q.object.value in classes:
+            types.setdefault(s, set()).add(q.object.value)
+        elif q.predicate in (RDFS.label, SKOS.altLabel) and isinstance(q.object, ox.Literal):
+            names.setdefault(s, []).append(q.object.value)
+    out: list[InputError] = []
+    for s, cls in types.items():
+        allowed: set[str] | None = None
+        if rt is not None:
+            allowed = set().union(*(rt.related(c) for c in cls))
+        for name in dict.fromkeys(names.get(s, ())):
+            close = [m for m in index.near_duplicates(name, allowed) if m.iri != s]
+            same = [m for m in index.matches(name, limit=0) if m.tier == "exact" and m.iri != s]
+            close = same + [m for m in close if m.iri not in {x.iri for x in same}]
+            if not close:
+                continue
+            line, column = locate(f.data, s)
+            listed = "; ".join(f"{index.describe(m.iri)} <{m.iri}> ({m.how})" for m in close[:5])
+            what = "is the name of" if same else "is close to"
+            out.append(ParseError(f.name, line, column,
+                                  f"new entity <{s}> named {name!r}: the name {what} {listed}; use the existing"
+                                  " IRI (or state cfkb:mergedInto it), or import with --new to keep a separate"
+                                  " entity"))
+            break
+    return out
 
 
 def _problem_key(exc: InputError) -> tuple[str, int, int, str]:

@@ -205,9 +205,9 @@ def search(request: Request) -> Response:
             exact = set()
         if len(exact) == 1 and request.query_params.get("all") is None:
             return RedirectResponse(entity_url(next(iter(exact))), status_code=303)
-        results = index.search(text, limit=50)
+        results = index.search_matches(text, limit=50)
     return render(request, "search.html", {
         "title": f"Search: {text}" if text else "Search", "nav": "", "q": text, "ambiguous": len(exact) > 1,
-        "results": [(iri, index.label(iri), sorted(data.local_name(t) for t in index.types.get(iri, ())))
-                    for iri in results],
+        "results": [(m.iri, index.label(m.iri), sorted(data.local_name(t) for t in index.types.get(m.iri, ())),
+                     "" if m.tier == "exact" else m.how) for m in results],
     })
