@@ -418,11 +418,14 @@ class EntityIndex:
         if accept == "suggestion" and strong:
             raise AmbiguousNameError(name, [(m.iri, f"{self.describe(m.iri)}: {m.how}") for m in strong])
         raise UnknownNameError(name, [m.name for m in loose[:3]],
-                               explained=[f"{self._kinds(m.iri)}{m.how}" for m in loose[:3]])
+                               explained=[self._explain(m) for m in loose[:3]])
 
-    def _kinds(self, iri: str) -> str:
-        kinds = sorted(t.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.types.get(iri, ()))
-        return f"{', '.join(kinds)}: " if kinds else ""
+    def _explain(self, m: Match) -> str:
+        """Which entity a suggestion is (when the name matched is not its label), its types, how it matched."""
+        if self.label(m.iri) != m.name:
+            return f"{self.describe(m.iri)}: {m.how}"
+        kinds = sorted(t.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.types.get(m.iri, ()))
+        return f"{', '.join(kinds)}: {m.how}" if kinds else m.how
 
     def resolve(self, name: str, allowed: set[str] | None = None) -> str:
         """The IRI of the one entity ``name`` means (exact, or a specific variant).
