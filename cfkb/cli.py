@@ -853,6 +853,39 @@ def entity_add(state: State, label: str, type_name: str, aliases: tuple[str, ...
     click.echo(iri)
 
 
+@entity.command(name="duplicates")
+@click.option("--min-score", type=click.IntRange(50, 100), default=80, show_default=True,
+              help="Only pairs scoring at least this (100: certainly one entity).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_state
+def entity_duplicates(state: State, min_score: int, fmt: str) -> None:
+    """Likely duplicate entities: pairs scored and explained, for review and 'entity merge'.
+
+    Pairs come from shared keys (spelling variants, the same words in any
+    order, an Arabic name read in Latin letters, the distinctive words of
+    one name within the other, close spellings); pairs whose types cannot be
+    one thing are left out.
+
+    \b
+    Example:
+      cfkb entity duplicates
+      cfkb entity duplicates --min-score 90 --format json
+    """
+    from cfkb.entities import find_duplicates
+
+    found = find_duplicates(state.kb(), min_score=min_score)
+    if fmt == "json":
+        click.echo(json.dumps([p.to_json() for p in found], ensure_ascii=False, indent=2))
+        return
+    for p in found:
+        click.echo(f"{p.score:3.0f}  {p.label_a} ({', '.join(p.types_a)})  <{p.a}>")
+        click.echo(f"     {p.label_b} ({', '.join(p.types_b)})  <{p.b}>")
+        for why in p.reasons[:3]:
+            click.echo(f"     - {why}")
+        click.echo(f"     merge: cfkb entity merge <{p.a}> <{p.b}> --reason '...'")
+    _echo_err(f"{len(found)} likely duplicate pair(s) scoring {min_score} or more")
+
+
 @entity.command(name="alias")
 @click.argument("name")
 @click.argument("alias")

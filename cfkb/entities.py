@@ -244,6 +244,50 @@ def show_entity(kb: KnowledgeBase, name: str) -> EntityInfo:
     return info
 
 
+# -- likely duplicates -----------------------------------------------------
+
+@dataclass
+class DuplicatePair:
+    """Two entities whose names suggest they are one, for review and ``cfkb entity merge``."""
+
+    score: float
+    a: str
+    b: str
+    label_a: str
+    label_b: str
+    types_a: list[str]
+    types_b: list[str]
+    reasons: list[str]
+
+    def to_json(self) -> dict[str, object]:
+        return {"score": round(self.score), "a": {"iri": self.a, "label": self.label_a, "types": self.types_a},
+                "b": {"iri": self.b, "label": self.label_b, "types": self.types_b}, "reasons": self.reasons}
+
+
+def find_duplicates(kb: KnowledgeBase, *, min_score: float = 80) -> list[DuplicatePair]:
+    """Likely duplicate entities in the base, best first.
+
+    Pairs come from :meth:`cfkb.names.EntityIndex.likely_duplicates`; pairs
+    whose types cannot describe one thing (a person and a party, a province
+    and a list) are left out, as ``entity merge`` would refuse them.
+    """
+    index = kb.entity_index()
+    rt = role_types(kb)
+    classes = set(rt.classes)
+    out = []
+    for (a, b), (score, reasons) in index.likely_duplicates(min_score).items():
+        ta = {t for t in index.types.get(a, ()) if t in classes}
+        tb = {t for t in index.types.get(b, ()) if t in classes}
+        if not ta or not tb:
+            continue  # not gazetteer entities (analysts, batches, documents' agents)
+        if not any(y in rt.related(x) for x in ta for y in tb):
+            continue
+        out.append(DuplicatePair(score, a, b, index.label(a), index.label(b), sorted(map(curie, ta)),
+                                 sorted(map(curie, tb)), reasons))
+    out.sort(key=lambda p: (-p.score, p.label_a, p.label_b))
+    return out
+
+
 # -- merge -----------------------------------------------------------------
 
 @dataclass
