@@ -631,3 +631,17 @@ def test_a_read_only_server_prefills_the_named_queries_without_parameters(arabic
                 fresh = c.get("/query", params={"name": name, "format": "json"})
                 assert fresh.headers["x-cfkb-cache"] == "miss"
                 assert json.loads(fresh.content) == json.loads(earlier.content)
+
+
+def test_duplicates_page_on_a_writable_server_only(writable_app, client):
+    from cfkb.entities import add_entity
+
+    assert client.get("/duplicates").status_code == 404   # a read-only server does not list them
+    kb = writable_app.state.cfkb.kb
+    with TestClient(writable_app) as c:
+        assert "No likely duplicates" in c.get("/duplicates").text
+        add_entity(kb, "Kataib Sayyid al-Shuhadaa", "ArmedGroup", analyst="t", force=True)
+        doc = html(c.get("/duplicates"))
+        cells = [td.text for td in doc.find("table").find_all("td")]
+        assert any("Kataib Sayyid al-Shuhadaa" in t for t in cells)
+        assert any("spelling variants" in t for t in cells)

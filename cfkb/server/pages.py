@@ -165,6 +165,18 @@ def sources(request: Request) -> Response:
     return render(request, "sources.html", {"title": "Sources", "nav": "sources", "rows": rows})
 
 
+def duplicates(request: Request) -> Response:
+    """Likely duplicate entities, scored and explained, for review (a writable server only)."""
+    from cfkb.entities import find_duplicates
+
+    cfg = config(request)
+    if cfg.read_only:
+        raise NotFoundError("likely duplicates are listed by a writable server ('cfkb serve --writable')"
+                            " or by 'cfkb entity duplicates'")
+    pairs = find_duplicates(cfg.kb)
+    return render(request, "duplicates.html", {"title": "Likely duplicates", "nav": "", "pairs": pairs})
+
+
 def claim(request: Request) -> Response:
     cfg = config(request)
     view, conflicts = data.claim_page(cfg.kb, request.path_params["cid"])
