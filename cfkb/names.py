@@ -25,6 +25,7 @@ silent pick; no key matches an entity of a type the role forbids.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -43,9 +44,10 @@ _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_.,;:/()\[\]\"]+")
 _ARTICLES = {"al", "el", "the"}
 _LATIN_FOLDS = (("ph", "f"), ("dh", "d"), ("th", "t"), ("ee", "i"), ("oo", "u"), ("ou", "u"), ("q", "k"))
 _VOWEL_RUNS = re.compile(r"[aeiouy]+")
-_DOUBLES = re.compile(r"(\w)\1+")
+_DOUBLES = re.compile(r"([^\W\d_])\1+")  # doubled letters, never digits: "List 11" is not "List 1"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize(name: str) -> str:
     """The strict key of a name: case, diacritics, hyphens and articles folded.
 
@@ -54,10 +56,13 @@ def normalize(name: str) -> str:
     >>> normalize("حَيْدَر العبادي") == normalize("حيدر العبادى")
     True
     """
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _ARABIC_DIACRITICS.sub("", text).translate(_ARABIC_FOLD)
-    text = _APOSTROPHES.sub("", text.casefold())
+    if name.isascii():
+        text = name.casefold()
+    else:
+        text = unicodedata.normalize("NFKD", name)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = _ARABIC_DIACRITICS.sub("", text).translate(_ARABIC_FOLD).casefold()
+    text = _APOSTROPHES.sub("", text)
     words = [w for w in _SEPARATORS.split(text) if w]
     if len(words) > 1:
         words = [w for w in words if w not in _ARTICLES] or words
@@ -66,6 +71,7 @@ def normalize(name: str) -> str:
     return " ".join(words)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def skeleton(name: str) -> str:
     """The loose key of a name: transliteration variants folded.
 
@@ -92,6 +98,8 @@ def skeleton(name: str) -> str:
 
 def expand_curie(text: str) -> str | None:
     """The IRI a CURIE or ``<IRI>`` stands for, or None if ``text`` is neither."""
+    if ":" not in text:
+        return None
     text = text.strip()
     if text.startswith("<") and text.endswith(">"):
         return text[1:-1]
@@ -204,6 +212,8 @@ class EntityIndex:
     _wordsets: dict[frozenset[str], set[str]] = field(default_factory=lambda: defaultdict(set))
     #: loose key of the Latin spelling of each Arabic-script name -> strict keys
     _arabic_loose: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: (loose key, IRI) -> the first name of that entity with that loose key
+    _loose_names: dict[tuple[str, str], str] = field(default_factory=dict)
     #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.entities`)
     merged: dict[str, str] = field(default_factory=dict)
 
@@ -233,6 +243,7 @@ class EntityIndex:
             self._strict[key].add(iri)
             loose = skeleton(name)
             self._loose[loose].add(iri)
+            self._loose_names.setdefault((loose, iri), name)
             if key in self._names:
                 continue
             self._names[key] = name
@@ -274,7 +285,7 @@ class EntityIndex:
         return self._names.get(key, self.label(iri))
 
     def matches(self, name: str, allowed: set[str] | None = None, *, suggestions: bool = True,
-                limit: int = 10) -> list[Match]:
+                limit: int = 10, exhaustive: bool = False) -> list[Match]:
         """Every entity ``name`` may mean, best tier first, one match per entity.
 
         ``allowed`` is the set of classes the role allows (subclasses
@@ -302,6 +313,8 @@ class EntityIndex:
         for i in fitting or exact:
             take(Match(i, "exact", "its label" if self.labels.get(i) and normalize(self.labels[i]) == key
                        else "one of its names", self._known_name(i, key)))
+        if fitting and not exhaustive:
+            return list(found.values())  # an exact name of an allowed type: nothing looser matters
         loose = skeleton(name)
         for i in self._loose.get(loose, ()):
             if i in found or not self._allows(self.types.get(i, set()), allowed):
@@ -325,10 +338,7 @@ class EntityIndex:
         label = self.labels.get(iri)
         if label and skeleton(label) == loose:
             return label
-        for key, shown in self._names.items():
-            if iri in self._strict.get(key, ()) and skeleton(shown) == loose:
-                return shown
-        return self.label(iri)
+        return self._loose_names.get((loose, iri)) or self.label(iri)
 
     def _suggestions(self, name: str, key: str, loose: str) -> list[Match]:
         out: list[Match] = []
@@ -350,6 +360,8 @@ class EntityIndex:
             add(shared, lambda n: f"{'words' if len(words) > 1 else 'a word'} of {n!r}", 80, "word")
             # a longer name holding a known one: "Kataib Hezbollah Brigades"
             for w in words:
+                if len(self._words.get(w, ())) > _COMMON_WORD:
+                    continue  # a word in very many names says nothing about which
                 for k in self._words.get(w, ()):
                     kw = _content(k.split())
                     if kw and kw < words:
@@ -444,6 +456,18 @@ class EntityIndex:
             if hits:
                 return hits
         return set()
+
+    def exact_one(self, name: str) -> str | None:
+        """The entity whose name ``name`` is, when exactly one has it (the common case, made cheap)."""
+        if ":" in name:
+            return None  # a CURIE or IRI: see :meth:`lookup`
+        if self._pending:
+            self._tables()
+        found = self._strict.get(normalize(name))
+        if found is not None and len(found) == 1:
+            for iri in found:
+                return iri
+        return None
 
     def strict_matches(self, name: str) -> set[str]:
         """The entities with exactly this name (after case, diacritics, hyphens and articles)."""
@@ -570,7 +594,7 @@ class EntityIndex:
 
     def search_matches(self, text: str, limit: int = 20) -> list[Match]:
         """As :meth:`search`, with how each entity matched."""
-        found = {m.iri: m for m in self.matches(text, limit=0)}
+        found = {m.iri: m for m in self.matches(text, limit=0, exhaustive=True)}
         key = normalize(text)
         if key and len(key) >= 3:
             for k, iris in self._strict.items():

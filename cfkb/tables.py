@@ -321,6 +321,7 @@ class Resolver:
         #: (cell text, required class) -> IRI, for names whose resolution depends on the role
         self._by_role: dict[tuple[str, str | None], str] = {}
         self._predicate_cache: dict[str, str] = {}
+        self._role_keys: dict[tuple[str, str], tuple[str | None, str | None]] = {}
         #: (column, cell text) -> value, for cells read the same way in every row (dates, grades)
         self._read: dict[tuple[str, str], object] = {}
 
@@ -339,10 +340,12 @@ class Resolver:
 
     def _role_key(self, col: str, predicate: str) -> tuple[str | None, str | None]:
         """(the class the role requires, the predicate if the column's role depends on it)."""
-        if self.roles is None:
-            return None, None
-        pred = predicate if col in ("subject", "object") else None
-        return self.roles.required(col, pred), pred
+        key = self._role_keys.get((col, predicate))
+        if key is None:
+            pred = predicate if col in ("subject", "object") else None
+            key = self._role_keys[(col, predicate)] = (
+                self.roles.required(col, pred) if self.roles is not None else None, pred)
+        return key
 
     def _entity(self, row: Row, col: str, text: str, predicate: str) -> str:
         from cfkb.names import expand_curie, normalize
@@ -355,8 +358,13 @@ class Resolver:
             if iri is not None:
                 self._by_role[key] = iri
         if iri is not None:
-            self._use(iri, col, pred, row)
+            if iri in self.uses:
+                self._use(iri, col, pred, row)
             return iri
+        one = self.index.exact_one(text)
+        if one is not None:
+            self._resolved[text] = one  # an exact name of one entity: the same in every role
+            return one
         allowed = self.roles.below(required) if self.roles is not None and required else None
         try:
             match = self.index.lookup(text, allowed)
