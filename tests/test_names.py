@@ -416,3 +416,37 @@ def test_dry_run_and_validate_pass_a_good_file_and_write_nothing(runner, store_p
     assert plain.exit_code == 1 and "unknown entity 'Harakat Babiliyoun'" in plain.stderr
     assert _run(runner, store_path, "validate", "--create-entities", path).exit_code == 0
     assert store_state(store_path) == before
+
+
+# -- a generated table whose new entities appear in several roles ------------------------------
+
+def _generated_import(tmp_path, rows: int) -> None:
+    from collections import Counter
+
+    from bench.bench_names import gazetteer, table
+    from cfkb.importer import InputFile, import_files, seed_files
+    from cfkb.store import KnowledgeBase
+
+    gaz, labels = gazetteer(400)
+    data = table(rows, labels, seed=11, new_share=0.3)
+    with KnowledgeBase.create(tmp_path / "gen.store") as kb:
+        import_files(kb, [*seed_files(), InputFile("gaz.ttl", gaz)], analyst="t")
+        report = import_files(kb, [InputFile("gen.csv", data)], analyst="t", create_entities=True)
+        index = kb.entity_index()
+        kinds = Counter(index.label(iri).split()[0] + " " + t[len(CFKB_NS):]
+                        for iri, _, _ in report.entities_created for t in index.types[iri])
+    assert len(report.claims_added) + len(report.claims_present) == rows
+    # every new movement is an Organization (runsAs subject, leads object): never an Actor from its first row
+    assert kinds["Harakat Organization"] == sum(1 for _, label, _ in report.entities_created
+                                               if label.startswith("Harakat"))
+    assert not any(k.startswith("Harakat") and not k.endswith("Organization") for k in kinds)
+    assert all(k in ("Sayyid Person", "Sayyid Actor") for k in kinds if k.startswith("Sayyid"))
+
+
+def test_generated_table_with_new_entities_in_several_roles_imports(tmp_path):
+    _generated_import(tmp_path, 3_000)
+
+
+@pytest.mark.slow
+def test_generated_100k_table_with_new_entities_imports(tmp_path):
+    _generated_import(tmp_path, 100_000)
