@@ -645,3 +645,14 @@ def test_duplicates_page_on_a_writable_server_only(writable_app, client):
         cells = [td.text for td in doc.find("table").find_all("td")]
         assert any("Kataib Sayyid al-Shuhadaa" in t for t in cells)
         assert any("spelling variants" in t for t in cells)
+
+
+def test_search_never_redirects_a_loose_name_and_says_how_it_matched(client):
+    r = client.get("/search", params={"q": "State"}, follow_redirects=False)
+    assert r.status_code == 200   # "State" is no entity's name: a list, not Baghdad and the South
+    doc = html(r)
+    items = doc.find("ul", class_="results-list").find_all("li")
+    assert items[0].find("a").text == "State of Law" and "a word of" in items[0].text
+    hadba = html(client.get("/search", params={"q": "Hadba"}, follow_redirects=False))
+    first = hadba.find("ul", class_="results-list").find("li")
+    assert first.find("a").text == "Tahalof Hadba al-Watani"
