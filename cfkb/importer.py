@@ -19,7 +19,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -373,7 +373,7 @@ def created_entity_quads(kb: KnowledgeBase, resolver: Resolver, problems: list[I
     rt = resolver.roles if resolver.roles is not None else role_types(kb)
     quads = []
     for iri, (label, _column, _predicate) in resolver.created.items():
-        uses = resolver.uses.get(iri) or {(_column, _predicate): None}
+        uses: Mapping[tuple[str, str | None], Row | None] = resolver.uses.get(iri) or {(_column, _predicate): None}
         cls = rt.infer(uses)
         if cls is None:
             error = _type_clash(label, uses, rt)
@@ -387,7 +387,7 @@ def created_entity_quads(kb: KnowledgeBase, resolver: Resolver, problems: list[I
     return quads
 
 
-def _type_clash(label: str, uses: dict[tuple[str, str | None], Row | None], rt: object) -> InputError:
+def _type_clash(label: str, uses: Mapping[tuple[str, str | None], Row | None], rt: object) -> InputError:
     """The error for a new entity whose roles need classes that no class has."""
     from cfkb.names import RoleTypes
 

@@ -166,6 +166,10 @@ def specific(name: str) -> bool:
     return len(key.split()) >= VARIANT_MIN_WORDS or _letters(key) >= VARIANT_MIN_LETTERS
 
 
+def _similar_how(score: float) -> Callable[[str], str]:
+    return lambda _name: f"similar spelling, {score:.0f}%"
+
+
 @dataclass(frozen=True)
 class Match:
     """One entity a name may mean, and how it matched.
@@ -378,7 +382,7 @@ class EntityIndex:
         else:
             add(self._arabic_loose.get(loose, ()), lambda n: f"the Arabic spelling {n!r}", 85, "script")
         for k, score in self._similar(key, loose):
-            add([k], lambda n, s=score: f"similar spelling, {s:.0f}%", score * 0.9, "similar")
+            add([k], _similar_how(score), score * 0.9, "similar")
         return out
 
     def _similar(self, key: str, loose: str, cutoff: float = SIMILAR) -> list[tuple[str, float]]:
@@ -518,9 +522,6 @@ class EntityIndex:
                         reasons.append(why)
                     pairs[key] = (max(best, score), reasons)
 
-        def names_of(loose: str) -> list[str]:
-            return [self._names[k] for k in self._names if skeleton(self._names[k]) == loose]
-
         for loose, iris in self._loose.items():
             if len(iris) > 1 and len(iris) <= common:
                 for a in iris:
@@ -545,8 +546,8 @@ class EntityIndex:
                 note(self._strict[k], others, 85, f"the Arabic {self._names[k]!r} reads as a Latin name of the other")
         # edit distance inside blocks of names sharing an uncommon word, on their distinctive
         # words only: "Tahalof", "Coalition", "TV" are in many names and tell nothing
-        owners = {w: {i for k in keys for i in self._strict[k]} for w, keys in self._loose_words.items()}
-        generic = {w for w, iris in owners.items() if len(iris) >= 3}
+        holders = {w: {i for k in keys for i in self._strict[k]} for w, keys in self._loose_words.items()}
+        generic = {w for w, iris in holders.items() if len(iris) >= 3}
 
         def distinctive(k: str) -> tuple[str, frozenset[str]]:
             kept = [w for w in k.split() if w not in _FILLER and skeleton(w) not in generic]
@@ -554,7 +555,7 @@ class EntityIndex:
 
         seen: set[tuple[str, str]] = set()
         for word, keys in self._loose_words.items():
-            if word in generic or len(keys) < 2 or len(owners[word]) < 2 or len(keys) > common:
+            if word in generic or len(keys) < 2 or len(holders[word]) < 2 or len(keys) > common:
                 continue
             ks = sorted(keys)
             for i, x in enumerate(ks):
