@@ -128,29 +128,37 @@ def base(gaz: bytes) -> KnowledgeBase:
     return kb
 
 
-def measure(kb: KnowledgeBase, data: bytes) -> dict[str, Any]:
+def measure(kb: KnowledgeBase, data: bytes, repeat: int = 1) -> dict[str, Any]:
+    """The best of ``repeat`` runs (this machine is shared: the best run is the least disturbed)."""
+    runs = [_measure(kb, data) for _ in range(repeat)]
+    best = min(runs, key=lambda r: r["names_cpu_s"] + r["read_cpu_s"])
+    best["runs"] = repeat
+    return best
+
+
+def _measure(kb: KnowledgeBase, data: bytes) -> dict[str, Any]:
+    from cfkb import names as names_module
     from cfkb.entities import role_types
+    from cfkb.names import EntityIndex
     from cfkb.tables import Resolver
 
+    names_module.normalize.cache_clear()
+    names_module.skeleton.cache_clear()
+    kb._index = None  # type: ignore[attr-defined]  # a fresh index: nothing looked up before
     start, cpu = time.perf_counter(), time.process_time()
     rows = list(read_rows("bench.csv", data, "csv"))
     read, read_cpu = time.perf_counter() - start, time.process_time() - cpu
     index = kb.entity_index()
-    index.prepare()
+    assert isinstance(index, EntityIndex)
+    index.prepare()  # as a server does on start; an import builds it on its first lookup, once
+    names_module.normalize.cache_clear()
+    names_module.skeleton.cache_clear()
     resolver = Resolver(index, kb.predicates(), roles=role_types(kb))
-    # each entity cell as Resolver.claim reads it: a dict lookup for a text seen before, the
-    # tiered lookup for a new one
-    resolved, lookup = resolver._resolved, resolver._entity
+    # each entity cell as Resolver.claim reads it (Resolver.names): a dict lookup for a text
+    # seen before, the tiered lookup for a new one
     start, cpu = time.perf_counter(), time.process_time()
     for row in rows:
-        values = row.values
-        predicate = None
-        for col in ENTITY_COLUMNS:
-            text = values.get(col)
-            if text is not None and resolved.get(text) is None:
-                if predicate is None:
-                    predicate = resolver._predicate(row)
-                lookup(row, col, text, predicate)
+        resolver.names(row, resolver._predicate(row))
     names, names_cpu = time.perf_counter() - start, time.process_time() - cpu
     # and the whole of Resolver.claim (names, dates, grades: the rows made claims), for scale
     start = time.perf_counter()
@@ -189,18 +197,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--entities", type=int, default=5_000)
     parser.add_argument("--create", action="store_true", help="also import a table of new entities")
+    parser.add_argument("--repeat", type=int, default=3, help="measure this many times, keep the best")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     gaz, labels = gazetteer(args.entities)
     kb = base(gaz)
-    result: dict[str, Any] = {"entities": args.entities, "resolve": measure(kb, table(args.rows, labels))}
+    result: dict[str, Any] = {"entities": args.entities, "resolve": measure(kb, table(args.rows, labels), args.repeat)}
     if args.create:
         result["create"] = create(gaz, labels, args.rows)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         r = result["resolve"]
-        print(f"{r['rows']} rows, {r['distinct_names']} distinct names, {args.entities} synthetic entities")
+        print(f"{r['rows']} rows, {r['distinct_names']} distinct names, {args.entities} synthetic entities"
+              f" (best of {r['runs']})")
         print(f"read {r['read_s']:.3f} s; names {r['names_s']:.3f} s ({r['names_over_read']}x reading,"
               f" {r['names_s']:.2f} s beyond it); {r['variants']} variant spellings resolved")
         print(f"CPU seconds: read {r['read_cpu_s']:.3f}, names {r['names_cpu_s']:.3f}")

@@ -322,6 +322,8 @@ class Resolver:
         self._by_role: dict[tuple[str, str | None], str] = {}
         self._predicate_cache: dict[str, str] = {}
         self._role_keys: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        #: predicate -> column -> the class the column's role requires
+        self._required: dict[str, dict[str, str | None]] = {}
         #: (column, cell text) -> value, for cells read the same way in every row (dates, grades)
         self._read: dict[tuple[str, str], object] = {}
 
@@ -353,14 +355,13 @@ class Resolver:
         required, pred = self._role_key(col, predicate)
         key = (text, required)
         iri = self._by_role.get(key)
-        if iri is None and self._created_by_name:
+        if iri is not None:
+            return iri
+        if self._created_by_name:  # new entities: every role they have is recorded, for their type
             iri = self._created_by_name.get(normalize(text))
             if iri is not None:
-                self._by_role[key] = iri
-        if iri is not None:
-            if iri in self.uses:
                 self._use(iri, col, pred, row)
-            return iri
+                return iri
         one = self.index.exact_one(text)
         if one is not None:
             self._resolved[text] = one  # an exact name of one entity: the same in every role
@@ -373,8 +374,7 @@ class Resolver:
         except UnknownNameError as exc:
             if not self.create or expand_curie(text) is not None:
                 raise row.error(col, f"{col}: {exc}") from None
-            iri = self._by_role[key] = self._create(row, col, text, pred, predicate)
-            return iri
+            return self._create(row, col, text, pred, predicate)
         iri = match.iri
         if match.tier == "variant":
             self.variants.setdefault((text, iri), match.how)
@@ -447,20 +447,35 @@ class Resolver:
             value = self._read[key] = read(row, col)  # raises on a bad value: nothing is kept
             return value
 
+    def names(self, row: Row, predicate: str) -> list[str | None]:
+        """The IRIs of a row's entity cells, in :data:`ENTITY_COLUMNS` order (None: empty cell).
+
+        A text seen before costs a dict lookup or two (by text, or by text and
+        the class its role requires); a new one, the tiered lookup.
+        """
+        values = row.values
+        resolved, by_role = self._resolved, self._by_role
+        required = self._required.get(predicate)
+        if required is None:
+            required = self._required[predicate] = {c: self._role_key(c, predicate)[0] for c in ENTITY_COLUMNS}
+        out: list[str | None] = []
+        for col in ENTITY_COLUMNS:
+            text = values.get(col)
+            if text is None:
+                out.append(None)
+                continue
+            iri = resolved.get(text)
+            if iri is None:
+                iri = by_role.get((text, required[col]))
+                if iri is None:
+                    iri = self._entity(row, col, text, predicate)
+            out.append(iri)
+        return out
+
     def claim(self, row: Row) -> Claim:
         predicate = self._predicate(row)
         values = row.values
-        resolved = self._resolved
-
-        def ent(col: str) -> str | None:
-            text = values.get(col)
-            if text is None:
-                return None
-            iri = resolved.get(text)
-            return iri if iri is not None else self._entity(row, col, text, predicate)
-
-        subject, obj, source = ent("subject"), ent("object"), ent("source")
-        area, election, speaker, cited_in = ent("area"), ent("election"), ent("speaker"), ent("cited_in")
+        subject, obj, source, area, election, speaker, cited_in = self.names(row, predicate)
         checked = self._checked
         cred = checked(row, "credibility", _read_credibility)
         modality = checked(row, "modality", _read_modality)
