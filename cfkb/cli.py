@@ -208,8 +208,8 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
     """Import claim tables (CSV, YAML) and RDF (Turtle, TriG, JSON-LD, N-Triples, N-Quads).
 
     All files of one call are one transaction: on any error nothing is
-    imported, the store is left as it was and the message names
-    file:line:column. Everything is SHACL-checked first. Claims already in
+    imported, the store is left as it was, and every problem found is
+    listed (up to 100), each as file:line:column. Everything is SHACL-checked first. Claims already in
     the base are not duplicated. RDF/XML, TriX and DOCTYPEs are refused;
     JSON-LD contexts are never fetched.
 

@@ -26,6 +26,7 @@ silent pick; no key matches an entity of a type the role forbids.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
@@ -166,6 +167,14 @@ def specific(name: str) -> bool:
     return len(key.split()) >= VARIANT_MIN_WORDS or _letters(key) >= VARIANT_MIN_LETTERS
 
 
+def _common(postings: dict[str, set[str]], words: Iterable[str]) -> set[str]:
+    """The keys that every one of ``words`` is in (the smallest posting list first)."""
+    sets = sorted((postings.get(w, set()) for w in words), key=len)
+    if not sets or not sets[0]:
+        return set()
+    return sets[0].intersection(*sets[1:])
+
+
 def _similar_how(score: float) -> Callable[[str], str]:
     return lambda _name: f"similar spelling, {score:.0f}%"
 
@@ -214,6 +223,8 @@ class EntityIndex:
     _loose_words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: the set of content words (loose spelling) of a name -> strict keys
     _wordsets: dict[frozenset[str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: the set of content words (strict spelling) of a name -> strict keys
+    _strict_wordsets: dict[frozenset[str], set[str]] = field(default_factory=lambda: defaultdict(set))
     #: loose key of the Latin spelling of each Arabic-script name -> strict keys
     _arabic_loose: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: (loose key, IRI) -> the first name of that entity with that loose key
@@ -251,8 +262,11 @@ class EntityIndex:
             if key in self._names:
                 continue
             self._names[key] = name
-            for w in _content(key.split()):
+            content = _content(key.split())
+            for w in content:
                 self._words[w].add(key)
+            if content:
+                self._strict_wordsets[content].add(key)
             loose_words = _content(loose.split())
             for w in loose_words:
                 self._loose_words[w].add(key)
@@ -360,18 +374,19 @@ class EntityIndex:
             add(self._wordsets.get(loose_words, ()), lambda n: f"the same words as {n!r}", 88, "words")
         if words:
             # a word (or words) of a longer name: "Hadba", "Asaib"
-            shared = set.intersection(*(self._words.get(w, set()) for w in words))
+            shared = _common(self._words, words)
             add(shared, lambda n: f"{'words' if len(words) > 1 else 'a word'} of {n!r}", 80, "word")
-            # a longer name holding a known one: "Kataib Hezbollah Brigades"
-            for w in words:
-                if len(self._words.get(w, ())) > _COMMON_WORD:
-                    continue  # a word in very many names says nothing about which
-                for k in self._words.get(w, ()):
-                    kw = _content(k.split())
-                    if kw and kw < words:
-                        add([k], lambda n: f"{n!r} is part of the name", 70, "part")
+            # a longer name holding a known one: "Kataib Hezbollah Brigades" (each smaller set of
+            # its words looked up whole: a few dozen lookups, however many names share a word)
+            if len(words) <= 8:
+                ordered = sorted(words)
+                for r in range(1, len(ordered)):
+                    for sub in itertools.combinations(ordered, r):
+                        found_keys = self._strict_wordsets.get(frozenset(sub))
+                        if found_keys:
+                            add(found_keys, lambda n: f"{n!r} is part of the name", 70, "part")
         if loose_words:
-            shared = set.intersection(*(self._loose_words.get(w, set()) for w in loose_words))
+            shared = _common(self._loose_words, loose_words)
             add(shared, lambda n: f"{'words' if len(loose_words) > 1 else 'a word'} spelled like those of {n!r}",
                 75, "loose-words")
         if is_arabic(key):
