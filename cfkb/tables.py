@@ -322,6 +322,8 @@ class Resolver:
         self._by_role: dict[tuple[str, str | None], str] = {}
         self._predicate_cache: dict[str, str] = {}
         self._role_keys: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        #: (cell text, required class) -> why it does not resolve (a bad name is looked up once)
+        self._failed: dict[tuple[str, str | None], str] = {}
         #: predicate -> column -> the class the column's role requires
         self._required: dict[str, dict[str, str | None]] = {}
         #: (column, cell text) -> value, for cells read the same way in every row (dates, grades)
@@ -331,6 +333,7 @@ class Resolver:
         """Drop cached lookups (after names were added to the index)."""
         self._resolved.clear()
         self._by_role.clear()
+        self._failed.clear()
         self._predicate_cache.clear()
 
     def entity(self, row: Row, col: str, predicate: str) -> str | None:
@@ -357,6 +360,9 @@ class Resolver:
         iri = self._by_role.get(key)
         if iri is not None:
             return iri
+        failed = self._failed.get(key)
+        if failed is not None:  # the same bad name again: the same message, at this cell
+            raise row.error(col, failed)
         if self._created_by_name:  # new entities: every role they have is recorded, for their type
             iri = self._created_by_name.get(normalize(text))
             if iri is not None:
@@ -370,11 +376,17 @@ class Resolver:
         try:
             match = self.index.lookup(text, allowed)
         except AmbiguousNameError as exc:
+            self._failed[key] = str(exc)
             raise row.error(col, str(exc)) from None
         except UnknownNameError as exc:
             if not self.create or expand_curie(text) is not None:
+                self._failed[key] = f"{col}: {exc}"
                 raise row.error(col, f"{col}: {exc}") from None
-            return self._create(row, col, text, pred, predicate)
+            try:
+                return self._create(row, col, text, pred, predicate)
+            except ParseError as refused:
+                self._failed[key] = refused.message
+                raise
         iri = match.iri
         if match.tier == "variant":
             self.variants.setdefault((text, iri), match.how)
