@@ -421,18 +421,22 @@ class EntityIndex:
 
     # -- what callers use ----------------------------------------------------
 
-    def lookup(self, name: str, allowed: set[str] | None = None, *, accept: str = "variant") -> Match:
+    def lookup(self, name: str, allowed: set[str] | None = None, *, accept: str = "variant",
+               explain: bool = True) -> Match:
         """The one entity ``name`` means, and how it matched.
 
         ``accept`` is the loosest tier taken: ``variant`` for a write (the
         default), ``suggestion`` for a read, which takes a suggestion when it
         is the only one.
 
+        ``explain=False`` leaves the suggestions out of an unknown name's
+        error (a caller that looks for near duplicates next).
+
         Raises:
             UnknownNameError: no entity matches (with the suggestions, explained).
             AmbiguousNameError: several match (with every candidate).
         """
-        found = self.matches(name, allowed)
+        found = self.matches(name, allowed, suggestions=explain or accept == "suggestion")
         for tier in ("exact", "variant"):
             hits = [m for m in found if m.tier == tier]
             if len(hits) == 1:

@@ -374,7 +374,7 @@ class Resolver:
             return one
         allowed = self.roles.below(required) if self.roles is not None and required else None
         try:
-            match = self.index.lookup(text, allowed)
+            match = self.index.lookup(text, allowed, explain=not self.create)
         except AmbiguousNameError as exc:
             self._failed[key] = str(exc)
             raise row.error(col, str(exc)) from None
