@@ -287,7 +287,7 @@ def _import(state: State, inputs: list[Any], create_entities: bool, verbose: boo
     from cfkb.importer import import_into
 
     if partner:
-        _import_partner(state, inputs, partner, create_entities)
+        _import_partner(state, inputs, partner, create_entities, new_entities)
         return
     try:
         with _progress_bar(sum(f.lines for f in inputs)) as bar:
@@ -318,13 +318,14 @@ def _import(state: State, inputs: list[Any], create_entities: bool, verbose: boo
         _echo_err("no new conflicts")
 
 
-def _import_partner(state: State, inputs: list[Any], partner: str, create_entities: bool) -> None:
+def _import_partner(state: State, inputs: list[Any], partner: str, create_entities: bool,
+                    new_entities: bool = False) -> None:
     from cfkb.importer import import_lock
     from cfkb.partner import import_partner
 
     with import_lock(state.location):
         result = import_partner(state.kb(write=True), inputs, partner=partner, analyst=state.analyst,
-                                create_entities=create_entities)
+                                create_entities=create_entities, new_entities=new_entities)
     report = result.report
     _echo_err(f"imported {', '.join(report.files)} from {partner}: {len(report.claims_added)} claim(s) added,"
               f" {len(report.claims_present)} already present")

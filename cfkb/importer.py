@@ -346,13 +346,14 @@ def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
 
 
 def prepare(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
-            progress: Progress | None = None) -> tuple[list[Claim], list[ox.Quad], Resolver]:
+            progress: Progress | None = None, new_entities: bool = False
+            ) -> tuple[list[Claim], list[ox.Quad], Resolver]:
     """Read and resolve every file; nothing is written.
 
     Returns the claims, the other quads (entities, documents, assessments)
     and the resolver (which knows the entities it created).
     """
-    p = read_inputs(kb, files, create_entities=create_entities, progress=progress)
+    p = read_inputs(kb, files, create_entities=create_entities, progress=progress, new_entities=new_entities)
     raise_problems(p.problems)
     return p.claims, p.rest, p.resolver
 
