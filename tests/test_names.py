@@ -329,6 +329,9 @@ def test_gazetteer_file_with_another_entitys_label_is_refused(runner, store_path
     assert f"{path}:3:1: new entity <https://example.org/p/hikma> named 'Hikma': the name is the name of" \
            " Hikma (Party)" in result.stderr
     assert store_state(store_path) == before
+    partner = _run(runner, store_path, "import", "--partner", "Institute X", path)
+    assert partner.exit_code == 1 and "the name is the name of Hikma (Party)" in partner.stderr
+    assert store_state(store_path) == before
     assert _run(runner, store_path, "import", "--new", path).exit_code == 0
 
 
