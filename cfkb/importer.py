@@ -198,6 +198,16 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
 
     resolver = Resolver(kb.entity_index(), kb.predicates(), create=create_entities, roles=role_types(kb),
                         new=new_entities)
+    try:
+        return _read_inputs(kb, files, resolver, progress, new_entities)
+    finally:
+        if resolver.index.grown:
+            # the files' names were added for this read only: the base's own index is built afresh
+            kb._index = None  # noqa: SLF001
+
+
+def _read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], resolver: Resolver, progress: Progress | None,
+                 new_entities: bool) -> Prepared:
     claims: list[Claim] = []
     iris: list[str] = []  # the claims' content-hash IRIs, computed once
     rest: list[ox.Quad] = []
@@ -224,6 +234,7 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
             if not new_entities:
                 problems += _new_entity_clashes(resolver, f, file_rest)
             # entities the file defines can be named by the tables that follow
+            resolver.index.grown = resolver.index.grown or bool(file_rest)
             for q in file_rest:
                 if q.predicate in (RDFS.label, SKOS.altLabel) and isinstance(q.object, ox.Literal):
                     resolver.index.add(q.subject.value, q.object.value,

@@ -232,6 +232,8 @@ class EntityIndex:
     #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.entities`)
     merged: dict[str, str] = field(default_factory=dict)
 
+    #: names were added beyond the base's own (by a file being read): not the base's index any more
+    grown: bool = False
     #: names added but not yet normalised: the lookup tables are built on the
     #: first lookup, so a caller that only wants labels never pays for them
     _pending: list[tuple[str, str]] = field(default_factory=list)
