@@ -453,3 +453,16 @@ def test_generated_table_with_new_entities_in_several_roles_imports(tmp_path):
 @pytest.mark.slow
 def test_generated_100k_table_with_new_entities_imports(tmp_path):
     _generated_import(tmp_path, 100_000)
+
+
+def test_read_options_take_the_only_suggestion_with_a_note(runner, store_path):
+    exact = _run(runner, store_path, "conflicts", "--entity", "AAH", "--format", "json")
+    loose = _run(runner, store_path, "conflicts", "--entity", "Asaib", "--format", "json")
+    assert loose.exit_code == 0, loose.output
+    assert "note: 'Asaib' taken as" in loose.stderr and "asaib-ahl-al-haq" in loose.stderr
+    assert loose.stdout == exact.stdout and "note" not in exact.stderr
+    # a part of the name is no more than a suggestion, even for a read
+    part = _run(runner, store_path, "conflicts", "--entity", "Huquq Movement")
+    assert part.exit_code == 1 and "did you mean 'Huquq' [Harakat Hoquq (Party)" in part.stderr
+    two = _run(runner, store_path, "conflicts", "--entity", "Malik")
+    assert two.exit_code == 1 and "Hamdi Malik" in two.stderr and "Nouri al-Maliki" in two.stderr
