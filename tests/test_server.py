@@ -638,7 +638,9 @@ def test_duplicates_page_on_a_writable_server_only(writable_app, client):
 
     assert client.get("/duplicates").status_code == 404   # a read-only server does not list them
     kb = writable_app.state.cfkb.kb
+    assert "/duplicates" not in client.get("/").text
     with TestClient(writable_app) as c:
+        assert '<a href="/duplicates"' in c.get("/").text
         assert "No likely duplicates" in c.get("/duplicates").text
         add_entity(kb, "Kataib Sayyid al-Shuhadaa", "ArmedGroup", analyst="t", force=True)
         doc = html(c.get("/duplicates"))

@@ -174,7 +174,7 @@ def duplicates(request: Request) -> Response:
         raise NotFoundError("likely duplicates are listed by a writable server ('cfkb serve --writable')"
                             " or by 'cfkb entity duplicates'")
     pairs = find_duplicates(cfg.kb)
-    return render(request, "duplicates.html", {"title": "Likely duplicates", "nav": "", "pairs": pairs})
+    return render(request, "duplicates.html", {"title": "Likely duplicates", "nav": "duplicates", "pairs": pairs})
 
 
 def claim(request: Request) -> Response:
