@@ -143,10 +143,24 @@ def is_arabic(text: str) -> bool:
 def latin_of_arabic(name: str) -> str:
     """A rough Latin spelling of an Arabic-script name, for suggestions only.
 
-    >>> skeleton(latin_of_arabic("حمدي مالك")) == skeleton("Hamdi Malik")
+    >>> consonants(latin_of_arabic("حمدي مالك")) == consonants("Hamdi Malik")
     True
     """
     return normalize(name).translate(_ARABIC_LATIN)
+
+
+_LATIN_VOWELS = re.compile(r"[aeiouy]")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def consonants(name: str) -> str:
+    """The loose key without its vowels: Arabic script writes no short vowels, so an Arabic
+    spelling and a Latin one are compared on their consonants (for suggestions only).
+
+    >>> consonants("Hamdi Malik")
+    'hmd mlk'
+    """
+    return " ".join(w for w in (_LATIN_VOWELS.sub("", w) for w in skeleton(name).split()) if w)
 
 
 def _content(words: Iterable[str]) -> frozenset[str]:
@@ -227,6 +241,8 @@ class EntityIndex:
     _strict_wordsets: dict[frozenset[str], set[str]] = field(default_factory=lambda: defaultdict(set))
     #: loose key of the Latin spelling of each Arabic-script name -> strict keys
     _arabic_loose: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: consonants of each Latin-script name -> strict keys
+    _latin_consonants: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: (loose key, IRI) -> the first name of that entity with that loose key
     _loose_names: dict[tuple[str, str], str] = field(default_factory=dict)
     #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.entities`)
@@ -275,7 +291,9 @@ class EntityIndex:
             if loose_words:
                 self._wordsets[loose_words].add(key)
             if is_arabic(key):
-                self._arabic_loose[skeleton(latin_of_arabic(key))].add(key)
+                self._arabic_loose[consonants(latin_of_arabic(key))].add(key)
+            else:
+                self._latin_consonants[consonants(key)].add(key)
 
     def __contains__(self, iri: str) -> bool:
         return iri in self.labels or iri in self.types
@@ -392,12 +410,10 @@ class EntityIndex:
             add(shared, lambda n: f"{'words' if len(loose_words) > 1 else 'a word'} spelled like those of {n!r}",
                 75, "loose-words")
         if is_arabic(key):
-            latin = skeleton(latin_of_arabic(key))
-            for i in self._loose.get(latin, ()):
-                out.append(Match(i, "suggestion", f"the Latin spelling {self._spelled(i, latin)!r} of the Arabic",
-                                 self._spelled(i, latin), 85, "script"))
+            add(self._latin_consonants.get(consonants(latin_of_arabic(key)), ()),
+                lambda n: f"the Latin spelling {n!r} of the Arabic", 85, "script")
         else:
-            add(self._arabic_loose.get(loose, ()), lambda n: f"the Arabic spelling {n!r}", 85, "script")
+            add(self._arabic_loose.get(consonants(key), ()), lambda n: f"the Arabic spelling {n!r}", 85, "script")
         for k, score in self._similar(key, loose):
             add([k], _similar_how(score), score * 0.9, "similar")
         return out
@@ -562,9 +578,14 @@ class EntityIndex:
                             note(self._strict[x], self._strict[y], 90,
                                  f"{self._names[x]!r} and {self._names[y]!r} have the same words")
         for latin, keys in self._arabic_loose.items():
+            spelled = self._latin_consonants.get(latin, set())
+            if not spelled or len(spelled) > common:
+                continue
             for k in keys:
-                others = self._loose.get(latin, set()) - self._strict[k]
-                note(self._strict[k], others, 85, f"the Arabic {self._names[k]!r} reads as a Latin name of the other")
+                for other in spelled:
+                    if _DIGITS.findall(k) == _DIGITS.findall(other):
+                        note(self._strict[k], self._strict[other], 85,
+                             f"the Arabic {self._names[k]!r} reads as {self._names[other]!r}")
         # edit distance inside blocks of names sharing an uncommon word, on their distinctive
         # words only: "Tahalof", "Coalition", "TV" are in many names and tell nothing
         holders = {w: {i for k in keys for i in self._strict[k]} for w, keys in self._loose_words.items()}
