@@ -63,6 +63,7 @@ class CfkbGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CfkbError as exc:
+            _echo_problems(exc)
             raise click.ClickException(terminal_text(str(exc))) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
@@ -85,6 +86,28 @@ def _echo_err(message: str) -> None:
 def _say(text: str, nl: bool = True) -> None:
     """Print text for a reader at a terminal: control and bidi-override characters escaped."""
     click.echo(terminal_text(text), nl=nl)
+
+
+def _echo_problems(exc: BaseException) -> None:
+    """Every problem an error lists, one line each (the error's own line comes last)."""
+    details = getattr(exc, "details", None)
+    if not details or len(details) < 2 or getattr(exc, "shown", False):
+        return
+    for line in details:
+        _echo_err(line)
+    count = getattr(exc, "count", len(details))
+    if count > len(details):
+        _echo_err(f"... and {count - len(details)} more problem(s) not listed")
+    _echo_err(f"{count} problem(s); nothing was written")
+
+
+def _read_name(kb: KnowledgeBase, name: str, allowed: set[str] | None = None) -> str:
+    """The entity a name given to a read means; a looser match is taken only when it is the
+    only one, and the note says what it matched and how."""
+    match = kb.entity_index().lookup(name, allowed, accept="suggestion")
+    if match.tier != "exact":
+        _echo_err("note: " + match.note(name))
+    return match.iri
 
 
 @click.group(cls=CfkbGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -172,6 +195,9 @@ def init(state: State, empty: bool, force: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The format of every file (default: from each file's extension; needed for '-').")
 @click.option("--create-entities", is_flag=True, help="Create entities for names the gazetteer does not know.")
+@click.option("--new", "new_entities", is_flag=True,
+              help="With --create-entities: create them even when an existing entity has a close name.")
+@click.option("--dry-run", is_flag=True, help="Run every check of the import (names included) and write nothing.")
 @click.option("--verbose", "-v", is_flag=True, help="List the claims added and the import batch.")
 @click.option("--partner", metavar="INSTITUTE",
               help="The files come from this partner: recorded on the batch, their grading kept beside ours.")
@@ -180,13 +206,14 @@ def init(state: State, empty: bool, force: bool) -> None:
 @click.option("--max-value-kb", type=click.IntRange(1), default=None, metavar="KB",
               help="Refuse literals and IRIs longer than this many thousand characters (default 1000).")
 @pass_state
-def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool,
-               partner: str | None, max_file_mb: int | None, max_value_kb: int | None) -> None:
+def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, new_entities: bool,
+               dry_run: bool, verbose: bool, partner: str | None, max_file_mb: int | None,
+               max_value_kb: int | None) -> None:
     """Import claim tables (CSV, YAML) and RDF (Turtle, TriG, JSON-LD, N-Triples, N-Quads).
 
     All files of one call are one transaction: on any error nothing is
-    imported, the store is left as it was and the message names
-    file:line:column. Everything is SHACL-checked first. Claims already in
+    imported, the store is left as it was, and every problem found is
+    listed (up to 100), each as file:line:column. Everything is SHACL-checked first. Claims already in
     the base are not duplicated. RDF/XML, TriX and DOCTYPEs are refused;
     JSON-LD contexts are never fetched.
 
@@ -202,6 +229,7 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
       cfkb import claims.csv partner.ttl
       cat claims.csv | cfkb import --format csv -
       cfkb import --partner "Institute X" their-export.ttl
+      cfkb import --dry-run --create-entities claims.csv
     """
     from cfkb import guard
 
@@ -211,14 +239,17 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
     if max_value_kb:
         changes["value_chars"] = max_value_kb * 1000
     with guard.using(**changes):
-        _import(state, files, fmt, create_entities, verbose, partner)
+        inputs = _read_inputs(files, fmt)
+        if dry_run:
+            _dry_run(state, inputs, create_entities, new_entities)
+            return
+        _import(state, inputs, create_entities, verbose, partner, new_entities)
 
 
-def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entities: bool, verbose: bool,
-            partner: str | None) -> None:
+def _read_inputs(files: tuple[str, ...], fmt: str | None) -> list[Any]:
     from cfkb import guard
     from cfkb.files import read_regular
-    from cfkb.importer import InputFile, import_into
+    from cfkb.importer import InputFile
 
     inputs = []
     for name in files:
@@ -230,26 +261,55 @@ def _import(state: State, files: tuple[str, ...], fmt: str | None, create_entiti
             inputs.append(InputFile("<stdin>", data, fmt))
         else:
             inputs.append(InputFile(name, read_regular(name, guard.limits().file_bytes), fmt))
+    return inputs
+
+
+def _dry_run(state: State, inputs: list[Any], create_entities: bool, new_entities: bool) -> None:
+    """Every check of the import, on the store (or an empty base), and nothing written."""
+    from cfkb.importer import plan_import
+
+    kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
+    plan = plan_import(kb, inputs, create_entities=create_entities, new_entities=new_entities)
+    created = len(plan.entities_created)
+    _echo_err(f"checked {', '.join(f.name for f in inputs)}: {len(plan.new_claims)} claim(s) would be added,"
+              f" {len(set(plan.iris)) - len(plan.new_claims)} already present, {created}"
+              f" entit{'y' if created == 1 else 'ies'} would be created; nothing was written")
+    _echo_names(plan.entities_created, plan.name_variants, "column")
+
+
+def _echo_names(created: list[tuple[str, str, str]], variants: list[tuple[str, str, str]], where: str) -> None:
+    for iri, label, column in created:
+        name = f"--{column.replace('_', '-')}" if where == "option" else f"column {column}"
+        _echo_err(f"  created entity {label!r} <{iri}> (from {name})")
+    for text, iri, how in variants:
+        _echo_err(f"  {text!r} read as <{iri}> ({how})")
+
+
+def _import(state: State, inputs: list[Any], create_entities: bool, verbose: bool, partner: str | None,
+            new_entities: bool = False) -> None:
+    from cfkb.importer import import_into
+
     if partner:
-        _import_partner(state, inputs, partner, create_entities)
+        _import_partner(state, inputs, partner, create_entities, new_entities)
         return
     try:
         with _progress_bar(sum(f.lines for f in inputs)) as bar:
             report = import_into(state.location, inputs, analyst=state.analyst, create_entities=create_entities,
-                                 progress=bar.update if bar is not None else None, count_conflicts=True)
+                                 progress=bar.update if bar is not None else None, count_conflicts=True,
+                                 new_entities=new_entities)
     except CfkbError as exc:
         details = getattr(exc, "details", [])
         if verbose and len(details) > 1:  # every problem found, not only the first
             for n, line in enumerate(details, 1):
                 _echo_err(f"problem {n}/{len(details)}: {line}")
+            exc.shown = True  # type: ignore[attr-defined]
         raise
     _echo_left_out(report)
     created = len(report.entities_created)
     _echo_err(f"imported {', '.join(report.files)}: {len(report.claims_added)} claim(s) added,"
               f" {len(report.claims_present)} already present, {created} entit{'y' if created == 1 else 'ies'}"
               " created")
-    for iri, label, column in report.entities_created:
-        _echo_err(f"  created entity {label!r} <{iri}> (from column {column})")
+    _echo_names(report.entities_created, report.name_variants, "column")
     if verbose:
         _echo_err(f"  batch <{report.batch}>")
         for iri in report.claims_added:
@@ -269,13 +329,14 @@ def _echo_left_out(report: Any) -> None:
         _echo_err(f"left out {left_out_text(report.left_out)} of the sending base: this base keeps its own")
 
 
-def _import_partner(state: State, inputs: list[Any], partner: str, create_entities: bool) -> None:
+def _import_partner(state: State, inputs: list[Any], partner: str, create_entities: bool,
+                    new_entities: bool = False) -> None:
     from cfkb.importer import import_lock
     from cfkb.partner import import_partner
 
     with import_lock(state.location):
         result = import_partner(state.kb(write=True), inputs, partner=partner, analyst=state.analyst,
-                                create_entities=create_entities)
+                                create_entities=create_entities, new_entities=new_entities)
     report = result.report
     _echo_left_out(report)
     _echo_err(f"imported {', '.join(report.files)} from {partner}: {len(report.claims_added)} claim(s) added,"
@@ -355,8 +416,10 @@ def claim() -> None:
 @click.option("--credibility", type=click.IntRange(1, 6), help="Admiralty credibility of the claim, 1-6.")
 @click.option("--tlp", callback=_tlp_level, help="TLP 2.0 marking: CLEAR, GREEN, AMBER, AMBER+STRICT, RED.")
 @click.option("--create-entities", is_flag=True, help="Create entities for unknown names.")
+@click.option("--new", "new_entities", is_flag=True,
+              help="With --create-entities: create them even when an existing entity has a close name.")
 @pass_state
-def claim_add(state: State, create_entities: bool, **values: Any) -> None:
+def claim_add(state: State, create_entities: bool, new_entities: bool, **values: Any) -> None:
     """Add one claim; prints its ID and any conflicts it creates.
 
     \b
@@ -379,15 +442,15 @@ def claim_add(state: State, create_entities: bool, **values: Any) -> None:
     data = yaml.safe_dump([row], allow_unicode=True).encode("utf-8")
     try:
         report = import_into(state.location, [InputFile(_COMMAND_LINE, data, "yaml")], analyst=state.analyst,
-                             create_entities=create_entities, count_conflicts=True)
+                             create_entities=create_entities, count_conflicts=True,
+                             new_entities=new_entities)
     except CfkbError as exc:
         raise _option_error(exc, row) from exc
     iri = (report.claims_added or report.claims_present)[0]
     _say(iri.rsplit("/", 1)[-1])
     if report.claims_present:
         _echo_err("the claim was already in the base")
-    for created_iri, label, column in report.entities_created:
-        _echo_err(f"  created entity {label!r} <{created_iri}> (from --{column.replace('_', '-')})")
+    _echo_names(report.entities_created, report.name_variants, "option")
     if report.new_conflicts:
         _echo_err(f"{report.new_conflicts} new conflict(s); see: cfkb conflicts --entity {values['subject']!r}")
 
@@ -444,9 +507,8 @@ def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None
     from cfkb.conflicts import find_conflicts, view_as_of
 
     kb = state.kb()
-    index = kb.entity_index()
-    entity_iri = index.resolve(entity) if entity else None
-    source_iri = index.resolve(source) if source else None
+    entity_iri = _read_name(kb, entity) if entity else None
+    source_iri = _read_name(kb, source) if source else None
     view = kb
     if as_of or known_as_of:
         if as_of and known_as_of:
@@ -540,38 +602,41 @@ def _conflicts_table(found: list[Any]) -> str:
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "turtle", "trig", "jsonld", "nt", "nq"]),
               help="The file's format (default: from its extension).")
 @click.option("--repair", is_flag=True, help="Drop damaged values of the base's own state (its generation).")
+@click.option("--create-entities", is_flag=True, help="Check FILE as 'import --create-entities' would.")
+@click.option("--new", "new_entities", is_flag=True, help="Check FILE as 'import --create-entities --new' would.")
 @pass_state
-def validate(state: State, file: str | None, fmt: str | None, repair: bool) -> None:
-    """Check the base, or a file, against the SHACL data-quality shapes,
-    and the base's own settings and state.
+def validate(state: State, file: str | None, fmt: str | None, create_entities: bool, new_entities: bool,
+             repair: bool) -> None:
+    """Check the base against the SHACL data-quality shapes and its own settings and state,
+    or a file as its import would.
 
-    Exit status 1 when there are violations.
+    A FILE gets exactly the import's checks (names, types, values, shapes)
+    against the base, and nothing is written: the same as 'cfkb import
+    --dry-run FILE'. Exit status 1 when there are problems.
 
     \b
     Example:
       cfkb validate
       cfkb validate partner.ttl
       cfkb validate --repair
+      cfkb validate --create-entities new-claims.csv
     """
-    from cfkb.importer import InputFile, prepare_quads
     from cfkb.resources import shapes_dir
     from cfkb.validate import validate_quads
 
-    kb = state.kb(write=repair) if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     if file:
-        from cfkb import guard
-        from cfkb.files import read_regular
+        _dry_run(state, _read_inputs((file,), fmt), create_entities, new_entities)
+        _echo_err(f"{file}: conforms")
+        return
+    from cfkb.export import data_quads
 
-        quads = prepare_quads(kb, InputFile(file, read_regular(file, guard.limits().file_bytes), fmt))
-    else:
-        from cfkb.export import data_quads
-
-        quads = data_quads(kb.store)
+    kb = state.kb(write=repair) if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
+    quads = data_quads(kb.store)
     found = validate_quads(quads, [shapes_dir() / "claims.ttl"])
     for v in found:
         _say(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
     problems: list[str] = []
-    if not file and KnowledgeBase.exists(state.location):
+    if KnowledgeBase.exists(state.location):
         from cfkb.tlp import setting_problems
 
         if repair:
@@ -580,7 +645,7 @@ def validate(state: State, file: str | None, fmt: str | None, repair: bool) -> N
         problems = setting_problems(kb)
         for line in problems:
             _say(f"{state.store_path}: {line}")
-    target = file or state.store_path
+    target = state.store_path
     if found or problems:
         _echo_err(f"{target}: {len(found)} violation(s)" + (f", {len(problems)} problem(s) with the base's"
                                                             " settings or state" if problems else ""))
@@ -843,6 +908,8 @@ def entity_show(state: State, name: str, fmt: str) -> None:
 
     info = show_entity(state.kb(), name)
     marking = marking_of(state.kb(), info.iri)  # as export counts it: every graph, or the default
+    if info.matched:
+        _echo_err("note: " + info.matched)
     if fmt == "json":
         click.echo(json.dumps({**asdict(info), "marking": marking}, ensure_ascii=False, indent=2))
         return
@@ -868,7 +935,8 @@ def entity_show(state: State, name: str, fmt: str) -> None:
 @click.option("--type", "type_name", required=True, help="Person, Party, ArmedGroup, ElectoralList, Coalition, "
               "Organization, Province, Region, Election, MediaOutlet, Document.")
 @click.option("--alias", "aliases", multiple=True, help="Another name (repeatable; Arabic script welcome).")
-@click.option("--force", is_flag=True, help="Add it even if the label already names an entity.")
+@click.option("--new", "--force", "force", is_flag=True,
+              help="Add it even if the label, or a name close to it, already names an entity.")
 @pass_state
 def entity_add(state: State, label: str, type_name: str, aliases: tuple[str, ...], force: bool) -> None:
     """Add an entity to the gazetteer; prints its IRI.
@@ -881,6 +949,39 @@ def entity_add(state: State, label: str, type_name: str, aliases: tuple[str, ...
 
     iri = add_entity(state.kb(write=True), label, type_name, analyst=state.analyst, aliases=aliases, force=force)
     _say(iri)
+
+
+@entity.command(name="duplicates")
+@click.option("--min-score", type=click.IntRange(50, 100), default=80, show_default=True,
+              help="Only pairs scoring at least this (100: certainly one entity).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_state
+def entity_duplicates(state: State, min_score: int, fmt: str) -> None:
+    """Likely duplicate entities: pairs scored and explained, for review and 'entity merge'.
+
+    Pairs come from shared keys (spelling variants, the same words in any
+    order, an Arabic name read in Latin letters, the distinctive words of
+    one name within the other, close spellings); pairs whose types cannot be
+    one thing are left out.
+
+    \b
+    Example:
+      cfkb entity duplicates
+      cfkb entity duplicates --min-score 90 --format json
+    """
+    from cfkb.entities import find_duplicates
+
+    found = find_duplicates(state.kb(), min_score=min_score)
+    if fmt == "json":
+        click.echo(json.dumps([p.to_json() for p in found], ensure_ascii=False, indent=2))
+        return
+    for p in found:
+        click.echo(f"{p.score:3.0f}  {p.label_a} ({', '.join(p.types_a)})  <{p.a}>")
+        click.echo(f"     {p.label_b} ({', '.join(p.types_b)})  <{p.b}>")
+        for why in p.reasons[:3]:
+            click.echo(f"     - {why}")
+        click.echo(f"     merge: cfkb entity merge <{p.a}> <{p.b}> --reason '...'")
+    _echo_err(f"{len(found)} likely duplicate pair(s) scoring {min_score} or more")
 
 
 @entity.command(name="alias")
@@ -1123,7 +1224,7 @@ def source_show(state: State, name: str) -> None:
     from cfkb.conflicts import find_conflicts
 
     kb = state.kb()
-    iri = kb.entity_index().resolve(name)
+    iri = _read_name(kb, name)
     _say(f"{kb.entity_index().label(iri)}  <{iri}>")
     nq = queries.load("said_by")
     _render_results(kb.query(nq.text, {"source": ox.NamedNode(iri)}, name=nq.name), "table")

@@ -45,7 +45,7 @@ from cfkb.model import (
     curie,
     short_id,
 )
-from cfkb.names import expand_curie, new_entity_iri
+from cfkb.names import RoleTypes, expand_curie, new_entity_iri
 from cfkb.store import KnowledgeBase
 
 MERGE_PREFIX = CFID_NS + "merge/"
@@ -95,6 +95,23 @@ def resolve_class(kb: KnowledgeBase, name: str) -> str:
     return found
 
 
+def role_types(kb: KnowledgeBase) -> RoleTypes:
+    """The classes each claim role allows, from the ontology (domains, ranges, subclasses)."""
+    rt = RoleTypes(above={c: {c} | up for c, up in _ancestors(kb).items()})
+    for q in kb.store.quads_for_pattern(None, RDFS.domain, None, ONTOLOGY_GRAPH):
+        rt.domain[q.subject.value] = q.object.value
+    for q in kb.store.quads_for_pattern(None, RDFS.range, None, ONTOLOGY_GRAPH):
+        rt.range[q.subject.value] = q.object.value
+    rt.classes = sorted(c for c in entity_classes(kb).values() if c not in _NOT_ENTITY_CLASSES)
+    return rt
+
+
+_NOT_ENTITY_CLASSES = {CFKB_NS + k for k in ("Claim", "ImportBatch", "Assessment", "Conflict", "ClaimPredicate",
+                                              "TLPLevel", "FunctionalPerContext", "ParticipationImplying",
+                                              "ParticipationPropagating", "BackgroundStatement", "EntityMerge",
+                                              "EntityUnmerge", "Export", "PartnerGrading")}
+
+
 # -- add, alias ------------------------------------------------------------
 
 def add_entity(kb: KnowledgeBase, label: str, type_name: str, *, analyst: str, aliases: tuple[str, ...] = (),
@@ -105,7 +122,9 @@ def add_entity(kb: KnowledgeBase, label: str, type_name: str, *, analyst: str, a
 
     Raises:
         InputError: the type is unknown, or the label (or an alias) already
-            names an entity (unless ``force``).
+            names an entity, or is close to a name of one (a variant
+            spelling, the same words, a word of a longer name, a very
+            similar spelling): unless ``force`` (``--new``).
     """
     label = label.strip()
     if not label:
@@ -116,9 +135,14 @@ def add_entity(kb: KnowledgeBase, label: str, type_name: str, *, analyst: str, a
         for name in (label, *aliases):
             found = index.strict_matches(name)
             if found:
-                listed = ", ".join(f"{index.label(i)} <{i}>" for i in sorted(found))
+                listed = ", ".join(f"{index.describe(i)} <{i}>" for i in sorted(found))
                 raise InputError(f"{name!r} already names {listed}; add an alias with 'cfkb entity alias',"
-                                 " or pass --force to add a separate entity")
+                                 " or pass --new to add a separate entity")
+            close = index.near_duplicates(name, role_types(kb).related(cls))
+            if close:
+                listed = "; ".join(f"{index.describe(m.iri)} <{m.iri}> ({m.how})" for m in close[:5])
+                raise InputError(f"{name!r} is close to {listed}; if it is the same, add the name with"
+                                 f" 'cfkb entity alias EXISTING {name!r}', or pass --new to add a separate entity")
     iri = ox.NamedNode(new_entity_iri(label, index.labels))
     agent, agent_quads = _agent(kb, analyst)
     when = when or _now()
@@ -170,6 +194,8 @@ class EntityInfo:
     claims: dict[str, int] = field(default_factory=dict)
     merged: list[str] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
+    #: how the name given matched, when not exactly (a read takes the only suggestion)
+    matched: str = ""
 
 
 _ROLES = {RDF.subject.value: "subject", RDF.object.value: "object", PROV.wasAttributedTo.value: "speaker",
@@ -184,9 +210,10 @@ def show_entity(kb: KnowledgeBase, name: str) -> EntityInfo:
         UnknownNameError, AmbiguousNameError: ``name`` does not name one entity.
     """
     index = kb.entity_index()
-    iri = index.resolve(name)
+    match = index.lookup(name, accept="suggestion")
+    iri = match.iri
     node = ox.NamedNode(iri)
-    info = EntityInfo(iri=iri, label=index.label(iri))
+    info = EntityInfo(iri=iri, label=index.label(iri), matched="" if match.tier == "exact" else match.note(name))
     for q in kb.store.quads_for_pattern(node, None, None, None):
         if q.graph_name == ONTOLOGY_GRAPH:
             continue
@@ -215,6 +242,50 @@ def show_entity(kb: KnowledgeBase, name: str) -> EntityInfo:
     info.aliases.sort(key=lambda x: (x[1] or "", x[0]))
     info.other.sort()
     return info
+
+
+# -- likely duplicates -----------------------------------------------------
+
+@dataclass
+class DuplicatePair:
+    """Two entities whose names suggest they are one, for review and ``cfkb entity merge``."""
+
+    score: float
+    a: str
+    b: str
+    label_a: str
+    label_b: str
+    types_a: list[str]
+    types_b: list[str]
+    reasons: list[str]
+
+    def to_json(self) -> dict[str, object]:
+        return {"score": round(self.score), "a": {"iri": self.a, "label": self.label_a, "types": self.types_a},
+                "b": {"iri": self.b, "label": self.label_b, "types": self.types_b}, "reasons": self.reasons}
+
+
+def find_duplicates(kb: KnowledgeBase, *, min_score: float = 80) -> list[DuplicatePair]:
+    """Likely duplicate entities in the base, best first.
+
+    Pairs come from :meth:`cfkb.names.EntityIndex.likely_duplicates`; pairs
+    whose types cannot describe one thing (a person and a party, a province
+    and a list) are left out, as ``entity merge`` would refuse them.
+    """
+    index = kb.entity_index()
+    rt = role_types(kb)
+    classes = set(rt.classes)
+    out = []
+    for (a, b), (score, reasons) in index.likely_duplicates(min_score).items():
+        ta = {t for t in index.types.get(a, ()) if t in classes}
+        tb = {t for t in index.types.get(b, ()) if t in classes}
+        if not ta or not tb:
+            continue  # not gazetteer entities (analysts, batches, documents' agents)
+        if not any(y in rt.related(x) for x in ta for y in tb):
+            continue
+        out.append(DuplicatePair(score, a, b, index.label(a), index.label(b), sorted(map(curie, ta)),
+                                 sorted(map(curie, tb)), reasons))
+    out.sort(key=lambda p: (-p.score, p.label_a, p.label_b))
+    return out
 
 
 # -- merge -----------------------------------------------------------------

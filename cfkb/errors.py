@@ -53,12 +53,17 @@ class UnknownFormatError(InputError):
 class UnknownNameError(InputError):
     """A name that matches no entity (or predicate), with the closest suggestions."""
 
-    def __init__(self, name: str, suggestions: Sequence[str] = (), kind: str = "entity") -> None:
+    def __init__(self, name: str, suggestions: Sequence[str] = (), kind: str = "entity",
+                 explained: Sequence[str] = ()) -> None:
         self.name = name
         self.suggestions = list(suggestions)
+        #: each suggestion's types and how it matched, in the order of ``suggestions``
+        self.explained = list(explained)
         msg = f"unknown {kind} {name!r}"
         if self.suggestions:
-            msg += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+            why = self.explained if len(self.explained) == len(self.suggestions) else [""] * len(self.suggestions)
+            msg += "; did you mean " + ", ".join(repr(s) + (f" [{w}]" if w else "")
+                                                 for s, w in zip(self.suggestions, why)) + "?"
         if kind == "entity":
             msg += " (add it with 'cfkb entity add' or import with --create-entities)"
         super().__init__(msg)
@@ -75,6 +80,22 @@ class AmbiguousNameError(InputError):
             f"ambiguous name {name!r} matches {len(self.candidates)} entities: {listed};"
             " use a cfid: CURIE or the full IRI"
         )
+
+
+class ProblemsError(InputError):
+    """Every problem found in the input, one ``file:line:column: what; how to fix`` line each.
+
+    ``details`` holds the first :data:`MAX_PROBLEMS` lines, ``count`` how
+    many problems there were in all.
+    """
+
+    MAX_PROBLEMS = 100
+
+    def __init__(self, problems: Sequence[str], count: int | None = None) -> None:
+        self.count = count if count is not None else len(problems)
+        self.details = list(problems)[: self.MAX_PROBLEMS]
+        more = f" (and {self.count - 1} more problem(s))" if self.count > 1 else ""
+        super().__init__(f"{self.details[0] if self.details else 'the input has problems'}{more}")
 
 
 class ShapeError(InputError):

@@ -19,7 +19,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ import pyoxigraph as ox
 
 from cfkb import __version__
 from cfkb.bulk import collector_paused
-from cfkb.errors import ShapeError, StoreLockedError
+from cfkb.errors import InputError, ParseError, ProblemsError, ShapeError, StoreLockedError
 from cfkb.model import (
     BATCH_PREFIX,
     CFID_NS,
@@ -129,6 +129,8 @@ class ImportReport:
     claims_present: list[str] = field(default_factory=list)
     entities_created: list[tuple[str, str, str]] = field(default_factory=list)
     other_triples: int = 0
+    #: names taken as transliteration variants: (cell text, IRI, how)
+    name_variants: list[tuple[str, str, str]] = field(default_factory=list)
     #: open conflicts the import added (None: not counted)
     new_conflicts: int | None = None
     #: records of the sending base the files carried and the base did not store, by kind
@@ -153,6 +155,8 @@ class Plan:
     entities_created: list[tuple[str, str, str]]
     origins: dict[str, Origin]
     left_out: dict[str, int] = field(default_factory=dict)
+    #: names taken as transliteration variants: (cell text, IRI, how)
+    name_variants: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def claim_quads(self) -> dict[str, list[ox.Quad]]:
@@ -171,6 +175,8 @@ class Prepared:
     iris: list[str] = field(default_factory=list)
     #: records of the sending base the files carried, left out (decisions, conflict records), by kind
     left_out: dict[str, int] = field(default_factory=dict)
+    #: problems found reading and resolving (the rows with them are left out)
+    problems: list[InputError] = field(default_factory=list)
 
 
 def _now() -> dt.datetime:
@@ -191,27 +197,46 @@ def partner_iri(name: str) -> ox.NamedNode:
 
 
 def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
-                progress: Progress | None = None) -> Prepared:
+                progress: Progress | None = None, new_entities: bool = False) -> Prepared:
     """Read and resolve every file; nothing is checked or written.
 
-    Raises:
-        InputError: a file does not parse or names an unknown entity.
+    Every problem is collected, not only the first: a bad row is left out
+    and the next one read; a file that stops parsing is left there and the
+    next file read. The caller raises them (see :func:`raise_problems`).
     """
-    resolver = Resolver(kb.entity_index(), kb.predicates(), create=create_entities)
+    from cfkb.entities import role_types
+
+    resolver = Resolver(kb.entity_index(), kb.predicates(), create=create_entities, roles=role_types(kb),
+                        new=new_entities)
+    try:
+        return _read_inputs(kb, files, resolver, progress, new_entities)
+    finally:
+        if resolver.index.grown:
+            # the files' names were added for this read only: the base's own index is built afresh
+            kb._index = None  # noqa: SLF001
+
+
+def _read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], resolver: Resolver, progress: Progress | None,
+                 new_entities: bool) -> Prepared:
     claims: list[Claim] = []
     iris: list[str] = []  # the claims' content-hash IRIs, computed once
     rest: list[ox.Quad] = []
     origins: dict[str, Origin] = {}
     left_out: dict[str, int] = {}
+    problems: list[InputError] = []
     for f in files:
         fmt = f.format or guess_format(f.name)
         if fmt in RDF_FORMATS:
-            quads = parse_rdf(f.name, f.data, fmt)
-            if not f.own:
-                quads, dropped = data_only(f.name, f.data, quads)
-                for what, n in dropped.items():
-                    left_out[what] = left_out.get(what, 0) + n
-            file_claims, file_rest, renamed = claims_from_quads(f.name, quads)
+            try:
+                quads = parse_rdf(f.name, f.data, fmt)
+                if not f.own:
+                    quads, dropped = data_only(f.name, f.data, quads)
+                    for what, count in dropped.items():
+                        left_out[what] = left_out.get(what, 0) + count
+                file_claims, file_rest, renamed = claims_from_quads(f.name, quads)
+            except InputError as exc:
+                problems.append(exc)
+                continue
             if resolver.index.merged:
                 file_claims = [_follow_merges(c, resolver.index.merged) for c in file_claims]
             by_iri = {v: k for k, v in renamed.items()}
@@ -222,7 +247,10 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
                     origins[iri] = Origin(f.name, data=f.data, node=by_iri.get(iri), claim=c)
             claims.extend(file_claims)
             rest.extend(file_rest)
+            if not new_entities:
+                problems += _new_entity_clashes(resolver, f, file_rest)
             # entities the file defines can be named by the tables that follow
+            resolver.index.grown = resolver.index.grown or bool(file_rest)
             for q in file_rest:
                 if q.predicate in (RDFS.label, SKOS.altLabel) and isinstance(q.object, ox.Literal):
                     resolver.index.add(q.subject.value, q.object.value,
@@ -234,19 +262,102 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
                 progress(f.lines)
         else:
             done = 0
-            for row in read_rows(f.name, f.data, fmt):
-                claim = resolver.claim(row)
-                claims.append(claim)
-                iri = claim.iri
-                iris.append(iri)
-                if iri not in origins:
-                    origins[iri] = Origin(f.name, row=row, claim=claim)
-                if progress and row.line > done:
-                    progress(row.line - done)
-                    done = row.line
+            try:
+                for row in read_rows(f.name, f.data, fmt):
+                    try:
+                        claim = resolver.claim(row)
+                    except InputError as exc:
+                        problems.append(exc)
+                        continue
+                    claims.append(claim)
+                    iri = claim.iri
+                    iris.append(iri)
+                    if iri not in origins:
+                        origins[iri] = Origin(f.name, row=row, claim=claim)
+                    if progress and row.line > done:
+                        progress(row.line - done)
+                        done = row.line
+            except InputError as exc:  # the file stops parsing here
+                problems.append(exc)
             if progress and f.lines > done:
                 progress(f.lines - done)
-    return Prepared(claims, rest, resolver, origins, iris, left_out)
+    return Prepared(claims, rest, resolver, origins, iris, left_out=left_out, problems=problems)
+
+
+def _new_entity_clashes(resolver: Resolver, f: InputFile, quads: list[ox.Quad]) -> list[InputError]:
+    """Entities an RDF file adds whose names equal, or are close to, names of other entities in the base."""
+    index, rt = resolver.index, resolver.roles
+    classes = set(rt.classes) if rt is not None else set()
+    types: dict[str, set[str]] = {}
+    names: dict[str, list[str]] = {}
+    for q in quads:
+        if not isinstance(q.subject, ox.NamedNode):
+            continue
+        s = q.subject.value
+        if s in index or s in index.merged:
+            continue  # an entity the base has: the file may repeat or add to its names
+        if q.predicate == RDF.type and q.object.value in classes:
+            types.setdefault(s, set()).add(q.object.value)
+        elif q.predicate in (RDFS.label, SKOS.altLabel) and isinstance(q.object, ox.Literal):
+            names.setdefault(s, []).append(q.object.value)
+    out: list[InputError] = []
+    for s, cls in types.items():
+        allowed: set[str] | None = None
+        if rt is not None:
+            allowed = set().union(*(rt.related(c) for c in cls))
+        for name in dict.fromkeys(names.get(s, ())):
+            close = [m for m in index.near_duplicates(name, allowed) if m.iri != s]
+            same = [m for m in index.matches(name, limit=0) if m.tier == "exact" and m.iri != s]
+            close = same + [m for m in close if m.iri not in {x.iri for x in same}]
+            if not close:
+                continue
+            line, column = locate(f.data, s)
+            listed = "; ".join(f"{index.describe(m.iri)} <{m.iri}> ({m.how})" for m in close[:5])
+            what = "is the name of" if same else "is close to"
+            out.append(ParseError(f.name, line, column,
+                                  f"new entity <{s}> named {name!r}: the name {what} {listed}; use the existing"
+                                  " IRI (or state cfkb:mergedInto it), or import with --new to keep a separate"
+                                  " entity"))
+            break
+    return out
+
+
+def _problem_key(exc: InputError) -> tuple[str, int, int, str]:
+    path = getattr(exc, "path", None)
+    return (path or "~", getattr(exc, "line", None) or 0, getattr(exc, "column", None) or 0, str(exc))
+
+
+def raise_problems(problems: Sequence[InputError]) -> None:
+    """Raise the problems found, if any: one alone as itself, several as one
+    :class:`~cfkb.errors.ProblemsError` listing each, in file order."""
+    lines: list[tuple[tuple[str, int, int, str], str]] = []
+    count = 0
+    for exc in problems:
+        details = getattr(exc, "details", None)
+        if isinstance(exc, (ShapeError, ProblemsError)) and details:
+            extra = getattr(exc, "count", len(details))
+            count += max(extra, len(details))
+            lines += [((exc.path or "~", 0, 0, d), d) for d in details] if isinstance(exc, ShapeError) \
+                else [((d.split(":", 1)[0], 0, 0, d), d) for d in details]
+        else:
+            count += 1
+            lines.append((_problem_key(exc), str(exc)))
+    if not lines:
+        return
+    if len(problems) == 1 and (count == 1 or isinstance(problems[0], (ShapeError, ProblemsError))):
+        raise problems[0]
+    lines.sort(key=lambda x: _line_order(x[1], x[0]))
+    raise ProblemsError([text for _, text in lines], count)
+
+
+def _line_order(text: str, key: tuple[str, int, int, str]) -> tuple[str, int, int, str]:
+    """Order problem lines by file, line and column (read from ``file:line:column: ...``)."""
+    import re
+
+    m = re.match(r"^(.*?):(\d+)(?::(\d+))?: ", text)
+    if m:
+        return (m.group(1), int(m.group(2)), int(m.group(3) or 0), text)
+    return key
 
 
 def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
@@ -262,36 +373,70 @@ def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
 
 
 def prepare(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
-            progress: Progress | None = None) -> tuple[list[Claim], list[ox.Quad], Resolver]:
+            progress: Progress | None = None, new_entities: bool = False
+            ) -> tuple[list[Claim], list[ox.Quad], Resolver]:
     """Read and resolve every file; nothing is written.
 
     Returns the claims, the other quads (entities, documents, assessments)
     and the resolver (which knows the entities it created).
     """
-    p = read_inputs(kb, files, create_entities=create_entities, progress=progress)
+    p = read_inputs(kb, files, create_entities=create_entities, progress=progress, new_entities=new_entities)
+    raise_problems(p.problems)
     return p.claims, p.rest, p.resolver
 
 
-def created_entity_quads(kb: KnowledgeBase, resolver: Resolver) -> list[ox.Quad]:
+def created_entity_quads(kb: KnowledgeBase, resolver: Resolver, problems: list[InputError] | None = None
+                         ) -> list[ox.Quad]:
     """Types and labels of the entities an import creates.
 
-    A created entity's class comes from the predicate's domain (subject) or
-    range (object), or from the column (an outlet for ``source``).
+    A created entity's class is the most specific one that every role it
+    has in the batch allows (each predicate's domain for a subject, range
+    for an object, the column's class for a source, speaker, area...), a
+    column's own class (a MediaOutlet for a source) when all roles allow it.
+    When no class fits, the two rows that disagree are named: added to
+    ``problems`` if given, else raised.
     """
+    from cfkb.entities import role_types
+
+    rt = resolver.roles if resolver.roles is not None else role_types(kb)
     quads = []
-    for iri, (label, column, predicate) in resolver.created.items():
-        cls = _COLUMN_TYPES.get(column)
+    for iri, (label, _column, _predicate) in resolver.created.items():
+        uses: Mapping[tuple[str, str | None], Row | None] = resolver.uses.get(iri) or {(_column, _predicate): None}
+        cls = rt.infer(uses)
         if cls is None:
-            query = ("SELECT ?p ?c WHERE { ?p rdfs:domain ?c }" if column == "subject"
-                     else "SELECT ?p ?c WHERE { ?p rdfs:range ?c }")
-            rows = kb.select(query, {"p": ox.NamedNode(predicate)})
-            cls_iri = rows[0]["c"] if rows else CFKB.Organization
-        else:
-            cls_iri = CFKB.term(cls)
+            error = _type_clash(label, uses, rt)
+            if problems is None:
+                raise error
+            problems.append(error)
+            continue
         node = ox.NamedNode(iri)
-        quads.append(ox.Quad(node, RDF.type, cls_iri))
+        quads.append(ox.Quad(node, RDF.type, ox.NamedNode(cls)))
         quads.append(ox.Quad(node, RDFS.label, ox.Literal(label, language="en")))
     return quads
+
+
+def _type_clash(label: str, uses: Mapping[tuple[str, str | None], Row | None], rt: object) -> InputError:
+    """The error for a new entity whose roles need classes that no class has."""
+    from cfkb.names import RoleTypes
+
+    assert isinstance(rt, RoleTypes)
+    items = list(uses.items())
+    for i, ((col_a, pred_a), row_a) in enumerate(items):
+        for (col_b, pred_b), row_b in items[i + 1:]:
+            if rt.infer([(col_a, pred_a), (col_b, pred_b)]) is None:
+                need_a, need_b = rt.required(col_a, pred_a) or "", rt.required(col_b, pred_b) or ""
+
+                def role(col: str, pred: str | None) -> str:
+                    return f"{col} of {curie(pred)}" if pred else col
+
+                where_a = f"{row_a.path}:{row_a.line}" if row_a is not None else "?"
+                message = (f"new entity {label!r} cannot be a {curie(need_b)} (as {role(col_b, pred_b)} here)"
+                           f" and a {curie(need_a)} (as {role(col_a, pred_a)} at {where_a}); name an existing"
+                           " entity in one of the rows, or add it first with 'cfkb entity add --type'")
+                if row_b is not None:
+                    return row_b.error(col_b, message)
+                return InputError(message)
+    return InputError(f"new entity {label!r}: no class fits all its roles; add it first with 'cfkb entity add'")
 
 
 def _batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, when: dt.datetime,
@@ -320,7 +465,7 @@ def _batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, 
 
 
 def plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
-                validate: bool = True, progress: Progress | None = None) -> Plan:
+                validate: bool = True, progress: Progress | None = None, new_entities: bool = False) -> Plan:
     """Read, resolve and SHACL-check the files against ``kb`` (read-only is enough).
 
     Raises:
@@ -328,13 +473,16 @@ def plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
             violates the shapes (with the file, line and column of the row).
     """
     with collector_paused():
-        return _plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress)
+        return _plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress,
+                            new_entities=new_entities)
 
 
 def _plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool, validate: bool,
-                 progress: Progress | None) -> Plan:
-    prepared = read_inputs(kb, files, create_entities=create_entities, progress=progress)
-    created = created_entity_quads(kb, prepared.resolver)
+                 progress: Progress | None, new_entities: bool = False) -> Plan:
+    prepared = read_inputs(kb, files, create_entities=create_entities, progress=progress,
+                           new_entities=new_entities)
+    problems = prepared.problems
+    created = created_entity_quads(kb, prepared.resolver, problems)
     new_claims: dict[str, Claim] = {}
     present = kb.claims_present(dict.fromkeys(prepared.iris))
     for iri, claim in zip(prepared.iris, prepared.claims):
@@ -350,9 +498,14 @@ def _plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entiti
         entities_created=[(iri, lbl, col) for iri, (lbl, col, _) in prepared.resolver.created.items()],
         origins=prepared.origins,
         left_out=prepared.left_out,
+        name_variants=[(text, iri, how) for (text, iri), how in prepared.resolver.variants.items()],
     )
     if validate and (new_claims or prepared.rest):
-        check_shapes(kb, created + prepared.rest, prepared.origins, records=list(new_claims.items()))
+        try:
+            check_shapes(kb, created + prepared.rest, prepared.origins, records=list(new_claims.items()))
+        except ShapeError as exc:
+            problems.append(exc)
+    raise_problems(problems)
     plan.rest = plan.rest + markings_kept(kb, plan.rest)
     return plan
 
@@ -401,7 +554,8 @@ def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | 
     batch = ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
                                                      *(hashlib.sha256(f.data).hexdigest() for f in plan.files)))
     report = ImportReport(batch=batch.value, files=[f.name for f in plan.files],
-                          entities_created=list(plan.entities_created), left_out=dict(plan.left_out))
+                          entities_created=list(plan.entities_created), left_out=dict(plan.left_out),
+                          name_variants=list(plan.name_variants))
     # each new claim's quads and its record of this batch, as N-Quads text (no quad objects)
     text = ClaimText(tail=[(CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
                            (CFKB.recordedBy, ox.Literal(analyst)), (PROV.wasGeneratedBy, batch)])
@@ -431,14 +585,16 @@ def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | 
 
 def import_files(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str,
                  create_entities: bool = False, validate: bool = True, when: dt.datetime | None = None,
-                 progress: Progress | None = None, partner: str | None = None) -> ImportReport:
+                 progress: Progress | None = None, partner: str | None = None,
+                 new_entities: bool = False) -> ImportReport:
     """Import files into a base open for writing, as one transaction.
 
     Raises:
         InputError: a file does not parse, names an unknown entity, or
             violates the shapes. The store's data is unchanged.
     """
-    plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress)
+    plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress,
+                       new_entities=new_entities)
     return commit(kb, plan, analyst=analyst, when=when, partner=partner)
 
 
@@ -482,7 +638,8 @@ def import_lock(path: Location) -> Iterator[None]:
 
 def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, create_entities: bool = False,
                 validate: bool = True, when: dt.datetime | None = None, progress: Progress | None = None,
-                count_conflicts: bool = False, partner: str | None = None) -> ImportReport:
+                count_conflicts: bool = False, partner: str | None = None, new_entities: bool = False
+                ) -> ImportReport:
     """Import files into the on-disk store at ``path``, all or nothing.
 
     The import is planned and checked on a read-only view; the store is
@@ -497,7 +654,8 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
 
     with import_lock(path):
         with KnowledgeBase.open(path) as kb:
-            plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress)
+            plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress,
+                               new_entities=new_entities)
         with KnowledgeBase.open(path, write=True) as kb:
             before = kb.generation()
             report = commit(kb, plan, analyst=analyst, when=when, partner=partner)
@@ -555,6 +713,7 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
         found = check(shapes, additions, context, list(kb.quads(ONTOLOGY_GRAPH)), records)
     if found:
         error = _shape_error(found, origins or {})
+        error.count = len(found)  # type: ignore[attr-defined]
         for v in sorted(found, key=lambda v: _order(v, origins or {}))[:MAX_DETAILS]:
             error.details.append(str(_shape_error([v], origins or {})))
         raise error

@@ -1,19 +1,39 @@
-"""Entity and predicate lookup by name, alias, CURIE or IRI.
+"""Entity and predicate lookup by name, alias, CURIE or IRI, in explicit tiers.
 
-Matching is case-, diacritic- and hyphen-insensitive, folds the common
-transliteration variants of Arabic names (al-/el-, ph/f, dh/d, ee/i, ou/u,
-doubled letters, short vowels) and normalises Arabic script (alef forms, taa
-marbuta, yaa/alef maqsura, tatweel, diacritics). A name that matches several
-entities is an error listing them, never a silent pick.
+A name is looked up in three tiers, the same for every caller (import,
+``claim add``, every ``--entity``/``--source``/``--area`` option, named-query
+parameters, the web search):
+
+``exact``
+    a label, alias, CURIE or IRI, after case, diacritics, hyphens and
+    articles are folded (and Arabic script normalised: alef forms, taa
+    marbuta, yaa/alef maqsura, tatweel, diacritics). It resolves.
+``variant``
+    a transliteration variant of a *specific* name (al-Amiri for al-Ameri,
+    Fayyad for Fayyadh: ph/f, dh/d, ee/i, ou/u, doubled letters, short
+    vowels), where the name has at least two words or eight letters. It
+    resolves only when exactly one entity of a type the role allows has it.
+``suggestion``
+    everything looser: one short word, word order, "of"/"Iraq"/"Iraqi",
+    a word of a longer name, close spellings (edit distance), the Latin
+    spelling of an Arabic name. A write never takes a suggestion; a read may
+    take the only one, and says what it matched and how.
+
+A name that matches several entities is an error listing them, never a
+silent pick; no key matches an entity of a type the role forbids.
 """
 
 from __future__ import annotations
 
-import difflib
+import functools
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
 
 from cfkb.errors import AmbiguousNameError, UnknownNameError
 from cfkb.model import CFID_NS, CFKB_NS, PREFIXES
@@ -24,10 +44,11 @@ _APOSTROPHES = re.compile("['\u2019\u2018\u02bc\u02bf\u02be`\u00b4]")
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_.,;:/()\[\]\"]+")
 _ARTICLES = {"al", "el", "the"}
 _LATIN_FOLDS = (("ph", "f"), ("dh", "d"), ("th", "t"), ("ee", "i"), ("oo", "u"), ("ou", "u"), ("q", "k"))
-_VOWELS_AFTER_FIRST = re.compile(r"(?<=\w)[aeiouy]")
-_DOUBLES = re.compile(r"(\w)\1+")
+_VOWEL_RUNS = re.compile(r"[aeiouy]+")
+_DOUBLES = re.compile(r"([^\W\d_])\1+")  # doubled letters, never digits: "List 11" is not "List 1"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize(name: str) -> str:
     """The strict key of a name: case, diacritics, hyphens and articles folded.
 
@@ -36,10 +57,13 @@ def normalize(name: str) -> str:
     >>> normalize("حَيْدَر العبادي") == normalize("حيدر العبادى")
     True
     """
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _ARABIC_DIACRITICS.sub("", text).translate(_ARABIC_FOLD)
-    text = _APOSTROPHES.sub("", text.casefold())
+    if name.isascii():
+        text = name.casefold()
+    else:
+        text = unicodedata.normalize("NFKD", name)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = _ARABIC_DIACRITICS.sub("", text).translate(_ARABIC_FOLD).casefold()
+    text = _APOSTROPHES.sub("", text)
     words = [w for w in _SEPARATORS.split(text) if w]
     if len(words) > 1:
         words = [w for w in words if w not in _ARTICLES] or words
@@ -48,8 +72,13 @@ def normalize(name: str) -> str:
     return " ".join(words)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def skeleton(name: str) -> str:
     """The loose key of a name: transliteration variants folded.
+
+    Consonant digraphs (ph/f, dh/d, th/t, q/k) and doubled letters fold,
+    and each run of vowels becomes one vowel: where a name has vowels stays
+    part of the key, so "Malik" and "Maliki" differ.
 
     >>> skeleton("Faleh al-Fayyad") == skeleton("Falah al-Fayyadh")
     True
@@ -62,13 +91,16 @@ def skeleton(name: str) -> str:
     for word in normalize(name).split():
         for a, b in _LATIN_FOLDS:
             word = word.replace(a, b)
-        word = _VOWELS_AFTER_FIRST.sub("", word)
-        words.append(_DOUBLES.sub(r"\1", word))
+        word = _DOUBLES.sub(r"\1", word)
+        # a vowel (or run of them) stays a vowel, of any colour: Amiri/Ameri, Haidar/Haider, Qais/Qays
+        words.append(_VOWEL_RUNS.sub("a", word))
     return " ".join(words)
 
 
 def expand_curie(text: str) -> str | None:
     """The IRI a CURIE or ``<IRI>`` stands for, or None if ``text`` is neither."""
+    if ":" not in text:
+        return None
     text = text.strip()
     if text.startswith("<") and text.endswith(">"):
         return text[1:-1]
@@ -78,6 +110,112 @@ def expand_curie(text: str) -> str | None:
     if m and m.group(1) in PREFIXES:
         return PREFIXES[m.group(1)] + m.group(2)
     return None
+
+
+#: Words that do not tell one name from another: "Supreme Islamic Iraqi Council"
+#: and "Islamic Supreme Council of Iraq" share every other word.
+_FILLER = {"of", "the", "and", "in", "for", "al", "el", "iraq", "iraqi", "و"}
+#: A transliteration variant resolves only for a name this specific.
+VARIANT_MIN_WORDS = 2
+VARIANT_MIN_LETTERS = 8
+#: Edit-distance similarity (0-100) from which two spellings are suggested for each other.
+SIMILAR = 70
+#: ... and from which a new name is refused as a near duplicate.
+NEAR_DUPLICATE = 90
+#: A word shared by more names than this does not bring candidates for edit distance.
+_COMMON_WORD = 500
+_DIGITS = re.compile(r"\d+")
+
+#: Arabic letters in Latin, for comparing an Arabic spelling with a Latin one.
+_ARABIC_LATIN = str.maketrans({
+    "ا": "a", "ب": "b", "ت": "t", "ث": "th", "ج": "j", "ح": "h", "خ": "kh", "د": "d", "ذ": "dh", "ر": "r",
+    "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t", "ظ": "z", "ع": "", "غ": "gh", "ف": "f",
+    "ق": "q", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h", "و": "u", "ي": "i", "ء": "", "پ": "p",
+    "چ": "ch", "گ": "g", "ڤ": "v", "ی": "i", "ک": "k",
+})
+_ARABIC = re.compile("[\u0600-\u06ff]")
+
+
+def is_arabic(text: str) -> bool:
+    return _ARABIC.search(text) is not None
+
+
+def latin_of_arabic(name: str) -> str:
+    """A rough Latin spelling of an Arabic-script name, for suggestions only.
+
+    >>> consonants(latin_of_arabic("حمدي مالك")) == consonants("Hamdi Malik")
+    True
+    """
+    return normalize(name).translate(_ARABIC_LATIN)
+
+
+_LATIN_VOWELS = re.compile(r"[aeiouy]")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def consonants(name: str) -> str:
+    """The loose key without its vowels: Arabic script writes no short vowels, so an Arabic
+    spelling and a Latin one are compared on their consonants (for suggestions only).
+
+    >>> consonants("Hamdi Malik")
+    'hmd mlk'
+    """
+    return " ".join(w for w in (_LATIN_VOWELS.sub("", w) for w in skeleton(name).split()) if w)
+
+
+def _content(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(w for w in words if w not in _FILLER)
+
+
+def _letters(key: str) -> int:
+    return sum(ch.isalnum() for ch in key)
+
+
+def specific(name: str) -> bool:
+    """Whether a name is specific enough for a transliteration variant to resolve.
+
+    >>> specific("Fayyad"), specific("Hadi al-Amiri"), specific("Diyalatuna")
+    (False, True, True)
+    """
+    key = normalize(name)
+    return len(key.split()) >= VARIANT_MIN_WORDS or _letters(key) >= VARIANT_MIN_LETTERS
+
+
+def _common(postings: dict[str, set[str]], words: Iterable[str]) -> set[str]:
+    """The keys that every one of ``words`` is in (the smallest posting list first)."""
+    sets = sorted((postings.get(w, set()) for w in words), key=len)
+    if not sets or not sets[0]:
+        return set()
+    return sets[0].intersection(*sets[1:])
+
+
+def _similar_how(score: float) -> Callable[[str], str]:
+    return lambda _name: f"similar spelling, {score:.0f}%"
+
+
+@dataclass(frozen=True)
+class Match:
+    """One entity a name may mean, and how it matched.
+
+    ``tier`` is ``exact``, ``variant`` or ``suggestion``; ``how`` says why in
+    words; ``name`` is the known name it matched; ``score`` orders
+    suggestions (100 best).
+    """
+
+    iri: str
+    tier: str
+    how: str
+    name: str
+    score: float = 100.0
+    #: which key matched: exact, variant, short, words, word, part, loose-words, script, similar, contains
+    kind: str = "exact"
+
+    def note(self, given: str) -> str:
+        """One line telling what ``given`` was taken to mean."""
+        return f"{given!r} taken as {self.name!r} <{self.iri}> ({self.how})"
+
+
+_TIER_ORDER = {"exact": 0, "variant": 1, "suggestion": 2}
 
 
 @dataclass
@@ -93,9 +231,25 @@ class EntityIndex:
     _strict: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _loose: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _names: dict[str, str] = field(default_factory=dict)
+    #: content words (strict spelling) -> strict keys of the names that have the word
+    _words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: content words (loose spelling) -> strict keys of the names that have the word
+    _loose_words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: the set of content words (loose spelling) of a name -> strict keys
+    _wordsets: dict[frozenset[str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: the set of content words (strict spelling) of a name -> strict keys
+    _strict_wordsets: dict[frozenset[str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: loose key of the Latin spelling of each Arabic-script name -> strict keys
+    _arabic_loose: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: consonants of each Latin-script name -> strict keys
+    _latin_consonants: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: (loose key, IRI) -> the first name of that entity with that loose key
+    _loose_names: dict[tuple[str, str], str] = field(default_factory=dict)
     #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.entities`)
     merged: dict[str, str] = field(default_factory=dict)
 
+    #: names were added beyond the base's own (by a file being read): not the base's index any more
+    grown: bool = False
     #: names added but not yet normalised: the lookup tables are built on the
     #: first lookup, so a caller that only wants labels never pays for them
     _pending: list[tuple[str, str]] = field(default_factory=list)
@@ -112,14 +266,34 @@ class EntityIndex:
         return self
 
     def _tables(self) -> None:
+        if not self._pending:
+            return
         pending, self._pending = self._pending, []
         for iri, name in pending:
             key = normalize(name)
             if not key:
                 continue
             self._strict[key].add(iri)
-            self._loose[skeleton(name)].add(iri)
-            self._names.setdefault(key, name)
+            loose = skeleton(name)
+            self._loose[loose].add(iri)
+            self._loose_names.setdefault((loose, iri), name)
+            if key in self._names:
+                continue
+            self._names[key] = name
+            content = _content(key.split())
+            for w in content:
+                self._words[w].add(key)
+            if content:
+                self._strict_wordsets[content].add(key)
+            loose_words = _content(loose.split())
+            for w in loose_words:
+                self._loose_words[w].add(key)
+            if loose_words:
+                self._wordsets[loose_words].add(key)
+            if is_arabic(key):
+                self._arabic_loose[consonants(latin_of_arabic(key))].add(key)
+            else:
+                self._latin_consonants[consonants(key)].add(key)
 
     def __contains__(self, iri: str) -> bool:
         return iri in self.labels or iri in self.types
@@ -127,52 +301,327 @@ class EntityIndex:
     def label(self, iri: str) -> str:
         return self.labels.get(iri) or iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
-    def candidates(self, name: str) -> set[str]:
-        """Every entity the name may mean (strict match first, then loose)."""
+    def describe(self, iri: str) -> str:
+        """The label and types of an entity, for messages: ``Hamdi Malik (Person)``."""
+        kinds = sorted(t.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.types.get(iri, ()))
+        return f"{self.label(iri)} ({', '.join(kinds)})" if kinds else self.label(iri)
+
+    # -- the tiers ---------------------------------------------------------
+
+    def _follow(self, iri: str) -> str:
+        for _ in range(16):  # follow merges of merges, never loop
+            if iri not in self.merged:
+                break
+            iri = self.merged[iri]
+        return iri
+
+    @staticmethod
+    def _allows(types: set[str], allowed: set[str] | None) -> bool:
+        return allowed is None or not types or bool(types & allowed)
+
+    def _known_name(self, iri: str, key: str) -> str:
+        return self._names.get(key, self.label(iri))
+
+    def matches(self, name: str, allowed: set[str] | None = None, *, suggestions: bool = True,
+                limit: int = 10, exhaustive: bool = False) -> list[Match]:
+        """Every entity ``name`` may mean, best tier first, one match per entity.
+
+        ``allowed`` is the set of classes the role allows (subclasses
+        included); entities of other types never match beyond the exact tier,
+        and an exact match of another type is kept only when nothing of an
+        allowed type matches exactly.
+        """
         self._tables()
         iri = expand_curie(name)
         if iri is not None:
-            for _ in range(16):  # follow merges of merges, never loop
-                if iri not in self.merged:
-                    break
-                iri = self.merged[iri]
-            return {iri} if iri in self else set()
+            iri = self._follow(iri)
+            return [Match(iri, "exact", "CURIE or IRI", self.label(iri))] if iri in self else []
+        key = normalize(name)
+        if not key:
+            return []
+        found: dict[str, Match] = {}
+
+        def take(m: Match) -> None:
+            old = found.get(m.iri)
+            if old is None or (_TIER_ORDER[m.tier], -m.score) < (_TIER_ORDER[old.tier], -old.score):
+                found[m.iri] = m
+
+        exact = self._strict.get(key, set())
+        fitting = {i for i in exact if self._allows(self.types.get(i, set()), allowed)}
+        for i in fitting or exact:
+            take(Match(i, "exact", "its label" if self.labels.get(i) and normalize(self.labels[i]) == key
+                       else "one of its names", self._known_name(i, key)))
+        if fitting and not exhaustive:
+            return list(found.values())  # an exact name of an allowed type: nothing looser matters
+        loose = skeleton(name)
+        for i in self._loose.get(loose, ()):
+            if i in found or not self._allows(self.types.get(i, set()), allowed):
+                continue
+            known = self._spelled(i, loose)
+            if specific(name):
+                take(Match(i, "variant", f"transliteration variant of {known!r}", known, kind="variant"))
+            else:
+                take(Match(i, "suggestion", f"spelled like {known!r}, but one short word does not resolve",
+                           known, 90, "short"))
+        if suggestions and (not found or any(m.tier == "suggestion" for m in found.values())
+                            or len(found) > 1):
+            for m in self._suggestions(name, key, loose):
+                if self._allows(self.types.get(m.iri, set()), allowed):
+                    take(m)
+        return sorted(found.values(), key=lambda m: (_TIER_ORDER[m.tier], -m.score, self.label(m.iri)))[:limit] \
+            if limit else sorted(found.values(), key=lambda m: (_TIER_ORDER[m.tier], -m.score, self.label(m.iri)))
+
+    def _spelled(self, iri: str, loose: str) -> str:
+        """The known name of ``iri`` whose loose key is ``loose`` (its label if that one is)."""
+        label = self.labels.get(iri)
+        if label and skeleton(label) == loose:
+            return label
+        return self._loose_names.get((loose, iri)) or self.label(iri)
+
+    def _suggestions(self, name: str, key: str, loose: str) -> list[Match]:
+        out: list[Match] = []
+
+        def add(keys: Iterable[str], how: Callable[[str], str], score: float, kind: str) -> None:
+            for k in keys:
+                if k == key:
+                    continue
+                for i in self._strict.get(k, ()):
+                    out.append(Match(i, "suggestion", how(self._names[k]), self._names[k], score, kind))
+
+        words = _content(key.split())
+        loose_words = _content(loose.split())
+        if loose_words:
+            add(self._wordsets.get(loose_words, ()), lambda n: f"the same words as {n!r}", 88, "words")
+        if words:
+            # a word (or words) of a longer name: "Hadba", "Asaib"
+            shared = _common(self._words, words)
+            add(shared, lambda n: f"{'words' if len(words) > 1 else 'a word'} of {n!r}", 80, "word")
+            # a longer name holding a known one: "Kataib Hezbollah Brigades" (each smaller set of
+            # its words looked up whole: a few dozen lookups, however many names share a word)
+            if len(words) <= 8:
+                ordered = sorted(words)
+                for r in range(1, len(ordered)):
+                    for sub in itertools.combinations(ordered, r):
+                        found_keys = self._strict_wordsets.get(frozenset(sub))
+                        if found_keys:
+                            add(found_keys, lambda n: f"{n!r} is part of the name", 70, "part")
+        if loose_words:
+            shared = _common(self._loose_words, loose_words)
+            add(shared, lambda n: f"{'words' if len(loose_words) > 1 else 'a word'} spelled like those of {n!r}",
+                75, "loose-words")
+        if is_arabic(key):
+            add(self._latin_consonants.get(consonants(latin_of_arabic(key)), ()),
+                lambda n: f"the Latin spelling {n!r} of the Arabic", 85, "script")
+        else:
+            add(self._arabic_loose.get(consonants(key), ()), lambda n: f"the Arabic spelling {n!r}", 85, "script")
+        for k, score in self._similar(key, loose):
+            add([k], _similar_how(score), score * 0.9, "similar")
+        return out
+
+    def _similar(self, key: str, loose: str, cutoff: float = SIMILAR) -> list[tuple[str, float]]:
+        """Known names spelled like ``key`` (edit distance), with their similarity."""
+        pool: set[str] = set()
+        if len(self._names) <= 5000:
+            pool = set(self._names)
+        else:  # a big base: only names sharing a word (in either spelling) with it
+            for w in _content(key.split()):
+                if len(self._words.get(w, ())) <= _COMMON_WORD:
+                    pool |= self._words.get(w, set())
+            for w in _content(loose.split()):
+                if len(self._loose_words.get(w, ())) <= _COMMON_WORD:
+                    pool |= self._loose_words.get(w, set())
+        if not pool:
+            return []
+        choices = list(pool)
+        found = process.extract(key, choices, scorer=fuzz.ratio, limit=8, score_cutoff=cutoff)
+        digits = _DIGITS.findall(key)
+        return [(k, score) for k, score, _ in found if _DIGITS.findall(k) == digits]
+
+    # -- what callers use ----------------------------------------------------
+
+    def lookup(self, name: str, allowed: set[str] | None = None, *, accept: str = "variant",
+               explain: bool = True) -> Match:
+        """The one entity ``name`` means, and how it matched.
+
+        ``accept`` is the loosest tier taken: ``variant`` for a write (the
+        default), ``suggestion`` for a read, which takes a suggestion when it
+        is the only one.
+
+        ``explain=False`` leaves the suggestions out of an unknown name's
+        error (a caller that looks for near duplicates next).
+
+        Raises:
+            UnknownNameError: no entity matches (with the suggestions, explained).
+            AmbiguousNameError: several match (with every candidate).
+        """
+        found = self.matches(name, allowed, suggestions=explain or accept == "suggestion")
+        for tier in ("exact", "variant"):
+            hits = [m for m in found if m.tier == tier]
+            if len(hits) == 1:
+                return hits[0]
+            if hits:
+                raise AmbiguousNameError(name, sorted((m.iri, self.describe(m.iri)) for m in hits))
+            if tier == accept:
+                break
+        loose = [m for m in found if m.tier == "suggestion"]
+        strong = [m for m in loose if m.kind not in ("part", "contains")
+                  and not (m.kind == "similar" and m.score < NEAR_DUPLICATE * 0.9)]
+        if accept == "suggestion" and len(strong) == 1:
+            return strong[0]
+        if accept == "suggestion" and strong:
+            raise AmbiguousNameError(name, [(m.iri, f"{self.describe(m.iri)}: {m.how}") for m in strong])
+        raise UnknownNameError(name, [m.name for m in loose[:3]],
+                               explained=[self._explain(m) for m in loose[:3]])
+
+    def _explain(self, m: Match) -> str:
+        """Which entity a suggestion is (when the name matched is not its label), its types, how it matched."""
+        if self.label(m.iri) != m.name:
+            return f"{self.describe(m.iri)}: {m.how}"
+        kinds = sorted(t.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for t in self.types.get(m.iri, ()))
+        return f"{', '.join(kinds)}: {m.how}" if kinds else m.how
+
+    def resolve(self, name: str, allowed: set[str] | None = None) -> str:
+        """The IRI of the one entity ``name`` means (exact, or a specific variant).
+
+        Raises:
+            UnknownNameError: no entity matches (with the closest names).
+            AmbiguousNameError: several match (with every candidate).
+        """
+        return self.lookup(name, allowed).iri
+
+    def candidates(self, name: str, allowed: set[str] | None = None) -> set[str]:
+        """Every entity the name means without suggestions (exact match first, then a specific variant)."""
+        found = self.matches(name, allowed, suggestions=False, limit=0)
+        for tier in ("exact", "variant"):
+            hits = {m.iri for m in found if m.tier == tier}
+            if hits:
+                return hits
+        return set()
+
+    def exact_one(self, name: str) -> str | None:
+        """The entity whose name ``name`` is, when exactly one has it (the common case, made cheap)."""
+        if ":" in name:
+            return None  # a CURIE or IRI: see :meth:`lookup`
+        if self._pending:
+            self._tables()
         found = self._strict.get(normalize(name))
-        if found:
-            return set(found)
-        return set(self._loose.get(skeleton(name), ()))
+        if found is not None and len(found) == 1:
+            for iri in found:
+                return iri
+        return None
 
     def strict_matches(self, name: str) -> set[str]:
         """The entities with exactly this name (after case, diacritics, hyphens and articles)."""
         self._tables()
         return set(self._strict.get(normalize(name), ()))
 
-    def resolve(self, name: str) -> str:
-        """The IRI of the one entity ``name`` means.
-
-        Raises:
-            UnknownNameError: no entity matches (with the closest names).
-            AmbiguousNameError: several match (with every candidate).
-        """
-        found = self.candidates(name)
-        if len(found) == 1:
-            return next(iter(found))
-        if found:
-            raise AmbiguousNameError(name, sorted((iri, self.label(iri)) for iri in found))
-        raise UnknownNameError(name, self.suggest(name))
-
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest known names, one per entity, best first."""
+        return [m.name for m in self.matches(name, limit=n)][:n]
+
+    def near_duplicates(self, name: str, allowed: set[str] | None = None) -> list[Match]:
+        """Entities a *new* entity called ``name`` would likely duplicate.
+
+        The same name or a variant of it; the same words in another order;
+        ``name`` being a word of an existing name (but not an existing name
+        within a longer new one: "Kataib Hezbollah Media Office" is another
+        body); a very similar spelling. Names that differ in a number
+        ("List 17", "List 18") are never near duplicates.
+        """
+        out = []
+        for m in self.matches(name, allowed, limit=0):
+            if m.kind in ("part", "contains") or (m.kind == "similar" and m.score < NEAR_DUPLICATE * 0.9):
+                continue
+            out.append(m)
+        return out
+
+    def likely_duplicates(self, min_score: float = 80, common: int = 50
+                          ) -> dict[tuple[str, str], tuple[float, list[str]]]:
+        """Pairs of entities whose names suggest they are one, scored (0-100) and explained.
+
+        Candidates come from shared keys (blocking, as record linkage does):
+        the same loose key (transliteration variants), the same words in any
+        order, the Latin reading of an Arabic name, and for edit distance
+        only names sharing a word that at most ``common`` names have. Names
+        that differ in a number are never paired.
+        """
         self._tables()
-        keys = difflib.get_close_matches(normalize(name), list(self._names), n=n * 4, cutoff=0.6)
-        out: list[str] = []
-        seen: set[frozenset[str]] = set()
-        for k in keys:
-            who = frozenset(self._strict.get(k, ()))
-            if who not in seen:
-                seen.add(who)
-                out.append(self._names[k])
-        return out[:n]
+        pairs: dict[tuple[str, str], tuple[float, list[str]]] = {}
+
+        def note(iris_a: Iterable[str], iris_b: Iterable[str], score: float, why: str) -> None:
+            for a in iris_a:
+                for b in iris_b:
+                    if a == b:
+                        continue
+                    key = (a, b) if a < b else (b, a)
+                    best, reasons = pairs.get(key, (0.0, []))
+                    if why not in reasons:
+                        reasons.append(why)
+                    pairs[key] = (max(best, score), reasons)
+
+        for loose, iris in self._loose.items():
+            if len(iris) > 1 and len(iris) <= common:
+                for a in iris:
+                    for b in iris:
+                        if a < b:
+                            shown = [self._spelled(a, loose), self._spelled(b, loose)]
+                            if _DIGITS.findall(shown[0]) == _DIGITS.findall(shown[1]):
+                                note([a], [b], 95 if specific(shown[0]) else 85,
+                                     f"{shown[0]!r} and {shown[1]!r} are spelling variants of one name")
+        for words, keys in self._wordsets.items():
+            owners = {i for k in keys for i in self._strict[k]}
+            if 1 < len(owners) <= common:
+                ks = sorted(keys)
+                for x in ks:
+                    for y in ks:
+                        if x < y and _DIGITS.findall(x) == _DIGITS.findall(y):
+                            note(self._strict[x], self._strict[y], 90,
+                                 f"{self._names[x]!r} and {self._names[y]!r} have the same words")
+        for latin, keys in self._arabic_loose.items():
+            spelled = self._latin_consonants.get(latin, set())
+            if not spelled or len(spelled) > common:
+                continue
+            for k in keys:
+                for other in spelled:
+                    if _DIGITS.findall(k) == _DIGITS.findall(other):
+                        note(self._strict[k], self._strict[other], 85,
+                             f"the Arabic {self._names[k]!r} reads as {self._names[other]!r}")
+        # edit distance inside blocks of names sharing an uncommon word, on their distinctive
+        # words only: "Tahalof", "Coalition", "TV" are in many names and tell nothing
+        holders = {w: {i for k in keys for i in self._strict[k]} for w, keys in self._loose_words.items()}
+        generic = {w for w, iris in holders.items() if len(iris) >= 3}
+
+        def distinctive(k: str) -> tuple[str, frozenset[str]]:
+            kept = [w for w in k.split() if w not in _FILLER and skeleton(w) not in generic]
+            return " ".join(kept), frozenset(skeleton(w) for w in kept)
+
+        seen: set[tuple[str, str]] = set()
+        for word, keys in self._loose_words.items():
+            if word in generic or len(keys) < 2 or len(holders[word]) < 2 or len(keys) > common:
+                continue
+            ks = sorted(keys)
+            for i, x in enumerate(ks):
+                for y in ks[i + 1:]:
+                    if (x, y) in seen or self._strict[x] == self._strict[y]:
+                        continue
+                    seen.add((x, y))
+                    if _DIGITS.findall(x) != _DIGITS.findall(y):
+                        continue
+                    (dx, wx), (dy, wy) = distinctive(x), distinctive(y)
+                    if not dx or not dy:
+                        continue
+                    if wx == wy:
+                        note(self._strict[x], self._strict[y], 90, f"{self._names[x]!r} and {self._names[y]!r}"
+                             " have the same distinctive words")
+                    elif wx < wy or wy < wx:
+                        short, long_ = (x, y) if wx < wy else (y, x)
+                        note(self._strict[x], self._strict[y], 80, f"every distinctive word of"
+                             f" {self._names[short]!r} is in {self._names[long_]!r}")
+                    score = fuzz.token_sort_ratio(dx, dy)
+                    if score >= min_score:
+                        note(self._strict[x], self._strict[y], score,
+                             f"{self._names[x]!r} and {self._names[y]!r} are spelled alike ({score:.0f}%)")
+        return {k: v for k, v in pairs.items() if v[0] >= min_score}
 
     def search(self, text: str, limit: int = 20) -> list[str]:
         """Entities whose names match ``text``: what it may mean first, then
@@ -184,27 +633,20 @@ class EntityIndex:
         >>> index.search("huquq"), index.search("harakat")
         (['urn:x:hoquq'], ['urn:x:hoquq'])
         """
-        found: list[str] = []
+        return [m.iri for m in self.search_matches(text, limit)]
 
-        def take(iris: set[str]) -> None:
-            for iri in sorted(iris, key=self.label):
-                if iri not in found:
-                    found.append(iri)
-
-        take(self.candidates(text))
-        strict, loose = normalize(text), skeleton(text)
-        if strict:
-            for key, iris in self._strict.items():
-                if strict in key:
-                    take(iris)
-            words = loose.split()
-            for key, iris in self._loose.items():
-                # whole words only: loose keys are short and would match anything
-                if words and all(w in key.split() for w in words):
-                    take(iris)
-            for name in self.suggest(text, n=5):
-                take(self._strict.get(normalize(name), set()))
-        return found[:limit]
+    def search_matches(self, text: str, limit: int = 20) -> list[Match]:
+        """As :meth:`search`, with how each entity matched."""
+        found = {m.iri: m for m in self.matches(text, limit=0, exhaustive=True)}
+        key = normalize(text)
+        if key and len(key) >= 3:
+            for k, iris in self._strict.items():
+                if key in k and k != key:
+                    for i in iris:
+                        found.setdefault(i, Match(i, "suggestion", f"{self._names[k]!r} contains it",
+                                                  self._names[k], 78, "contains"))
+        ordered = sorted(found.values(), key=lambda m: (_TIER_ORDER[m.tier], -m.score, self.label(m.iri)))
+        return ordered[:limit]
 
 
 #: Words analysts use for the vocabulary's predicates.
@@ -248,7 +690,7 @@ def resolve_predicate(name: str, predicates: dict[str, str]) -> str:
     synonym = PREDICATE_SYNONYMS.get(key)
     if synonym in predicates:
         suggestions.append(synonym)
-    for k in difflib.get_close_matches(key, list(by_key), n=2, cutoff=0.6):
+    for k, _, _ in process.extract(key, list(by_key), scorer=fuzz.ratio, limit=2, score_cutoff=60):
         local = by_key[k][len(CFKB_NS):]
         if local not in suggestions:
             suggestions.append(local)
@@ -274,3 +716,82 @@ def new_entity_iri(name: str, taken: set[str] | dict[str, str]) -> str:
     while iri in taken:
         iri, n = f"{base}-{n}", n + 1
     return iri
+
+
+PROV_AGENT = "http://www.w3.org/ns/prov#Agent"
+
+#: The class a table column's entity must have (subject and object: the predicate's domain and range).
+COLUMN_REQUIRES = {"source": CFKB_NS + "Source", "cited_in": CFKB_NS + "Document", "speaker": PROV_AGENT,
+                   "area": CFKB_NS + "Area", "election": CFKB_NS + "Election"}
+#: The class a new entity named in a column gets, when its other roles allow it.
+COLUMN_DEFAULTS = {"source": CFKB_NS + "MediaOutlet", "cited_in": CFKB_NS + "Document",
+                   "speaker": CFKB_NS + "Person", "area": CFKB_NS + "Province", "election": CFKB_NS + "Election"}
+
+
+@dataclass
+class RoleTypes:
+    """Which classes each role of a claim allows: from the ontology's domains, ranges and subclasses.
+
+    ``above`` maps each class to itself and its ancestors.
+    """
+
+    domain: dict[str, str] = field(default_factory=dict)
+    range: dict[str, str] = field(default_factory=dict)
+    above: dict[str, set[str]] = field(default_factory=dict)
+    #: the classes a new entity may get (the ontology's entity classes)
+    classes: list[str] = field(default_factory=list)
+    _below: dict[str, set[str]] = field(default_factory=dict)
+
+    def ancestors(self, cls: str) -> set[str]:
+        return self.above.get(cls, {cls})
+
+    def below(self, cls: str) -> set[str]:
+        """``cls`` and every subclass of it."""
+        found = self._below.get(cls)
+        if found is None:
+            found = self._below[cls] = {c for c, up in self.above.items() if cls in up} | {cls}
+        return found
+
+    def related(self, cls: str) -> set[str]:
+        """Classes an entity of class ``cls`` could also be filed under: its subclasses and ancestors."""
+        return self.below(cls) | self.ancestors(cls)
+
+    def required(self, column: str, predicate: str | None) -> str | None:
+        if column == "subject":
+            return self.domain.get(predicate or "")
+        if column == "object":
+            return self.range.get(predicate or "")
+        return COLUMN_REQUIRES.get(column)
+
+    def allowed(self, column: str, predicate: str | None) -> set[str] | None:
+        """The classes an entity in this role may have (None: any)."""
+        cls = self.required(column, predicate)
+        return self.below(cls) if cls else None
+
+    def default(self, column: str, predicate: str | None) -> str | None:
+        return COLUMN_DEFAULTS.get(column) or self.required(column, predicate)
+
+    def fits(self, cls: str, required: Iterable[str]) -> bool:
+        up = self.ancestors(cls)
+        return all(r in up for r in required)
+
+    def infer(self, uses: Iterable[tuple[str, str | None]]) -> str | None:
+        """The most specific class satisfying every role in ``uses`` ((column, predicate) pairs).
+
+        A column's default class (a Person for a speaker, a MediaOutlet for a
+        source) is taken when every role allows it. None when no class fits.
+        """
+        uses = list(uses)
+        required = {r for c, p in uses if (r := self.required(c, p))}
+        defaults = [d for c, p in uses if (d := self.default(c, p))]
+        for d in defaults:
+            if self.fits(d, required):
+                return d
+        fitting = [c for c in (*required, *self.classes) if self.fits(c, required)]
+        if not fitting:
+            return None
+        # the most specific among the roles' own classes, else the most general class that fits
+        own = [c for c in fitting if c in required]
+        if own:
+            return max(own, key=lambda c: len(self.ancestors(c)))
+        return min(fitting, key=lambda c: len(self.ancestors(c)))

@@ -36,7 +36,8 @@ class PartnerImport:
 
 
 def _grading_quads(kb: KnowledgeBase, files: Sequence[InputFile], partner: str) -> list[ox.Quad]:
-    claims, _, _ = prepare(kb, files, create_entities=True)
+    # only the claims' IRIs are wanted here: the import itself checks the names
+    claims, _, _ = prepare(kb, files, create_entities=True, new_entities=True)
     org = partner_iri(partner)
     quads: list[ox.Quad] = []
     for claim in claims:
@@ -53,7 +54,8 @@ def _grading_quads(kb: KnowledgeBase, files: Sequence[InputFile], partner: str) 
 
 
 def import_partner(kb: KnowledgeBase, files: Sequence[InputFile], *, partner: str, analyst: str,
-                   create_entities: bool = False, when: dt.datetime | None = None) -> PartnerImport:
+                   create_entities: bool = False, when: dt.datetime | None = None,
+                   new_entities: bool = False) -> PartnerImport:
     """Import a partner's files in one transaction and report the new conflicts.
 
     Raises:
@@ -68,7 +70,7 @@ def import_partner(kb: KnowledgeBase, files: Sequence[InputFile], *, partner: st
         extra = [InputFile(f"<grading by {partner}>", body if isinstance(body, bytes) else str(body).encode(), "nq",
                            own=True)]
     report = import_files(kb, [*files, *extra], analyst=analyst, create_entities=create_entities, when=when,
-                          partner=partner)
+                          partner=partner, new_entities=new_entities)
     theirs = set(report.claims_added) | set(report.claims_present)
     new_keys = engine_keys(kb) - before
     ids = {conflict_id(rule, claims): claims for rule, claims in new_keys}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import difflib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -92,7 +91,9 @@ def _check_text(path: str, data: bytes) -> str:
 def _check_header(path: str, name: str, line: int, column: int) -> str:
     key = name.strip().lower().replace(" ", "_").replace("-", "_")
     if key not in COLUMNS:
-        close = difflib.get_close_matches(key, COLUMNS, n=1)
+        from rapidfuzz import fuzz, process
+
+        close = process.extractOne(key, COLUMNS, scorer=fuzz.ratio, score_cutoff=60)
         hint = f"did you mean {close[0]!r}?" if close else "the columns are " + ", ".join(COLUMNS)
         raise ParseError(path, line, column, f"unknown column {name!r}; {hint}")
     return key
@@ -285,27 +286,54 @@ def _choice(row: Row, col: str, allowed: tuple[str, ...], fold: Callable[[str], 
 
 
 class Resolver:
-    """Turns names in cells into IRIs, creating entities when allowed."""
+    """Turns names in cells into IRIs, creating entities when allowed.
 
-    def __init__(self, index: object, predicates: dict[str, str], *, create: bool = False) -> None:
-        from cfkb.names import EntityIndex
+    Names resolve in the tiers of :mod:`cfkb.names`: an exact name, or a
+    specific transliteration variant that exactly one entity of a type the
+    role allows has (each such resolution is kept in :attr:`variants` for the
+    import's summary). A suggestion is never taken. With ``create``, an
+    unknown name becomes a new entity unless it is close to an existing one
+    (or to another new one), which is refused unless ``new`` insists.
+    """
+
+    def __init__(self, index: object, predicates: dict[str, str], *, create: bool = False,
+                 roles: object = None, new: bool = False) -> None:
+        from cfkb.names import EntityIndex, RoleTypes
 
         assert isinstance(index, EntityIndex)
+        assert roles is None or isinstance(roles, RoleTypes)
         self.index = index
         self.predicates = predicates
         self.create = create
+        self.roles = roles
+        self.new = new
         #: new entities: IRI -> (label, column it was first named in, predicate IRI)
         self.created: dict[str, tuple[str, str, str]] = {}
+        #: each new entity's roles: IRI -> (column, predicate) -> the first row naming it so
+        self.uses: dict[str, dict[tuple[str, str | None], Row]] = {}
         self._created_by_name: dict[str, str] = {}
-        #: cell text -> IRI, for names that resolved (tables repeat names a lot)
+        self._new_index = EntityIndex()
+        self._taken: set[str] | None = None
+        #: names taken as transliteration variants: (cell text, IRI) -> how
+        self.variants: dict[tuple[str, str], str] = {}
+        #: cell text -> IRI, for names that resolve the same in every role (tables repeat names a lot)
         self._resolved: dict[str, str] = {}
+        #: (cell text, required class) -> IRI, for names whose resolution depends on the role
+        self._by_role: dict[tuple[str, str | None], str] = {}
         self._predicate_cache: dict[str, str] = {}
+        self._role_keys: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        #: (cell text, required class) -> why it does not resolve (a bad name is looked up once)
+        self._failed: dict[tuple[str, str | None], str] = {}
+        #: predicate -> column -> the class the column's role requires
+        self._required: dict[str, dict[str, str | None]] = {}
         #: (column, cell text) -> value, for cells read the same way in every row (dates, grades)
         self._read: dict[tuple[str, str], object] = {}
 
     def forget(self) -> None:
         """Drop cached lookups (after names were added to the index)."""
         self._resolved.clear()
+        self._by_role.clear()
+        self._failed.clear()
         self._predicate_cache.clear()
 
     def entity(self, row: Row, col: str, predicate: str) -> str | None:
@@ -315,25 +343,97 @@ class Resolver:
         known = self._resolved.get(text)
         return known if known is not None else self._entity(row, col, text, predicate)
 
-    def _entity(self, row: Row, col: str, text: str, predicate: str) -> str:
-        from cfkb.names import new_entity_iri, normalize
+    def _role_key(self, col: str, predicate: str) -> tuple[str | None, str | None]:
+        """(the class the role requires, the predicate if the column's role depends on it)."""
+        key = self._role_keys.get((col, predicate))
+        if key is None:
+            pred = predicate if col in ("subject", "object") else None
+            key = self._role_keys[(col, predicate)] = (
+                self.roles.required(col, pred) if self.roles is not None else None, pred)
+        return key
 
-        try:
-            iri = self.index.resolve(text)
-            self._resolved[text] = iri
+    def _entity(self, row: Row, col: str, text: str, predicate: str) -> str:
+        from cfkb.names import expand_curie, normalize
+
+        required, pred = self._role_key(col, predicate)
+        key = (text, required)
+        iri = self._by_role.get(key)
+        if iri is not None:
             return iri
+        failed = self._failed.get(key)
+        if failed is not None:  # the same bad name again: the same message, at this cell
+            raise row.error(col, failed)
+        if self._created_by_name:  # new entities: every role they have is recorded, for their type
+            iri = self._created_by_name.get(normalize(text))
+            if iri is not None:
+                self._use(iri, col, pred, row)
+                return iri
+        one = self.index.exact_one(text)
+        if one is not None:
+            self._resolved[text] = one  # an exact name of one entity: the same in every role
+            return one
+        allowed = self.roles.below(required) if self.roles is not None and required else None
+        try:
+            match = self.index.lookup(text, allowed, explain=not self.create)
         except AmbiguousNameError as exc:
+            self._failed[key] = str(exc)
             raise row.error(col, str(exc)) from None
         except UnknownNameError as exc:
-            key = normalize(text)
-            if key in self._created_by_name:
-                return self._created_by_name[key]
-            if not self.create or text.startswith(("<", "http", "cfid:")):
+            if not self.create or expand_curie(text) is not None:
+                self._failed[key] = f"{col}: {exc}"
                 raise row.error(col, f"{col}: {exc}") from None
-            iri = new_entity_iri(text, self.index.labels | {k: "" for k in self.created})
-            self.created[iri] = (text, col, predicate)
-            self._created_by_name[key] = iri
-            return iri
+            try:
+                return self._create(row, col, text, pred, predicate)
+            except ParseError as refused:
+                self._failed[key] = refused.message
+                raise
+        iri = match.iri
+        if match.tier == "variant":
+            self.variants.setdefault((text, iri), match.how)
+        if match.tier == "exact" and len(self.index.strict_matches(text)) == 1:
+            self._resolved[text] = iri  # the same in every role
+        else:
+            self._by_role[key] = iri
+        return iri
+
+    def _use(self, iri: str, col: str, pred: str | None, row: Row) -> None:
+        uses = self.uses.get(iri)
+        if uses is not None and (col, pred) not in uses:
+            uses[(col, pred)] = row
+
+    def _create(self, row: Row, col: str, text: str, pred: str | None, predicate: str) -> str:
+        from cfkb.names import new_entity_iri, normalize
+
+        if not self.new:
+            required, _ = self._role_key(col, predicate)
+            allowed = self.roles.related(required) if self.roles is not None and required else None
+            close = self.index.near_duplicates(text, allowed)
+            close_new = self._new_index.near_duplicates(text) if self.created else []
+            if close or close_new:
+                listed = "; ".join(
+                    [f"{self.index.describe(m.iri)} <{m.iri}> ({m.how})" for m in close[:5]]
+                    + [f"{self._new_index.label(m.iri)!r}, new in this import at {self._where(m.iri)} ({m.how})"
+                       for m in close_new[:3]])
+                raise row.error(col, f"{col}: {text!r} is not in the base but is close to {listed};"
+                                     " write the existing name or a cfid: CURIE, add this spelling with"
+                                     f" 'cfkb entity alias EXISTING {text!r}', or pass --new to create"
+                                     " a separate entity")
+        if self._taken is None:
+            self._taken = set(self.index.labels) | set(self.index.types)
+        iri = new_entity_iri(text, self._taken)
+        self._taken.add(iri)
+        self.created[iri] = (text, col, predicate)
+        self.uses[iri] = {(col, pred): row}
+        self._created_by_name[normalize(text)] = iri
+        self._new_index.add(iri, text, preferred=True)
+        return iri
+
+    def _where(self, iri: str) -> str:
+        uses = self.uses.get(iri)
+        if not uses:
+            return "?"
+        row = next(iter(uses.values()))
+        return f"{row.path}:{row.line}"
 
     def _predicate(self, row: Row) -> str:
         from cfkb.names import resolve_predicate
@@ -359,20 +459,35 @@ class Resolver:
             value = self._read[key] = read(row, col)  # raises on a bad value: nothing is kept
             return value
 
+    def names(self, row: Row, predicate: str) -> list[str | None]:
+        """The IRIs of a row's entity cells, in :data:`ENTITY_COLUMNS` order (None: empty cell).
+
+        A text seen before costs a dict lookup or two (by text, or by text and
+        the class its role requires); a new one, the tiered lookup.
+        """
+        values = row.values
+        resolved, by_role = self._resolved, self._by_role
+        required = self._required.get(predicate)
+        if required is None:
+            required = self._required[predicate] = {c: self._role_key(c, predicate)[0] for c in ENTITY_COLUMNS}
+        out: list[str | None] = []
+        for col in ENTITY_COLUMNS:
+            text = values.get(col)
+            if text is None:
+                out.append(None)
+                continue
+            iri = resolved.get(text)
+            if iri is None:
+                iri = by_role.get((text, required[col]))
+                if iri is None:
+                    iri = self._entity(row, col, text, predicate)
+            out.append(iri)
+        return out
+
     def claim(self, row: Row) -> Claim:
         predicate = self._predicate(row)
         values = row.values
-        resolved = self._resolved
-
-        def ent(col: str) -> str | None:
-            text = values.get(col)
-            if text is None:
-                return None
-            iri = resolved.get(text)
-            return iri if iri is not None else self._entity(row, col, text, predicate)
-
-        subject, obj, source = ent("subject"), ent("object"), ent("source")
-        area, election, speaker, cited_in = ent("area"), ent("election"), ent("speaker"), ent("cited_in")
+        subject, obj, source, area, election, speaker, cited_in = self.names(row, predicate)
         checked = self._checked
         cred = checked(row, "credibility", _read_credibility)
         modality = checked(row, "modality", _read_modality)

@@ -128,3 +128,22 @@ def test_entity_show_of_unknown_or_ambiguous_names(runner, store_path):
     assert result.exit_code == 1
     assert "did you mean 'Kataib Hezbollah'" in result.stderr
     assert store_state(store_path) == before
+
+
+def test_entity_duplicates_finds_planted_pairs_scored_and_explained(runner, store_path):
+    seed = invoke(runner, store_path, "entity", "duplicates", "--format", "json")
+    assert seed.exit_code == 0 and json.loads(seed.stdout) == []   # the seed gazetteer has none
+    for label, kind in [("Kataib Sayyid al-Shuhadaa", "ArmedGroup"), ("Supreme Islamic Iraqi Council", "Party"),
+                        ("Asaib", "ArmedGroup"), ("Hamdi Malek", "Party")]:
+        assert invoke(runner, store_path, "entity", "add", label, "--type", kind, "--new").exit_code == 0
+    result = invoke(runner, store_path, "entity", "duplicates", "--format", "json")
+    pairs = {frozenset((p["a"]["label"], p["b"]["label"])): p for p in json.loads(result.stdout)}
+    kss = pairs[frozenset(("Kataib Sayyid al-Shuhada", "Kataib Sayyid al-Shuhadaa"))]
+    assert kss["score"] >= 95 and any("spelling variants" in r for r in kss["reasons"])
+    isci = pairs[frozenset(("Islamic Supreme Council of Iraq", "Supreme Islamic Iraqi Council"))]
+    assert any("same" in r and "words" in r for r in isci["reasons"])
+    assert frozenset(("Asaib", "Asaib Ahl al-Haq")) in pairs
+    # a person and a party are never one entity, however alike their names
+    assert not any("Hamdi Malek" in key for key in pairs)
+    table = invoke(runner, store_path, "entity", "duplicates")
+    assert "cfkb entity merge" in table.stdout and "likely duplicate pair(s)" in table.stderr

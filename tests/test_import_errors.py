@@ -56,7 +56,8 @@ def _fails(runner, store_path: Path, tmp_path: Path, name: str, content: str | b
      " import again"),
     ("unknown.csv", HEADER + "Kataib Hezbolla Brigade,participatesIn,December 2023 provincial elections,"
                              "al-Iraqiya TV,2023-08-22\n",
-     "unknown.csv:2:1: subject: unknown entity 'Kataib Hezbolla Brigade'; did you mean 'Kataib Hezbollah'?"
+     "unknown.csv:2:1: subject: unknown entity 'Kataib Hezbolla Brigade'; did you mean 'Kataib Hezbollah'"
+     " [ArmedGroup: similar spelling, 77%]?"
      " (add it with 'cfkb entity add' or import with --create-entities)"),
     ("negated.csv", HEADER.strip() + ",negated\n" + GOOD_ROW.strip() + ",perhaps\n",
      "negated.csv:2:79: negated 'perhaps' is not a yes/no value; write true or false"),

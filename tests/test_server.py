@@ -736,3 +736,30 @@ def test_allow_host_adds_names_to_a_public_bind(seed_template):
                 assert c.get("/sources", headers={"host": own}).status_code == 200, own
             for other in ("evil.example", "sub.kb.example.org", "192.0.2.8", "0.0.0.0"):
                 assert c.get("/sources", headers={"host": other}).status_code == 400, other
+
+
+def test_duplicates_page_on_a_writable_server_only(writable_app, client):
+    from cfkb.entities import add_entity
+
+    assert client.get("/duplicates").status_code == 404   # a read-only server does not list them
+    kb = writable_app.state.cfkb.kb
+    assert "/duplicates" not in client.get("/").text
+    with TestClient(writable_app) as c:
+        assert '<a href="/duplicates"' in c.get("/").text
+        assert "No likely duplicates" in c.get("/duplicates").text
+        add_entity(kb, "Kataib Sayyid al-Shuhadaa", "ArmedGroup", analyst="t", force=True)
+        doc = html(c.get("/duplicates"))
+        cells = [td.text for td in doc.find("table").find_all("td")]
+        assert any("Kataib Sayyid al-Shuhadaa" in t for t in cells)
+        assert any("spelling variants" in t for t in cells)
+
+
+def test_search_never_redirects_a_loose_name_and_says_how_it_matched(client):
+    r = client.get("/search", params={"q": "State"}, follow_redirects=False)
+    assert r.status_code == 200   # "State" is no entity's name: a list, not Baghdad and the South
+    doc = html(r)
+    items = doc.find("ul", class_="results-list").find_all("li")
+    assert items[0].find("a").text == "State of Law" and "a word of" in items[0].text
+    hadba = html(client.get("/search", params={"q": "Hadba"}, follow_redirects=False))
+    first = hadba.find("ul", class_="results-list").find("li")
+    assert first.find("a").text == "Tahalof Hadba al-Watani"

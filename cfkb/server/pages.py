@@ -210,6 +210,18 @@ def sources(request: Request) -> Response:
     return render(request, "sources.html", {"title": "Sources", "nav": "sources", "rows": rows})
 
 
+def duplicates(request: Request) -> Response:
+    """Likely duplicate entities, scored and explained, for review (a writable server only)."""
+    from cfkb.entities import find_duplicates
+
+    cfg = config(request)
+    if cfg.read_only:
+        raise NotFoundError("likely duplicates are listed by a writable server ('cfkb serve --writable')"
+                            " or by 'cfkb entity duplicates'")
+    pairs = find_duplicates(cfg.kb)
+    return render(request, "duplicates.html", {"title": "Likely duplicates", "nav": "duplicates", "pairs": pairs})
+
+
 def claim(request: Request) -> Response:
     cfg = config(request)
     from cfkb.workflow import current_rank, display_time, history
@@ -256,9 +268,9 @@ def search(request: Request) -> Response:
             exact = set()
         if len(exact) == 1 and request.query_params.get("all") is None:
             return RedirectResponse(entity_url(next(iter(exact))), status_code=303)
-        results = index.search(text, limit=50)
+        results = index.search_matches(text, limit=50)
     return render(request, "search.html", {
         "title": f"Search: {text}" if text else "Search", "nav": "", "q": text, "ambiguous": len(exact) > 1,
-        "results": [(iri, index.label(iri), sorted(data.local_name(t) for t in index.types.get(iri, ())))
-                    for iri in results],
+        "results": [(m.iri, index.label(m.iri), sorted(data.local_name(t) for t in index.types.get(m.iri, ())),
+                     "" if m.tier == "exact" else m.how) for m in results],
     })
