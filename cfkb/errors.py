@@ -135,6 +135,8 @@ class ProtectedDataError(InputError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.details = list(problems)
+        #: the message lists the lines itself: they are not printed again one by one
+        self.shown = True
         shown = self.details[: self.SHOWN]
         more = len(self.details) - len(shown)
         tail = [f"... and {more} more quad(s) like these (import --verbose lists them)"] if more > 0 else []
