@@ -1390,6 +1390,11 @@ def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read
         if not allow_hosts:
             _echo_err("only requests naming the bind address (or loopback) are answered; name this machine's"
                       " other names with --allow-host")
+    from cfkb import sandbox
+
+    if not sandbox.available():
+        _echo_err("warning: this platform has no network filter for query workers (Linux on x86-64 or AArch64"
+                  " has); SERVICE and the like are refused by the query check alone")
     _echo_err(f"cfkb: serving {state.store_path} ({'read-only' if read_only else 'writable'})"
               f" at http://{'[' + host + ']' if ':' in host else host}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -72,6 +72,7 @@ import os
 import re
 import socket
 import ssl
+import sys
 from base64 import b64encode
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -191,11 +192,10 @@ def config_path(environ: Mapping[str, str]) -> Path:
 def _read_config(path: Path) -> dict[str, Any]:
     if not os.path.lexists(path):
         return {}
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        raise InputError(f"{path}: reading the config file needs Python 3.11 or later;"
-                         " use the CFKB_REMOTE_* environment variables") from None
+    else:  # Python 3.10: the same parser, from PyPI
+        import tomli as tomllib
     from cfkb.files import read_regular
 
     data = read_regular(path, 1024 * 1024, what="config file", hint="a config file is never that long", follow=True)
