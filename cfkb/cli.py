@@ -1344,9 +1344,14 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None, ceilin
                    " (entities, lists per area, sources) before it answers, for up to --query-timeout.")
 @click.option("--get", "get_path", metavar="PATH",
               help="Answer one GET request in-process, print the body and exit (0 only on HTTP 200).")
+@click.option("--tlp", "ceiling", default=None, metavar="LEVEL",
+              type=click.Choice(["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"], case_sensitive=False),
+              help="Serve only what an export at this TLP ceiling carries (pages, SPARQL, downloads), for a"
+                   " server colleagues or partners can reach; read-only. TLP:RED is never served with it.")
 @pass_state
-def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read_only: bool, query_timeout: float, row_limit: int,
-          workers: int | None, cache_mb: int, prefill: bool, get_path: str | None) -> None:
+def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read_only: bool, query_timeout: float,
+          row_limit: int, workers: int | None, cache_mb: int, prefill: bool, get_path: str | None,
+          ceiling: str | None) -> None:
     """Serve the SPARQL 1.1 endpoint (/sparql) and the web pages.
 
     Pages: conflicts (/), entities, sources, claims, a graph of who runs
@@ -1355,9 +1360,16 @@ def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read
     SERVICE, LOAD and FROM, and bounds query time and answer size.
 
     \b
+    Without --tlp the server shows the whole base, TLP:RED included, to
+    whoever can reach it; with --tlp LEVEL it serves a copy holding only what
+    an export at that ceiling carries, so no page, answer or download can
+    show more.
+
+    \b
     Example:
       cfkb serve
       cfkb serve --writable --port 8080
+      cfkb serve --tlp GREEN --host 0.0.0.0 --allow-host kb.example.org
       cfkb serve --get '/sparql?query=ASK%7B%7D'
     """
     try:
@@ -1368,7 +1380,21 @@ def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read
 
     policy = HostPolicy.for_bind(host, allow_hosts)
     loopback = is_loopback(host)
+    if ceiling is not None and not read_only:
+        raise click.UsageError("--tlp serves a released copy of the base, which cannot be written; drop --writable")
     kb = state.kb(write=not read_only)
+    if ceiling is not None:
+        import tempfile
+
+        from cfkb.report import released_copy
+
+        where = tempfile.mkdtemp(prefix="cfkb-released-")
+        click.get_current_context().call_on_close(lambda: shutil.rmtree(where, ignore_errors=True))
+        released = released_copy(kb, ceiling.upper(), Path(where) / "released.store")
+        click.get_current_context().call_on_close(released.kb.close)
+        _echo_err(f"serving TLP:{released.ceiling} and below: {released.claims} claim(s),"
+                  f" {released.withheld} withheld")
+        kb = released.kb
     app = create_app(kb, read_only=read_only, query_timeout=query_timeout, row_limit=row_limit, workers=workers,
                      analyst=state.analyst, cache_bytes=cache_mb * 1024 * 1024, prefill=prefill and get_path is None,
                      allowed_hosts=None if get_path is not None else policy)

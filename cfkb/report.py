@@ -4,10 +4,10 @@ the briefing (`cfkb report`), under a TLP ceiling like an export."""
 from __future__ import annotations
 
 import dataclasses
-
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -82,6 +82,26 @@ def released_view(kb: Any, ceiling: str) -> Released:
             for label in kb.store.quads_for_pattern(link.object, RDFS.label, None, None):
                 view.store.add(ox.Quad(label.subject, label.predicate, label.object))
     return Released(kb=view, ceiling=result.ceiling, claims=result.claims, withheld=result.withheld)
+
+
+def released_copy(kb: Any, ceiling: str, path: Path) -> Released:
+    """:func:`released_view` written to a new on-disk base at ``path`` (which must not exist).
+
+    What ``cfkb serve --tlp`` serves: a base on disk, so that the server's query
+    workers can open it, holding nothing above the ceiling, so that no page,
+    SPARQL answer or download can show more than an export at that ceiling.
+    """
+    from cfkb.store import KnowledgeBase
+
+    released = released_view(kb, ceiling)
+    copy = KnowledgeBase.create(path)
+    try:
+        copy.write_many(list(released.kb.store))
+    except BaseException:
+        copy.close()
+        raise
+    copy.close()
+    return dataclasses.replace(released, kb=KnowledgeBase.open(path))
 
 
 def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceiling: str = "GREEN") -> str:
