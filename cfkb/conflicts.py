@@ -23,6 +23,7 @@ from typing import Any
 import pyoxigraph as ox
 import rdflib
 
+import cfkb.engine  # noqa: F401 - keeps the claim table current after writes
 from cfkb.errors import InputError, NotFoundError
 from cfkb.model import (BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PREFIXES, PROV_NS, RDF_NS, SH_NS, content_hash,
                         short_id)
@@ -366,8 +367,32 @@ def rule_rows(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
     generation = kb.generation() if kb.path is not None else None
     answers = cache.load(kb, rules, generation)
     if answers is None:
-        answers = {rule.iri: kb.select(compile_rule(rule)) for rule in rules}
+        answers = full_rows(kb, rules)
         cache.save(kb, rules, answers, generation)
+    return answers
+
+
+def full_rows(kb: KnowledgeBase, rules: Sequence[Rule]) -> dict[str, list[dict[str, Any]]]:
+    """Every rule's result rows over the whole base, by rule IRI.
+
+    A base on disk or on a server answers from its claim table
+    (:mod:`cfkb.engine`): each rule's SQL form, set-based, with the same rows
+    as the compiled SPARQL. An in-memory base, a table the SQL forms cannot
+    read exactly (:attr:`~cfkb.engine.table.ClaimTable.regular`), and a rule
+    with no SQL form run the compiled SPARQL.
+    """
+    answers: dict[str, list[dict[str, Any]]] = {}
+    if kb.path is not None or kb.location.startswith(("http://", "https://")):
+        from cfkb.engine.rules import load_sql, sql_rows
+        from cfkb.engine.table import open_table
+
+        forms = load_sql()
+        with open_table(kb) as table:
+            if table.regular:
+                answers = sql_rows(table, [r.iri for r in rules if r.iri in forms])
+    for rule in rules:
+        if rule.iri not in answers:
+            answers[rule.iri] = kb.select(compile_rule(rule))
     return answers
 
 

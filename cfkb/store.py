@@ -82,6 +82,20 @@ _STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
 _GENERATION = ox.NamedNode(CFKB_NS + "generation")
 
 
+#: What runs after every committed write that moves the generation:
+#: ``follower(kb, generation_before, added, removed, nquads)``. Layers kept
+#: beside the graph (the claim table, :mod:`cfkb.engine.table`) register
+#: here, so the store depends on none of them. A follower must not raise:
+#: the write has committed; what it keeps is stamped and rebuilt if stale.
+_WRITE_FOLLOWERS: list[Any] = []
+
+
+def add_write_follower(follower: Any) -> None:
+    """Run ``follower`` after each committed write that can change a conflict."""
+    if follower not in _WRITE_FOLLOWERS:
+        _WRITE_FOLLOWERS.append(follower)
+
+
 def _settings(location: str | RemoteSettings) -> RemoteSettings:
     return location if isinstance(location, RemoteSettings) else RemoteSettings(check_url(str(location)))
 
@@ -409,8 +423,10 @@ class KnowledgeBase:
         add, remove = list(add), list(remove)
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
+        before = None
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
+            before = max((q.object.value for q in old), default="")
             add.append(new)
             if remove:  # an update anyway: drop the superseded generations with it
                 remove.extend(old)
@@ -424,6 +440,15 @@ class KnowledgeBase:
             raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
         finally:
             self._invalidate()
+        if before is not None:
+            self._follow(before, add, remove)
+
+    def _follow(self, before: str, add: list[ox.Quad], remove: list[ox.Quad], nquads: bytes = b"") -> None:
+        for follower in _WRITE_FOLLOWERS:
+            try:
+                follower(self, before, add, remove, nquads)
+            except Exception:  # noqa: BLE001 - the write committed; a stale stamp is rebuilt later
+                pass
 
     def write_many(self, add: Iterable[ox.Quad] = (), *, nquads: bytes = b"") -> None:
         """Add many quads: all of them or none, even if the process is killed.
@@ -453,11 +478,14 @@ class KnowledgeBase:
             return
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
-        add = [*add, self._next_generation()[0]]  # the new generation comes with the batch, or not at all
+        new, old = self._next_generation()
+        before = max((q.object.value for q in old), default="")
+        add = [*add, new]  # the new generation comes with the batch, or not at all
         try:
             self._bulk_write(add, nquads)
         finally:
             self._invalidate()
+        self._follow(before, add, [], nquads)
 
     def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"") -> None:
         assert self.path is not None

@@ -1,0 +1,128 @@
+"""Conflict rules as SQL over the claim table.
+
+Each rule's executable form sits beside its SHACL form: ``shapes/direct.sql``
+beside ``shapes/direct.ttl``, and so on. A file holds one statement per rule,
+each after a line ``-- rule: LocalName`` (the constraint's name in the
+shapes namespace). A statement selects the rule's variables as columns:
+``this`` and ``value``, and ``contests`` / ``wing`` where the rule has them;
+its rows are the compiled SPARQL's rows (:func:`cfkb.conflicts.compile_rule`),
+as a set. The SHACL-SPARQL stays the declared semantics; tests hold the two
+to the same answers.
+
+The tables the statements read are those of :mod:`cfkb.engine.table`:
+``claims``, ``kinds`` and ``area_overlap``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyoxigraph as ox
+
+from cfkb.engine.table import _CREATE, ClaimTable
+from cfkb.errors import InputError
+
+SHAPES_NS = "https://w3id.org/cfkb/shapes#"
+_MARK = re.compile(r"^--\s*rule:\s*(\S+)\s*$", re.MULTILINE)
+COLUMNS = ("this", "value", "contests", "wing")
+
+
+class RuleFileError(InputError):
+    """A rule's executable form that does not parse, or does not fit its rule."""
+
+
+def parse_rule_file(path: Path) -> dict[str, str]:
+    """Rule IRI -> SQL statement, from one ``.sql`` rule file.
+
+    Raises:
+        RuleFileError: the file cannot be read, names no rule, or a statement
+            does not parse or selects other columns (the message names the
+            file, line and rule).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleFileError(f"{path}: cannot read this rule file: {exc}") from exc
+    marks = list(_MARK.finditer(text))
+    if not marks:
+        raise RuleFileError(f"{path}:1:1: no '-- rule: Name' line; each statement follows one")
+    found: dict[str, str] = {}
+    check = duckdb.connect()
+    try:
+        check.execute(_CREATE)
+        for i, m in enumerate(marks):
+            body = text[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(text)].strip()
+            body = body.rstrip().rstrip(";").strip()
+            line = text.count("\n", 0, m.start()) + 1
+            name = m.group(1)
+            iri = name if name.startswith(("http://", "https://")) else SHAPES_NS + name
+            if not body:
+                raise RuleFileError(f"{path}:{line}:1: rule {name} has no statement")
+            try:
+                cur = check.execute(f"SELECT * FROM ({body}) AS rule LIMIT 0")
+            except duckdb.Error as exc:
+                first = " ".join(str(exc).split())
+                raise RuleFileError(f"{path}:{line}:1: rule {name} does not parse as SQL: {first}") from exc
+            columns = [d[0] for d in cur.description]
+            if columns[:2] != ["this", "value"] or any(c not in COLUMNS for c in columns):
+                raise RuleFileError(f"{path}:{line}:1: rule {name} selects {', '.join(columns)}; it must select"
+                                    " this, value and only contests or wing besides")
+            found[iri] = body
+    finally:
+        check.close()
+    return found
+
+
+@lru_cache(maxsize=4)
+def load_sql(paths: tuple[Path, ...] | None = None) -> dict[str, tuple[Path, str]]:
+    """Rule IRI -> (file, SQL) for every rule file (the shipped ones by default)."""
+    from cfkb.resources import rule_sql_files
+
+    out: dict[str, tuple[Path, str]] = {}
+    for path in paths or tuple(rule_sql_files()):
+        for iri, sql in parse_rule_file(path).items():
+            if iri in out:
+                raise RuleFileError(f"{path}: rule {iri} is also in {out[iri][0]}")
+            out[iri] = (path, sql)
+    return out
+
+
+def sql_rows(table: ClaimTable, rule_iris: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each rule's rows (variable -> :class:`pyoxigraph.NamedNode`, unbound
+    left out), run over the claim table.
+
+    Raises:
+        RuleFileError: a rule has no executable form.
+    """
+    forms = load_sql()
+    out: dict[str, list[dict[str, Any]]] = {}
+    node = ox.NamedNode
+    for iri in rule_iris:
+        if iri not in forms:
+            raise RuleFileError(f"rule {iri} has no executable form in shapes/*.sql; add one beside its shape")
+        cur = table.con.execute(forms[iri][1])
+        names = [d[0] for d in cur.description]
+        seen: set[tuple[Any, ...]] = set()
+        rows = []
+        while batch := cur.fetchmany(50_000):
+            for values in batch:
+                if values in seen:
+                    continue
+                seen.add(values)
+                rows.append({n: node(v) for n, v in zip(names, values) if v is not None})
+        out[iri] = rows
+    return out
+
+
+def sql_keys(table: ClaimTable) -> set[tuple[str, frozenset[str]]]:
+    """(rule, claims) of every conflict the SQL forms find."""
+    keys = set()
+    forms = load_sql()
+    for iri in forms:
+        for this, value in table.con.execute(f"SELECT DISTINCT this, value FROM ({forms[iri][1]})").fetchall():
+            keys.add((iri, frozenset({this, value})))
+    return keys
