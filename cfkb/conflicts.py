@@ -566,6 +566,30 @@ def incremental_rows(kb: KnowledgeBase, query: str, claim_iris: Iterable[str]) -
     return rows
 
 
+def rows_involving(kb: KnowledgeBase, rules: Sequence[Rule], claim_iris: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each rule's rows for every conflict that involves one of ``claim_iris``.
+
+    A base on disk or on a server answers from its claim table
+    (:func:`cfkb.engine.rules.sql_rows_involving`); an in-memory base, a
+    table the SQL forms cannot read exactly, and a rule with no SQL form
+    take the compiled SPARQL with the claims bound (:func:`incremental_rows`).
+    """
+    wanted = sorted({str(i) for i in claim_iris})
+    answers: dict[str, list[dict[str, Any]]] = {}
+    if wanted and (kb.path is not None or kb.location.startswith(("http://", "https://"))):
+        from cfkb.engine.rules import load_sql, sql_rows_involving
+        from cfkb.engine.table import open_table
+
+        forms = load_sql()
+        with open_table(kb) as table:
+            if table.regular:
+                answers = sql_rows_involving(table, [r.iri for r in rules if r.iri in forms], wanted)
+    for rule in rules:
+        if rule.iri not in answers:
+            answers[rule.iri] = incremental_rows(kb, compile_rule(rule), wanted)
+    return answers
+
+
 def conflicts_for_claims(kb: KnowledgeBase, claim_iris: Iterable[str], *,
                          rules: Sequence[Rule] | None = None) -> list[Conflict]:
     """The conflicts involving any of ``claim_iris``, checking only what they can affect.
@@ -580,8 +604,10 @@ def conflicts_for_claims(kb: KnowledgeBase, claim_iris: Iterable[str], *,
     views = _Views(kb)
     statuses = _statuses(kb)
     found: dict[str, Conflict] = {}
-    for rule in rules or load_rules():
-        found.update(_conflicts(views, statuses, rule, incremental_rows(kb, compile_rule(rule), wanted)))
+    chosen = tuple(rules or load_rules())
+    answers = rows_involving(kb, chosen, wanted)
+    for rule in chosen:
+        found.update(_conflicts(views, statuses, rule, answers[rule.iri]))
     order = {s: i for i, s in enumerate(STATUSES)}
     return sorted(found.values(), key=lambda c: (order.get(c.status, 9),
                                                  KINDS.index(c.kind) if c.kind in KINDS else 9,

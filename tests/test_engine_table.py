@@ -239,3 +239,30 @@ def test_a_rule_file_that_does_not_parse_is_an_error_naming_the_file(tmp_path):
     empty.write_text("SELECT 1;\n", encoding="utf-8")
     with pytest.raises(RuleFileError, match=r"empty\.sql:1:1: no '-- rule: Name' line"):
         parse_rule_file(empty)
+
+
+def test_one_claims_conflicts_from_the_table_equal_the_full_run_restricted_to_it(tmp_path):
+    import random
+
+    from cfkb.conflicts import conflicts_for_claims
+
+    ds = generate(600, seed=3, noise_share=0.3, busy=0.2)
+    kb = KnowledgeBase.create(tmp_path / "kb")
+    kb.write(list(ds.quads()))
+    full = find_conflicts(kb)
+    assert (kb.path / FILE).is_file()
+    memory = _memory_kb(ds.quads())
+    rng = random.Random(3)
+    picks = rng.sample(ds.claims, 25) + [c for c in ds.claims if c.predicate.endswith(("contests", "Of"))][:10]
+    for claim in picks:
+        expected = {c.id for c in full if any(v.iri == claim.iri for v in c.claims)}
+        assert {c.id for c in conflicts_for_claims(kb, [claim.iri])} == expected, claim
+        assert {c.id for c in conflicts_for_claims(memory, [claim.iri])} == expected, claim  # the SPARQL path
+    several = [c.iri for c in picks[:8]]
+    expected = {c.id for c in full if any(v.iri in several for v in c.claims)}
+    found = conflicts_for_claims(kb, several)
+    assert {c.id for c in found} == expected
+    # whole conflicts: the same claims (supports included) as the full run shows
+    by_id = {c.id: c for c in full}
+    assert all([v.iri for v in c.claims] == [v.iri for v in by_id[c.id].claims] for c in found)
+    kb.close()

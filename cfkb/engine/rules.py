@@ -126,3 +126,59 @@ def sql_keys(table: ClaimTable) -> set[tuple[str, frozenset[str]]]:
         for this, value in table.con.execute(f"SELECT DISTINCT this, value FROM ({forms[iri][1]})").fetchall():
             keys.add((iri, frozenset({this, value})))
     return keys
+
+
+# temporary tables shadow the stored ones of the same name while the rules run
+_NEIGHBOURHOOD = """
+CREATE TEMP TABLE wanted (iri VARCHAR);
+INSERT INTO wanted SELECT unnest(?);
+CREATE TEMP TABLE n1 AS
+    SELECT s AS e FROM main.claims WHERE iri IN (SELECT iri FROM wanted) AND s IS NOT NULL
+    UNION SELECT o FROM main.claims WHERE iri IN (SELECT iri FROM wanted) AND o IS NOT NULL;
+CREATE TEMP TABLE n2 AS
+    SELECT e FROM n1
+    UNION SELECT o FROM main.claims WHERE s IN (SELECT e FROM n1) AND o IS NOT NULL
+    UNION SELECT s FROM main.claims WHERE o IN (SELECT e FROM n1) AND s IS NOT NULL;
+CREATE TEMP TABLE claims AS
+    SELECT * FROM main.claims WHERE s IN (SELECT e FROM n2) OR o IN (SELECT e FROM n2);
+"""
+_TEMP = ("wanted", "n1", "n2", "claims")
+
+
+def sql_rows_involving(table: ClaimTable, rule_iris: list[str],
+                       claim_iris: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each rule's rows for every conflict that involves one of ``claim_iris``
+    (in any role), all rows of each such conflict.
+
+    The rules run over the statements within two steps of the claims'
+    subject and object (a statement whose subject or object is one of them,
+    or is the other end of a statement about one of them): every statement
+    a rule can join to one of these claims, and every one its exceptions
+    read, is among them. So a new claim about a busy entity is checked
+    against that entity's statements, not the whole base.
+
+    Raises:
+        RuleFileError: a rule has no executable form.
+    """
+    forms = load_sql()
+    for iri in rule_iris:
+        if iri not in forms:
+            raise RuleFileError(f"rule {iri} has no executable form in shapes/*.sql; add one beside its shape")
+    con = table.con
+    try:
+        statements = [x.strip() for x in _NEIGHBOURHOOD.split(";") if x.strip()]
+        for statement in statements:
+            con.execute(statement, [list(claim_iris)] if "?" in statement else None)
+        wanted = set(claim_iris)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for iri in rule_iris:
+            cur = con.execute(forms[iri][1])
+            names = [d[0] for d in cur.description]
+            rows = {tuple(r) for r in cur.fetchall()}
+            pairs = {(r[0], r[1]) for r in rows if wanted.intersection(v for v in r if v is not None)}
+            out[iri] = [{n: ox.NamedNode(v) for n, v in zip(names, r) if v is not None}
+                        for r in rows if (r[0], r[1]) in pairs]
+        return out
+    finally:
+        for name in _TEMP:
+            con.execute(f"DROP TABLE IF EXISTS temp.{name}")

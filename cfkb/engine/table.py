@@ -355,6 +355,9 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
         os.unlink(tmp)  # DuckDB makes the file itself
         try:
             build(kb, tmp).close()
+            # a log left by a killed writer belongs to the old file: never replay it onto the new one
+            if os.path.exists(f"{path}.wal"):
+                os.unlink(f"{path}.wal")
             os.replace(tmp, path)
         finally:
             for leftover in (tmp, tmp + ".wal"):
