@@ -266,3 +266,25 @@ def test_one_claims_conflicts_from_the_table_equal_the_full_run_restricted_to_it
     by_id = {c.id: c for c in full}
     assert all([v.iri for v in c.claims] == [v.iri for v in by_id[c.id].claims] for c in found)
     kb.close()
+
+
+def test_the_shipped_rule_files_all_parse():
+    from cfkb.resources import rule_sql_files
+
+    files = rule_sql_files()
+    assert {f.stem for f in files} == {"direct", "derived", "functional", "revision"}
+    for f in files:
+        assert parse_rule_file(f, check=True)
+
+
+def test_a_rule_that_fails_when_it_runs_names_its_file(tmp_path, monkeypatch):
+    from cfkb.engine import rules
+
+    bad = tmp_path / "direct.sql"
+    bad.write_text("-- rule: DirectConflict\nSELECT iri AS this, nothing AS value FROM claims;\n", encoding="utf-8")
+    forms = {**load_sql(), **{iri: (bad, sql) for iri, sql in parse_rule_file(bad, check=False).items()}}
+    monkeypatch.setattr(rules, "load_sql", lambda: forms)
+    kb = KnowledgeBase.memory()
+    with build(kb) as table:
+        with pytest.raises(RuleFileError, match=r"direct\.sql:1:1: rule DirectConflict does not parse"):
+            sql_rows(table, list(forms))

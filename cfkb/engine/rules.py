@@ -35,8 +35,12 @@ class RuleFileError(InputError):
     """A rule's executable form that does not parse, or does not fit its rule."""
 
 
-def parse_rule_file(path: Path) -> dict[str, str]:
+def parse_rule_file(path: Path, *, check: bool = True) -> dict[str, str]:
     """Rule IRI -> SQL statement, from one ``.sql`` rule file.
+
+    With ``check``, each statement is also prepared against the table's
+    schema (an empty in-memory DuckDB), so a statement that does not parse,
+    or selects other columns, is reported before anything runs.
 
     Raises:
         RuleFileError: the file cannot be read, names no rule, or a statement
@@ -51,30 +55,44 @@ def parse_rule_file(path: Path) -> dict[str, str]:
     if not marks:
         raise RuleFileError(f"{path}:1:1: no '-- rule: Name' line; each statement follows one")
     found: dict[str, str] = {}
-    check = duckdb.connect()
-    try:
-        check.execute(_CREATE)
-        for i, m in enumerate(marks):
-            body = text[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(text)].strip()
-            body = body.rstrip().rstrip(";").strip()
-            line = text.count("\n", 0, m.start()) + 1
-            name = m.group(1)
-            iri = name if name.startswith(("http://", "https://")) else SHAPES_NS + name
-            if not body:
-                raise RuleFileError(f"{path}:{line}:1: rule {name} has no statement")
-            try:
-                cur = check.execute(f"SELECT * FROM ({body}) AS rule LIMIT 0")
-            except duckdb.Error as exc:
-                first = " ".join(str(exc).split())
-                raise RuleFileError(f"{path}:{line}:1: rule {name} does not parse as SQL: {first}") from exc
-            columns = [d[0] for d in cur.description]
-            if columns[:2] != ["this", "value"] or any(c not in COLUMNS for c in columns):
-                raise RuleFileError(f"{path}:{line}:1: rule {name} selects {', '.join(columns)}; it must select"
-                                    " this, value and only contests or wing besides")
-            found[iri] = body
-    finally:
-        check.close()
+    for i, m in enumerate(marks):
+        body = text[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(text)].strip()
+        body = body.rstrip().rstrip(";").strip()
+        line = text.count("\n", 0, m.start()) + 1
+        name = m.group(1)
+        iri = name if name.startswith(("http://", "https://")) else SHAPES_NS + name
+        if not body:
+            raise RuleFileError(f"{path}:{line}:1: rule {name} has no statement")
+        found[iri] = body
+        _LINES[iri] = (path, line, name)
+    if check:
+        con = duckdb.connect()
+        try:
+            con.execute(_CREATE)
+            for iri, body in found.items():
+                cur = _execute(con, iri, f"SELECT * FROM ({body}) AS rule LIMIT 0")
+                columns = [d[0] for d in cur.description]
+                if columns[:2] != ["this", "value"] or any(c not in COLUMNS for c in columns):
+                    where, line, name = _LINES[iri]
+                    raise RuleFileError(f"{where}:{line}:1: rule {name} selects {', '.join(columns)}; it must"
+                                        " select this, value and only contests or wing besides")
+        finally:
+            con.close()
     return found
+
+
+#: rule IRI -> (file, line, name) of its SQL form, for messages
+_LINES: dict[str, tuple[Path, int, str]] = {}
+
+
+def _execute(con: duckdb.DuckDBPyConnection, iri: str, sql: str) -> Any:
+    """Run a rule's statement; a statement DuckDB refuses is an error naming its file and line."""
+    try:
+        return con.execute(sql)
+    except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as exc:
+        where, line, name = _LINES.get(iri, (Path("shapes"), 1, iri))
+        first = " ".join(str(exc).split())
+        raise RuleFileError(f"{where}:{line}:1: rule {name} does not parse as SQL: {first}") from exc
 
 
 @lru_cache(maxsize=4)
@@ -84,7 +102,8 @@ def load_sql(paths: tuple[Path, ...] | None = None) -> dict[str, tuple[Path, str
 
     out: dict[str, tuple[Path, str]] = {}
     for path in paths or tuple(rule_sql_files()):
-        for iri, sql in parse_rule_file(path).items():
+        # statements are checked as they first run (see _execute); tests check them all up front
+        for iri, sql in parse_rule_file(path, check=False).items():
             if iri in out:
                 raise RuleFileError(f"{path}: rule {iri} is also in {out[iri][0]}")
             out[iri] = (path, sql)
@@ -104,7 +123,7 @@ def sql_rows(table: ClaimTable, rule_iris: list[str]) -> dict[str, list[dict[str
     for iri in rule_iris:
         if iri not in forms:
             raise RuleFileError(f"rule {iri} has no executable form in shapes/*.sql; add one beside its shape")
-        cur = table.con.execute(forms[iri][1])
+        cur = _execute(table.con, iri, forms[iri][1])
         names = [d[0] for d in cur.description]
         seen: set[tuple[Any, ...]] = set()
         rows = []
@@ -123,7 +142,7 @@ def sql_keys(table: ClaimTable) -> set[tuple[str, frozenset[str]]]:
     keys = set()
     forms = load_sql()
     for iri in forms:
-        for this, value in table.con.execute(f"SELECT DISTINCT this, value FROM ({forms[iri][1]})").fetchall():
+        for this, value in _execute(table.con, iri, f"SELECT DISTINCT this, value FROM ({forms[iri][1]})").fetchall():
             keys.add((iri, frozenset({this, value})))
     return keys
 
@@ -172,7 +191,7 @@ def sql_rows_involving(table: ClaimTable, rule_iris: list[str],
         wanted = set(claim_iris)
         out: dict[str, list[dict[str, Any]]] = {}
         for iri in rule_iris:
-            cur = con.execute(forms[iri][1])
+            cur = _execute(con, iri, forms[iri][1])
             names = [d[0] for d in cur.description]
             rows = {tuple(r) for r in cur.fetchall()}
             pairs = {(r[0], r[1]) for r in rows if wanted.intersection(v for v in r if v is not None)}
