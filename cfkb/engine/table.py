@@ -420,15 +420,18 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             reread |= subjects - set(added)
             reread |= {q.subject.value for q in remove if isinstance(q.subject, ox.NamedNode)}
             facts = _Facts()
+            # the new statements' quads go through an in-memory store first, which
+            # writes each literal as the graph holds it (a timestamp's "+00:00" as "Z")
+            written = ox.Store()
             for iri, quads in added.items():
                 if iri in reread:
                     continue
                 if not any(q.predicate == _SUBJECT for q in quads):
                     reread.add(iri)  # not a whole statement: what else it has is in the graph
                     continue
-                for q in quads:
-                    if q.predicate.value in FIELDS or q.predicate == _TYPE:
-                        facts._add(q.subject, q.predicate.value, q.object)
+                written.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
+                               if q.predicate.value in FIELDS or q.predicate == _TYPE)
+            facts.all(written)
             _load_facts(con, facts.of(kb.store, sorted(reread)))
         several = con.execute(_SEVERAL).fetchone()[0]  # type: ignore[index]
         con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
