@@ -336,15 +336,21 @@ def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, ent
     ``entity`` and ``source`` are IRIs: keep conflicts with a claim about that
     entity (subject or object), or stated by or in that source.
     """
-    views = _Views(kb, whole_base=True)
     statuses = _statuses(kb)
     found: dict[str, Conflict] = {}
     chosen = tuple(rules or load_rules())
     answers = rule_rows(kb) if rules is None else {r.iri: kb.select(compile_rule(r)) for r in chosen}
+    # with a filter, the claim table says which statements can pass it: only the
+    # conflicts resting on one of them are built (the filter below still decides)
+    near = _statements_about(kb, entity, source) if entity or source else None
+    views = _Views(kb, whole_base=near is None)
     for rule in chosen:
         if kinds and rule.kind not in kinds:
             continue
-        found.update(_conflicts(views, statuses, rule, answers[rule.iri]))
+        rows = answers[rule.iri]
+        if near is not None:
+            rows = _rows_touching(rows, near)
+        found.update(_conflicts(views, statuses, rule, rows))
     out = list(found.values())
     if entity:
         out = [c for c in out if any(entity in (v.subject.iri, v.object.iri) for v in c.claims)]
@@ -355,6 +361,36 @@ def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, ent
     order = {s: i for i, s in enumerate(STATUSES)}
     return sorted(out, key=lambda c: (order.get(c.status, 9), KINDS.index(c.kind) if c.kind in KINDS else 9,
                                       c.claims[1].date or "", c.id))
+
+
+def _statements_about(kb: KnowledgeBase, entity: str | None, source: str | None) -> set[str] | None:
+    """The statements about ``entity`` (subject or object) and by ``source``
+    (speaker or outlet), from the claim table; None where there is no table
+    to ask (a base in memory) or it cannot be read exactly."""
+    if kb.path is None and not kb.location.startswith(("http://", "https://")):
+        return None
+    from cfkb.engine.table import open_table
+
+    with open_table(kb) as table:
+        if not table.regular:
+            return None
+        wanted: set[str] | None = None
+        if entity:
+            wanted = {r[0] for r in table.con.execute("SELECT iri FROM claims WHERE s = ? OR o = ?",
+                                                      [entity, entity]).fetchall()}
+        if source:
+            by = {r[0] for r in table.con.execute("SELECT iri FROM claims WHERE outlet = ? OR who = ?",
+                                                  [source, source]).fetchall()}
+            wanted = by if wanted is None else wanted | by
+    return wanted
+
+
+def _rows_touching(rows: Iterable[dict[str, Any]], statements: set[str]) -> list[dict[str, Any]]:
+    """Every row of each (this, value) conflict that has one of ``statements`` in any role."""
+    rows = list(rows)
+    pairs = {(r["this"].value, r["value"].value) for r in rows
+             if any(term.value in statements for term in r.values())}
+    return [r for r in rows if (r["this"].value, r["value"].value) in pairs]
 
 
 def rule_rows(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:

@@ -288,3 +288,30 @@ def test_a_rule_that_fails_when_it_runs_names_its_file(tmp_path, monkeypatch):
     with build(kb) as table:
         with pytest.raises(RuleFileError, match=r"direct\.sql:1:1: rule DirectConflict does not parse"):
             sql_rows(table, list(forms))
+
+
+def test_filtered_listings_from_the_table_are_the_full_listing_filtered(tmp_path, store_path):
+    """--entity and --source first narrow the rows through the claim table; what
+    comes out is exactly what filtering every conflict gives (a base in memory)."""
+    ds = generate(400, seed=12, noise_share=0.3, busy=0.1)
+    kb = KnowledgeBase.create(tmp_path / "kb")
+    kb.write(list(ds.quads()))
+    memory = _memory_kb(ds.quads())
+    everything = find_conflicts(kb)
+    assert [c.to_json() for c in everything] == [c.to_json() for c in find_conflicts(memory)]
+    entities = sorted({v.subject.iri for c in everything for v in c.claims} | {ds.claims[0].subject})[:12]
+    sources = sorted({(v.speaker or v.outlet).iri for c in everything for v in c.claims}
+                     | {v.outlet.iri for c in everything for v in c.claims})[:12]
+    for entity in entities:
+        got = [c.to_json() for c in find_conflicts(kb, entity=entity)]
+        assert got == [c.to_json() for c in find_conflicts(memory, entity=entity)]
+    for source in sources:
+        got = [c.to_json() for c in find_conflicts(kb, source=source, kinds=["direct", "derived"])]
+        assert got == [c.to_json() for c in find_conflicts(memory, source=source, kinds=["direct", "derived"])]
+    kb.close()
+    # and on the seed, with its background wing statements and interested speakers
+    with KnowledgeBase.open(store_path) as seed:
+        every = find_conflicts(seed)
+        for entity in sorted({v.object.iri for c in every for v in c.claims}):
+            expected = [c.to_json() for c in every if any(entity in (v.subject.iri, v.object.iri) for v in c.claims)]
+            assert [c.to_json() for c in find_conflicts(seed, entity=entity)] == expected

@@ -73,7 +73,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     CFKB_NS + "recordedAt": ("recorded", _TEXT),
     PROV_NS + "wasGeneratedBy": ("batch", _TEXT),
 }
-#: the fields the rules read: one value each on a regular table
+#: the fields the rules read: one value each on a regular table (and the outlet,
+#: which the conflict filters read)
 RULE_FIELDS = ("s", "p", "o", "neg", "who", "date", "area", "election")
 KIND_CLASSES = (CFKB_NS + "FunctionalPerContext", CFKB_NS + "ParticipationImplying",
                 CFKB_NS + "ParticipationPropagating")
@@ -112,7 +113,7 @@ FROM facts GROUP BY iri HAVING bool_or(f = 's') OR bool_or(f = 'claim')
 # statements (among those in facts) with two values of a field the rules read
 _SEVERAL = f"""
 SELECT count(*) FROM (
-    SELECT iri, f FROM facts WHERE f IN ({", ".join(f"'{f}'" for f in RULE_FIELDS)})
+    SELECT iri, f FROM facts WHERE f IN ({", ".join(f"'{f}'" for f in (*RULE_FIELDS, "outlet"))})
     GROUP BY iri, f HAVING count(DISTINCT v) > 1)
 """
 
