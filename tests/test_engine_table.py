@@ -315,3 +315,23 @@ def test_filtered_listings_from_the_table_are_the_full_listing_filtered(tmp_path
         for entity in sorted({v.object.iri for c in every for v in c.claims}):
             expected = [c.to_json() for c in every if any(entity in (v.subject.iri, v.object.iri) for v in c.claims)]
             assert [c.to_json() for c in find_conflicts(seed, entity=entity)] == expected
+
+
+def test_conflicts_a_page_at_a_time_with_a_count(runner, store_path):
+    import json
+
+    from conftest import invoke
+
+    everything = json.loads(invoke(runner, store_path, "conflicts", "--format", "json").stdout)
+    assert len(everything) == 2
+    first = invoke(runner, store_path, "conflicts", "--format", "json", "--limit", "1")
+    assert first.exit_code == 0
+    assert json.loads(first.stdout) == everything[:1]
+    assert "conflicts 1-1 of 2" in first.stderr
+    second = invoke(runner, store_path, "conflicts", "--format", "json", "--limit", "1", "--offset", "1")
+    assert json.loads(second.stdout) == everything[1:]
+    assert "conflicts 2-2 of 2" in second.stderr
+    past = invoke(runner, store_path, "conflicts", "--format", "json", "--offset", "5")
+    assert json.loads(past.stdout) == [] and "conflicts none of 2" in past.stderr
+    bad = invoke(runner, store_path, "conflicts", "--limit", "-1")
+    assert bad.exit_code == 2
