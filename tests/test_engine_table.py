@@ -335,3 +335,30 @@ def test_conflicts_a_page_at_a_time_with_a_count(runner, store_path):
     assert json.loads(past.stdout) == [] and "conflicts none of 2" in past.stderr
     bad = invoke(runner, store_path, "conflicts", "--limit", "-1")
     assert bad.exit_code == 2
+
+
+from test_remote import remote, seed_quads, server  # noqa: E402,F401 - the shared server fixtures
+
+
+def test_a_remote_base_keeps_its_table_locally_stamped_with_the_remote_generation(remote, tmp_path, monkeypatch,
+                                                                                  store_path):
+    from cfkb.engine.table import table_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    kb = KnowledgeBase.open(remote, write=True)
+    path = table_path(kb)
+    assert path is not None and path.is_relative_to(tmp_path / "cache") and remote not in str(path)
+    with KnowledgeBase.open(store_path) as local:
+        expected = [c.to_json() for c in find_conflicts(local)]
+    assert [c.to_json() for c in find_conflicts(kb)] == expected
+    assert path.is_file()
+    con = duckdb.connect(str(path), read_only=True)
+    assert dict(con.execute("SELECT k, v FROM meta").fetchall())["generation"] == kb.generation()
+    con.close()
+    # a write on the server moves its generation: the local table is made again
+    ds = generate(60, seed=13, noise_share=0.2)
+    kb.write(list(ds.quads()))
+    with open_table(kb) as table:
+        assert table.generation == kb.generation()
+        assert sql_keys(table) >= ds.truth
+    kb.close()
