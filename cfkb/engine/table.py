@@ -173,8 +173,17 @@ class _Facts:
         if column == "modality" and isinstance(term, ox.NamedNode) and term.value == NO_INDICATION:
             self.lines.append(f"{subject.value}\tnoind\t1")
 
-    def all(self, store: Any) -> list[str]:
-        """Every field of every statement: one index scan per field."""
+    def flush(self, sink: Any) -> None:
+        """Write the lines so far to ``sink`` (a text file) and let them go."""
+        if self.lines:
+            sink.write("\n".join(self.lines))
+            sink.write("\n")
+            self.lines.clear()
+
+    def all(self, store: Any, sink: Any = None) -> list[str]:
+        """Every field of every statement: one index scan per field. With
+        ``sink``, each field's lines are written there as soon as it is read,
+        so at most one field's lines are held at a time."""
         node, lines = ox.NamedNode, self.lines
         for q in store.quads_for_pattern(None, _TYPE, _CLAIM, None):
             if type(q.subject) is node:
@@ -192,6 +201,8 @@ class _Facts:
             else:
                 for q in quads:
                     self._add(q.subject, predicate, q.object)
+            if sink is not None:
+                self.flush(sink)
         return lines
 
     def of(self, store: Any, subjects: Iterable[str]) -> list[str]:
@@ -252,8 +263,14 @@ def _small_tables(con: duckdb.DuckDBPyConnection, store: Any) -> None:
 
 def _fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, generation: str) -> None:
     facts = _Facts()
-    with collector_paused():
-        _load_facts(con, facts.all(kb.store))
+    fd, tmp = tempfile.mkstemp(prefix="cfkb-facts-", suffix=".tsv")
+    try:
+        with collector_paused(), os.fdopen(fd, "w", encoding="utf-8", newline="") as sink:
+            facts.all(kb.store, sink)
+        con.execute("INSERT INTO facts SELECT * FROM read_csv(?, header = false, delim = '\t', quote = '',"
+                    " escape = '', columns = {'iri': 'VARCHAR', 'f': 'VARCHAR', 'v': 'VARCHAR'})", [tmp])
+    finally:
+        os.unlink(tmp)
     several = con.execute(_SEVERAL).fetchone()[0]  # type: ignore[index]
     con.execute(_PIVOT)
     con.execute("DELETE FROM facts")
