@@ -215,6 +215,17 @@ class _Facts:
         return self.lines
 
 
+_COLUMNS = {"facts": "{'iri': 'VARCHAR', 'f': 'VARCHAR', 'v': 'VARCHAR'}", "touched": "{'iri': 'VARCHAR'}"}
+
+
+def _read_tsv(con: duckdb.DuckDBPyConnection, table: str, path: str) -> None:
+    """Append a tab-separated file to ``table``, read exactly as written: no
+    guessing of the dialect, no quotes, no comments (IRIs hold '#')."""
+    con.execute(f"INSERT INTO {table} SELECT * FROM read_csv(?, header = false, auto_detect = false,"
+                " delim = '\t', quote = '', escape = '', comment = '',"
+                f" columns = {_COLUMNS[table]})", [path])
+
+
 def _load_facts(con: duckdb.DuckDBPyConnection, lines: list[str]) -> None:
     """Fill ``facts`` from tab-separated lines, through a file (DuckDB's fastest way in)."""
     con.execute("DELETE FROM facts")
@@ -225,8 +236,7 @@ def _load_facts(con: duckdb.DuckDBPyConnection, lines: list[str]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write("\n".join(lines))
             out.write("\n")
-        con.execute("INSERT INTO facts SELECT * FROM read_csv(?, header = false, delim = '\t', quote = '',"
-                    " escape = '', columns = {'iri': 'VARCHAR', 'f': 'VARCHAR', 'v': 'VARCHAR'})", [tmp])
+        _read_tsv(con, "facts", tmp)
     finally:
         os.unlink(tmp)
 
@@ -267,8 +277,8 @@ def _fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, generation: str) ->
     try:
         with collector_paused(), os.fdopen(fd, "w", encoding="utf-8", newline="") as sink:
             facts.all(kb.store, sink)
-        con.execute("INSERT INTO facts SELECT * FROM read_csv(?, header = false, delim = '\t', quote = '',"
-                    " escape = '', columns = {'iri': 'VARCHAR', 'f': 'VARCHAR', 'v': 'VARCHAR'})", [tmp])
+        if os.path.getsize(tmp):
+            _read_tsv(con, "facts", tmp)
     finally:
         os.unlink(tmp)
     several = con.execute(_SEVERAL).fetchone()[0]  # type: ignore[index]
@@ -476,8 +486,7 @@ def _touched(con: duckdb.DuckDBPyConnection, subjects: set[str]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write("\n".join(subjects))
             out.write("\n")
-        con.execute("INSERT INTO touched SELECT * FROM read_csv(?, header = false, delim = '\t', quote = '',"
-                    " escape = '', columns = {'iri': 'VARCHAR'})", [tmp])
+        _read_tsv(con, "touched", tmp)
     finally:
         os.unlink(tmp)
 
