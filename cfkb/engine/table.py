@@ -41,7 +41,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -489,12 +489,3 @@ def _touched(con: duckdb.DuckDBPyConnection, subjects: set[str]) -> None:
         _read_tsv(con, "touched", tmp)
     finally:
         os.unlink(tmp)
-
-
-def rows_iter(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[dict[str, Any]]:
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description]
-    while batch := cur.fetchmany(10_000):
-        for row in batch:
-            yield dict(zip(names, row))
-
