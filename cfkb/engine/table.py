@@ -226,12 +226,12 @@ def _read_tsv(con: duckdb.DuckDBPyConnection, table: str, path: str) -> None:
                 f" columns = {_COLUMNS[table]})", [path])
 
 
-def _load_facts(con: duckdb.DuckDBPyConnection, lines: list[str]) -> None:
+def _load_facts(con: duckdb.DuckDBPyConnection, lines: list[str], workdir: str | None) -> None:
     """Fill ``facts`` from tab-separated lines, through a file (DuckDB's fastest way in)."""
     con.execute("DELETE FROM facts")
     if not lines:
         return
-    fd, tmp = tempfile.mkstemp(prefix="cfkb-facts-", suffix=".tsv")
+    fd, tmp = tempfile.mkstemp(prefix=".cfkb-facts-", suffix=".tsv", dir=workdir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write("\n".join(lines))
@@ -271,9 +271,9 @@ def _small_tables(con: duckdb.DuckDBPyConnection, store: Any) -> None:
         con.executemany("INSERT INTO area_overlap VALUES (?, ?)", pairs)
 
 
-def _fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, generation: str) -> None:
+def _fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, generation: str, workdir: str | None) -> None:
     facts = _Facts()
-    fd, tmp = tempfile.mkstemp(prefix="cfkb-facts-", suffix=".tsv")
+    fd, tmp = tempfile.mkstemp(prefix=".cfkb-facts-", suffix=".tsv", dir=workdir)
     try:
         with collector_paused(), os.fdopen(fd, "w", encoding="utf-8", newline="") as sink:
             facts.all(kb.store, sink)
@@ -334,7 +334,10 @@ def build(kb: KnowledgeBase, target: str | Path = ":memory:") -> ClaimTable:
     try:
         con.execute(_CREATE)
         con.execute("BEGIN")
-        _fill(con, kb, generation)
+        # the facts' file goes beside the table (or the store), not to a shared temporary folder
+        workdir = os.path.dirname(str(target)) if str(target) != ":memory:" else \
+            (str(kb.path) if kb.path is not None else None)
+        _fill(con, kb, generation, workdir)
         con.execute("COMMIT")
     except BaseException:
         con.close()
@@ -441,7 +444,7 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             con.execute("BEGIN")
             con.execute("CREATE TEMP TABLE touched (iri VARCHAR)")
             if subjects:
-                _touched(con, subjects)
+                _touched(con, subjects, str(path.parent))
             # statements the table holds, or that lose quads, are read again from the graph;
             # a new statement, written whole by this write, takes its fields from the write
             reread = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
@@ -460,7 +463,7 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
                 written.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
                                if q.predicate.value in FIELDS or q.predicate == _TYPE)
             facts.all(written)
-            _load_facts(con, facts.of(kb.store, sorted(reread)))
+            _load_facts(con, facts.of(kb.store, sorted(reread)), str(path.parent))
         several = con.execute(_SEVERAL).fetchone()[0]  # type: ignore[index]
         con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
         con.execute(_PIVOT)
@@ -480,8 +483,8 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
         con.close()
 
 
-def _touched(con: duckdb.DuckDBPyConnection, subjects: set[str]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix="cfkb-touched-", suffix=".tsv")
+def _touched(con: duckdb.DuckDBPyConnection, subjects: set[str], workdir: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".cfkb-touched-", suffix=".tsv", dir=workdir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write("\n".join(subjects))
