@@ -54,6 +54,8 @@ P = {name: CFKB_NS + name for name in (
     "politicalWingOf", "competesWith")}
 NO_INDICATION = "NoIndication"
 DAY0 = dt.date(2023, 1, 1)
+#: how many busy groups ``busy`` talk is about
+BUSY_GROUPS = 20
 
 
 # -- the synthetic gazetteer ------------------------------------------------
@@ -146,9 +148,12 @@ class Dataset:
 class Generator:
     """Yields scenarios until ``n`` claims have been produced."""
 
-    def __init__(self, n: int, seed: int = 0) -> None:
+    def __init__(self, n: int, seed: int = 0, *, busy: float = 0.0) -> None:
         self.n = n
         self.rng = random.Random(seed)
+        #: share of the claims about the busy groups (see :meth:`busy_talk`)
+        self.busy = busy
+        self.busy_groups = [iri(f"busy-{i}") for i in range(BUSY_GROUPS)] if busy else []
         self.persons = [iri(f"person-{i}") for i in range(max(40, n // 40))]
         self.outlets = [iri(f"outlet-{i}") for i in range(max(10, n // 400))]
         self.elections = [iri(f"election-{i}") for i in range(max(4, min(40, n // 5000)))]
@@ -183,6 +188,10 @@ class Generator:
             entity(h, "Party", h.rsplit("/", 1)[-1].replace("-", " ").title())
         for h in self.hub_lists:
             entity(h, "ElectoralList", h.rsplit("/", 1)[-1].replace("-", " ").title())
+        for g in self.busy_groups:
+            entity(g, "Party", g.rsplit("/", 1)[-1].replace("-", " ").title())
+            for p in PROVINCES:
+                entity(f"{g}-list-{p}", "ElectoralList", f"{g.rsplit('/', 1)[-1].title()} list {p}")
         return q
 
     # -- helpers ---------------------------------------------------------
@@ -498,6 +507,24 @@ class Generator:
                 s.claims.append(c)
                 return s
 
+    def busy_talk(self) -> Scenario:
+        """One claim about a busy group: it runs as one list per province, said
+        again and again by many outlets (as real bases have for the big
+        factions). Consistent: provinces do not overlap, so the group's lists
+        in two provinces are no functional conflict, however many claims say so."""
+        s = Scenario("busy")
+        while True:
+            g = self.rng.choice(self.busy_groups)
+            p = self.rng.choice(PROVINCES)
+            c = Claim(subject=g, predicate=P["runsAs"], object=f"{g}-list-{p}", source=self.rng.choice(self.outlets),
+                      speaker=None if self.rng.random() < 0.3 else self.rng.choice(self.persons), area=iri(p),
+                      election=self.rng.choice([self.elections[0], None]), date=self.date(),
+                      reliability=self.rng.choice("ABCDEF"), credibility=self.rng.randint(1, 6), tlp="CLEAR")
+            if c.iri not in self._noise_seen:
+                self._noise_seen.add(c.iri)
+                s.claims.append(c)
+                return s
+
     PLANTED = (
         (direct, 6), (direct_same_day_same_speaker, 1), (controversy, 2), (direct_distractor, 6),
         (membership, 4), (membership_distractor, 4), (wing, 3), (wing_distractor, 2),
@@ -511,7 +538,9 @@ class Generator:
         weights = [w for _, w in self.PLANTED]
         made = 0
         while made < self.n:
-            if self.rng.random() < noise_share or self.n - made < 8:
+            if self.busy and self.rng.random() < self.busy:
+                s = self.busy_talk()
+            elif self.rng.random() < noise_share or self.n - made < 8:
                 s = self.noise()
             else:
                 s = self.rng.choices(makers, weights)[0](self)
@@ -519,14 +548,14 @@ class Generator:
             yield s
 
 
-def generate(n_claims: int, seed: int = 0, *, noise_share: float = 0.9) -> Dataset:
+def generate(n_claims: int, seed: int = 0, *, noise_share: float = 0.9, busy: float = 0.0) -> Dataset:
     """``n_claims`` synthetic claims with planted conflicts and exact ground truth.
 
     >>> ds = generate(200, seed=1)
     >>> len(ds.claims), len({c.iri for c in ds.claims})
     (200, 200)
     """
-    gen = Generator(n_claims, seed)
+    gen = Generator(n_claims, seed, busy=busy)
     background = gen.gazetteer()
     claims: list[Claim] = []
     truth: set[Key] = set()
@@ -539,9 +568,9 @@ def generate(n_claims: int, seed: int = 0, *, noise_share: float = 0.9) -> Datas
     return Dataset(n_claims, seed, background, claims, truth, kinds)
 
 
-def stream_quads(n_claims: int, seed: int, truth: set[Key]) -> Iterator[ox.Quad]:
+def stream_quads(n_claims: int, seed: int, truth: set[Key], *, busy: float = 0.0) -> Iterator[ox.Quad]:
     """The same data as :func:`generate`, streamed; ``truth`` is filled as it goes."""
-    gen = Generator(n_claims, seed)
+    gen = Generator(n_claims, seed, busy=busy)
     yield from gen.gazetteer()
     for s in gen.scenarios():
         yield from s.background
@@ -550,10 +579,11 @@ def stream_quads(n_claims: int, seed: int, truth: set[Key]) -> Iterator[ox.Quad]
         truth |= s.truth
 
 
-def write_nquads(n_claims: int, seed: int, path: str | Path, *, chunk: int = 200_000) -> set[Key]:
+def write_nquads(n_claims: int, seed: int, path: str | Path, *, chunk: int = 200_000,
+                 busy: float = 0.0) -> set[Key]:
     """Write the dataset as N-Quads, streaming; return the ground truth."""
     truth: set[Key] = set()
-    quads = stream_quads(n_claims, seed, truth)
+    quads = stream_quads(n_claims, seed, truth, busy=busy)
     with open(path, "wb") as f:
         while True:
             batch = [q for _, q in zip(range(chunk), quads)]
@@ -584,8 +614,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", required=True, help="N-Quads file to write")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--truth", help="also write the expected conflicts (TSV) here")
+    ap.add_argument("--busy", type=float, default=0.0,
+                    help="share of the claims about 20 busy groups (one list per province, said many times)")
     args = ap.parse_args(argv)
-    truth = write_nquads(args.n, args.seed, args.output)
+    truth = write_nquads(args.n, args.seed, args.output, busy=args.busy)
     if args.truth:
         write_truth(truth, args.truth)
     print(f"{args.n} claims, {len(truth)} planted conflicts -> {args.output}", file=sys.stderr)

@@ -486,9 +486,13 @@ def _option_error(exc: CfkbError, row: dict[str, Any]) -> CfkbError:
 @click.option("--known-as-of", help="The base as it knew things on this date (recorded by then).")
 @click.option("--all", "show_all", is_flag=True, help="Include dismissed conflicts.")
 @click.option("--check", is_flag=True, help="Exit 1 if any open conflict is found (for scripts).")
+@click.option("--limit", type=click.IntRange(min=0), help="Show at most this many conflicts (a page).")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Skip this many conflicts first (with --limit: the next page).")
 @pass_state
 def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None, source: str | None,
-              as_of: str | None, known_as_of: str | None, show_all: bool, check: bool) -> None:
+              as_of: str | None, known_as_of: str | None, show_all: bool, check: bool, limit: int | None,
+              offset: int) -> None:
     """Show contradictory claims, side by side, with why they conflict.
 
     \b
@@ -503,6 +507,7 @@ def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None
       cfkb conflicts
       cfkb conflicts --entity Hoquq --format json
       cfkb conflicts --as-of 2023-08-15
+      cfkb conflicts --limit 20 --offset 20
     """
     from cfkb.conflicts import find_conflicts, view_as_of
 
@@ -517,7 +522,12 @@ def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None
         view = view_as_of(kb, _parse_date(as_of or known_as_of or "", option), known=bool(known_as_of))
     found = find_conflicts(view, kinds=kinds or None, entity=entity_iri, source=source_iri,
                            include_dismissed=show_all)
-    _render_conflicts(found, fmt)
+    page = found[offset:] if limit is None else found[offset:offset + limit]
+    _render_conflicts(page, fmt)
+    if limit is not None or offset:
+        # the count goes to stderr, so the page itself stays valid JSON, CSV or Turtle
+        shown = f"{offset + 1}-{offset + len(page)}" if page else "none"
+        _echo_err(f"conflicts {shown} of {len(found)}")
     if check and any(c.status in ("open", "disputed") for c in found):
         raise click.exceptions.Exit(1)
 

@@ -23,6 +23,7 @@ from typing import Any
 import pyoxigraph as ox
 import rdflib
 
+import cfkb.engine  # noqa: F401 - keeps the claim table current after writes
 from cfkb.errors import InputError, NotFoundError
 from cfkb.model import (BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PREFIXES, PROV_NS, RDF_NS, SH_NS, content_hash,
                         short_id)
@@ -391,15 +392,21 @@ def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, ent
     ``entity`` and ``source`` are IRIs: keep conflicts with a claim about that
     entity (subject or object), or stated by or in that source.
     """
-    views = _Views(kb, whole_base=True)
     statuses = _statuses(kb)
     found: dict[str, Conflict] = {}
     chosen = tuple(rules or load_rules())
     answers = rule_rows(kb) if rules is None else {r.iri: kb.select(compile_rule(r)) for r in chosen}
+    # with a filter, the claim table says which statements can pass it: only the
+    # conflicts resting on one of them are built (the filter below still decides)
+    near = _statements_about(kb, entity, source) if entity or source else None
+    views = _Views(kb, whole_base=near is None)
     for rule in chosen:
         if kinds and rule.kind not in kinds:
             continue
-        found.update(_conflicts(views, statuses, rule, answers[rule.iri]))
+        rows = answers[rule.iri]
+        if near is not None:
+            rows = _rows_touching(rows, near)
+        found.update(_conflicts(views, statuses, rule, rows))
     out = list(found.values())
     if entity:
         out = [c for c in out if any(entity in (v.subject.iri, v.object.iri) for v in c.claims)]
@@ -412,6 +419,36 @@ def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, ent
                                       c.claims[1].date or "", c.id))
 
 
+def _statements_about(kb: KnowledgeBase, entity: str | None, source: str | None) -> set[str] | None:
+    """The statements about ``entity`` (subject or object) and by ``source``
+    (speaker or outlet), from the claim table; None where there is no table
+    to ask (a base in memory) or it cannot be read exactly."""
+    if kb.path is None and not kb.location.startswith(("http://", "https://")):
+        return None
+    from cfkb.engine.table import open_table
+
+    with open_table(kb) as table:
+        if not table.regular:
+            return None
+        wanted: set[str] | None = None
+        if entity:
+            wanted = {r[0] for r in table.con.execute("SELECT iri FROM claims WHERE s = ? OR o = ?",
+                                                      [entity, entity]).fetchall()}
+        if source:
+            by = {r[0] for r in table.con.execute("SELECT iri FROM claims WHERE outlet = ? OR who = ?",
+                                                  [source, source]).fetchall()}
+            wanted = by if wanted is None else wanted | by
+    return wanted
+
+
+def _rows_touching(rows: Iterable[dict[str, Any]], statements: set[str]) -> list[dict[str, Any]]:
+    """Every row of each (this, value) conflict that has one of ``statements`` in any role."""
+    rows = list(rows)
+    pairs = {(r["this"].value, r["value"].value) for r in rows
+             if any(term.value in statements for term in r.values())}
+    return [r for r in rows if (r["this"].value, r["value"].value) in pairs]
+
+
 def rule_rows(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
     """Every rule's result rows, by rule IRI: the stored answers when they
     belong to the base as it is now (:mod:`cfkb.cache`), else a full run,
@@ -422,8 +459,32 @@ def rule_rows(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
     generation = kb.generation() if kb.path is not None else None
     answers = cache.load(kb, rules, generation)
     if answers is None:
-        answers = {rule.iri: kb.select(compile_rule(rule)) for rule in rules}
+        answers = full_rows(kb, rules)
         cache.save(kb, rules, answers, generation)
+    return answers
+
+
+def full_rows(kb: KnowledgeBase, rules: Sequence[Rule]) -> dict[str, list[dict[str, Any]]]:
+    """Every rule's result rows over the whole base, by rule IRI.
+
+    A base on disk or on a server answers from its claim table
+    (:mod:`cfkb.engine`): each rule's SQL form, set-based, with the same rows
+    as the compiled SPARQL. An in-memory base, a table the SQL forms cannot
+    read exactly (:attr:`~cfkb.engine.table.ClaimTable.regular`), and a rule
+    with no SQL form run the compiled SPARQL.
+    """
+    answers: dict[str, list[dict[str, Any]]] = {}
+    if kb.path is not None or kb.location.startswith(("http://", "https://")):
+        from cfkb.engine.rules import load_sql, sql_rows
+        from cfkb.engine.table import open_table
+
+        forms = load_sql()
+        with open_table(kb) as table:
+            if table.regular:
+                answers = sql_rows(table, [r.iri for r in rules if r.iri in forms])
+    for rule in rules:
+        if rule.iri not in answers:
+            answers[rule.iri] = kb.select(compile_rule(rule))
     return answers
 
 
@@ -597,6 +658,30 @@ def incremental_rows(kb: KnowledgeBase, query: str, claim_iris: Iterable[str]) -
     return rows
 
 
+def rows_involving(kb: KnowledgeBase, rules: Sequence[Rule], claim_iris: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each rule's rows for every conflict that involves one of ``claim_iris``.
+
+    A base on disk or on a server answers from its claim table
+    (:func:`cfkb.engine.rules.sql_rows_involving`); an in-memory base, a
+    table the SQL forms cannot read exactly, and a rule with no SQL form
+    take the compiled SPARQL with the claims bound (:func:`incremental_rows`).
+    """
+    wanted = sorted({str(i) for i in claim_iris})
+    answers: dict[str, list[dict[str, Any]]] = {}
+    if wanted and (kb.path is not None or kb.location.startswith(("http://", "https://"))):
+        from cfkb.engine.rules import load_sql, sql_rows_involving
+        from cfkb.engine.table import open_table
+
+        forms = load_sql()
+        with open_table(kb) as table:
+            if table.regular:
+                answers = sql_rows_involving(table, [r.iri for r in rules if r.iri in forms], wanted)
+    for rule in rules:
+        if rule.iri not in answers:
+            answers[rule.iri] = incremental_rows(kb, compile_rule(rule), wanted)
+    return answers
+
+
 def conflicts_for_claims(kb: KnowledgeBase, claim_iris: Iterable[str], *,
                          rules: Sequence[Rule] | None = None) -> list[Conflict]:
     """The conflicts involving any of ``claim_iris``, checking only what they can affect.
@@ -611,8 +696,10 @@ def conflicts_for_claims(kb: KnowledgeBase, claim_iris: Iterable[str], *,
     views = _Views(kb)
     statuses = _statuses(kb)
     found: dict[str, Conflict] = {}
-    for rule in rules or load_rules():
-        found.update(_conflicts(views, statuses, rule, incremental_rows(kb, compile_rule(rule), wanted)))
+    chosen = tuple(rules or load_rules())
+    answers = rows_involving(kb, chosen, wanted)
+    for rule in chosen:
+        found.update(_conflicts(views, statuses, rule, answers[rule.iri]))
     order = {s: i for i, s in enumerate(STATUSES)}
     return sorted(found.values(), key=lambda c: (order.get(c.status, 9),
                                                  KINDS.index(c.kind) if c.kind in KINDS else 9,

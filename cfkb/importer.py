@@ -650,7 +650,7 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
         StoreLockedError: another process is writing ("store in use").
     """
     from cfkb import cache
-    from cfkb.conflicts import compile_rule, incremental_rows, load_rules
+    from cfkb.conflicts import load_rules, rows_involving
 
     with import_lock(path):
         with KnowledgeBase.open(path) as kb:
@@ -665,7 +665,7 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
             stored = cache.load(kb, rules, before) if not plan.created and not plan.rest else None
             if report.claims_added and len(report.claims_added) <= CONFLICT_COUNT_LIMIT \
                     and (count_conflicts or stored is not None):
-                new = {rule.iri: incremental_rows(kb, compile_rule(rule), report.claims_added) for rule in rules}
+                new = rows_involving(kb, rules, report.claims_added)
                 if count_conflicts:  # a conflict that involves a new claim is a new conflict
                     report.new_conflicts = len({(iri, row["this"].value, row["value"].value)
                                                 for iri, rows in new.items() for row in rows})

@@ -48,3 +48,8 @@ def queries_dir() -> Path:
 def jsonld_context_path() -> Path:
     """cfkb's JSON-LD context, used in place of https://w3id.org/cfkb/context.jsonld."""
     return _PACKAGE / "context.jsonld"
+
+
+def rule_sql_files() -> list[Path]:
+    """The executable (SQL) form of every conflict rule, beside the shapes."""
+    return sorted(shapes_dir().glob("*.sql"))

@@ -100,6 +100,20 @@ def _is_generation(term: object) -> bool:
             and int(term.value[:20]) <= time.time_ns() + _GENERATION_AHEAD_NS)
 
 
+#: What runs after every committed write that moves the generation:
+#: ``follower(kb, generation_before, added, removed, nquads)``. Layers kept
+#: beside the graph (the claim table, :mod:`cfkb.engine.table`) register
+#: here, so the store depends on none of them. A follower must not raise:
+#: the write has committed; what it keeps is stamped and rebuilt if stale.
+_WRITE_FOLLOWERS: list[Any] = []
+
+
+def add_write_follower(follower: Any) -> None:
+    """Run ``follower`` after each committed write that can change a conflict."""
+    if follower not in _WRITE_FOLLOWERS:
+        _WRITE_FOLLOWERS.append(follower)
+
+
 def _settings(location: str | RemoteSettings) -> RemoteSettings:
     return location if isinstance(location, RemoteSettings) else RemoteSettings(check_url(str(location)))
 
@@ -447,8 +461,10 @@ class KnowledgeBase:
         add, remove = list(add), list(remove)
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
+        before = None
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
+            before = max((q.object.value for q in old), default="")
             add.append(new)
             damaged = [q for q in old if not _is_generation(q.object)]
             if remove or damaged:  # an update anyway (or a repair): drop the superseded generations with it
@@ -463,6 +479,15 @@ class KnowledgeBase:
             raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
         finally:
             self._invalidate()
+        if before is not None:
+            self._follow(before, add, remove)
+
+    def _follow(self, before: str, add: list[ox.Quad], remove: list[ox.Quad], nquads: bytes = b"") -> None:
+        for follower in _WRITE_FOLLOWERS:
+            try:
+                follower(self, before, add, remove, nquads)
+            except Exception:  # noqa: BLE001 - the write committed; a stale stamp is rebuilt later
+                pass
 
     def write_many(self, add: Iterable[ox.Quad] = (), *, nquads: bytes = b"") -> None:
         """Add many quads: all of them or none, even if the process is killed.
@@ -492,11 +517,14 @@ class KnowledgeBase:
             return
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
-        add = [*add, self._next_generation()[0]]  # the new generation comes with the batch, or not at all
+        new, old = self._next_generation()
+        before = max((q.object.value for q in old), default="")
+        add = [*add, new]  # the new generation comes with the batch, or not at all
         try:
             self._bulk_write(add, nquads)
         finally:
             self._invalidate()
+        self._follow(before, add, [], nquads)
 
     def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"") -> None:
         assert self.path is not None

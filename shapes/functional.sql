@@ -1,0 +1,37 @@
+-- The executable form of functional.ttl, over the claim table (cfkb/engine/table.py).
+-- Output-sensitive: first the (subject, predicate) keys given two or more
+-- values; then pairs of (value, area, election) groups inside them that
+-- overlap and are not a list and its sub-list; only then the claims of those
+-- groups, paired. functional.ttl is the semantics; tests hold the two to the
+-- same answers.
+
+-- rule: FunctionalConflict
+WITH said AS (
+    SELECT c.*, coalesce(c.area, '') AS ka, coalesce(c.election, '') AS ke FROM claims c
+    JOIN kinds k ON k.p = c.p AND k.kind = 'https://w3id.org/cfkb/ns#FunctionalPerContext'
+    WHERE c.s IS NOT NULL AND c.o IS NOT NULL AND c.neg = false AND c.who IS NOT NULL AND NOT c.noind
+), several AS (
+    SELECT s, p FROM said GROUP BY s, p HAVING count(DISTINCT o) > 1
+), ctx AS (
+    SELECT said.* FROM said SEMI JOIN several USING (s, p)
+), groups AS (
+    SELECT DISTINCT s, p, o, ka, ke FROM ctx
+), sublist AS (
+    SELECT DISTINCT s, o FROM claims WHERE p = 'https://w3id.org/cfkb/ns#memberOf' AND neg = false
+      AND s IS NOT NULL AND o IS NOT NULL
+), pairs AS (
+    SELECT g1.s, g1.p, g1.o AS o1, g1.ka AS a1, g1.ke AS e1, g2.o AS o2, g2.ka AS a2, g2.ke AS e2
+    FROM groups g1 JOIN groups g2 ON g1.s = g2.s AND g1.p = g2.p AND g1.o <> g2.o
+    WHERE (g1.ke = '' OR g2.ke = '' OR g1.ke = g2.ke)
+      AND (g1.ka = '' OR g2.ka = '' OR g1.ka = g2.ka
+           OR EXISTS (SELECT 1 FROM area_overlap x WHERE x.a = g1.ka AND x.b = g2.ka))
+      -- a list and its sub-list are not two different lists
+      AND NOT EXISTS (SELECT 1 FROM sublist m WHERE m.s = g1.o AND m.o = g2.o)
+      AND NOT EXISTS (SELECT 1 FROM sublist m WHERE m.s = g2.o AND m.o = g1.o)
+)
+SELECT t.iri AS this, v.iri AS value
+FROM pairs q
+JOIN ctx t ON t.s = q.s AND t.p = q.p AND t.o = q.o1 AND t.ka = q.a1 AND t.ke = q.e1
+JOIN ctx v ON v.s = q.s AND v.p = q.p AND v.o = q.o2 AND v.ka = q.a2 AND v.ke = q.e2
+WHERE t.is_claim AND t.iri < v.iri
+  AND NOT (t.who = v.who AND t.date IS NOT NULL AND v.date IS NOT NULL AND t.date <> v.date);
