@@ -86,7 +86,8 @@ PAGES = [
 ]
 WIDTHS = [1400, 390]
 
-#: Elements reaching past the right edge of the screen, outside any box that scrolls or clips.
+#: Elements reaching past the right edge of the screen or of their parent's box (a card spilling out
+#: of its frame), outside any box that scrolls or clips.
 SPILLS = """() => {
   const out = [];
   const limit = document.documentElement.clientWidth + 1;
@@ -99,7 +100,12 @@ SPILLS = """() => {
   };
   for (const el of document.body.querySelectorAll("*")) {
     const r = el.getBoundingClientRect();
-    if (r.width && r.right > limit && !clipped(el) && !el.closest(".skip")) {
+    let parent = el.parentElement;  // the box it sits in: the nearest ancestor that is not inline
+    while (parent && parent !== document.body && getComputedStyle(parent).display.startsWith("inline")) {
+      parent = parent.parentElement;
+    }
+    const outer = parent && parent !== document.body ? parent.getBoundingClientRect().right + 1 : limit;
+    if (r.width && (r.right > limit || r.right > outer) && !clipped(el) && !el.closest(".skip")) {
       out.push(el.tagName.toLowerCase() + (el.className && el.className.baseVal === undefined ? "." + el.className : "")
                + " right=" + Math.round(r.right));
     }
@@ -130,14 +136,24 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def axe_source() -> str:
-    return AXE.read_text(encoding="utf-8")
+def tabs(browser):
+    """One tab per screen width, with axe-core loaded into every page it opens."""
+    contexts, pages = [], {}
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
+        # injected through the debugging protocol, so the page's own CSP stays in force
+        context.add_init_script(path=str(AXE))
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        contexts.append(context)
+        pages[width] = page
+    yield pages
+    for context in contexts:
+        context.close()
 
 
-def axe_violations(page, axe_source: str, disable: tuple[str, ...] = ()) -> list[str]:
+def axe_violations(page, disable: tuple[str, ...] = ()) -> list[str]:
     """axe-core's WCAG 2.1 A/AA and best-practice violations on the page, one line each."""
-    # evaluated through the debugging protocol, so the page's own CSP stays in force
-    page.evaluate(axe_source)
     found = page.evaluate(
         """async (disable) => {
           const rules = {};
@@ -153,22 +169,17 @@ def axe_violations(page, axe_source: str, disable: tuple[str, ...] = ()) -> list
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("path", PAGES)
-def test_axe_finds_nothing(server, browser, axe_source, path, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        page.goto(server.url + path)
-        disable: tuple[str, ...] = ()
-        if path.startswith("/conflicts/"):
-            # the conflict page's own template sets its card's heading level (h1, then h3 today)
-            disable = ("heading-order",)
-        assert axe_violations(page, axe_source, disable) == []
-        if width < 600:
-            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            assert page.evaluate(SPILLS) == []
-    finally:
-        context.close()
+def test_axe_finds_nothing(server, tabs, path, width):
+    page = tabs[width]
+    page.goto(server.url + path)
+    disable: tuple[str, ...] = ()
+    if path.startswith("/conflicts/"):
+        # the conflict page's own template sets its card's heading level (h1, then h3 today)
+        disable = ("heading-order",)
+    assert axe_violations(page, disable) == []
+    if width < 600:
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert page.evaluate(SPILLS) == []
 
 
 def test_a_long_unbroken_quote_wraps_on_a_phone(server, browser):
