@@ -96,8 +96,12 @@ def test_named_query_in_the_editor(server, page):
     assert response.text().splitlines()[0].startswith("entity,claim,")
     # Ctrl+Enter runs a query
     page.click("header nav a:text-is('SPARQL')")
-    page.fill("#q", "SELECT (COUNT(*) AS ?n) WHERE { ?c a cfkb:Claim }")
-    page.press("#q", "Control+Enter")
+    editor = page.locator(".CodeMirror [contenteditable=true]")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type("SELECT (COUNT(*) AS ?n) WHERE { ?c a cfkb:Claim }")
+    page.keyboard.press("Control+Enter")
     sync_api.expect(page.locator("#results tbody td")).to_have_text("59")
 
 

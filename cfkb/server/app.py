@@ -303,7 +303,7 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         Route("/claims/{cid}", pages.claim, name="claim"),
         Route("/graph", pages.graph, name="graph"),
         Route("/search", pages.search, name="search"),
-        Route("/query", sparql.editor, name="query"),
+        Route("/query", sparql.editor, methods=["GET", "POST"], name="query"),
         Route("/sparql", sparql.endpoint, methods=["GET", "POST"], name="sparql"),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

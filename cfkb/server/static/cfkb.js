@@ -42,3 +42,41 @@
     });
   });
 })();
+
+// Tables marked sortable: a button in each column heading sorts the rows by it.
+(function () {
+  "use strict";
+  function key(cell) {
+    var text = cell ? cell.textContent.trim() : "";
+    var n = Number(text);
+    return text !== "" && !isNaN(n) ? {num: n, text: text} : {num: null, text: text};
+  }
+  function compare(a, b) {
+    if (a.num !== null && b.num !== null) { return a.num - b.num; }
+    if (a.text === "" || b.text === "") { return a.text === "" ? 1 : -1; }  // blanks last
+    return a.text.localeCompare(b.text);
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var body = table.tBodies[0];
+    var heads = table.querySelectorAll("thead th");
+    if (!body || body.rows.length < 2) { return; }
+    heads.forEach(function (th, column) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "sort";
+      button.textContent = th.textContent;
+      th.textContent = "";
+      th.appendChild(button);
+      button.addEventListener("click", function () {
+        var down = th.getAttribute("aria-sort") === "ascending";
+        heads.forEach(function (other) { other.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", down ? "descending" : "ascending");
+        var rows = Array.prototype.slice.call(body.rows).map(function (row, i) {
+          return {row: row, key: key(row.cells[column]), i: i};
+        });
+        rows.sort(function (a, b) { return (down ? -1 : 1) * compare(a.key, b.key) || a.i - b.i; });
+        rows.forEach(function (r) { body.appendChild(r.row); });
+      });
+    });
+  });
+})();
