@@ -71,6 +71,8 @@ PAGES = [
     "/source/test-outlet",
     "/sources",
     "/entities",
+    "/entities?type=Party",
+    "/sources?sort=last&order=asc",
     "/graph",
     "/graph?area=diyala",
     "/search?q=Tahalof",

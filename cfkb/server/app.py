@@ -97,8 +97,19 @@ def _templates(kb: KnowledgeBase) -> jinja2.Environment:
     )
     env.globals.update(entity_url=entity_url, source_url=source_url, claim_url=claim_url, curie=curie,
                        label=lambda iri: kb.entity_index().label(iri), short_id=short_id)
+    env.globals["default_tlp"] = lambda: _default_tlp(kb)
     env.filters["rtl"] = lambda lang: "rtl" if (lang or "").split("-")[0] in ("ar", "fa", "he", "ur", "ku") else "auto"
     return env
+
+
+def _default_tlp(kb: KnowledgeBase) -> str | None:
+    """The marking unmarked claims count as (:func:`cfkb.tlp.default_level`), or None if unknown."""
+    from cfkb import tlp
+
+    try:
+        return tlp.default_level(kb)
+    except Exception:  # noqa: BLE001 - a base that cannot say shows no default, not an error page
+        return None
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -300,6 +311,7 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         Route("/source", pages.source_by_iri),
         Route("/source/{name}", pages.source, name="source"),
         Route("/sources", pages.sources, name="sources"),
+        Route("/entities", pages.entities, name="entities"),
         Route("/claims/{cid}", pages.claim, name="claim"),
         Route("/graph", pages.graph, name="graph"),
         Route("/search", pages.search, name="search"),

@@ -148,10 +148,60 @@ def source(request: Request) -> Response:
 source_by_iri = source
 
 
+#: The columns the sources page sorts by, and whether each sorts largest first by default.
+SOURCE_COLUMNS = {"source": False, "kind": False, "claims": True, "last": True}
+
+
 def sources(request: Request) -> Response:
+    """Speakers, outlets and documents (the named query ``sources``), sortable by every column."""
     cfg = config(request)
-    rows = cfg.kb.select(queries.library()["sources"].text)
-    return render(request, "sources.html", {"title": "Sources", "nav": "sources", "rows": rows})
+    sort = request.query_params.get("sort") or "claims"
+    if sort not in SOURCE_COLUMNS:
+        raise InputError(f"sort must be one of {', '.join(SOURCE_COLUMNS)}, not {sort[:40]!r}")
+    order = request.query_params.get("order") or ("desc" if SOURCE_COLUMNS[sort] else "asc")
+    if order not in ("asc", "desc"):
+        raise InputError("order must be asc or desc")
+    rows = []
+    for r in cfg.kb.select(queries.library()["sources"].text):
+        iri = r["source"].value
+        rows.append({"iri": iri, "source": r["sourceLabel"].value, "kind": data.source_kind(cfg.kb, iri),
+                     "claims": int(r["claims"].value),
+                     "last": r["lastSpoke"].value if "lastSpoke" in r and r["lastSpoke"] else ""})
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        value = row[sort]
+        blank = value == ""  # undated sources last, whichever way
+        return (blank if order == "asc" else not blank, value.casefold() if isinstance(value, str) else value,
+                row["source"].casefold())
+
+    rows.sort(key=key, reverse=order == "desc")
+    return render(request, "sources.html", {"title": "Sources", "nav": "sources", "rows": rows, "sort": sort,
+                                            "order": order, "columns": SOURCE_COLUMNS})
+
+
+#: Entities per page of the entity list.
+ENTITY_PAGE = 100
+
+
+def entities(request: Request) -> Response:
+    """Every entity, by name, a page at a time; filtered by type."""
+    cfg = config(request)
+    kind = request.query_params.get("type") or None
+    raw_page = request.query_params.get("page") or "1"
+    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
+        raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
+    everything, counts = data.entity_list(cfg.kb)
+    rows = [r for r in everything if kind in r.types] if kind else everything
+    if kind and kind not in counts:
+        raise InputError(f"no entity has the type {kind[:60]!r}; one of {', '.join(sorted(counts))}")
+    number = int(raw_page)
+    pages = max(1, -(-len(rows) // ENTITY_PAGE))
+    shown = rows[(number - 1) * ENTITY_PAGE: number * ENTITY_PAGE]
+    return render(request, "entities.html", {
+        "title": "Entities" + (f": {kind}" if kind else ""), "nav": "entities", "rows": shown, "kind": kind,
+        "counts": sorted(counts.items()), "total": len(rows), "page": number, "pages": pages,
+        "first": (number - 1) * ENTITY_PAGE + 1, "all": len(everything),
+    })
 
 
 def claim(request: Request) -> Response:

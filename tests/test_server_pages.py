@@ -1,0 +1,118 @@
+"""Pages added in issue 20: all entities, sources sortable by every column with their kind,
+and a TLP badge on every claim, the base's default on unmarked ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from cfkb.server import pages
+from cfkb.server.app import create_app
+from cfkb.store import KnowledgeBase
+from conftest import seeded_copy
+from html_tree import parse
+
+UNMARKED = """
+- subject: Badr Organization
+  predicate: runsAs
+  object: Tahalof Nabni
+  area: Diyala
+  election: December 2023 provincial elections
+  speaker: Test Speaker
+  source: Test Outlet
+  date: 2023-09-01
+"""
+
+
+@pytest.fixture(scope="module")
+def store(seed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seeded_copy(seed_template, tmp_path_factory.mktemp("pages") / "kb.store", "unmarked.yaml", UNMARKED)
+
+
+@pytest.fixture(scope="module")
+def client(store: Path):
+    kb = KnowledgeBase.open(store)
+    with TestClient(create_app(kb, workers=1)) as c:
+        yield c
+    kb.close()
+
+
+def rows(doc) -> list[list[str]]:
+    return [[td.text for td in tr.find_all("td")] for tr in doc.find("tbody").find_all("tr")]
+
+
+def test_entities_lists_every_entity_with_type_counts(client):
+    doc = parse(client.get("/entities").text)
+    names = [r[0] for r in rows(doc)]
+    assert "Harakat Hoquq" in names and "Diyala" in names and "Al-Rabaa TV" in names
+    assert names == sorted(names, key=str.casefold)
+    assert not any("claim" in r[2] or "batch" in r[2] for r in rows(doc))  # records, not entities
+    facets = {a.text: a.get("href") for a in doc.find("nav", class_="filters").find_all("a")}
+    party = next(k for k in facets if k.startswith("Party ("))
+    n = int(party.split("(")[1].rstrip(")"))
+    only = parse(client.get(facets[party]).text)
+    assert len(rows(only)) == n and all("Party" in r[1] for r in rows(only))
+    assert client.get("/entities?type=Nothing").status_code == 400
+    assert client.get("/entities?page=0").status_code == 400
+    assert any(a.get("href") == "/query?name=entities&run=1" for a in doc.find_all("a"))
+
+
+def test_entities_come_a_page_at_a_time(client, monkeypatch):
+    everything = [r[0] for r in rows(parse(client.get("/entities").text))]
+    monkeypatch.setattr(pages, "ENTITY_PAGE", 10)
+    first = parse(client.get("/entities").text)
+    assert [r[0] for r in rows(first)] == everything[:10]
+    nav = first.find("nav", class_="pages")
+    assert f"1–10 of {len(everything)}" in nav.text
+    following = {a.get("rel"): a.get("href") for a in nav.find_all("a")}["next"]
+    second = parse(client.get(following).text)
+    assert [r[0] for r in rows(second)] == everything[10:20]
+
+
+def test_sources_have_a_kind_and_sort_by_every_column(client):
+    doc = parse(client.get("/sources").text)
+    header = [th.text.split()[0] for th in doc.find("thead").find_all("th")]
+    assert header == ["source", "kind", "claims", "last"]
+    table = rows(doc)
+    kinds = {r[0]: r[1] for r in table}
+    assert kinds["Al-Rabaa TV"] == "outlet" and kinds["Qais al-Khazali"] == "speaker"
+    assert "document" in kinds.values()
+    claims = [int(r[2]) for r in table]
+    assert claims == sorted(claims, reverse=True)  # most claims first, as before
+    for column, index in (("source", 0), ("kind", 1), ("claims", 2), ("last", 3)):
+        for order in ("asc", "desc"):
+            got = rows(parse(client.get(f"/sources?sort={column}&order={order}").text))
+            values = [r[index] for r in got]
+            key = int if column == "claims" else str.casefold
+            present = [v for v in values if v != "–"]
+            assert present == sorted(present, key=key, reverse=order == "desc"), (column, order)
+            assert values[len(present):] == ["–"] * (len(values) - len(present))  # undated last
+    sorted_by_kind = parse(client.get("/sources?sort=kind").text)
+    th = sorted_by_kind.find("thead").find_all("th")[1]
+    assert th.get("aria-sort") == "ascending" and "order=desc" in th.find("a").get("href")
+    assert client.get("/sources?sort=nothing").status_code == 400
+    assert any(a.get("href") == "/query?name=sources&run=1" for a in doc.find_all("a"))
+
+
+def test_every_claim_shows_its_effective_tlp(client, store):
+    doc = parse(client.get("/entity/badr").text)
+    badges = [s.text for s in doc.find_all("span") if "tlp" in (s.get("class") or "").split()]
+    assert "TLP:CLEAR" in badges  # marked claims show their own marking
+    assert "TLP:AMBER (default)" in badges  # the unmarked one shows the base's default
+    cards = doc.find_all("article")
+    assert all(any("tlp" in (s.get("class") or "").split() for s in c.find_all("span")) for c in cards)
+
+
+def test_the_default_badge_follows_the_base(store, tmp_path):
+    import shutil
+
+    from cfkb import tlp
+
+    copy = tmp_path / "kb.store"
+    shutil.copytree(store, copy)
+    with KnowledgeBase.open(copy, write=True) as kb:
+        tlp.set_default_level(kb, "green")
+    with KnowledgeBase.open(copy) as kb, TestClient(create_app(kb, workers=1)) as c:
+        assert "TLP:GREEN <span class=\"tlp-note\">(default)</span>" in c.get("/entity/badr").text
