@@ -23,6 +23,15 @@ UNMARKED = """
   speaker: Test Speaker
   source: Test Outlet
   date: 2023-09-01
+- subject: Hoquq
+  predicate: participatesIn
+  object: December 2023 provincial elections
+  negated: true
+  election: December 2023 provincial elections
+  speaker: Test Speaker
+  source: Test Outlet
+  date: 2023-08-30
+  tlp: CLEAR
 """
 
 
@@ -116,3 +125,43 @@ def test_the_default_badge_follows_the_base(store, tmp_path):
         tlp.set_default_level(kb, "green")
     with KnowledgeBase.open(copy) as kb, TestClient(create_app(kb, workers=1)) as c:
         assert "TLP:GREEN <span class=\"tlp-note\">(default)</span>" in c.get("/entity/badr").text
+
+
+def cards(doc) -> list[str]:
+    return [c.get("id")[2:] for c in doc.find_all("section") if "conflict" in (c.get("class") or "").split()]
+
+
+def test_dashboard_newest_first_with_pages_and_counts(client, monkeypatch):
+    from cfkb.conflicts import find_conflicts
+
+    doc = parse(client.get("/").text)
+    everything = cards(doc)
+    assert len(everything) >= 3
+    kb = client.app.state.cfkb.kb
+    found = {c.id: c for c in find_conflicts(kb)}
+    newest = [pages.newest(found[cid]) for cid in everything if found[cid].status in ("open", "disputed")]
+    assert newest == sorted(newest, reverse=True)
+    monkeypatch.setattr(pages, "DASHBOARD_PAGE", 2)
+    first = parse(client.get("/").text)
+    assert cards(first) == everything[:2]
+    nav = first.find("nav", class_="pages")
+    assert f"Conflicts 1–2 of {len(everything)}" in nav.text
+    older = {a.get("rel"): a.get("href") for a in nav.find_all("a")}["next"]
+    assert older == "/?page=2"
+    second = parse(client.get(older).text)
+    assert cards(second) == everything[2:4]
+    # the section heading counts every conflict in it, not only this page's
+    assert second.find("section", id="open").find("span", class_="count").text == str(len(everything))
+    assert client.get("/?page=0").status_code == 400
+
+
+def test_dashboard_facets_count_what_their_links_show(client):
+    doc = parse(client.get("/?kind=derived").text)
+    links = {a.text: a.get("href") for a in doc.find("nav", class_="filters").find_all("a")}
+    for label, href in links.items():
+        if "(" not in label:
+            continue
+        n = int(label.rsplit("(", 1)[1].rstrip(")"))
+        assert len(cards(parse(client.get(href).text))) == min(n, pages.DASHBOARD_PAGE), (label, href)
+    assert links["open (3)"] == "/?kind=derived&status=open"
+    assert links["revision (0)"] == "/?kind=revision"
