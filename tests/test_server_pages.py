@@ -165,3 +165,23 @@ def test_dashboard_facets_count_what_their_links_show(client):
         assert len(cards(parse(client.get(href).text))) == min(n, pages.DASHBOARD_PAGE), (label, href)
     assert links["open (3)"] == "/?kind=derived&status=open"
     assert links["revision (0)"] == "/?kind=revision"
+
+
+def test_dashboard_first_page_at_20k_claims_is_small(tmp_path):
+    import pyoxigraph as ox
+
+    from bench.generate import write_nquads
+    from cfkb.server.app import get
+
+    data = tmp_path / "claims.nq"
+    write_nquads(20_000, 0, data)
+    kb = KnowledgeBase.create(tmp_path / "kb")
+    kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
+    kb.close()
+    with KnowledgeBase.open(tmp_path / "kb") as kb:
+        app = create_app(kb, workers=1, prefill=False)
+        status, _, body = get(app, "/")
+        assert status == 200 and len(body) < 100_000, len(body)
+        assert body.count(b'class="conflict ') == pages.DASHBOARD_PAGE
+        status, _, body = get(app, "/entities")
+        assert status == 200 and body.count(b"<tr>") == pages.ENTITY_PAGE + 1

@@ -320,7 +320,7 @@ class EntityRow:
 
 
 def entity_list(kb: KnowledgeBase, type_name: str | None = None) -> tuple[list[EntityRow], Counter[str]]:
-    """Every named entity with a page of its own, by label, and how many there are of each type.
+    """Every entity of the base (``cfid:`` IRIs, records such as claims left out), by label, and how many there are of each type.
 
     With ``type_name`` (a local name such as ``Party``), only entities of that type; the
     counts are always over all of them, so that each type shows how many it would list.
@@ -330,7 +330,7 @@ def entity_list(kb: KnowledgeBase, type_name: str | None = None) -> tuple[list[E
     counts: Counter[str] = Counter()
     for iri, types in index.types.items():
         names = sorted(local_name(t) for t in types)
-        if not is_local(iri) or not names or NOT_ENTITIES & set(names) or iri in index.merged:
+        if not iri.startswith(CFID_NS) or not names or NOT_ENTITIES & set(names) or iri in index.merged:
             continue
         counts.update(names)
         if type_name is None or type_name in names:
