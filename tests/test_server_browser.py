@@ -140,8 +140,18 @@ def test_screenshots(server, page, request):
         ("source", "/source/al-rabaa-tv", False),
         ("graph", "/graph?area=diyala", False),
         ("query", "/query?name=claims_about&p.entity=Hoquq&run=1", False),
+        ("query-error", "/query?q=SELECT+%3Fx+WHERE+%7B%0A++%3Fx+a+cfkb%3AClaim+.%0A++OPTINAL+%7B+%3Fx+%3Fp+%3Fo+%7D%0A%7D",
+         False),
+        ("sources", "/sources", False),
+        ("entities", "/entities", False),
     ]
     for name, path, full in shots:
         page.goto(server.url + path)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)
+        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+    # a phone: one column, nothing wider than the screen
+    page.set_viewport_size({"width": 390, "height": 844})
+    for name, path in (("phone-dashboard", "/"), ("phone-entity", "/entity/harakat-hoquq")):
+        page.goto(server.url + path)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000

@@ -150,3 +150,17 @@ def test_the_editor_works_without_javascript(server, browser):
     page.click("button[name=run]")
     expect(page.locator("#results tbody td")).to_have_text("59")
     context.close()
+
+
+def test_result_columns_resize_by_their_corner(server, page):
+    page.goto(server.url + "/query?name=sources&run=1")
+    heading = page.locator("#results th", has_text="claims")
+    heading.scroll_into_view_if_needed()
+    box = heading.locator(".resize").bounding_box()
+    before = heading.bounding_box()["width"]
+    corner = (box["x"] + box["width"] - 4, box["y"] + box["height"] - 4)
+    page.mouse.move(*corner)
+    page.mouse.down()
+    page.mouse.move(corner[0] + 150, corner[1], steps=5)
+    page.mouse.up()
+    assert heading.bounding_box()["width"] > before + 100

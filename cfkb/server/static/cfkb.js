@@ -66,7 +66,11 @@
       button.className = "sort";
       button.textContent = th.textContent;
       th.textContent = "";
-      th.appendChild(button);
+      // the heading's box can be dragged wider or narrower by its corner: the column follows
+      var box = document.createElement("div");
+      box.className = "resize";
+      box.appendChild(button);
+      th.appendChild(box);
       button.addEventListener("click", function () {
         var down = th.getAttribute("aria-sort") === "ascending";
         heads.forEach(function (other) { other.removeAttribute("aria-sort"); });
