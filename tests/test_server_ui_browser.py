@@ -1,6 +1,7 @@
-"""The query editor in Chromium against a real `cfkb serve` (issue 20): highlighting and
-completion (CodeMirror, vendored), syntax errors marked in the text, long queries sent
-by POST, result tables sorted by a click, and the same editor without JavaScript.
+"""The query editor and the dashboard's keys in Chromium against a real `cfkb serve`
+(issue 20): highlighting and completion (CodeMirror, vendored), syntax errors marked in
+the text, long queries sent by POST, result tables sorted and resized, the same editor
+without JavaScript, and j/k/Enter between conflicts.
 """
 
 from __future__ import annotations
@@ -164,3 +165,23 @@ def test_result_columns_resize_by_their_corner(server, page):
     page.mouse.move(corner[0] + 150, corner[1], steps=5)
     page.mouse.up()
     assert heading.bounding_box()["width"] > before + 100
+
+
+def test_dashboard_keys_move_between_conflicts(server, page):
+    page.goto(server.url + "/")
+    cards = page.locator("section.conflict")
+    assert cards.count() >= 2
+    page.keyboard.press("j")
+    expect(cards.nth(0)).to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("j")
+    expect(cards.nth(1)).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(cards.nth(0)).not_to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("k")
+    expect(cards.nth(0)).to_have_class(re.compile(r"\bcurrent\b"))
+    target = cards.nth(0).locator("header a").get_attribute("href")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(re.escape(target) + "$"))
+    # typing in a text field is typing, not moving
+    page.goto(server.url + "/")
+    page.fill("header input[name=q]", "jk")
+    expect(page.locator("section.conflict.current")).to_have_count(0)
