@@ -185,3 +185,37 @@ def test_dashboard_first_page_at_20k_claims_is_small(tmp_path):
         assert body.count(b'class="conflict ') == pages.DASHBOARD_PAGE
         status, _, body = get(app, "/entities")
         assert status == 200 and body.count(b"<tr>") == pages.ENTITY_PAGE + 1
+
+
+def facet_links(doc) -> list[tuple[str, int, str]]:
+    """(text, count, address) of every facet value the page links to."""
+    out = []
+    for section in doc.find_all("section"):
+        if "facet" not in (section.get("class") or "").split():
+            continue
+        for li in section.find_all("li"):
+            links = li.find_all("a")
+            counts = [s for s in li.find_all("span") if "count" in (s.get("class") or "")]
+            if links and counts and links[0].text != "any":
+                out.append((links[0].text, int(counts[0].text), links[0].get("href")))
+    return out
+
+
+def test_facets_by_entity_area_source_grading_and_tlp_combine(client):
+    doc = parse(client.get("/").text)
+    links = facet_links(doc)
+    texts = {t for t, _, _ in links}
+    assert {"Harakat Hoquq", "Al-Rabaa TV", "TLP:CLEAR"} <= texts
+    for text, count, href in links:
+        assert len(cards(parse(client.get(href).text))) == min(count, pages.DASHBOARD_PAGE), (text, href)
+    hoquq = next(h for t, _, h in links if t == "Harakat Hoquq")
+    assert hoquq == "/?entity=https%3A%2F%2Fw3id.org%2Fcfkb%2Fid%2Fharakat-hoquq"
+    narrowed = parse(client.get(hoquq).text)
+    assert "Harakat Hoquq" in narrowed.find("p", class_="chosen").text
+    # a second facet narrows further, and its counts are over what the first leaves
+    for text, count, href in facet_links(narrowed):
+        assert "entity=" in href
+        assert len(cards(parse(client.get(href).text))) == min(count, pages.DASHBOARD_PAGE), (text, href)
+    by_curie = parse(client.get("/?entity=cfid:harakat-hoquq").text)
+    assert cards(by_curie) == cards(narrowed)
+    assert cards(parse(client.get("/?entity=cfid:nobody").text)) == []

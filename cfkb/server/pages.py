@@ -9,7 +9,6 @@ event loop.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,8 +19,8 @@ from cfkb.conflicts import KINDS, STATUSES, Conflict, find_conflicts
 from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
 from cfkb.model import CFID_NS
 from cfkb.names import expand_curie
-from cfkb.server import data
-from cfkb.server.app import ServerConfig, config, entity_url, form_fields, render, same_origin
+from cfkb.server import data, triage
+from cfkb.server.app import ServerConfig, _default_tlp, config, entity_url, form_fields, render, same_origin
 from cfkb.server.graph import render_panel
 from cfkb.store import KnowledgeBase
 
@@ -30,68 +29,42 @@ OPEN = ("open", "disputed")
 
 #: Conflicts per page of the dashboard.
 DASHBOARD_PAGE = 20
-SECTIONS = (("open", "Open", OPEN), ("resolved", "Resolved", ("resolved",)),
-            ("dismissed", "Dismissed", ("dismissed",)))
+newest = triage.newest
 
 
-def newest(c: Conflict) -> str:
-    """The latest statement date among a conflict's claims ("" when none is dated)."""
-    return max((v.date or "" for v in c.claims), default="")
-
-
-def _sections(found: list[Conflict], totals: dict[str, int]) -> list[tuple[str, str, list[Conflict], int]]:
+def _sections(view: triage.View) -> list[tuple[str, str, list[Conflict], int]]:
     """The page's conflicts by section, each with its total over all pages; empty ones left out
     unless no conflict is shown at all."""
-    out = [(key, heading, [c for c in found if c.status in statuses], totals[key])
-           for key, heading, statuses in SECTIONS]
+    out = [(key, heading, [c for c in view.conflicts if c.status in statuses], view.totals[key])
+           for key, heading, statuses in triage.SECTIONS]
     return [s for s in out if s[2]] or out[:1]
-
-
-def _filter_url(kind: str | None, status: str | None, page: int = 1) -> str:
-    """The dashboard's address for a kind, a status and a page.
-
-    >>> _filter_url("derived", None, 2)
-    '/?kind=derived&page=2'
-    """
-    query = urlencode([(k, v) for k, v in (("kind", kind), ("status", status), ("page", str(page)))
-                       if v and not (k == "page" and page == 1)])
-    return "/" + (f"?{query}" if query else "")
 
 
 def dashboard(request: Request) -> Response:
     """Conflicts to triage: open ones first, newest first within each section, a page at a
-    time, with counts by status and kind that combine with the other filter."""
+    time, with facets (status, kind, entity, area, source, grading, TLP) that combine."""
     cfg = config(request)
-    kind = request.query_params.get("kind") or None
-    status = request.query_params.get("status") or None
+    filters = {k: v for k in triage.FACETS if (v := (request.query_params.get(k) or "").strip())}
+    kind, status = filters.get("kind"), filters.get("status")
     if kind and kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
     if status and status not in STATUSES:
         raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    for name in ("entity", "area", "source"):
+        if name in filters:
+            filters[name] = expand_curie(filters[name]) or filters[name]
     raw_page = request.query_params.get("page") or "1"
     if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
         raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
     everything = find_conflicts(cfg.kb, include_dismissed=True)
-    # each facet counts what the other filter leaves, so a count is what its link shows
-    counts = {k: sum(1 for c in everything if c.kind == k and (not status or c.status == status)) for k in KINDS}
-    status_counts = {s: sum(1 for c in everything if c.status == s and (not kind or c.kind == kind))
-                     for s in STATUSES}
-    found = [c for c in everything if (not kind or c.kind == kind) and (not status or c.status == status)]
-    section_of = {s: i for i, (_, _, statuses) in enumerate(SECTIONS) for s in statuses}
-    found.sort(key=lambda c: c.id)
-    found.sort(key=newest, reverse=True)
-    found.sort(key=lambda c: section_of.get(c.status, 9))
-    number = int(raw_page)
-    pages = max(1, -(-len(found) // DASHBOARD_PAGE))
-    first = (number - 1) * DASHBOARD_PAGE
-    shown = found[first:first + DASHBOARD_PAGE]
-    totals = {key: sum(1 for c in found if c.status in statuses) for key, _, statuses in SECTIONS}
+    view = triage.view(everything, filters, int(raw_page), DASHBOARD_PAGE, _default_tlp(cfg.kb),
+                       cfg.kb.entity_index().label)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render(request, "dashboard.html", {
-        "title": "Conflicts", "nav": "conflicts", "sections": _sections(shown, totals), "kind": kind,
-        "status": status, "kinds": KINDS, "statuses": STATUSES, "counts": counts, "status_counts": status_counts,
-        "total": len(everything), "found": len(found), "page": number, "pages": pages, "first": first + 1,
-        "shown": len(shown), "here": here, "filter_url": _filter_url,
+        "title": "Conflicts", "nav": "conflicts", "sections": _sections(view), "v": view,
+        "facets": {f.name: f for f in view.facets}, "filters": filters,
+        "address": lambda page: triage.address(filters, page),
+        "total": len(everything), "here": here,
         "open_total": sum(1 for c in everything if c.status in OPEN), "stats": data.stats(cfg.kb),
         "analyst": cfg.analyst,
     })
