@@ -64,6 +64,7 @@ CLAIMS = f"""
 PAGES = [
     "/",
     "/?status=disputed",
+    "/?view=compact",
     "/?entity=cfid:harakat-hoquq&source=cfid:al-rabaa-tv",
     f"/conflicts/{KH_CONFLICT}",
     "/entity/harakat-hoquq",

@@ -185,3 +185,21 @@ def test_dashboard_keys_move_between_conflicts(server, page):
     page.goto(server.url + "/")
     page.fill("header input[name=q]", "jk")
     expect(page.locator("section.conflict.current")).to_have_count(0)
+
+
+def test_compact_list_rows_unfold_to_the_cards(server, page):
+    page.goto(server.url + "/")
+    page.click("a:text-is('compact list')")
+    page.wait_for_url(re.compile(r"/\?view=compact$"))
+    rows = page.locator("details.row")
+    assert rows.count() >= 2
+    expect(rows.first.locator("section.conflict")).to_be_hidden()
+    page.keyboard.press("j")
+    expect(rows.first).to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("Enter")
+    expect(rows.first.locator("section.conflict article.claim").first).to_be_visible()
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bcurrent\b"))
+    # filters keep the view
+    href = page.locator("nav.filters a", has_text="derived").get_attribute("href")
+    assert "view=compact" in href

@@ -50,6 +50,9 @@ def dashboard(request: Request) -> Response:
         raise InputError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
     if status and status not in STATUSES:
         raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    compact = request.query_params.get("view") == "compact"
+    if compact:
+        filters["view"] = "compact"
     for name in ("entity", "area", "source"):
         if name in filters:
             filters[name] = expand_curie(filters[name]) or filters[name]
@@ -64,9 +67,11 @@ def dashboard(request: Request) -> Response:
         "title": "Conflicts", "nav": "conflicts", "sections": _sections(view), "v": view,
         "facets": {f.name: f for f in view.facets}, "filters": filters,
         "address": lambda page: triage.address(filters, page),
-        "total": len(everything), "here": here,
+        "total": len(everything), "here": here, "compact": compact,
+        "cards_url": triage.address({k: v for k, v in filters.items() if k != "view"}, int(raw_page)),
+        "compact_url": triage.address({**filters, "view": "compact"}, int(raw_page)),
         "open_total": sum(1 for c in everything if c.status in OPEN), "stats": data.stats(cfg.kb),
-        "analyst": cfg.analyst,
+        "analyst": cfg.analyst, "newest": triage.newest,
     })
 
 

@@ -58,7 +58,7 @@ def address(filters: Mapping[str, str], page: int = 1, **changes: str | None) ->
     '/?kind=derived'
     """
     merged = {**filters, **changes}
-    pairs = [(k, merged[k]) for k in FACETS if merged.get(k)]
+    pairs = [(k, merged[k]) for k in (*FACETS, "view") if merged.get(k)]
     if page > 1:
         pairs.append(("page", str(page)))
     query = urlencode(pairs)
@@ -103,6 +103,7 @@ def view(everything: list[Conflict], filters: Mapping[str, str], page: int, page
     ``page_size`` of them, and every facet with its counts."""
     filed = [(c, values(c, default_tlp)) for c in everything]
     active = {k: v for k, v in filters.items() if k in FACETS and v}
+    kept = {k: v for k, v in filters.items() if k not in FACETS and v}  # the view: not a filter
 
     def passes(tags: dict[str, set[str]], skip: str | None = None) -> bool:
         return all(v in tags[k] for k, v in active.items() if k != skip)
@@ -124,8 +125,8 @@ def view(everything: list[Conflict], filters: Mapping[str, str], page: int, page
                 listed.append(chosen)
             more = len(ranked) - len(listed[:TOP])
         facets.append(Facet(name, heading, [
-            FacetValue(v, _text(name, v, label), counts[v], address(active, **{name: v}), v == chosen)
-            for v in listed], address(active, **{name: None}), chosen, max(more, 0)))
+            FacetValue(v, _text(name, v, label), counts[v], address({**active, **kept}, **{name: v}), v == chosen)
+            for v in listed], address({**active, **kept}, **{name: None}), chosen, max(more, 0)))
     found = [c for c, tags in filed if passes(tags)]
     section_of = {s: i for i, (_, _, statuses) in enumerate(SECTIONS) for s in statuses}
     found.sort(key=lambda c: c.id)

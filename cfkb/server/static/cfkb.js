@@ -85,27 +85,30 @@
   });
 })();
 
-// Dashboard: j and k move to the next and previous conflict, Enter opens it.
+// Dashboard: j and k move to the next and previous conflict, Enter opens it (in the compact
+// list, Enter unfolds the row).
 (function () {
   "use strict";
   if (!document.querySelector("section.conflict")) { return; }
+  var compact = document.querySelector("details.row") !== null;
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || (ev.key !== "j" && ev.key !== "k")) { return; }
     var target = ev.target;
     if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) { return; }
-    var cards = Array.prototype.filter.call(document.querySelectorAll("section.conflict"),
+    var items = Array.prototype.filter.call(document.querySelectorAll(compact ? "details.row" : "section.conflict"),
                                             function (c) { return !c.hidden; });
-    if (!cards.length) { return; }
-    var now = cards.indexOf(document.activeElement && document.activeElement.closest
-                            ? document.activeElement.closest("section.conflict") : null);
-    var next = ev.key === "j" ? Math.min(now + 1, cards.length - 1) : Math.max(now - 1, 0);
+    if (!items.length) { return; }
+    var active = document.activeElement;
+    var now = -1;
+    items.forEach(function (item, i) { if (active && item.contains(active)) { now = i; } });
+    var next = ev.key === "j" ? Math.min(now + 1, items.length - 1) : Math.max(now - 1, 0);
     if (now === -1) { next = 0; }
-    var link = cards[next].querySelector("header a");
-    if (!link) { return; }
+    var focus = compact ? items[next].querySelector("summary") : items[next].querySelector("header a");
+    if (!focus) { return; }
     ev.preventDefault();
-    cards.forEach(function (c) { c.classList.remove("current"); });
-    cards[next].classList.add("current");
-    link.focus();
-    cards[next].scrollIntoView({block: "nearest"});
+    items.forEach(function (c) { c.classList.remove("current"); });
+    items[next].classList.add("current");
+    focus.focus();
+    items[next].scrollIntoView({block: "nearest"});
   });
 })();
