@@ -219,3 +219,28 @@ def test_facets_by_entity_area_source_grading_and_tlp_combine(client):
     by_curie = parse(client.get("/?entity=cfid:harakat-hoquq").text)
     assert cards(by_curie) == cards(narrowed)
     assert cards(parse(client.get("/?entity=cfid:nobody").text)) == []
+
+
+def test_new_since_the_analyst_marked_them_seen(client):
+    everything = cards(parse(client.get("/").text))
+    r = client.post("/seen", data={"next": "/?kind=derived"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/?kind=derived"
+    assert "cfkb_seen=" in r.headers["set-cookie"] and "HttpOnly" in r.headers["set-cookie"]
+    client.cookies.clear()
+    try:
+        # marked seen long before the claims were recorded: every conflict is new
+        client.cookies.set("cfkb_seen", "2000-01-01T00:00:00+00:00")
+        doc = parse(client.get("/").text)
+        assert f"{len(everything)} new" in doc.find("form", class_="seen").text
+        assert cards(parse(client.get("/?new=1").text)) == everything
+        # marked seen after them: nothing is new, and "only new" shows nothing
+        client.cookies.set("cfkb_seen", "2999-01-01T00:00:00+00:00")
+        doc = parse(client.get("/").text)
+        assert "Nothing new" in doc.find("form", class_="seen").text
+        assert cards(parse(client.get("/?new=1").text)) == []
+        # a cookie that is not a time is as good as none
+        client.cookies.set("cfkb_seen", "garbage")
+        assert client.get("/").status_code == 200
+    finally:
+        client.cookies.clear()
+    assert client.post("/seen", data={"next": "//evil.example/"}, follow_redirects=False).headers["location"] == "/"

@@ -53,6 +53,9 @@ def dashboard(request: Request) -> Response:
     compact = request.query_params.get("view") == "compact"
     if compact:
         filters["view"] = "compact"
+    if request.query_params.get("new"):
+        filters["new"] = "1"
+    seen = triage.parse_time(request.cookies.get(SEEN_COOKIE))
     for name in ("entity", "area", "source"):
         if name in filters:
             filters[name] = expand_curie(filters[name]) or filters[name]
@@ -61,7 +64,7 @@ def dashboard(request: Request) -> Response:
         raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
     everything = find_conflicts(cfg.kb, include_dismissed=True)
     view = triage.view(everything, filters, int(raw_page), DASHBOARD_PAGE, _default_tlp(cfg.kb),
-                       cfg.kb.entity_index().label)
+                       cfg.kb.entity_index().label, data.recorded_times(cfg.kb), seen)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render(request, "dashboard.html", {
         "title": "Conflicts", "nav": "conflicts", "sections": _sections(view), "v": view,
@@ -71,8 +74,26 @@ def dashboard(request: Request) -> Response:
         "cards_url": triage.address({k: v for k, v in filters.items() if k != "view"}, int(raw_page)),
         "compact_url": triage.address({**filters, "view": "compact"}, int(raw_page)),
         "open_total": sum(1 for c in everything if c.status in OPEN), "stats": data.stats(cfg.kb),
-        "analyst": cfg.analyst, "newest": triage.newest,
+        "analyst": cfg.analyst, "newest": triage.newest, "seen": seen,
+        "new_url": triage.address({**filters, "new": "1"}), "all_url": triage.address({**filters, "new": None}),
     })
+
+
+#: The cookie that remembers when this browser's analyst last marked the conflicts as seen.
+SEEN_COOKIE = "cfkb_seen"
+
+
+async def seen(request: Request) -> Response:
+    """Mark every conflict as seen now: later ones show as new. Kept in a cookie, so the
+    base is not written and a read-only server can do it."""
+    import datetime as dt
+
+    form = form_fields(await request.body())
+    target = _local_path((form.get("next") or [""])[0] or None, "/")
+    response = RedirectResponse(target, status_code=303)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    response.set_cookie(SEEN_COOKIE, now, max_age=400 * 24 * 3600, httponly=True, samesite="strict")
+    return response
 
 
 def _conflict(kb: KnowledgeBase, cid: str) -> Conflict:

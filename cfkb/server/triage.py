@@ -8,6 +8,7 @@ picked before.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,26 @@ SECTIONS = (("open", "Open", OPEN), ("resolved", "Resolved", ("resolved",)),
 def newest(c: Conflict) -> str:
     """The latest statement date among a conflict's claims ("" when none is dated)."""
     return max((v.date or "" for v in c.claims), default="")
+
+
+def recorded(c: Conflict, times: Mapping[str, str]) -> str:
+    """When the latest of a conflict's claims was recorded ("" when none says)."""
+    return max((times.get(v.iri, "") for v in c.claims), default="")
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    """An ISO date-time, as UTC when it names no zone; None when it is not one.
+
+    >>> parse_time("2026-12-03T08:05:00Z").isoformat()
+    '2026-12-03T08:05:00+00:00'
+    >>> parse_time("yesterday") is None
+    True
+    """
+    try:
+        when = dt.datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def values(c: Conflict, default_tlp: str | None) -> dict[str, set[str]]:
@@ -58,7 +79,7 @@ def address(filters: Mapping[str, str], page: int = 1, **changes: str | None) ->
     '/?kind=derived'
     """
     merged = {**filters, **changes}
-    pairs = [(k, merged[k]) for k in (*FACETS, "view") if merged.get(k)]
+    pairs = [(k, merged[k]) for k in (*FACETS, "new", "view") if merged.get(k)]
     if page > 1:
         pairs.append(("page", str(page)))
     query = urlencode(pairs)
@@ -95,12 +116,27 @@ class View:
     pages: int
     first: int  # 1-based number of the page's first conflict
     totals: dict[str, int] = field(default_factory=dict)  # per section, over every page
+    #: IDs of the conflicts with a claim recorded after the analyst's last visit, on any page
+    new: set[str] = field(default_factory=set)
 
 
 def view(everything: list[Conflict], filters: Mapping[str, str], page: int, page_size: int,
-         default_tlp: str | None, label: Callable[[str], str]) -> View:
-    """The conflicts the filters leave, open first and newest first, the ``page``-th
-    ``page_size`` of them, and every facet with its counts."""
+         default_tlp: str | None, label: Callable[[str], str], times: Mapping[str, str] | None = None,
+         seen: dt.datetime | None = None) -> View:
+    """The conflicts the filters leave, open first and newest first (by statement date, then
+    by when recorded, ``times``), the ``page``-th ``page_size`` of them, and every facet with
+    its counts. With ``seen`` (the analyst's last visit), the conflicts recorded since are
+    new; the filter ``new`` keeps only those.
+    """
+    times = times or {}
+    new: set[str] = set()
+    if seen is not None:
+        for c in everything:
+            when = parse_time(recorded(c, times))
+            if when is not None and when > seen:
+                new.add(c.id)
+    if filters.get("new"):
+        everything = [c for c in everything if c.id in new]
     filed = [(c, values(c, default_tlp)) for c in everything]
     active = {k: v for k, v in filters.items() if k in FACETS and v}
     kept = {k: v for k, v in filters.items() if k not in FACETS and v}  # the view: not a filter
@@ -130,12 +166,12 @@ def view(everything: list[Conflict], filters: Mapping[str, str], page: int, page
     found = [c for c, tags in filed if passes(tags)]
     section_of = {s: i for i, (_, _, statuses) in enumerate(SECTIONS) for s in statuses}
     found.sort(key=lambda c: c.id)
-    found.sort(key=newest, reverse=True)
+    found.sort(key=lambda c: (newest(c), recorded(c, times)), reverse=True)
     found.sort(key=lambda c: section_of.get(c.status, 9))
     pages = max(1, -(-len(found) // page_size))
     start = (page - 1) * page_size
     totals = {key: sum(1 for c in found if c.status in statuses) for key, _, statuses in SECTIONS}
-    return View(found[start:start + page_size], len(found), facets, page, pages, start + 1, totals)
+    return View(found[start:start + page_size], len(found), facets, page, pages, start + 1, totals, new)
 
 
 def _text(facet: str, value: str, label: Callable[[str], str]) -> str:
