@@ -97,12 +97,12 @@ def _templates(kb: KnowledgeBase) -> jinja2.Environment:
     )
     env.globals.update(entity_url=entity_url, source_url=source_url, claim_url=claim_url, curie=curie,
                        label=lambda iri: kb.entity_index().label(iri), short_id=short_id)
-    env.globals["default_tlp"] = lambda: _default_tlp(kb)
+    env.globals["default_tlp"] = lambda: default_marking(kb)
     env.filters["rtl"] = lambda lang: "rtl" if (lang or "").split("-")[0] in ("ar", "fa", "he", "ur", "ku") else "auto"
     return env
 
 
-def _default_tlp(kb: KnowledgeBase) -> str | None:
+def default_marking(kb: KnowledgeBase) -> str | None:
     """The marking unmarked claims count as (:func:`cfkb.tlp.default_level`), or None if unknown."""
     from cfkb import tlp
 

@@ -320,7 +320,8 @@ class EntityRow:
 
 
 def entity_list(kb: KnowledgeBase, type_name: str | None = None) -> tuple[list[EntityRow], Counter[str]]:
-    """Every entity of the base (``cfid:`` IRIs, records such as claims left out), by label, and how many there are of each type.
+    """Every entity of the base (``cfid:`` IRIs, records such as claims left out), by label,
+    and how many there are of each type.
 
     With ``type_name`` (a local name such as ``Party``), only entities of that type; the
     counts are always over all of them, so that each type shows how many it would list.

@@ -99,8 +99,8 @@ def locate(message: str, text: str) -> SyntaxProblem | None:
 
     >>> p = locate("SPARQL syntax error: error at 1:29: expected one of Prefix not found, ['%']",
     ...            "SELECT ?x WHERE { ?x foo:bar ?y }")
-    >>> p.message, p.marked
-    ('line 1, column 22: unknown prefix foo: (declare it with PREFIX foo: <…>, or use one of cfkb:, cfid:, dct:, prov:, rdf:, rdfs:, schema:, skos:, xsd:)', 'foo:bar')
+    >>> p.message[:38], p.marked
+    ('line 1, column 22: unknown prefix foo:', 'foo:bar')
     >>> locate("no position here", "ASK {}") is None
     True
     """

@@ -20,7 +20,7 @@ from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
 from cfkb.model import CFID_NS
 from cfkb.names import expand_curie
 from cfkb.server import data, triage
-from cfkb.server.app import ServerConfig, _default_tlp, config, entity_url, form_fields, render, same_origin
+from cfkb.server.app import ServerConfig, default_marking, config, entity_url, form_fields, render, same_origin
 from cfkb.server.graph import render_panel
 from cfkb.store import KnowledgeBase
 
@@ -63,7 +63,7 @@ def dashboard(request: Request) -> Response:
     if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
         raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
     everything = find_conflicts(cfg.kb, include_dismissed=True)
-    view = triage.view(everything, filters, int(raw_page), DASHBOARD_PAGE, _default_tlp(cfg.kb),
+    view = triage.view(everything, filters, int(raw_page), DASHBOARD_PAGE, default_marking(cfg.kb),
                        cfg.kb.entity_index().label, data.recorded_times(cfg.kb), seen)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render(request, "dashboard.html", {
