@@ -185,6 +185,10 @@ def test_dashboard_first_page_at_20k_claims_is_small(tmp_path):
         assert body.count(b'class="conflict ') == pages.DASHBOARD_PAGE
         status, _, body = get(app, "/entities")
         assert status == 200 and body.count(b"<tr>") == pages.ENTITY_PAGE + 1
+        # the generated areas' names hold a slash (cfid:b/r0): their graph links still answer
+        status, _, body = get(app, "/entity?iri=cfid:b/r0")
+        assert status == 200 and b'href="/graph?area=b/r0"' in body
+        assert get(app, "/graph?area=b/r0")[0] == 200
 
 
 def facet_links(doc) -> list[tuple[str, int, str]]:

@@ -79,6 +79,16 @@ def entity_url(iri: str) -> str:
     return "/entity?iri=" + quote(iri, safe="")
 
 
+def graph_url(area: str) -> str:
+    """The graph of one area: ``/graph?area=<name>``, the name after ``cfid:`` (slashes and all).
+
+    >>> graph_url("https://w3id.org/cfkb/id/b/r0")
+    '/graph?area=b/r0'
+    """
+    rest = area[len(CFID_NS):] if area.startswith(CFID_NS) else area
+    return "/graph?area=" + quote(rest, safe="/")
+
+
 def source_url(iri: str) -> str:
     rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
     if rest and "/" not in rest and "#" not in rest:
@@ -98,6 +108,7 @@ def _templates(kb: KnowledgeBase) -> jinja2.Environment:
     env.globals.update(entity_url=entity_url, source_url=source_url, claim_url=claim_url, curie=curie,
                        label=lambda iri: kb.entity_index().label(iri), short_id=short_id)
     env.globals["default_tlp"] = lambda: default_marking(kb)
+    env.globals["graph_url"] = graph_url
     env.filters["rtl"] = lambda lang: "rtl" if (lang or "").split("-")[0] in ("ar", "fa", "he", "ur", "ku") else "auto"
     return env
 

@@ -20,7 +20,15 @@ from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
 from cfkb.model import CFID_NS
 from cfkb.names import expand_curie
 from cfkb.server import data, triage
-from cfkb.server.app import ServerConfig, default_marking, config, entity_url, form_fields, render, same_origin
+from cfkb.server.app import (
+    ServerConfig,
+    config,
+    default_marking,
+    entity_url,
+    form_fields,
+    render,
+    same_origin,
+)
 from cfkb.server.graph import render_panel
 from cfkb.store import KnowledgeBase
 
