@@ -97,3 +97,20 @@ def test_locate_without_a_position():
 def test_result_tables_are_sortable(client):
     doc = parse(client.get("/query", params={"name": "sources", "run": "1"}).text)
     assert "sortable" in doc.find("table", id="results").get("class")
+
+
+def test_pages_of_a_long_query_are_buttons_that_post_it_again(client):
+    named = queries.library()["sources"]
+    q = "# " + "n" * 70_000 + "\n" + shown_text(named)
+    doc = parse(client.post("/query", data={"name": "sources", "q": q, "run": "1", "limit": "2"}).text)
+    nav = doc.find("nav", class_="pages")
+    assert "Rows 1–2" in nav.text and not nav.find_all("a")
+    form = nav.find("form")
+    fields = dict((i.get("name"), i.get("value")) for i in form.find_all("input"))
+    button = form.find("button")
+    assert fields["q"] == q and fields["limit"] == "2" and (button.get("name"), button.get("value")) == ("offset", "2")
+    second = parse(client.post("/query", data={**fields, "offset": "2"}).text)
+    assert "Rows 3–4" in second.find("nav", class_="pages").text
+    by_name = client.get("/query", params={"name": "sources", "format": "json", "limit": "2", "offset": "2"}).json()
+    shown = [r.find_all("td")[1].text for r in second.find("table", id="results").find("tbody").find_all("tr")]
+    assert shown == [b["sourceLabel"]["value"] for b in by_name["results"]["bindings"]]

@@ -203,3 +203,18 @@ def test_compact_list_rows_unfold_to_the_cards(server, page):
     # filters keep the view
     href = page.locator("nav.filters a", has_text="derived").get_attribute("href")
     assert "view=compact" in href
+
+
+def test_new_pages_read_without_javascript(server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    for path, text in (("/entities?type=Party", "Harakat Hoquq"), ("/sources?sort=kind", "outlet"),
+                       ("/?view=compact", "Harakat Hoquq"), ("/?entity=cfid:harakat-hoquq", "Harakat Hoquq")):
+        page.goto(server.url + path)
+        assert text in page.inner_text("main"), path
+    # the compact list's rows unfold without a script
+    page.goto(server.url + "/?view=compact")
+    row = page.locator("details.row").first
+    row.locator("summary").click()
+    expect(row.locator("article.claim").first).to_be_visible()
+    context.close()
