@@ -215,6 +215,6 @@ def test_new_pages_read_without_javascript(server, browser):
     # the compact list's rows unfold without a script
     page.goto(server.url + "/?view=compact")
     row = page.locator("details.row").first
-    row.locator("summary").click()
+    row.locator("> summary").click()
     expect(row.locator("article.claim").first).to_be_visible()
     context.close()
