@@ -114,3 +114,11 @@ def test_pages_of_a_long_query_are_buttons_that_post_it_again(client):
     by_name = client.get("/query", params={"name": "sources", "format": "json", "limit": "2", "offset": "2"}).json()
     shown = [r.find_all("td")[1].text for r in second.find("table", id="results").find("tbody").find_all("tr")]
     assert shown == [b["sourceLabel"]["value"] for b in by_name["results"]["bindings"]]
+
+
+def test_names_for_completion(client):
+    found = client.get("/names", params={"q": "huquq"}).json()
+    assert {"curie": "cfid:harakat-hoquq", "label": "Harakat Hoquq"} in found
+    assert client.get("/names", params={"q": "harakat-hoq"}).json()[0]["curie"] == "cfid:harakat-hoquq"
+    assert client.get("/names").json() == []
+    assert client.get("/names", params={"q": "x" * 201}).status_code == 400

@@ -218,3 +218,14 @@ def test_new_pages_read_without_javascript(server, browser):
     row.locator("> summary").click()
     expect(row.locator("article.claim").first).to_be_visible()
     context.close()
+
+
+def test_entity_names_are_completed_from_the_server(server, page):
+    page.goto(server.url + "/query")
+    clear_editor(page)
+    page.keyboard.type("SELECT * WHERE { ?c rdf:subject cfid:huq")
+    hint = page.locator("ul.CodeMirror-hints li", has_text="Harakat Hoquq")
+    expect(hint).to_have_count(1)
+    expect(hint).to_contain_text("cfid:harakat-hoquq")
+    page.keyboard.press("Enter")
+    assert editor_text(page) == "SELECT * WHERE { ?c rdf:subject cfid:harakat-hoquq"

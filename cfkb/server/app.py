@@ -324,6 +324,7 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         Route("/sources", pages.sources, name="sources"),
         Route("/entities", pages.entities, name="entities"),
         Route("/seen", pages.seen, methods=["POST"], name="seen"),
+        Route("/names", pages.names, name="names"),
         Route("/claims/{cid}", pages.claim, name="claim"),
         Route("/graph", pages.graph, name="graph"),
         Route("/search", pages.search, name="search"),

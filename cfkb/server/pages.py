@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from cfkb import queries
 from cfkb.conflicts import KINDS, STATUSES, Conflict, find_conflicts
@@ -275,6 +275,25 @@ def graph(request: Request) -> Response:
     drawn = [(p, render_panel(p, label, entity_url, f"p{i}")) for i, p in enumerate(panels)]
     return render(request, "graph.html", {"title": "Graph", "nav": "graph", "panels": drawn,
                                           "areas": all_areas, "area": area_iri})
+
+
+def names(request: Request) -> Response:
+    """Entities whose names match ``q``, as JSON for the editor's completion of ``cfid:`` names:
+    ``[{"curie": "cfid:harakat-hoquq", "label": "Harakat Hoquq"}, ...]``, at most 15."""
+    cfg = config(request)
+    text = (request.query_params.get("q") or "").replace("-", " ").strip()
+    if len(text) > 200:
+        raise InputError("search text longer than 200 characters")
+    found: list[str] = []
+    if text:
+        index = cfg.kb.entity_index()
+        try:
+            found = index.search(text, limit=30)
+        except CfkbError:
+            found = []
+        found = [iri for iri in found if iri.startswith(CFID_NS) and not iri.startswith(CFID_NS + "claim/")][:15]
+        return JSONResponse([{"curie": "cfid:" + iri[len(CFID_NS):], "label": index.label(iri)} for iri in found])
+    return JSONResponse([])
 
 
 def search(request: Request) -> Response:

@@ -20,15 +20,30 @@
     if (form.requestSubmit) { form.requestSubmit(button); } else { button.click(); }
   }
 
-  function complete(editor) {
+  // cfid: names come from the server's name index, as the user types
+  function names(editor, callback, cursor, word) {
+    var text = word.slice("cfid:".length);
+    if (text.length < 2) { callback(null); return; }
+    fetch("/names?q=" + encodeURIComponent(text), {headers: {"accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (found) {
+        var list = found.map(function (n) { return {text: n.curie, displayText: n.curie + "  " + n.label}; });
+        callback(list.length ? {list: list, from: CodeMirror.Pos(cursor.line, cursor.ch - word.length), to: cursor}
+                             : null);
+      })
+      .catch(function () { callback(null); });
+  }
+
+  function complete(editor, callback) {
     var cursor = editor.getCursor();
     var line = editor.getLine(cursor.line).slice(0, cursor.ch);
     var word = (/[A-Za-z_][\w-]*:?[\w-]*$/.exec(line) || [""])[0];
-    if (!word) { return null; }
+    if (!word) { callback(null); return; }
     var lower = word.toLowerCase();
     var list = [];
     if (word.indexOf(":") >= 0) {
       var prefix = word.split(":")[0];
+      if (prefix === "cfid") { names(editor, callback, cursor, word); return; }
       if (prefix === "cfkb") {
         list = vocabulary.filter(function (t) { return t.toLowerCase().indexOf(lower) === 0 && t !== word; });
       }
@@ -40,9 +55,10 @@
         if (word.length > 1 && k.toLowerCase().indexOf(lower) === 0 && k !== word) { list.push(k); }
       });
     }
-    if (!list.length) { return null; }
-    return {list: list, from: CodeMirror.Pos(cursor.line, cursor.ch - word.length), to: cursor};
+    callback(list.length ? {list: list, from: CodeMirror.Pos(cursor.line, cursor.ch - word.length), to: cursor}
+                         : null);
   }
+  complete.async = true;
 
   var cm = CodeMirror.fromTextArea(area, {
     mode: "application/sparql-query",
