@@ -248,3 +248,18 @@ def test_new_since_the_analyst_marked_them_seen(client):
     finally:
         client.cookies.clear()
     assert client.post("/seen", data={"next": "//evil.example/"}, follow_redirects=False).headers["location"] == "/"
+
+
+def test_entities_filtered_by_name_in_any_spelling(client):
+    everything = rows(parse(client.get("/entities").text))
+    doc = parse(client.get("/entities", params={"q": "Huquq"}).text)
+    found = [r[0] for r in rows(doc)]
+    assert "Harakat Hoquq" in found and len(found) < len(everything)
+    facets = {a.text: a.get("href") for a in doc.find("nav", class_="filters").find_all("a")}
+    assert facets[f"all ({len(found)})"] == "/entities?q=Huquq"
+    party = next(k for k in facets if k.startswith("Party ("))
+    assert facets[party] == "/entities?type=Party&q=Huquq"
+    assert "Harakat Hoquq" in [r[0] for r in rows(parse(client.get(facets[party]).text))]
+    assert "Harakat Hoquq" in [r[0] for r in rows(parse(client.get("/entities", params={"q": "حركة حقوق"}).text))]
+    nothing = parse(client.get("/entities", params={"q": "zzqqxx", "type": "Party"}).text)
+    assert "No entities." in nothing.text

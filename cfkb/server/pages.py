@@ -8,6 +8,7 @@ event loop.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -239,9 +240,21 @@ def entities(request: Request) -> Response:
     raw_page = request.query_params.get("page") or "1"
     if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
         raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
+    text = (request.query_params.get("q") or "").strip()
+    if len(text) > 200:
+        raise InputError("search text longer than 200 characters")
     everything, counts = data.entity_list(cfg.kb)
+    if text:
+        # names in any spelling, as the search page finds them; the counts follow the text
+        index = cfg.kb.entity_index()
+        try:
+            matching = set(index.search(text, limit=len(everything) + 1))
+        except CfkbError:
+            matching = set()
+        everything = [r for r in everything if r.iri in matching]
+        counts = Counter(t for r in everything for t in r.types)
     rows = [r for r in everything if kind in r.types] if kind else everything
-    if kind and kind not in counts:
+    if kind and kind not in counts and not text:
         raise InputError(f"no entity has the type {kind[:60]!r}; one of {', '.join(sorted(counts))}")
     number = int(raw_page)
     pages = max(1, -(-len(rows) // ENTITY_PAGE))
@@ -249,7 +262,7 @@ def entities(request: Request) -> Response:
     return render(request, "entities.html", {
         "title": "Entities" + (f": {kind}" if kind else ""), "nav": "entities", "rows": shown, "kind": kind,
         "counts": sorted(counts.items()), "total": len(rows), "page": number, "pages": pages,
-        "first": (number - 1) * ENTITY_PAGE + 1, "all": len(everything),
+        "first": (number - 1) * ENTITY_PAGE + 1, "all": len(everything), "q": text,
     })
 
 
