@@ -263,3 +263,26 @@ def test_entities_filtered_by_name_in_any_spelling(client):
     assert "Harakat Hoquq" in [r[0] for r in rows(parse(client.get("/entities", params={"q": "حركة حقوق"}).text))]
     nothing = parse(client.get("/entities", params={"q": "zzqqxx", "type": "Party"}).text)
     assert "No entities." in nothing.text
+
+
+def test_new_since_the_last_visit_without_marking(client):
+    import datetime as dt
+
+    everything = cards(parse(client.get("/").text))
+    now = dt.datetime.now(dt.timezone.utc)
+    client.cookies.clear()
+    try:
+        # a visit long before the claims were recorded, a pause, and a new visit: all are new
+        client.cookies.set("cfkb_visit", "2000-01-01T00:00:00+00:00")
+        r = client.get("/")
+        assert f"{len(everything)} new" in parse(r.text).find("form", class_="seen").text
+        assert "cfkb_seen=2000-01-01" in r.headers["set-cookie"]
+        # within the same visit (no pause), the mark stays where it was
+        client.cookies.clear()
+        client.cookies.set("cfkb_seen", "2000-01-01T00:00:00+00:00")
+        client.cookies.set("cfkb_visit", (now - dt.timedelta(minutes=5)).isoformat())
+        r = client.get("/")
+        assert f"{len(everything)} new" in parse(r.text).find("form", class_="seen").text
+        assert "cfkb_seen=" not in r.headers["set-cookie"] and "cfkb_visit=" in r.headers["set-cookie"]
+    finally:
+        client.cookies.clear()

@@ -8,6 +8,7 @@ event loop.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from typing import Any
 
@@ -64,7 +65,14 @@ def dashboard(request: Request) -> Response:
         filters["view"] = "compact"
     if request.query_params.get("new"):
         filters["new"] = "1"
+    # "new" is new since the last visit: a visit after a pause of VISIT_GAP or more moves the
+    # mark to the previous visit's time; within a visit it stays put. "Mark all as seen" sets it.
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     seen = triage.parse_time(request.cookies.get(SEEN_COOKIE))
+    visit = triage.parse_time(request.cookies.get(VISIT_COOKIE))
+    moved = visit is not None and now - visit >= VISIT_GAP and (seen is None or seen < visit)
+    if moved:
+        seen = visit
     for name in ("entity", "area", "source"):
         if name in filters:
             filters[name] = expand_curie(filters[name]) or filters[name]
@@ -75,7 +83,7 @@ def dashboard(request: Request) -> Response:
     view = triage.view(everything, filters, int(raw_page), DASHBOARD_PAGE, default_marking(cfg.kb),
                        cfg.kb.entity_index().label, data.recorded_times(cfg.kb), seen)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return render(request, "dashboard.html", {
+    response = render(request, "dashboard.html", {
         "title": "Conflicts", "nav": "conflicts", "sections": _sections(view), "v": view,
         "facets": {f.name: f for f in view.facets}, "filters": filters,
         "address": lambda page: triage.address(filters, page),
@@ -86,22 +94,31 @@ def dashboard(request: Request) -> Response:
         "analyst": cfg.analyst, "newest": triage.newest, "seen": seen,
         "new_url": triage.address({**filters, "new": "1"}), "all_url": triage.address({**filters, "new": None}),
     })
+    _remember(response, VISIT_COOKIE, now)
+    if moved and seen is not None:
+        _remember(response, SEEN_COOKIE, seen)
+    return response
 
 
-#: The cookie that remembers when this browser's analyst last marked the conflicts as seen.
+#: The cookie that remembers since when this browser's analyst has not seen the conflicts.
 SEEN_COOKIE = "cfkb_seen"
+#: The cookie with the time of the last dashboard visit.
+VISIT_COOKIE = "cfkb_visit"
+#: A pause this long between two visits makes them two visits rather than one.
+VISIT_GAP = dt.timedelta(minutes=30)
+
+
+def _remember(response: Response, name: str, when: dt.datetime) -> None:
+    response.set_cookie(name, when.isoformat(), max_age=400 * 24 * 3600, httponly=True, samesite="strict")
 
 
 async def seen(request: Request) -> Response:
     """Mark every conflict as seen now: later ones show as new. Kept in a cookie, so the
     base is not written and a read-only server can do it."""
-    import datetime as dt
-
     form = form_fields(await request.body())
     target = _local_path((form.get("next") or [""])[0] or None, "/")
     response = RedirectResponse(target, status_code=303)
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-    response.set_cookie(SEEN_COOKIE, now, max_age=400 * 24 * 3600, httponly=True, samesite="strict")
+    _remember(response, SEEN_COOKIE, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
     return response
 
 
