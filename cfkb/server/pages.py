@@ -109,7 +109,8 @@ VISIT_GAP = dt.timedelta(minutes=30)
 
 
 def _remember(response: Response, name: str, when: dt.datetime) -> None:
-    response.set_cookie(name, when.isoformat(), max_age=400 * 24 * 3600, httponly=True, samesite="strict")
+    # lax: a link from elsewhere (a top-level visit) still brings them, or the visit would be lost
+    response.set_cookie(name, when.isoformat(), max_age=400 * 24 * 3600, httponly=True, samesite="lax")
 
 
 async def seen(request: Request) -> Response:
