@@ -440,9 +440,13 @@ def _unreadable(text: str, exc: object) -> str:
     """
     from cfkb import sandbox
 
+    from cfkb.model import PREFIXES
+
     def oxigraph_error() -> str | None:
         try:
-            answer = ox.Store().query(text)
+            # with the prefixes every query may use, as where it runs: else the first cfkb:
+            # name would be the error reported, wherever the real one is
+            answer = ox.Store().query(text, prefixes=dict(PREFIXES))
         except SyntaxError as err:
             return str(err)
         except Exception:  # noqa: BLE001 - it parsed; whatever else failed is not a syntax error

@@ -96,8 +96,12 @@ def test_named_query_in_the_editor(server, page):
     assert response.text().splitlines()[0].startswith("\ufeffentity,claim,")  # a BOM: spreadsheets keep Arabic
     # Ctrl+Enter runs a query
     page.click("header nav a:text-is('SPARQL')")
-    page.fill("#q", "SELECT (COUNT(*) AS ?n) WHERE { ?c a cfkb:Claim }")
-    page.press("#q", "Control+Enter")
+    editor = page.locator(".CodeMirror [contenteditable=true]")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type("SELECT (COUNT(*) AS ?n) WHERE { ?c a cfkb:Claim }")
+    page.keyboard.press("Control+Enter")
     sync_api.expect(page.locator("#results tbody td")).to_have_text("58")
 
 
@@ -136,10 +140,20 @@ def test_screenshots(server, page, request):
         ("source", "/source/al-rabaa-tv", False),
         ("graph", "/graph?area=diyala", False),
         ("query", "/query?name=claims_about&p.entity=Hoquq&run=1", False),
+        ("query-error", "/query?q=SELECT+%3Fx+WHERE+%7B%0A++%3Fx+a+cfkb%3AClaim+.%0A++OPTINAL+%7B+%3Fx+%3Fp+%3Fo+%7D%0A%7D",
+         False),
+        ("sources", "/sources", False),
+        ("entities", "/entities", False),
     ]
     for name, path, full in shots:
         page.goto(server.url + path)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)
+        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+    # a phone: one column, nothing wider than the screen
+    page.set_viewport_size({"width": 390, "height": 844})
+    for name, path in (("phone-dashboard", "/"), ("phone-entity", "/entity/harakat-hoquq")):
+        page.goto(server.url + path)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
 
 

@@ -77,6 +77,16 @@ def entity_url(iri: str) -> str:
     return "/entity?iri=" + quote(iri, safe="")
 
 
+def graph_url(area: str) -> str:
+    """The graph of one area: ``/graph?area=<name>``, the name after ``cfid:`` (slashes and all).
+
+    >>> graph_url("https://w3id.org/cfkb/id/b/r0")
+    '/graph?area=b/r0'
+    """
+    rest = area[len(CFID_NS):] if area.startswith(CFID_NS) else area
+    return "/graph?area=" + quote(rest, safe="/")
+
+
 def source_url(iri: str) -> str:
     rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
     if rest and "/" not in rest and "#" not in rest:
@@ -95,8 +105,20 @@ def _templates(kb: KnowledgeBase) -> jinja2.Environment:
     )
     env.globals.update(entity_url=entity_url, source_url=source_url, claim_url=claim_url, curie=curie,
                        label=lambda iri: kb.entity_index().label(iri), short_id=short_id)
+    env.globals["default_tlp"] = lambda: default_marking(kb)
+    env.globals["graph_url"] = graph_url
     env.filters["rtl"] = lambda lang: "rtl" if (lang or "").split("-")[0] in ("ar", "fa", "he", "ur", "ku") else "auto"
     return env
+
+
+def default_marking(kb: KnowledgeBase) -> str | None:
+    """The marking unmarked claims count as (:func:`cfkb.tlp.default_level`), or None if unknown."""
+    from cfkb import tlp
+
+    try:
+        return tlp.default_level(kb)
+    except Exception:  # noqa: BLE001 - a base that cannot say shows no default, not an error page
+        return None
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -300,11 +322,14 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         Route("/source", pages.source_by_iri),
         Route("/source/{name}", pages.source, name="source"),
         Route("/sources", pages.sources, name="sources"),
+        Route("/entities", pages.entities, name="entities"),
+        Route("/seen", pages.seen, methods=["POST"], name="seen"),
+        Route("/names", pages.names, name="names"),
         Route("/claims/{cid}", pages.claim, name="claim"),
         Route("/graph", pages.graph, name="graph"),
         Route("/search", pages.search, name="search"),
         Route("/duplicates", pages.duplicates, name="duplicates"),
-        Route("/query", sparql.editor, name="query"),
+        Route("/query", sparql.editor, methods=["GET", "POST"], name="query"),
         Route("/sparql", sparql.endpoint, methods=["GET", "POST"], name="sparql"),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -302,3 +302,61 @@ def is_local(iri: str) -> bool:
     """An IRI with a page of its own in this server (``/entity/<name>``)."""
     rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
     return bool(rest) and "/" not in rest and "#" not in rest
+
+
+# -- lists of entities and sources ---------------------------------------------------
+
+#: Types that name records of the base rather than things in the world: not listed as entities.
+NOT_ENTITIES = {"Claim", "BackgroundStatement", "ImportBatch", "Assessment"}
+#: A source's kind, by its type.
+SOURCE_KINDS = {"Person": "speaker", "MediaOutlet": "outlet", "Document": "document"}
+
+
+@dataclass
+class EntityRow:
+    iri: str
+    label: str
+    types: list[str]
+
+
+def entity_list(kb: KnowledgeBase, type_name: str | None = None) -> tuple[list[EntityRow], Counter[str]]:
+    """Every entity of the base (``cfid:`` IRIs, records such as claims left out), by label,
+    and how many there are of each type.
+
+    With ``type_name`` (a local name such as ``Party``), only entities of that type; the
+    counts are always over all of them, so that each type shows how many it would list.
+    """
+    index = kb.entity_index()
+    rows: list[EntityRow] = []
+    counts: Counter[str] = Counter()
+    for iri, types in index.types.items():
+        names = sorted(local_name(t) for t in types)
+        if not iri.startswith(CFID_NS) or not names or NOT_ENTITIES & set(names) or iri in index.merged:
+            continue
+        counts.update(names)
+        if type_name is None or type_name in names:
+            rows.append(EntityRow(iri, index.label(iri), names))
+    rows.sort(key=lambda r: (r.label.casefold(), r.iri))
+    return rows, counts
+
+
+def source_kind(kb: KnowledgeBase, iri: str) -> str:
+    """``speaker``, ``outlet`` or ``document`` by the source's type; ``other`` for anything else."""
+    for t in sorted(kb.entity_index().types.get(iri, ())):
+        kind = SOURCE_KINDS.get(local_name(t))
+        if kind:
+            return kind
+    return "other"
+
+
+_RECORDED = """SELECT ?c ?t WHERE { ?c a cfkb:Claim ; cfkb:recordedAt ?t }"""
+
+
+def recorded_times(kb: KnowledgeBase) -> dict[str, str]:
+    """When each claim was recorded in the base (``cfkb:recordedAt``, as written), by claim IRI."""
+    out: dict[str, str] = {}
+    for r in kb.select(_RECORDED):
+        iri, when = r["c"].value, r["t"].value
+        if when > out.get(iri, ""):
+            out[iri] = when
+    return out

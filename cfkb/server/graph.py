@@ -36,7 +36,7 @@ def render_panel(panel: AreaGraph, label: Callable[[str], str], url: Callable[[s
     ly = {iri: TOP + i * ROW + (rows - len(left)) * ROW / 2 for i, iri in enumerate(left)}
     ry = {iri: TOP + i * ROW + (rows - len(right)) * ROW / 2 for i, iri in enumerate(right)}
     title = escape(panel.label)
-    out = [f'<svg class="graph" role="img" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}"'
+    out = [f'<svg class="graph" role="group" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}"'
            f' xmlns="http://www.w3.org/2000/svg" aria-labelledby="g-{escape(key)}">',
            f'<title id="g-{escape(key)}">{title}</title>',
            f'<text class="col" x="{LEFT_X}" y="16" text-anchor="end">faction</text>',

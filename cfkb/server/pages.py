@@ -8,51 +8,119 @@ event loop.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from cfkb import queries
 from cfkb.conflicts import KINDS, STATUSES, Conflict, find_conflicts
 from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
 from cfkb.model import CFID_NS, short_id
 from cfkb.names import expand_curie
-from cfkb.server import data
-from cfkb.server.app import ServerConfig, config, entity_url, form_fields, render, same_origin
+from cfkb.server import data, triage
+from cfkb.server.app import (
+    ServerConfig,
+    config,
+    default_marking,
+    entity_url,
+    form_fields,
+    render,
+    same_origin,
+)
 from cfkb.server.graph import render_panel
 from cfkb.store import KnowledgeBase
 
 OPEN = ("open", "disputed")
 
 
-def _sections(found: list[Conflict]) -> list[tuple[str, str, list[Conflict]]]:
-    return [
-        ("open", "Open", [c for c in found if c.status in OPEN]),
-        ("resolved", "Resolved", [c for c in found if c.status == "resolved"]),
-        ("dismissed", "Dismissed", [c for c in found if c.status == "dismissed"]),
-    ]
+#: Conflicts per page of the dashboard.
+DASHBOARD_PAGE = 20
+newest = triage.newest
+
+
+def _sections(view: triage.View) -> list[tuple[str, str, list[Conflict], int]]:
+    """The page's conflicts by section, each with its total over all pages; empty ones left out
+    unless no conflict is shown at all."""
+    out = [(key, heading, [c for c in view.conflicts if c.status in statuses], view.totals[key])
+           for key, heading, statuses in triage.SECTIONS]
+    return [s for s in out if s[2]] or out[:1]
 
 
 def dashboard(request: Request) -> Response:
-    """All conflicts, open ones first, with both sides' claims."""
+    """Conflicts to triage: open ones first, newest first within each section, a page at a
+    time, with facets (status, kind, entity, area, source, grading, TLP) that combine."""
     cfg = config(request)
-    kind = request.query_params.get("kind") or None
-    status = request.query_params.get("status") or None
+    filters = {k: v for k in triage.FACETS if (v := (request.query_params.get(k) or "").strip())}
+    kind, status = filters.get("kind"), filters.get("status")
     if kind and kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
     if status and status not in STATUSES:
         raise InputError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    compact = request.query_params.get("view") == "compact"
+    if compact:
+        filters["view"] = "compact"
+    if request.query_params.get("new"):
+        filters["new"] = "1"
+    # "new" is new since the last visit: a visit after a pause of VISIT_GAP or more moves the
+    # mark to the previous visit's time; within a visit it stays put. "Mark all as seen" sets it.
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    seen = triage.parse_time(request.cookies.get(SEEN_COOKIE))
+    visit = triage.parse_time(request.cookies.get(VISIT_COOKIE))
+    moved = visit is not None and now - visit >= VISIT_GAP and (seen is None or seen < visit)
+    if moved:
+        seen = visit
+    for name in ("entity", "area", "source"):
+        if name in filters:
+            filters[name] = expand_curie(filters[name]) or filters[name]
+    raw_page = request.query_params.get("page") or "1"
+    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
+        raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
     everything = find_conflicts(cfg.kb, include_dismissed=True)
-    found = [c for c in everything if (not kind or c.kind == kind) and (not status or c.status == status)]
-    counts = {k: sum(1 for c in everything if c.kind == k) for k in KINDS}
-    return render(request, "dashboard.html", {
-        "title": "Conflicts", "nav": "conflicts", "sections": _sections(found), "kind": kind, "status": status,
-        "kinds": KINDS, "statuses": STATUSES, "counts": counts, "total": len(everything),
+    view = triage.view(everything, filters, int(raw_page), DASHBOARD_PAGE, default_marking(cfg.kb),
+                       cfg.kb.entity_index().label, data.recorded_times(cfg.kb), seen)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = render(request, "dashboard.html", {
+        "title": "Conflicts", "nav": "conflicts", "sections": _sections(view), "v": view,
+        "facets": {f.name: f for f in view.facets}, "filters": filters,
+        "address": lambda page: triage.address(filters, page),
+        "total": len(everything), "here": here, "compact": compact,
+        "cards_url": triage.address({k: v for k, v in filters.items() if k != "view"}, int(raw_page)),
+        "compact_url": triage.address({**filters, "view": "compact"}, int(raw_page)),
         "open_total": sum(1 for c in everything if c.status in OPEN), "stats": data.stats(cfg.kb),
-        "analyst": cfg.analyst, "forms": _forms(cfg, found),
+        "analyst": cfg.analyst, "forms": _forms(cfg, view.conflicts), "newest": triage.newest, "seen": seen,
+        "new_url": triage.address({**filters, "new": "1"}), "all_url": triage.address({**filters, "new": None}),
     })
+    _remember(response, VISIT_COOKIE, now)
+    if moved and seen is not None:
+        _remember(response, SEEN_COOKIE, seen)
+    return response
+
+
+#: The cookie that remembers since when this browser's analyst has not seen the conflicts.
+SEEN_COOKIE = "cfkb_seen"
+#: The cookie with the time of the last dashboard visit.
+VISIT_COOKIE = "cfkb_visit"
+#: A pause this long between two visits makes them two visits rather than one.
+VISIT_GAP = dt.timedelta(minutes=30)
+
+
+def _remember(response: Response, name: str, when: dt.datetime) -> None:
+    # lax: a link from elsewhere (a top-level visit) still brings them, or the visit would be lost
+    response.set_cookie(name, when.isoformat(), max_age=400 * 24 * 3600, httponly=True, samesite="lax")
+
+
+async def seen(request: Request) -> Response:
+    """Mark every conflict as seen now: later ones show as new. Kept in a cookie, so the
+    base is not written and a read-only server can do it."""
+    form = form_fields(await request.body())
+    target = _local_path((form.get("next") or [""])[0] or None, "/")
+    response = RedirectResponse(target, status_code=303)
+    _remember(response, SEEN_COOKIE, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    return response
 
 
 def _forms(cfg: ServerConfig, found: list[Conflict]) -> dict[str, dict[str, str]]:
@@ -204,10 +272,72 @@ def source(request: Request) -> Response:
 source_by_iri = source
 
 
+#: The columns the sources page sorts by, and whether each sorts largest first by default.
+SOURCE_COLUMNS = {"source": False, "kind": False, "claims": True, "last": True}
+
+
 def sources(request: Request) -> Response:
+    """Speakers, outlets and documents (the named query ``sources``), sortable by every column."""
     cfg = config(request)
-    rows = cfg.kb.select(queries.library()["sources"].text)
-    return render(request, "sources.html", {"title": "Sources", "nav": "sources", "rows": rows})
+    sort = request.query_params.get("sort") or "claims"
+    if sort not in SOURCE_COLUMNS:
+        raise InputError(f"sort must be one of {', '.join(SOURCE_COLUMNS)}, not {sort[:40]!r}")
+    order = request.query_params.get("order") or ("desc" if SOURCE_COLUMNS[sort] else "asc")
+    if order not in ("asc", "desc"):
+        raise InputError("order must be asc or desc")
+    rows = []
+    for r in cfg.kb.select(queries.library()["sources"].text):
+        iri = r["source"].value
+        rows.append({"iri": iri, "source": r["sourceLabel"].value, "kind": data.source_kind(cfg.kb, iri),
+                     "claims": int(r["claims"].value),
+                     "last": r["lastSpoke"].value if "lastSpoke" in r and r["lastSpoke"] else ""})
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        value = row[sort]
+        blank = value == ""  # undated sources last, whichever way
+        return (blank if order == "asc" else not blank, value.casefold() if isinstance(value, str) else value,
+                row["source"].casefold())
+
+    rows.sort(key=key, reverse=order == "desc")
+    return render(request, "sources.html", {"title": "Sources", "nav": "sources", "rows": rows, "sort": sort,
+                                            "order": order, "columns": SOURCE_COLUMNS})
+
+
+#: Entities per page of the entity list.
+ENTITY_PAGE = 100
+
+
+def entities(request: Request) -> Response:
+    """Every entity, by name, a page at a time; filtered by type."""
+    cfg = config(request)
+    kind = request.query_params.get("type") or None
+    raw_page = request.query_params.get("page") or "1"
+    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
+        raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
+    text = (request.query_params.get("q") or "").strip()
+    if len(text) > 200:
+        raise InputError("search text longer than 200 characters")
+    everything, counts = data.entity_list(cfg.kb)
+    if text:
+        # names in any spelling, as the search page finds them; the counts follow the text
+        index = cfg.kb.entity_index()
+        try:
+            matching = set(index.search(text, limit=len(everything) + 1))
+        except CfkbError:
+            matching = set()
+        everything = [r for r in everything if r.iri in matching]
+        counts = Counter(t for r in everything for t in r.types)
+    rows = [r for r in everything if kind in r.types] if kind else everything
+    if kind and kind not in counts and not text:
+        raise InputError(f"no entity has the type {kind[:60]!r}; one of {', '.join(sorted(counts))}")
+    number = int(raw_page)
+    pages = max(1, -(-len(rows) // ENTITY_PAGE))
+    shown = rows[(number - 1) * ENTITY_PAGE: number * ENTITY_PAGE]
+    return render(request, "entities.html", {
+        "title": "Entities" + (f": {kind}" if kind else ""), "nav": "entities", "rows": shown, "kind": kind,
+        "counts": sorted(counts.items()), "total": len(rows), "page": number, "pages": pages,
+        "first": (number - 1) * ENTITY_PAGE + 1, "all": len(everything), "q": text,
+    })
 
 
 def duplicates(request: Request) -> Response:
@@ -250,6 +380,25 @@ def graph(request: Request) -> Response:
     drawn = [(p, render_panel(p, label, entity_url, f"p{i}")) for i, p in enumerate(panels)]
     return render(request, "graph.html", {"title": "Graph", "nav": "graph", "panels": drawn,
                                           "areas": all_areas, "area": area_iri})
+
+
+def names(request: Request) -> Response:
+    """Entities whose names match ``q``, as JSON for the editor's completion of ``cfid:`` names:
+    ``[{"curie": "cfid:harakat-hoquq", "label": "Harakat Hoquq"}, ...]``, at most 15."""
+    cfg = config(request)
+    text = (request.query_params.get("q") or "").replace("-", " ").strip()
+    if len(text) > 200:
+        raise InputError("search text longer than 200 characters")
+    found: list[str] = []
+    if text:
+        index = cfg.kb.entity_index()
+        try:
+            found = index.search(text, limit=30)
+        except CfkbError:
+            found = []
+        found = [iri for iri in found if iri.startswith(CFID_NS) and not iri.startswith(CFID_NS + "claim/")][:15]
+        return JSONResponse([{"curie": "cfid:" + iri[len(CFID_NS):], "label": index.label(iri)} for iri in found])
+    return JSONResponse([])
 
 
 def search(request: Request) -> Response:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
+from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -16,6 +17,7 @@ from cfkb import queries
 from cfkb.errors import CfkbError, InputError, QueryError
 from cfkb.model import CLAIM_PREFIX, PREFIXES, curie
 from cfkb.output import BOM
+from cfkb.server import editing
 from cfkb.server.app import ServerConfig, claim_url, config, entity_url, form_fields, render
 from cfkb.server.executor import QueryJob, QueryOutcome
 from cfkb.server.protocol import (
@@ -233,21 +235,53 @@ def _cell(term: dict[str, Any], label: Any) -> Cell:
     return Cell(json.dumps(value, ensure_ascii=False))
 
 
+#: The longest address the editor links to; a longer query's downloads and pages are forms that POST.
+MAX_LINK = 4000
+
+
+@dataclass
+class Again:
+    """The same query once more (another page, a download): links, or a form when too long."""
+
+    fields: list[tuple[str, str]]
+    choices: list[tuple[str, str, str]]  # (field, value, label) the user picks from
+
+    def link(self, field: str, value: str) -> str:
+        return "/query?" + urlencode(self.fields + [(field, value)])
+
+    @property
+    def as_links(self) -> bool:
+        return all(len(self.link(f, v)) <= MAX_LINK for f, v, _ in self.choices)
+
+
+async def _params(request: Request) -> ImmutableMultiDict[str, str]:
+    """The editor's fields: from the address, and from the form's body when it was POSTed."""
+    items = list(request.query_params.multi_items())
+    if request.method == "POST":
+        items += [(k, v) for k, vs in form_fields(await request.body()).items() for v in vs]
+    return ImmutableMultiDict(items)
+
+
 async def editor(request: Request) -> Response:
-    """Named queries, a text box, results as a table, downloads as CSV/JSON/TSV/XML."""
+    """Named queries, a text box, results as a table, downloads as CSV/JSON/TSV/XML.
+
+    The form POSTs (a long query does not fit in an address); GET works the same, and
+    short queries get a link that runs them again.
+    """
     cfg = config(request)
-    qp = request.query_params
+    qp = await _params(request)
     library = queries.library()
     name = qp.get("name") or None
     named = library.get(name) if name else None
     text = qp.get("q")
     if text is None and named is not None:
-        text = named.text
+        text = editing.shown_text(named)
     values = {k[2:]: v.strip() for k, v in qp.multi_items() if k.startswith("p.") and v.strip()}
     context: dict[str, Any] = {
         "title": named.name if named else "SPARQL", "nav": "query", "library": library, "named": named,
         "text": text if text is not None else EXAMPLE, "values": values, "error": None, "status": 200,
-        "result": None, "downloads": [], "cfg": cfg, "page": None, "previous_page": None, "next_page": None,
+        "result": None, "downloads": None, "cfg": cfg, "page": None, "pages": None, "problem": None,
+        "permalink": None, "prefixes": PREFIXES, "vocabulary": editing.vocabulary(),
     }
     if name and named is None:
         context.update(error=f"no named query {name!r}", status=404)
@@ -264,6 +298,7 @@ async def editor(request: Request) -> Response:
         context["page"] = page
         if missing:
             raise QueryError("fill in " + ", ".join(missing))
+        text = editing.text_to_run(named, text)
         queries.check_safe(text)
         form = queries.query_form(text)
         bound = queries.bind(named, values, cfg.kb.entity_index()) if named else {}
@@ -282,23 +317,32 @@ async def editor(request: Request) -> Response:
         if fmt:
             raise
         message = readable(exc) if type(exc) is QueryError else str(exc)
+        problem = editing.locate(str(exc), context["text"]) if type(exc) is QueryError else None
+        if problem is not None:
+            message = "Syntax error, " + problem.message
         status = exc.http_status if not isinstance(exc, InputError) else 400
-        context.update(error=message, status=status)
+        context.update(error=message, status=status, problem=problem)
         return render(request, "query.html", context, status=status)
     context["result"] = _result_context(outcome, cfg.kb.entity_index().label)
-    base = {k: v for k, v in qp.multi_items() if k not in ("format", "run", "limit", "offset")}
+    base = [(k, v) for k, v in dict(qp.multi_items()).items() if k not in ("format", "run", "limit", "offset")]
+    if named is not None and text == named.text:
+        base = [(k, v) for k, v in base if k != "q"]  # the named query as shipped: its name says it
     kinds = ("turtle", "nt", "jsonld") if outcome.form == "graph" else ("csv", "json", "tsv", "xml")
     # downloads hold the whole answer, up to the row cap, not the page on screen
     whole = [("limit", str(cfg.row_limit))] if page is not None else []
-    context["downloads"] = [(k.upper() if k != "jsonld" else "JSON-LD",
-                             "/query?" + urlencode(list(base.items()) + whole + [("format", k)])) for k in kinds]
+    context["downloads"] = Again(base + whole, [("format", k, k.upper() if k != "jsonld" else "JSON-LD")
+                                                for k in kinds])
+    permalink = "/query?" + urlencode(base + [("run", "1")])
+    if len(permalink) <= MAX_LINK:
+        context["permalink"] = permalink
     if page is not None:
-        paged = list(base.items()) + [("run", "1"), ("limit", str(page.limit))]
+        pages = Again(base + [("run", "1"), ("limit", str(page.limit))], [])
         if page.offset:
             back = max(0, page.offset - page.limit)
-            context["previous_page"] = "/query?" + urlencode(paged + [("offset", str(back))])
+            pages.choices.append(("offset", str(back), f"previous {page.limit}"))
         if outcome.truncated:
-            context["next_page"] = "/query?" + urlencode(paged + [("offset", str(page.offset + outcome.rows))])
+            pages.choices.append(("offset", str(page.offset + outcome.rows), f"next {page.limit}"))
+        context["pages"] = pages
     response: HTMLResponse = render(request, "query.html", context)
     for k, v in _headers(outcome, cfg.row_limit, cached).items():
         response.headers[k] = v
