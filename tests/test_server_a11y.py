@@ -172,6 +172,11 @@ def axe_violations(page, disable: tuple[str, ...] = ()) -> list[str]:
     return list(found)
 
 
+#: The elements that reach past the right edge of the window (what a failure names).
+WIDE = """() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+    .slice(0, 8).map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 60))"""
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("path", PAGES)
 def test_axe_finds_nothing(server, tabs, path, width):
@@ -179,7 +184,7 @@ def test_axe_finds_nothing(server, tabs, path, width):
     page.goto(server.url + path)
     assert axe_violations(page) == []
     if width < 600:
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.evaluate(WIDE)
         assert page.evaluate(SPILLS) == []
 
 

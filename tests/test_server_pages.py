@@ -43,7 +43,7 @@ def store(seed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 @pytest.fixture(scope="module")
 def client(store: Path):
     kb = KnowledgeBase.open(store)
-    with TestClient(create_app(kb, workers=1)) as c:
+    with TestClient(create_app(kb, workers=1, allowed_hosts=["testserver"])) as c:
         yield c
     kb.close()
 
@@ -123,7 +123,7 @@ def test_the_default_badge_follows_the_base(store, tmp_path):
     shutil.copytree(store, copy)
     with KnowledgeBase.open(copy, write=True) as kb:
         tlp.set_default_level(kb, "green")
-    with KnowledgeBase.open(copy) as kb, TestClient(create_app(kb, workers=1)) as c:
+    with KnowledgeBase.open(copy) as kb, TestClient(create_app(kb, workers=1, allowed_hosts=["testserver"])) as c:
         assert "TLP:GREEN <span class=\"tlp-note\">(default)</span>" in c.get("/entity/badr").text
 
 
@@ -179,7 +179,7 @@ def test_dashboard_first_page_at_20k_claims_is_small(tmp_path):
     kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
     kb.close()
     with KnowledgeBase.open(tmp_path / "kb") as kb:
-        app = create_app(kb, workers=1, prefill=False)
+        app = create_app(kb, workers=1, prefill=False, allowed_hosts=["testserver"])
         status, _, body = get(app, "/")
         assert status == 200 and len(body) < 100_000, len(body)
         assert body.count(b'class="conflict ') == pages.DASHBOARD_PAGE
