@@ -24,6 +24,8 @@ import functools
 import itertools
 import json
 import re
+import sys
+import types
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -352,6 +354,8 @@ def check_query(text: str, name: str | None = None) -> None:
     cfkb.errors.QueryRefusedError: SERVICE is not allowed: queries never reach outside the base
     """
     screen_query(text, name)
+    if is_own(text):
+        return
     verdict = _algebra_verdict(text)
     if verdict is None:
         return
@@ -362,6 +366,69 @@ def check_query(text: str, name: str | None = None) -> None:
         raise QueryRefusedError(f"{detail} is a SPARQL update; this base answers queries only, never updates",
                                 name)
     raise QueryError(detail, name)
+
+
+# -- cfkb's own queries ----------------------------------------------------------
+#
+# The parser costs tens of milliseconds a text, which a command that runs a dozen
+# of cfkb's own queries would pay every time. Those need no parser: a text that
+# is a string constant in cfkb's own code, or that cfkb read from its own package
+# files (the named queries, the rules compiled from the shipped shapes), is cfkb's
+# own. Text from anywhere else (a user, a file, a request) cannot equal one of
+# them unless it is one of them; anything assembled at run time is not a constant
+# and gets the parser.
+
+_VOUCHED: set[str] = set()
+_CONSTANTS: set[str] = set()
+_SCANNED: set[str] = set()
+
+
+def vouch(text: str) -> str:
+    """Mark a text cfkb read from its own package files as its own; returns it."""
+    _VOUCHED.add(text)
+    return text
+
+
+def is_own(text: str) -> bool:
+    """Whether ``text`` is one of cfkb's own queries (see above)."""
+    if text in _VOUCHED or text in _CONSTANTS:
+        return True
+    fresh = [name for name in list(sys.modules) if (name == "cfkb" or name.startswith("cfkb."))
+             and name not in _SCANNED]
+    if not fresh:
+        return False
+    for name in fresh:
+        _SCANNED.add(name)
+        module = sys.modules.get(name)
+        for code in _code_objects(module):
+            _CONSTANTS.update(c for c in code.co_consts if isinstance(c, str) and "{" in c)
+    return text in _CONSTANTS
+
+
+def _code_objects(module: object) -> Iterator[types.CodeType]:
+    """Every code object of a module's functions and classes, nested ones included."""
+    stack: list[object] = list(vars(module).values()) if module is not None else []
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, types.CodeType):
+            yield item
+            stack.extend(c for c in item.co_consts if isinstance(c, types.CodeType))
+        elif isinstance(item, (types.FunctionType, types.MethodType)):
+            stack.append(getattr(item, "__code__", None) or getattr(getattr(item, "__func__", None), "__code__", None))
+        elif isinstance(item, (staticmethod, classmethod, property, functools.partial)):
+            stack.extend(x for x in (getattr(item, "__func__", None), getattr(item, "fget", None)) if x is not None)
+        elif isinstance(item, functools._lru_cache_wrapper):
+            stack.append(item.__wrapped__)
+        elif isinstance(item, type) and getattr(item, "__module__", "").startswith("cfkb"):
+            stack.extend(vars(item).values())
+        elif isinstance(item, str) and "{" in item:
+            _CONSTANTS.add(item)  # a module-level constant
+        elif isinstance(item, tuple) and all(isinstance(x, str) for x in item):
+            _CONSTANTS.update(x for x in item if "{" in x)  # a module-level tuple of them
 
 
 @functools.lru_cache(maxsize=512)

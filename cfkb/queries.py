@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, QueryError
-from cfkb.guard import keywords, query_form, screen_query
+from cfkb.guard import keywords, query_form, screen_query, vouch
 from cfkb.names import EntityIndex, expand_curie
 from cfkb.resources import queries_dir
 
@@ -61,7 +61,8 @@ class NamedQuery:
         """
         if self.page_text is None:
             return None
-        return self.page_text.replace("{page_end}", str(int(end)))
+        text = self.page_text.replace("{page_end}", str(int(end)))
+        return vouch(text) if self.text in _own_texts() else text
 
     @classmethod
     def parse(cls, name: str, text: str) -> NamedQuery:
@@ -79,6 +80,10 @@ class NamedQuery:
         return cls(name, text, summary, tuple(params))
 
 
+def _own_texts() -> set[str]:
+    return {q.text for _, q in _shipped()}
+
+
 def library() -> dict[str, NamedQuery]:
     """Every named query shipped with cfkb, by name (a fresh dict; the queries are immutable)."""
     return dict(_shipped())
@@ -92,6 +97,7 @@ def _shipped() -> tuple[tuple[str, NamedQuery], ...]:
         if "." in path.stem:
             continue  # <name>.page.rq: the page plan of <name>
         query = NamedQuery.parse(path.stem, path.read_text(encoding="utf-8"))
+        vouch(query.text)  # the package's own file (see cfkb.guard.is_own)
         paged = path.with_name(path.stem + ".page.rq")
         if paged.is_file():
             query = dataclasses.replace(query, page_text=paged.read_text(encoding="utf-8"))

@@ -418,3 +418,27 @@ def _quiet_get(slots, client: str) -> None:
         slots.put(slots.get(5, client), client)
     except queue.Empty:
         pass
+
+
+# -- cfkb's own queries skip the parser, nothing else does ----------------------------------------
+
+def test_own_queries_are_known_and_nothing_else_is(monkeypatch):
+    from cfkb import queries
+    from cfkb.conflicts import compile_rule, load_rules
+    from cfkb.store import KnowledgeBase as _KB  # noqa: F401  (its constants are scanned once imported)
+
+    def no_parser(text: str) -> None:
+        raise AssertionError(f"parsed: {text[:60]}")
+
+    monkeypatch.setattr(guard, "_parse_verdict", no_parser)
+    guard._algebra_verdict.cache_clear()
+    named = queries.library()["claims_about"].text
+    rule = compile_rule(load_rules()[0])
+    constant = "SELECT (COUNT(?c) AS ?n) WHERE { ?c a cfkb:Claim }"  # KnowledgeBase.claim_count's
+    for text in (named, rule, constant):
+        assert guard.is_own(text)
+        guard.check_query(text)  # no parser
+    for text in attacks("http://127.0.0.1:9/sparql") + [named + " ", constant.replace("?c", "?d")]:
+        assert not guard.is_own(text)
+        with pytest.raises(AssertionError, match="parsed"):
+            guard._algebra_verdict.__wrapped__(text)
