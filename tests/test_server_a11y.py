@@ -16,11 +16,8 @@ from pathlib import Path
 import pytest
 
 from cfkb.store import KnowledgeBase
-from conftest import ServerProcess, seeded_copy
+from conftest import CHROMIUM, ServerProcess, seeded_copy
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 HOQUQ_CONFLICT = "9755e317886eab57"
 KH_CONFLICT = "6b0f4e42b49ebf7b"
@@ -131,13 +128,6 @@ def server(seed_template, tmp_path_factory):
     with ServerProcess(path, "--writable", "--workers", "2") as s:
         yield s
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ServerProcess
+from conftest import CHROMIUM, ServerProcess
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 HOQUQ_CONFLICT = "9755e317886eab57"
 
@@ -37,13 +34,6 @@ def server(seed_template, tmp_path_factory):
     with ServerProcess(path, "--writable", "--workers", "2") as s:
         yield s
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

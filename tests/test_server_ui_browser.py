@@ -13,11 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ServerProcess
+from conftest import CHROMIUM, ServerProcess
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped",
@@ -33,13 +30,6 @@ def server(seed_template, tmp_path_factory):
     with ServerProcess(path, "--workers", "2") as s:
         yield s
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
