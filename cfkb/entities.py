@@ -57,7 +57,7 @@ def _now() -> dt.datetime:
 
 
 def _agent(kb: KnowledgeBase, analyst: str) -> tuple[ox.NamedNode, list[ox.Quad]]:
-    from cfkb.importer import analyst_iri
+    from cfkb.names import analyst_iri
 
     agent = analyst_iri(analyst)
     return agent, [ox.Quad(agent, RDF.type, PROV.Person), ox.Quad(agent, RDFS.label, ox.Literal(analyst))]

@@ -47,7 +47,7 @@ from cfkb.model import (
     content_hash,
     curie,
 )
-from cfkb.names import slug
+from cfkb.names import analyst_iri, partner_iri
 from cfkb.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
 from cfkb.store import MARKER, KnowledgeBase, Location
 from cfkb.tables import ENTITY_COLUMNS, Resolver, Row, read_rows
@@ -185,15 +185,6 @@ def _now() -> dt.datetime:
 
 def _lit(value: str, datatype: ox.NamedNode | None = None) -> ox.Literal:
     return ox.Literal(value, datatype=datatype) if datatype else ox.Literal(value)
-
-
-def analyst_iri(name: str) -> ox.NamedNode:
-    """The PROV agent IRI of an analyst."""
-    return ox.NamedNode(CFID_NS + "analyst/" + slug(name))
-
-
-def partner_iri(name: str) -> ox.NamedNode:
-    return ox.NamedNode(CFID_NS + "partner/" + slug(name))
 
 
 def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,

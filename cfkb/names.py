@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import pyoxigraph as ox
 from rapidfuzz import fuzz, process
 
 from cfkb.errors import AmbiguousNameError, UnknownNameError
@@ -707,6 +708,16 @@ def slug(name: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = re.sub(r"[^\w]+", "-", _APOSTROPHES.sub("", text)).strip("-")
     return text or "entity"
+
+
+def analyst_iri(name: str) -> ox.NamedNode:
+    """The PROV agent IRI of an analyst."""
+    return ox.NamedNode(CFID_NS + "analyst/" + slug(name))
+
+
+def partner_iri(name: str) -> ox.NamedNode:
+    """The PROV agent IRI of a partner institute."""
+    return ox.NamedNode(CFID_NS + "partner/" + slug(name))
 
 
 def new_entity_iri(name: str, taken: set[str] | dict[str, str]) -> str:

@@ -73,7 +73,7 @@ def resolve_conflict(kb: KnowledgeBase, text: str) -> object:
 
 def _assessment(kb: KnowledgeBase, target: str, analyst: str, when: dt.datetime,
                 **values: ox.NamedNode | ox.Literal | None) -> tuple[ox.NamedNode, list[ox.Quad]]:
-    from cfkb.importer import analyst_iri
+    from cfkb.names import analyst_iri
 
     node = ox.NamedNode(ASSESSMENT_PREFIX + content_hash(target, when.isoformat(), analyst, *map(str, values.values())))
     agent = analyst_iri(analyst)
