@@ -32,7 +32,6 @@ from cfkb.bulk import collector_paused
 from cfkb.errors import InputError, ParseError, ProblemsError, ShapeError, StoreLockedError
 from cfkb.model import (
     BATCH_PREFIX,
-    CFID_NS,
     CFKB,
     DCT,
     ONTOLOGY_GRAPH,
