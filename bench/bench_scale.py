@@ -12,8 +12,8 @@ step                    what runs
 ``load``                plain pyoxigraph: ``Store.bulk_load`` of the same file
 ``rdflib-parse``        rdflib: ``Graph.parse`` of the same file (up to
                         ``--rdflib-max`` claims)
-``conflicts``           cfkb: ``find_conflicts`` end to end, no stored set (a full run)
-``conflicts-warm``      cfkb: ``find_conflicts`` again, reading the stored set
+``conflicts``           cfkb: ``find_conflicts`` end to end, no claim table or conflict index (a full run)
+``conflicts-warm``      cfkb: ``find_conflicts`` again, reading the conflict index
 ``incremental``         cfkb: ``conflicts_for_claims`` for one claim (median of 20)
 ``plain``               plain pyoxigraph: the UNION of every rule as one query
 ``pyshacl``             pySHACL running the shapes (up to ``--pyshacl-max`` claims)
@@ -84,14 +84,14 @@ def _step(step: str, data: Path, store: Path, scratch: Path) -> dict:
         g.parse(str(data), format="nquads")
         found = len(g)
     elif step in ("conflicts", "conflicts-warm"):
-        from cfkb import cache
         from cfkb.conflicts import find_conflicts
+        from cfkb.engine import FILE
 
         kb = KnowledgeBase.open(store)
         if step == "conflicts":
-            (store / cache.FILE).unlink(missing_ok=True)
+            (store / FILE).unlink(missing_ok=True)  # the claim table and the conflict index
         else:
-            find_conflicts(kb)  # stores the set if it was not there
+            find_conflicts(kb)  # makes the claim table and the conflict index if they were not there
             start = time.perf_counter()
         found = len(find_conflicts(kb))
     elif step == "incremental":

@@ -24,6 +24,9 @@ from cfkb.errors import (
 from cfkb.model import CFID, CFKB, Claim
 from cfkb.store import KnowledgeBase
 
+# the layers kept beside the graph follow every write, whoever writes
+import cfkb.engine  # noqa: E402,F401,I001
+
 __all__ = [
     "__version__",
     "AmbiguousNameError",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import logging
 import os
 import shutil
 import sys
@@ -56,10 +57,24 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+class _Notice(logging.Handler):
+    """The library's notices (``cfkb.*`` loggers, warning and up) as one line on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"cfkb: {terminal_text(record.getMessage())}", err=True)
+
+
+def _notices_to_stderr() -> None:
+    logger = logging.getLogger("cfkb")
+    if not any(isinstance(h, _Notice) for h in logger.handlers):
+        logger.addHandler(_Notice(logging.WARNING))
+
+
 class CfkbGroup(click.Group):
     """Turns library errors into one-line messages; the only place that does."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _notices_to_stderr()
         try:
             return super().invoke(ctx)
         except CfkbError as exc:
@@ -509,7 +524,7 @@ def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None
       cfkb conflicts --as-of 2023-08-15
       cfkb conflicts --limit 20 --offset 20
     """
-    from cfkb.conflicts import find_conflicts, view_as_of
+    from cfkb.conflicts import conflict_page, view_as_of
 
     kb = state.kb()
     entity_iri = _read_name(kb, entity) if entity else None
@@ -520,15 +535,15 @@ def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None
             raise click.UsageError("give --as-of or --known-as-of, not both")
         option = "--known-as-of" if known_as_of else "--as-of"
         view = view_as_of(kb, _parse_date(as_of or known_as_of or "", option), known=bool(known_as_of))
-    found = find_conflicts(view, kinds=kinds or None, entity=entity_iri, source=source_iri,
-                           include_dismissed=show_all)
-    page = found[offset:] if limit is None else found[offset:offset + limit]
+    filters: dict[str, Any] = {"kinds": kinds or None, "entity": entity_iri, "source": source_iri,
+                               "include_dismissed": show_all}
+    total, page = conflict_page(view, **filters, limit=limit, offset=offset)
     _render_conflicts(page, fmt)
     if limit is not None or offset:
         # the count goes to stderr, so the page itself stays valid JSON, CSV or Turtle
         shown = f"{offset + 1}-{offset + len(page)}" if page else "none"
-        _echo_err(f"conflicts {shown} of {len(found)}")
-    if check and any(c.status in ("open", "disputed") for c in found):
+        _echo_err(f"conflicts {shown} of {total}")
+    if check and conflict_page(view, **filters, status=("open", "disputed"), limit=0)[0]:
         raise click.exceptions.Exit(1)
 
 

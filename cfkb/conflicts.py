@@ -1,103 +1,31 @@
-"""The conflict engine: rules from ``shapes/``, run set-at-a-time on the store.
+"""Conflicts as an analyst reads them: claims side by side, explained.
 
-Each conflict rule is a SHACL-SPARQL constraint annotated with
-``cfkb:conflictKind`` and an explanation template. pySHACL running the shapes
-is the reference semantics (:func:`reference_keys`); for speed cfkb compiles
-each constraint into one query over the whole store, with ``$this`` free and
-the shape's target as a triple pattern (:func:`compile_rule`), instead of one
-query per focus node. Both give the same (rule, claims) pairs; a test holds
-them to it.
+The rules live in the engine (:mod:`cfkb.engine.shapes`) and their answers
+in the conflict index (:mod:`cfkb.engine.index`), kept current by every
+write. This module reads a page of the index and dresses each conflict with
+its claims' labels, provenance, grading and the interested-party flag, and
+the rule's explanation. Statuses come from the analysts' assessments.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-import rdflib
 
-import cfkb.engine  # noqa: F401 - keeps the claim table current after writes
-from cfkb.errors import InputError, NotFoundError
-from cfkb.model import (BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PREFIXES, PROV_NS, RDF_NS, SH_NS, content_hash,
-                        short_id)
+import cfkb.engine  # noqa: F401 - keeps the claim table and the conflict index current after writes
+from cfkb.engine.shapes import (KINDS, STATUSES, Rule, compile_rule, conflict_id, engine_keys, full_rows,
+                                incremental_rows, load_rules, reference_keys, rows_involving, rule_patterns)
+from cfkb.errors import NotFoundError
+from cfkb.model import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF_NS, short_id
 from cfkb.store import KnowledgeBase
 
-KINDS = ("direct", "derived", "functional", "revision")
-STATUSES = ("open", "disputed", "resolved", "dismissed")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One conflict rule: a SHACL-SPARQL constraint and what it means."""
-
-    iri: str
-    kind: str
-    label: str
-    comment: str
-    explanation: str
-    select: str
-    target_class: str
-
-    @property
-    def name(self) -> str:
-        return self.iri.rsplit("#", 1)[-1]
-
-
-@lru_cache(maxsize=4)
-def load_rules(paths: tuple[Path, ...] | None = None) -> tuple[Rule, ...]:
-    """Every conflict rule in the shape files, in a stable order."""
-    from cfkb.resources import shape_files
-    from cfkb.validate import load_shapes
-
-    g = load_shapes(paths or tuple(shape_files()))
-    SH = rdflib.Namespace(SH_NS)
-    C = rdflib.Namespace(CFKB_NS)
-    rules = []
-    for constraint, kind in g.subject_objects(C.conflictKind):
-        shape = g.value(predicate=SH.sparql, object=constraint)
-        target = g.value(shape, SH.targetClass) if shape is not None else None
-        rules.append(Rule(
-            iri=str(constraint),
-            kind=str(kind),
-            label=str(g.value(constraint, rdflib.RDFS.label) or constraint),
-            comment=str(g.value(constraint, rdflib.RDFS.comment) or ""),
-            explanation=str(g.value(constraint, C.explanation) or "{value}; but {this}."),
-            select=str(g.value(constraint, SH.select)),
-            target_class=str(target or C.Claim),
-        ))
-    if paths is None:  # the shipped shapes: their compiled queries are cfkb's own (cfkb.guard.is_own)
-        from cfkb.guard import vouch
-
-        for rule in rules:
-            vouch(compile_rule(rule))
-    return tuple(sorted(rules, key=lambda r: (KINDS.index(r.kind) if r.kind in KINDS else 99, r.iri)))
-
-
-def compile_rule(rule: Rule) -> str:
-    """The rule as one set-at-a-time query: ``$this`` free, the target a pattern.
-
-    >>> r = Rule("x#R", "direct", "", "", "", "SELECT $this ?value WHERE { $this ?p ?value }", CFKB_NS + "Claim")
-    >>> print(compile_rule(r))
-    SELECT ?this ?value WHERE { ?this ?p ?value
-     FILTER EXISTS { ?this a <https://w3id.org/cfkb/ns#Claim> }
-    }
-    """
-    text = rule.select.replace("$this", "?this")
-    where = re.search(r"WHERE\s*\{", text, re.IGNORECASE)
-    end = text.rstrip().rfind("}")
-    if where is None or end < where.end():
-        raise InputError(f"rule {rule.iri}: its sh:select has no WHERE clause")
-    # The target is a check on each solution (one lookup), not a pattern the
-    # planner might start from (a scan of every claim).
-    return f"{text[:end].rstrip()}\n FILTER EXISTS {{ ?this a <{rule.target_class}> }}\n{text[end:]}".strip()
-
+__all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Ref", "Rule", "claim_view", "claim_views", "compile_rule",
+           "conflict_id", "conflict_page", "conflicts_for_claims", "engine_keys", "find_conflicts", "full_rows",
+           "incremental_rows", "load_rules", "reference_keys", "rows_involving", "rule_patterns", "view_as_of"]
 
 # -- conflicts as things ---------------------------------------------------
 
@@ -189,10 +117,6 @@ class Conflict:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
-
-def conflict_id(rule_iri: str, claim_iris: Iterable[str]) -> str:
-    """A stable conflict ID: a hash of the rule and the clashing claims."""
-    return content_hash(rule_iri, *sorted(claim_iris))[:16]
 
 
 _CLAIM_FIELDS = {
@@ -389,108 +313,53 @@ def _conflicts(views: _Views, statuses: dict[str, str], rule: Rule,
     return found
 
 
+
+def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, entity: str | None = None,
+                  source: str | None = None, claims: Iterable[str] | None = None, prefix: str | None = None,
+                  ids: Iterable[str] | None = None, include_dismissed: bool = True, status: Sequence[str] | None = None,
+                  rules: Sequence[Rule] | None = None, limit: int | None = None,
+                  offset: int = 0) -> tuple[int, list[Conflict]]:
+    """A page of the base's conflicts, in listing order (status, kind, date,
+    ID), with claims side by side; and how many conflicts pass the filters.
+
+    ``entity`` and ``source`` are IRIs: keep conflicts with a claim about that
+    entity (subject or object), or stated by or in that source; ``claims``
+    keeps those with one of these claims in any role, ``prefix`` those whose
+    ID starts with it, ``ids`` those with these IDs, ``status`` those with one of these statuses. Only the
+    page's conflicts are read from the graph.
+    """
+    from cfkb.engine.index import open_index
+
+    statuses = _statuses(kb)
+    by_id = {iri[len(CONFLICT_PREFIX):]: s for iri, s in statuses.items() if iri.startswith(CONFLICT_PREFIX)}
+    chosen = {r.iri: r for r in (rules or load_rules())}
+    with open_index(kb, rules) as index:
+        total, listed = index.page(by_id, kinds=kinds, entity=entity, source=source,
+                                   claims=None if claims is None else sorted(set(claims)), prefix=prefix,
+                                   ids=None if ids is None else sorted(set(ids)),
+                                   include_dismissed=include_dismissed, status=status, limit=limit,
+                                   offset=offset)
+        rows = index.rows(listed)
+    views = _Views(kb, whole_base=len(listed) > 500)
+    built: dict[str, Conflict] = {}
+    for rule_iri, found in rows.items():
+        built.update(_conflicts(views, statuses, chosen[rule_iri], found))
+    return total, [built[x.id] for x in listed]
+
+
 def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, entity: str | None = None,
                    source: str | None = None, include_dismissed: bool = True,
                    rules: Sequence[Rule] | None = None) -> list[Conflict]:
-    """Every conflict in the base, newest rules' order, with claims side by side.
-
-    ``entity`` and ``source`` are IRIs: keep conflicts with a claim about that
-    entity (subject or object), or stated by or in that source.
-    """
-    statuses = _statuses(kb)
-    found: dict[str, Conflict] = {}
-    chosen = tuple(rules or load_rules())
-    answers = rule_rows(kb) if rules is None else {r.iri: kb.select(compile_rule(r)) for r in chosen}
-    # with a filter, the claim table says which statements can pass it: only the
-    # conflicts resting on one of them are built (the filter below still decides)
-    near = _statements_about(kb, entity, source) if entity or source else None
-    views = _Views(kb, whole_base=near is None)
-    for rule in chosen:
-        if kinds and rule.kind not in kinds:
-            continue
-        rows = answers[rule.iri]
-        if near is not None:
-            rows = _rows_touching(rows, near)
-        found.update(_conflicts(views, statuses, rule, rows))
-    out = list(found.values())
-    if entity:
-        out = [c for c in out if any(entity in (v.subject.iri, v.object.iri) for v in c.claims)]
-    if source:
-        out = [c for c in out if any(source in (v.outlet.iri, (v.speaker or v.outlet).iri) for v in c.claims)]
-    if not include_dismissed:
-        out = [c for c in out if c.status != "dismissed"]
-    order = {s: i for i, s in enumerate(STATUSES)}
-    return sorted(out, key=lambda c: (order.get(c.status, 9), KINDS.index(c.kind) if c.kind in KINDS else 9,
-                                      c.claims[1].date or "", c.id))
+    """Every conflict in the base that passes the filters (see :func:`conflict_page`)."""
+    return conflict_page(kb, kinds=kinds, entity=entity, source=source, include_dismissed=include_dismissed,
+                         rules=rules)[1]
 
 
-def _statements_about(kb: KnowledgeBase, entity: str | None, source: str | None) -> set[str] | None:
-    """The statements about ``entity`` (subject or object) and by ``source``
-    (speaker or outlet), from the claim table; None where there is no table
-    to ask (a base in memory) or it cannot be read exactly."""
-    if kb.path is None and not kb.location.startswith(("http://", "https://")):
-        return None
-    from cfkb.engine.table import open_table
-
-    with open_table(kb) as table:
-        if not table.regular:
-            return None
-        wanted: set[str] | None = None
-        if entity:
-            wanted = {r[0] for r in table.con.execute("SELECT iri FROM claims WHERE s = ? OR o = ?",
-                                                      [entity, entity]).fetchall()}
-        if source:
-            by = {r[0] for r in table.con.execute("SELECT iri FROM claims WHERE outlet = ? OR who = ?",
-                                                  [source, source]).fetchall()}
-            wanted = by if wanted is None else wanted | by
-    return wanted
-
-
-def _rows_touching(rows: Iterable[dict[str, Any]], statements: set[str]) -> list[dict[str, Any]]:
-    """Every row of each (this, value) conflict that has one of ``statements`` in any role."""
-    rows = list(rows)
-    pairs = {(r["this"].value, r["value"].value) for r in rows
-             if any(term.value in statements for term in r.values())}
-    return [r for r in rows if (r["this"].value, r["value"].value) in pairs]
-
-
-def rule_rows(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
-    """Every rule's result rows, by rule IRI: the stored answers when they
-    belong to the base as it is now (:mod:`cfkb.cache`), else a full run,
-    which is then stored for the next time."""
-    from cfkb import cache
-
-    rules = load_rules()
-    generation = kb.generation() if kb.path is not None else None
-    answers = cache.load(kb, rules, generation)
-    if answers is None:
-        answers = full_rows(kb, rules)
-        cache.save(kb, rules, answers, generation)
-    return answers
-
-
-def full_rows(kb: KnowledgeBase, rules: Sequence[Rule]) -> dict[str, list[dict[str, Any]]]:
-    """Every rule's result rows over the whole base, by rule IRI.
-
-    A base on disk or on a server answers from its claim table
-    (:mod:`cfkb.engine`): each rule's SQL form, set-based, with the same rows
-    as the compiled SPARQL. An in-memory base, a table the SQL forms cannot
-    read exactly (:attr:`~cfkb.engine.table.ClaimTable.regular`), and a rule
-    with no SQL form run the compiled SPARQL.
-    """
-    answers: dict[str, list[dict[str, Any]]] = {}
-    if kb.path is not None or kb.location.startswith(("http://", "https://")):
-        from cfkb.engine.rules import load_sql, sql_rows
-        from cfkb.engine.table import open_table
-
-        forms = load_sql()
-        with open_table(kb) as table:
-            if table.regular:
-                answers = sql_rows(table, [r.iri for r in rules if r.iri in forms])
-    for rule in rules:
-        if rule.iri not in answers:
-            answers[rule.iri] = kb.select(compile_rule(rule))
-    return answers
+def conflicts_for_claims(kb: KnowledgeBase, claim_iris: Iterable[str], *,
+                         rules: Sequence[Rule] | None = None) -> list[Conflict]:
+    """The conflicts involving any of ``claim_iris`` (either side, or a
+    supporting claim): the check after ``cfkb claim add`` or an import."""
+    return conflict_page(kb, claims=claim_iris, rules=rules)[1]
 
 
 def view_as_of(kb: KnowledgeBase, day: dt.date, *, known: bool = False) -> KnowledgeBase:
@@ -507,205 +376,7 @@ def view_as_of(kb: KnowledgeBase, day: dt.date, *, known: bool = False) -> Knowl
     return copy
 
 
-# -- the reference semantics -------------------------------------------------
-
-@contextmanager
-def _parsed_once() -> Iterator[None]:
-    """Let rdflib parse each SPARQL text once while pySHACL runs.
-
-    pySHACL hands rdflib the constraint's text for every focus node, and
-    rdflib parses it every time (about 70 ms each). The parsed algebra is
-    reusable with other bindings, so this changes speed, not answers.
-    """
-    from rdflib.plugins.sparql import processor
-
-    original = processor.SPARQLProcessor.query
-    parsed: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
-
-    def query(self: Any, strOrQuery: Any, initBindings: Any = None, initNs: Any = None,  # noqa: N803
-              base: str | None = None, DEBUG: bool = False) -> Any:  # noqa: N803
-        if isinstance(strOrQuery, str):
-            key = (strOrQuery, base, tuple(sorted((k, str(v)) for k, v in (initNs or {}).items())))
-            if key not in parsed:
-                parsed[key] = processor.translateQuery(processor.parseQuery(strOrQuery), base, initNs)
-            strOrQuery = parsed[key]
-        return original(self, strOrQuery, initBindings, initNs, base, DEBUG)
-
-    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        processor.SPARQLProcessor.query = original  # type: ignore[method-assign]
-
-
-def reference_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
-    """(rule, claims) of every conflict pySHACL finds running the shapes."""
-    from cfkb.resources import shape_files
-    from cfkb.validate import load_shapes, run_pyshacl, to_rdflib
-
-    rules = {r.iri for r in load_rules()}
-    data = to_rdflib(kb.quads())
-    with _parsed_once():
-        _, report = run_pyshacl(data, load_shapes(tuple(shape_files())))
-    SH = rdflib.Namespace(SH_NS)
-    keys = set()
-    for result in report.subjects(rdflib.RDF.type, SH.ValidationResult):
-        constraint = str(report.value(result, SH.sourceConstraint))
-        if constraint in rules:
-            keys.add((constraint, frozenset({str(report.value(result, SH.focusNode)),
-                                             str(report.value(result, SH.value))})))
-    return keys
-
-
-def engine_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
-    """(rule, claims) of every conflict the compiled queries find."""
-    keys = set()
-    for rule in load_rules():
-        for row in kb.select(compile_rule(rule)):
-            keys.add((rule.iri, frozenset({row["this"].value, row["value"].value})))
-    return keys
-
 
 def claim_view(kb: KnowledgeBase, iri: str, role: str = "claim") -> ClaimView:
     """One claim as an analyst reads it (labels, provenance, grading, rank)."""
     return _Views(kb).claim(iri, role)
-
-
-
-# -- incremental checking ----------------------------------------------------
-
-_SPO = {RDF_NS + "subject": "subject", RDF_NS + "predicate": "predicate", RDF_NS + "object": "object"}
-
-
-@lru_cache(maxsize=64)
-def rule_patterns(query: str) -> tuple[tuple[str, ...], tuple[tuple[Any, str, Any, bool], ...]]:
-    """A rule's selected variables, and every triple pattern in it as
-    (subject, predicate IRI, object, inside a ``FILTER NOT EXISTS``), read by
-    rdflib's SPARQL parser: patterns of the main groups and of (NOT) EXISTS
-    groups alike. Variables come as :class:`rdflib.Variable`.
-
-    >>> selected, patterns = rule_patterns(
-    ...     "SELECT ?c WHERE { ?c rdf:subject ?x FILTER NOT EXISTS { ?m rdf:object ?x } }")
-    >>> selected, sorted((str(s), p.rsplit("#", 1)[-1], str(o), neg) for s, p, o, neg in patterns)
-    (('c',), [('c', 'subject', 'x', False), ('m', 'object', 'x', True)])
-    """
-    from rdflib.plugins.sparql import prepareQuery
-    from rdflib.plugins.sparql.parserutils import CompValue
-
-    parsed = prepareQuery(query, initNs=dict(PREFIXES))
-    found: list[tuple[Any, str, Any, bool]] = []
-
-    def walk(node: Any, negated: bool) -> None:
-        if isinstance(node, CompValue):
-            negated = negated or node.name == "Builtin_NOTEXISTS"
-            if node.name in ("BGP", "TriplesBlock"):
-                for t in node["triples"]:  # (s, p, o), or (s1, p1, o1, s2, p2, o2, ...) inside EXISTS
-                    found.extend((s, str(p), o, negated) for s, p, o in zip(t[0::3], t[1::3], t[2::3]))
-            for value in node.values():
-                walk(value, negated)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value, negated)
-
-    walk(parsed.algebra, False)
-    return tuple(str(v) for v in parsed.algebra["PV"]), tuple(found)
-
-
-def _claim_variables(query: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    """The claim variables a compiled rule selects, each with the variables
-    its ``rdf:subject``/``rdf:predicate``/``rdf:object`` patterns name (a
-    claim has one of each, so binding them is safe wherever the pattern is).
-
-    >>> _claim_variables("SELECT ?this ?value WHERE { ?this rdf:subject ?x . ?value rdf:object ?x }")
-    (('this', (('subject', 'x'),)), ('value', (('object', 'x'),)))
-    """
-    selected, patterns = rule_patterns(query)
-    links: dict[str, dict[str, str]] = {}
-    for s, p, o, _ in patterns:
-        if isinstance(s, rdflib.Variable) and isinstance(o, rdflib.Variable) and p in _SPO:
-            links.setdefault(str(s), {}).setdefault(_SPO[p], str(o))
-    return tuple((v, tuple(sorted(links.get(v, {}).items()))) for v in selected)
-
-
-def _rows_involving(kb: KnowledgeBase, query: str, claim: ox.NamedNode) -> list[dict[str, Any]]:
-    """The rule's result rows in which ``claim`` fills any selected variable.
-
-    The claim is bound in each role in turn, together with the variables its
-    own subject, predicate and object fill (one value each, so the answer is
-    the same), as a VALUES block the planner sees: the joins start from the
-    claim and its entities instead of scanning the base.
-    """
-    spo: dict[str, Any] = {}
-    for q in kb.store.quads_for_pattern(claim, None, None, None):
-        pos = _SPO.get(q.predicate.value)
-        if pos is not None:
-            spo.setdefault(pos, q.object)
-    rows = []
-    for var, links in _claim_variables(query):
-        binding = {var: claim}
-        for pos, linked in links:
-            if pos in spo and linked != var:
-                binding.setdefault(linked, spo[pos])
-        rows += kb.select(query, binding, plan_with_bindings=True)
-    return rows
-
-
-def incremental_rows(kb: KnowledgeBase, query: str, claim_iris: Iterable[str]) -> list[dict[str, Any]]:
-    """A compiled rule's rows for every conflict that involves one of
-    ``claim_iris`` (all rows of each such conflict, for its whole derivation)."""
-    pairs: set[tuple[str, str]] = set()
-    for iri in sorted(set(claim_iris)):
-        for row in _rows_involving(kb, query, ox.NamedNode(iri)):
-            pairs.add((row["this"].value, row["value"].value))
-    rows = []
-    for this, value in sorted(pairs):
-        rows += kb.select(query, {"this": ox.NamedNode(this), "value": ox.NamedNode(value)}, plan_with_bindings=True)
-    return rows
-
-
-def rows_involving(kb: KnowledgeBase, rules: Sequence[Rule], claim_iris: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each rule's rows for every conflict that involves one of ``claim_iris``.
-
-    A base on disk or on a server answers from its claim table
-    (:func:`cfkb.engine.rules.sql_rows_involving`); an in-memory base, a
-    table the SQL forms cannot read exactly, and a rule with no SQL form
-    take the compiled SPARQL with the claims bound (:func:`incremental_rows`).
-    """
-    wanted = sorted({str(i) for i in claim_iris})
-    answers: dict[str, list[dict[str, Any]]] = {}
-    if wanted and (kb.path is not None or kb.location.startswith(("http://", "https://"))):
-        from cfkb.engine.rules import load_sql, sql_rows_involving
-        from cfkb.engine.table import open_table
-
-        forms = load_sql()
-        with open_table(kb) as table:
-            if table.regular:
-                answers = sql_rows_involving(table, [r.iri for r in rules if r.iri in forms], wanted)
-    for rule in rules:
-        if rule.iri not in answers:
-            answers[rule.iri] = incremental_rows(kb, compile_rule(rule), wanted)
-    return answers
-
-
-def conflicts_for_claims(kb: KnowledgeBase, claim_iris: Iterable[str], *,
-                         rules: Sequence[Rule] | None = None) -> list[Conflict]:
-    """The conflicts involving any of ``claim_iris``, checking only what they can affect.
-
-    The same conflicts :func:`find_conflicts` reports whose claims (either
-    side, or a supporting claim) include one of these, found by running each
-    rule with one of them bound in each of the rule's claim variables: the
-    check after ``cfkb claim add`` or an import, in milliseconds per claim
-    instead of a pass over the whole base.
-    """
-    wanted = sorted({str(i) for i in claim_iris})
-    views = _Views(kb)
-    statuses = _statuses(kb)
-    found: dict[str, Conflict] = {}
-    chosen = tuple(rules or load_rules())
-    answers = rows_involving(kb, chosen, wanted)
-    for rule in chosen:
-        found.update(_conflicts(views, statuses, rule, answers[rule.iri]))
-    order = {s: i for i, s in enumerate(STATUSES)}
-    return sorted(found.values(), key=lambda c: (order.get(c.status, 9),
-                                                 KINDS.index(c.kind) if c.kind in KINDS else 9,
-                                                 c.claims[1].date or "", c.id))

@@ -70,11 +70,6 @@ _PATH_COLUMNS = {
 _COLUMN_FIELDS = {"subject": "subject", "object": "object", "source": "source", "area": "area",
                   "election": "election", "speaker": "speaker", "cited_in": "cited_in"}
 
-#: Imports adding more claims than this do not count the conflicts they create
-#: (the check runs per new claim; past this many, one full run is cheaper, and
-#: ``cfkb conflicts`` makes it).
-CONFLICT_COUNT_LIMIT = 500
-
 #: Called with the number of input lines just processed.
 Progress = Callable[[int], None]
 
@@ -639,31 +634,26 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
         InputError: bad input; the store's files are untouched.
         StoreLockedError: another process is writing ("store in use").
     """
-    from cfkb import cache
-    from cfkb.conflicts import load_rules, rows_involving
-
     with import_lock(path):
         with KnowledgeBase.open(path) as kb:
             plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress,
                                new_entities=new_entities)
         with KnowledgeBase.open(path, write=True) as kb:
-            before = kb.generation()
             report = commit(kb, plan, analyst=analyst, when=when, partner=partner)
-            rules = load_rules()
-            # the stored conflict set can follow new claims; new entities or relations
-            # (which the rules read too) leave it to the next full run
-            stored = cache.load(kb, rules, before) if not plan.created and not plan.rest else None
-            if report.claims_added and len(report.claims_added) <= CONFLICT_COUNT_LIMIT \
-                    and (count_conflicts or stored is not None):
-                new = rows_involving(kb, rules, report.claims_added)
-                if count_conflicts:  # a conflict that involves a new claim is a new conflict
-                    report.new_conflicts = len({(iri, row["this"].value, row["value"].value)
-                                                for iri, rows in new.items() for row in rows})
-                if stored is not None:
-                    cache.update(kb, rules, stored, report.claims_added, new)
-            elif count_conflicts and not report.claims_added:
-                report.new_conflicts = 0
+            if count_conflicts:  # a conflict that involves a new claim is a new conflict
+                report.new_conflicts = _conflicts_involving(kb, report.claims_added)
     return report
+
+
+def _conflicts_involving(kb: KnowledgeBase, claims: Sequence[str]) -> int:
+    """How many conflicts involve one of ``claims``, from the conflict index
+    (which the write has just brought up to date)."""
+    if not claims:
+        return 0
+    from cfkb.engine.index import open_index
+
+    with open_index(kb) as index:
+        return index.page({}, claims=claims, limit=0)[0]
 
 
 # -- the SHACL check -------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from cfkb.conflicts import Conflict, conflict_id, engine_keys, find_conflicts
+from cfkb.conflicts import Conflict, conflict_id, conflict_page
 from cfkb.importer import ImportReport, InputFile, import_files, prepare
 from cfkb.names import partner_iri
 from cfkb.model import CFID_NS, CFKB, PROV, RDF, XSD, content_hash
@@ -62,7 +62,7 @@ def import_partner(kb: KnowledgeBase, files: Sequence[InputFile], *, partner: st
     Raises:
         InputError: as :func:`cfkb.importer.import_files`; the store is unchanged.
     """
-    before = engine_keys(kb)
+    before = _keys(kb)
     ours = {str(q.subject)[1:-1] for q in kb.store.quads_for_pattern(None, RDF.type, CFKB.Claim, None)}
     grading = _grading_quads(kb, files, partner)
     extra = []
@@ -73,13 +73,21 @@ def import_partner(kb: KnowledgeBase, files: Sequence[InputFile], *, partner: st
     report = import_files(kb, [*files, *extra], analyst=analyst, create_entities=create_entities, when=when,
                           partner=partner, new_entities=new_entities)
     theirs = set(report.claims_added) | set(report.claims_present)
-    new_keys = engine_keys(kb) - before
+    new_keys = _keys(kb) - before
     ids = {conflict_id(rule, claims): claims for rule, claims in new_keys}
-    found = [c for c in find_conflicts(kb) if c.id in ids]
+    found = conflict_page(kb, ids=ids)[1] if ids else []
     result = PartnerImport(partner=partner, report=report, new_conflicts=found)
     result.ours_vs_theirs = [c.id for c in found
                              if ids[c.id] & (ours - set(report.claims_added)) and ids[c.id] & theirs]
     return result
+
+
+def _keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
+    """(rule, claims) of every conflict in the base, from the conflict index."""
+    from cfkb.engine.index import open_index
+
+    with open_index(kb) as index:
+        return index.keys()
 
 
 __all__ = ["PartnerImport", "import_partner"]

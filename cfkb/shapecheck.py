@@ -38,7 +38,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.collection import Collection
 
-from cfkb.model import CLAIM_PROPERTIES, PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Claim, Term, curie
+from cfkb.model import CLAIM_PROPERTIES, PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Claim, Term, content_hash, curie
 from cfkb.validate import Violation
 
 SH = rdflib.Namespace(SH_NS)
@@ -572,7 +572,24 @@ def query_predicates(c: SparqlCheck) -> frozenset[str] | None:
     property path, ``NOT EXISTS`` included) cannot change its solutions, so
     the batch store need not hold it. A variable predicate or a negated
     property set can match anything.
+
+    Reading the query takes rdflib's SPARQL parser a good part of a second,
+    so the answer is kept in the user's cache (:mod:`cfkb.usercache`) by a
+    hash of the query and its prefixes.
     """
+    from cfkb.usercache import read_json, write_json
+
+    key = content_hash("predicates-1", c.query, *(f"{p}={ns}" for p, ns in c.prefixes))
+    kept = read_json("query-predicates", key)
+    if isinstance(kept, dict) and isinstance(kept.get("named"), list) \
+            and all(isinstance(x, str) for x in kept["named"]):
+        return None if kept.get("any") else frozenset(kept["named"])
+    found = _query_predicates(c)
+    write_json("query-predicates", key, {"any": found is None, "named": sorted(found or ())})
+    return found
+
+
+def _query_predicates(c: SparqlCheck) -> frozenset[str] | None:
     from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, SequencePath
     from rdflib.plugins.sparql import prepareQuery
     from rdflib.plugins.sparql.parserutils import CompValue

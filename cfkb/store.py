@@ -415,7 +415,7 @@ class KnowledgeBase:
     def generation(self) -> str:
         """The generation of the base's data: it changes, in the same
         transaction, with every write that can change a conflict (so a
-        stored conflict set says which state of the base it belongs to).
+        claim table and the conflict index say which state of the base they belong to).
         Empty for a base no such write has touched."""
         found = [q.object.value for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
                  if _is_generation(q.object)]

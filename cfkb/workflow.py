@@ -58,16 +58,16 @@ def resolve_claim(kb: KnowledgeBase, text: str) -> str:
 
 def resolve_conflict(kb: KnowledgeBase, text: str) -> object:
     """The conflict a (prefix of a) conflict ID names, as found now."""
-    from cfkb.conflicts import find_conflicts
+    from cfkb.conflicts import conflict_page
 
     text = text.strip().removeprefix(CONFLICT_PREFIX)
     if len(text) < 4:
         raise InputError("give at least 4 characters of the conflict ID")
-    found = [c for c in find_conflicts(kb) if c.id.startswith(text)]
+    total, found = conflict_page(kb, prefix=text, limit=1)
     if not found:
         raise NotFoundError(f"no conflict with ID {text!r}; 'cfkb conflicts --all' lists them")
-    if len(found) > 1:
-        raise InputError(f"conflict ID {text!r} is ambiguous ({len(found)} match); give more characters")
+    if total > 1:
+        raise InputError(f"conflict ID {text!r} is ambiguous ({total} match); give more characters")
     return found[0]
 
 
@@ -596,11 +596,14 @@ class SourceRecord:
 
 def source_records(kb: KnowledgeBase, conflicts: Iterable[object] | None = None) -> list[SourceRecord]:
     """Each speaker, outlet and document with its grading and track record."""
-    from cfkb.conflicts import find_conflicts
-
-    found = list(conflicts) if conflicts is not None else find_conflicts(kb)
     in_conflict: dict[str, set[str]] = defaultdict(set)
-    for c in found:
+    if conflicts is None:
+        from cfkb.engine.index import open_index
+
+        with open_index(kb) as index:
+            for source, ids in index.by_source().items():
+                in_conflict[source] = ids
+    for c in conflicts or ():
         for v in c.claims:  # type: ignore[attr-defined]
             for ref in (v.outlet, v.speaker):
                 if ref is not None:

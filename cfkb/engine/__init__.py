@@ -1,16 +1,18 @@
-"""The conflict engine's column-store layer: a claim table beside the graph, and
-the conflict rules run as SQL over it.
+"""The conflict engine: the rules, a claim table beside the graph, and the conflict index.
 
-It depends on the store and the model only. :mod:`cfkb.engine.table` keeps a
-DuckDB file with one row per reified statement (claims and gazetteer
-background statements) in the store directory, stamped with the base's
-generation; :mod:`cfkb.engine.rules` runs each rule's executable form
-(``shapes/*.sql``) over it and answers with the same rows as the rule's
-compiled SHACL-SPARQL (:func:`cfkb.conflicts.compile_rule`).
+It depends on the store and the model only; the views (:mod:`cfkb.conflicts`),
+the workflow and the importer read it. :mod:`cfkb.engine.shapes` loads the
+rules from the SHACL shapes and compiles them to SPARQL;
+:mod:`cfkb.engine.table` keeps a DuckDB file with one row per reified
+statement (claims and gazetteer background statements) in the store
+directory, stamped with the base's generation; :mod:`cfkb.engine.rules` runs
+each rule's executable form (``shapes/*.sql``) over it, with the same rows as
+the compiled SHACL-SPARQL; :mod:`cfkb.engine.index` keeps every conflict in
+the same file, current after every write.
 
 Importing this package is cheap: DuckDB is loaded only where a table is read
 or kept. It registers the store's write follower, which keeps an existing
-table current after each committed write.
+table and the index current after each committed write.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from cfkb.store import KnowledgeBase, add_write_follower
 
 #: the claim table's file in the store directory
 FILE = "claims.duckdb"
+
+#: the conflict index's tables (:mod:`cfkb.engine.index`), made with the claim table's
+INDEX_TABLES = """
+CREATE TABLE rule_kinds (rule VARCHAR, kind VARCHAR, ord INTEGER, undoable BOOLEAN);
+CREATE TABLE conflict_rows (rule VARCHAR, this VARCHAR, value VARCHAR, contests VARCHAR, wing VARCHAR);
+CREATE TABLE conflicts (id VARCHAR, rule VARCHAR, this VARCHAR, value VARCHAR);
+CREATE TABLE conflict_members (id VARCHAR, claim VARCHAR);
+"""
 
 
 def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], nquads: bytes = b"") -> None:

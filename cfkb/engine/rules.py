@@ -16,6 +16,8 @@ The tables the statements read are those of :mod:`cfkb.engine.table`:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -164,17 +166,29 @@ CREATE TEMP TABLE claims AS
 _TEMP = ("wanted", "n1", "n2", "claims")
 
 
+@contextmanager
+def neighbourhood(con: duckdb.DuckDBPyConnection, claim_iris: list[str]) -> Iterator[None]:
+    """While open, ``claims`` on ``con`` reads only the statements within two
+    steps of ``claim_iris``' subjects and objects (a temporary table shadows
+    the stored one): every statement a rule can join to one of these claims,
+    and every one its exceptions read."""
+    try:
+        for statement in (x.strip() for x in _NEIGHBOURHOOD.split(";") if x.strip()):
+            con.execute(statement, [list(claim_iris)] if "?" in statement else None)
+        yield
+    finally:
+        for name in _TEMP:
+            con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
 def sql_rows_involving(table: ClaimTable, rule_iris: list[str],
                        claim_iris: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Each rule's rows for every conflict that involves one of ``claim_iris``
     (in any role), all rows of each such conflict.
 
-    The rules run over the statements within two steps of the claims'
-    subject and object (a statement whose subject or object is one of them,
-    or is the other end of a statement about one of them): every statement
-    a rule can join to one of these claims, and every one its exceptions
-    read, is among them. So a new claim about a busy entity is checked
-    against that entity's statements, not the whole base.
+    The rules run over the :func:`neighbourhood` of the claims, so a new
+    claim about a busy entity is checked against that entity's statements,
+    not the whole base.
 
     Raises:
         RuleFileError: a rule has no executable form.
@@ -183,21 +197,14 @@ def sql_rows_involving(table: ClaimTable, rule_iris: list[str],
     for iri in rule_iris:
         if iri not in forms:
             raise RuleFileError(f"rule {iri} has no executable form in shapes/*.sql; add one beside its shape")
-    con = table.con
-    try:
-        statements = [x.strip() for x in _NEIGHBOURHOOD.split(";") if x.strip()]
-        for statement in statements:
-            con.execute(statement, [list(claim_iris)] if "?" in statement else None)
-        wanted = set(claim_iris)
-        out: dict[str, list[dict[str, Any]]] = {}
+    wanted = set(claim_iris)
+    out: dict[str, list[dict[str, Any]]] = {}
+    with neighbourhood(table.con, claim_iris):
         for iri in rule_iris:
-            cur = _execute(con, iri, forms[iri][1])
+            cur = _execute(table.con, iri, forms[iri][1])
             names = [d[0] for d in cur.description]
             rows = {tuple(r) for r in cur.fetchall()}
             pairs = {(r[0], r[1]) for r in rows if wanted.intersection(v for v in r if v is not None)}
             out[iri] = [{n: ox.NamedNode(v) for n, v in zip(names, r) if v is not None}
                         for r in rows if (r[0], r[1]) in pairs]
-        return out
-    finally:
-        for name in _TEMP:
-            con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    return out

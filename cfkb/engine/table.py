@@ -50,11 +50,11 @@ import pyoxigraph as ox
 
 from cfkb.model import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
 from cfkb.bulk import collector_paused
-from cfkb.engine import FILE
+from cfkb.engine import FILE, INDEX_TABLES
 from cfkb.store import KnowledgeBase
 
 __all__ = ["FILE", "ClaimTable", "build", "follow_write", "open_table"]
-SCHEMA = "1"
+SCHEMA = "2"
 
 _IRI, _BOOL, _DATE, _TEXT = "iri", "bool", "date", "text"
 #: predicate IRI -> (column, kind of value)
@@ -95,7 +95,7 @@ CREATE TABLE claims (
 CREATE TABLE kinds (p VARCHAR, kind VARCHAR);
 CREATE TABLE area_overlap (a VARCHAR, b VARCHAR);
 CREATE TABLE meta (k VARCHAR PRIMARY KEY, v VARCHAR);
-"""
+""" + INDEX_TABLES
 
 _PIVOT = """
 INSERT INTO claims
@@ -226,8 +226,19 @@ def _read_tsv(con: duckdb.DuckDBPyConnection, table: str, path: str) -> None:
                 f" columns = {_COLUMNS[table]})", [path])
 
 
+#: fewer lines than this go in as query parameters; more through a file (DuckDB's fastest way in)
+_FEW_LINES = 2_000
+
+
 def _read_lines(con: duckdb.DuckDBPyConnection, table: str, lines: Iterable[str], workdir: str | None) -> None:
-    """Add tab-separated lines to ``table``, through a file beside the table (DuckDB's fastest way in)."""
+    """Add tab-separated lines to ``table``."""
+    lines = list(lines)
+    if len(lines) < _FEW_LINES:
+        columns = list(zip(*(line.split("\t") for line in lines))) if lines else []
+        if columns:
+            con.execute(f"INSERT INTO {table} SELECT {', '.join('unnest(?::VARCHAR[])' for _ in columns)}",
+                        [list(c) for c in columns])
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".cfkb-{table}-", suffix=".tsv", dir=workdir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
@@ -294,6 +305,11 @@ def _fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, generation: str, wo
                     [("schema", SCHEMA), ("generation", generation), ("regular", "1" if regular else "0")])
 
 
+def _regular(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT v FROM meta WHERE k = 'regular'").fetchone()
+    return bool(row and row[0] == "1")
+
+
 class ClaimTable:
     """An open claim table (a DuckDB connection), current for the base it was opened on."""
 
@@ -305,8 +321,7 @@ class ClaimTable:
 
     @property
     def regular(self) -> bool:
-        row = self.con.execute("SELECT v FROM meta WHERE k = 'regular'").fetchone()
-        return bool(row and row[0] == "1")
+        return _regular(self.con)
 
     def count(self) -> int:
         return int(self.con.execute("SELECT count(*) FROM claims WHERE is_claim").fetchone()[0])  # type: ignore[index]
@@ -325,7 +340,7 @@ def _stamp(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
     try:
         meta = dict(con.execute("SELECT k, v FROM meta").fetchall())
         # a table missing here is a damaged file
-        con.execute("SELECT 1 FROM claims, kinds, area_overlap LIMIT 0").fetchall()
+        con.execute("SELECT 1 FROM claims, kinds, area_overlap, conflicts, conflict_rows LIMIT 0").fetchall()
     except duckdb.Error:
         return None, None
     return meta.get("schema"), meta.get("generation")
@@ -355,9 +370,10 @@ def table_path(kb: KnowledgeBase) -> Path | None:
     if kb.path is not None:
         return kb.path / FILE
     if kb.location.startswith(("http://", "https://")):
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path(os.environ.get("HOME", "~")).expanduser() / ".cache")
+        from cfkb.usercache import cache_dir
+
         key = hashlib.sha256(kb.location.encode("utf-8")).hexdigest()[:24]
-        return Path(base) / "cfkb" / "tables" / key / FILE
+        return cache_dir() / "tables" / key / FILE
     return None
 
 
@@ -428,6 +444,8 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     generation = kb.generation()
     if generation == before:
         return
+    from cfkb.engine import index
+
     try:
         con = duckdb.connect(str(path))
     except duckdb.Error:
@@ -451,8 +469,8 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
                 _read_lines(con, "touched", subjects, str(path.parent))
             # statements the table holds, or that lose quads, are read again from the graph;
             # a new statement, written whole by this write, takes its fields from the write
-            reread = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
-            reread |= subjects - set(added)
+            held = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
+            reread = held | (subjects - set(added))
             reread |= {q.subject.value for q in remove if isinstance(q.subject, ox.NamedNode)}
             facts = _Facts()
             # the new statements' quads go through an in-memory store first, which
@@ -476,6 +494,11 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             _small_tables(con, kb.store)
         if not facts.regular or several:
             con.execute("UPDATE meta SET v = '0' WHERE k = 'regular'")
+        # a write that changed no statement the table held only adds: the index takes a delta
+        new = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
+        index.follow(con, before, generation, new, additive=not held and not small,
+                     regular=facts.regular and not several and _regular(con))
+        con.execute("DROP TABLE temp.touched")
         con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
         con.execute("COMMIT")
     except (duckdb.Error, OSError):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from cfkb.conflicts import ClaimView, Conflict, claim_views, find_conflicts
+from cfkb.conflicts import ClaimView, Conflict, claim_views, conflicts_for_claims, find_conflicts
 from cfkb.errors import NotFoundError
 from cfkb.model import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
 from cfkb.store import KnowledgeBase
@@ -185,9 +185,7 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
         roles.setdefault(r["c"].value, set()).add(r["how"].value)
     claim_iris = list(roles)
     views = claim_views(kb, claim_iris[:PAGE_CLAIMS])
-    conflicts = [c for c in find_conflicts(kb)
-                 if any(iri in (v.outlet.iri, (v.speaker or v.outlet).iri, v.cited_in.iri if v.cited_in else "")
-                        for v in c.claims)]
+    conflicts = find_conflicts(kb, source=iri)
     dates = sorted(v.date for v in views if v.date)
     return SourcePage(
         iri=iri, label=kb.entity_index().label(iri), types=_types(kb, iri), claims=views,
@@ -218,7 +216,7 @@ def claim_page(kb: KnowledgeBase, short: str) -> tuple[ClaimView, list[Conflict]
     if not kb.contains(node):
         raise NotFoundError(f"no claim {short} in the base")
     view = claim_views(kb, [iri])[0]
-    return view, [c for c in find_conflicts(kb) if any(v.iri == iri for v in c.claims)]
+    return view, conflicts_for_claims(kb, [iri])
 
 
 # -- the graph -----------------------------------------------------------------
@@ -255,8 +253,10 @@ def graph(kb: KnowledgeBase, area: str | None = None) -> list[AreaGraph]:
 
     With ``area`` (an IRI), only that area and the claims with no area.
     """
-    conflicts = find_conflicts(kb)
-    in_conflict = {v.iri for c in conflicts for v in c.claims if v.role != "supports"}
+    from cfkb.engine.index import open_index
+
+    with open_index(kb) as found:
+        in_conflict = found.clashing()
     index = kb.entity_index()
     panels: dict[str | None, list[Edge]] = {}
     for r in kb.select(_GRAPH_EDGES):

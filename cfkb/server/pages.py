@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from cfkb import queries
-from cfkb.conflicts import KINDS, STATUSES, Conflict, find_conflicts
+from cfkb.conflicts import KINDS, STATUSES, Conflict, conflict_page, find_conflicts
 from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
 from cfkb.model import CFID_NS, short_id
 from cfkb.names import expand_curie
@@ -143,7 +143,8 @@ def _forms(cfg: ServerConfig, found: list[Conflict]) -> dict[str, dict[str, str]
 
 
 def _conflict(kb: KnowledgeBase, cid: str) -> Conflict:
-    for c in find_conflicts(kb, include_dismissed=True):
+    found = conflict_page(kb, prefix=cid, limit=2)[1] if len(cid) == 16 else []
+    for c in found:
         if c.id == cid:
             return c
     raise NotFoundError(f"no conflict {cid} in the base")

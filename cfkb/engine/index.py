@@ -1,0 +1,413 @@
+"""The conflict index: every conflict the rules find, in the claim table's file.
+
+Four tables sit beside ``claims`` in ``claims.duckdb``:
+
+``rule_kinds``
+    each rule's kind and its place in the listing order;
+``conflict_rows``
+    the rules' result rows (``this``, ``value``, and ``contests`` / ``wing``
+    where a rule has them): a derived conflict has a row per supporting chain;
+``conflicts``
+    one row per conflict: its ID (:func:`~cfkb.engine.shapes.conflict_id`,
+    computed in SQL), rule, and the two clashing claims;
+``conflict_members``
+    every claim of every conflict (the clashing pair and the supporting
+    claims), which the filters by claim, entity, source and area read.
+
+The index is stamped, in ``meta``, with the generation it was made for and a
+digest of the rule files. :func:`open_index` reads it when both stamps
+match; otherwise it is made again from the rules (set-based SQL over the
+claim table, or the compiled SPARQL where the SQL forms cannot read the base
+exactly), and a rule change is logged as the reason.
+
+Every write keeps it current in the same DuckDB transaction as the claim
+table (:func:`follow`, called by :func:`cfkb.engine.table.follow_write`): a
+write that only adds statements is a delta over the new rows, however many;
+any other write (an entity merge, a change to the areas or the predicate
+kinds) runs the rules again over the whole table.
+
+Statuses are not in the index: an assessment does not move the generation,
+so they are read from the graph at each listing and joined in (:meth:`ConflictIndex.page`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyoxigraph as ox
+
+from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, conflict_id, load_rules
+from cfkb.engine.table import ClaimTable, build, open_table
+from cfkb.model import BACKGROUND_PREFIX, content_hash
+from cfkb.store import KnowledgeBase
+
+log = logging.getLogger("cfkb.engine")
+
+_CLEAR = ("conflict_rows", "conflicts", "conflict_members")
+
+# the conflicts and members of the rows in fresh_rows, replacing those of the same keys
+_DERIVE = f"""
+CREATE TEMP TABLE fresh AS
+    SELECT DISTINCT substr(sha256(rule || chr(31) || least(this, value) || chr(31) || greatest(this, value)), 1, 16)
+           AS id, rule, this, value
+    FROM fresh_rows;
+DELETE FROM conflict_rows WHERE (rule, this, value) IN (SELECT rule, this, value FROM fresh);
+DELETE FROM conflict_members WHERE id IN (SELECT id FROM fresh);
+DELETE FROM conflicts WHERE id IN (SELECT id FROM fresh);
+INSERT INTO conflict_rows SELECT DISTINCT * FROM fresh_rows;
+INSERT INTO conflicts SELECT * FROM fresh;
+INSERT INTO conflict_members
+    SELECT DISTINCT f.id, m.claim FROM fresh f JOIN fresh_rows r USING (rule, this, value),
+        LATERAL (SELECT unnest([r.this, r.value, r.contests, r.wing]) AS claim) m
+    WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}');
+DROP TABLE temp.fresh;
+DROP TABLE temp.fresh_rows;
+"""
+
+#: above this many new statements a write runs the rules over the whole table:
+#: the neighbourhood of so many claims is most of a base anyway
+DELTA_LIMIT = 2_000
+
+
+def _statements(sql: str) -> list[str]:
+    return [x.strip() for x in sql.split(";") if x.strip()]
+
+
+def rules_digest(paths: Iterable[Path] | None = None) -> str:
+    """A digest of the rule files (the shapes and their SQL forms): other rules, other answers."""
+    from cfkb.resources import rule_sql_files, shape_files
+
+    files = sorted(paths) if paths is not None else [*shape_files(), *rule_sql_files()]
+    return _digest(tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+
+
+@lru_cache(maxsize=8)
+def _digest(files: tuple[tuple[str, int, int], ...]) -> str:
+    return content_hash("index-1", *(Path(name).name + "\n" + Path(name).read_text(encoding="utf-8")
+                                     for name, _, _ in files))
+
+
+def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT k, v FROM meta").fetchall())
+
+
+def _set_meta(con: duckdb.DuckDBPyConnection, **values: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                [list(values), list(values.values())])
+
+
+# -- making it -----------------------------------------------------------------
+
+def _sql_forms(rules: Sequence[Rule]) -> dict[str, str]:
+    from cfkb.engine.rules import load_sql
+
+    forms = load_sql()
+    return {r.iri: forms[r.iri][1] for r in rules if r.iri in forms}
+
+
+def _fresh_rows(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TEMP TABLE fresh_rows (rule VARCHAR, this VARCHAR, value VARCHAR,"
+                " contests VARCHAR, wing VARCHAR)")
+
+
+def _insert_sql_rows(con: duckdb.DuckDBPyConnection, iri: str, sql: str) -> None:
+    from cfkb.engine.rules import _execute
+
+    _execute(con, iri, f"INSERT INTO fresh_rows BY NAME SELECT '{_quote(iri)}' AS rule, * FROM ({sql})")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, iri: str, rows: Iterable[Mapping[str, Any]]) -> None:
+    values = [(iri, r["this"].value, r["value"].value,
+               r["contests"].value if "contests" in r else None, r["wing"].value if "wing" in r else None)
+              for r in rows]
+    if values:
+        con.executemany("INSERT INTO fresh_rows VALUES (?, ?, ?, ?, ?)", values)
+
+
+def _exact(table: ClaimTable, kb: KnowledgeBase) -> bool:
+    """Whether the SQL forms may answer for this base (a regular table of a base not in memory)."""
+    return (kb.path is not None or kb.location.startswith(("http://", "https://"))) and table.regular
+
+
+def fill(table: ClaimTable, kb: KnowledgeBase, rules: Sequence[Rule], digest: str, *, sql: bool = True) -> None:
+    """Make the whole index from the rules, in one transaction, stamped for
+    the table's generation; with ``sql`` false, every rule runs as SPARQL."""
+    con = table.con
+    forms = _sql_forms(rules) if sql and _exact(table, kb) else {}
+    con.execute("BEGIN")
+    try:
+        for name in _CLEAR:
+            con.execute(f"DELETE FROM {name}")
+        con.execute("DELETE FROM rule_kinds")
+        con.executemany("INSERT INTO rule_kinds VALUES (?, ?, ?, ?)",
+                        [(r.iri, r.kind, KINDS.index(r.kind) if r.kind in KINDS else 9,
+                          "NOT EXISTS" in forms.get(r.iri, "NOT EXISTS").upper()) for r in rules])
+        _fresh_rows(con)
+        for rule in rules:
+            if rule.iri in forms:
+                _insert_sql_rows(con, rule.iri, forms[rule.iri])
+            else:
+                _insert_rows(con, rule.iri, kb.select(compile_rule(rule)))
+        for statement in _statements(_DERIVE):
+            con.execute(statement)
+        _set_meta(con, index_generation=table.generation, index_rules=digest,
+                  index_sql="1" if len(forms) == len(rules) else "0")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: set[str], additive: bool,
+           regular: bool) -> None:
+    """Bring the index on ``con`` (inside the claim table's write transaction,
+    the ``claims`` rows already current) from ``before`` to ``generation``.
+
+    ``new`` are the statements the write made; ``additive`` says the write
+    only added statements (none lost or changed a field). Where the index
+    was not current for ``before``, or the rules cannot run as SQL here, it
+    is left stale for the next read to make again.
+    """
+    meta = _meta(con)
+    if meta.get("index_generation") != before or meta.get("index_sql") != "1" or not regular \
+            or meta.get("index_rules") != rules_digest():
+        _set_meta(con, index_generation="")
+        return
+    from cfkb.engine.rules import _execute, load_sql, neighbourhood
+
+    forms = {iri: sql for iri, (_, sql) in load_sql().items()}
+    rules = [r for (r,) in con.execute("SELECT rule FROM rule_kinds").fetchall()]
+    if any(r not in forms for r in rules):
+        _set_meta(con, index_generation="")
+        return
+    _fresh_rows(con)
+    if additive and len(new) <= DELTA_LIMIT:
+        wanted = sorted(new | _undo_candidates(con, new))
+        if wanted:
+            con.execute("CREATE TEMP TABLE involved (claim VARCHAR)")
+            con.execute("INSERT INTO involved SELECT unnest(?)", [wanted])
+            with neighbourhood(con, wanted):
+                for iri in rules:
+                    # all rows of each (this, value) pair that has a wanted claim in any role
+                    _execute(con, iri, f"""
+                        INSERT INTO fresh_rows BY NAME
+                        WITH found AS (SELECT * FROM ({forms[iri]})), hit AS (
+                            SELECT DISTINCT this, value FROM found
+                            WHERE this IN (SELECT iri FROM wanted) OR value IN (SELECT iri FROM wanted)
+                               OR {'contests IN (SELECT iri FROM wanted)' if 'contests' in forms[iri] else 'false'}
+                               OR {'wing IN (SELECT iri FROM wanted)' if 'wing' in forms[iri] else 'false'})
+                        SELECT '{_quote(iri)}' AS rule, found.* FROM found SEMI JOIN hit USING (this, value)""")
+            # conflicts of the wanted claims are made again: the ones found replace them
+            gone = "SELECT id FROM conflict_members WHERE claim IN (SELECT claim FROM involved)"
+            con.execute(f"DELETE FROM conflict_rows WHERE (rule, this, value) IN"
+                        f" (SELECT rule, this, value FROM conflicts WHERE id IN ({gone}))")
+            con.execute(f"DELETE FROM conflicts WHERE id IN ({gone})")
+            con.execute(f"DELETE FROM conflict_members WHERE id NOT IN (SELECT id FROM conflicts)")
+            con.execute("DROP TABLE temp.involved")
+    else:
+        for name in _CLEAR:
+            con.execute(f"DELETE FROM {name}")
+        for iri in rules:
+            _insert_sql_rows(con, iri, forms[iri])
+    for statement in _statements(_DERIVE):
+        con.execute(statement)
+    _set_meta(con, index_generation=generation)
+
+
+def _undo_candidates(con: duckdb.DuckDBPyConnection, new: set[str]) -> set[str]:
+    """The claims of stored conflicts a new statement can undo: conflicts of a
+    rule with an exception (``NOT EXISTS``) whose entities include both the
+    statement's subject and object, as an exception reads them."""
+    rows = con.execute("""
+        WITH t AS (SELECT s, o FROM claims WHERE iri IN (SELECT unnest(?)) AND s IS NOT NULL AND o IS NOT NULL),
+        ents AS (
+            SELECT m.id, x.s AS e FROM conflict_members m JOIN claims x ON x.iri = m.claim
+            UNION SELECT m.id, x.o FROM conflict_members m JOIN claims x ON x.iri = m.claim),
+        hit AS (
+            SELECT DISTINCT a.id FROM t JOIN ents a ON a.e = t.s JOIN ents b ON b.id = a.id AND b.e = t.o
+            JOIN conflicts k ON k.id = a.id JOIN rule_kinds r ON r.rule = k.rule AND r.undoable)
+        SELECT DISTINCT claim FROM conflict_members WHERE id IN (SELECT id FROM hit)""", [sorted(new)]).fetchall()
+    return {r[0] for r in rows}
+
+
+# -- reading it ----------------------------------------------------------------
+
+@dataclass
+class Listed:
+    """One conflict as the index lists it."""
+
+    id: str
+    rule: str
+    this: str
+    value: str
+    status: str
+
+
+class ConflictIndex:
+    """An open conflict index, current for the base it was opened on."""
+
+    def __init__(self, table: ClaimTable) -> None:
+        self.table = table
+        self.con = table.con
+
+    def close(self) -> None:
+        self.table.close()
+
+    def __enter__(self) -> ConflictIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def count(self) -> int:
+        return int(self.con.execute("SELECT count(*) FROM conflicts").fetchone()[0])  # type: ignore[index]
+
+    def page(self, statuses: Mapping[str, str], *, kinds: Sequence[str] | None = None, entity: str | None = None,
+             source: str | None = None, claims: Sequence[str] | None = None, prefix: str | None = None,
+             ids: Sequence[str] | None = None, include_dismissed: bool = True, status: Sequence[str] | None = None,
+             limit: int | None = None, offset: int = 0) -> tuple[int, list[Listed]]:
+        """The conflicts that pass the filters, in listing order (status, kind,
+        date of the later claim, ID), from ``offset``, at most ``limit``; and
+        how many pass in all.
+
+        ``statuses`` maps a conflict's ID to its latest status (open where
+        absent); ``entity`` keeps conflicts with a claim about it (subject or
+        object), ``source`` those with a claim by it or in it (speaker,
+        outlet or the document that reported it),
+        ``claims`` those with one of these claims in any role, ``prefix``
+        those whose ID starts with it, ``ids`` those with these IDs, ``status`` those with one of these statuses.
+        """
+        where, params = [], []
+        member = "SELECT m.id FROM conflict_members m JOIN claims x ON x.iri = m.claim WHERE "
+        if entity:
+            where.append(f"k.id IN ({member} x.s = ? OR x.o = ?)")
+            params += [entity, entity]
+        if source:
+            where.append(f"k.id IN ({member} x.outlet = ? OR x.who = ? OR x.cited = ?)")
+            params += [source, source, source]
+        if claims is not None:
+            where.append("k.id IN (SELECT id FROM conflict_members WHERE claim IN (SELECT unnest(?::VARCHAR[])))")
+            params.append(list(claims))
+        if ids is not None:
+            where.append("k.id IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(ids))
+        if prefix is not None:
+            where.append("starts_with(k.id, ?)")
+            params.append(prefix)
+        if kinds:
+            where.append("r.kind IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(kinds))
+        if not include_dismissed:
+            where.append("coalesce(st.status, 'open') <> 'dismissed'")
+        if status is not None:
+            where.append("coalesce(st.status, 'open') IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(status))
+        body = f"""
+            FROM conflicts k JOIN rule_kinds r USING (rule)
+            LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS status) st USING (id)
+            {"WHERE " + " AND ".join(where) if where else ""}"""
+        head: list[Any] = [list(statuses), list(statuses.values()), *params]
+        total = int(self.con.execute(f"SELECT count(*) {body}", head).fetchone()[0])  # type: ignore[index]
+        found = self.con.execute(f"""
+            SELECT k.id, k.rule, k.this, k.value, coalesce(st.status, 'open') {body.replace(
+                "USING (id)", "USING (id) LEFT JOIN claims t ON t.iri = k.this", 1)}
+            ORDER BY coalesce(list_position(?::VARCHAR[], coalesce(st.status, 'open')), 10), r.ord,
+                     coalesce(t.date, ''), k.id
+            LIMIT ? OFFSET ?""", [*head, list(STATUSES), total if limit is None else max(0, limit),
+                                  max(0, offset)]).fetchall()
+        return total, [Listed(*r) for r in found]
+
+    def rows(self, listed: Sequence[Listed]) -> dict[str, list[dict[str, ox.NamedNode]]]:
+        """The rule rows of the listed conflicts, by rule IRI."""
+        if not listed:
+            return {}
+        found = self.con.execute(
+            "SELECT r.rule, r.this, r.value, r.contests, r.wing FROM conflict_rows r"
+            " SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS rule, unnest(?::VARCHAR[]) AS this,"
+            " unnest(?::VARCHAR[]) AS value) w USING (rule, this, value)",
+            [[x.rule for x in listed], [x.this for x in listed], [x.value for x in listed]]).fetchall()
+        out: dict[str, list[dict[str, ox.NamedNode]]] = {}
+        node = ox.NamedNode
+        for rule, this, value, contests, wing in found:
+            row = {"this": node(this), "value": node(value)}
+            if contests is not None:
+                row["contests"] = node(contests)
+            if wing is not None:
+                row["wing"] = node(wing)
+            out.setdefault(rule, []).append(row)
+        return out
+
+    def by_source(self) -> dict[str, set[str]]:
+        """Each speaker and outlet with the IDs of the conflicts it has a claim in."""
+        out: dict[str, set[str]] = {}
+        for source, cid in self.con.execute(
+                "SELECT DISTINCT u.source, m.id FROM conflict_members m JOIN claims x ON x.iri = m.claim,"
+                " LATERAL (SELECT unnest([x.outlet, x.who]) AS source) u WHERE u.source IS NOT NULL").fetchall():
+            out.setdefault(source, set()).add(cid)
+        return out
+
+    def clashing(self) -> set[str]:
+        """Every claim on either side of a conflict (not the supporting ones)."""
+        return {r[0] for r in self.con.execute("SELECT this FROM conflicts UNION SELECT value FROM conflicts").fetchall()}
+
+    def keys(self) -> set[tuple[str, frozenset[str]]]:
+        """(rule, claims) of every conflict in the index."""
+        return {(rule, frozenset({this, value}))
+                for rule, this, value in self.con.execute("SELECT rule, this, value FROM conflicts").fetchall()}
+
+
+def open_index(kb: KnowledgeBase, rules: Sequence[Rule] | None = None) -> ConflictIndex:
+    """The base's conflict index, current for ``kb`` as it is now.
+
+    Read from the claim table's file when its stamps are the base's
+    generation and the rule files' digest; otherwise made again from the
+    rules and stored (or, where the file cannot be written, kept in memory).
+    ``rules`` other than the shipped ones make a private index in memory.
+    """
+    digest = rules_digest()
+    if rules is not None:
+        table = build(kb)
+        fill(table, kb, rules, content_hash("custom", *(f"{r.iri}\n{r.select}" for r in rules)), sql=False)
+        return ConflictIndex(table)
+    table = open_table(kb)
+    meta = _meta(table.con)
+    if meta.get("index_generation") == table.generation and meta.get("index_rules") == digest:
+        return ConflictIndex(table)
+    if meta.get("index_rules") not in (None, "", digest):
+        log.warning("conflict index made again: the rules changed")
+    where = table.where
+    if where == ":memory:":
+        fill(table, kb, load_rules(), digest)
+        return ConflictIndex(table)
+    table.close()
+    try:
+        con = duckdb.connect(where)
+    except duckdb.Error:
+        con = None  # held by another process: a private index in memory
+    if con is not None:
+        writable = ClaimTable(con, table.generation, where)
+        try:
+            if _meta(con).get("generation") == table.generation:
+                fill(writable, kb, load_rules(), digest)
+        except duckdb.Error:
+            pass
+        finally:
+            writable.close()
+        table = open_table(kb)
+        meta = _meta(table.con)
+        if meta.get("index_generation") == table.generation and meta.get("index_rules") == digest:
+            return ConflictIndex(table)
+        table.close()
+    table = build(kb)
+    fill(table, kb, load_rules(), digest)
+    return ConflictIndex(table)

@@ -1,0 +1,169 @@
+"""The conflict index: read when current, made again when not, kept current by writes of any size."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import duckdb
+import pyoxigraph as ox
+import pytest
+from conftest import invoke
+
+from bench.generate import generate
+from cfkb.conflicts import conflict_id, conflict_page, engine_keys, find_conflicts
+from cfkb.engine import FILE
+from cfkb.engine import index as conflict_index
+from cfkb.engine.index import open_index
+from cfkb.model import CFKB_NS, RDF_NS
+from cfkb.store import KnowledgeBase
+
+
+def _index_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
+    with open_index(kb) as index:
+        return index.keys()
+
+
+def _stamp(kb: KnowledgeBase) -> dict[str, str]:
+    con = duckdb.connect(str(kb.path / FILE), read_only=True)
+    try:
+        return dict(con.execute("SELECT k, v FROM meta").fetchall())
+    finally:
+        con.close()
+
+
+def _base(tmp_path, n: int = 160, seed: int = 11) -> tuple[KnowledgeBase, object]:
+    ds = generate(n, seed=seed, noise_share=0.3)
+    kb = KnowledgeBase.create(tmp_path / "kb")
+    kb.write(list(ds.quads()))
+    return kb, ds
+
+
+def test_views_read_the_index_while_its_stamp_is_the_base_generation(tmp_path):
+    kb, ds = _base(tmp_path)
+    full = {(c.rule, frozenset(v.iri for v in c.claims[:2])) for c in find_conflicts(kb)}
+    assert full and _stamp(kb)["index_generation"] == kb.generation()
+    # the listing is what the index holds: a conflict taken out of it is gone from the views
+    con = duckdb.connect(str(kb.path / FILE))
+    gone = con.execute("SELECT id FROM conflicts ORDER BY id LIMIT 1").fetchone()[0]
+    con.execute("DELETE FROM conflicts WHERE id = ?", [gone])
+    con.close()
+    assert gone not in {c.id for c in find_conflicts(kb)}
+    # any write that can change a conflict moves the index with it (here: nothing taken back)
+    kb.write(ds.claims[0].quads())
+    assert _stamp(kb)["index_generation"] == kb.generation()
+    # a stale stamp (a copied store, a killed writer) makes it again from the rules
+    con = duckdb.connect(str(kb.path / FILE))
+    con.execute("UPDATE meta SET v = 'stale' WHERE k = 'index_generation'")
+    con.close()
+    assert {(c.rule, frozenset(v.iri for v in c.claims[:2])) for c in find_conflicts(kb)} == full
+    assert _stamp(kb)["index_generation"] == kb.generation()
+    kb.close()
+
+
+def test_conflict_ids_made_in_sql_are_the_conflict_ids(tmp_path):
+    kb, _ = _base(tmp_path)
+    with open_index(kb) as index:
+        rows = index.con.execute("SELECT id, rule, this, value FROM conflicts").fetchall()
+    assert rows
+    assert all(cid == conflict_id(rule, (this, value)) for cid, rule, this, value in rows)
+    kb.close()
+
+
+def test_a_rule_change_makes_the_index_again_and_says_so(tmp_path, caplog):
+    kb, _ = _base(tmp_path, 60)
+    before = _index_keys(kb)
+    con = duckdb.connect(str(kb.path / FILE))
+    con.execute("UPDATE meta SET v = 'other rules' WHERE k = 'index_rules'")
+    con.execute("DELETE FROM conflicts")
+    con.close()
+    with caplog.at_level(logging.WARNING, logger="cfkb.engine"):
+        assert _index_keys(kb) == before
+    assert "the rules changed" in caplog.text
+    kb.close()
+
+
+@pytest.mark.parametrize("limit", [conflict_index.DELTA_LIMIT, 10])
+def test_batches_of_any_size_keep_the_index_equal_to_a_full_run(tmp_path, monkeypatch, limit):
+    """Claims arrive in batches of 1 to 40 (above ``limit`` a batch runs the
+    rules over the whole table); after each, the index equals the compiled
+    SPARQL over the whole base, including conflicts a new sub-list
+    membership takes away, and claims taken back."""
+    monkeypatch.setattr(conflict_index, "DELTA_LIMIT", limit)
+    ds = generate(260, seed=5, noise_share=0.2)
+    kb = KnowledgeBase.create(tmp_path / "kb")
+    kb.write(list(ds.background))
+    rng = random.Random(5)
+    claims = list(ds.claims)
+    rng.shuffle(claims)
+    first, rest = claims[:80], claims[80:]
+    kb.write([q for c in first for q in c.quads()])
+    assert _index_keys(kb) == engine_keys(kb)
+    while rest:
+        size = rng.randint(1, 40)
+        batch, rest = rest[:size], rest[size:]
+        kb.write([q for c in batch for q in c.quads()])
+        assert _stamp(kb)["index_generation"] == kb.generation(), "the write kept the index current"
+        assert _index_keys(kb) == engine_keys(kb)
+    assert engine_keys(kb) == ds.truth
+    # a claim taken back (a write that changes a statement the table held)
+    victim = next(iter(next(iter(ds.truth))[1]))
+    kb.write(remove=list(kb.store.quads_for_pattern(ox.NamedNode(victim), None, None, None)))
+    assert _stamp(kb)["index_generation"] == kb.generation()
+    assert _index_keys(kb) == engine_keys(kb)
+    kb.close()
+
+
+def test_a_new_sub_list_membership_takes_a_functional_conflict_away(tmp_path):
+    kb, ds = _base(tmp_path, 200, seed=3)
+    functional = [k for k in _index_keys(kb) if k[0].endswith("#FunctionalConflict")]
+    assert functional
+    one, other = sorted(functional[0][1])
+    objects = [next(kb.store.quads_for_pattern(ox.NamedNode(c), ox.NamedNode(RDF_NS + "object"), None, None)).object
+               for c in (one, other)]
+    said = ox.NamedNode("https://w3id.org/cfkb/id/claim/test-sublist")
+    quads = next(iter(ds.claims)).quads()
+    # the same provenance as a generated claim, saying the first list is part of the second
+    kept = [ox.Quad(said, q.predicate, q.object, q.graph_name) for q in quads
+            if q.predicate.value not in (RDF_NS + "subject", RDF_NS + "object", RDF_NS + "predicate",
+                                         CFKB_NS + "negated", CFKB_NS + "inArea", CFKB_NS + "election")]
+    kept += [ox.Quad(said, ox.NamedNode(RDF_NS + "subject"), objects[0]),
+             ox.Quad(said, ox.NamedNode(RDF_NS + "predicate"), ox.NamedNode(CFKB_NS + "memberOf")),
+             ox.Quad(said, ox.NamedNode(RDF_NS + "object"), objects[1]),
+             ox.Quad(said, ox.NamedNode(CFKB_NS + "negated"), ox.Literal("false", datatype=ox.NamedNode(
+                 "http://www.w3.org/2001/XMLSchema#boolean")))]
+    kb.write(kept)
+    after = _index_keys(kb)
+    assert functional[0] not in after
+    assert after == engine_keys(kb)
+    kb.close()
+
+
+def test_pages_split_the_listing_and_count_it(tmp_path):
+    kb, _ = _base(tmp_path, 200)
+    everything = find_conflicts(kb)
+    total, first = conflict_page(kb, limit=7)
+    assert total == len(everything) > 14
+    assert [c.id for c in first] == [c.id for c in everything[:7]]
+    _, second = conflict_page(kb, limit=7, offset=7)
+    assert [c.id for c in second] == [c.id for c in everything[7:14]]
+    assert conflict_page(kb, limit=5, offset=total) == (total, [])
+    entity = everything[0].claims[1].subject.iri
+    total, page = conflict_page(kb, entity=entity, limit=2)
+    about = [c for c in everything if any(entity in (v.subject.iri, v.object.iri) for v in c.claims)]
+    assert total == len(about) and [c.id for c in page] == [c.id for c in about[:2]]
+    cid = everything[3].id
+    assert [c.id for c in conflict_page(kb, prefix=cid[:8])[1]] == [cid]
+    kb.close()
+
+
+def test_claim_add_keeps_the_index_current_and_counts_what_it_made(runner, store_path):
+    assert invoke(runner, store_path, "conflicts").exit_code == 0
+    result = invoke(runner, store_path, "claim", "add", "--subject", "Harakat Hoquq", "--predicate",
+                    "participatesIn", "--object", "December 2023 provincial elections", "--negated",
+                    "--source", "Al-Iraqiya TV", "--date", "2023-09-01")
+    assert result.exit_code == 0, result.output
+    assert "1 new conflict" in result.stderr
+    with KnowledgeBase.open(store_path) as kb:
+        assert _stamp(kb)["index_generation"] == kb.generation()
+        assert _index_keys(kb) == engine_keys(kb)
