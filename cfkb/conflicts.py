@@ -24,7 +24,7 @@ from cfkb.model import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_N
 from cfkb.store import KnowledgeBase
 
 __all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Ref", "Rule", "claim_view", "claim_views", "compile_rule",
-           "conflict_id", "conflict_page", "conflicts_for_claims", "engine_keys", "find_conflicts", "full_rows",
+           "conflict_id", "conflict_page", "conflicts_for_claims", "Filed", "filed_conflicts", "engine_keys", "find_conflicts", "full_rows",
            "incremental_rows", "load_rules", "reference_keys", "rows_involving", "rule_patterns", "view_as_of"]
 
 # -- conflicts as things ---------------------------------------------------
@@ -345,6 +345,64 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
     for rule_iri, found in rows.items():
         built.update(_conflicts(views, statuses, chosen[rule_iri], found))
     return total, [built[x.id] for x in listed]
+
+
+@dataclass
+class Filed:
+    """A conflict as the dashboard files it: its facets' values, without its claims' views."""
+
+    id: str
+    kind: str
+    status: str
+    #: facet -> values (IRIs for entities, areas and sources)
+    tags: dict[str, set[str]]
+    #: the latest statement date and the latest recording time among its claims ("" when none)
+    newest: str = ""
+    recorded: str = ""
+
+
+def _marks(kb: KnowledgeBase, predicate: str) -> dict[str, str]:
+    """Each subject's first value of ``predicate``, from one scan of the base."""
+    out: dict[str, str] = {}
+    for q in kb.store.quads_for_pattern(None, ox.NamedNode(predicate), None, None):
+        out.setdefault(q.subject.value, q.object.value)
+    return out
+
+
+def filed_conflicts(kb: KnowledgeBase, default_tlp: str | None) -> list[Filed]:
+    """Every conflict filed under kind, status, entity, area, source, grading
+    and TLP, from the conflict index and one scan per grading and marking
+    property: no claim is read whole."""
+    from cfkb.engine.index import open_index
+
+    statuses = _statuses(kb)
+    by_id = {iri[len(CONFLICT_PREFIX):]: s for iri, s in statuses.items() if iri.startswith(CONFLICT_PREFIX)}
+    with open_index(kb) as index:
+        rows = index.members(by_id)
+    reliability, credibility = _marks(kb, CFKB_NS + "reliability"), _marks(kb, CFKB_NS + "credibility")
+    tlp = _marks(kb, CFKB_NS + "tlp")
+    out: dict[str, Filed] = {}
+    for cid, kind, status, claim, s, o, area, who, outlet, date, recorded in rows:
+        f = out.get(cid)
+        if f is None:
+            f = out[cid] = Filed(cid, kind, status, {"kind": {kind}, "status": {status}, "entity": set(),
+                                                      "area": set(), "source": set(), "grading": set(),
+                                                      "tlp": set()})
+        tags = f.tags
+        tags["entity"].update(x for x in (s, o) if x)
+        if area:
+            tags["area"].add(area)
+        tags["source"].update(x for x in (who, outlet) if x)
+        speaker = who if who != outlet else None
+        rel = reliability.get(claim) or (reliability.get(speaker) if speaker else None) or reliability.get(outlet or "")
+        cred = credibility.get(claim)
+        tags["grading"].add(f"{rel or '?'}{cred or '?'}" if rel or cred else "ungraded")
+        level = tlp[claim].rsplit("#TLP_", 1)[-1].replace("_", "+") if claim in tlp else default_tlp
+        if level:
+            tags["tlp"].add(level)
+        f.newest = max(f.newest, date or "")
+        f.recorded = max(f.recorded, recorded or "")
+    return list(out.values())
 
 
 def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, entity: str | None = None,

@@ -167,3 +167,34 @@ def test_claim_add_keeps_the_index_current_and_counts_what_it_made(runner, store
     with KnowledgeBase.open(store_path) as kb:
         assert _stamp(kb)["index_generation"] == kb.generation()
         assert _index_keys(kb) == engine_keys(kb)
+
+
+def _view_tags(c, default_tlp):
+    """What a conflict is filed under, read from its claims' views."""
+    out = {"kind": {c.kind}, "status": {c.status}, "entity": set(), "area": set(), "source": set(),
+           "grading": set(), "tlp": set()}
+    for v in c.claims:
+        out["entity"].update((v.subject.iri, v.object.iri))
+        if v.area:
+            out["area"].add(v.area.iri)
+        out["source"].update(r.iri for r in (v.speaker, v.outlet) if r)
+        out["grading"].add(f"{v.reliability or '?'}{v.credibility or '?'}" if v.reliability or v.credibility
+                           else "ungraded")
+        if v.tlp or default_tlp:
+            out["tlp"].add(v.tlp or default_tlp)
+    return out
+
+
+@pytest.mark.parametrize("default_tlp", [None, "AMBER"])
+def test_the_dashboard_files_conflicts_as_their_claims_views_would(tmp_path, default_tlp):
+    from cfkb.conflicts import filed_conflicts
+
+    kb, _ = _base(tmp_path, 200, seed=7)
+    views = {c.id: c for c in find_conflicts(kb)}
+    filed = {f.id: f for f in filed_conflicts(kb, default_tlp)}
+    assert filed.keys() == views.keys()
+    for cid, f in filed.items():
+        c = views[cid]
+        assert f.tags == _view_tags(c, default_tlp), cid
+        assert f.newest == max(v.date or "" for v in c.claims)
+    kb.close()

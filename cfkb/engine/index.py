@@ -356,6 +356,18 @@ class ConflictIndex:
             out.setdefault(source, set()).add(cid)
         return out
 
+    def members(self, statuses: Mapping[str, str]) -> list[tuple[Any, ...]]:
+        """Every conflict's claims with what the dashboard files them under:
+        (ID, kind, status, claim, subject, object, area, speaker, outlet,
+        date, recorded), one row per claim of each conflict."""
+        return self.con.execute("""
+            SELECT k.id, r.kind, coalesce(st.status, 'open'), x.iri, x.s, x.o, x.area, x.who, x.outlet,
+                   x.date, x.recorded
+            FROM conflicts k JOIN rule_kinds r USING (rule)
+            LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS status) st USING (id)
+            JOIN conflict_members m ON m.id = k.id JOIN claims x ON x.iri = m.claim""",
+                                [list(statuses), list(statuses.values())]).fetchall()
+
     def clashing(self) -> set[str]:
         """Every claim on either side of a conflict (not the supporting ones)."""
         return {r[0] for r in self.con.execute("SELECT this FROM conflicts UNION SELECT value FROM conflicts").fetchall()}

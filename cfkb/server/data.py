@@ -347,16 +347,3 @@ def source_kind(kb: KnowledgeBase, iri: str) -> str:
         if kind:
             return kind
     return "other"
-
-
-_RECORDED = """SELECT ?c ?t WHERE { ?c a cfkb:Claim ; cfkb:recordedAt ?t }"""
-
-
-def recorded_times(kb: KnowledgeBase) -> dict[str, str]:
-    """When each claim was recorded in the base (``cfkb:recordedAt``, as written), by claim IRI."""
-    out: dict[str, str] = {}
-    for r in kb.select(_RECORDED):
-        iri, when = r["c"].value, r["t"].value
-        if when > out.get(iri, ""):
-            out[iri] = when
-    return out

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from cfkb import queries
-from cfkb.conflicts import KINDS, STATUSES, Conflict, conflict_page, find_conflicts
+from cfkb.conflicts import KINDS, STATUSES, Conflict, conflict_page, filed_conflicts
 from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
 from cfkb.model import CFID_NS, short_id
 from cfkb.names import expand_curie
@@ -79,9 +79,10 @@ def dashboard(request: Request) -> Response:
     raw_page = request.query_params.get("page") or "1"
     if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
         raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
-    everything = find_conflicts(cfg.kb, include_dismissed=True)
-    view = triage.view(everything, filters, int(raw_page), DASHBOARD_PAGE, default_marking(cfg.kb),
-                       cfg.kb.entity_index().label, data.recorded_times(cfg.kb), seen)
+    everything = filed_conflicts(cfg.kb, default_marking(cfg.kb))
+    view = triage.view(everything, filters, int(raw_page), DASHBOARD_PAGE, cfg.kb.entity_index().label, seen)
+    shown = {c.id: c for c in conflict_page(cfg.kb, ids=view.ids)[1]} if view.ids else {}
+    view.conflicts = [shown[i] for i in view.ids]
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     response = render(request, "dashboard.html", {
         "title": "Conflicts", "nav": "conflicts", "sections": _sections(view), "v": view,

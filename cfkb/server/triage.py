@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from cfkb.conflicts import KINDS, STATUSES, Conflict
+from cfkb.conflicts import KINDS, STATUSES, Conflict, Filed
 
 #: The facets in the order of the address's parameters, with their headings.
 FACETS = {"kind": "Kind", "status": "Status", "entity": "Entity", "area": "Area", "source": "Source",
@@ -33,11 +33,6 @@ def newest(c: Conflict) -> str:
     return max((v.date or "" for v in c.claims), default="")
 
 
-def recorded(c: Conflict, times: Mapping[str, str]) -> str:
-    """When the latest of a conflict's claims was recorded ("" when none says)."""
-    return max((times.get(v.iri, "") for v in c.claims), default="")
-
-
 def parse_time(text: str | None) -> dt.datetime | None:
     """An ISO date-time, as UTC when it names no zone; None when it is not one.
 
@@ -51,23 +46,6 @@ def parse_time(text: str | None) -> dt.datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
-
-
-def values(c: Conflict, default_tlp: str | None) -> dict[str, set[str]]:
-    """What a conflict is filed under, facet by facet (IRIs for entities, areas and sources)."""
-    out: dict[str, set[str]] = {"kind": {c.kind}, "status": {c.status}, "entity": set(), "area": set(),
-                                "source": set(), "grading": set(), "tlp": set()}
-    for v in c.claims:
-        out["entity"].update((v.subject.iri, v.object.iri))
-        if v.area:
-            out["area"].add(v.area.iri)
-        out["source"].update(r.iri for r in (v.speaker, v.outlet) if r)
-        out["grading"].add(f"{v.reliability or '?'}{v.credibility or '?'}"
-                           if v.reliability or v.credibility else "ungraded")
-        level = v.tlp or default_tlp
-        if level:
-            out["tlp"].add(level)
-    return out
 
 
 def address(filters: Mapping[str, str], page: int = 1, **changes: str | None) -> str:
@@ -118,26 +96,26 @@ class View:
     totals: dict[str, int] = field(default_factory=dict)  # per section, over every page
     #: IDs of the conflicts with a claim recorded after the analyst's last visit, on any page
     new: set[str] = field(default_factory=set)
+    #: IDs of this page's conflicts, in order
+    ids: list[str] = field(default_factory=list)
 
 
-def view(everything: list[Conflict], filters: Mapping[str, str], page: int, page_size: int,
-         default_tlp: str | None, label: Callable[[str], str], times: Mapping[str, str] | None = None,
-         seen: dt.datetime | None = None) -> View:
+def view(filed: list[Filed], filters: Mapping[str, str], page: int, page_size: int,
+         label: Callable[[str], str], seen: dt.datetime | None = None) -> View:
     """The conflicts the filters leave, open first and newest first (by statement date, then
-    by when recorded, ``times``), the ``page``-th ``page_size`` of them, and every facet with
+    by when recorded), the IDs of the ``page``-th ``page_size`` of them, and every facet with
     its counts. With ``seen`` (the analyst's last visit), the conflicts recorded since are
-    new; the filter ``new`` keeps only those.
+    new; the filter ``new`` keeps only those. The page's conflicts are for the caller to
+    read (:attr:`View.ids`): only they are read whole.
     """
-    times = times or {}
     new: set[str] = set()
     if seen is not None:
-        for c in everything:
-            when = parse_time(recorded(c, times))
+        for f in filed:
+            when = parse_time(f.recorded)
             if when is not None and when > seen:
-                new.add(c.id)
+                new.add(f.id)
     if filters.get("new"):
-        everything = [c for c in everything if c.id in new]
-    filed = [(c, values(c, default_tlp)) for c in everything]
+        filed = [f for f in filed if f.id in new]
     active = {k: v for k, v in filters.items() if k in FACETS and v}
     kept = {k: v for k, v in filters.items() if k not in FACETS and v}  # the view: not a filter
 
@@ -147,9 +125,9 @@ def view(everything: list[Conflict], filters: Mapping[str, str], page: int, page
     facets = []
     for name, heading in FACETS.items():
         counts: Counter[str] = Counter()
-        for _, tags in filed:
-            if passes(tags, skip=name):
-                counts.update(tags[name])
+        for f in filed:
+            if passes(f.tags, skip=name):
+                counts.update(f.tags[name])
         chosen = active.get(name)
         if name in FIXED:
             listed = list(FIXED[name])
@@ -163,15 +141,16 @@ def view(everything: list[Conflict], filters: Mapping[str, str], page: int, page
         facets.append(Facet(name, heading, [
             FacetValue(v, _text(name, v, label), counts[v], address({**active, **kept}, **{name: v}), v == chosen)
             for v in listed], address({**active, **kept}, **{name: None}), chosen, max(more, 0)))
-    found = [c for c, tags in filed if passes(tags)]
+    found = [f for f in filed if passes(f.tags)]
     section_of = {s: i for i, (_, _, statuses) in enumerate(SECTIONS) for s in statuses}
-    found.sort(key=lambda c: c.id)
-    found.sort(key=lambda c: (newest(c), recorded(c, times)), reverse=True)
-    found.sort(key=lambda c: section_of.get(c.status, 9))
+    found.sort(key=lambda f: f.id)
+    found.sort(key=lambda f: (f.newest, f.recorded), reverse=True)
+    found.sort(key=lambda f: section_of.get(f.status, 9))
     pages = max(1, -(-len(found) // page_size))
     start = (page - 1) * page_size
-    totals = {key: sum(1 for c in found if c.status in statuses) for key, _, statuses in SECTIONS}
-    return View(found[start:start + page_size], len(found), facets, page, pages, start + 1, totals, new)
+    totals = {key: sum(1 for f in found if f.status in statuses) for key, _, statuses in SECTIONS}
+    return View([], len(found), facets, page, pages, start + 1, totals, new,
+                [f.id for f in found[start:start + page_size]])
 
 
 def _text(facet: str, value: str, label: Callable[[str], str]) -> str:
