@@ -17,10 +17,12 @@ from typing import Any
 import pyoxigraph as ox
 
 import cfkb.engine  # noqa: F401 - keeps the claim table and the conflict index current after writes
-from cfkb.engine.shapes import (KINDS, STATUSES, Rule, compile_rule, conflict_id, engine_keys, full_rows,
-                                incremental_rows, load_rules, reference_keys, rows_involving, rule_patterns)
+from cfkb.engine.rules import full_rows, rows_involving
+from cfkb.engine.shapes import (KINDS, STATUSES, Rule, compile_rule, conflict_id, engine_keys, incremental_rows,
+                                load_rules, reference_keys, rule_patterns)
 from cfkb.errors import NotFoundError
 from cfkb.model import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF_NS, short_id
+from cfkb.stakes import Stakes, interest
 from cfkb.store import KnowledgeBase
 
 __all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Ref", "Rule", "claim_view", "claim_views", "compile_rule",
@@ -216,8 +218,6 @@ class _Views:
                 tlp=r["tlp"].value.rsplit("#TLP_", 1)[-1].replace("_", "+") if "tlp" in r else None,
             )
             if view.speaker is not None:
-                from cfkb.workflow import Stakes, interest
-
                 if self._stakes is None:
                     self._stakes = Stakes(self.kb)
                     if self.whole_base:

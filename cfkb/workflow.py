@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -479,104 +479,6 @@ def latest_assessments(kb: KnowledgeBase) -> dict[str, Assessment]:
 def _v(row: dict[str, object], key: str) -> str | None:
     term = row.get(key)
     return term.value if term is not None else None  # type: ignore[attr-defined]
-
-
-# -- interested parties --------------------------------------------------------
-
-#: The relations that make a speaker a party to what a claim is about, read
-#: from the speaker upwards: what it leads, is the political wing of, or is a
-#: member of. Never downwards (a coalition's other members are not the
-#: speaker's side), nor through alliances or support.
-STAKE_RELATIONS = ("leads", "politicalWingOf", "memberOf")
-#: How many such steps a stake may take: Khazali leads AAH, which leads Safwa.
-STAKE_STEPS = 2
-_STAKE_WORDS = {"leads": "leads", "politicalWingOf": "is the political wing of", "memberOf": "is a member of"}
-_RELATIONS = " ".join(f"cfkb:{p}" for p in STAKE_RELATIONS)
-
-#: One step up from ?a: asserted (not negated) claims, and gazetteer relations.
-_UP = (
-    f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {_RELATIONS} }} ?c rdf:subject ?a ; rdf:predicate ?p ; rdf:object ?b ;"
-    " cfkb:negated false }",
-    f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {_RELATIONS} }} ?a ?p ?b FILTER(isIRI(?b))"
-    " FILTER NOT EXISTS { ?a a cfkb:Claim } }",
-)
-
-#: A stake: the steps from the speaker to the entity, as (relation, entity).
-Path = tuple[tuple[str, str], ...]
-
-
-class Stakes:
-    """For each speaker, the entities it is a party to, each with the
-    shortest path of :data:`STAKE_RELATIONS` that makes it one (at most
-    :data:`STAKE_STEPS`). Worked out per speaker when first asked, so a view
-    of a few claims does not walk the whole base."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self.kb = kb
-        self._of: dict[str, dict[str, Path]] = {}
-        self._up: dict[str, set[tuple[str, str]]] = {}
-        self._preloaded = False
-
-    def preload(self) -> None:
-        """Read every edge at once: cheaper than one speaker at a time when
-        most of the base's speakers will be asked."""
-        edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        for query in _UP:
-            for r in self.kb.select(query):
-                edges[r["a"].value].add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
-        self._up, self._preloaded = edges, True
-
-    def _steps(self, node: str) -> set[tuple[str, str]]:
-        if self._preloaded:
-            return self._up.get(node, set())
-        if node not in self._up:
-            found: set[tuple[str, str]] = set()
-            for query in _UP:
-                for r in self.kb.select(query, {"a": ox.NamedNode(node)}, plan_with_bindings=True):
-                    found.add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
-            self._up[node] = found
-        return self._up[node]
-
-    def of(self, actor: str) -> dict[str, Path]:
-        """The entities ``actor`` is a party to, with the path to each (itself: no steps)."""
-        if actor not in self._of:
-            paths: dict[str, Path] = {actor: ()}
-            frontier = [actor]
-            for _ in range(STAKE_STEPS):
-                nxt = []
-                for node in frontier:
-                    for relation, target in sorted(self._steps(node)):
-                        if target not in paths:
-                            paths[target] = paths[node] + ((relation, target),)
-                            nxt.append(target)
-                frontier = nxt
-            self._of[actor] = paths
-        return self._of[actor]
-
-
-def interest(stakes: Stakes, speaker: str | None, subject: str, obj: str | None = None,
-             label: Callable[[str], str] = str) -> str | None:
-    """Why the speaker is a party to what the claim is about, or None:
-    'Hossein Moanes leads Harakat Hoquq'; 'Qais al-Khazali leads AAH, which
-    leads Tahalof al-Safwa al-Watani'; 'Hossein Moanes is the claim's subject'."""
-    if not speaker:
-        return None
-    paths = stakes.of(speaker)
-    found = [(len(paths[e]), e) for e in (subject, obj) if e and e in paths]
-    if not found:
-        return None
-    _, target = min(found)
-    path = paths[target]
-    if not path:
-        return f"{label(speaker)} is the claim's {'subject' if target == subject else 'object'}"
-    words = [f"{label(speaker)} {_STAKE_WORDS[path[0][0]]} {label(path[0][1])}"]
-    words += [f"which {_STAKE_WORDS[relation]} {label(node)}" for relation, node in path[1:]]
-    return ", ".join(words)
-
-
-def interested(stakes: Stakes, speaker: str | None, subject: str, obj: str | None = None) -> bool:
-    """True when the speaker talks about its own side (Moanes about Hoquq)."""
-    return interest(stakes, speaker, subject, obj) is not None
 
 
 # -- sources -------------------------------------------------------------------

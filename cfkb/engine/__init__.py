@@ -36,9 +36,10 @@ CREATE TABLE conflict_members (id VARCHAR, claim VARCHAR);
 def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], nquads: bytes = b"") -> None:
     if kb.path is None or not (kb.path / FILE).is_file():
         return  # no table yet: the first read builds it
+    from cfkb.engine.index import follow
     from cfkb.engine.table import follow_write
 
-    follow_write(kb, before, add, remove, nquads)
+    follow_write(kb, before, add, remove, nquads, also=follow)
 
 
 add_write_follower(_follow)

@@ -42,7 +42,7 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, conflict_id, load_rules
+from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
 from cfkb.engine.table import ClaimTable, build, open_table
 from cfkb.model import BACKGROUND_PREFIX, content_hash
 from cfkb.store import KnowledgeBase
@@ -212,7 +212,7 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
             con.execute(f"DELETE FROM conflict_rows WHERE (rule, this, value) IN"
                         f" (SELECT rule, this, value FROM conflicts WHERE id IN ({gone}))")
             con.execute(f"DELETE FROM conflicts WHERE id IN ({gone})")
-            con.execute(f"DELETE FROM conflict_members WHERE id NOT IN (SELECT id FROM conflicts)")
+            con.execute("DELETE FROM conflict_members WHERE id NOT IN (SELECT id FROM conflicts)")
             con.execute("DROP TABLE temp.involved")
     else:
         for name in _CLEAR:

@@ -16,7 +16,7 @@ The tables the statements read are those of :mod:`cfkb.engine.table`:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +25,9 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.engine.table import _CREATE, ClaimTable
+from cfkb.engine.shapes import Rule, compile_rule, incremental_rows
+from cfkb.engine.table import _CREATE, ClaimTable, open_table
+from cfkb.store import KnowledgeBase
 from cfkb.errors import InputError
 
 SHAPES_NS = "https://w3id.org/cfkb/shapes#"
@@ -208,3 +210,47 @@ def sql_rows_involving(table: ClaimTable, rule_iris: list[str],
             out[iri] = [{n: ox.NamedNode(v) for n, v in zip(names, r) if v is not None}
                         for r in rows if (r[0], r[1]) in pairs]
     return out
+
+
+# -- the rules on a base ------------------------------------------------------
+
+def full_rows(kb: KnowledgeBase, rules: Sequence[Rule]) -> dict[str, list[dict[str, Any]]]:
+    """Every rule's result rows over the whole base, by rule IRI.
+
+    A base on disk or on a server answers from its claim table
+    (:mod:`cfkb.engine`): each rule's SQL form, set-based, with the same rows
+    as the compiled SPARQL. An in-memory base, a table the SQL forms cannot
+    read exactly (:attr:`~cfkb.engine.table.ClaimTable.regular`), and a rule
+    with no SQL form run the compiled SPARQL.
+    """
+    answers: dict[str, list[dict[str, Any]]] = {}
+    if kb.path is not None or kb.location.startswith(("http://", "https://")):
+        forms = load_sql()
+        with open_table(kb) as table:
+            if table.regular:
+                answers = sql_rows(table, [r.iri for r in rules if r.iri in forms])
+    for rule in rules:
+        if rule.iri not in answers:
+            answers[rule.iri] = kb.select(compile_rule(rule))
+    return answers
+
+
+def rows_involving(kb: KnowledgeBase, rules: Sequence[Rule], claim_iris: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each rule's rows for every conflict that involves one of ``claim_iris``.
+
+    A base on disk or on a server answers from its claim table
+    (:func:`cfkb.engine.rules.sql_rows_involving`); an in-memory base, a
+    table the SQL forms cannot read exactly, and a rule with no SQL form
+    take the compiled SPARQL with the claims bound (:func:`incremental_rows`).
+    """
+    wanted = sorted({str(i) for i in claim_iris})
+    answers: dict[str, list[dict[str, Any]]] = {}
+    if wanted and (kb.path is not None or kb.location.startswith(("http://", "https://"))):
+        forms = load_sql()
+        with open_table(kb) as table:
+            if table.regular:
+                answers = sql_rows_involving(table, [r.iri for r in rules if r.iri in forms], wanted)
+    for rule in rules:
+        if rule.iri not in answers:
+            answers[rule.iri] = incremental_rows(kb, compile_rule(rule), wanted)
+    return answers

@@ -18,7 +18,7 @@ Tests hold the three to the same (rule, claims) pairs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -107,30 +107,6 @@ def conflict_id(rule_iri: str, claim_iris: Iterable[str]) -> str:
     """A stable conflict ID: a hash of the rule and the clashing claims."""
     return content_hash(rule_iri, *sorted(claim_iris))[:16]
 
-
-
-def full_rows(kb: KnowledgeBase, rules: Sequence[Rule]) -> dict[str, list[dict[str, Any]]]:
-    """Every rule's result rows over the whole base, by rule IRI.
-
-    A base on disk or on a server answers from its claim table
-    (:mod:`cfkb.engine`): each rule's SQL form, set-based, with the same rows
-    as the compiled SPARQL. An in-memory base, a table the SQL forms cannot
-    read exactly (:attr:`~cfkb.engine.table.ClaimTable.regular`), and a rule
-    with no SQL form run the compiled SPARQL.
-    """
-    answers: dict[str, list[dict[str, Any]]] = {}
-    if kb.path is not None or kb.location.startswith(("http://", "https://")):
-        from cfkb.engine.rules import load_sql, sql_rows
-        from cfkb.engine.table import open_table
-
-        forms = load_sql()
-        with open_table(kb) as table:
-            if table.regular:
-                answers = sql_rows(table, [r.iri for r in rules if r.iri in forms])
-    for rule in rules:
-        if rule.iri not in answers:
-            answers[rule.iri] = kb.select(compile_rule(rule))
-    return answers
 
 
 
@@ -283,27 +259,3 @@ def incremental_rows(kb: KnowledgeBase, query: str, claim_iris: Iterable[str]) -
     for this, value in sorted(pairs):
         rows += kb.select(query, {"this": ox.NamedNode(this), "value": ox.NamedNode(value)}, plan_with_bindings=True)
     return rows
-
-
-def rows_involving(kb: KnowledgeBase, rules: Sequence[Rule], claim_iris: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each rule's rows for every conflict that involves one of ``claim_iris``.
-
-    A base on disk or on a server answers from its claim table
-    (:func:`cfkb.engine.rules.sql_rows_involving`); an in-memory base, a
-    table the SQL forms cannot read exactly, and a rule with no SQL form
-    take the compiled SPARQL with the claims bound (:func:`incremental_rows`).
-    """
-    wanted = sorted({str(i) for i in claim_iris})
-    answers: dict[str, list[dict[str, Any]]] = {}
-    if wanted and (kb.path is not None or kb.location.startswith(("http://", "https://"))):
-        from cfkb.engine.rules import load_sql, sql_rows_involving
-        from cfkb.engine.table import open_table
-
-        forms = load_sql()
-        with open_table(kb) as table:
-            if table.regular:
-                answers = sql_rows_involving(table, [r.iri for r in rules if r.iri in forms], wanted)
-    for rule in rules:
-        if rule.iri not in answers:
-            answers[rule.iri] = incremental_rows(kb, compile_rule(rule), wanted)
-    return answers

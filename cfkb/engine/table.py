@@ -41,7 +41,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -425,8 +425,13 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
 
 # -- keeping it current ------------------------------------------------------
 
+#: ``also(con, before, generation, new, additive=..., regular=...)``: what else
+#: :func:`follow_write` keeps current in its transaction (the conflict index)
+Also = Callable[..., None]
+
+
 def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Quad],
-                 nquads: bytes = b"") -> None:
+                 nquads: bytes = b"", also: Also | None = None) -> None:
     """Apply a committed write to the claim table, if it was current before it.
 
     ``before`` is the base's generation before the write. The statements the
@@ -435,7 +440,9 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     with its ``rdf:subject``, by the write that makes it) from the write's
     own quads, which for a batch of 10k claims saves the 10k lookups. A
     write that touches an ``includes`` or a predicate kind redoes the small
-    tables. The new stamp goes in the same DuckDB transaction. Any failure
+    tables. ``also`` then brings what else lives in the file along (the
+    conflict index), given the statements the write made and whether it only
+    added. The new stamp goes in the same DuckDB transaction. Any failure
     leaves the old stamp, so the next open rebuilds.
     """
     path = table_path(kb)
@@ -444,8 +451,6 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     generation = kb.generation()
     if generation == before:
         return
-    from cfkb.engine import index
-
     try:
         con = duckdb.connect(str(path))
     except duckdb.Error:
@@ -496,8 +501,9 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             con.execute("UPDATE meta SET v = '0' WHERE k = 'regular'")
         # a write that changed no statement the table held only adds: the index takes a delta
         new = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
-        index.follow(con, before, generation, new, additive=not held and not small,
-                     regular=facts.regular and not several and _regular(con))
+        if also is not None:
+            also(con, before, generation, new, additive=not held and not small,
+                 regular=facts.regular and not several and _regular(con))
         con.execute("DROP TABLE temp.touched")
         con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
         con.execute("COMMIT")
