@@ -89,7 +89,7 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
         with KnowledgeBase.open(store) as kb:
             open_table(kb).close()
             con = duckdb.connect(str(table_path(kb)))
-            con.execute("UPDATE meta SET v = '' WHERE k = 'index_generation'")
+            con.execute("UPDATE meta SET v = 'stale' WHERE k = 'index_generation'")
             con.close()
             t0 = time.perf_counter()  # the index alone, from a current claim table
             with open_index(kb) as index:

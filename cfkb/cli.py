@@ -68,6 +68,18 @@ def _notices_to_stderr() -> None:
     logger = logging.getLogger("cfkb")
     if not any(isinstance(h, _Notice) for h in logger.handlers):
         logger.addHandler(_Notice(logging.WARNING))
+    from cfkb.engine.table import on_progress
+
+    on_progress(_table_progress if sys.stderr.isatty() else None)
+
+
+def _table_progress(done: int, total: int) -> None:
+    """The making of the claim table from the graph, as a line on the terminal that fills up."""
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    click.echo(f"\rclaim table from the graph [{'#' * filled}{'-' * (width - filled)}] {done}/{total}{end}",
+               err=True, nl=False)
 
 
 class CfkbGroup(click.Group):

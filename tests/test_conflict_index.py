@@ -198,3 +198,30 @@ def test_the_dashboard_files_conflicts_as_their_claims_views_would(tmp_path, def
         assert f.tags == _view_tags(c, default_tlp), cid
         assert f.newest == max(v.date or "" for v in c.claims)
     kb.close()
+
+
+def test_a_damaged_claim_table_is_made_again_and_says_so(tmp_path, caplog):
+    kb, _ = _base(tmp_path, 80)
+    before = _index_keys(kb)
+    (kb.path / FILE).unlink()
+    con = duckdb.connect(str(kb.path / FILE))  # a DuckDB file, but not a whole claim table
+    con.execute("CREATE TABLE meta (k VARCHAR, v VARCHAR)")
+    con.close()
+    with caplog.at_level(logging.WARNING, logger="cfkb.engine"):
+        assert _index_keys(kb) == before
+    assert "is damaged: made again from the graph" in caplog.text
+    kb.close()
+
+
+def test_making_a_claim_table_tells_how_far_it_has_got(tmp_path):
+    from cfkb.engine import table
+
+    told: list[tuple[int, int]] = []
+    table.on_progress(lambda done, total: told.append((done, total)))
+    try:
+        kb, _ = _base(tmp_path, 40)
+        _index_keys(kb)
+        kb.close()
+    finally:
+        table.on_progress(None)
+    assert told and told[-1][0] == told[-1][1] and [d for d, _ in told] == sorted(d for d, _ in told)

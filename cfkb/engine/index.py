@@ -49,6 +49,9 @@ from cfkb.store import KnowledgeBase
 
 log = logging.getLogger("cfkb.engine")
 
+#: the stamp of an index a write could not keep current: no generation is this
+STALE = "stale"
+
 _CLEAR = ("conflict_rows", "conflicts", "conflict_members")
 
 # the conflicts and members of the rows in fresh_rows, replacing those of the same keys
@@ -181,14 +184,14 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
     meta = _meta(con)
     if meta.get("index_generation") != before or meta.get("index_sql") != "1" or not regular \
             or meta.get("index_rules") != rules_digest():
-        _set_meta(con, index_generation="")
+        _set_meta(con, index_generation=STALE)
         return
     from cfkb.engine.rules import _execute, load_sql, neighbourhood
 
     forms = {iri: sql for iri, (_, sql) in load_sql().items()}
     rules = [r for (r,) in con.execute("SELECT rule FROM rule_kinds").fetchall()]
     if any(r not in forms for r in rules):
-        _set_meta(con, index_generation="")
+        _set_meta(con, index_generation=STALE)
         return
     _fresh_rows(con)
     if additive and len(new) <= DELTA_LIMIT:

@@ -38,6 +38,7 @@ compiled SPARQL (:func:`ClaimTable.regular`).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -53,7 +54,8 @@ from cfkb.bulk import collector_paused
 from cfkb.engine import FILE, INDEX_TABLES
 from cfkb.store import KnowledgeBase
 
-__all__ = ["FILE", "ClaimTable", "build", "follow_write", "open_table"]
+__all__ = ["FILE", "ClaimTable", "build", "follow_write", "on_progress", "open_table"]
+log = logging.getLogger("cfkb.engine")
 SCHEMA = "2"
 
 _IRI, _BOOL, _DATE, _TEXT = "iri", "bool", "date", "text"
@@ -116,6 +118,21 @@ SELECT count(*) FROM (
     SELECT iri, f FROM facts WHERE f IN ({", ".join(f"'{f}'" for f in (*RULE_FIELDS, "outlet"))})
     GROUP BY iri, f HAVING count(DISTINCT v) > 1)
 """
+
+
+#: Told how far the making of a table from the graph has got: (steps done, steps in all).
+#: The CLI draws a bar on a terminal (:func:`on_progress`).
+_PROGRESS: list[Callable[[int, int], None]] = []
+
+
+def on_progress(callback: Callable[[int, int], None] | None) -> None:
+    """Have ``callback`` told how far each making of a table has got (None: no one)."""
+    _PROGRESS[:] = [callback] if callback is not None else []
+
+
+def _tell(done: int, total: int) -> None:
+    for callback in _PROGRESS:
+        callback(done, total)
 
 
 class Irregular(Exception):
@@ -203,6 +220,7 @@ class _Facts:
                     self._add(q.subject, predicate, q.object)
             if sink is not None:
                 self.flush(sink)
+                _tell(list(FIELDS).index(predicate) + 1, len(FIELDS) + 1)
         return lines
 
     def of(self, store: Any, subjects: Iterable[str]) -> list[str]:
@@ -301,6 +319,7 @@ def _fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, generation: str, wo
     con.execute("DELETE FROM facts")
     _small_tables(con, kb.store)
     regular = facts.regular and not several
+    _tell(len(FIELDS) + 1, len(FIELDS) + 1)
     con.executemany("INSERT INTO meta VALUES (?, ?)",
                     [("schema", SCHEMA), ("generation", generation), ("regular", "1" if regular else "0")])
 
@@ -396,9 +415,14 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
         except duckdb.Error:
             con = None
         if con is not None:
-            if _stamp(con) == (SCHEMA, generation):
+            schema, stamped = _stamp(con)
+            if (schema, stamped) == (SCHEMA, generation):
                 return ClaimTable(con, generation, str(path))
             con.close()
+            if schema is None:
+                log.warning("claim table %s is damaged: made again from the graph", path)
+            elif schema != SCHEMA:
+                log.warning("claim table %s was made by another version of cfkb: made again from the graph", path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".claims-", suffix=".duckdb", dir=path.parent)
