@@ -15,14 +15,18 @@ WITH denial AS (
 ), contest AS (
     SELECT * FROM claims
     WHERE p = 'https://w3id.org/cfkb/ns#contests' AND neg = false AND NOT noind AND s IS NOT NULL AND o IS NOT NULL
+), chain AS (
+    -- X is part of L, and L contests E: only the (X, E) pairs some claim denies
+    SELECT v.iri AS value, v.s AS x, v.area AS va, c.iri AS contests, c.o AS e
+    FROM member v JOIN contest c ON c.s = v.o
+    WHERE (v.election IS NULL OR v.election = c.o)
+      AND (v.s, c.o) IN (SELECT s, o FROM denial)
 )
-SELECT t.iri AS this, v.iri AS value, c.iri AS contests
+SELECT t.iri AS this, h.value, h.contests
 FROM denial t
-JOIN member v ON v.s = t.s
-JOIN contest c ON c.s = v.o AND c.o = t.o
-WHERE (v.election IS NULL OR v.election = t.o)
-  AND (t.area IS NULL OR v.area IS NULL OR t.area = v.area
-       OR EXISTS (SELECT 1 FROM area_overlap x WHERE x.a = t.area AND x.b = v.area));
+JOIN chain h ON h.x = t.s AND h.e = t.o
+WHERE t.area IS NULL OR h.va IS NULL OR t.area = h.va
+   OR EXISTS (SELECT 1 FROM area_overlap x WHERE x.a = t.area AND x.b = h.va);
 
 -- rule: WingImpliesParticipation
 WITH denial AS (

@@ -30,6 +30,7 @@ CREATE TABLE rule_kinds (rule VARCHAR, kind VARCHAR, ord INTEGER, undoable BOOLE
 CREATE TABLE conflict_rows (rule VARCHAR, this VARCHAR, value VARCHAR, contests VARCHAR, wing VARCHAR);
 CREATE TABLE conflicts (id VARCHAR, rule VARCHAR, this VARCHAR, value VARCHAR);
 CREATE TABLE conflict_members (id VARCHAR, claim VARCHAR);
+CREATE TABLE conflict_entities (id VARCHAR, e VARCHAR);
 """
 
 

@@ -52,7 +52,7 @@ log = logging.getLogger("cfkb.engine")
 #: the stamp of an index a write could not keep current: no generation is this
 STALE = "stale"
 
-_CLEAR = ("conflict_rows", "conflicts", "conflict_members")
+_CLEAR = ("conflict_rows", "conflicts", "conflict_members", "conflict_entities")
 
 # the conflicts and members of the rows in fresh_rows, replacing those of the same keys
 _DERIVE = f"""
@@ -62,6 +62,7 @@ CREATE TEMP TABLE fresh AS
     FROM fresh_rows;
 DELETE FROM conflict_rows WHERE (rule, this, value) IN (SELECT rule, this, value FROM fresh);
 DELETE FROM conflict_members WHERE id IN (SELECT id FROM fresh);
+DELETE FROM conflict_entities WHERE id IN (SELECT id FROM fresh);
 DELETE FROM conflicts WHERE id IN (SELECT id FROM fresh);
 INSERT INTO conflict_rows SELECT DISTINCT * FROM fresh_rows;
 INSERT INTO conflicts SELECT * FROM fresh;
@@ -69,6 +70,10 @@ INSERT INTO conflict_members
     SELECT DISTINCT f.id, m.claim FROM fresh f JOIN fresh_rows r USING (rule, this, value),
         LATERAL (SELECT unnest([r.this, r.value, r.contests, r.wing]) AS claim) m
     WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}');
+INSERT INTO conflict_entities
+    SELECT DISTINCT m.id, e.e FROM conflict_members m JOIN claims x ON x.iri = m.claim,
+        LATERAL (SELECT unnest([x.s, x.o]) AS e) e
+    WHERE m.id IN (SELECT id FROM fresh) AND e.e IS NOT NULL;
 DROP TABLE temp.fresh;
 DROP TABLE temp.fresh_rows;
 """
@@ -216,6 +221,7 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
                         f" (SELECT rule, this, value FROM conflicts WHERE id IN ({gone}))")
             con.execute(f"DELETE FROM conflicts WHERE id IN ({gone})")
             con.execute("DELETE FROM conflict_members WHERE id NOT IN (SELECT id FROM conflicts)")
+            con.execute("DELETE FROM conflict_entities WHERE id NOT IN (SELECT id FROM conflicts)")
             con.execute("DROP TABLE temp.involved")
     else:
         for name in _CLEAR:
@@ -233,11 +239,9 @@ def _undo_candidates(con: duckdb.DuckDBPyConnection, new: set[str]) -> set[str]:
     statement's subject and object, as an exception reads them."""
     rows = con.execute("""
         WITH t AS (SELECT s, o FROM claims WHERE iri IN (SELECT unnest(?)) AND s IS NOT NULL AND o IS NOT NULL),
-        ents AS (
-            SELECT m.id, x.s AS e FROM conflict_members m JOIN claims x ON x.iri = m.claim
-            UNION SELECT m.id, x.o FROM conflict_members m JOIN claims x ON x.iri = m.claim),
         hit AS (
-            SELECT DISTINCT a.id FROM t JOIN ents a ON a.e = t.s JOIN ents b ON b.id = a.id AND b.e = t.o
+            SELECT DISTINCT a.id FROM t JOIN conflict_entities a ON a.e = t.s
+            JOIN conflict_entities b ON b.id = a.id AND b.e = t.o
             JOIN conflicts k ON k.id = a.id JOIN rule_kinds r ON r.rule = k.rule AND r.undoable)
         SELECT DISTINCT claim FROM conflict_members WHERE id IN (SELECT id FROM hit)""", [sorted(new)]).fetchall()
     return {r[0] for r in rows}
@@ -293,8 +297,8 @@ class ConflictIndex:
         where, params = [], []
         member = "SELECT m.id FROM conflict_members m JOIN claims x ON x.iri = m.claim WHERE "
         if entity:
-            where.append(f"k.id IN ({member} x.s = ? OR x.o = ?)")
-            params += [entity, entity]
+            where.append("k.id IN (SELECT id FROM conflict_entities WHERE e = ?)")
+            params.append(entity)
         if source:
             where.append(f"k.id IN ({member} x.outlet = ? OR x.who = ? OR x.cited = ?)")
             params += [source, source, source]

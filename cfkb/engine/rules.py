@@ -163,17 +163,27 @@ CREATE TEMP TABLE n2 AS
     UNION SELECT o FROM main.claims WHERE s IN (SELECT e FROM n1) AND o IS NOT NULL
     UNION SELECT s FROM main.claims WHERE o IN (SELECT e FROM n1) AND s IS NOT NULL;
 CREATE TEMP TABLE claims AS
-    SELECT * FROM main.claims WHERE s IN (SELECT e FROM n2) OR o IN (SELECT e FROM n2);
+    SELECT * FROM main.claims WHERE s IN (SELECT e FROM n2) OR o IN (SELECT e FROM n1);
 """
 _TEMP = ("wanted", "n1", "n2", "claims")
 
 
 @contextmanager
 def neighbourhood(con: duckdb.DuckDBPyConnection, claim_iris: list[str]) -> Iterator[None]:
-    """While open, ``claims`` on ``con`` reads only the statements within two
-    steps of ``claim_iris``' subjects and objects (a temporary table shadows
-    the stored one): every statement a rule can join to one of these claims,
-    and every one its exceptions read."""
+    """While open, ``claims`` on ``con`` reads only the statements a rule can
+    join to one of ``claim_iris`` (a temporary table shadows the stored one).
+
+    With ``n1`` the claims' subjects and objects, and ``n2`` those and the
+    other end of every statement about one of them, these are the statements
+    whose subject is in ``n2`` or whose object is in ``n1``. Every rule joins
+    a claim to others through a shared subject, or through one statement's
+    object being another's subject (a list and what it contests), and its
+    exceptions read the statements about the objects it pairs: so the
+    statements of every conflict that involves one of the claims, and of its
+    exceptions, are among these. Statements that only share an object with
+    something further away (every claim about one election) are not: on a
+    base with busy entities that is most of the base.
+    """
     try:
         for statement in (x.strip() for x in _NEIGHBOURHOOD.split(";") if x.strip()):
             con.execute(statement, [list(claim_iris)] if "?" in statement else None)

@@ -56,7 +56,7 @@ from cfkb.store import KnowledgeBase
 
 __all__ = ["FILE", "ClaimTable", "build", "follow_write", "on_progress", "open_table"]
 log = logging.getLogger("cfkb.engine")
-SCHEMA = "2"
+SCHEMA = "3"
 
 _IRI, _BOOL, _DATE, _TEXT = "iri", "bool", "date", "text"
 #: predicate IRI -> (column, kind of value)
@@ -359,7 +359,8 @@ def _stamp(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
     try:
         meta = dict(con.execute("SELECT k, v FROM meta").fetchall())
         # a table missing here is a damaged file
-        con.execute("SELECT 1 FROM claims, kinds, area_overlap, conflicts, conflict_rows LIMIT 0").fetchall()
+        con.execute("SELECT 1 FROM claims, kinds, area_overlap, conflicts, conflict_rows, conflict_entities"
+                    " LIMIT 0").fetchall()
     except duckdb.Error:
         return None, None
     return meta.get("schema"), meta.get("generation")
