@@ -43,7 +43,7 @@ import duckdb
 import pyoxigraph as ox
 
 from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
-from cfkb.engine.table import ClaimTable, build, open_table
+from cfkb.engine.table import ClaimTable, build, connect, open_table
 from cfkb.model import BACKGROUND_PREFIX, content_hash
 from cfkb.store import KnowledgeBase
 
@@ -71,9 +71,9 @@ INSERT INTO conflict_members
         LATERAL (SELECT unnest([r.this, r.value, r.contests, r.wing]) AS claim) m
     WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}');
 INSERT INTO conflict_entities
-    SELECT DISTINCT m.id, e.e FROM conflict_members m JOIN claims x ON x.iri = m.claim,
+    SELECT DISTINCT m.id, e.e FROM fresh f JOIN conflict_members m ON m.id = f.id JOIN claims x ON x.iri = m.claim,
         LATERAL (SELECT unnest([x.s, x.o]) AS e) e
-    WHERE m.id IN (SELECT id FROM fresh) AND e.e IS NOT NULL;
+    WHERE e.e IS NOT NULL;
 DROP TABLE temp.fresh;
 DROP TABLE temp.fresh_rows;
 """
@@ -410,7 +410,7 @@ def open_index(kb: KnowledgeBase, rules: Sequence[Rule] | None = None) -> Confli
         return ConflictIndex(table)
     table.close()
     try:
-        con = duckdb.connect(where)
+        con = connect(where)
     except duckdb.Error:
         con = None  # held by another process: a private index in memory
     if con is not None:

@@ -324,6 +324,13 @@ def _fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, generation: str, wo
                     [("schema", SCHEMA), ("generation", generation), ("regular", "1" if regular else "0")])
 
 
+def connect(where: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection to a table file (or ":memory:"), drawing nothing on the terminal."""
+    con = duckdb.connect(where, read_only=read_only)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _regular(con: duckdb.DuckDBPyConnection) -> bool:
     row = con.execute("SELECT v FROM meta WHERE k = 'regular'").fetchone()
     return bool(row and row[0] == "1")
@@ -356,8 +363,11 @@ class ClaimTable:
 
 
 def _stamp(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
+    """(schema, generation) of a table file; (None, None) for a damaged one."""
     try:
         meta = dict(con.execute("SELECT k, v FROM meta").fetchall())
+        if meta.get("schema") != SCHEMA:
+            return meta.get("schema") or None, meta.get("generation")
         # a table missing here is a damaged file
         con.execute("SELECT 1 FROM claims, kinds, area_overlap, conflicts, conflict_rows, conflict_entities"
                     " LIMIT 0").fetchall()
@@ -369,7 +379,7 @@ def _stamp(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
 def build(kb: KnowledgeBase, target: str | Path = ":memory:") -> ClaimTable:
     """A claim table made from the graph, at ``target`` (a new file, or memory)."""
     generation = kb.generation()
-    con = duckdb.connect(str(target))
+    con = connect(str(target))
     try:
         con.execute(_CREATE)
         con.execute("BEGIN")
@@ -412,7 +422,7 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
         return build(kb)
     if path.is_file():
         try:
-            con = duckdb.connect(str(path), read_only=True)
+            con = connect(str(path), read_only=True)
         except duckdb.Error:
             con = None
         if con is not None:
@@ -439,7 +449,7 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
             for leftover in (tmp, tmp + ".wal"):
                 if os.path.exists(leftover):
                     os.unlink(leftover)
-        con = duckdb.connect(str(path), read_only=True)
+        con = connect(str(path), read_only=True)
         if _stamp(con) == (SCHEMA, generation):
             return ClaimTable(con, generation, str(path))
         con.close()  # another writer moved it on meanwhile
@@ -477,7 +487,7 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     if generation == before:
         return
     try:
-        con = duckdb.connect(str(path))
+        con = connect(str(path))
     except duckdb.Error:
         return  # held by a reader: the stamp stays old, the next open rebuilds
     try:
