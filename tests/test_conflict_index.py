@@ -225,3 +225,21 @@ def test_making_a_claim_table_tells_how_far_it_has_got(tmp_path):
     finally:
         table.on_progress(None)
     assert told and told[-1][0] == told[-1][1] and [d for d, _ in told] == sorted(d for d, _ in told)
+
+
+def test_an_entity_page_lists_a_page_of_its_conflicts_and_counts_them_all(tmp_path, monkeypatch):
+    from cfkb.server import data
+
+    kb, _ = _base(tmp_path, 260, seed=5)
+    everything = find_conflicts(kb)
+    entity = max({v.subject.iri for c in everything for v in c.claims},
+                 key=lambda e: sum(1 for c in everything if any(e in (v.subject.iri, v.object.iri) for v in c.claims)))
+    about = [c for c in everything if any(entity in (v.subject.iri, v.object.iri) for v in c.claims)]
+    assert len(about) >= 3
+    monkeypatch.setattr(data, "PAGE_CONFLICTS", 2)
+    page = data.entity_page(kb, entity)
+    assert page.conflict_total == len(about)
+    assert [c.id for c in page.conflicts] == [c.id for c in about[:2]]
+    # every claim of every conflict about it is marked, not only those of the page listed
+    assert page.in_conflict == {v.iri for c in about for v in c.claims}
+    kb.close()

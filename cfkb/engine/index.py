@@ -375,6 +375,17 @@ class ConflictIndex:
             JOIN conflict_members m ON m.id = k.id JOIN claims x ON x.iri = m.claim""",
                                 [list(statuses), list(statuses.values())]).fetchall()
 
+    def claims_of(self, *, entity: str | None = None, source: str | None = None) -> set[str]:
+        """Every claim of every conflict about ``entity`` (or with a claim by or in ``source``)."""
+        if entity is not None:
+            ids, value = "SELECT id FROM conflict_entities WHERE e = ?", [entity]
+        else:
+            ids = ("SELECT m.id FROM conflict_members m JOIN claims x ON x.iri = m.claim"
+                   " WHERE x.outlet = ? OR x.who = ? OR x.cited = ?")
+            value = [source, source, source]
+        return {r[0] for r in self.con.execute(
+            f"SELECT DISTINCT claim FROM conflict_members WHERE id IN ({ids})", value).fetchall()}
+
     def clashing(self) -> set[str]:
         """Every claim on either side of a conflict (not the supporting ones)."""
         return {r[0] for r in self.con.execute("SELECT this FROM conflicts UNION SELECT value FROM conflicts").fetchall()}

@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from cfkb.conflicts import ClaimView, Conflict, claim_views, conflicts_for_claims, find_conflicts
+from cfkb.conflicts import ClaimView, Conflict, claim_views, conflict_page, conflicts_for_claims
 from cfkb.errors import NotFoundError
 from cfkb.model import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
 from cfkb.store import KnowledgeBase
 
 #: The most claims one entity or source page lists.
 PAGE_CLAIMS = 500
+#: An entity's or a source's page lists this many of its conflicts; the dashboard, filtered, lists them all.
+PAGE_CONFLICTS = 50
 
 _LABELS = """
 SELECT ?e ?p ?l WHERE {
@@ -90,10 +92,11 @@ class EntityPage:
     facts: list[Fact]
     groups: list[ClaimGroup]
     timeline: list[ClaimView]
-    conflicts: list[Conflict]
+    conflicts: list[Conflict]  # the first PAGE_CONFLICTS
     claim_total: int
     statements_by: int
     in_conflict: set[str] = field(default_factory=set)
+    conflict_total: int = 0
 
 
 @dataclass
@@ -110,8 +113,9 @@ class SourcePage:
     negated: int
     first: str | None
     last: str | None
-    conflicts: list[Conflict]
+    conflicts: list[Conflict]  # the first PAGE_CONFLICTS
     in_conflict: set[str] = field(default_factory=set)
+    conflict_total: int = 0
 
 
 def local_name(iri: str) -> str:
@@ -159,7 +163,7 @@ def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
         key = (v.area.label if v.area else None, v.election.label if v.election else None)
         groups.setdefault(key, []).append(v)
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][1] or "", kv[0][0] is not None, kv[0][0] or ""))
-    conflicts = find_conflicts(kb, entity=iri)
+    conflict_total, conflicts = conflict_page(kb, entity=iri, limit=PAGE_CONFLICTS)
     by = kb.select(_CLAIMS_BY, {"source": ox.NamedNode(iri)})
     return EntityPage(
         iri=iri, label=index.label(iri), types=_types(kb, iri), labels=entity_labels(kb, iri),
@@ -168,7 +172,7 @@ def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
         timeline=sorted((v for v in views if v.date), key=lambda v: (v.date or "", v.id)),
         conflicts=conflicts, claim_total=len(claim_iris),
         statements_by=len({r["c"].value for r in by}),
-        in_conflict={v.iri for c in conflicts for v in c.claims},
+        in_conflict=_claims_in_conflict(kb, entity=iri), conflict_total=conflict_total,
     )
 
 
@@ -185,7 +189,7 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
         roles.setdefault(r["c"].value, set()).add(r["how"].value)
     claim_iris = list(roles)
     views = claim_views(kb, claim_iris[:PAGE_CLAIMS])
-    conflicts = find_conflicts(kb, source=iri)
+    conflict_total, conflicts = conflict_page(kb, source=iri, limit=PAGE_CONFLICTS)
     dates = sorted(v.date for v in views if v.date)
     return SourcePage(
         iri=iri, label=kb.entity_index().label(iri), types=_types(kb, iri), claims=views,
@@ -197,9 +201,17 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
                        if v.reliability or v.credibility),
         negated=sum(1 for v in views if v.negated),
         first=dates[0] if dates else None, last=dates[-1] if dates else None,
-        conflicts=conflicts,
-        in_conflict={v.iri for c in conflicts for v in c.claims} & set(claim_iris),
+        conflicts=conflicts, conflict_total=conflict_total,
+        in_conflict=_claims_in_conflict(kb, source=iri) & set(claim_iris),
     )
+
+
+def _claims_in_conflict(kb: KnowledgeBase, *, entity: str | None = None, source: str | None = None) -> set[str]:
+    """Every claim of every conflict about ``entity`` or by ``source``, from the conflict index."""
+    from cfkb.engine.index import open_index
+
+    with open_index(kb) as index:
+        return index.claims_of(entity=entity, source=source)
 
 
 def claim_page(kb: KnowledgeBase, short: str) -> tuple[ClaimView, list[Conflict]]:

@@ -258,7 +258,8 @@ def entity(request: Request) -> Response:
     cfg = config(request)
     page = data.entity_page(cfg.kb, _entity_iri(request, "entity"))
     return render(request, "entity.html", {"title": page.label, "nav": "", "e": page,
-                                           "predicate_label": data.predicate_label})
+                                           "predicate_label": data.predicate_label,
+                                           "dashboard_url": triage.address({"entity": page.iri})})
 
 
 entity_by_iri = entity
@@ -268,7 +269,8 @@ def source(request: Request) -> Response:
     """A speaker, outlet or document: its claims and track record."""
     cfg = config(request)
     page = data.source_page(cfg.kb, _entity_iri(request, "source"))
-    return render(request, "source.html", {"title": page.label, "nav": "sources", "s": page})
+    return render(request, "source.html", {"title": page.label, "nav": "sources", "s": page,
+                                           "dashboard_url": triage.address({"source": page.iri})})
 
 
 source_by_iri = source
