@@ -361,26 +361,31 @@ class Filed:
     recorded: str = ""
 
 
-def _marks(kb: KnowledgeBase, predicate: str) -> dict[str, str]:
-    """Each subject's first value of ``predicate``, from one scan of the base."""
+def _marks(kb: KnowledgeBase, subjects: Iterable[str], predicate: str) -> dict[str, str]:
+    """Each subject's first value of ``predicate``, where it has one: one index lookup each."""
     out: dict[str, str] = {}
-    for q in kb.store.quads_for_pattern(None, ox.NamedNode(predicate), None, None):
-        out.setdefault(q.subject.value, q.object.value)
+    prop, node, lookup = ox.NamedNode(predicate), ox.NamedNode, kb.store.quads_for_pattern
+    for subject in subjects:
+        for q in lookup(node(subject), prop, None, None):
+            out[subject] = q.object.value
+            break
     return out
 
 
 def filed_conflicts(kb: KnowledgeBase, default_tlp: str | None) -> list[Filed]:
     """Every conflict filed under kind, status, entity, area, source, grading
-    and TLP, from the conflict index and one scan per grading and marking
-    property: no claim is read whole."""
+    and TLP, from the conflict index and a lookup of each claim's grading
+    and marking: no claim is read whole."""
     from cfkb.engine.index import open_index
 
     statuses = _statuses(kb)
     by_id = {iri[len(CONFLICT_PREFIX):]: s for iri, s in statuses.items() if iri.startswith(CONFLICT_PREFIX)}
     with open_index(kb) as index:
         rows = index.members(by_id)
-    reliability, credibility = _marks(kb, CFKB_NS + "reliability"), _marks(kb, CFKB_NS + "credibility")
-    tlp = _marks(kb, CFKB_NS + "tlp")
+    claims = {r[3] for r in rows}
+    sources = {x for r in rows for x in (r[7], r[8]) if x}
+    reliability = _marks(kb, claims | sources, CFKB_NS + "reliability")
+    credibility, tlp = _marks(kb, claims, CFKB_NS + "credibility"), _marks(kb, claims, CFKB_NS + "tlp")
     out: dict[str, Filed] = {}
     for cid, kind, status, claim, s, o, area, who, outlet, date, recorded in rows:
         f = out.get(cid)

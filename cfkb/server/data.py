@@ -155,7 +155,7 @@ def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
     """
     _require(kb, iri)
     index = kb.entity_index()
-    rows = kb.select(_CLAIMS_ABOUT, {"entity": ox.NamedNode(iri)})
+    rows = kb.select(_CLAIMS_ABOUT, {"entity": ox.NamedNode(iri)}, plan_with_bindings=True)
     claim_iris = list(dict.fromkeys(r["c"].value for r in rows))
     views = claim_views(kb, claim_iris[:PAGE_CLAIMS])
     groups: dict[tuple[str | None, str | None], list[ClaimView]] = {}
@@ -164,7 +164,7 @@ def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
         groups.setdefault(key, []).append(v)
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][1] or "", kv[0][0] is not None, kv[0][0] or ""))
     conflict_total, conflicts = conflict_page(kb, entity=iri, limit=PAGE_CONFLICTS)
-    by = kb.select(_CLAIMS_BY, {"source": ox.NamedNode(iri)})
+    by = kb.select(_CLAIMS_BY, {"source": ox.NamedNode(iri)}, plan_with_bindings=True)
     return EntityPage(
         iri=iri, label=index.label(iri), types=_types(kb, iri), labels=entity_labels(kb, iri),
         facts=entity_facts(kb, iri),
@@ -183,7 +183,7 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
         NotFoundError: no such entity.
     """
     _require(kb, iri)
-    rows = kb.select(_CLAIMS_BY, {"source": ox.NamedNode(iri)})
+    rows = kb.select(_CLAIMS_BY, {"source": ox.NamedNode(iri)}, plan_with_bindings=True)
     roles: dict[str, set[str]] = {}
     for r in rows:
         roles.setdefault(r["c"].value, set()).add(r["how"].value)
