@@ -68,7 +68,7 @@ def _notices_to_stderr() -> None:
     logger = logging.getLogger("cfkb")
     if not any(isinstance(h, _Notice) for h in logger.handlers):
         logger.addHandler(_Notice(logging.WARNING))
-    from cfkb.engine.table import on_progress
+    from cfkb.engine import on_progress
 
     on_progress(_table_progress if sys.stderr.isatty() else None)
 

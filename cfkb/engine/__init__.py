@@ -17,6 +17,7 @@ table and the index current after each committed write.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cfkb.store import KnowledgeBase, add_write_follower
@@ -32,6 +33,22 @@ CREATE TABLE conflicts (id VARCHAR, rule VARCHAR, this VARCHAR, value VARCHAR);
 CREATE TABLE conflict_members (id VARCHAR, claim VARCHAR);
 CREATE TABLE conflict_entities (id VARCHAR, e VARCHAR);
 """
+
+
+#: Told how far the making of a claim table from the graph has got: (steps done, steps in all).
+#: The CLI draws a bar on a terminal.
+_PROGRESS: list[Callable[[int, int], None]] = []
+
+
+def on_progress(callback: Callable[[int, int], None] | None) -> None:
+    """Have ``callback`` told how far each making of a claim table has got (None: no one)."""
+    _PROGRESS[:] = [callback] if callback is not None else []
+
+
+def tell(done: int, total: int) -> None:
+    """Tell the :func:`on_progress` callback how far the making of a table has got."""
+    for callback in _PROGRESS:
+        callback(done, total)
 
 
 def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], nquads: bytes = b"") -> None:

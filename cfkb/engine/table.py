@@ -51,7 +51,7 @@ import pyoxigraph as ox
 
 from cfkb.model import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
 from cfkb.bulk import collector_paused
-from cfkb.engine import FILE, INDEX_TABLES
+from cfkb.engine import FILE, INDEX_TABLES, on_progress, tell
 from cfkb.store import KnowledgeBase
 
 __all__ = ["FILE", "ClaimTable", "build", "follow_write", "on_progress", "open_table"]
@@ -118,21 +118,6 @@ SELECT count(*) FROM (
     SELECT iri, f FROM facts WHERE f IN ({", ".join(f"'{f}'" for f in (*RULE_FIELDS, "outlet"))})
     GROUP BY iri, f HAVING count(DISTINCT v) > 1)
 """
-
-
-#: Told how far the making of a table from the graph has got: (steps done, steps in all).
-#: The CLI draws a bar on a terminal (:func:`on_progress`).
-_PROGRESS: list[Callable[[int, int], None]] = []
-
-
-def on_progress(callback: Callable[[int, int], None] | None) -> None:
-    """Have ``callback`` told how far each making of a table has got (None: no one)."""
-    _PROGRESS[:] = [callback] if callback is not None else []
-
-
-def _tell(done: int, total: int) -> None:
-    for callback in _PROGRESS:
-        callback(done, total)
 
 
 class Irregular(Exception):
@@ -220,7 +205,7 @@ class _Facts:
                     self._add(q.subject, predicate, q.object)
             if sink is not None:
                 self.flush(sink)
-                _tell(list(FIELDS).index(predicate) + 1, len(FIELDS) + 1)
+                tell(list(FIELDS).index(predicate) + 1, len(FIELDS) + 1)
         return lines
 
     def of(self, store: Any, subjects: Iterable[str]) -> list[str]:
@@ -319,7 +304,7 @@ def _fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, generation: str, wo
     con.execute("DELETE FROM facts")
     _small_tables(con, kb.store)
     regular = facts.regular and not several
-    _tell(len(FIELDS) + 1, len(FIELDS) + 1)
+    tell(len(FIELDS) + 1, len(FIELDS) + 1)
     con.executemany("INSERT INTO meta VALUES (?, ?)",
                     [("schema", SCHEMA), ("generation", generation), ("regular", "1" if regular else "0")])
 
