@@ -87,6 +87,15 @@ def graph_url(area: str) -> str:
     return "/graph?area=" + quote(rest, safe="/")
 
 
+def chart_url(iri: str) -> str:
+    """The link chart around an entity, named by its CURIE (or its IRI in brackets).
+
+    >>> chart_url("https://w3id.org/cfkb/id/harakat-hoquq")
+    '/chart?entity=cfid:harakat-hoquq'
+    """
+    return "/chart?entity=" + quote(curie(iri), safe=":")
+
+
 def source_url(iri: str) -> str:
     rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
     if rest and "/" not in rest and "#" not in rest:
@@ -107,6 +116,7 @@ def _templates(kb: KnowledgeBase) -> jinja2.Environment:
                        label=lambda iri: kb.entity_index().label(iri), short_id=short_id)
     env.globals["default_tlp"] = lambda: default_marking(kb)
     env.globals["graph_url"] = graph_url
+    env.globals["chart_url"] = chart_url
     env.filters["rtl"] = lambda lang: "rtl" if (lang or "").split("-")[0] in ("ar", "fa", "he", "ur", "ku") else "auto"
     return env
 
@@ -327,6 +337,8 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         Route("/names", pages.names, name="names"),
         Route("/claims/{cid}", pages.claim, name="claim"),
         Route("/graph", pages.graph, name="graph"),
+        Route("/chart", pages.link_chart, name="chart"),
+        Route("/chart.json", pages.link_chart_json, name="chart_json"),
         Route("/search", pages.search, name="search"),
         Route("/duplicates", pages.duplicates, name="duplicates"),
         Route("/query", sparql.editor, methods=["GET", "POST"], name="query"),

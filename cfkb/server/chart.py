@@ -1,0 +1,379 @@
+"""The link chart's data: the claims around one entity, as nodes and edges.
+
+A neighbourhood rather than the whole base: from a centre entity, the claims
+whose subject or object it is (the named query ``neighbours``, the entity
+bound, never pasted), then the same for the entities they reach, out to a
+depth, keeping the busiest neighbours first until the node cap is reached.
+Claims with the same subject, predicate, object, sign and area are one edge.
+
+The replay date keeps the claims stated on or before it (undated claims
+always); a conflict counts on that date when none of its claims is later.
+A conflict's claims all join the chart when one of them is in it, so both
+sides of a red edge show, as long as they pass the filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+
+from cfkb import queries
+from cfkb.conflicts import Conflict, find_conflicts
+from cfkb.errors import InputError, NotFoundError
+from cfkb.model import content_hash
+from cfkb.names import expand_curie
+from cfkb.server.data import local_name
+from cfkb.store import KnowledgeBase
+
+#: How far from the centre a chart reaches, at most.
+MAX_DEPTH = 3
+#: Nodes in a chart unless asked otherwise, and at most.
+DEFAULT_NODES = 60
+MAX_NODES = 300
+#: Nodes one click on a node may add.
+EXPAND_NODES = 30
+#: Entities expanded in one chart, at most.
+MAX_EXPAND = 40
+#: Edges in one answer, at most.
+MAX_EDGES = 1000
+#: Claims read about one entity, at most (a hub has thousands).
+MAX_CLAIMS = 5000
+
+#: Areas within or around an area: the regions that include it and what it includes.
+_OVERLAPPING = """
+SELECT ?other WHERE { { ?other cfkb:includes+ ?area } UNION { ?area cfkb:includes+ ?other } }"""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a chart shows: claims in an area (or one overlapping it), about an election,
+    with one of some predicates, stated by a date."""
+
+    area: str | None = None
+    election: str | None = None
+    kinds: frozenset[str] = frozenset()
+    as_of: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """One claim as the chart reads it."""
+
+    claim: str
+    subject: str
+    predicate: str
+    object: str
+    negated: bool
+    area: str | None
+    election: str | None
+    date: str | None
+
+
+@dataclass
+class Edge:
+    """Claims with the same subject, predicate, object, sign and area."""
+
+    id: str
+    subject: str
+    predicate: str
+    object: str
+    negated: bool
+    area: str | None
+    claims: list[Link] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    @property
+    def dates(self) -> list[str]:
+        return sorted({c.date for c in self.claims if c.date})
+
+
+@dataclass
+class Node:
+    iri: str
+    label: str
+    types: list[str]
+    depth: int
+    expanded: bool = False
+
+
+@dataclass
+class Chart:
+    centre: str
+    depth: int
+    filters: Filters
+    node_cap: int
+    nodes: dict[str, Node]
+    edges: list[Edge]
+    #: what was cut to fit the caps, one phrase each; empty when nothing was
+    capped: list[str]
+    #: the first and last claim date seen around the centre, before the replay date cut
+    first: str | None
+    last: str | None
+
+
+def words(name: str) -> str:
+    """A predicate's local name as words.
+
+    >>> words("politicalWingOf")
+    'political wing of'
+    """
+    return re.sub(r"(?<!^)([A-Z])", r" \1", name).lower()
+
+
+def verb(e: Edge | Link) -> str:
+    return ("not " if e.negated else "") + words(local_name(e.predicate))
+
+
+# -- reading ------------------------------------------------------------------------
+
+def _links(kb: KnowledgeBase, entity: str) -> list[Link]:
+    text = queries.library()["neighbours"].text
+    out: dict[str, Link] = {}
+    for r in kb.select(text, {"entity": ox.NamedNode(entity)}):
+        iri = r["claim"].value
+        if iri in out:
+            continue  # a second area or date: the first is drawn
+        out[iri] = Link(iri, r["subject"].value, r["predicate"].value, r["object"].value,
+                        r["negated"].value == "true", r["area"].value if "area" in r else None,
+                        r["election"].value if "election" in r else None,
+                        r["date"].value if "date" in r else None)
+        if len(out) >= MAX_CLAIMS:
+            break
+    return list(out.values())
+
+
+def overlapping(kb: KnowledgeBase, area: str) -> set[str]:
+    """The area, the regions that include it and the areas it includes."""
+    return {area} | {r["other"].value for r in kb.select(_OVERLAPPING, {"area": ox.NamedNode(area)})}
+
+
+def entity_iri(kb: KnowledgeBase, text: str) -> str:
+    """The entity a request names, by CURIE, IRI, name or alias.
+
+    Raises:
+        InputError: not a name of anything (or of several things).
+    """
+    text = text.strip()
+    if not text or len(text) > 500:
+        raise InputError("name an entity: a name, alias, CURIE or IRI of up to 500 characters")
+    index = kb.entity_index()
+    iri = expand_curie(text)
+    if iri is None or iri not in index:
+        iri = index.resolve(text)
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        raise InputError(f"not an IRI: {text[:80]!r}") from None
+    return iri
+
+
+def busiest(kb: KnowledgeBase, conflicts: list[Conflict]) -> str | None:
+    """The entity in the most conflicting claims, the one a chart opens on when none is named."""
+    counts: Counter[str] = Counter()
+    for c in conflicts:
+        for v in c.claims:
+            counts.update({v.subject.iri, v.object.iri})
+    if not counts:
+        rows = kb.select(queries.library()["sources"].text)
+        return rows[0]["source"].value if rows else None
+    return min(counts, key=lambda iri: (-counts[iri], iri))
+
+
+# -- the neighbourhood -----------------------------------------------------------------
+
+class _Walk:
+    """The claims read so far, by entity, with the filters applied."""
+
+    def __init__(self, kb: KnowledgeBase, filters: Filters) -> None:
+        self.kb = kb
+        self.filters = filters
+        self.areas = overlapping(kb, filters.area) if filters.area else None
+        self.read: dict[str, list[Link]] = {}
+        self.dates: list[str] = []
+        self.capped: list[str] = []
+
+    def passes(self, link: Link) -> bool:
+        f = self.filters
+        if f.as_of is not None and link.date is not None and link.date[:10] > f.as_of.isoformat():
+            return False
+        if self.areas is not None and link.area not in self.areas:
+            return False
+        if f.election is not None and link.election != f.election:
+            return False
+        return not f.kinds or link.predicate in f.kinds
+
+    def around(self, entity: str) -> list[Link]:
+        if entity not in self.read:
+            found = _links(self.kb, entity)
+            if len(found) >= MAX_CLAIMS:
+                self.capped.append(f"only the first {MAX_CLAIMS} claims about {self.kb.entity_index().label(entity)}")
+            self.dates.extend(x.date[:10] for x in found if x.date)
+            self.read[entity] = [x for x in found if self.passes(x)]
+        return self.read[entity]
+
+    def grow(self, nodes: dict[str, int], start: list[str], depth: int, room: int) -> list[str]:
+        """Add the neighbours of ``start`` out to ``depth`` steps, at most ``room`` of them."""
+        frontier, added = start, []
+        base = min((nodes[s] for s in start), default=0)
+        for step in range(1, depth + 1):
+            seen: Counter[str] = Counter()
+            for entity in frontier:
+                for link in self.around(entity):
+                    other = link.object if link.subject == entity else link.subject
+                    if other not in nodes:
+                        seen[other] += 1
+            chosen = sorted(seen, key=lambda iri: (-seen[iri], iri))
+            if len(chosen) > room - len(added):
+                chosen = chosen[: max(room - len(added), 0)]
+                self.capped.append(f"{len(seen) - len(chosen)} more neighbours at {base + step} step(s)")
+            for iri in chosen:
+                nodes[iri] = base + step
+            added.extend(chosen)
+            frontier = chosen
+            if not frontier:
+                break
+        return added
+
+
+def _active(c: Conflict, as_of: dt.date | None) -> bool:
+    return as_of is None or all(v.date is None or v.date[:10] <= as_of.isoformat() for v in c.claims)
+
+
+def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Filters = Filters(),
+                  node_cap: int = DEFAULT_NODES, expand: tuple[str, ...] = (),
+                  conflicts: list[Conflict] | None = None) -> Chart:
+    """The claims around ``centre`` out to ``depth`` steps, and around each entity in ``expand``.
+
+    ``conflicts`` is the base's conflict set (:func:`cfkb.conflicts.find_conflicts`), when the
+    caller has it already.
+
+    Raises:
+        NotFoundError: ``centre`` is not an entity of the base.
+        InputError: depth or caps out of range.
+    """
+    index = kb.entity_index()
+    if centre not in index:
+        raise NotFoundError(f"no entity <{centre}> in the base")
+    if not 1 <= depth <= MAX_DEPTH:
+        raise InputError(f"depth must be 1 to {MAX_DEPTH}")
+    if not 1 <= node_cap <= MAX_NODES:
+        raise InputError(f"nodes must be 1 to {MAX_NODES}")
+    walk = _Walk(kb, filters)
+    nodes = {centre: 0}
+    walk.grow(nodes, [centre], depth, node_cap - 1)
+    expanded = [centre]
+    for entity in expand[:MAX_EXPAND]:
+        if entity in nodes and entity not in expanded:
+            walk.grow(nodes, [entity], 1, min(EXPAND_NODES, MAX_NODES - len(nodes)))
+            expanded.append(entity)
+    if len(expand) > MAX_EXPAND:
+        walk.capped.append(f"only the first {MAX_EXPAND} expanded entities")
+    links = {x.claim: x for e in nodes for x in walk.read.get(e, ()) if x.subject in nodes and x.object in nodes}
+    # both sides of every conflict a drawn claim is in
+    by_claim: dict[str, list[Conflict]] = {}
+    for c in find_conflicts(kb, include_dismissed=False) if conflicts is None else conflicts:
+        if c.status != "dismissed" and _active(c, filters.as_of):
+            for v in c.claims:
+                by_claim.setdefault(v.iri, []).append(c)
+    for claim in list(links):
+        for c in by_claim.get(claim, ()):
+            for v in c.claims:
+                x = Link(v.iri, v.subject.iri, v.predicate.iri, v.object.iri, v.negated,
+                         v.area.iri if v.area else None, v.election.iri if v.election else None, v.date)
+                if v.iri not in links and walk.passes(x):
+                    links[v.iri] = x
+                    near = min((nodes[e] for e in (x.subject, x.object) if e in nodes), default=depth)
+                    for end in (x.subject, x.object):
+                        nodes.setdefault(end, near + 1)
+    edges: dict[tuple[Any, ...], Edge] = {}
+    for x in sorted(links.values(), key=lambda x: (x.date or "", x.claim)):
+        key = (x.subject, x.predicate, x.object, x.negated, x.area)
+        if key not in edges:
+            edges[key] = Edge(content_hash(*map(str, key))[:16], *key)
+        edge = edges[key]
+        edge.claims.append(x)
+        for c in by_claim.get(x.claim, ()):
+            if c not in edge.conflicts:
+                edge.conflicts.append(c)
+    drawn = list(edges.values())
+    if len(drawn) > MAX_EDGES:
+        walk.capped.append(f"{len(drawn) - MAX_EDGES} more edges")
+        drawn.sort(key=lambda e: (not e.conflicts, min(nodes[e.subject], nodes[e.object]), -len(e.claims), e.id))
+        drawn = drawn[:MAX_EDGES]
+    dates = sorted(walk.dates)
+    return Chart(
+        centre=centre, depth=depth, filters=filters, node_cap=node_cap,
+        nodes={iri: Node(iri, index.label(iri), sorted(local_name(t) for t in index.types.get(iri, ())), d,
+                         expanded=iri in walk.read)
+               for iri, d in nodes.items()},
+        edges=drawn, capped=walk.capped, first=dates[0] if dates else None, last=dates[-1] if dates else None,
+    )
+
+
+# -- requests --------------------------------------------------------------------------
+
+def parse_filters(kb: KnowledgeBase, params: Any) -> Filters:
+    """The filters of a request's parameters (``area``, ``election``, ``kind``, ``asOf``).
+
+    Raises:
+        InputError: an unknown area, election or kind, or a date that is not one.
+    """
+    def entity(name: str, types: set[str]) -> str | None:
+        text = (params.get(name) or "").strip()
+        if not text:
+            return None
+        iri = entity_iri(kb, text)
+        if not types & {local_name(t) for t in kb.entity_index().types.get(iri, ())}:
+            raise InputError(f"{name}: {text[:80]!r} is not {' or '.join(sorted(types)).lower()}")
+        return iri
+
+    known = kb.predicates()
+    kinds = set()
+    for text in params.getlist("kind"):
+        if text and text not in known:
+            raise InputError(f"kind must be a claim predicate ({', '.join(sorted(known))}), not {text[:40]!r}")
+        if text:
+            kinds.add(known[text])
+    raw = (params.get("asOf") or "").strip()
+    try:
+        as_of = dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise InputError(f"asOf must be a date (YYYY-MM-DD), not {raw[:40]!r}") from None
+    return Filters(area=entity("area", {"Province", "Region"}), election=entity("election", {"Election"}),
+                   kinds=frozenset(kinds), as_of=as_of)
+
+
+def number(params: Any, name: str, default: int, low: int, high: int) -> int:
+    raw = (params.get(name) or "").strip() or str(default)
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InputError(f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}")
+    return int(raw)
+
+
+def to_json(chart: Chart, url: Callable[[str], str], label: Callable[[str], str]) -> dict[str, Any]:
+    """The chart as the page's script reads it; ``url`` gives an entity's page, ``label`` its name."""
+    f = chart.filters
+    return {
+        "centre": chart.centre, "depth": chart.depth, "nodeCap": chart.node_cap,
+        "filters": {"area": f.area, "election": f.election, "kinds": sorted(local_name(k) for k in f.kinds),
+                    "asOf": f.as_of.isoformat() if f.as_of else None},
+        "capped": bool(chart.capped), "cappedWhat": chart.capped,
+        "caps": {"nodes": chart.node_cap, "edges": MAX_EDGES, "claimsPerEntity": MAX_CLAIMS},
+        "dates": {"first": chart.first, "last": chart.last},
+        "nodes": [{"id": n.iri, "label": n.label, "types": n.types, "depth": n.depth, "expanded": n.expanded,
+                   "url": url(n.iri)} for n in chart.nodes.values()],
+        "edges": [{"id": e.id, "source": e.subject, "target": e.object, "predicate": local_name(e.predicate),
+                   "verb": verb(e), "negated": e.negated, "area": e.area,
+                   "areaLabel": label(e.area) if e.area else None,
+                   "claims": [{"id": local_name(x.claim), "date": x.date} for x in e.claims],
+                   "dates": e.dates,
+                   "conflicts": [{"id": c.id, "kind": c.kind, "status": c.status} for c in e.conflicts]}
+                  for e in chart.edges],
+    }
+
