@@ -24,9 +24,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from cfkb import queries
-from cfkb.conflicts import Conflict, find_conflicts
+from cfkb.conflicts import conflict_id, load_rules, rule_rows
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model import content_hash
+from cfkb.model import BACKGROUND_PREFIX, CONFLICT_PREFIX, content_hash
 from cfkb.names import expand_curie
 from cfkb.server.data import local_name
 from cfkb.store import KnowledgeBase
@@ -45,9 +45,61 @@ MAX_EDGES = 1000
 #: Claims read about one entity, at most (a hub has thousands).
 MAX_CLAIMS = 5000
 
+#: Conflicting claims beyond the node cap, as a share of it: the other sides of red edges.
+PARTNER_SHARE = 0.5
+#: Claims, and conflicts, listed with one edge, at most (the counts say how many there are).
+EDGE_CLAIMS = 20
+
 #: Areas within or around an area: the regions that include it and what it includes.
 _OVERLAPPING = """
 SELECT ?other WHERE { { ?other cfkb:includes+ ?area } UNION { ?area cfkb:includes+ ?other } }"""
+#: One claim, as the chart reads it.
+_CLAIM = """
+SELECT ?claim ?subject ?predicate ?object ?negated ?area ?election ?date WHERE {
+  ?claim rdf:subject ?subject ; rdf:predicate ?predicate ; rdf:object ?object ; cfkb:negated ?negated .
+  OPTIONAL { ?claim cfkb:inArea ?area }
+  OPTIONAL { ?claim cfkb:election ?election }
+  OPTIONAL { ?claim cfkb:statedOn ?date }
+}"""
+#: The entity that is the subject of the most claims.
+_BUSIEST = """
+SELECT ?entity (COUNT(?claim) AS ?claims) WHERE { ?claim rdf:subject ?entity }
+GROUP BY ?entity ORDER BY DESC(?claims) ?entity LIMIT 1"""
+
+
+@dataclass(frozen=True)
+class Clash:
+    """A conflict as the chart draws it: its ID, kind, status and claims."""
+
+    id: str
+    kind: str
+    status: str
+    claims: frozenset[str]
+
+
+def conflict_set(kb: KnowledgeBase) -> list[Clash]:
+    """The base's conflicts, dismissed ones left out: the ones
+    :func:`cfkb.conflicts.find_conflicts` finds, read from the same stored rule answers
+    (:func:`cfkb.conflicts.rule_rows`) without building each side's text."""
+    from cfkb.workflow import latest_assessments
+
+    kinds = {r.iri: r.kind for r in load_rules()}
+    statuses = {iri: a.status for iri, a in latest_assessments(kb).items() if a.status}
+    grouped: dict[tuple[str, str, str], set[str]] = {}
+    for rule, rows in rule_rows(kb).items():
+        if rule not in kinds:
+            continue
+        for row in rows:
+            key = (rule, row["this"].value, row["value"].value)
+            grouped.setdefault(key, set()).update(
+                t.value for t in row.values() if not t.value.startswith(BACKGROUND_PREFIX))
+    out = []
+    for (rule, this, value), claims in grouped.items():
+        cid = conflict_id(rule, (this, value))
+        status = statuses.get(CONFLICT_PREFIX + cid, "open")
+        if status != "dismissed":
+            out.append(Clash(cid, kinds[rule], status, frozenset(claims)))
+    return sorted(out, key=lambda c: c.id)
 
 
 @dataclass(frozen=True)
@@ -86,7 +138,7 @@ class Edge:
     negated: bool
     area: str | None
     claims: list[Link] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
+    conflicts: list[Clash] = field(default_factory=list)
 
     @property
     def dates(self) -> list[str]:
@@ -173,16 +225,20 @@ def entity_iri(kb: KnowledgeBase, text: str) -> str:
     return iri
 
 
-def busiest(kb: KnowledgeBase, conflicts: list[Conflict]) -> str | None:
-    """The entity in the most conflicting claims, the one a chart opens on when none is named."""
-    counts: Counter[str] = Counter()
-    for c in conflicts:
-        for v in c.claims:
-            counts.update({v.subject.iri, v.object.iri})
-    if not counts:
-        rows = kb.select(queries.library()["sources"].text)
-        return rows[0]["source"].value if rows else None
-    return min(counts, key=lambda iri: (-counts[iri], iri))
+def busiest(kb: KnowledgeBase) -> str | None:
+    """The entity most claims are about (as their subject): where a chart opens when none is named."""
+    rows = kb.select(_BUSIEST)
+    return rows[0]["entity"].value if rows else None
+
+
+def _claim(kb: KnowledgeBase, iri: str) -> Link | None:
+    rows = kb.select(_CLAIM, {"claim": ox.NamedNode(iri)})
+    if not rows:
+        return None
+    r = rows[0]
+    return Link(iri, r["subject"].value, r["predicate"].value, r["object"].value, r["negated"].value == "true",
+                r["area"].value if "area" in r else None, r["election"].value if "election" in r else None,
+                r["date"].value if "date" in r else None)
 
 
 # -- the neighbourhood -----------------------------------------------------------------
@@ -195,6 +251,8 @@ class _Walk:
         self.filters = filters
         self.areas = overlapping(kb, filters.area) if filters.area else None
         self.read: dict[str, list[Link]] = {}
+        #: every claim read, whether it passes the filters or not
+        self.seen: dict[str, Link | None] = {}
         self.dates: list[str] = []
         self.capped: list[str] = []
 
@@ -214,8 +272,22 @@ class _Walk:
             if len(found) >= MAX_CLAIMS:
                 self.capped.append(f"only the first {MAX_CLAIMS} claims about {self.kb.entity_index().label(entity)}")
             self.dates.extend(x.date[:10] for x in found if x.date)
+            self.seen.update((x.claim, x) for x in found)
             self.read[entity] = [x for x in found if self.passes(x)]
         return self.read[entity]
+
+    def claim(self, iri: str) -> Link | None:
+        if iri not in self.seen:
+            self.seen[iri] = _claim(self.kb, iri)
+        return self.seen[iri]
+
+    def stood(self, c: Clash) -> bool:
+        """Whether a conflict stood on the replay date: none of its claims is later."""
+        day = self.filters.as_of
+        if day is None:
+            return True
+        dates = [x.date for x in map(self.claim, c.claims) if x is not None and x.date]
+        return all(d[:10] <= day.isoformat() for d in dates)
 
     def grow(self, nodes: dict[str, int], start: list[str], depth: int, room: int) -> list[str]:
         """Add the neighbours of ``start`` out to ``depth`` steps, at most ``room`` of them."""
@@ -241,17 +313,12 @@ class _Walk:
         return added
 
 
-def _active(c: Conflict, as_of: dt.date | None) -> bool:
-    return as_of is None or all(v.date is None or v.date[:10] <= as_of.isoformat() for v in c.claims)
-
-
 def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Filters = Filters(),
                   node_cap: int = DEFAULT_NODES, expand: tuple[str, ...] = (),
-                  conflicts: list[Conflict] | None = None) -> Chart:
+                  conflicts: list[Clash] | None = None) -> Chart:
     """The claims around ``centre`` out to ``depth`` steps, and around each entity in ``expand``.
 
-    ``conflicts`` is the base's conflict set (:func:`cfkb.conflicts.find_conflicts`), when the
-    caller has it already.
+    ``conflicts`` is the base's conflict set (:func:`conflict_set`), when the caller has it already.
 
     Raises:
         NotFoundError: ``centre`` is not an entity of the base.
@@ -275,22 +342,31 @@ def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Fi
     if len(expand) > MAX_EXPAND:
         walk.capped.append(f"only the first {MAX_EXPAND} expanded entities")
     links = {x.claim: x for e in nodes for x in walk.read.get(e, ()) if x.subject in nodes and x.object in nodes}
-    # both sides of every conflict a drawn claim is in
-    by_claim: dict[str, list[Conflict]] = {}
-    for c in find_conflicts(kb, include_dismissed=False) if conflicts is None else conflicts:
-        if c.status != "dismissed" and _active(c, filters.as_of):
-            for v in c.claims:
-                by_claim.setdefault(v.iri, []).append(c)
+    clashes: dict[str, list[Clash]] = {}
+    for c in conflict_set(kb) if conflicts is None else conflicts:
+        for claim in c.claims:
+            clashes.setdefault(claim, []).append(c)
+    # the other side of every conflict a drawn claim is in, within a share of the node cap
+    room, left_out = int(node_cap * PARTNER_SHARE), 0
     for claim in list(links):
-        for c in by_claim.get(claim, ()):
-            for v in c.claims:
-                x = Link(v.iri, v.subject.iri, v.predicate.iri, v.object.iri, v.negated,
-                         v.area.iri if v.area else None, v.election.iri if v.election else None, v.date)
-                if v.iri not in links and walk.passes(x):
-                    links[v.iri] = x
-                    near = min((nodes[e] for e in (x.subject, x.object) if e in nodes), default=depth)
-                    for end in (x.subject, x.object):
-                        nodes.setdefault(end, near + 1)
+        for c in clashes.get(claim, ()):
+            if not walk.stood(c):
+                continue
+            for iri in sorted(c.claims - links.keys()):
+                x = walk.claim(iri)
+                if x is None or not walk.passes(x):
+                    continue
+                new = [e for e in dict.fromkeys((x.subject, x.object)) if e not in nodes]
+                if len(new) > room:
+                    left_out += 1
+                    continue
+                near = min((nodes[e] for e in (x.subject, x.object) if e in nodes), default=depth)
+                for end in new:
+                    nodes[end] = near + 1
+                room -= len(new)
+                links[iri] = x
+    if left_out:
+        walk.capped.append(f"{left_out} conflicting claims whose entities would pass the node cap")
     edges: dict[tuple[Any, ...], Edge] = {}
     for x in sorted(links.values(), key=lambda x: (x.date or "", x.claim)):
         key = (x.subject, x.predicate, x.object, x.negated, x.area)
@@ -298,8 +374,8 @@ def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Fi
             edges[key] = Edge(content_hash(*map(str, key))[:16], *key)
         edge = edges[key]
         edge.claims.append(x)
-        for c in by_claim.get(x.claim, ()):
-            if c not in edge.conflicts:
+        for c in clashes.get(x.claim, ()):
+            if c not in edge.conflicts and walk.stood(c):
                 edge.conflicts.append(c)
     drawn = list(edges.values())
     if len(drawn) > MAX_EDGES:
@@ -364,16 +440,19 @@ def to_json(chart: Chart, url: Callable[[str], str], label: Callable[[str], str]
         "filters": {"area": f.area, "election": f.election, "kinds": sorted(local_name(k) for k in f.kinds),
                     "asOf": f.as_of.isoformat() if f.as_of else None},
         "capped": bool(chart.capped), "cappedWhat": chart.capped,
-        "caps": {"nodes": chart.node_cap, "edges": MAX_EDGES, "claimsPerEntity": MAX_CLAIMS},
+        "caps": {"nodes": chart.node_cap, "edges": MAX_EDGES, "claimsPerEntity": MAX_CLAIMS,
+                 "claimsPerEdge": EDGE_CLAIMS},
         "dates": {"first": chart.first, "last": chart.last},
         "nodes": [{"id": n.iri, "label": n.label, "types": n.types, "depth": n.depth, "expanded": n.expanded,
                    "url": url(n.iri)} for n in chart.nodes.values()],
         "edges": [{"id": e.id, "source": e.subject, "target": e.object, "predicate": local_name(e.predicate),
                    "verb": verb(e), "negated": e.negated, "area": e.area,
                    "areaLabel": label(e.area) if e.area else None,
-                   "claims": [{"id": local_name(x.claim), "date": x.date} for x in e.claims],
+                   "claims": [{"id": local_name(x.claim), "date": x.date} for x in e.claims[:EDGE_CLAIMS]],
+                   "claimCount": len(e.claims),
                    "dates": e.dates,
-                   "conflicts": [{"id": c.id, "kind": c.kind, "status": c.status} for c in e.conflicts]}
+                   "conflicts": [{"id": c.id, "kind": c.kind, "status": c.status} for c in e.conflicts[:EDGE_CLAIMS]],
+                   "conflictCount": len(e.conflicts)}
                   for e in chart.edges],
     }
 

@@ -389,13 +389,11 @@ def _chart(request: Request) -> tuple[ServerConfig, chart.Chart]:
     depth = chart.number(params, "depth", 1, 1, chart.MAX_DEPTH)
     cap = chart.number(params, "nodes", chart.DEFAULT_NODES, 1, chart.MAX_NODES)
     expand = tuple(chart.entity_iri(kb, t) for t in params.getlist("expand")[: chart.MAX_EXPAND + 1] if t.strip())
-    everything = find_conflicts(kb, include_dismissed=False)
     text = (params.get("entity") or "").strip()
-    centre = chart.entity_iri(kb, text) if text else chart.busiest(kb, everything)
+    centre = chart.entity_iri(kb, text) if text else chart.busiest(kb)
     if centre is None:
         raise NotFoundError("the base holds no claims to chart")
-    return cfg, chart.neighbourhood(kb, centre, depth=depth, filters=filters, node_cap=cap, expand=expand,
-                                    conflicts=everything)
+    return cfg, chart.neighbourhood(kb, centre, depth=depth, filters=filters, node_cap=cap, expand=expand)
 
 
 def link_chart(request: Request) -> Response:
@@ -411,7 +409,7 @@ def link_chart(request: Request) -> Response:
         "title": f"Link chart: {index.label(c.centre)}", "nav": "chart", "c": c, "verb": chart.verb,
         "centre_curie": curie(c.centre), "areas": data.areas(kb),
         "elections": [(iri, index.label(iri)) for iri in elections], "kinds": sorted(kb.predicates()),
-        "words": chart.words,
+        "words": chart.words, "edge_claims": chart.EDGE_CLAIMS,
         "expand": [t for t in params.getlist("expand") if t.strip()][: chart.MAX_EXPAND],
         "max_depth": chart.MAX_DEPTH, "max_nodes": chart.MAX_NODES,
         "kind_set": {data.local_name(k) for k in c.filters.kinds},

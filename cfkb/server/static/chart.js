@@ -142,8 +142,12 @@
         if (typeof c !== "string") { td.appendChild(c); }
         tr.appendChild(td);
       });
-      tr.appendChild(listCell(e.claims.map(function (x) { return link("/claims/" + x.id, x.date ? x.date.slice(0, 10) : "undated"); })));
-      tr.appendChild(listCell(e.conflicts.map(function (k) { return link("/conflicts/" + k.id, k.kind + " " + k.id.slice(0, 6)); })));
+      var claims = e.claims.map(function (x) { return link("/claims/" + x.id, x.date ? x.date.slice(0, 10) : "undated"); });
+      if (e.claimCount > e.claims.length) { claims.push(document.createTextNode("and " + (e.claimCount - e.claims.length) + " more")); }
+      tr.appendChild(listCell(claims));
+      var clashes = e.conflicts.map(function (k) { return link("/conflicts/" + k.id, k.kind + " " + k.id.slice(0, 6)); });
+      if (e.conflictCount > e.conflicts.length) { clashes.push(document.createTextNode("and " + (e.conflictCount - e.conflicts.length) + " more")); }
+      tr.appendChild(listCell(clashes));
       return tr;
     });
   }
@@ -217,7 +221,8 @@
     var out = [el("h2", labels[e.source] + " " + e.verb + " " + labels[e.target])];
     if (e.areaLabel) { out.push(el("p", "In " + e.areaLabel)); }
     if (e.conflicts.length) {
-      out.push(el("p", "In conflict:"));
+      out.push(el("p", "In " + (e.conflictCount === 1 ? "a conflict:" : e.conflictCount + " conflicts" +
+                                (e.conflictCount > e.conflicts.length ? ", the first " + e.conflicts.length + ":" : ":"))));
       var ul = el("ul");
       e.conflicts.forEach(function (k) {
         var li = el("li"); li.appendChild(link("/conflicts/" + k.id, k.kind + " conflict " + k.id + " (" + k.status + ")"));
@@ -225,7 +230,8 @@
       });
       out.push(ul);
     }
-    out.push(el("p", e.claims.length + (e.claims.length === 1 ? " claim:" : " claims:")));
+    out.push(el("p", e.claimCount + (e.claimCount === 1 ? " claim" : " claims") +
+                     (e.claimCount > e.claims.length ? ", the first " + e.claims.length + ":" : ":")));
     var claims = el("ul");
     e.claims.forEach(function (x) {
       var li = el("li"); li.appendChild(link("/claims/" + x.id, x.date ? x.date.slice(0, 10) : "undated")); claims.appendChild(li);
