@@ -5,6 +5,10 @@ whose subject or object it is (the named query ``neighbours``, the entity
 bound, never pasted), then the same for the entities they reach, out to a
 depth, keeping the busiest neighbours first until the node cap is reached.
 Claims with the same subject, predicate, object, sign and area are one edge.
+An area's neighbours also come from the claims placed in it, in a region that
+includes it or in an area it includes; where such an area is drawn, a dotted
+link joins it to the subjects of the claims placed there, and a region to the
+areas it includes.
 
 The replay date keeps the claims stated on or before it (undated claims
 always); a conflict counts on that date when none of its claims is later.
@@ -26,7 +30,7 @@ import pyoxigraph as ox
 from cfkb import queries
 from cfkb.conflicts import conflict_id, load_rules, rule_rows
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model import BACKGROUND_PREFIX, CONFLICT_PREFIX, content_hash
+from cfkb.model import BACKGROUND_PREFIX, CFKB_NS, CONFLICT_PREFIX, content_hash
 from cfkb.names import expand_curie
 from cfkb.server.data import local_name
 from cfkb.store import KnowledgeBase
@@ -34,7 +38,7 @@ from cfkb.store import KnowledgeBase
 #: How far from the centre a chart reaches, at most.
 MAX_DEPTH = 3
 #: Nodes in a chart unless asked otherwise, and at most.
-DEFAULT_NODES = 60
+DEFAULT_NODES = 40
 MAX_NODES = 300
 #: Nodes one click on a node may add.
 EXPAND_NODES = 30
@@ -52,7 +56,27 @@ EDGE_CLAIMS = 20
 
 #: Areas within or around an area: the regions that include it and what it includes.
 _OVERLAPPING = """
-SELECT ?other WHERE { { ?other cfkb:includes+ ?area } UNION { ?area cfkb:includes+ ?other } }"""
+SELECT ?area ?other WHERE { { ?other cfkb:includes+ ?area } UNION { ?area cfkb:includes+ ?other } }"""
+#: The claims placed in an area.
+_PLACED = """
+SELECT ?area ?claim ?subject ?predicate ?negated ?object ?election ?date WHERE {
+  ?claim cfkb:inArea ?area .
+  FILTER EXISTS { ?claim a cfkb:Claim }
+  FILTER NOT EXISTS { ?claim cfkb:modality cfkb:NoIndication }
+  ?claim rdf:subject ?subject ; rdf:predicate ?predicate ; rdf:object ?object ; cfkb:negated ?negated .
+  FILTER(isIRI(?object))
+  OPTIONAL { ?claim cfkb:election ?election }
+  OPTIONAL { ?claim cfkb:statedOn ?date }
+}"""
+#: Which region includes which area (the gazetteer).
+_INCLUDES = """SELECT ?region ?part WHERE { ?region cfkb:includes ?part }"""
+#: The types of the areas claims are placed in.
+AREA_TYPES = {"Province", "Region"}
+#: The pseudo-predicates of the links the chart draws besides claims: a claim's subject to the area
+#: the claim is placed in, and a region to an area it includes.
+PLACED_IN = CFKB_NS + "inArea"
+INCLUDES = CFKB_NS + "includes"
+
 #: One claim, as the chart reads it.
 _CLAIM = """
 SELECT ?claim ?subject ?predicate ?object ?negated ?area ?election ?date WHERE {
@@ -231,6 +255,20 @@ def busiest(kb: KnowledgeBase) -> str | None:
     return rows[0]["entity"].value if rows else None
 
 
+def _placed(kb: KnowledgeBase, area: str) -> list[Link]:
+    out: dict[str, Link] = {}
+    for a in sorted(overlapping(kb, area)):
+        for r in kb.select(_PLACED, {"area": ox.NamedNode(a)}):
+            iri = r["claim"].value
+            out.setdefault(iri, Link(iri, r["subject"].value, r["predicate"].value, r["object"].value,
+                                     r["negated"].value == "true", a,
+                                     r["election"].value if "election" in r else None,
+                                     r["date"].value if "date" in r else None))
+            if len(out) >= MAX_CLAIMS:
+                return list(out.values())
+    return list(out.values())
+
+
 def _claim(kb: KnowledgeBase, iri: str) -> Link | None:
     rows = kb.select(_CLAIM, {"claim": ox.NamedNode(iri)})
     if not rows:
@@ -266,9 +304,16 @@ class _Walk:
             return False
         return not f.kinds or link.predicate in f.kinds
 
+    def is_area(self, iri: str) -> bool:
+        return bool(AREA_TYPES & {local_name(t) for t in self.kb.entity_index().types.get(iri, ())})
+
     def around(self, entity: str) -> list[Link]:
+        """The claims about an entity, and for an area the claims placed in it or an area
+        overlapping it, that pass the filters."""
         if entity not in self.read:
             found = _links(self.kb, entity)
+            if self.is_area(entity):
+                found = list({x.claim: x for x in found + _placed(self.kb, entity)}.values())
             if len(found) >= MAX_CLAIMS:
                 self.capped.append(f"only the first {MAX_CLAIMS} claims about {self.kb.entity_index().label(entity)}")
             self.dates.extend(x.date[:10] for x in found if x.date)
@@ -297,8 +342,11 @@ class _Walk:
             seen: Counter[str] = Counter()
             for entity in frontier:
                 for link in self.around(entity):
-                    other = link.object if link.subject == entity else link.subject
-                    if other not in nodes:
+                    if entity in (link.subject, link.object):
+                        others = {link.object if link.subject == entity else link.subject}
+                    else:  # a claim placed in the area: its ends, and the area it names
+                        others = {link.subject, link.object, link.area or entity}
+                    for other in others - nodes.keys():
                         seen[other] += 1
             chosen = sorted(seen, key=lambda iri: (-seen[iri], iri))
             if len(chosen) > room - len(added):
@@ -377,6 +425,16 @@ def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Fi
         for c in clashes.get(x.claim, ()):
             if c not in edge.conflicts and walk.stood(c):
                 edge.conflicts.append(c)
+    # where claims are placed, when the area is in the chart, and which region includes which area
+    for x in links.values():
+        if x.area in nodes:
+            key = (x.subject, PLACED_IN, x.area, False, None)
+            edges.setdefault(key, Edge(content_hash(*map(str, key))[:16], *key)).claims.append(x)
+    if sum(map(walk.is_area, nodes)) > 1:
+        for r in kb.select(_INCLUDES):
+            key = (r["region"].value, INCLUDES, r["part"].value, False, None)
+            if key[0] in nodes and key[2] in nodes:
+                edges[key] = Edge(content_hash(*map(str, key))[:16], *key)
     drawn = list(edges.values())
     if len(drawn) > MAX_EDGES:
         walk.capped.append(f"{len(drawn) - MAX_EDGES} more edges")

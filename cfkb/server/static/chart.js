@@ -17,6 +17,8 @@
   function colour(name) { return css.getPropertyValue("--chart-" + name).trim(); }
   var PREDICATES = ["runsAs", "memberOf", "participatesIn", "supports", "leads", "politicalWingOf",
                     "allianceWith", "contests"];
+  // not claims: a claim's subject to the area the claim is placed in, a region to what it includes
+  var PLACEMENT = ["inArea", "includes"];
   var KINDS = {ElectoralList: "list", Coalition: "list", Province: "area", Region: "area", Election: "area",
                Person: "person"};
 
@@ -42,6 +44,8 @@
   PREDICATES.forEach(function (p) {
     style.push({selector: "edge." + p, style: {"line-color": colour(p), "target-arrow-color": colour(p)}});
   });
+  style.push({selector: "edge.placement", style: {"line-style": "dotted", "line-color": colour("place"),
+                                                  "target-arrow-color": colour("place"), "width": 1.5}});
   style.push({selector: "edge.negated", style: {"line-style": "dashed", "line-dash-pattern": [7, 5]}});
   style.push({selector: "edge.conflict", style: {"line-color": colour("conflict"),
                                                  "target-arrow-color": colour("conflict"), "width": 4}});
@@ -101,7 +105,7 @@
     data.edges.forEach(function (e) {
       var label = e.verb + (e.areaLabel ? " · " + e.areaLabel : "");
       elements.push({group: "edges", data: {id: "e" + e.id, source: e.source, target: e.target, label: label, edge: e},
-                     classes: [PREDICATES.indexOf(e.predicate) >= 0 ? e.predicate : "other",
+                     classes: [PREDICATES.indexOf(e.predicate) >= 0 ? e.predicate : PLACEMENT.indexOf(e.predicate) >= 0 ? "placement" : "other",
                                e.negated ? "negated" : "", e.conflicts.length ? "conflict" : ""].join(" ")});
     });
     var centreChanged = !loaded || loaded.centre !== data.centre;
@@ -230,6 +234,7 @@
       });
       out.push(ul);
     }
+    if (!e.claimCount) { out.push(el("p", "From the gazetteer, not a claim.")); show(out); return; }
     out.push(el("p", e.claimCount + (e.claimCount === 1 ? " claim" : " claims") +
                      (e.claimCount > e.claims.length ? ", the first " + e.claims.length + ":" : ":")));
     var claims = el("ul");
