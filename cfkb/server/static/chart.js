@@ -127,6 +127,7 @@
       (data.filters.asOf ? ", as of " + data.filters.asOf : "") + "." +
       (data.capped ? " Cut to fit: " + data.cappedWhat.join("; ") + "." : "");
     dates(data, centreChanged);
+    box.setAttribute("data-draws", String(Number(box.getAttribute("data-draws") || 0) + 1));
     box.setAttribute("data-state", "ready");
   }
 
