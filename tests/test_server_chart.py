@@ -178,3 +178,12 @@ def test_entity_pages_open_in_the_chart(client):
     doc = parse(client.get("/entity/harakat-hoquq").text)
     assert any(a.get("href") == "/chart?entity=cfid:harakat-hoquq" and a.text == "open in chart"
                for a in doc.find_all("a"))
+
+
+def test_serve_get_answers_with_the_vendored_library(runner, store):
+    """`serve --get` of a static file (a response that listens for the client leaving) ends."""
+    from conftest import invoke
+
+    result = invoke(runner, store, "serve", "--get", "/static/vendor/cytoscape/cytoscape.min.js")
+    assert result.exit_code == 0, result.output
+    assert "Cytoscape Consortium" in result.output[:400] and len(result.output) > 400_000

@@ -384,16 +384,30 @@ def get(app: Starlette, path: str, headers: dict[str, str] | None = None) -> tup
     out_headers: dict[str, str] = {}
     chunks: list[bytes] = []
 
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
+    async def run() -> None:
+        done = asyncio.Event()
+        asked = False
 
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            out_headers.update({k.decode(): v.decode() for k, v in message.get("headers", [])})
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
+        async def receive() -> Message:
+            nonlocal asked
+            if not asked:
+                asked = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            # a response that listens for the client leaving (a file, a stream) hears it once sent
+            await done.wait()
+            return {"type": "http.disconnect"}
 
-    asyncio.run(app(scope, receive, send))
+        async def send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out_headers.update({k.decode(): v.decode() for k, v in message.get("headers", [])})
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    done.set()
+
+        await app(scope, receive, send)
+
+    asyncio.run(run())
     return status, out_headers, b"".join(chunks)
