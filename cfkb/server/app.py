@@ -287,7 +287,7 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
             entity names. The server waits for both before it answers, up to ``query_timeout``;
             the rest goes on in the background.
     """
-    from cfkb.server import pages, sparql
+    from cfkb.server import chart_page, pages, sparql
 
     if not read_only and not kb.writable:
         raise CfkbError("a writable server needs the base opened for writing")
@@ -337,8 +337,8 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         Route("/names", pages.names, name="names"),
         Route("/claims/{cid}", pages.claim, name="claim"),
         Route("/graph", pages.graph, name="graph"),
-        Route("/chart", pages.link_chart, name="chart"),
-        Route("/chart.json", pages.link_chart_json, name="chart_json"),
+        Route("/chart", chart_page.link_chart, name="chart"),
+        Route("/chart.json", chart_page.link_chart_json, name="chart_json"),
         Route("/search", pages.search, name="search"),
         Route("/duplicates", pages.duplicates, name="duplicates"),
         Route("/query", sparql.editor, methods=["GET", "POST"], name="query"),

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,6 +207,16 @@ def verb(e: Edge | Link) -> str:
 
 # -- reading ------------------------------------------------------------------------
 
+def _link(r: dict[str, Any], iri: str, area: str | None = None) -> Link:
+    """A claim from a query's row (``subject``, ``predicate``, ``object``, ``negated`` and,
+    when bound, ``area``, ``election``, ``date``)."""
+    def value(name: str) -> str | None:
+        return r[name].value if name in r else None
+
+    return Link(iri, r["subject"].value, r["predicate"].value, r["object"].value, r["negated"].value == "true",
+                area or value("area"), value("election"), value("date"))
+
+
 def _links(kb: KnowledgeBase, entity: str) -> list[Link]:
     text = queries.library()["neighbours"].text
     out: dict[str, Link] = {}
@@ -215,10 +224,7 @@ def _links(kb: KnowledgeBase, entity: str) -> list[Link]:
         iri = r["claim"].value
         if iri in out:
             continue  # a second area or date: the first is drawn
-        out[iri] = Link(iri, r["subject"].value, r["predicate"].value, r["object"].value,
-                        r["negated"].value == "true", r["area"].value if "area" in r else None,
-                        r["election"].value if "election" in r else None,
-                        r["date"].value if "date" in r else None)
+        out[iri] = _link(r, iri)
         if len(out) >= MAX_CLAIMS:
             break
     return list(out.values())
@@ -260,10 +266,7 @@ def _placed(kb: KnowledgeBase, area: str) -> list[Link]:
     for a in sorted(overlapping(kb, area)):
         for r in kb.select(_PLACED, {"area": ox.NamedNode(a)}):
             iri = r["claim"].value
-            out.setdefault(iri, Link(iri, r["subject"].value, r["predicate"].value, r["object"].value,
-                                     r["negated"].value == "true", a,
-                                     r["election"].value if "election" in r else None,
-                                     r["date"].value if "date" in r else None))
+            out.setdefault(iri, _link(r, iri, a))
             if len(out) >= MAX_CLAIMS:
                 return list(out.values())
     return list(out.values())
@@ -273,10 +276,7 @@ def _claim(kb: KnowledgeBase, iri: str) -> Link | None:
     rows = kb.select(_CLAIM, {"claim": ox.NamedNode(iri)})
     if not rows:
         return None
-    r = rows[0]
-    return Link(iri, r["subject"].value, r["predicate"].value, r["object"].value, r["negated"].value == "true",
-                r["area"].value if "area" in r else None, r["election"].value if "election" in r else None,
-                r["date"].value if "date" in r else None)
+    return _link(rows[0], iri)
 
 
 # -- the neighbourhood -----------------------------------------------------------------
@@ -361,6 +361,10 @@ class _Walk:
         return added
 
 
+def _edge(key: tuple[str, str, str, bool, str | None]) -> Edge:
+    return Edge(content_hash(*map(str, key))[:16], *key)
+
+
 def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Filters = Filters(),
                   node_cap: int = DEFAULT_NODES, expand: tuple[str, ...] = (),
                   conflicts: list[Clash] | None = None) -> Chart:
@@ -419,7 +423,7 @@ def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Fi
     for x in sorted(links.values(), key=lambda x: (x.date or "", x.claim)):
         key = (x.subject, x.predicate, x.object, x.negated, x.area)
         if key not in edges:
-            edges[key] = Edge(content_hash(*map(str, key))[:16], *key)
+            edges[key] = _edge(key)
         edge = edges[key]
         edge.claims.append(x)
         for c in clashes.get(x.claim, ()):
@@ -429,12 +433,12 @@ def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Fi
     for x in links.values():
         if x.area in nodes:
             key = (x.subject, PLACED_IN, x.area, False, None)
-            edges.setdefault(key, Edge(content_hash(*map(str, key))[:16], *key)).claims.append(x)
+            edges.setdefault(key, _edge(key)).claims.append(x)
     if sum(map(walk.is_area, nodes)) > 1:
         for r in kb.select(_INCLUDES):
             key = (r["region"].value, INCLUDES, r["part"].value, False, None)
             if key[0] in nodes and key[2] in nodes:
-                edges[key] = Edge(content_hash(*map(str, key))[:16], *key)
+                edges[key] = _edge(key)
     drawn = list(edges.values())
     if len(drawn) > MAX_EDGES:
         walk.capped.append(f"{len(drawn) - MAX_EDGES} more edges")
@@ -448,69 +452,3 @@ def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Fi
                for iri, d in nodes.items()},
         edges=drawn, capped=walk.capped, first=dates[0] if dates else None, last=dates[-1] if dates else None,
     )
-
-
-# -- requests --------------------------------------------------------------------------
-
-def parse_filters(kb: KnowledgeBase, params: Any) -> Filters:
-    """The filters of a request's parameters (``area``, ``election``, ``kind``, ``asOf``).
-
-    Raises:
-        InputError: an unknown area, election or kind, or a date that is not one.
-    """
-    def entity(name: str, types: set[str]) -> str | None:
-        text = (params.get(name) or "").strip()
-        if not text:
-            return None
-        iri = entity_iri(kb, text)
-        if not types & {local_name(t) for t in kb.entity_index().types.get(iri, ())}:
-            raise InputError(f"{name}: {text[:80]!r} is not {' or '.join(sorted(types)).lower()}")
-        return iri
-
-    known = kb.predicates()
-    kinds = set()
-    for text in params.getlist("kind"):
-        if text and text not in known:
-            raise InputError(f"kind must be a claim predicate ({', '.join(sorted(known))}), not {text[:40]!r}")
-        if text:
-            kinds.add(known[text])
-    raw = (params.get("asOf") or "").strip()
-    try:
-        as_of = dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        raise InputError(f"asOf must be a date (YYYY-MM-DD), not {raw[:40]!r}") from None
-    return Filters(area=entity("area", {"Province", "Region"}), election=entity("election", {"Election"}),
-                   kinds=frozenset(kinds), as_of=as_of)
-
-
-def number(params: Any, name: str, default: int, low: int, high: int) -> int:
-    raw = (params.get(name) or "").strip() or str(default)
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InputError(f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}")
-    return int(raw)
-
-
-def to_json(chart: Chart, url: Callable[[str], str], label: Callable[[str], str]) -> dict[str, Any]:
-    """The chart as the page's script reads it; ``url`` gives an entity's page, ``label`` its name."""
-    f = chart.filters
-    return {
-        "centre": chart.centre, "depth": chart.depth, "nodeCap": chart.node_cap,
-        "filters": {"area": f.area, "election": f.election, "kinds": sorted(local_name(k) for k in f.kinds),
-                    "asOf": f.as_of.isoformat() if f.as_of else None},
-        "capped": bool(chart.capped), "cappedWhat": chart.capped,
-        "caps": {"nodes": chart.node_cap, "edges": MAX_EDGES, "claimsPerEntity": MAX_CLAIMS,
-                 "claimsPerEdge": EDGE_CLAIMS},
-        "dates": {"first": chart.first, "last": chart.last},
-        "nodes": [{"id": n.iri, "label": n.label, "types": n.types, "depth": n.depth, "expanded": n.expanded,
-                   "url": url(n.iri)} for n in chart.nodes.values()],
-        "edges": [{"id": e.id, "source": e.subject, "target": e.object, "predicate": local_name(e.predicate),
-                   "verb": verb(e), "negated": e.negated, "area": e.area,
-                   "areaLabel": label(e.area) if e.area else None,
-                   "claims": [{"id": local_name(x.claim), "date": x.date} for x in e.claims[:EDGE_CLAIMS]],
-                   "claimCount": len(e.claims),
-                   "dates": e.dates,
-                   "conflicts": [{"id": c.id, "kind": c.kind, "status": c.status} for c in e.conflicts[:EDGE_CLAIMS]],
-                   "conflictCount": len(e.conflicts)}
-                  for e in chart.edges],
-    }
-

@@ -19,9 +19,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from cfkb import queries
 from cfkb.conflicts import KINDS, STATUSES, Conflict, find_conflicts
 from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
-from cfkb.model import CFID_NS, curie, short_id
+from cfkb.model import CFID_NS, short_id
 from cfkb.names import expand_curie
-from cfkb.server import chart, data, triage
+from cfkb.server import data, triage
 from cfkb.server.app import (
     ServerConfig,
     config,
@@ -380,50 +380,6 @@ def graph(request: Request) -> Response:
     drawn = [(p, render_panel(p, label, entity_url, f"p{i}")) for i, p in enumerate(panels)]
     return render(request, "graph.html", {"title": "Graph", "nav": "graph", "panels": drawn,
                                           "areas": all_areas, "area": area_iri})
-
-
-def _chart(request: Request) -> tuple[ServerConfig, chart.Chart]:
-    cfg = config(request)
-    kb, params = cfg.kb, request.query_params
-    filters = chart.parse_filters(kb, params)
-    depth = chart.number(params, "depth", 1, 1, chart.MAX_DEPTH)
-    cap = chart.number(params, "nodes", chart.DEFAULT_NODES, 1, chart.MAX_NODES)
-    expand = tuple(chart.entity_iri(kb, t) for t in params.getlist("expand")[: chart.MAX_EXPAND + 1] if t.strip())
-    text = (params.get("entity") or "").strip()
-    centre = chart.entity_iri(kb, text) if text else chart.busiest(kb)
-    if centre is None:
-        raise NotFoundError("the base holds no claims to chart")
-    return cfg, chart.neighbourhood(kb, centre, depth=depth, filters=filters, node_cap=cap, expand=expand)
-
-
-def link_chart(request: Request) -> Response:
-    """The link chart: the claims around an entity, drawn by script, listed as a table for
-    readers without one."""
-    cfg, c = _chart(request)
-    kb = cfg.kb
-    index = kb.entity_index()
-    elections = sorted((iri for iri, types in index.types.items()
-                        if any(data.local_name(t) == "Election" for t in types)), key=index.label)
-    params = request.query_params
-    return render(request, "chart.html", {
-        "title": f"Link chart: {index.label(c.centre)}", "nav": "chart", "c": c, "verb": chart.verb,
-        "centre_curie": curie(c.centre), "areas": data.areas(kb),
-        "elections": [(iri, index.label(iri)) for iri in elections], "kinds": sorted(kb.predicates()),
-        "words": chart.words, "edge_claims": chart.EDGE_CLAIMS,
-        "expand": [t for t in params.getlist("expand") if t.strip()][: chart.MAX_EXPAND],
-        "max_depth": chart.MAX_DEPTH, "max_nodes": chart.MAX_NODES,
-        "kind_set": {data.local_name(k) for k in c.filters.kinds},
-    })
-
-
-def link_chart_json(request: Request) -> Response:
-    """The link chart's nodes and edges as JSON (see :func:`cfkb.server.chart.to_json`); errors
-    as ``{"error": ...}`` with their status."""
-    try:
-        cfg, c = _chart(request)
-    except CfkbError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=exc.http_status)
-    return JSONResponse(chart.to_json(c, entity_url, cfg.kb.entity_index().label))
 
 
 def names(request: Request) -> Response:
