@@ -192,3 +192,15 @@ def test_the_believe_radios_are_one_labelled_group(server, page):
     page.goto(server.url + f"/conflicts/{HOQUQ_CONFLICT}")
     group = page.get_by_role("group", name="Believe (when resolving)")
     expect(group.get_by_role("radio")).to_have_count(3)
+
+
+def test_screenshot(server, page, request):
+    if not request.config.getoption("--screenshots"):
+        pytest.skip("pass --screenshots to save the chart under docs/screenshots/")
+    from pathlib import Path
+
+    shot = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "chart.png"
+    page.set_viewport_size({"width": 1400, "height": 1250})
+    open_chart(page, server.url + "/chart?entity=cfid:harakat-hoquq&depth=2")
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
