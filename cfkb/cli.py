@@ -1392,7 +1392,8 @@ def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read
     """Serve the SPARQL 1.1 endpoint (/sparql) and the web pages.
 
     Pages: conflicts (/), entities, sources, claims, a graph of who runs
-    with whom where (/graph), a SPARQL editor with the named queries
+    with whom where (/graph), a link chart around any entity (/chart, its
+    data as JSON at /chart.json), a SPARQL editor with the named queries
     (/query) and search by any name. The endpoint refuses updates,
     SERVICE, LOAD and FROM, and bounds query time and answer size.
 

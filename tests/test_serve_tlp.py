@@ -44,7 +44,9 @@ def marked_store(seed_template, tmp_path_factory):
 def _everything(url: str) -> str:
     """Every page, a whole-base SPARQL answer in each format, and the editor's downloads."""
     out = []
-    for path in ("/", "/sources", "/graph", "/query", "/search?q=Liwa%20al-Tajriba", "/entity/kataib-hezbollah"):
+    for path in ("/", "/sources", "/graph", "/query", "/search?q=Liwa%20al-Tajriba", "/entity/kataib-hezbollah",
+                 "/chart?entity=cfid:kataib-hezbollah&depth=2",
+                 "/chart.json?entity=cfid:iraq-provincial-elections-2023"):
         r = httpx.get(url + path, timeout=60, follow_redirects=True)
         out.append(r.text)
     everything = "SELECT * WHERE { ?s ?p ?o }"

@@ -75,6 +75,8 @@ PAGES = [
     "/sources?sort=last&order=asc",
     "/graph",
     "/graph?area=diyala",
+    "/chart",
+    "/chart?entity=cfid:kirkuk",
     "/search?q=Tahalof",
     "/search?q=zzqqxx",
     "/query",

@@ -87,6 +87,15 @@ def graph_url(area: str) -> str:
     return "/graph?area=" + quote(rest, safe="/")
 
 
+def chart_url(iri: str) -> str:
+    """The link chart around an entity, named by its CURIE (or its IRI in brackets).
+
+    >>> chart_url("https://w3id.org/cfkb/id/harakat-hoquq")
+    '/chart?entity=cfid:harakat-hoquq'
+    """
+    return "/chart?entity=" + quote(curie(iri), safe=":")
+
+
 def source_url(iri: str) -> str:
     rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
     if rest and "/" not in rest and "#" not in rest:
@@ -107,6 +116,7 @@ def _templates(kb: KnowledgeBase) -> jinja2.Environment:
                        label=lambda iri: kb.entity_index().label(iri), short_id=short_id)
     env.globals["default_tlp"] = lambda: default_marking(kb)
     env.globals["graph_url"] = graph_url
+    env.globals["chart_url"] = chart_url
     env.filters["rtl"] = lambda lang: "rtl" if (lang or "").split("-")[0] in ("ar", "fa", "he", "ur", "ku") else "auto"
     return env
 
@@ -277,7 +287,7 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
             entity names. The server waits for both before it answers, up to ``query_timeout``;
             the rest goes on in the background.
     """
-    from cfkb.server import pages, sparql
+    from cfkb.server import chart_page, pages, sparql
 
     if not read_only and not kb.writable:
         raise CfkbError("a writable server needs the base opened for writing")
@@ -327,6 +337,8 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
         Route("/names", pages.names, name="names"),
         Route("/claims/{cid}", pages.claim, name="claim"),
         Route("/graph", pages.graph, name="graph"),
+        Route("/chart", chart_page.link_chart, name="chart"),
+        Route("/chart.json", chart_page.link_chart_json, name="chart_json"),
         Route("/search", pages.search, name="search"),
         Route("/duplicates", pages.duplicates, name="duplicates"),
         Route("/query", sparql.editor, methods=["GET", "POST"], name="query"),
@@ -372,16 +384,30 @@ def get(app: Starlette, path: str, headers: dict[str, str] | None = None) -> tup
     out_headers: dict[str, str] = {}
     chunks: list[bytes] = []
 
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
+    async def run() -> None:
+        done = asyncio.Event()
+        asked = False
 
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            out_headers.update({k.decode(): v.decode() for k, v in message.get("headers", [])})
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
+        async def receive() -> Message:
+            nonlocal asked
+            if not asked:
+                asked = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            # a response that listens for the client leaving (a file, a stream) hears it once sent
+            await done.wait()
+            return {"type": "http.disconnect"}
 
-    asyncio.run(app(scope, receive, send))
+        async def send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out_headers.update({k.decode(): v.decode() for k, v in message.get("headers", [])})
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    done.set()
+
+        await app(scope, receive, send)
+
+    asyncio.run(run())
     return status, out_headers, b"".join(chunks)
