@@ -26,7 +26,7 @@ from cfkb.stakes import Stakes, interest
 from cfkb.store import KnowledgeBase
 
 __all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Ref", "Rule", "claim_view", "claim_views", "compile_rule",
-           "conflict_id", "conflict_page", "conflicts_for_claims", "Filed", "filed_conflicts", "engine_keys", "find_conflicts", "full_rows",
+           "conflict_id", "conflict_page", "conflict_statuses", "conflicts_for_claims", "Filed", "filed_conflicts", "engine_keys", "find_conflicts", "full_rows",
            "incremental_rows", "load_rules", "reference_keys", "rows_involving", "rule_patterns", "view_as_of"]
 
 # -- conflicts as things ---------------------------------------------------
@@ -267,6 +267,11 @@ def _statuses(kb: KnowledgeBase) -> dict[str, str]:
     return {c: status for c, (_, status) in latest.items()}
 
 
+def conflict_statuses(kb: KnowledgeBase) -> dict[str, str]:
+    """The latest status of every assessed conflict, by conflict ID (open where absent)."""
+    return {iri[len(CONFLICT_PREFIX):]: s for iri, s in _statuses(kb).items() if iri.startswith(CONFLICT_PREFIX)}
+
+
 def _conflicts(views: _Views, statuses: dict[str, str], rule: Rule,
                rows: Iterable[dict[str, Any]]) -> dict[str, Conflict]:
     """The conflicts one rule's result rows describe, by conflict ID."""
@@ -378,10 +383,8 @@ def filed_conflicts(kb: KnowledgeBase, default_tlp: str | None) -> list[Filed]:
     and marking: no claim is read whole."""
     from cfkb.engine.index import open_index
 
-    statuses = _statuses(kb)
-    by_id = {iri[len(CONFLICT_PREFIX):]: s for iri, s in statuses.items() if iri.startswith(CONFLICT_PREFIX)}
     with open_index(kb) as index:
-        rows = index.members(by_id)
+        rows = index.members(conflict_statuses(kb))
     claims = {r[3] for r in rows}
     sources = {x for r in rows for x in (r[7], r[8]) if x}
     reliability = _marks(kb, claims | sources, CFKB_NS + "reliability")

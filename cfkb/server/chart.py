@@ -27,9 +27,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from cfkb import queries
-from cfkb.conflicts import conflict_id, load_rules, rule_rows
+from cfkb.conflicts import conflict_statuses
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model import BACKGROUND_PREFIX, CFKB_NS, CONFLICT_PREFIX, content_hash
+from cfkb.model import CFKB_NS, content_hash
 from cfkb.names import expand_curie
 from cfkb.server.data import local_name
 from cfkb.store import KnowledgeBase
@@ -102,27 +102,18 @@ class Clash:
 
 def conflict_set(kb: KnowledgeBase) -> list[Clash]:
     """The base's conflicts, dismissed ones left out: the ones
-    :func:`cfkb.conflicts.find_conflicts` finds, read from the same stored rule answers
-    (:func:`cfkb.conflicts.rule_rows`) without building each side's text."""
-    from cfkb.workflow import latest_assessments
+    :func:`cfkb.conflicts.find_conflicts` finds, read from the conflict index
+    (:mod:`cfkb.engine.index`) without building each side's text."""
+    from cfkb.engine.index import open_index
 
-    kinds = {r.iri: r.kind for r in load_rules()}
-    statuses = {iri: a.status for iri, a in latest_assessments(kb).items() if a.status}
+    with open_index(kb) as index:
+        rows = index.members(conflict_statuses(kb))
     grouped: dict[tuple[str, str, str], set[str]] = {}
-    for rule, rows in rule_rows(kb).items():
-        if rule not in kinds:
-            continue
-        for row in rows:
-            key = (rule, row["this"].value, row["value"].value)
-            grouped.setdefault(key, set()).update(
-                t.value for t in row.values() if not t.value.startswith(BACKGROUND_PREFIX))
-    out = []
-    for (rule, this, value), claims in grouped.items():
-        cid = conflict_id(rule, (this, value))
-        status = statuses.get(CONFLICT_PREFIX + cid, "open")
+    for cid, kind, status, claim, *_ in rows:
         if status != "dismissed":
-            out.append(Clash(cid, kinds[rule], status, frozenset(claims)))
-    return sorted(out, key=lambda c: c.id)
+            grouped.setdefault((cid, kind, status), set()).add(claim)
+    return sorted((Clash(cid, kind, status, frozenset(claims)) for (cid, kind, status), claims in grouped.items()),
+                  key=lambda c: c.id)
 
 
 @dataclass(frozen=True)
