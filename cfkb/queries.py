@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, QueryError
-from cfkb.guard import keywords, query_form, screen_query, vouch
+from cfkb.guard import query_form, screen_query, vouch
+from cfkb.sparqltext import keywords
 from cfkb.names import EntityIndex, expand_curie
 from cfkb.resources import queries_dir
 

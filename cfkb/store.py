@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import pyoxigraph as ox
 
@@ -64,7 +64,10 @@ from cfkb.errors import (
 from cfkb.guard import check_query
 from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, STATE_GRAPH
 from cfkb.names import EntityIndex
-from cfkb.remote import RemoteSettings, bind_values, check_url, is_remote
+from cfkb.sparqltext import bind_values
+
+if TYPE_CHECKING:
+    from cfkb.remote import RemoteSettings
 
 MARKER = "cfkb.json"
 #: The redo journal of a bulk write, and the file that commits it.
@@ -77,7 +80,7 @@ APPLY_WAIT = 300.0
 Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
 #: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
-Location = Union[str, "os.PathLike[str]", RemoteSettings]
+Location = Union[str, "os.PathLike[str]", "RemoteSettings"]
 
 
 _STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
@@ -114,7 +117,13 @@ def add_write_follower(follower: Any) -> None:
         _WRITE_FOLLOWERS.append(follower)
 
 
-def _settings(location: str | RemoteSettings) -> RemoteSettings:
+def _where(location: Location) -> Path | RemoteSettings:
+    """A store directory, or a server's settings (the remote client is imported only for a server)."""
+    if isinstance(location, os.PathLike) or (
+            isinstance(location, str) and not location.lower().startswith(("http://", "https://"))):
+        return Path(location)
+    from cfkb.remote import RemoteSettings, check_url
+
     return location if isinstance(location, RemoteSettings) else RemoteSettings(check_url(str(location)))
 
 
@@ -155,9 +164,11 @@ class KnowledgeBase:
     @staticmethod
     def exists(location: Location) -> bool:
         """Whether a cfkb base is at ``location`` (a server is asked)."""
-        if is_remote(location):
-            return _settings(location).connect(read_only=True).contains_named_graph(ONTOLOGY_GRAPH)  # type: ignore[arg-type]
-        return (Path(location) / MARKER).is_file()  # type: ignore[arg-type]
+        where = _where(location)
+        if not isinstance(where, Path):
+            with where.connect(read_only=True) as store:
+                return store.contains_named_graph(ONTOLOGY_GRAPH)
+        return (where / MARKER).is_file()
 
     @classmethod
     def create(cls, location: Location) -> KnowledgeBase:
@@ -168,9 +179,9 @@ class KnowledgeBase:
             StoreError: the path is a non-empty directory that is not a store,
                 or the server holds data that is not a cfkb base.
         """
-        if is_remote(location):
-            return cls._create_remote(_settings(location))  # type: ignore[arg-type]
-        path = Path(location)  # type: ignore[arg-type]
+        path = _where(location)
+        if not isinstance(path, Path):
+            return cls._create_remote(path)
         if cls.exists(path):
             raise StoreExistsError(f"a cfkb store already exists at {path}")
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -221,14 +232,9 @@ class KnowledgeBase:
                 damaged, or an unapplied bulk write cannot be applied (a full disk).
             RemoteError: the server cannot be reached or fails.
         """
-        if is_remote(location):
-            settings = _settings(location)  # type: ignore[arg-type]
-            store = settings.connect(read_only=not write)
-            if not store.contains_named_graph(ONTOLOGY_GRAPH):
-                raise StoreMissingError(f"no cfkb base at {settings}; create one with 'cfkb --store {settings} init'")
-            store.drop_staging()  # an orphan of a killed import must never be read as data
-            return cls(store, None, writable=write, location=str(settings))
-        path = Path(location)  # type: ignore[arg-type]
+        path = _where(location)
+        if not isinstance(path, Path):
+            return cls._open_remote(path, write=write)
         if not cls.exists(path):
             if path.exists():
                 raise StoreError(f"{path} is not a cfkb store (no {MARKER}); create one elsewhere with"
@@ -252,17 +258,30 @@ class KnowledgeBase:
         return cls(_open_reading(path, wait), path, writable=False)
 
     @classmethod
+    def _open_remote(cls, settings: RemoteSettings, *, write: bool) -> KnowledgeBase:
+        store = settings.connect(read_only=not write)
+        try:
+            if not store.contains_named_graph(ONTOLOGY_GRAPH):
+                raise StoreMissingError(f"no cfkb base at {settings}; create one with 'cfkb --store {settings} init'")
+            store.drop_staging()  # an orphan of a killed import must never be read as data
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, None, writable=write, location=str(settings))
+
+    @classmethod
     def drop(cls, location: Location) -> None:
         """Delete the base at ``location``: the store directory, or every graph on the server.
 
         Raises:
             StoreLockedError: another process is writing to the store.
         """
-        if is_remote(location):
-            cls.open(location, write=True).destroy()
+        where = _where(location)
+        if not isinstance(where, Path):
+            cls.open(where, write=True).destroy()
             return
-        cls.open(location, write=True).close()  # refuses while another process writes
-        shutil.rmtree(Path(location))  # type: ignore[arg-type]
+        cls.open(where, write=True).close()  # refuses while another process writes
+        shutil.rmtree(where)
 
     def destroy(self) -> None:
         """Delete this base and close it (a half-made one, when loading it failed)."""

@@ -24,7 +24,7 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
-from cfkb import guard, sandbox
+from cfkb import guard, sandbox, sparqltext
 from cfkb.errors import QueryError, QueryRefusedError, QueryTimeoutError
 from cfkb.store import KnowledgeBase
 from conftest import ServerProcess, invoke
@@ -99,7 +99,7 @@ def test_every_hidden_service_is_refused_by_the_algebra(text):
 def test_a_scanner_would_have_missed_the_escaped_hash():
     """The scanner alone: fixed for `\\#`, but it is the parser that decides."""
     text = "SELECT * WHERE { ?s ?p ex:x\\#y . SERVICE <http://e/> { } }"
-    assert "SERVICE" in guard.keywords(text)
+    assert "SERVICE" in sparqltext.keywords(text)
     assert guard._parse_verdict(text.replace("ex:x\\#y", "<urn:x>")) == ("outside", "SERVICE")
 
 
