@@ -77,6 +77,8 @@ JOURNAL_COMMIT = "pending.commit"
 BULK_MIN_QUADS = 20_000
 #: How long (seconds) opening waits for a bulk write in progress to be applied.
 APPLY_WAIT = 300.0
+#: How long (seconds) a read-only open keeps trying while a live writer changes the files under it.
+BUSY_WAIT = 10.0
 Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
 #: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
@@ -150,6 +152,8 @@ class KnowledgeBase:
         self._write_failed = False
         #: a committed bulk write could not be applied: this handle must not be used any more
         self._unapplied = False
+        #: the writer's mark on the database directory (:func:`_mark_writer`), held until closing
+        self._writer_mark: int | None = None
 
     # -- opening -------------------------------------------------------
 
@@ -192,6 +196,7 @@ class KnowledgeBase:
         except OSError as exc:
             raise StoreError(f"cannot create a store at {path}: {exc}") from exc
         kb = cls(store, path)
+        kb._writer_mark = _mark_writer(path)
         try:
             kb.load_ontology()
             (path / MARKER).write_text(
@@ -248,6 +253,7 @@ class KnowledgeBase:
                              " restore it from a backup")
         if write:
             kb = cls(_open_db(path, write=True), path, writable=True)
+            kb._writer_mark = _mark_writer(path)
             try:
                 kb._finish_bulk_write()
             except BaseException:
@@ -305,6 +311,9 @@ class KnowledgeBase:
             raise StoreError(f"could not finish writing the store to disk: {_one_line(exc)}") from exc
         finally:
             del self.store
+            if self._writer_mark is not None:
+                os.close(self._writer_mark)  # releases the mark
+                self._writer_mark = None
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -345,6 +354,9 @@ class KnowledgeBase:
             raise QueryError(f"SPARQL syntax error: {exc}", name) from exc
         except (ValueError, TypeError, RuntimeError) as exc:
             if _damaged(exc):
+                if not self.writable and self.path is not None and _writer_active(self.path):
+                    raise StoreLockedError(f"store in use: another cfkb process changed the files of {self.path}"
+                                           " while this query read them; run it again") from exc
                 raise StoreError(f"the store at {self.path} is damaged: {_one_line(exc)}; restore it from a"
                                  " backup") from exc
             # pyoxigraph's word for a bound variable the query does not select, and the like
@@ -655,12 +667,37 @@ def _open_reading(path: Path, wait: float) -> Backend:
 
     A committed bulk write that nobody is applying is applied first (it
     needs the write lock, so this waits for a writer to finish).
+
+    A live writer may remove files (logs, old tables) while a read-only open
+    reads the list of them, which RocksDB reports as corruption or a missing
+    file. Such an open is tried again while the writer's mark is held (for
+    :data:`BUSY_WAIT` seconds at most, then "store in use"), and once more
+    after the writer is gone; a store that still fails to open then is damaged.
     """
     deadline = time.monotonic() + wait
+    busy_until = time.monotonic() + BUSY_WAIT
+    retried = False
     while True:
+        failure: StoreError | None = None
         with _apply_lock(path, exclusive=False, deadline=deadline):
             if not (path / JOURNAL_COMMIT).exists():
-                return _open_db(path, write=False)
+                try:
+                    return _open_db(path, write=False)
+                except StoreLockedError:
+                    raise
+                except StoreError as exc:
+                    failure = exc
+        if failure is not None:
+            if _writer_active(path):
+                if time.monotonic() >= busy_until:
+                    raise StoreLockedError(f"store in use: another cfkb process is writing to {path} too busily"
+                                           " to open it for reading; try again when it has finished") from failure
+            elif retried:
+                raise failure
+            else:
+                retried = True
+            time.sleep(0.01)
+            continue
         try:
             KnowledgeBase.open(path, write=True).close()
         except StoreLockedError as exc:
@@ -668,6 +705,41 @@ def _open_reading(path: Path, wait: float) -> Backend:
                 raise StoreLockedError(f"store in use: an import into {path} is still being written; try again"
                                        " when it has finished") from exc
             time.sleep(0.05)
+
+
+def _mark_writer(path: Path) -> int | None:
+    """Mark the store as open for writing, for as long as the returned descriptor stays open.
+
+    RocksDB's own lock cannot be asked about without the risk of releasing it
+    (POSIX record locks), so the writer also holds a shared ``flock`` on the
+    database directory, which readers test (:func:`_writer_active`).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: readers cannot tell a writer from damage
+        return None
+    fd = os.open(path / "oxigraph", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def _writer_active(path: Path) -> bool:
+    """Whether a process holds the store open for writing (its :func:`_mark_writer`)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        fd = os.open(path / "oxigraph", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 @contextmanager
