@@ -63,19 +63,17 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
         from cfkb.engine.table import open_table
         from cfkb.store import KnowledgeBase
 
-        with KnowledgeBase.open(store) as kb:
-            with open_table(kb) as table:
-                out["claims"] = table.count()
+        with KnowledgeBase.open(store) as kb, open_table(kb) as table:
+            out["claims"] = table.count()
     elif engine == "sql":
         from cfkb.conflicts import load_rules
         from cfkb.engine.rules import sql_rows
         from cfkb.engine.table import open_table
         from cfkb.store import KnowledgeBase
 
-        with KnowledgeBase.open(store) as kb:
-            with open_table(kb) as table:
-                assert table.regular
-                out["keys"] = _keys(sql_rows(table, [r.iri for r in load_rules()]))
+        with KnowledgeBase.open(store) as kb, open_table(kb) as table:
+            assert table.regular
+            out["keys"] = _keys(sql_rows(table, [r.iri for r in load_rules()]))
     elif engine == "plain":
         from cfkb.store import KnowledgeBase
 

@@ -913,7 +913,6 @@ def entity_show(state: State, name: str, fmt: str) -> None:
     from dataclasses import asdict
 
     from cfkb.entities import show_entity
-
     from cfkb.tlp import marking_of
 
     info = show_entity(state.kb(), name)

@@ -453,7 +453,6 @@ def _unreadable(text: str, exc: object) -> str:
     (:func:`cfkb.sandbox.run_offline`), and its answer is never read.
     """
     from cfkb import sandbox
-
     from cfkb.model import PREFIXES
 
     def oxigraph_error() -> str | None:

@@ -18,8 +18,8 @@ import pyoxigraph as ox
 
 from cfkb.conflicts import Conflict, conflict_id, engine_keys, find_conflicts
 from cfkb.importer import ImportReport, InputFile, import_files, prepare
-from cfkb.names import partner_iri
 from cfkb.model import CFID_NS, CFKB, PROV, RDF, XSD, content_hash
+from cfkb.names import partner_iri
 from cfkb.store import KnowledgeBase
 
 GRADING_PREFIX = CFID_NS + "grading/"

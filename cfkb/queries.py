@@ -21,9 +21,9 @@ import pyoxigraph as ox
 
 from cfkb.errors import InputError, QueryError
 from cfkb.guard import query_form, screen_query, vouch
-from cfkb.sparqltext import keywords
 from cfkb.names import EntityIndex, expand_curie
 from cfkb.resources import queries_dir
+from cfkb.sparqltext import keywords
 
 if TYPE_CHECKING:
     from cfkb.store import KnowledgeBase

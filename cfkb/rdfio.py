@@ -30,10 +30,10 @@ from cfkb.model import (
     GRAPH_NS,
     OWN_RECORDS,
     PROV,
-    STAGING_GRAPH_PREFIX,
     RDF,
     RDFS,
     SCHEMA,
+    STAGING_GRAPH_PREFIX,
     Claim,
     tlp_name,
 )

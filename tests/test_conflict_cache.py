@@ -6,12 +6,12 @@ import json
 import random
 
 import pyoxigraph as ox
-from conftest import invoke
 
 from bench.generate import generate
 from cfkb import cache
 from cfkb.conflicts import compile_rule, engine_keys, find_conflicts, incremental_rows, load_rules, rule_rows
 from cfkb.store import KnowledgeBase
+from conftest import invoke
 
 
 def _keys(rows: dict[str, list[dict[str, ox.NamedNode]]]) -> set[tuple[str, frozenset[str]]]:

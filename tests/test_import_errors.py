@@ -248,8 +248,8 @@ def test_yaml_errors(runner, store_path, tmp_path, name, content, expected):
 def test_bom_accepted_in_yaml_and_jsonld(runner, store_path, tmp_path):
     yaml_path = tmp_path / "bom.yaml"
     yaml_path.write_bytes(b"\xef\xbb\xbf" + (
-        "claims:\n  - {subject: KH, predicate: participatesIn, object: December 2023 provincial elections,"
-        " source: al-Iraqiya TV, date: 2023-08-30}\n").encode())
+        b"claims:\n  - {subject: KH, predicate: participatesIn, object: December 2023 provincial elections,"
+        b" source: al-Iraqiya TV, date: 2023-08-30}\n"))
     jsonld_path = tmp_path / "bom.jsonld"
     jsonld_path.write_bytes(b'\xef\xbb\xbf{"@id": "https://w3id.org/cfkb/id/kataib-hezbollah",'
                             b' "https://w3id.org/cfkb/ns#note": "x"}')

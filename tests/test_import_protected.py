@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
-from conftest import invoke
-from storestate import store_state
 
 from cfkb.export import ExportOptions, export_base
 from cfkb.importer import InputFile, import_files
 from cfkb.model import CFID_NS, CFKB, STATE_GRAPH, tlp_term
 from cfkb.store import KnowledgeBase
 from cfkb.tlp import BASE, default_level
+from conftest import invoke
+from storestate import store_state
 
 PREFIXES = """@prefix cfkb: <https://w3id.org/cfkb/ns#> .
 @prefix cfid: <https://w3id.org/cfkb/id/> .

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 import pytest
 
 from cfkb.backend import Backend
-from cfkb.errors import InputError, QueryError, RemoteAuthError, RemoteError, StoreError
+from cfkb.errors import InputError, QueryError, RemoteAuthError, StoreError
 from cfkb.model import ONTOLOGY_GRAPH
 from cfkb.remote import STAGING_PREFIX, RemoteStore, check_url, settings_for
 from cfkb.sparqltext import bind_values

@@ -7,8 +7,6 @@ import datetime as dt
 
 import pyoxigraph as ox
 import pytest
-from conftest import invoke
-from exchange_tools import WHEN, claim, entity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +16,8 @@ from cfkb.model import CFID_NS, CFKB, TLP_LEVELS
 from cfkb.partner import import_partner
 from cfkb.store import KnowledgeBase
 from cfkb.tlp import allowed, effective_ceiling
+from conftest import invoke
+from exchange_tools import WHEN, claim, entity
 
 settings.register_profile("exchange", max_examples=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

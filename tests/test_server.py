@@ -507,9 +507,8 @@ def test_resolving_moves_the_conflict(writable_app):
 
 
 def test_a_writable_server_needs_a_writable_base(seed_template):
-    with KnowledgeBase.open(seed_template) as kb:
-        with pytest.raises(Exception, match="opened for writing"):
-            create_app(kb, read_only=False)
+    with KnowledgeBase.open(seed_template) as kb, pytest.raises(Exception, match="opened for writing"):
+        create_app(kb, read_only=False)
 
 
 def test_host_header_is_checked_when_hosts_are_given(seed_template):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 import yaml
-from exchange_tools import WHEN, claim, entity
 
 from cfkb.errors import InputError
 from cfkb.export import ExportOptions, export_base
@@ -13,6 +12,7 @@ from cfkb.importer import InputFile, import_files
 from cfkb.model import CFID_NS, CFKB, PROV, RDF, RDFS, SCHEMA, TLP_LEVELS, tlp_term
 from cfkb.store import KnowledgeBase
 from cfkb.tlp import allowed, default_level, effective_ceiling, normalise, order, set_default_level
+from exchange_tools import WHEN, claim, entity
 
 FORMATS = [("turtle", None), ("trig", None), ("jsonld", None), ("nt", None), ("nq", None), ("trig", "nanopub")]
 CEILINGS = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
