@@ -785,7 +785,7 @@ def _table(names: list[str], rows: list[list[str]]) -> str:
 
     def fmt_row(cells: list[str]) -> str:
         return "  ".join((c if len(c) <= w else c[: w - 1] + "\u2026").ljust(w)
-                         for c, w in zip(cells, widths)).rstrip()
+                         for c, w in zip(cells, widths, strict=False)).rstrip()
 
     lines = [fmt_row(names), "  ".join("-" * w for w in widths)]
     lines += [fmt_row(r) for r in rows]
@@ -806,13 +806,15 @@ def _table(names: list[str], rows: list[list[str]]) -> str:
 @click.option("--area", help="Only claims in this area (or a region that includes it, or its provinces).")
 @click.option("--source", help="Only claims by this speaker, outlet or citing document.")
 @click.option("--since", help="Only claims stated on or after this date (YYYY-MM-DD).")
-@click.option("--until", "--as-of", "until", help="Only claims stated on or before this date (YYYY-MM-DD): the base as claimed then.")
+@click.option("--until", "--as-of", "until",
+              help="Only claims stated on or before this date (YYYY-MM-DD): the base as claimed then.")
 @click.option("--conflicts-only", is_flag=True, help="Only conflicts and the claims in them.")
 @click.option("--accepted-view", is_flag=True,
               help="Assert the triples of preferred and uncontested claims, each linked to its claims.")
 @click.option("--profile", type=click.Choice(["nanopub"]), help="nanopub: each claim as a nanopublication (trig, nq).")
 @click.option("--when", metavar="DATETIME", help="Export time written in the header (ISO 8601; default: now).")
-@click.option("--license", "licence", default=None, metavar="IRI", help="Licence IRI for the header (default: TLP 2.0).")
+@click.option("--license", "licence", default=None, metavar="IRI",
+              help="Licence IRI for the header (default: TLP 2.0).")
 @pass_state
 def export(state: State, fmt: str, output: str | None, ceiling: str, entity: str | None, area: str | None,
            source: str | None, since: str | None, until: str | None, conflicts_only: bool, accepted_view: bool,
@@ -1174,7 +1176,8 @@ def claim_show(state: State, claim_id: str) -> None:
     _say(f"{v.id}  {v.statement}")
     for label, value in (("said by", v.speaker.label if v.speaker else None), ("outlet", v.outlet.label),
                          ("date", v.date), ("quote", v.quote and f"\u201c{v.quote}\u201d"),
-                         ("paraphrase", v.paraphrase and f"{v.paraphrase} (the reporting document's words, not verbatim)"),
+                         ("paraphrase",
+                          v.paraphrase and f"{v.paraphrase} (the reporting document's words, not verbatim)"),
                          ("cited in", v.cited_in.label if v.cited_in else None), ("note", v.note),
                          ("election", v.election.label if v.election else None),
                          ("grading", v.grading or "ungraded"),

@@ -376,9 +376,9 @@ def merge_entities(kb: KnowledgeBase, keep_name: str, drop_name: str, *, analyst
         if q.subject == drop_node and p in (RDFS.label, SKOS.altLabel):
             candidates.append(ox.Quad(keep_node, SKOS.altLabel, q.object, q.graph_name))
             continue
-        if q.subject == drop_node and p == RDF.type and keep_has_type:
-            if any(q.object.value in _ancestors(kb).get(t, {t}) for t in keep_types):
-                continue
+        if q.subject == drop_node and p == RDF.type and keep_has_type and any(
+                q.object.value in _ancestors(kb).get(t, {t}) for t in keep_types):
+            continue
         if q.subject == drop_node and (p in (DCT.created, DCT.creator) or (p == CFKB.tlp and keep_has_tlp)):
             continue  # facts about the dropped record itself, or a marking the kept one already has
         new = ox.Quad(swap(q.subject), p, swap(q.object), q.graph_name)

@@ -569,7 +569,7 @@ class EntityIndex:
                             if _DIGITS.findall(shown[0]) == _DIGITS.findall(shown[1]):
                                 note([a], [b], 95 if specific(shown[0]) else 85,
                                      f"{shown[0]!r} and {shown[1]!r} are spelling variants of one name")
-        for words, keys in self._wordsets.items():
+        for _words, keys in self._wordsets.items():
             owners = {i for k in keys for i in self._strict[k]}
             if 1 < len(owners) <= common:
                 ks = sorted(keys)

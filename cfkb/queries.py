@@ -28,7 +28,8 @@ from cfkb.sparqltext import keywords
 if TYPE_CHECKING:
     from cfkb.store import KnowledgeBase
 
-__all__ = ["PARAM_TYPES", "NamedQuery", "Param", "bind", "check_safe", "keywords", "library", "load", "query_form", "run"]
+__all__ = ["PARAM_TYPES", "NamedQuery", "Param", "bind", "check_safe", "keywords", "library", "load", "query_form",
+           "run"]
 
 PARAM_TYPES = ("entity", "date", "string", "iri")
 _PARAM = re.compile(r"^#\s*param\s+(\w+)\s*:\s*(\w+)\s*(?:--\s*(.*))?$")

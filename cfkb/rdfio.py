@@ -172,8 +172,8 @@ def bundled_context() -> dict[str, object]:
 
 
 #: The position prefix of pyoxigraph's messages (cfkb puts the position in front itself).
-_POSITION = re.compile(r"^(?:parser )?error (?:at|between) .*?(?:columns? \d+(?: and \d+)?|\d+:\d+(?:-\d+:\d+)?)\s*:\s*",
-                       re.IGNORECASE)
+_POSITION = re.compile(
+    r"^(?:parser )?error (?:at|between) .*?(?:columns? \d+(?: and \d+)?|\d+:\d+(?:-\d+:\d+)?)\s*:\s*", re.IGNORECASE)
 
 
 def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
@@ -396,7 +396,8 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> tuple[list[ox.Qua
 _CLAIM_FIELDS = {
     RDF.subject.value, RDF.predicate.value, RDF.object.value, CFKB.negated.value, CFKB.statedIn.value,
     PROV.wasAttributedTo.value, CFKB.inArea.value, CFKB.election.value, CFKB.statedOn.value,
-    CFKB.quote.value, CFKB.paraphrase.value, CFKB.citedIn.value, SCHEMA.url.value, CFKB.reliability.value, CFKB.credibility.value,
+    CFKB.quote.value, CFKB.paraphrase.value, CFKB.citedIn.value, SCHEMA.url.value, CFKB.reliability.value,
+    CFKB.credibility.value,
     CFKB.tlp.value, CFKB.modality.value, RDFS.comment.value, CFKB.validFrom.value, CFKB.validUntil.value,
     RDF.type.value,
 }

@@ -78,7 +78,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar, Union
+from typing import IO, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -95,7 +95,7 @@ from cfkb.errors import (
 )
 from cfkb.sparqltext import bind_values
 
-Auth = Union[tuple[str, str], str]
+Auth = tuple[str, str] | str
 """``(user, password)`` for HTTP Basic, or a token for ``Authorization: Bearer``."""
 
 #: Named graphs whose IRI starts with this held additions being staged (cfkb 0.x before
@@ -132,10 +132,10 @@ def check_url(url: str) -> str:
 
     >>> check_url("http://127.0.0.1:7878/")
     'http://127.0.0.1:7878'
-    >>> check_url("http://kb.example.org")
+    >>> check_url("http://kb.example.org")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    cfkb.errors.InputError: refusing plain http to kb.example.org: use https (http is allowed only for loopback addresses)
+    cfkb.errors.InputError: refusing plain http to kb.example.org: use https (http is allowed only for loopback ...)
 
     Raises:
         InputError: not http(s), credentials in the URL, or plain http to a
@@ -230,8 +230,9 @@ def settings_for(url: str, environ: Mapping[str, str]) -> RemoteSettings:
     ``CFKB_REMOTE_PASSWORD`` (HTTP Basic), ``CFKB_REMOTE_TOKEN`` (Bearer),
     ``CFKB_REMOTE_TIMEOUT`` (seconds).
 
-    >>> settings_for("http://127.0.0.1:7878/", {"CFKB_REMOTE_TOKEN": "t", "HOME": "/nonexistent"})
-    RemoteSettings(url='http://127.0.0.1:7878', query=None, update=None, store=None, timeout=60.0, union_graphs=None, cafile=None)
+    >>> s = settings_for("http://127.0.0.1:7878/", {"CFKB_REMOTE_TOKEN": "t", "HOME": "/nonexistent"})
+    >>> s.url, s.auth, s.timeout, s.query, s.union_graphs
+    ('http://127.0.0.1:7878', 't', 60.0, None, None)
     """
     url = check_url(url)
     path = config_path(environ)

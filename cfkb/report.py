@@ -151,9 +151,9 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceilin
         rows = []
         for v in c.claims:
             grade = v.grading or "\u2013"
+            rank = v.rank + (f" (interested party: {v.interest})" if v.interested else "")
             rows.append([v.role, v.statement, v.speaker.label if v.speaker else "\u2013", v.outlet.label,
-                         v.date or "\u2013", grade, v.rank + (f" (interested party: {v.interest})" if v.interested else ""),
-                         _marking(v)])
+                         v.date or "\u2013", grade, rank, _marking(v)])
         blocks.append(("table", (["role", "claim", "speaker", "outlet", "date", "grade", "rank", "TLP"], rows)))
         for v in c.claims:
             if v.quote and v.role != "supports":

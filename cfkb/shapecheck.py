@@ -28,7 +28,7 @@ import datetime as dt
 import decimal
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
@@ -289,6 +289,11 @@ class _Types:
         return any(cls in self.ancestors(t) for t in self.types.get(node, ()))
 
 
+def _fill(template: str, bound: Mapping[str, Term]) -> str:
+    """A shape's message with its ``{?name}`` / ``{$name}`` placeholders replaced by the bound values."""
+    return re.sub(r"\{[?$](\w+)\}", lambda m: _label(bound.get(m.group(1))), template)
+
+
 def _label(term: Term | None) -> str:
     if term is None:
         return ""
@@ -418,7 +423,7 @@ def _check_records(checks: Sequence[PropertyCheck], records: Sequence[tuple[str,
             fields = next(f for iri, f, _ in CLAIM_PROPERTIES if iri == c.path)
             raws = raw_columns[c.path] = list(map(attrgetter(*fields), claims)) if fields else [()] * len(claims)
         if counts:
-            for (iri, _), raw in zip(records, raws):
+            for (iri, _), raw in zip(records, raws, strict=False):
                 n = 1 if _present(raw, nfields) else 0
                 if c.min_count is not None and n < c.min_count:
                     out.append(_violation(c, ox.NamedNode(iri), "MinCount"))
@@ -435,7 +440,7 @@ def _check_records(checks: Sequence[PropertyCheck], records: Sequence[tuple[str,
                     if problems:
                         bad[raw] = (term, problems)
             if bad:
-                for (iri, _), raw in zip(records, raws):
+                for (iri, _), raw in zip(records, raws, strict=False):
                     hit = bad.get(raw)
                     if hit is not None:
                         out += [_violation(c, ox.NamedNode(iri), component, hit[0]) for component in hit[1]]
@@ -454,7 +459,7 @@ def _record_lines(records: Sequence[tuple[str, Claim]], wanted: set[ox.NamedNode
         n = len(fields)
         raws = list(map(attrgetter(*fields), claims)) if fields else [()] * len(claims)
         texts = {raw: f" <{iri}> {_make(make, raw, n)} .\n" for raw in set(raws) if _present(raw, n)}
-        lines += ["<" + node + ">" + texts[raw] for (node, _), raw in zip(records, raws) if raw in texts]
+        lines += ["<" + node + ">" + texts[raw] for (node, _), raw in zip(records, raws, strict=False) if raw in texts]
     return "".join(lines).encode("utf-8")
 
 
@@ -547,11 +552,7 @@ def _check_sparql(checks: Sequence[SparqlCheck], quads: Sequence[ox.Quad], nquad
             this = bound.get("this")
             if this is None:
                 continue
-
-            def fill(m: re.Match[str]) -> str:
-                return _label(bound.get(m.group(1)))
-
-            message = re.sub(r"\{[?$](\w+)\}", fill, c.message)
+            message = _fill(c.message, bound)
             value = bound.get("value")
             path = bound.get("path")
             out.append(Violation(

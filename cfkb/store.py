@@ -45,7 +45,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Union
@@ -515,10 +515,8 @@ class KnowledgeBase:
 
     def _follow(self, before: str, add: list[ox.Quad], remove: list[ox.Quad], nquads: bytes = b"") -> None:
         for follower in _WRITE_FOLLOWERS:
-            try:
+            with suppress(Exception):  # the write committed; a stale stamp is rebuilt later
                 follower(self, before, add, remove, nquads)
-            except Exception:  # noqa: BLE001 - the write committed; a stale stamp is rebuilt later
-                pass
 
     def write_many(self, add: Iterable[ox.Quad] = (), *, nquads: bytes = b"") -> None:
         """Add many quads: all of them or none, even if the process is killed.
@@ -800,10 +798,8 @@ def _crc32(path: Path) -> int:
 
 def _remove(*paths: Path) -> None:
     for p in paths:
-        try:
+        with suppress(FileNotFoundError):
             p.unlink()
-        except FileNotFoundError:
-            pass
 
 
 def _check_marker(path: Path) -> None:

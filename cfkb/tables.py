@@ -146,7 +146,7 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
             line_no, ended = ended + 1, reader.line_num
             if n > MAX_ROWS:
                 raise ParseError(path, line_no, 1, f"more than {MAX_ROWS} rows; split the file")
-            values = {k: v for k, v in zip(keys, map(strip, record)) if v}
+            values = {k: v for k, v in zip(keys, map(strip, record), strict=False) if v}
             if not values:
                 continue
             if len(record) > width:
@@ -201,7 +201,7 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
     items = root
     if isinstance(root, yaml.MappingNode):
         sections = {k.value: v for k, v in root.value if isinstance(k, yaml.ScalarNode)}
-        for k, v in root.value:
+        for k, _v in root.value:
             if k.value not in ("defaults", "claims"):
                 raise _yaml_error(path, k, f"unknown top-level key {k.value!r}; use 'defaults' and 'claims'")
         if "defaults" in sections:

@@ -278,7 +278,7 @@ def release(graph: Graph, ceiling: str, default: str) -> Release:
     ok_entities: set[str] = set()
     for s, pairs in graph.items():
         # one pass over the node's triples for its types and markings
-        marks = [(p, o) for p, o in pairs if p == NT_TYPE or p == NT_TLP]
+        marks = [(p, o) for p, o in pairs if p in (NT_TYPE, NT_TLP)]
         kind = kind_of(s, marks)
         kinds[s] = kind
         if kind == "claim":

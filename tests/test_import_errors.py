@@ -226,7 +226,8 @@ def test_verbose_lists_every_shape_problem(runner, store_path, tmp_path):
 
 
 @pytest.mark.parametrize("name,content,expected", [
-    ("syntax.yaml", "claims:\n  - {subject: KH, predicate: leads\n  - x\n", "syntax.yaml:4:1: YAML syntax error: expected ',' or '}'"),
+    ("syntax.yaml", "claims:\n  - {subject: KH, predicate: leads\n  - x\n",
+     "syntax.yaml:4:1: YAML syntax error: expected ',' or '}'"),
     ("anchors.yaml", "claims:\n  - &a {subject: KH}\n  - *a\n",
      "syntax.yaml"),
     ("nested.yaml", "claims:\n  - subject: [KH, Hoquq]\n    predicate: leads\n    object: Badr\n    source: x\n",
@@ -240,7 +241,8 @@ def test_verbose_lists_every_shape_problem(runner, store_path, tmp_path):
 def test_yaml_errors(runner, store_path, tmp_path, name, content, expected):
     message = _fails(runner, store_path, tmp_path, name, content)
     if name == "anchors.yaml":
-        assert message == "anchors.yaml:2:5: YAML anchors and aliases are not accepted in claim tables; write values out"
+        assert message == ("anchors.yaml:2:5: YAML anchors and aliases are not accepted in claim tables;"
+                           " write values out")
     else:
         assert message.startswith(expected), message
 

@@ -121,7 +121,8 @@ def _inputs(d: Path, slow: bool) -> dict[str, tuple[Path, int, str | None]]:
                                    "more than 1,000,000 triples"),
         f"{tiny:,} comment lines": (lines(d / "comments.ttl", tiny, "#{i}\n"), 1, "holds no triples"),
         "YAML billion laughs": (_text(d / "bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-            f"{c}: &{c} [" + ", ".join([f"*{p}"] * 9) + "]\n" for p, c in zip("abcdefgh", "bcdefghi"))), 1,
+            f"{c}: &{c} [" + ", ".join([f"*{p}"] * 9) + "]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))),
+            1,
             "anchors and aliases are not accepted"),
         "YAML nested 10k deep": (_text(d / "deep.yaml", "claims: " + "[" * 10_000 + "]" * 10_000 + "\n"), 1,
                                  "nested deeper than 64"),
@@ -162,7 +163,7 @@ def test_hostile_inputs_end_clearly_within_bounds(hostile, seed_template, tmp_pa
         extra = ["--max-file-mb", "2"] if "max-file-mb" in name else []
         runs[name] = run_limited([sys.executable, "-m", "cfkb", "--store", str(store), "--analyst", "t", "import",
                                   *extra, str(path)])
-    for name, (path, expected, words) in hostile.items():
+    for name, (_, expected, words) in hostile.items():
         run = runs[name]
         record(name, run)
         err = run.stderr.strip()

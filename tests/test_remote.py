@@ -7,6 +7,7 @@ start their own server so they can kill it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -252,7 +253,8 @@ def test_large_additions_are_one_post_and_never_staged(remote):
     store = RemoteStore(remote, post_above=100)
     before = dataset(store)
     g = ox.NamedNode("http://e/g")
-    quads = [ox.Quad(ox.NamedNode(f"http://e/s{i}"), ox.NamedNode("http://e/p"), ox.Literal(f"v{i}")) for i in range(50)]
+    quads = [ox.Quad(ox.NamedNode(f"http://e/s{i}"), ox.NamedNode("http://e/p"), ox.Literal(f"v{i}"))
+             for i in range(50)]
     quads += [ox.Quad(ox.BlankNode(), ox.NamedNode("http://e/p"), ox.Literal(str(i)), g) for i in range(5)]
     store.extend(quads)
     after = dataset(store)
@@ -513,10 +515,9 @@ class KillingProxy:
                 except OSError:
                     return
                 finally:
-                    try:  # a close alone would not wake the pump, and the server would keep a thread waiting
+                    # a close alone would not wake the pump, and the server would keep a thread waiting
+                    with contextlib.suppress(OSError):
                         upstream.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
 
     def _cut(self, client: socket.socket, upstream: socket.socket, request: bytes) -> None:
         cut = {"before": 0, "during": len(request) // 2, "after": len(request)}[self.at]
@@ -544,10 +545,9 @@ class KillingProxy:
             pass
         if cutting.is_set():  # the relay decides what the client sees
             return
-        try:  # the server went away: so does the relay, or the client would wait for its timeout
+        # the server went away: so does the relay, or the client would wait for its timeout
+        with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def close(self) -> None:
         self.listener.close()

@@ -99,7 +99,7 @@ def marked_bases(draw):
     people = [draw(LEVEL) for _ in range(n_people)]
     outlets = [draw(LEVEL) for _ in range(draw(st.integers(1, 3)))]
     claims = []
-    for i in range(draw(st.integers(1, 6))):
+    for _i in range(draw(st.integers(1, 6))):
         claims.append((draw(st.integers(0, n_people - 1)), draw(st.integers(0, len(outlets) - 1)), draw(LEVEL),
                        draw(st.text(alphabet="abc \u0627\u0644\"\\\n", max_size=8))))
     return people, outlets, claims

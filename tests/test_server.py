@@ -600,7 +600,7 @@ def test_serve_warns_only_for_a_public_bind(runner, seed_template, tmp_path):
 
     path = tmp_path / "s.store"
     shutil.copytree(seed_template, path)
-    for host, public in (("0:0:0:0:0:0:0:1", False), ("127.0.0.2", False), ("0.0.0.0", True)):
+    for host, _public in (("0:0:0:0:0:0:0:1", False), ("127.0.0.2", False), ("0.0.0.0", True)):
         r = runner.invoke(cli, ["--store", str(path), "serve", "--host", host, "--get", "/sources"])
         assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["--store", str(path), "serve", "--allow-host", "kb.example.org:80", "--get", "/"])

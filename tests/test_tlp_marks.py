@@ -122,13 +122,13 @@ ROLES = ["subject", "object", "source", "speaker", "cited_in"]
 def marked_things(draw):
     n = draw(st.integers(2, 6))
     things = []
-    for i in range(n):
+    for _i in range(n):
         kind = draw(st.sampled_from(KINDS))
         marks = draw(st.lists(st.tuples(st.sampled_from(TLP_LEVELS), st.sampled_from(range(len(GRAPHS)))),
                               max_size=2))
         things.append((kind, marks))
     claims = []
-    for j in range(draw(st.integers(1, 5))):
+    for _j in range(draw(st.integers(1, 5))):
         level = draw(LEVEL)
         names = {role: draw(st.integers(-1, n - 1)) for role in ROLES}  # -1: a seed entity
         claims.append((level, names))
