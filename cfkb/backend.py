@@ -31,6 +31,15 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
 
+def value_of(term: Term) -> str:
+    """A term's text: an IRI, a blank node's label, a literal's lexical form (a quoted triple's N-Triples form).
+
+    >>> value_of(ox.Literal("x")), value_of(ox.NamedNode("http://example.org/a"))
+    ('x', 'http://example.org/a')
+    """
+    return str(term) if isinstance(term, ox.Triple) else term.value
+
+
 @runtime_checkable
 class Backend(Protocol):
     """A quad store cfkb can work on (the subset of :class:`pyoxigraph.Store` it uses).

@@ -302,7 +302,7 @@ def _import(state: State, inputs: list[Any], create_entities: bool, verbose: boo
         if verbose and len(details) > 1:  # every problem found, not only the first
             for n, line in enumerate(details, 1):
                 _echo_err(f"problem {n}/{len(details)}: {line}")
-            exc.shown = True  # type: ignore[attr-defined]
+            exc.shown = True
         raise
     _echo_left_out(report)
     created = len(report.entities_created)
@@ -419,7 +419,7 @@ def claim() -> None:
 @click.option("--new", "new_entities", is_flag=True,
               help="With --create-entities: create them even when an existing entity has a close name.")
 @pass_state
-def claim_add(state: State, create_entities: bool, new_entities: bool, **values: Any) -> None:
+def claim_add(state: State, /, create_entities: bool, new_entities: bool, **values: Any) -> None:
     """Add one claim; prints its ID and any conflicts it creates.
 
     \b
@@ -641,7 +641,7 @@ def validate(state: State, file: str | None, fmt: str | None, create_entities: b
     from cfkb.export import data_quads
 
     kb = state.kb(write=repair) if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
-    quads = data_quads(kb.store)
+    quads = data_quads(kb.store)  # type: ignore[arg-type]  # export.data_quads reads any Backend
     found = validate_quads(quads, [shapes_dir() / "claims.ttl"])
     for v in found:
         _say(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
@@ -1292,13 +1292,13 @@ def conflict_show(state: State, conflict_id: str) -> None:
     kb = state.kb()
     c = resolve_conflict(kb, conflict_id)
     click.echo(_conflicts_table([c]).rsplit("\n", 2)[0])
-    ranked = [(v, current_rank(kb, v.iri)) for v in c.claims if v.rank != "normal"]  # type: ignore[attr-defined]
+    ranked = [(v, current_rank(kb, v.iri)) for v in c.claims if v.rank != "normal"]
     if ranked:
         _say("  ranks")
     for v, settled in ranked:
         by = ", ".join(f"conflict {d.conflict_id}" if d.conflict else "hand" for d in settled.decisions)
         _say(f"    {v.id[:8]} ({v.attributed}) {settled.rank} by {by or 'no standing decision'}")
-    entries = history(kb, c.iri)  # type: ignore[attr-defined]
+    entries = history(kb, c.iri)
     _say("  history" if entries else "  history: none (never assessed)")
     for a in entries:
         _say(f"    {display_time(a.when)} {a.analyst}: {a.summary()}")

@@ -14,6 +14,8 @@ class CfkbError(Exception):
 
     #: HTTP status the web layer answers with.
     http_status = 500
+    #: the lines of the error's ``details``, if it has any, are already on the screen
+    shown = False
 
 
 class InputError(CfkbError):

@@ -220,4 +220,6 @@ def run(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Lite
         return body
     if form == "graph":
         return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
-    return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    assert isinstance(solutions, ox.QuerySolutions)
+    return solutions

@@ -339,7 +339,7 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> tuple[list[ox.Qua
             :data:`MAX_LOCATED`, then how many more), with the file, line
             and column of the quad and the IRI; nothing is imported.
     """
-    if not _suspect().search(ox.serialize(quads, format=ox.RdfFormat.N_QUADS)):
+    if not _suspect().search(ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""):
         return quads, {}  # nothing names the base's own graphs, records or their classes: the usual case
     headers = _export_headers(quads)
     carried, typed_own = _carried(quads)
@@ -510,10 +510,12 @@ def _claim(path: str, node: object, quads: list[ox.Quad]) -> tuple[Claim, list[o
     rel = lit(CFKB.reliability)
     url = lit(SCHEMA.url)
     comment = lit(RDFS.comment)
-    try:
-        credibility = int(cred.value) if cred is not None else None
-    except ValueError:
-        raise ParseError(path, None, None, f"claim {node}: credibility {cred.value!r} is not 1-6") from None
+    credibility = None
+    if cred is not None:
+        try:
+            credibility = int(cred.value)
+        except ValueError:
+            raise ParseError(path, None, None, f"claim {node}: credibility {cred.value!r} is not 1-6") from None
     claim = Claim(
         subject=iri(RDF.subject, True) or "",
         predicate=iri(RDF.predicate, True) or "",

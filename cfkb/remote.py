@@ -477,6 +477,7 @@ class RemoteStore:
         else:
             result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
                                 substitutions={ox.Variable("g"): from_graph})
+        assert isinstance(result, ox.QueryTriples)
         data = ox.serialize(list(result), format=format or ox.RdfFormat.N_TRIPLES)
         return data if isinstance(data, bytes) else bytes(data or b"")
 

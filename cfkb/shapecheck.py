@@ -38,7 +38,8 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.collection import Collection
 
-from cfkb.model import CLAIM_PROPERTIES, PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Claim, Term, curie
+from cfkb.backend import Term, value_of
+from cfkb.model import CLAIM_PROPERTIES, PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Claim, curie
 from cfkb.validate import Violation
 
 SH = rdflib.Namespace(SH_NS)
@@ -299,7 +300,7 @@ def _label(term: Term | None) -> str:
         return ""
     if isinstance(term, ox.NamedNode):
         return curie(term.value)
-    return str(term.value)
+    return value_of(term)
 
 
 def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox.Quad] = (),
@@ -319,15 +320,15 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
     """
     type_predicates = {ox.NamedNode(_RDF_TYPE), ox.NamedNode(_SUBCLASS)}
     paths = {ox.NamedNode(c.path) for c in shapes.properties}
-    wanted = None
+    wanted: set[ox.NamedNode] | None = None
     if shapes.sparql:
         wanted = set()
         for c in shapes.sparql:
-            named = query_predicates(c)
-            if named is None:
+            predicates = query_predicates(c)
+            if predicates is None:
                 wanted = None
                 break
-            wanted |= {ox.NamedNode(p) for p in named}
+            wanted |= {ox.NamedNode(p) for p in predicates}
     types = _Types()
     values: dict[Term, dict[str, set[Term]]] = {}
     for_sparql: list[ox.Quad] = []
@@ -358,7 +359,10 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
         named |= {v.value for by_path in values.values() for vs in by_path.values() for v in vs
                   if isinstance(v, ox.NamedNode)}
         seen: set[str] = set()
-        named |= {iri for iri, _ in records if iri in seen or seen.add(iri)}  # type: ignore[func-returns-value]
+        for iri, _ in records:
+            if iri in seen:
+                named.add(iri)
+            seen.add(iri)
         if named:
             mixed = [(iri, c) for iri, c in records if iri in named]
             if mixed:
@@ -483,8 +487,9 @@ def _check_properties(checks: Sequence[PropertyCheck], values: dict[Term, dict[s
     no_values: set[Term] = set()
     for target, nodes in focus_of.items():
         # a value's problems depend on the check and the value only: batches repeat values a lot
-        plan = [(c.path, c.min_count, c.max_count, {} if _has_value_checks(c) else None, c)
-                for c in checks if c.target == target]
+        plan: list[tuple[str, int | None, int | None, dict[Term, list[str]] | None, PropertyCheck]] = [
+            (c.path, c.min_count, c.max_count, {} if _has_value_checks(c) else None, c)
+            for c in checks if c.target == target]
         for node in nodes:
             by_path = values.get(node, empty)
             for path, min_count, max_count, seen, c in plan:
@@ -601,7 +606,7 @@ def query_predicates(c: SparqlCheck) -> frozenset[str] | None:
         node = todo.pop()
         if isinstance(node, CompValue):
             if node.name == "BGP":
-                for triple in node.get("triples", ()):
+                for triple in node.get("triples"):
                     if not path(triple[1]):
                         return None
             todo.extend(node.values())

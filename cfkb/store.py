@@ -48,12 +48,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeGuard, Union
 
 import pyoxigraph as ox
 
 from cfkb import __version__
-from cfkb.backend import Backend
+from cfkb.backend import Backend, Subject, Term, value_of
 from cfkb.errors import (
     QueryError,
     StoreError,
@@ -96,7 +96,7 @@ _GENERATION_VALUE = re.compile(r"[0-9]{20}-[0-9a-f]{12}")
 _GENERATION_AHEAD_NS = 86_400 * 10**9
 
 
-def _is_generation(term: object) -> bool:
+def _is_generation(term: object) -> TypeGuard[ox.Literal]:
     """Whether a ``cfkb:generation`` value is one cfkb writes: nanoseconds
     (not more than a day ahead of now: a value from the far future would be
     the latest forever), then a random tag."""
@@ -344,7 +344,7 @@ class KnowledgeBase:
         check_query(sparql, name)
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
-        subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+        subs: dict[ox.Variable, Term] = {ox.Variable(k): v for k, v in (bindings or {}).items()}
         if plan_with_bindings and subs:
             sparql, subs = bind_values(sparql, subs), {}
         try:
@@ -374,7 +374,7 @@ class KnowledgeBase:
             rows.append({n: solution[n] for n in names if solution[n] is not None})
         return rows
 
-    def contains(self, subject: ox.NamedNode, predicate: ox.NamedNode | None = None,
+    def contains(self, subject: Subject, predicate: ox.NamedNode | None = None,
                  obj: Binding | None = None) -> bool:
         for _ in self.store.quads_for_pattern(subject, predicate, obj, None):
             return True
@@ -410,7 +410,7 @@ class KnowledgeBase:
                 if isinstance(sol["e"], ox.NamedNode):
                     index.types[sol["e"].value].add(sol["t"].value)
             for q in self.store.quads_for_pattern(None, ox.NamedNode(CFKB_NS + "mergedInto"), None, None):
-                index.merged[q.subject.value] = q.object.value
+                index.merged[value_of(q.subject)] = value_of(q.object)
             self._index = index
         return self._index
 
@@ -495,7 +495,7 @@ class KnowledgeBase:
         before = None
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
-            before = max((q.object.value for q in old), default="")
+            before = max((value_of(q.object) for q in old), default="")
             add.append(new)
             damaged = [q for q in old if not _is_generation(q.object)]
             if remove or damaged:  # an update anyway (or a repair): drop the superseded generations with it
@@ -547,7 +547,7 @@ class KnowledgeBase:
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
         new, old = self._next_generation()
-        before = max((q.object.value for q in old), default="")
+        before = max((value_of(q.object) for q in old), default="")
         add = [*add, new]  # the new generation comes with the batch, or not at all
         try:
             self._bulk_write(add, nquads)
@@ -558,7 +558,7 @@ class KnowledgeBase:
     def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"") -> None:
         assert self.path is not None
         journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
-        data = ox.serialize(add, format=ox.RdfFormat.N_QUADS)
+        data = ox.serialize(add, format=ox.RdfFormat.N_QUADS) or b""
         if nquads:
             data += nquads
         del nquads
@@ -604,12 +604,14 @@ class KnowledgeBase:
         if not journal.is_file() or journal.stat().st_size != size or _crc32(journal) != crc:
             raise StoreError(f"the store at {self.path} has a damaged bulk-write journal ({JOURNAL});"
                              " restore it from a backup")
+        store = self.store
+        assert isinstance(store, ox.Store)  # only an on-disk base has a journal
         if record.get("blank_nodes", True):
             # parsing keeps blank node labels, so loading twice gives the same nodes
-            self.store.bulk_extend(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
+            store.bulk_extend(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
         else:
-            self.store.bulk_load(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True)
-        self.store.flush()
+            store.bulk_load(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True)
+        store.flush()
         commit.unlink()
         _sync_dir(self.path)
         journal.unlink()

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import yaml
 
@@ -168,6 +169,16 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
         raise ParseError(path, 2, 1, "the table has a header but no rows; nothing to import")
 
 
+class _Mark(Protocol):
+    line: int
+    column: int
+
+
+def _position(mark: _Mark | None) -> tuple[int | None, int | None]:
+    """A YAML mark's 1-based line and column."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+
+
 def read_yaml(path: str, data: bytes) -> Iterator[Row]:
     """Rows of a YAML claim table: a list of mappings, or ``{defaults:, claims:}``."""
     text = _check_text(path, data)
@@ -176,11 +187,9 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
             if depth > max_depth:
-                m = event.start_mark
-                raise ParseError(path, m.line + 1, m.column + 1, f"YAML nested deeper than {max_depth} levels")
+                raise ParseError(path, *_position(event.start_mark), f"YAML nested deeper than {max_depth} levels")
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                m = event.start_mark
-                raise ParseError(path, m.line + 1, m.column + 1,
+                raise ParseError(path, *_position(event.start_mark),
                                  "YAML anchors and aliases are not accepted in claim tables; write values out")
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
