@@ -273,11 +273,11 @@ def _carried(quads: list[ox.Quad]) -> tuple[dict[object, str], dict[object, str]
     carried: dict[object, str] = {}
     own: dict[object, str] = {}
     for q in quads:
-        if q.predicate == RDF.type:
+        if q.predicate == RDF.type and isinstance(q.object, ox.NamedNode):
             if q.object in CARRIED_RECORDS:
-                carried[q.subject] = CARRIED_RECORDS[q.object]  # type: ignore[index]
+                carried[q.subject] = CARRIED_RECORDS[q.object]
             elif q.object in OWN_RECORD_CLASSES:
-                own[q.subject] = OWN_RECORD_CLASSES[q.object]  # type: ignore[index]
+                own[q.subject] = OWN_RECORD_CLASSES[q.object]
         elif q.predicate == CFKB.assesses:
             carried.setdefault(q.subject, "decision")
     return carried, own
@@ -372,7 +372,10 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> tuple[list[ox.Qua
         if len(problems) >= MAX_LOCATED:
             more += 1
             continue
-        iri = g.value if graph else str(s)[1:-1] if isinstance(s, ox.NamedNode) else str(s)  # type: ignore[union-attr]
+        if graph and not isinstance(g, ox.DefaultGraph):
+            iri = g.value
+        else:
+            iri = str(s)[1:-1] if isinstance(s, ox.NamedNode) else str(s)
         what = f"writes into {graph} <{iri}>" if graph else f"is about {subject} <{iri}>"
         key = (iri if graph else None, s)
         if key not in places:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import rdflib
@@ -378,13 +379,13 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
     return sorted(set(found_v), key=lambda x: (x.focus, x.path or "", x.message, x.value or ""))
 
 
-def _present(raw: object, fields: int) -> bool:
-    first = raw[0] if fields > 1 else raw  # type: ignore[index]
+def _present(raw: Any, fields: int) -> bool:
+    first = raw[0] if fields > 1 else raw
     return fields == 0 or (first is not None and first != "")
 
 
-def _make(make: Callable[..., Term], raw: object, fields: int) -> Term:
-    return make(*raw) if fields != 1 else make(raw)  # type: ignore[misc]
+def _make(make: Callable[..., Term], raw: Any, fields: int) -> Term:
+    return make(*raw) if fields != 1 else make(raw)
 
 
 def _check_records(checks: Sequence[PropertyCheck], records: Sequence[tuple[str, Claim]],

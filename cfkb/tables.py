@@ -11,13 +11,15 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 import yaml
 
 from cfkb.errors import AmbiguousNameError, InputError, ParseError, UnknownNameError
 from cfkb.guard import check_size, limits
 from cfkb.model import CREDIBILITY, MODALITIES, RELIABILITY, TLP_LEVELS, Claim
+
+_T = TypeVar("_T")
 
 REQUIRED = ("subject", "predicate", "object", "source")
 COLUMNS = REQUIRED + (
@@ -456,14 +458,14 @@ class Resolver:
                 raise row.error("predicate", str(exc)) from None
         return predicate
 
-    def _checked(self, row: Row, col: str, read: Callable[[Row, str], object]) -> object:
+    def _checked(self, row: Row, col: str, read: Callable[[Row, str], _T]) -> _T | None:
         """A cell's value read by ``read``, each distinct text read once (tables repeat them)."""
         text = row.values.get(col)
         if text is None:
             return None
         key = (col, text)
         try:
-            return self._read[key]
+            return cast(_T, self._read[key])  # a column is always read by the same reader
         except KeyError:
             value = self._read[key] = read(row, col)  # raises on a bad value: nothing is kept
             return value
@@ -524,19 +526,19 @@ class Resolver:
             area=area,
             election=election,
             speaker=speaker,
-            date=checked(row, "date", _date),  # type: ignore[arg-type]
+            date=checked(row, "date", _date),
             quote=quote,
             quote_lang=lang if quote or paraphrase else None,
             paraphrase=paraphrase,
             cited_in=cited_in,
             url=url,
-            reliability=checked(row, "reliability", _read_reliability),  # type: ignore[arg-type]
-            credibility=cred,  # type: ignore[arg-type]
-            tlp=checked(row, "tlp", _read_tlp),  # type: ignore[arg-type]
-            modality=modality,  # type: ignore[arg-type]
+            reliability=checked(row, "reliability", _read_reliability),
+            credibility=cred,
+            tlp=checked(row, "tlp", _read_tlp),
+            modality=modality,
             comment=values.get("comment"),
-            valid_from=checked(row, "valid_from", _date),  # type: ignore[arg-type]
-            valid_until=checked(row, "valid_until", _date),  # type: ignore[arg-type]
+            valid_from=checked(row, "valid_from", _date),
+            valid_until=checked(row, "valid_until", _date),
         )
 
 

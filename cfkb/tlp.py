@@ -346,7 +346,8 @@ class Memo(dict[str, bool]):
         return value
 
 
-def _bnode_ok(graph: Graph, node: str, may_name: object, ceiling: str, default: str, seen: set[str]) -> bool:
+def _bnode_ok(graph: Graph, node: str, may_name: Callable[[str], bool], ceiling: str, default: str,
+              seen: set[str]) -> bool:
     """A blank node may leave if its marking allows and everything it names may."""
     if node in seen:
         return True
@@ -355,7 +356,7 @@ def _bnode_ok(graph: Graph, node: str, may_name: object, ceiling: str, default: 
     if any(p == NT_TLP for p, _ in pairs) and not allowed(level_of(pairs, default), ceiling):
         return False
     for _, o in pairs:
-        if o[0] == "<" and not may_name(o):  # type: ignore[operator]
+        if o[0] == "<" and not may_name(o):
             return False
         if o.startswith("_:") and not _bnode_ok(graph, o, may_name, ceiling, default, seen):
             return False
