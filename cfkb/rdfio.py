@@ -101,7 +101,7 @@ def locate(data: bytes, node: str) -> tuple[int | None, int | None]:
     Parsers give no position per triple; this finds the node's IRI, or its
     last path segment (as a prefixed name writes it), in the text.
 
-    >>> locate(b"@prefix c: <http://x/> .\nc:a c:p c:b .\n", "http://x/a")
+    >>> locate(b"@prefix c: <http://x/> .\\nc:a c:p c:b .\\n", "http://x/a")
     (2, 1)
     """
     text = data.decode("utf-8", "replace")
