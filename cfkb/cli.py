@@ -1384,11 +1384,8 @@ def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read
       cfkb serve --tlp GREEN --host 0.0.0.0 --allow-host kb.example.org
       cfkb serve --get '/sparql?query=ASK%7B%7D'
     """
-    try:
-        from cfkb.server.app import close, create_app, get
-        from cfkb.server.hosts import HostPolicy, is_loopback
-    except ImportError as exc:
-        raise click.ClickException(f"the web server needs {exc.name}; install cfkb with its dependencies") from exc
+    from cfkb.server.app import close, create_app, get
+    from cfkb.server.hosts import HostPolicy, is_loopback
 
     policy = HostPolicy.for_bind(host, allow_hosts)
     loopback = is_loopback(host)

@@ -516,10 +516,6 @@ class EntityIndex:
         self._tables()
         return set(self._strict.get(normalize(name), ()))
 
-    def suggest(self, name: str, n: int = 3) -> list[str]:
-        """The closest known names, one per entity, best first."""
-        return [m.name for m in self.matches(name, limit=n)][:n]
-
     def near_duplicates(self, name: str, allowed: set[str] | None = None) -> list[Match]:
         """Entities a *new* entity called ``name`` would likely duplicate.
 

@@ -408,10 +408,6 @@ _CLAIM_FIELDS = {
 _LOCAL_RECORD = {CFKB.recordedAt.value, CFKB.recordedBy.value, PROV.wasGeneratedBy.value}
 
 
-class ClaimReadError(ParseError):
-    pass
-
-
 def claims_from_quads(path: str, quads: Iterable[ox.Quad]) -> tuple[list[Claim], list[ox.Quad], dict[str, str]]:
     """Split quads into claims and the rest.
 

@@ -57,7 +57,6 @@ NT_ASSESSMENT = f"<{CFKB.Assessment.value}>"
 NT_CONFLICT = f"<{CFKB.Conflict.value}>"
 NT_PARTNER_GRADING = f"<{CFKB.PartnerGrading.value}>"
 NT_BASE = f"<{BASE.value}>"
-NT_WAS_ASSOCIATED = "<http://www.w3.org/ns/prov#wasAssociatedWith>"
 
 #: Claim properties that are the base's own record-keeping (when and by whom
 #: a claim was entered, by which import). Never exported: they are replaced on
