@@ -196,8 +196,8 @@ class KnowledgeBase:
         except OSError as exc:
             raise StoreError(f"cannot create a store at {path}: {exc}") from exc
         kb = cls(store, path)
-        kb._writer_mark = _mark_writer(path)
         try:
+            kb._writer_mark = _mark_writer(path)
             kb.load_ontology()
             (path / MARKER).write_text(
                 json.dumps({"format": 1, "created_by": f"cfkb {__version__}"}, indent=2) + "\n",
@@ -253,8 +253,8 @@ class KnowledgeBase:
                              " restore it from a backup")
         if write:
             kb = cls(_open_db(path, write=True), path, writable=True)
-            kb._writer_mark = _mark_writer(path)
             try:
+                kb._writer_mark = _mark_writer(path)
                 kb._finish_bulk_write()
             except BaseException:
                 kb._write_failed = True
