@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeGuard, Union
+from typing import TYPE_CHECKING, Any, TypeGuard, Union, cast
 
 import pyoxigraph as ox
 
@@ -604,8 +604,7 @@ class KnowledgeBase:
         if not journal.is_file() or journal.stat().st_size != size or _crc32(journal) != crc:
             raise StoreError(f"the store at {self.path} has a damaged bulk-write journal ({JOURNAL});"
                              " restore it from a backup")
-        store = self.store
-        assert isinstance(store, ox.Store)  # only an on-disk base has a journal
+        store = cast(ox.Store, self.store)  # only an on-disk base has a journal
         if record.get("blank_nodes", True):
             # parsing keeps blank node labels, so loading twice gives the same nodes
             store.bulk_extend(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
