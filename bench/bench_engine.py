@@ -66,19 +66,17 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
         from cfkb.engine.table import open_table
         from cfkb.store import KnowledgeBase
 
-        with KnowledgeBase.open(store) as kb:
-            with open_table(kb) as table:
-                out["claims"] = table.count()
+        with KnowledgeBase.open(store) as kb, open_table(kb) as table:
+            out["claims"] = table.count()
     elif engine == "sql":
         from cfkb.conflicts import load_rules
         from cfkb.engine.rules import sql_rows
         from cfkb.engine.table import open_table
         from cfkb.store import KnowledgeBase
 
-        with KnowledgeBase.open(store) as kb:
-            with open_table(kb) as table:
-                assert table.regular
-                out["keys"] = _keys(sql_rows(table, [r.iri for r in load_rules()]))
+        with KnowledgeBase.open(store) as kb, open_table(kb) as table:
+            assert table.regular
+            out["keys"] = _keys(sql_rows(table, [r.iri for r in load_rules()]))
     elif engine == "index":
         import duckdb
 
@@ -93,7 +91,7 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
             con.close()
             t0 = time.perf_counter()  # the index alone, from a current claim table
             with open_index(kb) as index:
-                out["keys"] = sorted([k[0], *sorted(k[1])] for k in index.keys())
+                out["keys"] = sorted([k[0], *sorted(k[1])] for k in index.conflict_keys())
     elif engine == "plain":
         from cfkb.store import KnowledgeBase
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import random
 import sys
@@ -172,16 +173,16 @@ def main(argv: list[str]) -> dict[str, Any]:
         figures["pyoxigraph Turtle dump, on disk"] = disk
         figures["pyoxigraph N-Triples dump, on disk"] = disk_nt
         for fmt in args.formats.split(","):
-            elapsed, (out, withheld, size) = _best(lambda: _export(kb, fmt, args.ceiling, Path(tmp) / "out"),
-                                                   rounds)
+            elapsed, (out, withheld, size) = _best(
+                functools.partial(_export, kb, fmt, args.ceiling, Path(tmp) / "out"), rounds)
             figures[f"cfkb export {fmt}"] = elapsed
             figures[f"cfkb export {fmt} bytes"] = size
             print(f"cfkb export {fmt:13s} {elapsed:7.2f} s  {elapsed / disk:5.2f}x the on-disk dump"
                   f"  ({out} claims out, {withheld} withheld, {size / 1e6:.0f} MB)", flush=True)
         mem = ox.Store()
         mem.load(nt, format=ox.RdfFormat.N_TRIPLES)
-        in_memory, _ = _best(lambda: mem.dump(format=ox.RdfFormat.TURTLE, from_graph=ox.DefaultGraph(),
-                                              prefixes=dict(PREFIXES)), rounds)
+        in_memory, _ = _best(functools.partial(mem.dump, format=ox.RdfFormat.TURTLE, from_graph=ox.DefaultGraph(),
+                                               prefixes=dict(PREFIXES)), rounds)
         figures["pyoxigraph Turtle dump, in memory"] = in_memory
         del mem
         print(f"pyoxigraph Turtle dump, on disk    {disk:7.2f} s")

@@ -104,7 +104,7 @@ def table(n: int, labels: dict[str, list[str]], seed: int = 5, new_share: float 
     w.writerow(HEADER)
     movements = [f"Harakat Jadida {i}" for i in range(max(1, int(n * new_share / 20)))]
     people = [f"Sayyid Jadid {i}" for i in range(max(1, int(n * new_share / 40)))]
-    for r in range(n):
+    for _r in range(n):
         pred = rng.choice(sorted(_PREDICATES))
         s_cls, o_cls = _PREDICATES[pred]
         subject = _variant(rng.choice(labels[s_cls]), rng)
@@ -117,8 +117,9 @@ def table(n: int, labels: dict[str, list[str]], seed: int = 5, new_share: float 
                 ("leads", person, movement, speaker), ("leads", subject, movement, person)])
             if pred == "leads" and subject not in people:
                 subject = _variant(rng.choice(labels["Person"]), rng)
+        date = f"2023-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         w.writerow([subject, pred, obj, _variant(rng.choice(labels["MediaOutlet"]), rng), speaker,
-                    rng.choice(AREAS), rng.choice(ELECTIONS), f"2023-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"])
+                    rng.choice(AREAS), rng.choice(ELECTIONS), date])
     return out.getvalue().encode("utf-8")
 
 

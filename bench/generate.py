@@ -586,7 +586,7 @@ def write_nquads(n_claims: int, seed: int, path: str | Path, *, chunk: int = 200
     quads = stream_quads(n_claims, seed, truth, busy=busy)
     with open(path, "wb") as f:
         while True:
-            batch = [q for _, q in zip(range(chunk), quads)]
+            batch = [q for _, q in zip(range(chunk), quads, strict=False)]
             if not batch:
                 break
             f.write(ox.serialize(batch, format=ox.RdfFormat.N_QUADS))

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -223,6 +224,10 @@ class _RawConnection:
         self.reader = self.writer = None
 
 
+async def _together(*clients: Coroutine[Any, Any, None]) -> None:
+    await asyncio.gather(*clients)
+
+
 async def _client(base: str, iris: dict[str, list[str]], until: float, seed: int, only: set[str] | None,
                   results: dict[str, list[float]], errors: dict[str, list[str]], kind: str = "raw") -> None:
     rng = random.Random(seed)
@@ -372,11 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.monotonic()
                 until = start + args.duration
 
-                async def run() -> None:
-                    await asyncio.gather(*(_client(base, iris, until, args.seed + i, only, results, errors,
-                                                   args.client) for i in range(args.clients)))
-
-                asyncio.run(run())
+                asyncio.run(_together(*(_client(base, iris, until, args.seed + i, only, results, errors, args.client)
+                                        for i in range(args.clients))))
                 report = _report(results, errors, time.monotonic() - start)
                 after = resource.getrusage(resource.RUSAGE_SELF)
                 client_cpu = (after.ru_utime + after.ru_stime) - (own.ru_utime + own.ru_stime)
@@ -391,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    report = {"claims": claims, "clients": args.clients, "client": args.client, "plain_pyoxigraph": baseline, "rounds": rounds}
+    report = {"claims": claims, "clients": args.clients, "client": args.client, "plain_pyoxigraph": baseline,
+              "rounds": rounds}
     if args.json:
         print(json.dumps(report, indent=2))
     else:

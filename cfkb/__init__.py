@@ -9,6 +9,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# the layers kept beside the graph follow every write, whoever writes
+import cfkb.engine  # noqa: E402,F401,I001
 from cfkb.errors import (
     AmbiguousNameError,
     CfkbError,
@@ -23,9 +25,6 @@ from cfkb.errors import (
 )
 from cfkb.model import CFID, CFKB, Claim
 from cfkb.store import KnowledgeBase
-
-# the layers kept beside the graph follow every write, whoever writes
-import cfkb.engine  # noqa: E402,F401,I001
 
 __all__ = [
     "__version__",

@@ -20,15 +20,24 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import IO, Protocol, Union, runtime_checkable
+from typing import IO, Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
-Subject = Union[ox.NamedNode, ox.BlankNode, ox.Triple]
-Object = Union[ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple]
-GraphName = Union[ox.NamedNode, ox.BlankNode, ox.DefaultGraph]
-Term = Union[ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple]
-QueryResult = Union[ox.QuerySolutions, ox.QueryBoolean, ox.QueryTriples]
+Subject = ox.NamedNode | ox.BlankNode | ox.Triple
+Object = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+GraphName = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+
+
+def value_of(term: Term) -> str:
+    """A term's text: an IRI, a blank node's label, a literal's lexical form (a quoted triple's N-Triples form).
+
+    >>> value_of(ox.Literal("x")), value_of(ox.NamedNode("http://example.org/a"))
+    ('x', 'http://example.org/a')
+    """
+    return str(term) if isinstance(term, ox.Triple) else term.value
 
 
 @runtime_checkable

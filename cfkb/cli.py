@@ -329,7 +329,7 @@ def _import(state: State, inputs: list[Any], create_entities: bool, verbose: boo
         if verbose and len(details) > 1:  # every problem found, not only the first
             for n, line in enumerate(details, 1):
                 _echo_err(f"problem {n}/{len(details)}: {line}")
-            exc.shown = True  # type: ignore[attr-defined]
+            exc.shown = True
         raise
     _echo_left_out(report)
     created = len(report.entities_created)
@@ -446,7 +446,7 @@ def claim() -> None:
 @click.option("--new", "new_entities", is_flag=True,
               help="With --create-entities: create them even when an existing entity has a close name.")
 @pass_state
-def claim_add(state: State, create_entities: bool, new_entities: bool, **values: Any) -> None:
+def claim_add(state: State, /, create_entities: bool, new_entities: bool, **values: Any) -> None:
     """Add one claim; prints its ID and any conflicts it creates.
 
     \b
@@ -668,7 +668,7 @@ def validate(state: State, file: str | None, fmt: str | None, create_entities: b
     from cfkb.export import data_quads
 
     kb = state.kb(write=repair) if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
-    quads = data_quads(kb.store)
+    quads = data_quads(kb.store)  # type: ignore[arg-type]  # export.data_quads reads any Backend
     found = validate_quads(quads, [shapes_dir() / "claims.ttl"])
     for v in found:
         _say(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
@@ -812,7 +812,7 @@ def _table(names: list[str], rows: list[list[str]]) -> str:
 
     def fmt_row(cells: list[str]) -> str:
         return "  ".join((c if len(c) <= w else c[: w - 1] + "\u2026").ljust(w)
-                         for c, w in zip(cells, widths)).rstrip()
+                         for c, w in zip(cells, widths, strict=False)).rstrip()
 
     lines = [fmt_row(names), "  ".join("-" * w for w in widths)]
     lines += [fmt_row(r) for r in rows]
@@ -833,13 +833,15 @@ def _table(names: list[str], rows: list[list[str]]) -> str:
 @click.option("--area", help="Only claims in this area (or a region that includes it, or its provinces).")
 @click.option("--source", help="Only claims by this speaker, outlet or citing document.")
 @click.option("--since", help="Only claims stated on or after this date (YYYY-MM-DD).")
-@click.option("--until", "--as-of", "until", help="Only claims stated on or before this date (YYYY-MM-DD): the base as claimed then.")
+@click.option("--until", "--as-of", "until",
+              help="Only claims stated on or before this date (YYYY-MM-DD): the base as claimed then.")
 @click.option("--conflicts-only", is_flag=True, help="Only conflicts and the claims in them.")
 @click.option("--accepted-view", is_flag=True,
               help="Assert the triples of preferred and uncontested claims, each linked to its claims.")
 @click.option("--profile", type=click.Choice(["nanopub"]), help="nanopub: each claim as a nanopublication (trig, nq).")
 @click.option("--when", metavar="DATETIME", help="Export time written in the header (ISO 8601; default: now).")
-@click.option("--license", "licence", default=None, metavar="IRI", help="Licence IRI for the header (default: TLP 2.0).")
+@click.option("--license", "licence", default=None, metavar="IRI",
+              help="Licence IRI for the header (default: TLP 2.0).")
 @pass_state
 def export(state: State, fmt: str, output: str | None, ceiling: str, entity: str | None, area: str | None,
            source: str | None, since: str | None, until: str | None, conflicts_only: bool, accepted_view: bool,
@@ -940,7 +942,6 @@ def entity_show(state: State, name: str, fmt: str) -> None:
     from dataclasses import asdict
 
     from cfkb.entities import show_entity
-
     from cfkb.tlp import marking_of
 
     info = show_entity(state.kb(), name)
@@ -1202,7 +1203,8 @@ def claim_show(state: State, claim_id: str) -> None:
     _say(f"{v.id}  {v.statement}")
     for label, value in (("said by", v.speaker.label if v.speaker else None), ("outlet", v.outlet.label),
                          ("date", v.date), ("quote", v.quote and f"\u201c{v.quote}\u201d"),
-                         ("paraphrase", v.paraphrase and f"{v.paraphrase} (the reporting document's words, not verbatim)"),
+                         ("paraphrase",
+                          v.paraphrase and f"{v.paraphrase} (the reporting document's words, not verbatim)"),
                          ("cited in", v.cited_in.label if v.cited_in else None), ("note", v.note),
                          ("election", v.election.label if v.election else None),
                          ("grading", v.grading or "ungraded"),
@@ -1317,13 +1319,13 @@ def conflict_show(state: State, conflict_id: str) -> None:
     kb = state.kb()
     c = resolve_conflict(kb, conflict_id)
     click.echo(_conflicts_table([c]).rsplit("\n", 2)[0])
-    ranked = [(v, current_rank(kb, v.iri)) for v in c.claims if v.rank != "normal"]  # type: ignore[attr-defined]
+    ranked = [(v, current_rank(kb, v.iri)) for v in c.claims if v.rank != "normal"]
     if ranked:
         _say("  ranks")
     for v, settled in ranked:
         by = ", ".join(f"conflict {d.conflict_id}" if d.conflict else "hand" for d in settled.decisions)
         _say(f"    {v.id[:8]} ({v.attributed}) {settled.rank} by {by or 'no standing decision'}")
-    entries = history(kb, c.iri)  # type: ignore[attr-defined]
+    entries = history(kb, c.iri)
     _say("  history" if entries else "  history: none (never assessed)")
     for a in entries:
         _say(f"    {display_time(a.when)} {a.analyst}: {a.summary()}")
@@ -1410,11 +1412,8 @@ def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read
       cfkb serve --tlp GREEN --host 0.0.0.0 --allow-host kb.example.org
       cfkb serve --get '/sparql?query=ASK%7B%7D'
     """
-    try:
-        from cfkb.server.app import close, create_app, get
-        from cfkb.server.hosts import HostPolicy, is_loopback
-    except ImportError as exc:
-        raise click.ClickException(f"the web server needs {exc.name}; install cfkb with its dependencies") from exc
+    from cfkb.server.app import close, create_app, get
+    from cfkb.server.hosts import HostPolicy, is_loopback
 
     policy = HostPolicy.for_bind(host, allow_hosts)
     loopback = is_loopback(host)

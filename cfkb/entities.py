@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from cfkb.backend import Object, Subject, value_of
 from cfkb.errors import InputError, NotFoundError
 from cfkb.model import (
     CFID_NS,
@@ -40,7 +41,6 @@ from cfkb.model import (
     RDFS,
     SKOS,
     XSD,
-    Term,
     content_hash,
     curie,
     short_id,
@@ -99,9 +99,9 @@ def role_types(kb: KnowledgeBase) -> RoleTypes:
     """The classes each claim role allows, from the ontology (domains, ranges, subclasses)."""
     rt = RoleTypes(above={c: {c} | up for c, up in _ancestors(kb).items()})
     for q in kb.store.quads_for_pattern(None, RDFS.domain, None, ONTOLOGY_GRAPH):
-        rt.domain[q.subject.value] = q.object.value
+        rt.domain[value_of(q.subject)] = value_of(q.object)
     for q in kb.store.quads_for_pattern(None, RDFS.range, None, ONTOLOGY_GRAPH):
-        rt.range[q.subject.value] = q.object.value
+        rt.range[value_of(q.subject)] = value_of(q.object)
     rt.classes = sorted(c for c in entity_classes(kb).values() if c not in _NOT_ENTITY_CLASSES)
     return rt
 
@@ -219,23 +219,23 @@ def show_entity(kb: KnowledgeBase, name: str) -> EntityInfo:
             continue
         o = q.object
         if q.predicate == RDF.type:
-            info.types.append(curie(o.value))
+            info.types.append(curie(value_of(o)))
         elif q.predicate == RDFS.label and isinstance(o, ox.Literal):
             info.labels.append((o.value, o.language))
         elif q.predicate == SKOS.altLabel and isinstance(o, ox.Literal):
             info.aliases.append((o.value, o.language))
         else:
             info.other.append((curie(q.predicate.value), curie(o.value) if isinstance(o, ox.NamedNode)
-                               else str(o.value)))
+                               else value_of(o)))
     counts: dict[str, int] = defaultdict(int)
     for q in kb.store.quads_for_pattern(None, None, node, None):
         role = _ROLES.get(q.predicate.value)
         if role and kb.contains(q.subject, RDF.type, CFKB.Claim):
             counts[role] += 1
         elif q.predicate == CFKB.mergedInto:
-            info.merged.append(q.subject.value)
+            info.merged.append(value_of(q.subject))
         elif q.predicate == CFKB.kept:
-            info.merges.append(short_id(q.subject.value))
+            info.merges.append(short_id(value_of(q.subject)))
     info.claims = dict(counts)
     info.types.sort()
     info.labels.sort(key=lambda x: (x[1] or "", x[0]))
@@ -315,7 +315,7 @@ def _nquads(quads: list[ox.Quad]) -> str:
 def _ancestors(kb: KnowledgeBase) -> dict[str, set[str]]:
     supers: dict[str, set[str]] = defaultdict(set)
     for q in kb.store.quads_for_pattern(None, RDFS.subClassOf, None, ONTOLOGY_GRAPH):
-        supers[q.subject.value].add(q.object.value)
+        supers[value_of(q.subject)].add(value_of(q.object))
     closure: dict[str, set[str]] = {}
     for cls in list(supers):
         seen, todo = {cls}, [cls]
@@ -359,9 +359,6 @@ def merge_entities(kb: KnowledgeBase, keep_name: str, drop_name: str, *, analyst
     when = when or _now()
     merge = ox.NamedNode(MERGE_PREFIX + content_hash(keep, drop, when.isoformat(), analyst))
 
-    def swap(t: Term) -> Term:
-        return keep_node if t == drop_node else t
-
     removed: list[ox.Quad] = []
     for q in [*kb.store.quads_for_pattern(drop_node, None, None, None),
               *kb.store.quads_for_pattern(None, None, drop_node, None)]:
@@ -370,18 +367,19 @@ def merge_entities(kb: KnowledgeBase, keep_name: str, drop_name: str, *, analyst
     keep_has_type = bool(keep_types)
     keep_has_tlp = kb.contains(keep_node, CFKB.tlp)
     candidates: list[ox.Quad] = []
-    claims: set[Term] = set()
+    claims: set[Subject] = set()
     for q in removed:
         p = q.predicate
         if q.subject == drop_node and p in (RDFS.label, SKOS.altLabel):
             candidates.append(ox.Quad(keep_node, SKOS.altLabel, q.object, q.graph_name))
             continue
-        if q.subject == drop_node and p == RDF.type and keep_has_type:
-            if any(q.object.value in _ancestors(kb).get(t, {t}) for t in keep_types):
-                continue
+        if q.subject == drop_node and p == RDF.type and keep_has_type and any(
+                value_of(q.object) in _ancestors(kb).get(t, {t}) for t in keep_types):
+            continue
         if q.subject == drop_node and (p in (DCT.created, DCT.creator) or (p == CFKB.tlp and keep_has_tlp)):
             continue  # facts about the dropped record itself, or a marking the kept one already has
-        new = ox.Quad(swap(q.subject), p, swap(q.object), q.graph_name)
+        new = ox.Quad(keep_node if q.subject == drop_node else q.subject, p,
+                      keep_node if q.object == drop_node else q.object, q.graph_name)
         if q.object == drop_node and kb.contains(q.subject, RDF.type, CFKB.Claim):
             claims.add(q.subject)
         candidates.append(new)
@@ -428,19 +426,23 @@ def get_merge(kb: KnowledgeBase, merge_id: str) -> MergeRecord:
     if not kb.contains(node, RDF.type, CFKB.EntityMerge):
         raise NotFoundError(f"no merge {merge_id!r}; 'cfkb entity show NAME' lists an entity's merges")
 
-    def value(p: ox.NamedNode) -> Term:
+    def value(p: ox.NamedNode) -> Object:
         for q in kb.store.quads_for_pattern(node, p, None, None):
             return q.object
         raise NotFoundError(f"merge {merge_id!r} has no {curie(p.value)}; the record is damaged")
 
-    removed = list(ox.parse(value(CFKB.removedQuads).value.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
-    added = list(ox.parse(value(CFKB.addedQuads).value.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+    def text(p: ox.NamedNode) -> str:
+        return value_of(value(p))
+
+    removed = list(ox.parse(text(CFKB.removedQuads).encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+    added = list(ox.parse(text(CFKB.addedQuads).encode("utf-8"), format=ox.RdfFormat.N_QUADS))
     agent = value(PROV.wasAssociatedWith)
-    analyst = next((q.object.value for q in kb.store.quads_for_pattern(agent, RDFS.label, None, None)), "")
+    analyst = "" if isinstance(agent, ox.Literal) else next(
+        (value_of(q.object) for q in kb.store.quads_for_pattern(agent, RDFS.label, None, None)), "")
     return MergeRecord(
-        id=short_id(iri), iri=iri, kept=value(CFKB.kept).value, dropped=value(CFKB.merged).value,
-        analyst=analyst, when=value(PROV.startedAtTime).value, reason=value(CFKB.reason).value,
-        status=value(CFKB.status).value, claims_rewritten=sum(1 for q in added if q.predicate == CFKB.rewrittenBy),
+        id=short_id(iri), iri=iri, kept=text(CFKB.kept), dropped=text(CFKB.merged),
+        analyst=analyst, when=text(PROV.startedAtTime), reason=text(CFKB.reason),
+        status=text(CFKB.status), claims_rewritten=sum(1 for q in added if q.predicate == CFKB.rewrittenBy),
         removed=removed, added=added,
     )
 

@@ -14,6 +14,8 @@ class CfkbError(Exception):
 
     #: HTTP status the web layer answers with.
     http_status = 500
+    #: the lines of the error's ``details``, if it has any, are already on the screen
+    shown = False
 
 
 class InputError(CfkbError):
@@ -63,7 +65,7 @@ class UnknownNameError(InputError):
         if self.suggestions:
             why = self.explained if len(self.explained) == len(self.suggestions) else [""] * len(self.suggestions)
             msg += "; did you mean " + ", ".join(repr(s) + (f" [{w}]" if w else "")
-                                                 for s, w in zip(self.suggestions, why)) + "?"
+                                                 for s, w in zip(self.suggestions, why, strict=False)) + "?"
         if kind == "entity":
             msg += " (add it with 'cfkb entity add' or import with --create-entities)"
         super().__init__(msg)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 import pyoxigraph as ox
 
 from cfkb.errors import ParseError, QueryError, QueryRefusedError
+from cfkb.sparqltext import QUERY_FORMS, keywords, nesting
 
 MIB = 1024 * 1024
 
@@ -102,9 +103,10 @@ def refuse_markup(path: str, text: str) -> None:
     does not parse them at all.
 
     >>> refuse_markup("a.ttl", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>')
+    ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    cfkb.errors.ParseError: a.ttl:1:1: XML/DOCTYPE content is not accepted (RDF/XML and TriX are refused); send Turtle, TriG, N-Triples, N-Quads or JSON-LD
+    cfkb.errors.ParseError: a.ttl:1:1: XML/DOCTYPE content is not accepted (RDF/XML and TriX are refused); send ...
     """
     head = text.lstrip()[:4096].lower()
     if head.startswith(("<?xml", "<rdf:rdf", "<trix")) or "<!doctype" in head or "<!entity" in head:
@@ -227,62 +229,8 @@ MAX_NESTING = 24
 #: The longest query text, in characters.
 MAX_QUERY_CHARS = 1_000_000
 
-# SPARQL tokens that can hide keywords: strings (long forms first), IRIs,
-# comments, variables and prefixed names. Whatever is left is scanned for
-# keywords, so `<http://x#>`, `"SERVICE"` or `?service` never trip it, a `#`
-# inside an IRI never hides the rest of a line, and neither does an escaped
-# one in a prefixed name (`ex:a\#b`, SPARQL's PN_LOCAL_ESC).
-_TOKEN = re.compile("|".join((
-    r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""',
-    r"'''(?:[^'\\]|\\.|'(?!''))*'''",
-    r'"(?:[^"\\\n\r]|\\.)*"',
-    r"'(?:[^'\\\n\r]|\\.)*')",
-    r'(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)',
-    r"(?P<comment>#[^\n\r]*)",
-    r"(?P<var>[?$]\w+)",
-    r"(?P<pname>(?:[^\W\d][\w.-]*)?:(?:[\w.:%-]|\\.)*)",
-    r"(?P<word>[^\W\d]\w*)",
-    r"(?P<open>[({\[])",
-    r"(?P<close>[)}\]])",
-)))
-# SPARQL 1.1 section 19.2: \u and \U escapes may stand anywhere in a query.
-_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
 UPDATE_WORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"})
 OUTSIDE_WORDS = frozenset({"SERVICE", "LOAD", "FROM"})
-
-
-def _unescaped(text: str) -> str:
-    return _CODEPOINT.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
-
-
-def keywords(text: str) -> list[str]:
-    """The bare keywords of a SPARQL text, upper-cased, in order.
-
-    Strings, IRIs, comments, variables and prefixed names are skipped.
-
-    >>> keywords('SELECT ?service WHERE { ?s ex:load "FROM" ; <http://x#> ?o } # SERVICE')
-    ['SELECT', 'WHERE']
-    >>> keywords('SELECT * WHERE { ?s ?p ex:x\\#y . SERVICE <http://e/> {} }')
-    ['SELECT', 'WHERE', 'SERVICE']
-    """
-    return [m.group("word").upper() for m in _TOKEN.finditer(_unescaped(text)) if m.lastgroup == "word"]
-
-
-def nesting(text: str) -> int:
-    """The deepest nesting of brackets outside strings, IRIs and comments.
-
-    >>> nesting('SELECT * WHERE { FILTER((1 + 2) > 0) "((((" }')
-    3
-    """
-    depth = deepest = 0
-    for m in _TOKEN.finditer(_unescaped(text)):
-        if m.lastgroup == "open":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif m.lastgroup == "close":
-            depth = max(0, depth - 1)
-    return deepest
 
 
 def query_form(text: str) -> str | None:
@@ -506,7 +454,6 @@ def _unreadable(text: str, exc: object) -> str:
     (:func:`cfkb.sandbox.run_offline`), and its answer is never read.
     """
     from cfkb import sandbox
-
     from cfkb.model import PREFIXES
 
     def oxigraph_error() -> str | None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from collections.abc import Callable, Iterator, Sequence
 
 import pyoxigraph as ox
 
@@ -426,7 +426,7 @@ class ClaimText:
         if claim.election:
             out.append(f"{c}{p['election']}{node(claim.election)} .\n")
         if claim.date:
-            out.append(c + self._value("date", claim.date, lambda: _date(claim.date)))  # type: ignore[arg-type]
+            out.append(c + self._value("date", claim.date, lambda: _date(claim.date)))
         if claim.quote:
             quote = ox.Literal(claim.quote, language=claim.quote_lang) if claim.quote_lang else ox.Literal(claim.quote)
             out.append(f"{c}{p['quote']}{quote} .\n")
@@ -436,8 +436,8 @@ class ClaimText:
             out.append(f"{c}{p['paraphrase']}{words} .\n")
         if claim.cited_in:
             out.append(f"{c}{p['cited_in']}{node(claim.cited_in)} .\n")
-        if claim.url:
-            out.append(c + self._value("url", claim.url, lambda: ox.Literal(claim.url, datatype=XSD.anyURI)))
+        if url := claim.url:
+            out.append(c + self._value("url", url, lambda: ox.Literal(url, datatype=XSD.anyURI)))
         if claim.reliability:
             out.append(c + self._value("reliability", claim.reliability, lambda: _plain(claim.reliability)))
         if claim.credibility is not None:

@@ -516,10 +516,6 @@ class EntityIndex:
         self._tables()
         return set(self._strict.get(normalize(name), ()))
 
-    def suggest(self, name: str, n: int = 3) -> list[str]:
-        """The closest known names, one per entity, best first."""
-        return [m.name for m in self.matches(name, limit=n)][:n]
-
     def near_duplicates(self, name: str, allowed: set[str] | None = None) -> list[Match]:
         """Entities a *new* entity called ``name`` would likely duplicate.
 
@@ -569,7 +565,7 @@ class EntityIndex:
                             if _DIGITS.findall(shown[0]) == _DIGITS.findall(shown[1]):
                                 note([a], [b], 95 if specific(shown[0]) else 85,
                                      f"{shown[0]!r} and {shown[1]!r} are spelling variants of one name")
-        for words, keys in self._wordsets.items():
+        for _words, keys in self._wordsets.items():
             owners = {i for k in keys for i in self._strict[k]}
             if 1 < len(owners) <= common:
                 ks = sorted(keys)

@@ -18,8 +18,8 @@ import pyoxigraph as ox
 
 from cfkb.conflicts import Conflict, conflict_id, conflict_page
 from cfkb.importer import ImportReport, InputFile, import_files, prepare
-from cfkb.names import partner_iri
 from cfkb.model import CFID_NS, CFKB, PROV, RDF, XSD, content_hash
+from cfkb.names import partner_iri
 from cfkb.store import KnowledgeBase
 
 GRADING_PREFIX = CFID_NS + "grading/"
@@ -87,7 +87,7 @@ def _keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
     from cfkb.engine.index import open_index
 
     with open_index(kb) as index:
-        return index.keys()
+        return index.conflict_keys()
 
 
 __all__ = ["PartnerImport", "import_partner"]

@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, QueryError
-from cfkb.guard import keywords, query_form, screen_query, vouch
+from cfkb.guard import query_form, screen_query, vouch
 from cfkb.names import EntityIndex, expand_curie
 from cfkb.resources import queries_dir
+from cfkb.sparqltext import keywords
 
 if TYPE_CHECKING:
     from cfkb.store import KnowledgeBase
 
-__all__ = ["PARAM_TYPES", "NamedQuery", "Param", "bind", "check_safe", "keywords", "library", "load", "query_form", "run"]
+__all__ = ["PARAM_TYPES", "NamedQuery", "Param", "bind", "check_safe", "keywords", "library", "load", "query_form",
+           "run"]
 
 PARAM_TYPES = ("entity", "date", "string", "iri")
 _PARAM = re.compile(r"^#\s*param\s+(\w+)\s*:\s*(\w+)\s*(?:--\s*(.*))?$")
@@ -218,4 +220,6 @@ def run(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Lite
         return body
     if form == "graph":
         return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
-    return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    assert isinstance(solutions, ox.QuerySolutions)
+    return solutions

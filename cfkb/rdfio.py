@@ -30,10 +30,10 @@ from cfkb.model import (
     GRAPH_NS,
     OWN_RECORDS,
     PROV,
-    STAGING_GRAPH_PREFIX,
     RDF,
     RDFS,
     SCHEMA,
+    STAGING_GRAPH_PREFIX,
     Claim,
     tlp_name,
 )
@@ -101,7 +101,7 @@ def locate(data: bytes, node: str) -> tuple[int | None, int | None]:
     Parsers give no position per triple; this finds the node's IRI, or its
     last path segment (as a prefixed name writes it), in the text.
 
-    >>> locate(b"@prefix c: <http://x/> .\nc:a c:p c:b .\n", "http://x/a")
+    >>> locate(b"@prefix c: <http://x/> .\\nc:a c:p c:b .\\n", "http://x/a")
     (2, 1)
     """
     text = data.decode("utf-8", "replace")
@@ -172,8 +172,8 @@ def bundled_context() -> dict[str, object]:
 
 
 #: The position prefix of pyoxigraph's messages (cfkb puts the position in front itself).
-_POSITION = re.compile(r"^(?:parser )?error (?:at|between) .*?(?:columns? \d+(?: and \d+)?|\d+:\d+(?:-\d+:\d+)?)\s*:\s*",
-                       re.IGNORECASE)
+_POSITION = re.compile(
+    r"^(?:parser )?error (?:at|between) .*?(?:columns? \d+(?: and \d+)?|\d+:\d+(?:-\d+:\d+)?)\s*:\s*", re.IGNORECASE)
 
 
 def parse_rdf(path: str, data: bytes, fmt: str) -> list[ox.Quad]:
@@ -273,11 +273,11 @@ def _carried(quads: list[ox.Quad]) -> tuple[dict[object, str], dict[object, str]
     carried: dict[object, str] = {}
     own: dict[object, str] = {}
     for q in quads:
-        if q.predicate == RDF.type:
+        if q.predicate == RDF.type and isinstance(q.object, ox.NamedNode):
             if q.object in CARRIED_RECORDS:
-                carried[q.subject] = CARRIED_RECORDS[q.object]  # type: ignore[index]
+                carried[q.subject] = CARRIED_RECORDS[q.object]
             elif q.object in OWN_RECORD_CLASSES:
-                own[q.subject] = OWN_RECORD_CLASSES[q.object]  # type: ignore[index]
+                own[q.subject] = OWN_RECORD_CLASSES[q.object]
         elif q.predicate == CFKB.assesses:
             carried.setdefault(q.subject, "decision")
     return carried, own
@@ -339,7 +339,7 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> tuple[list[ox.Qua
             :data:`MAX_LOCATED`, then how many more), with the file, line
             and column of the quad and the IRI; nothing is imported.
     """
-    if not _suspect().search(ox.serialize(quads, format=ox.RdfFormat.N_QUADS)):
+    if not _suspect().search(ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""):
         return quads, {}  # nothing names the base's own graphs, records or their classes: the usual case
     headers = _export_headers(quads)
     carried, typed_own = _carried(quads)
@@ -372,7 +372,10 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> tuple[list[ox.Qua
         if len(problems) >= MAX_LOCATED:
             more += 1
             continue
-        iri = g.value if graph else str(s)[1:-1] if isinstance(s, ox.NamedNode) else str(s)  # type: ignore[union-attr]
+        if graph and not isinstance(g, ox.DefaultGraph):
+            iri = g.value
+        else:
+            iri = str(s)[1:-1] if isinstance(s, ox.NamedNode) else str(s)
         what = f"writes into {graph} <{iri}>" if graph else f"is about {subject} <{iri}>"
         key = (iri if graph else None, s)
         if key not in places:
@@ -396,16 +399,13 @@ def data_only(path: str, data: bytes, quads: list[ox.Quad]) -> tuple[list[ox.Qua
 _CLAIM_FIELDS = {
     RDF.subject.value, RDF.predicate.value, RDF.object.value, CFKB.negated.value, CFKB.statedIn.value,
     PROV.wasAttributedTo.value, CFKB.inArea.value, CFKB.election.value, CFKB.statedOn.value,
-    CFKB.quote.value, CFKB.paraphrase.value, CFKB.citedIn.value, SCHEMA.url.value, CFKB.reliability.value, CFKB.credibility.value,
+    CFKB.quote.value, CFKB.paraphrase.value, CFKB.citedIn.value, SCHEMA.url.value, CFKB.reliability.value,
+    CFKB.credibility.value,
     CFKB.tlp.value, CFKB.modality.value, RDFS.comment.value, CFKB.validFrom.value, CFKB.validUntil.value,
     RDF.type.value,
 }
 #: Record-keeping of the base that sent the file: replaced by ours on import.
 _LOCAL_RECORD = {CFKB.recordedAt.value, CFKB.recordedBy.value, PROV.wasGeneratedBy.value}
-
-
-class ClaimReadError(ParseError):
-    pass
 
 
 def claims_from_quads(path: str, quads: Iterable[ox.Quad]) -> tuple[list[Claim], list[ox.Quad], dict[str, str]]:
@@ -509,10 +509,12 @@ def _claim(path: str, node: object, quads: list[ox.Quad]) -> tuple[Claim, list[o
     rel = lit(CFKB.reliability)
     url = lit(SCHEMA.url)
     comment = lit(RDFS.comment)
-    try:
-        credibility = int(cred.value) if cred is not None else None
-    except ValueError:
-        raise ParseError(path, None, None, f"claim {node}: credibility {cred.value!r} is not 1-6") from None
+    credibility = None
+    if cred is not None:
+        try:
+            credibility = int(cred.value)
+        except ValueError:
+            raise ParseError(path, None, None, f"claim {node}: credibility {cred.value!r} is not 1-6") from None
     claim = Claim(
         subject=iri(RDF.subject, True) or "",
         predicate=iri(RDF.predicate, True) or "",

@@ -65,7 +65,6 @@ redirects are not followed (they could carry the credentials elsewhere).
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import json
 import os
@@ -73,13 +72,16 @@ import re
 import socket
 import ssl
 import sys
+import weakref
 from base64 import b64encode
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Union
+from types import TracebackType
+from typing import IO, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+import httpx
 import pyoxigraph as ox
 
 from cfkb.backend import GraphName, Object, QueryResult, Subject, Term
@@ -91,8 +93,9 @@ from cfkb.errors import (
     RemoteUnreachableError,
     StoreError,
 )
+from cfkb.sparqltext import bind_values
 
-Auth = Union[tuple[str, str], str]
+Auth = tuple[str, str] | str
 """``(user, password)`` for HTTP Basic, or a token for ``Authorization: Bearer``."""
 
 #: Named graphs whose IRI starts with this held additions being staged (cfkb 0.x before
@@ -129,10 +132,10 @@ def check_url(url: str) -> str:
 
     >>> check_url("http://127.0.0.1:7878/")
     'http://127.0.0.1:7878'
-    >>> check_url("http://kb.example.org")
+    >>> check_url("http://kb.example.org")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    cfkb.errors.InputError: refusing plain http to kb.example.org: use https (http is allowed only for loopback addresses)
+    cfkb.errors.InputError: refusing plain http to kb.example.org: use https (http is allowed only for loopback ...)
 
     Raises:
         InputError: not http(s), credentials in the URL, or plain http to a
@@ -227,8 +230,9 @@ def settings_for(url: str, environ: Mapping[str, str]) -> RemoteSettings:
     ``CFKB_REMOTE_PASSWORD`` (HTTP Basic), ``CFKB_REMOTE_TOKEN`` (Bearer),
     ``CFKB_REMOTE_TIMEOUT`` (seconds).
 
-    >>> settings_for("http://127.0.0.1:7878/", {"CFKB_REMOTE_TOKEN": "t", "HOME": "/nonexistent"})
-    RemoteSettings(url='http://127.0.0.1:7878', query=None, update=None, store=None, timeout=60.0, union_graphs=None, cafile=None)
+    >>> s = settings_for("http://127.0.0.1:7878/", {"CFKB_REMOTE_TOKEN": "t", "HOME": "/nonexistent"})
+    >>> s.url, s.auth, s.timeout, s.query, s.union_graphs
+    ('http://127.0.0.1:7878', 't', 60.0, None, None)
     """
     url = check_url(url)
     path = config_path(environ)
@@ -264,77 +268,7 @@ def parse_location(text: str, environ: Mapping[str, str]) -> str | RemoteSetting
     return settings_for(text, environ) if is_remote(text) else text
 
 
-# -- binding values --------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r'(?P<skip>#[^\n]*'
-    r'|"""(?:[^"\\]|\\.|"(?!""))*"""' r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"' r"|'(?:[^'\\\n]|\\.)*'"
-    r'|<[^<>"{}|^`\\\x00-\x20]*>'
-    r'|[?$]\w+)'
-    r'|(?P<word>[A-Za-z_:][\w\-.:%]*)'
-    r'|(?P<punct>[{}()])',
-    re.DOTALL,
-)
-
-
-def _where_group(query: str) -> int | None:
-    """The offset just after the ``{`` opening the query's top-level WHERE group.
-
-    None when there is none to open (``CONSTRUCT WHERE {...}``, ``DESCRIBE <x>``).
-    """
-    form: str | None = None
-    braces = parens = 0
-    after_where = template_done = False
-    for m in _TOKEN.finditer(query):
-        word, punct = m.group("word"), m.group("punct")
-        if word is not None and braces == 0 and parens == 0:
-            upper = word.upper()
-            if form is None and upper in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-                form = upper
-            elif form is not None and upper == "WHERE":
-                if form == "CONSTRUCT" and not template_done:
-                    return None  # the short form: its template is its pattern
-                after_where = True
-        elif punct == "(":
-            parens += 1
-        elif punct == ")":
-            parens -= 1
-        elif punct == "{":
-            if braces == 0 and parens == 0 and form is not None:
-                if after_where or form != "CONSTRUCT":
-                    return m.end()
-            braces += 1
-        elif punct == "}":
-            braces -= 1
-            if braces == 0 and form == "CONSTRUCT":
-                template_done = True
-    return None
-
-
-def bind_values(query: str, substitutions: Mapping[ox.Variable, Term]) -> str:
-    """The query with values bound to variables by a ``VALUES`` block.
-
-    Terms are written by pyoxigraph (escaped N-Triples syntax), so a value is
-    always one term, whatever it holds.
-
-    >>> bind_values("SELECT ?x WHERE { ?x ?p ?o }", {ox.Variable("o"): ox.Literal('a" } UNION { ?x')})
-    'SELECT ?x WHERE { VALUES (?o) { ("a\\\\" } UNION { ?x") } ?x ?p ?o }'
-    """
-    names, values = [], []
-    for var, term in substitutions.items():
-        if isinstance(term, ox.BlankNode):
-            raise QueryError(f"?{var.value}: a blank node cannot be bound in a query sent to a server")
-        if not isinstance(term, (ox.NamedNode, ox.Literal, ox.Triple)):
-            raise QueryError(f"?{var.value}: {term!r} is not an RDF term")
-        names.append(str(var))
-        values.append(str(term))
-    block = f"VALUES ({' '.join(names)}) {{ ({' '.join(values)}) }}"
-    at = _where_group(query)
-    if at is None:
-        return f"{query}\n{block}\n"
-    return f"{query[:at]} {block}{query[at:]}"
-
+# -- query and update text ------------------------------------------------------
 
 def _prologue(base_iri: str | None, prefixes: Mapping[str, str] | None) -> str:
     lines = [f"BASE {ox.NamedNode(base_iri)}"] if base_iri else []
@@ -364,27 +298,12 @@ def _ntriples(triples: Iterable[ox.Triple]) -> str:
 
 # -- the client --------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Endpoint:
-    url: str
-    scheme: str
-    host: str
-    port: int | None
-    target: str
-
-    @classmethod
-    def parse(cls, url: str) -> _Endpoint:
-        url = check_url(url)
-        parts = urlsplit(url)
-        return cls(url, parts.scheme, parts.hostname or "", parts.port, (parts.path or "/") +
-                   (f"?{parts.query}" if parts.query else ""))
-
-    def with_params(self, params: Mapping[str, str]) -> str:
-        return self.target + ("&" if "?" in self.target else "?") + urlencode(params)
-
-
 class RemoteStore:
     """A SPARQL 1.1 server, used like :class:`pyoxigraph.Store`.
+
+    One HTTP client per store keeps its connections open between requests
+    (keep-alive); :meth:`close` (or leaving a ``with`` block, or dropping the
+    last reference) closes them.
 
     Args:
         url: the server's base URL; the endpoints default to ``URL/query``,
@@ -407,81 +326,78 @@ class RemoteStore:
                  union_graphs: Sequence[str] | None = None, cafile: str | None = None, read_only: bool = False,
                  post_above: int = POST_ABOVE) -> None:
         self.url = check_url(url)
-        self._query = _Endpoint.parse(query_url or self.url + "/query")
-        self._update = _Endpoint.parse(update_url or self.url + "/update")
-        self._store = _Endpoint.parse(store_url or self.url + "/store") if store_url != "" else None
-        self._auth = auth
+        self._query = check_url(query_url or self.url + "/query")
+        self._update = check_url(update_url or self.url + "/update")
+        self._store = check_url(store_url or self.url + "/store") if store_url != "" else None
         self.timeout = timeout
         self.union_graphs = tuple(union_graphs) if union_graphs is not None else None
-        self._cafile = cafile
         self.read_only = read_only
         self.post_above = post_above
+        headers = {"User-Agent": "cfkb"}
+        if isinstance(auth, tuple):
+            user, password = auth
+            headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
+        elif auth:
+            headers["Authorization"] = f"Bearer {auth}"
+        # trust_env=False: no proxy, .netrc or CA bundle from the environment; redirects are
+        # never followed (they could carry the credentials elsewhere)
+        self._client = httpx.Client(
+            headers=headers, timeout=timeout, follow_redirects=False, trust_env=False,
+            verify=ssl.create_default_context(cafile=cafile) if cafile else True)
+        self._closer = weakref.finalize(self, self._client.close)
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.url!r})"
 
+    def close(self) -> None:
+        """Close the connections to the server."""
+        self._closer()
+
+    def __enter__(self) -> RemoteStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
     # -- HTTP --------------------------------------------------------------------
 
-    def _headers(self, content_type: str | None, accept: str | None) -> dict[str, str]:
-        headers = {"User-Agent": "cfkb"}
-        if content_type:
-            headers["Content-Type"] = content_type
+    def _request(self, endpoint: str, body: bytes, *, content_type: str, accept: str | None = None,
+                 writes: bool = False) -> tuple[str, bytes]:
+        """POST one request; the response's media type and body, or a cfkb error."""
+        unsure = "; the server may or may not have applied the change" if writes else ""
+        headers = {"Content-Type": content_type}
         if accept:
             headers["Accept"] = accept
-        if isinstance(self._auth, tuple):
-            user, password = self._auth
-            headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
-        elif self._auth:
-            headers["Authorization"] = f"Bearer {self._auth}"
-        return headers
-
-    def _request(self, method: str, endpoint: _Endpoint, target: str, body: bytes | None, *,
-                 content_type: str | None = None, accept: str | None = None,
-                 writes: bool = False) -> tuple[str, bytes]:
-        """Send one request; the response's media type and body, or a cfkb error."""
-        conn: http.client.HTTPConnection
-        if endpoint.scheme == "https":
-            context = ssl.create_default_context(cafile=self._cafile)
-            conn = http.client.HTTPSConnection(endpoint.host, endpoint.port, timeout=self.timeout, context=context)
-        else:
-            conn = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=self.timeout)
-        unsure = "; the server may or may not have applied the change" if writes else ""
         try:
-            conn.request(method, target, body=body, headers=self._headers(content_type, accept))
-            response = conn.getresponse()
-            data = response.read()
-            status = response.status
-            media = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
-            location = response.getheader("Location")
-        except ConnectionRefusedError:
-            raise RemoteUnreachableError(f"cannot reach {self.url}: connection refused") from None
-        except socket.gaierror:
-            raise RemoteUnreachableError(f"cannot reach {self.url}: unknown host {endpoint.host}") from None
-        except ssl.SSLError as exc:
-            raise RemoteUnreachableError(f"cannot reach {self.url}: TLS error: {exc.reason or exc}") from None
-        except TimeoutError:
-            raise RemoteError(f"no answer from {endpoint.url} within {self.timeout:g}s{unsure}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
+            response = self._client.post(endpoint, content=body, headers=headers)
+        except httpx.TimeoutException:
+            raise RemoteError(f"no answer from {endpoint} within {self.timeout:g}s{unsure}") from None
+        except httpx.ConnectError as exc:
+            raise RemoteUnreachableError(f"cannot reach {self.url}: {_connect_failure(exc, endpoint)}") from None
+        except httpx.TransportError as exc:
+            cause = _cause(exc, OSError)
+            reason = cause.strerror if cause is not None and cause.strerror else (str(exc) or type(exc).__name__)
             raise RemoteError(f"lost the connection to {self.url} ({reason}){unsure}") from None
-        finally:
-            conn.close()
+        status = response.status_code
+        data = response.content
         if 200 <= status < 300:
+            media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             return media, data
         message = _first_line(data)
         if status in (401, 403):
             raise RemoteAuthError(
-                f"{endpoint.url} refused access (HTTP {status}); set CFKB_REMOTE_USER and CFKB_REMOTE_PASSWORD"
+                f"{endpoint} refused access (HTTP {status}); set CFKB_REMOTE_USER and CFKB_REMOTE_PASSWORD"
                 " (or CFKB_REMOTE_TOKEN), or the config file")
         if 300 <= status < 400:
-            raise RemoteError(f"{endpoint.url} redirects to {location}; redirects are not followed,"
-                              " give the final URL as the store")
+            raise RemoteError(f"{endpoint} redirects to {response.headers.get('Location')}; redirects are not"
+                              " followed, give the final URL as the store")
         if status == 404:
-            raise RemoteError(f"{endpoint.url}: not found (HTTP 404); is it a SPARQL endpoint? "
+            raise RemoteError(f"{endpoint}: not found (HTTP 404); is it a SPARQL endpoint? "
                               "set the endpoint URLs in the config file")
         if status in (400, 415, 422):
-            raise SyntaxError(f"{endpoint.url} rejected the request (HTTP {status}): {message}")
-        raise RemoteError(f"{endpoint.url} failed (HTTP {status}): {message}{unsure}")
+            raise SyntaxError(f"{endpoint} rejected the request (HTTP {status}): {message}")
+        raise RemoteError(f"{endpoint} failed (HTTP {status}): {message}{unsure}")
 
     # -- reading -----------------------------------------------------------------
 
@@ -501,20 +417,20 @@ class RemoteStore:
                 form.append(("union-default-graph", ""))
             else:
                 form += [("default-graph-uri", g) for g in self.union_graphs]
-        media, data = self._request("POST", self._query, self._query.target, urlencode(form).encode("utf-8"),
+        media, data = self._request(self._query, urlencode(form).encode("utf-8"),
                                     content_type="application/x-www-form-urlencoded", accept=_ACCEPT)
         if media in (_RESULTS_JSON, "application/json"):
             return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
         rdf_format = ox.RdfFormat.from_media_type(media) if media else None
         if rdf_format is None:
-            raise RemoteError(f"{self._query.url} answered with {media or 'no media type'},"
+            raise RemoteError(f"{self._query} answered with {media or 'no media type'},"
                               " not SPARQL results JSON or N-Triples")
         # a genuine QueryTriples, so callers cannot tell the backends apart
         scratch = ox.Store()
         try:
             scratch.extend(ox.parse(data, format=rdf_format))
         except SyntaxError as exc:
-            raise RemoteError(f"{self._query.url} sent RDF that does not parse: {exc}") from None
+            raise RemoteError(f"{self._query} sent RDF that does not parse: {exc}") from None
         return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
 
     def _select(self, query: str, substitutions: dict[ox.Variable, Term] | None = None) -> ox.QuerySolutions:
@@ -561,6 +477,7 @@ class RemoteStore:
         else:
             result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
                                 substitutions={ox.Variable("g"): from_graph})
+        assert isinstance(result, ox.QueryTriples)
         data = ox.serialize(list(result), format=format or ox.RdfFormat.N_TRIPLES)
         return data if isinstance(data, bytes) else bytes(data or b"")
 
@@ -591,8 +508,7 @@ class RemoteStore:
         self._send_update(_prologue(base_iri, prefixes) + update)
 
     def _send_update(self, text: str) -> None:
-        self._request("POST", self._update, self._update.target, text.encode("utf-8"),
-                      content_type="application/sparql-update", writes=True)
+        self._request(self._update, text.encode("utf-8"), content_type="application/sparql-update", writes=True)
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads atomically, in one request.
@@ -613,8 +529,7 @@ class RemoteStore:
             del data
             self._send_update(f"INSERT DATA {{\n{data_block(quads)}}}")
             return
-        self._request("POST", self._store, self._store.target, data, content_type="application/n-quads",
-                      writes=True)
+        self._request(self._store, data, content_type="application/n-quads", writes=True)
 
     def staging_graphs(self) -> list[ox.NamedNode]:
         """Graphs named ``urn:cfkb:staging:...`` (left by an import of an earlier cfkb that staged)."""
@@ -664,6 +579,31 @@ class RemoteStore:
 
     def flush(self) -> None:
         """Nothing to do: the server made each write durable before answering."""
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _cause(exc: BaseException, kind: type[_E]) -> _E | None:
+    """The first exception of type ``kind`` in the chain that led to ``exc``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _connect_failure(exc: httpx.ConnectError, endpoint: str) -> str:
+    if _cause(exc, ConnectionRefusedError) is not None:
+        return "connection refused"
+    if _cause(exc, socket.gaierror) is not None:
+        return f"unknown host {urlsplit(endpoint).hostname}"
+    tls = _cause(exc, ssl.SSLError)
+    if tls is not None:
+        return f"TLS error: {tls.reason or tls}"
+    cause = _cause(exc, OSError)
+    return (cause.strerror if cause is not None and cause.strerror else str(exc)) or "connection failed"
 
 
 def _first_line(data: bytes) -> str:

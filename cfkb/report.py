@@ -8,15 +8,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from cfkb.export import turtle
 from cfkb.model import CFKB, ONTOLOGY_GRAPH, PROV, RDF, RDFS
+from cfkb.store import KnowledgeBase
+
+if TYPE_CHECKING:
+    from cfkb.conflicts import ClaimView, Conflict
 
 
-def conflict_triples(found: Sequence[Any]) -> list[ox.Triple]:
+def conflict_triples(found: Sequence[Conflict]) -> list[ox.Triple]:
     """Each conflict as a cfkb:Conflict node: kind, rule, explanation, status, claims."""
     out = []
     for c in found:
@@ -32,13 +36,13 @@ def conflict_triples(found: Sequence[Any]) -> list[ox.Triple]:
     return out
 
 
-def conflicts_turtle(found: Sequence[Any]) -> str:
+def conflicts_turtle(found: Sequence[Conflict]) -> str:
     return turtle(conflict_triples(found))
 
 
 # -- the briefing --------------------------------------------------------------
 
-def _timeline(kb: Any) -> list[Any]:
+def _timeline(kb: KnowledgeBase) -> list[ClaimView]:
     from cfkb.conflicts import claim_views
 
     rows = kb.select("SELECT ?c ?d WHERE { ?c a cfkb:Claim ; cfkb:statedOn ?d } ORDER BY ?d ?c")
@@ -49,13 +53,13 @@ def _timeline(kb: Any) -> list[Any]:
 class Released:
     """What a briefing may show under a ceiling: a base holding only that."""
 
-    kb: Any
+    kb: KnowledgeBase
     ceiling: str
     claims: int
     withheld: int
 
 
-def released_view(kb: Any, ceiling: str) -> Released:
+def released_view(kb: KnowledgeBase, ceiling: str) -> Released:
     """An in-memory base holding what an export at ``ceiling`` would carry.
 
     The same decision as :func:`cfkb.export.export_base` (so the same claims
@@ -66,33 +70,33 @@ def released_view(kb: Any, ceiling: str) -> Released:
     import datetime as dt
 
     from cfkb.export import ExportOptions, export_base
-    from cfkb.store import KnowledgeBase
 
     result = export_base(kb, ExportOptions(format="nq", ceiling=ceiling,
                                            when=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)))
-    view = KnowledgeBase(ox.Store(), None)
-    view.store.extend(kb.store.quads_for_pattern(None, None, None, ONTOLOGY_GRAPH))
+    store = ox.Store()
+    store.extend(kb.store.quads_for_pattern(None, None, None, ONTOLOGY_GRAPH))
     header = ox.NamedNode(result.iri)
     quads = [q for q in ox.parse(result.text.encode("utf-8"), format=ox.RdfFormat.N_QUADS) if q.subject != header]
-    view.store.extend(quads)
+    store.extend(quads)
     # the analyst behind each decision that may leave (a briefing names who decided)
     for q in [q for q in quads if q.predicate == RDF.type and q.object == CFKB.Assessment]:
         for link in kb.store.quads_for_pattern(q.subject, PROV.wasAssociatedWith, None, None):
-            view.store.add(ox.Quad(link.subject, link.predicate, link.object))
+            store.add(ox.Quad(link.subject, link.predicate, link.object))
+            if isinstance(link.object, ox.Literal):  # an agent is a node; a literal has no label
+                continue
             for label in kb.store.quads_for_pattern(link.object, RDFS.label, None, None):
-                view.store.add(ox.Quad(label.subject, label.predicate, label.object))
-    return Released(kb=view, ceiling=result.ceiling, claims=result.claims, withheld=result.withheld)
+                store.add(ox.Quad(label.subject, label.predicate, label.object))
+    return Released(kb=KnowledgeBase(store, None), ceiling=result.ceiling, claims=result.claims,
+                    withheld=result.withheld)
 
 
-def released_copy(kb: Any, ceiling: str, path: Path) -> Released:
+def released_copy(kb: KnowledgeBase, ceiling: str, path: Path) -> Released:
     """:func:`released_view` written to a new on-disk base at ``path`` (which must not exist).
 
     What ``cfkb serve --tlp`` serves: a base on disk, so that the server's query
     workers can open it, holding nothing above the ceiling, so that no page,
     SPARQL answer or download can show more than an export at that ceiling.
     """
-    from cfkb.store import KnowledgeBase
-
     released = released_view(kb, ceiling)
     copy = KnowledgeBase.create(path)
     try:
@@ -104,7 +108,7 @@ def released_copy(kb: Any, ceiling: str, path: Path) -> Released:
     return dataclasses.replace(released, kb=KnowledgeBase.open(path))
 
 
-def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceiling: str = "GREEN") -> str:
+def briefing(kb: KnowledgeBase, *, fmt: str = "markdown", today: str | None = None, ceiling: str = "GREEN") -> str:
     """A briefing on the base: conflicts (open first) with both sides, quotes and
     grading; conflicts per entity and area; the timeline of statements.
 
@@ -151,18 +155,18 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceilin
         rows = []
         for v in c.claims:
             grade = v.grading or "\u2013"
+            rank = v.rank + (f" (interested party: {v.interest})" if v.interested else "")
             rows.append([v.role, v.statement, v.speaker.label if v.speaker else "\u2013", v.outlet.label,
-                         v.date or "\u2013", grade, v.rank + (f" (interested party: {v.interest})" if v.interested else ""),
-                         _marking(v)])
+                         v.date or "\u2013", grade, rank, _marking(v)])
         blocks.append(("table", (["role", "claim", "speaker", "outlet", "date", "grade", "rank", "TLP"], rows)))
         for v in c.claims:
             if v.quote and v.role != "supports":
                 blocks.append(("quote", (f"{v.speaker.label if v.speaker else v.outlet.label}, {v.date},"
                                          f" {_marking(v)}", v.quote, v.quote_lang)))
             elif v.paraphrase and v.role != "supports":
-                reported = f", as {v.cited_in.label} reports it" if v.cited_in else ""
+                as_reported = f", as {v.cited_in.label} reports it" if v.cited_in else ""
                 blocks.append(("p", f"In paraphrase ({v.speaker.label if v.speaker else v.outlet.label},"
-                                    f" {v.date}{reported}, {_marking(v)}): {v.paraphrase}"))
+                                    f" {v.date}{as_reported}, {_marking(v)}): {v.paraphrase}"))
             if v.note and v.role != "supports":
                 blocks.append(("p", f"Note on {v.attributed}'s claim: {v.note}"))
         entries = history(home, c.iri)
@@ -196,7 +200,7 @@ def briefing(kb: Any, *, fmt: str = "markdown", today: str | None = None, ceilin
     return _markdown(blocks) if fmt == "markdown" else _html(blocks)
 
 
-def _marking(view: Any) -> str:
+def _marking(view: ClaimView) -> str:
     return f"TLP:{view.tlp}" if view.tlp else "TLP:?"
 
 

@@ -28,17 +28,19 @@ import datetime as dt
 import decimal
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import rdflib
 from rdflib.collection import Collection
 
-from cfkb.model import CLAIM_PROPERTIES, PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Claim, Term, content_hash, curie
+from cfkb.backend import Term, value_of
+from cfkb.model import CLAIM_PROPERTIES, PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Claim, content_hash, curie
 from cfkb.validate import Violation
 
 SH = rdflib.Namespace(SH_NS)
@@ -289,12 +291,17 @@ class _Types:
         return any(cls in self.ancestors(t) for t in self.types.get(node, ()))
 
 
+def _fill(template: str, bound: Mapping[str, Term]) -> str:
+    """A shape's message with its ``{?name}`` / ``{$name}`` placeholders replaced by the bound values."""
+    return re.sub(r"\{[?$](\w+)\}", lambda m: _label(bound.get(m.group(1))), template)
+
+
 def _label(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
         return curie(term.value)
-    return str(term.value)
+    return value_of(term)
 
 
 def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox.Quad] = (),
@@ -314,15 +321,15 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
     """
     type_predicates = {ox.NamedNode(_RDF_TYPE), ox.NamedNode(_SUBCLASS)}
     paths = {ox.NamedNode(c.path) for c in shapes.properties}
-    wanted = None
+    wanted: set[ox.NamedNode] | None = None
     if shapes.sparql:
         wanted = set()
         for c in shapes.sparql:
-            named = query_predicates(c)
-            if named is None:
+            predicates = query_predicates(c)
+            if predicates is None:
                 wanted = None
                 break
-            wanted |= {ox.NamedNode(p) for p in named}
+            wanted |= {ox.NamedNode(p) for p in predicates}
     types = _Types()
     values: dict[Term, dict[str, set[Term]]] = {}
     for_sparql: list[ox.Quad] = []
@@ -353,7 +360,10 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
         named |= {v.value for by_path in values.values() for vs in by_path.values() for v in vs
                   if isinstance(v, ox.NamedNode)}
         seen: set[str] = set()
-        named |= {iri for iri, _ in records if iri in seen or seen.add(iri)}  # type: ignore[func-returns-value]
+        for iri, _ in records:
+            if iri in seen:
+                named.add(iri)
+            seen.add(iri)
         if named:
             mixed = [(iri, c) for iri, c in records if iri in named]
             if mixed:
@@ -369,13 +379,13 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
     return sorted(set(found_v), key=lambda x: (x.focus, x.path or "", x.message, x.value or ""))
 
 
-def _present(raw: object, fields: int) -> bool:
-    first = raw[0] if fields > 1 else raw  # type: ignore[index]
+def _present(raw: Any, fields: int) -> bool:
+    first = raw[0] if fields > 1 else raw
     return fields == 0 or (first is not None and first != "")
 
 
-def _make(make: Callable[..., Term], raw: object, fields: int) -> Term:
-    return make(*raw) if fields != 1 else make(raw)  # type: ignore[misc]
+def _make(make: Callable[..., Term], raw: Any, fields: int) -> Term:
+    return make(*raw) if fields != 1 else make(raw)
 
 
 def _check_records(checks: Sequence[PropertyCheck], records: Sequence[tuple[str, Claim]],
@@ -418,7 +428,7 @@ def _check_records(checks: Sequence[PropertyCheck], records: Sequence[tuple[str,
             fields = next(f for iri, f, _ in CLAIM_PROPERTIES if iri == c.path)
             raws = raw_columns[c.path] = list(map(attrgetter(*fields), claims)) if fields else [()] * len(claims)
         if counts:
-            for (iri, _), raw in zip(records, raws):
+            for (iri, _), raw in zip(records, raws, strict=False):
                 n = 1 if _present(raw, nfields) else 0
                 if c.min_count is not None and n < c.min_count:
                     out.append(_violation(c, ox.NamedNode(iri), "MinCount"))
@@ -435,7 +445,7 @@ def _check_records(checks: Sequence[PropertyCheck], records: Sequence[tuple[str,
                     if problems:
                         bad[raw] = (term, problems)
             if bad:
-                for (iri, _), raw in zip(records, raws):
+                for (iri, _), raw in zip(records, raws, strict=False):
                     hit = bad.get(raw)
                     if hit is not None:
                         out += [_violation(c, ox.NamedNode(iri), component, hit[0]) for component in hit[1]]
@@ -454,7 +464,7 @@ def _record_lines(records: Sequence[tuple[str, Claim]], wanted: set[ox.NamedNode
         n = len(fields)
         raws = list(map(attrgetter(*fields), claims)) if fields else [()] * len(claims)
         texts = {raw: f" <{iri}> {_make(make, raw, n)} .\n" for raw in set(raws) if _present(raw, n)}
-        lines += ["<" + node + ">" + texts[raw] for (node, _), raw in zip(records, raws) if raw in texts]
+        lines += ["<" + node + ">" + texts[raw] for (node, _), raw in zip(records, raws, strict=False) if raw in texts]
     return "".join(lines).encode("utf-8")
 
 
@@ -478,8 +488,9 @@ def _check_properties(checks: Sequence[PropertyCheck], values: dict[Term, dict[s
     no_values: set[Term] = set()
     for target, nodes in focus_of.items():
         # a value's problems depend on the check and the value only: batches repeat values a lot
-        plan = [(c.path, c.min_count, c.max_count, {} if _has_value_checks(c) else None, c)
-                for c in checks if c.target == target]
+        plan: list[tuple[str, int | None, int | None, dict[Term, list[str]] | None, PropertyCheck]] = [
+            (c.path, c.min_count, c.max_count, {} if _has_value_checks(c) else None, c)
+            for c in checks if c.target == target]
         for node in nodes:
             by_path = values.get(node, empty)
             for path, min_count, max_count, seen, c in plan:
@@ -547,11 +558,7 @@ def _check_sparql(checks: Sequence[SparqlCheck], quads: Sequence[ox.Quad], nquad
             this = bound.get("this")
             if this is None:
                 continue
-
-            def fill(m: re.Match[str]) -> str:
-                return _label(bound.get(m.group(1)))
-
-            message = re.sub(r"\{[?$](\w+)\}", fill, c.message)
+            message = _fill(c.message, bound)
             value = bound.get("value")
             path = bound.get("path")
             out.append(Violation(
@@ -617,7 +624,7 @@ def _query_predicates(c: SparqlCheck) -> frozenset[str] | None:
         node = todo.pop()
         if isinstance(node, CompValue):
             if node.name == "BGP":
-                for triple in node.get("triples", ()):
+                for triple in node.get("triples"):
                     if not path(triple[1]):
                         return None
             todo.extend(node.values())

@@ -45,15 +45,15 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, TypeGuard, Union, cast
 
 import pyoxigraph as ox
 
 from cfkb import __version__
-from cfkb.backend import Backend
+from cfkb.backend import Backend, Subject, Term, value_of
 from cfkb.errors import (
     QueryError,
     StoreError,
@@ -64,7 +64,10 @@ from cfkb.errors import (
 from cfkb.guard import check_query
 from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, STATE_GRAPH
 from cfkb.names import EntityIndex
-from cfkb.remote import RemoteSettings, bind_values, check_url, is_remote
+from cfkb.sparqltext import bind_values
+
+if TYPE_CHECKING:
+    from cfkb.remote import RemoteSettings
 
 MARKER = "cfkb.json"
 #: The redo journal of a bulk write, and the file that commits it.
@@ -74,10 +77,12 @@ JOURNAL_COMMIT = "pending.commit"
 BULK_MIN_QUADS = 20_000
 #: How long (seconds) opening waits for a bulk write in progress to be applied.
 APPLY_WAIT = 300.0
+#: How long (seconds) a read-only open keeps trying while a live writer changes the files under it.
+BUSY_WAIT = 10.0
 Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
 #: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
-Location = Union[str, "os.PathLike[str]", RemoteSettings]
+Location = Union[str, "os.PathLike[str]", "RemoteSettings"]
 
 
 _STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
@@ -91,7 +96,7 @@ _GENERATION_VALUE = re.compile(r"[0-9]{20}-[0-9a-f]{12}")
 _GENERATION_AHEAD_NS = 86_400 * 10**9
 
 
-def _is_generation(term: object) -> bool:
+def _is_generation(term: object) -> TypeGuard[ox.Literal]:
     """Whether a ``cfkb:generation`` value is one cfkb writes: nanoseconds
     (not more than a day ahead of now: a value from the far future would be
     the latest forever), then a random tag."""
@@ -114,7 +119,13 @@ def add_write_follower(follower: Any) -> None:
         _WRITE_FOLLOWERS.append(follower)
 
 
-def _settings(location: str | RemoteSettings) -> RemoteSettings:
+def _where(location: Location) -> Path | RemoteSettings:
+    """A store directory, or a server's settings (the remote client is imported only for a server)."""
+    if isinstance(location, os.PathLike) or (
+            isinstance(location, str) and not location.lower().startswith(("http://", "https://"))):
+        return Path(location)
+    from cfkb.remote import RemoteSettings, check_url
+
     return location if isinstance(location, RemoteSettings) else RemoteSettings(check_url(str(location)))
 
 
@@ -141,6 +152,8 @@ class KnowledgeBase:
         self._write_failed = False
         #: a committed bulk write could not be applied: this handle must not be used any more
         self._unapplied = False
+        #: the writer's mark on the database directory (:func:`_mark_writer`), held until closing
+        self._writer_mark: int | None = None
 
     # -- opening -------------------------------------------------------
 
@@ -155,9 +168,11 @@ class KnowledgeBase:
     @staticmethod
     def exists(location: Location) -> bool:
         """Whether a cfkb base is at ``location`` (a server is asked)."""
-        if is_remote(location):
-            return _settings(location).connect(read_only=True).contains_named_graph(ONTOLOGY_GRAPH)  # type: ignore[arg-type]
-        return (Path(location) / MARKER).is_file()  # type: ignore[arg-type]
+        where = _where(location)
+        if not isinstance(where, Path):
+            with where.connect(read_only=True) as store:
+                return store.contains_named_graph(ONTOLOGY_GRAPH)
+        return (where / MARKER).is_file()
 
     @classmethod
     def create(cls, location: Location) -> KnowledgeBase:
@@ -168,9 +183,9 @@ class KnowledgeBase:
             StoreError: the path is a non-empty directory that is not a store,
                 or the server holds data that is not a cfkb base.
         """
-        if is_remote(location):
-            return cls._create_remote(_settings(location))  # type: ignore[arg-type]
-        path = Path(location)  # type: ignore[arg-type]
+        path = _where(location)
+        if not isinstance(path, Path):
+            return cls._create_remote(path)
         if cls.exists(path):
             raise StoreExistsError(f"a cfkb store already exists at {path}")
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -182,6 +197,7 @@ class KnowledgeBase:
             raise StoreError(f"cannot create a store at {path}: {exc}") from exc
         kb = cls(store, path)
         try:
+            kb._writer_mark = _mark_writer(path)
             kb.load_ontology()
             (path / MARKER).write_text(
                 json.dumps({"format": 1, "created_by": f"cfkb {__version__}"}, indent=2) + "\n",
@@ -221,14 +237,9 @@ class KnowledgeBase:
                 damaged, or an unapplied bulk write cannot be applied (a full disk).
             RemoteError: the server cannot be reached or fails.
         """
-        if is_remote(location):
-            settings = _settings(location)  # type: ignore[arg-type]
-            store = settings.connect(read_only=not write)
-            if not store.contains_named_graph(ONTOLOGY_GRAPH):
-                raise StoreMissingError(f"no cfkb base at {settings}; create one with 'cfkb --store {settings} init'")
-            store.drop_staging()  # an orphan of a killed import must never be read as data
-            return cls(store, None, writable=write, location=str(settings))
-        path = Path(location)  # type: ignore[arg-type]
+        path = _where(location)
+        if not isinstance(path, Path):
+            return cls._open_remote(path, write=write)
         if not cls.exists(path):
             if path.exists():
                 raise StoreError(f"{path} is not a cfkb store (no {MARKER}); create one elsewhere with"
@@ -243,6 +254,7 @@ class KnowledgeBase:
         if write:
             kb = cls(_open_db(path, write=True), path, writable=True)
             try:
+                kb._writer_mark = _mark_writer(path)
                 kb._finish_bulk_write()
             except BaseException:
                 kb._write_failed = True
@@ -252,17 +264,30 @@ class KnowledgeBase:
         return cls(_open_reading(path, wait), path, writable=False)
 
     @classmethod
+    def _open_remote(cls, settings: RemoteSettings, *, write: bool) -> KnowledgeBase:
+        store = settings.connect(read_only=not write)
+        try:
+            if not store.contains_named_graph(ONTOLOGY_GRAPH):
+                raise StoreMissingError(f"no cfkb base at {settings}; create one with 'cfkb --store {settings} init'")
+            store.drop_staging()  # an orphan of a killed import must never be read as data
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, None, writable=write, location=str(settings))
+
+    @classmethod
     def drop(cls, location: Location) -> None:
         """Delete the base at ``location``: the store directory, or every graph on the server.
 
         Raises:
             StoreLockedError: another process is writing to the store.
         """
-        if is_remote(location):
-            cls.open(location, write=True).destroy()
+        where = _where(location)
+        if not isinstance(where, Path):
+            cls.open(where, write=True).destroy()
             return
-        cls.open(location, write=True).close()  # refuses while another process writes
-        shutil.rmtree(Path(location))  # type: ignore[arg-type]
+        cls.open(where, write=True).close()  # refuses while another process writes
+        shutil.rmtree(where)
 
     def destroy(self) -> None:
         """Delete this base and close it (a half-made one, when loading it failed)."""
@@ -286,6 +311,9 @@ class KnowledgeBase:
             raise StoreError(f"could not finish writing the store to disk: {_one_line(exc)}") from exc
         finally:
             del self.store
+            if self._writer_mark is not None:
+                os.close(self._writer_mark)  # releases the mark
+                self._writer_mark = None
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -316,7 +344,7 @@ class KnowledgeBase:
         check_query(sparql, name)
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
-        subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+        subs: dict[ox.Variable, Term] = {ox.Variable(k): v for k, v in (bindings or {}).items()}
         if plan_with_bindings and subs:
             sparql, subs = bind_values(sparql, subs), {}
         try:
@@ -326,6 +354,9 @@ class KnowledgeBase:
             raise QueryError(f"SPARQL syntax error: {exc}", name) from exc
         except (ValueError, TypeError, RuntimeError) as exc:
             if _damaged(exc):
+                if not self.writable and self.path is not None and _writer_active(self.path):
+                    raise StoreLockedError(f"store in use: another cfkb process changed the files of {self.path}"
+                                           " while this query read them; run it again") from exc
                 raise StoreError(f"the store at {self.path} is damaged: {_one_line(exc)}; restore it from a"
                                  " backup") from exc
             # pyoxigraph's word for a bound variable the query does not select, and the like
@@ -343,7 +374,7 @@ class KnowledgeBase:
             rows.append({n: solution[n] for n in names if solution[n] is not None})
         return rows
 
-    def contains(self, subject: ox.NamedNode, predicate: ox.NamedNode | None = None,
+    def contains(self, subject: Subject, predicate: ox.NamedNode | None = None,
                  obj: Binding | None = None) -> bool:
         for _ in self.store.quads_for_pattern(subject, predicate, obj, None):
             return True
@@ -379,7 +410,7 @@ class KnowledgeBase:
                 if isinstance(sol["e"], ox.NamedNode):
                     index.types[sol["e"].value].add(sol["t"].value)
             for q in self.store.quads_for_pattern(None, ox.NamedNode(CFKB_NS + "mergedInto"), None, None):
-                index.merged[q.subject.value] = q.object.value
+                index.merged[value_of(q.subject)] = value_of(q.object)
             self._index = index
         return self._index
 
@@ -464,7 +495,7 @@ class KnowledgeBase:
         before = None
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
-            before = max((q.object.value for q in old), default="")
+            before = max((value_of(q.object) for q in old), default="")
             add.append(new)
             damaged = [q for q in old if not _is_generation(q.object)]
             if remove or damaged:  # an update anyway (or a repair): drop the superseded generations with it
@@ -484,10 +515,8 @@ class KnowledgeBase:
 
     def _follow(self, before: str, add: list[ox.Quad], remove: list[ox.Quad], nquads: bytes = b"") -> None:
         for follower in _WRITE_FOLLOWERS:
-            try:
+            with suppress(Exception):  # the write committed; a stale stamp is rebuilt later
                 follower(self, before, add, remove, nquads)
-            except Exception:  # noqa: BLE001 - the write committed; a stale stamp is rebuilt later
-                pass
 
     def write_many(self, add: Iterable[ox.Quad] = (), *, nquads: bytes = b"") -> None:
         """Add many quads: all of them or none, even if the process is killed.
@@ -518,7 +547,7 @@ class KnowledgeBase:
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
         new, old = self._next_generation()
-        before = max((q.object.value for q in old), default="")
+        before = max((value_of(q.object) for q in old), default="")
         add = [*add, new]  # the new generation comes with the batch, or not at all
         try:
             self._bulk_write(add, nquads)
@@ -529,7 +558,7 @@ class KnowledgeBase:
     def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"") -> None:
         assert self.path is not None
         journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
-        data = ox.serialize(add, format=ox.RdfFormat.N_QUADS)
+        data = ox.serialize(add, format=ox.RdfFormat.N_QUADS) or b""
         if nquads:
             data += nquads
         del nquads
@@ -575,12 +604,13 @@ class KnowledgeBase:
         if not journal.is_file() or journal.stat().st_size != size or _crc32(journal) != crc:
             raise StoreError(f"the store at {self.path} has a damaged bulk-write journal ({JOURNAL});"
                              " restore it from a backup")
+        store = cast(ox.Store, self.store)  # only an on-disk base has a journal
         if record.get("blank_nodes", True):
             # parsing keeps blank node labels, so loading twice gives the same nodes
-            self.store.bulk_extend(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
+            store.bulk_extend(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
         else:
-            self.store.bulk_load(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True)
-        self.store.flush()
+            store.bulk_load(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True)
+        store.flush()
         commit.unlink()
         _sync_dir(self.path)
         journal.unlink()
@@ -636,12 +666,37 @@ def _open_reading(path: Path, wait: float) -> Backend:
 
     A committed bulk write that nobody is applying is applied first (it
     needs the write lock, so this waits for a writer to finish).
+
+    A live writer may remove files (logs, old tables) while a read-only open
+    reads the list of them, which RocksDB reports as corruption or a missing
+    file. Such an open is tried again while the writer's mark is held (for
+    :data:`BUSY_WAIT` seconds at most, then "store in use"), and once more
+    after the writer is gone; a store that still fails to open then is damaged.
     """
     deadline = time.monotonic() + wait
+    busy_until = time.monotonic() + BUSY_WAIT
+    retried = False
     while True:
+        failure: StoreError | None = None
         with _apply_lock(path, exclusive=False, deadline=deadline):
             if not (path / JOURNAL_COMMIT).exists():
-                return _open_db(path, write=False)
+                try:
+                    return _open_db(path, write=False)
+                except StoreLockedError:
+                    raise
+                except StoreError as exc:
+                    failure = exc
+        if failure is not None:
+            if _writer_active(path):
+                if time.monotonic() >= busy_until:
+                    raise StoreLockedError(f"store in use: another cfkb process is writing to {path} too busily"
+                                           " to open it for reading; try again when it has finished") from failure
+            elif retried:
+                raise failure
+            else:
+                retried = True
+            time.sleep(0.01)
+            continue
         try:
             KnowledgeBase.open(path, write=True).close()
         except StoreLockedError as exc:
@@ -649,6 +704,41 @@ def _open_reading(path: Path, wait: float) -> Backend:
                 raise StoreLockedError(f"store in use: an import into {path} is still being written; try again"
                                        " when it has finished") from exc
             time.sleep(0.05)
+
+
+def _mark_writer(path: Path) -> int | None:
+    """Mark the store as open for writing, for as long as the returned descriptor stays open.
+
+    RocksDB's own lock cannot be asked about without the risk of releasing it
+    (POSIX record locks), so the writer also holds a shared ``flock`` on the
+    database directory, which readers test (:func:`_writer_active`).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: readers cannot tell a writer from damage
+        return None
+    fd = os.open(path / "oxigraph", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def _writer_active(path: Path) -> bool:
+    """Whether a process holds the store open for writing (its :func:`_mark_writer`)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        fd = os.open(path / "oxigraph", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 @contextmanager
@@ -709,10 +799,8 @@ def _crc32(path: Path) -> int:
 
 def _remove(*paths: Path) -> None:
     for p in paths:
-        try:
+        with suppress(FileNotFoundError):
             p.unlink()
-        except FileNotFoundError:
-            pass
 
 
 def _check_marker(path: Path) -> None:

@@ -11,12 +11,15 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol, TypeVar, cast
 
 import yaml
 
 from cfkb.errors import AmbiguousNameError, InputError, ParseError, UnknownNameError
 from cfkb.guard import check_size, limits
 from cfkb.model import CREDIBILITY, MODALITIES, RELIABILITY, TLP_LEVELS, Claim
+
+_T = TypeVar("_T")
 
 REQUIRED = ("subject", "predicate", "object", "source")
 COLUMNS = REQUIRED + (
@@ -146,7 +149,7 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
             line_no, ended = ended + 1, reader.line_num
             if n > MAX_ROWS:
                 raise ParseError(path, line_no, 1, f"more than {MAX_ROWS} rows; split the file")
-            values = {k: v for k, v in zip(keys, map(strip, record)) if v}
+            values = {k: v for k, v in zip(keys, map(strip, record), strict=False) if v}
             if not values:
                 continue
             if len(record) > width:
@@ -168,6 +171,16 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
         raise ParseError(path, 2, 1, "the table has a header but no rows; nothing to import")
 
 
+class _Mark(Protocol):
+    line: int
+    column: int
+
+
+def _position(mark: _Mark | None) -> tuple[int | None, int | None]:
+    """A YAML mark's 1-based line and column."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+
+
 def read_yaml(path: str, data: bytes) -> Iterator[Row]:
     """Rows of a YAML claim table: a list of mappings, or ``{defaults:, claims:}``."""
     text = _check_text(path, data)
@@ -176,11 +189,9 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
             if depth > max_depth:
-                m = event.start_mark
-                raise ParseError(path, m.line + 1, m.column + 1, f"YAML nested deeper than {max_depth} levels")
+                raise ParseError(path, *_position(event.start_mark), f"YAML nested deeper than {max_depth} levels")
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                m = event.start_mark
-                raise ParseError(path, m.line + 1, m.column + 1,
+                raise ParseError(path, *_position(event.start_mark),
                                  "YAML anchors and aliases are not accepted in claim tables; write values out")
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -201,7 +212,7 @@ def read_yaml(path: str, data: bytes) -> Iterator[Row]:
     items = root
     if isinstance(root, yaml.MappingNode):
         sections = {k.value: v for k, v in root.value if isinstance(k, yaml.ScalarNode)}
-        for k, v in root.value:
+        for k, _v in root.value:
             if k.value not in ("defaults", "claims"):
                 raise _yaml_error(path, k, f"unknown top-level key {k.value!r}; use 'defaults' and 'claims'")
         if "defaults" in sections:
@@ -447,14 +458,14 @@ class Resolver:
                 raise row.error("predicate", str(exc)) from None
         return predicate
 
-    def _checked(self, row: Row, col: str, read: Callable[[Row, str], object]) -> object:
+    def _checked(self, row: Row, col: str, read: Callable[[Row, str], _T]) -> _T | None:
         """A cell's value read by ``read``, each distinct text read once (tables repeat them)."""
         text = row.values.get(col)
         if text is None:
             return None
         key = (col, text)
         try:
-            return self._read[key]
+            return cast(_T, self._read[key])  # a column is always read by the same reader
         except KeyError:
             value = self._read[key] = read(row, col)  # raises on a bad value: nothing is kept
             return value
@@ -515,19 +526,19 @@ class Resolver:
             area=area,
             election=election,
             speaker=speaker,
-            date=checked(row, "date", _date),  # type: ignore[arg-type]
+            date=checked(row, "date", _date),
             quote=quote,
             quote_lang=lang if quote or paraphrase else None,
             paraphrase=paraphrase,
             cited_in=cited_in,
             url=url,
-            reliability=checked(row, "reliability", _read_reliability),  # type: ignore[arg-type]
-            credibility=cred,  # type: ignore[arg-type]
-            tlp=checked(row, "tlp", _read_tlp),  # type: ignore[arg-type]
-            modality=modality,  # type: ignore[arg-type]
+            reliability=checked(row, "reliability", _read_reliability),
+            credibility=cred,
+            tlp=checked(row, "tlp", _read_tlp),
+            modality=modality,
             comment=values.get("comment"),
-            valid_from=checked(row, "valid_from", _date),  # type: ignore[arg-type]
-            valid_until=checked(row, "valid_until", _date),  # type: ignore[arg-type]
+            valid_from=checked(row, "valid_from", _date),
+            valid_until=checked(row, "valid_until", _date),
         )
 
 

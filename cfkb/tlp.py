@@ -57,7 +57,6 @@ NT_ASSESSMENT = f"<{CFKB.Assessment.value}>"
 NT_CONFLICT = f"<{CFKB.Conflict.value}>"
 NT_PARTNER_GRADING = f"<{CFKB.PartnerGrading.value}>"
 NT_BASE = f"<{BASE.value}>"
-NT_WAS_ASSOCIATED = "<http://www.w3.org/ns/prov#wasAssociatedWith>"
 
 #: Claim properties that are the base's own record-keeping (when and by whom
 #: a claim was entered, by which import). Never exported: they are replaced on
@@ -278,7 +277,7 @@ def release(graph: Graph, ceiling: str, default: str) -> Release:
     ok_entities: set[str] = set()
     for s, pairs in graph.items():
         # one pass over the node's triples for its types and markings
-        marks = [(p, o) for p, o in pairs if p == NT_TYPE or p == NT_TLP]
+        marks = [(p, o) for p, o in pairs if p in (NT_TYPE, NT_TLP)]
         kind = kind_of(s, marks)
         kinds[s] = kind
         if kind == "claim":
@@ -346,7 +345,8 @@ class Memo(dict[str, bool]):
         return value
 
 
-def _bnode_ok(graph: Graph, node: str, may_name: object, ceiling: str, default: str, seen: set[str]) -> bool:
+def _bnode_ok(graph: Graph, node: str, may_name: Callable[[str], bool], ceiling: str, default: str,
+              seen: set[str]) -> bool:
     """A blank node may leave if its marking allows and everything it names may."""
     if node in seen:
         return True
@@ -355,7 +355,7 @@ def _bnode_ok(graph: Graph, node: str, may_name: object, ceiling: str, default: 
     if any(p == NT_TLP for p, _ in pairs) and not allowed(level_of(pairs, default), ceiling):
         return False
     for _, o in pairs:
-        if o[0] == "<" and not may_name(o):  # type: ignore[operator]
+        if o[0] == "<" and not may_name(o):
             return False
         if o.startswith("_:") and not _bnode_ok(graph, o, may_name, ceiling, default, seen):
             return False

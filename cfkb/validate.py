@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,9 +73,7 @@ def violations(report: rdflib.Graph) -> list[Violation]:
     SH = rdflib.Namespace(SH_NS)
     out = []
     for r in report.subjects(rdflib.RDF.type, SH.ValidationResult):
-        def v(p: rdflib.URIRef) -> str | None:
-            o = report.value(r, p)
-            return None if o is None else str(o)
+        v = functools.partial(_text, report, r)
         out.append(Violation(
             focus=v(SH.focusNode) or "",
             path=v(SH.resultPath),
@@ -85,6 +84,11 @@ def violations(report: rdflib.Graph) -> list[Violation]:
             constraint=v(SH.sourceConstraint),
         ))
     return sorted(out, key=lambda x: (x.focus, x.path or "", x.message, x.value or ""))
+
+
+def _text(report: rdflib.Graph, node: rdflib.term.Node, p: rdflib.URIRef) -> str | None:
+    o = report.value(node, p)
+    return None if o is None else str(o)
 
 
 def validate_quads(quads: Iterable[ox.Quad], shape_paths: Iterable[Path]) -> list[Violation]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from cfkb.backend import Term, value_of
 from cfkb.errors import InputError, NotFoundError
 from cfkb.model import (
     CFID_NS,
@@ -32,7 +34,10 @@ from cfkb.model import (
     rank_term,
     short_id,
 )
-from cfkb.store import KnowledgeBase
+from cfkb.store import KnowledgeBase, Row
+
+if TYPE_CHECKING:
+    from cfkb.conflicts import Conflict
 
 ASSESSMENT_PREFIX = CFID_NS + "assessment/"
 
@@ -47,8 +52,8 @@ def resolve_claim(kb: KnowledgeBase, text: str) -> str:
     text = text.strip().removeprefix(CLAIM_PREFIX)
     if len(text) < 4:
         raise InputError("give at least 4 characters of the claim ID")
-    candidates = [q.subject.value for q in kb.store.quads_for_pattern(None, RDF.type, CFKB.Claim, None)
-                  if q.subject.value.startswith(CLAIM_PREFIX + text)]
+    claims = (value_of(q.subject) for q in kb.store.quads_for_pattern(None, RDF.type, CFKB.Claim, None))
+    candidates = [iri for iri in claims if iri.startswith(CLAIM_PREFIX + text)]
     if not candidates:
         raise NotFoundError(f"no claim with ID {text!r}; 'cfkb query claims_about -p entity=NAME' shows IDs")
     if len(candidates) > 1:
@@ -56,7 +61,7 @@ def resolve_claim(kb: KnowledgeBase, text: str) -> str:
     return candidates[0]
 
 
-def resolve_conflict(kb: KnowledgeBase, text: str) -> object:
+def resolve_conflict(kb: KnowledgeBase, text: str) -> Conflict:
     """The conflict a (prefix of a) conflict ID names, as found now."""
     from cfkb.conflicts import conflict_page
 
@@ -141,31 +146,31 @@ def flag(kb: KnowledgeBase, conflict_id: str, *, status: str, analyst: str, reas
     losers: list[str] = []
     if prefer:
         preferred = resolve_claim(kb, prefer)
-        sides = {v.iri for v in conflict.claims}  # type: ignore[attr-defined]
+        sides = {v.iri for v in conflict.claims}
         if preferred not in sides:
-            raise InputError(f"claim {prefer} is not part of conflict {conflict.id}")  # type: ignore[attr-defined]
-        winner = next(v for v in conflict.claims if v.iri == preferred)  # type: ignore[attr-defined]
+            raise InputError(f"claim {prefer} is not part of conflict {conflict.id}")
+        winner = next(v for v in conflict.claims if v.iri == preferred)
         if winner.role == "supports":
             raise InputError(f"claim {prefer} only supports the chain; prefer one of the two sides")
         if deprecate_others:
             losing_roles = {"asserts"} if winner.role == "denies" else {"denies"}
             if winner.role in ("earlier", "later"):
                 losing_roles = {"earlier", "later"} - {winner.role}
-            losers = [v.iri for v in conflict.claims  # type: ignore[attr-defined]
+            losers = [v.iri for v in conflict.claims
                       if v.iri != preferred and v.role in losing_roles]
     node, add = _assessment(
-        kb, conflict.iri, analyst, when,  # type: ignore[attr-defined]
+        kb, conflict.iri, analyst, when,
         status=ox.Literal(status), reason=ox.Literal(reason) if reason else None,
         prefers=ox.NamedNode(preferred) if preferred else None,
     )
     add += [ox.Quad(node, CFKB.deprecates, ox.NamedNode(iri)) for iri in losers]
-    pending = _Pending(conflict.iri, node.value, when, status, preferred, frozenset(losers),  # type: ignore[attr-defined]
+    pending = _Pending(conflict.iri, node.value, when, status, preferred, frozenset(losers),
                        reason, analyst)
     # the conflict's claims, and any other claim the standing decision on it ranked: each one's
     # rank is worked out again from the decisions that stand once this one is recorded
-    touched = {v.iri for v in conflict.claims}  # type: ignore[attr-defined]
-    touched.update(d.claim for d in _decisions_of_conflict(kb, conflict.iri))  # type: ignore[attr-defined]
-    result = FlagResult(conflict.id, status, node.value, preferred=preferred, deprecated=list(losers))  # type: ignore[attr-defined]
+    touched = {v.iri for v in conflict.claims}
+    touched.update(d.claim for d in _decisions_of_conflict(kb, conflict.iri))
+    result = FlagResult(conflict.id, status, node.value, preferred=preferred, deprecated=list(losers))
     remove: list[ox.Quad] = []
     for claim in sorted(touched):
         settled = settle_rank(rank_decisions(kb, claim, pending=pending))
@@ -294,20 +299,17 @@ SELECT ?claim ?a ?when ?rank ?reason ?who WHERE {
 
 def _latest_of_conflict(kb: KnowledgeBase, conflict: str) -> _Pending | None:
     """The conflict's latest assessment (the one standing), as read from the base."""
-    found: dict[str, dict[str, object]] = {}
+    # per assessment: its first row (when, status, reason, who, prefers) and every claim it deprecates
+    found: dict[str, tuple[Row, set[str]]] = {}
     for r in kb.select(_CONFLICT_ASSESSMENTS, {"conflict": ox.NamedNode(conflict)}):
-        a = r["a"].value
-        row = found.setdefault(a, {"when": r["when"].value, "status": r["status"].value,
-                                   "reason": _v(r, "reason"), "who": _v(r, "who") or "",
-                                   "prefers": _v(r, "prefers"), "deprecates": set()})
+        _, deprecates = found.setdefault(r["a"].value, (r, set()))
         if "deprecates" in r:
-            row["deprecates"].add(r["deprecates"].value)  # type: ignore[attr-defined]
+            deprecates.add(r["deprecates"].value)
     if not found:
         return None
-    a, row = max(found.items(), key=lambda item: (_instant(str(item[1]["when"])), item[0]))
-    return _Pending(conflict, a, _instant(str(row["when"])), str(row["status"]),
-                    row["prefers"], frozenset(row["deprecates"]),  # type: ignore[arg-type]
-                    row["reason"], str(row["who"]))  # type: ignore[arg-type]
+    a, (row, deprecates) = max(found.items(), key=lambda item: (_instant(item[1][0]["when"].value), item[0]))
+    return _Pending(conflict, a, _instant(row["when"].value), row["status"].value, _v(row, "prefers"),
+                    frozenset(deprecates), _v(row, "reason"), _v(row, "who") or "")
 
 
 def _standing(kb: KnowledgeBase, conflict: str, pending: _Pending | None) -> _Pending | None:
@@ -444,7 +446,7 @@ def history(kb: KnowledgeBase, target: str) -> list[Assessment]:
         if a not in found:
             found[a] = Assessment(
                 r["when"].value, r["who"].value, _v(r, "status"), _v(r, "reason"), _v(r, "prefers"),
-                _v(r, "rank").rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else None,  # type: ignore[union-attr]
+                (_v(r, "rank") or "").rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else None,
                 iri=a, credibility=_v(r, "cred"), reliability=_v(r, "rel"))
         dep = _v(r, "dep")
         if dep and dep not in found[a].deprecates:
@@ -476,9 +478,9 @@ def latest_assessments(kb: KnowledgeBase) -> dict[str, Assessment]:
             for target, found in by_target.items()}
 
 
-def _v(row: dict[str, object], key: str) -> str | None:
+def _v(row: Mapping[str, Term | None], key: str) -> str | None:
     term = row.get(key)
-    return term.value if term is not None else None  # type: ignore[attr-defined]
+    return value_of(term) if term is not None else None
 
 
 # -- sources -------------------------------------------------------------------
@@ -496,7 +498,7 @@ class SourceRecord:
     last_spoke: str | None
 
 
-def source_records(kb: KnowledgeBase, conflicts: Iterable[object] | None = None) -> list[SourceRecord]:
+def source_records(kb: KnowledgeBase, conflicts: Iterable[Conflict] | None = None) -> list[SourceRecord]:
     """Each speaker, outlet and document with its grading and track record."""
     in_conflict: dict[str, set[str]] = defaultdict(set)
     if conflicts is None:
@@ -506,10 +508,10 @@ def source_records(kb: KnowledgeBase, conflicts: Iterable[object] | None = None)
             for source, ids in index.by_source().items():
                 in_conflict[source] = ids
     for c in conflicts or ():
-        for v in c.claims:  # type: ignore[attr-defined]
+        for v in c.claims:
             for ref in (v.outlet, v.speaker):
                 if ref is not None:
-                    in_conflict[ref.iri].add(c.id)  # type: ignore[attr-defined]
+                    in_conflict[ref.iri].add(c.id)
     rows = kb.select("""
         SELECT ?src ?label ?type ?rel (COUNT(DISTINCT ?c) AS ?n) (MAX(?date) AS ?last)
                (COUNT(DISTINCT ?pc) AS ?pref) (COUNT(DISTINCT ?dc) AS ?dep)

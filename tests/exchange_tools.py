@@ -127,7 +127,8 @@ def same_dataset(a: str, b: str) -> bool:
 
 def entity(slug: str, cls: str, level: str | None) -> list[ox.Quad]:
     node = ox.NamedNode(CFID_NS + slug)
-    quads = [ox.Quad(node, RDF.type, CFKB.term(cls)), ox.Quad(node, RDFS.label, ox.Literal(f"label {slug}", language="en"))]
+    quads = [ox.Quad(node, RDF.type, CFKB.term(cls)),
+             ox.Quad(node, RDFS.label, ox.Literal(f"label {slug}", language="en"))]
     if level:
         quads.append(ox.Quad(node, CFKB.tlp, tlp_term(level)))
     return quads

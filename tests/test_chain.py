@@ -46,8 +46,8 @@ def test_the_chain_in_the_report_and_on_the_web(runner, store_path):
     md = invoke(runner, store_path, "report").stdout
     for step, text in HOQUQ_CHAIN:
         assert f"- {step}: {text}\n" in md
-    with KnowledgeBase.open(store_path) as kb:
-        with TestClient(create_app(kb, workers=1, allowed_hosts=["testserver"])) as c:
-            doc = parse(c.get(f"/conflicts/{hoquq['id']}").text)
+    with KnowledgeBase.open(store_path) as kb, TestClient(create_app(kb, workers=1,
+                                                                     allowed_hosts=["testserver"])) as c:
+        doc = parse(c.get(f"/conflicts/{hoquq['id']}").text)
     items = doc.find("ol", class_="chain").find_all("li")
     assert [(li.find("span", class_="step").text, li.text.split(" ", 1)[1]) for li in items] == HOQUQ_CHAIN

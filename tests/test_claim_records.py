@@ -112,7 +112,8 @@ def test_a_record_the_batch_says_more_about_is_checked_with_those_quads(base):
     extra = [ox.Quad(node, CFKB.quote, ox.Literal("another")), ox.Quad(node, RDFS.label, ox.Literal("x"))]
     by_records, by_quads = _both(base, [(GOOD.iri, GOOD), (bad.iri, bad)], extra)
     assert by_records == by_quads
-    assert {v.message for v in by_records} >= {"a claim has at most one quote", "reliability is one Admiralty grade A-F"}
+    assert {v.message for v in by_records} >= {"a claim has at most one quote",
+                                               "reliability is one Admiralty grade A-F"}
 
 
 def test_a_bad_row_deep_in_a_bulk_table_is_reported_at_its_cell(runner, store_path, tmp_path):

@@ -8,7 +8,6 @@ import random
 import duckdb
 import pyoxigraph as ox
 import pytest
-from conftest import invoke
 
 from bench.generate import generate
 from cfkb.conflicts import conflict_id, conflict_page, engine_keys, find_conflicts
@@ -17,11 +16,12 @@ from cfkb.engine import index as conflict_index
 from cfkb.engine.index import open_index
 from cfkb.model import CFKB_NS, RDF_NS
 from cfkb.store import KnowledgeBase
+from conftest import invoke
 
 
 def _index_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
     with open_index(kb) as index:
-        return index.keys()
+        return index.conflict_keys()
 
 
 def _stamp(kb: KnowledgeBase) -> dict[str, str]:

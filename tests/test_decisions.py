@@ -72,7 +72,8 @@ def test_reopening_undoes_exactly_the_resolutions_ranks(runner, store_path, hoqu
     assert set(_ranks(runner, store_path).values()) == {"normal"}
 
     # resolve the first the other way
-    flag(runner, store_path, h["moanes_conflict"], "resolved", "--prefer", h["rabaa"], "--reason", "IHEC approved the list")
+    flag(runner, store_path, h["moanes_conflict"], "resolved", "--prefer", h["rabaa"],
+         "--reason", "IHEC approved the list")
     assert _ranks(runner, store_path) == {"Al-Rabaa TV": "preferred", "Hossein Moanes": "deprecated",
                                           "Qais al-Khazali": "normal"}
     show = invoke(runner, store_path, "claim", "show", h["moanes"][:8]).stdout

@@ -285,9 +285,9 @@ def test_a_rule_that_fails_when_it_runs_names_its_file(tmp_path, monkeypatch):
     forms = {**load_sql(), **{iri: (bad, sql) for iri, sql in parse_rule_file(bad, check=False).items()}}
     monkeypatch.setattr(rules, "load_sql", lambda: forms)
     kb = KnowledgeBase.memory()
-    with build(kb) as table:
-        with pytest.raises(RuleFileError, match=r"direct\.sql:1:1: rule DirectConflict does not parse"):
-            sql_rows(table, list(forms))
+    with build(kb) as table, pytest.raises(RuleFileError,
+                                           match=r"direct\.sql:1:1: rule DirectConflict does not parse"):
+        sql_rows(table, list(forms))
 
 
 def test_filtered_listings_from_the_table_are_the_full_listing_filtered(tmp_path, store_path):
@@ -340,8 +340,8 @@ def test_conflicts_a_page_at_a_time_with_a_count(runner, store_path):
 from test_remote import remote, seed_quads, server  # noqa: E402,F401 - the shared server fixtures
 
 
-def test_a_remote_base_keeps_its_table_locally_stamped_with_the_remote_generation(remote, tmp_path, monkeypatch,
-                                                                                  store_path):
+def test_a_remote_base_keeps_its_table_locally_stamped_with_the_remote_generation(
+        remote, tmp_path, monkeypatch, store_path):  # noqa: F811 - the fixture imported above
     from cfkb.engine.table import table_path
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -7,6 +7,10 @@ import datetime as dt
 import pyoxigraph as ox
 import pytest
 import rdflib
+
+from cfkb.export import ExportOptions, export_base
+from cfkb.model import CFID_NS, CFKB, RDF, rank_term
+from cfkb.store import KnowledgeBase
 from exchange_tools import (
     WHEN,
     graphs,
@@ -16,10 +20,6 @@ from exchange_tools import (
     read_with_riot,
     same_dataset,
 )
-
-from cfkb.export import ExportOptions, export_base
-from cfkb.model import CFID_NS, CFKB, RDF, rank_term
-from cfkb.store import KnowledgeBase
 
 FORMATS = [("turtle", None), ("trig", None), ("jsonld", None), ("nt", None), ("nq", None),
            ("trig", "nanopub"), ("nq", "nanopub")]

@@ -10,6 +10,12 @@ import json
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cfkb import export as ex
+from cfkb.model import CFID_NS, CFKB, PREFIXES, RDF, RDFS, SCHEMA, XSD, tlp_term
+from cfkb.store import KnowledgeBase
 from exchange_tools import (
     WHEN,
     claim,
@@ -20,12 +26,6 @@ from exchange_tools import (
     read_with_riot,
     same_dataset,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from cfkb import export as ex
-from cfkb.model import CFID_NS, CFKB, PREFIXES, RDF, RDFS, SCHEMA, XSD, tlp_term
-from cfkb.store import KnowledgeBase
 
 settings.register_profile("writers", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

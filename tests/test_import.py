@@ -164,10 +164,9 @@ def test_import_lock_refuses_a_second_importer_in_process(store_path):
     from cfkb.errors import StoreLockedError
     from cfkb.importer import import_lock
 
-    with import_lock(store_path):
-        with pytest.raises(StoreLockedError, match="store in use"):
-            import_into(store_path, [InputFile("x.nt", b"<http://x/a> <http://x/b> <http://x/c> .\n")],
-                        analyst="t")
+    with import_lock(store_path), pytest.raises(StoreLockedError, match="store in use"):
+        import_into(store_path, [InputFile("x.nt", b"<http://x/a> <http://x/b> <http://x/c> .\n")],
+                    analyst="t")
 
 
 def test_rdf_shape_errors_point_at_the_claim_in_the_file(runner, store_path, tmp_path):

@@ -226,7 +226,8 @@ def test_verbose_lists_every_shape_problem(runner, store_path, tmp_path):
 
 
 @pytest.mark.parametrize("name,content,expected", [
-    ("syntax.yaml", "claims:\n  - {subject: KH, predicate: leads\n  - x\n", "syntax.yaml:4:1: YAML syntax error: expected ',' or '}'"),
+    ("syntax.yaml", "claims:\n  - {subject: KH, predicate: leads\n  - x\n",
+     "syntax.yaml:4:1: YAML syntax error: expected ',' or '}'"),
     ("anchors.yaml", "claims:\n  - &a {subject: KH}\n  - *a\n",
      "syntax.yaml"),
     ("nested.yaml", "claims:\n  - subject: [KH, Hoquq]\n    predicate: leads\n    object: Badr\n    source: x\n",
@@ -240,7 +241,8 @@ def test_verbose_lists_every_shape_problem(runner, store_path, tmp_path):
 def test_yaml_errors(runner, store_path, tmp_path, name, content, expected):
     message = _fails(runner, store_path, tmp_path, name, content)
     if name == "anchors.yaml":
-        assert message == "anchors.yaml:2:5: YAML anchors and aliases are not accepted in claim tables; write values out"
+        assert message == ("anchors.yaml:2:5: YAML anchors and aliases are not accepted in claim tables;"
+                           " write values out")
     else:
         assert message.startswith(expected), message
 
@@ -248,8 +250,8 @@ def test_yaml_errors(runner, store_path, tmp_path, name, content, expected):
 def test_bom_accepted_in_yaml_and_jsonld(runner, store_path, tmp_path):
     yaml_path = tmp_path / "bom.yaml"
     yaml_path.write_bytes(b"\xef\xbb\xbf" + (
-        "claims:\n  - {subject: KH, predicate: participatesIn, object: December 2023 provincial elections,"
-        " source: al-Iraqiya TV, date: 2023-08-30}\n").encode())
+        b"claims:\n  - {subject: KH, predicate: participatesIn, object: December 2023 provincial elections,"
+        b" source: al-Iraqiya TV, date: 2023-08-30}\n"))
     jsonld_path = tmp_path / "bom.jsonld"
     jsonld_path.write_bytes(b'\xef\xbb\xbf{"@id": "https://w3id.org/cfkb/id/kataib-hezbollah",'
                             b' "https://w3id.org/cfkb/ns#note": "x"}')

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
-from conftest import invoke
-from storestate import store_state
 
 from cfkb.export import ExportOptions, export_base
 from cfkb.importer import InputFile, import_files
 from cfkb.model import CFID_NS, CFKB, STATE_GRAPH, tlp_term
 from cfkb.store import KnowledgeBase
 from cfkb.tlp import BASE, default_level
+from conftest import invoke
+from storestate import store_state
 
 PREFIXES = """@prefix cfkb: <https://w3id.org/cfkb/ns#> .
 @prefix cfid: <https://w3id.org/cfkb/id/> .
@@ -184,7 +184,8 @@ def test_a_file_cannot_lower_the_marking_of_what_the_base_holds(runner, store_pa
     kb.close()
     path = tmp_path / "lower.ttl"
     path.write_text(PREFIXES + f"<{hoquq.value}> cfkb:tlp cfkb:TLP_CLEAR .\n"
-                    f"<{unmarked_claim.value}> cfkb:tlp cfkb:TLP_CLEAR .\n" + ENTITY.replace(" .", " ; cfkb:tlp cfkb:TLP_CLEAR ."))
+                    f"<{unmarked_claim.value}> cfkb:tlp cfkb:TLP_CLEAR .\n"
+                    + ENTITY.replace(" .", " ; cfkb:tlp cfkb:TLP_CLEAR ."))
     result = invoke(runner, store_path, "import", str(path))
     assert result.exit_code == 0, result.output
     for name in ("Harakat Hoquq",):
@@ -203,7 +204,8 @@ def test_many_offending_quads_are_listed_then_counted(kb):
     with pytest.raises(ProtectedDataError) as caught:
         import_files(kb, [InputFile("many.nq", lines.encode(), "nq")], analyst="t")
     details = caught.value.details
-    assert len(details) == 101 and details[-1] == "many.nq: refused: 4900 more quad(s) about the base's own graphs or records"
+    assert len(details) == 101
+    assert details[-1] == "many.nq: refused: 4900 more quad(s) about the base's own graphs or records"
     assert details[0].startswith("many.nq:1:1: refused:") and details[99].startswith("many.nq:100:1: refused:")
     assert len(str(caught.value).splitlines()) == ProtectedDataError.SHOWN + 1
     assert kb.claim_count() == before
@@ -243,10 +245,12 @@ def test_a_forged_decision_with_any_iri_never_sets_a_conflict_s_status(runner, s
     import json
 
     first = json.loads(conflict.stdout)[0]
+    conflict_iri = first["iri"] if "iri" in first else CFID_NS + "conflict/" + first["id"]
     path = tmp_path / "forged.ttl"
     path.write_text(PREFIXES + "@prefix prov: <http://www.w3.org/ns/prov#> .\n"
-                    f"<http://partner.example/d1> cfkb:assesses <{first['iri'] if 'iri' in first else CFID_NS + 'conflict/' + first['id']}> ;\n"
-                    '  cfkb:status "dismissed" ; prov:endedAtTime "2099-01-01T00:00:00Z"^^<http://www.w3.org/2001/XMLSchema#dateTime> .\n'
+                    f"<http://partner.example/d1> cfkb:assesses <{conflict_iri}> ;\n"
+                    '  cfkb:status "dismissed" ;'
+                    ' prov:endedAtTime "2099-01-01T00:00:00Z"^^<http://www.w3.org/2001/XMLSchema#dateTime> .\n'
                     "[] a cfkb:ImportBatch ; rdfs:label \"forged batch\" .\n")
     message = _refused(runner, store_path, path)
     assert "an import batch" in message and "_:" in message

@@ -11,7 +11,8 @@ from cfkb.model import CFKB
 from cfkb.store import KnowledgeBase
 from conftest import invoke
 
-MOANES = "his movement will not take part in the elections because it believes the provincial councils need to be cancelled"
+MOANES = ("his movement will not take part in the elections because it believes the provincial councils need to be"
+          " cancelled")
 QUOTE_MARKS = ("\u201c", "\u201d", '"')
 
 

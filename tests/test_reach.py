@@ -122,7 +122,7 @@ def reach_client(sealed_kb):
 
 
 def test_query_vectors_are_refused_by_the_server(reach_client, canary, sealed_kb):
-    for word, text in query_vectors(canary):
+    for _word, text in query_vectors(canary):
         with sealed(sealed_kb.path) as seen:
             endpoint = reach_client.get("/sparql", params={"query": text})
             posted = reach_client.post("/sparql", content=text.encode(),
@@ -183,7 +183,7 @@ def test_parse_vectors_through_cfkb_import(runner, store_path, canary, tmp_path)
     before = KnowledgeBase.open(store_path)
     count = before.claim_count()
     before.close()
-    for name, fmt, content, error in parse_vectors(canary):
+    for name, _fmt, content, error in parse_vectors(canary):
         path = tmp_path / name
         path.write_text(content, encoding="utf-8")
         with sealed(tmp_path, store_path) as seen:
@@ -245,7 +245,8 @@ def test_no_vector_reaches_the_kernel(canary, store_path, tmp_path):
     if probe.returncode != 0:
         pytest.skip("strace cannot trace here (ptrace not permitted)")
     c = canary.as_uri()
-    raw = [f"SELECT * FROM <{c}> WHERE {{ ?s ?p ?o }}", f"SELECT * FROM NAMED <{c}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+    raw = [f"SELECT * FROM <{c}> WHERE {{ ?s ?p ?o }}",
+           f"SELECT * FROM NAMED <{c}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
            f"SELECT * WHERE {{ GRAPH <{c}> {{ ?s ?p ?o }} }}"]
     spec = tmp_path / "vectors.json"
     spec.write_text(json.dumps({"parse": parse_vectors(canary), "query": query_vectors(canary), "raw": raw}))

@@ -7,6 +7,7 @@ start their own server so they can kill it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -19,9 +20,10 @@ import pyoxigraph as ox
 import pytest
 
 from cfkb.backend import Backend
-from cfkb.errors import InputError, QueryError, RemoteAuthError, RemoteError, StoreError
+from cfkb.errors import InputError, QueryError, RemoteAuthError, StoreError
 from cfkb.model import ONTOLOGY_GRAPH
-from cfkb.remote import STAGING_PREFIX, RemoteStore, bind_values, check_url, settings_for
+from cfkb.remote import STAGING_PREFIX, RemoteStore, check_url, settings_for
+from cfkb.sparqltext import bind_values
 from cfkb.store import KnowledgeBase
 from conftest import invoke
 from oxiserver import OxigraphServer, oxigraph_binary
@@ -233,11 +235,26 @@ def test_read_only_refuses_writes(remote):
 
 
 @needs_server
+def test_a_store_keeps_one_connection_open_for_its_requests(remote, server):
+    proxy = KillingProxy(server, "before", path="/nowhere")
+    try:
+        with RemoteStore(proxy.url) as store:
+            for _ in range(5):
+                assert store.query("ASK { ?s ?p ?o }")
+            store.update("INSERT DATA { <http://e/s> <http://e/p> 'o' }")
+            assert store.contains_named_graph(ox.NamedNode("https://w3id.org/cfkb/graph/ontology"))
+    finally:
+        proxy.close()
+    assert proxy.connections == 1
+
+
+@needs_server
 def test_large_additions_are_one_post_and_never_staged(remote):
     store = RemoteStore(remote, post_above=100)
     before = dataset(store)
     g = ox.NamedNode("http://e/g")
-    quads = [ox.Quad(ox.NamedNode(f"http://e/s{i}"), ox.NamedNode("http://e/p"), ox.Literal(f"v{i}")) for i in range(50)]
+    quads = [ox.Quad(ox.NamedNode(f"http://e/s{i}"), ox.NamedNode("http://e/p"), ox.Literal(f"v{i}"))
+             for i in range(50)]
     quads += [ox.Quad(ox.BlankNode(), ox.NamedNode("http://e/p"), ox.Literal(str(i)), g) for i in range(5)]
     store.extend(quads)
     after = dataset(store)
@@ -452,6 +469,8 @@ class KillingProxy:
         self.server, self.at, self.path, self.kill_server = server, at, path.encode(), kill_server
         self.killed = threading.Event()
         self.holding = threading.Event()
+        #: how many connections clients opened through the relay
+        self.connections = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.threads: list[threading.Thread] = []
@@ -468,6 +487,7 @@ class KillingProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            self.connections += 1
             self._spawn(self._relay, client)
 
     def _relay(self, client: socket.socket) -> None:
@@ -477,31 +497,29 @@ class KillingProxy:
             except OSError:
                 return
             with upstream:
-                first = client.recv(65536)
-                if first.startswith(b"POST " + self.path) and not (self.killed.is_set() or self.holding.is_set()):
-                    # no answer from the server reaches the client: it cannot know if the write applied
-                    self._cut(client, upstream, first)
-                    return
-                self._spawn(self._pump, upstream, client)
-                data = first
+                cutting = threading.Event()
+                self._spawn(self._pump, upstream, client, cutting)
+                rest = b""
                 try:
-                    while data:
-                        upstream.sendall(data)
-                        data = client.recv(65536)
+                    while True:  # request by request: the client keeps its connection open between them
+                        request, rest = _read_request(client, rest)
+                        if request is None:
+                            return
+                        if request.startswith(b"POST " + self.path) and not (
+                                self.killed.is_set() or self.holding.is_set()):
+                            # no answer from the server reaches the client: it cannot know if the write applied
+                            cutting.set()
+                            self._cut(client, upstream, request)
+                            return
+                        upstream.sendall(request)
+                except OSError:
+                    return
                 finally:
-                    try:  # a close alone would not wake the pump, and the server would keep a thread waiting
+                    # a close alone would not wake the pump, and the server would keep a thread waiting
+                    with contextlib.suppress(OSError):
                         upstream.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
 
-    def _cut(self, client: socket.socket, upstream: socket.socket, first: bytes) -> None:
-        request = first
-        while b"\r\n\r\n" not in request:
-            request += client.recv(65536)
-        head, _, body = request.partition(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
-        while len(request) < len(head) + 4 + length:
-            request += client.recv(65536)
+    def _cut(self, client: socket.socket, upstream: socket.socket, request: bytes) -> None:
         cut = {"before": 0, "during": len(request) // 2, "after": len(request)}[self.at]
         if cut:
             upstream.sendall(request[:cut])
@@ -515,24 +533,42 @@ class KillingProxy:
                 pass
         except OSError:
             pass
-        upstream.shutdown(socket.SHUT_RDWR)  # the server sees the request end short, as after a crash
 
     @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(src: socket.socket, dst: socket.socket, cutting: threading.Event) -> None:
         try:
             data = src.recv(65536)
-            while data:
+            while data and not cutting.is_set():
                 dst.sendall(data)
                 data = src.recv(65536)
         except OSError:
             pass
-        try:  # the server went away: so does the relay, or the client would wait for its timeout
+        if cutting.is_set():  # the relay decides what the client sees
+            return
+        # the server went away: so does the relay, or the client would wait for its timeout
+        with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def close(self) -> None:
         self.listener.close()
+
+
+def _read_request(sock: socket.socket, buffer: bytes) -> tuple[bytes | None, bytes]:
+    """The next whole HTTP request from ``sock`` (None when the client has gone), and what follows it."""
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        if not data:
+            return None, b""
+        buffer += data
+    head, _, body = buffer.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length")), 0)
+    while len(body) < length:
+        data = sock.recv(65536)
+        if not data:
+            return None, b""
+        body += data
+    return head + b"\r\n\r\n" + body[:length], body[length:]
 
 
 def big_table(path: Path, rows: int) -> Path:
@@ -607,7 +643,7 @@ def test_server_killed_mid_big_import_shows_all_or_nothing(runner, tmp_path, at)
         proxy = KillingProxy(srv, at, path="/store")
         result = invoke(runner, proxy.url, "import", str(table))  # type: ignore[arg-type]
         proxy.close()
-        assert proxy.killed.is_set()
+        assert proxy.killed.is_set(), (result.exit_code, result.stderr)
         assert result.exit_code == 1
         assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
         srv.start()
@@ -637,7 +673,7 @@ def test_server_killed_mid_import_leaves_the_base_whole(runner, tmp_path, at):
         proxy = KillingProxy(srv, at)
         result = invoke(runner, proxy.url, "import", str(table))  # type: ignore[arg-type]
         proxy.close()
-        assert proxy.killed.is_set()
+        assert proxy.killed.is_set(), (result.exit_code, result.stderr)
         assert result.exit_code == 1
         assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
         if at != "before":

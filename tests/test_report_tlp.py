@@ -6,6 +6,7 @@ Markdown and HTML through the CLI."""
 from __future__ import annotations
 
 import pytest
+
 from conftest import invoke
 
 # Kataib Hezbollah takes part: contradicts Qais al-Khazali's denial, so the claim is in a conflict

@@ -7,8 +7,6 @@ import datetime as dt
 
 import pyoxigraph as ox
 import pytest
-from conftest import invoke
-from exchange_tools import WHEN, claim, entity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +16,8 @@ from cfkb.model import CFID_NS, CFKB, TLP_LEVELS
 from cfkb.partner import import_partner
 from cfkb.store import KnowledgeBase
 from cfkb.tlp import allowed, effective_ceiling
+from conftest import invoke
+from exchange_tools import WHEN, claim, entity
 
 settings.register_profile("exchange", max_examples=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -99,7 +99,7 @@ def marked_bases(draw):
     people = [draw(LEVEL) for _ in range(n_people)]
     outlets = [draw(LEVEL) for _ in range(draw(st.integers(1, 3)))]
     claims = []
-    for i in range(draw(st.integers(1, 6))):
+    for _i in range(draw(st.integers(1, 6))):
         claims.append((draw(st.integers(0, n_people - 1)), draw(st.integers(0, len(outlets) - 1)), draw(LEVEL),
                        draw(st.text(alphabet="abc \u0627\u0644\"\\\n", max_size=8))))
     return people, outlets, claims

@@ -10,7 +10,6 @@ scrolling box (a wide table, the graph) reaches past the viewport.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest

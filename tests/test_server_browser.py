@@ -130,8 +130,8 @@ def test_screenshots(server, page, request):
         ("source", "/source/al-rabaa-tv", False),
         ("graph", "/graph?area=diyala", False),
         ("query", "/query?name=claims_about&p.entity=Hoquq&run=1", False),
-        ("query-error", "/query?q=SELECT+%3Fx+WHERE+%7B%0A++%3Fx+a+cfkb%3AClaim+.%0A++OPTINAL+%7B+%3Fx+%3Fp+%3Fo+%7D%0A%7D",
-         False),
+        ("query-error",
+         "/query?q=SELECT+%3Fx+WHERE+%7B%0A++%3Fx+a+cfkb%3AClaim+.%0A++OPTINAL+%7B+%3Fx+%3Fp+%3Fo+%7D%0A%7D", False),
         ("sources", "/sources", False),
         ("entities", "/entities", False),
     ]

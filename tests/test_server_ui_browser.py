@@ -15,7 +15,6 @@ import pytest
 
 from conftest import CHROMIUM, ServerProcess
 
-
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped",
                 allow_module_level=True)

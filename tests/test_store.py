@@ -60,6 +60,39 @@ def test_second_writer_in_another_process_gets_store_in_use(store_path):
         holder.close()
 
 
+def test_reading_while_another_process_writes_never_reports_damage(store_path):
+    """A read-only open racing a live writer (RocksDB removing files under it) is tried again:
+    it opens, or at worst says "store in use", and never calls the store damaged."""
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys
+        import pyoxigraph as ox
+        from cfkb.store import KnowledgeBase
+        kb = KnowledgeBase.open({str(store_path)!r}, write=True)
+        print("writing", flush=True)
+        p = ox.NamedNode("http://example.org/p")
+        i = 0
+        while True:
+            kb.store.extend([ox.Quad(ox.NamedNode(f"http://example.org/s{{i}}"), p, ox.Literal("x" * 200))])
+            i += 1
+            if i % 200 == 0:
+                kb.store.flush()
+    """)], stdout=subprocess.PIPE, text=True)
+    written = ox.NamedNode("http://example.org/p")
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+        for _ in range(60):
+            try:
+                KnowledgeBase.open(store_path).close()
+            except StoreLockedError as exc:
+                assert "store in use" in str(exc)
+        assert writer.poll() is None, "the writer stopped"
+    finally:
+        writer.kill()
+        writer.communicate()
+    with KnowledgeBase.open(store_path) as kb:
+        assert any(kb.store.quads_for_pattern(None, written, None)), "the opens did not race a writer"
+
+
 def test_lock_error_type_in_process(store_path):
     holder = KnowledgeBase.open(store_path, write=True)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 import yaml
-from exchange_tools import WHEN, claim, entity
 
 from cfkb.errors import InputError
 from cfkb.export import ExportOptions, export_base
@@ -13,6 +12,7 @@ from cfkb.importer import InputFile, import_files
 from cfkb.model import CFID_NS, CFKB, PROV, RDF, RDFS, SCHEMA, TLP_LEVELS, tlp_term
 from cfkb.store import KnowledgeBase
 from cfkb.tlp import allowed, default_level, effective_ceiling, normalise, order, set_default_level
+from exchange_tools import WHEN, claim, entity
 
 FORMATS = [("turtle", None), ("trig", None), ("jsonld", None), ("nt", None), ("nq", None), ("trig", "nanopub")]
 CEILINGS = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
@@ -71,7 +71,8 @@ def planted() -> KnowledgeBase:
     for c in claims:
         quads += c.quads()
     analyst = ox.NamedNode(CFID_NS + "analyst/secret-analyst")
-    for name, target, reason in (("a-red", red.iri, "REASON-RED-TOKEN"), ("a-clear", claims[0].iri, "REASON-CLEAR-TOKEN")):
+    for name, target, reason in (("a-red", red.iri, "REASON-RED-TOKEN"),
+                                 ("a-clear", claims[0].iri, "REASON-CLEAR-TOKEN")):
         node = ox.NamedNode(CFID_NS + "assessment/" + name)
         quads += [ox.Quad(node, RDF.type, CFKB.Assessment), ox.Quad(node, CFKB.assesses, ox.NamedNode(target)),
                   ox.Quad(node, CFKB.reason, ox.Literal(reason)), ox.Quad(node, PROV.wasAssociatedWith, analyst)]
@@ -133,7 +134,8 @@ def test_every_exported_claim_and_entity_is_marked_within_the_ceiling(planted, c
     quads = list(ox.parse(result.text.encode(), format=ox.RdfFormat.N_TRIPLES))
     subjects = {q.subject for q in quads if q.predicate == RDF.type and q.object in
                 (CFKB.Claim, CFKB.Person, CFKB.Organization, CFKB.MediaOutlet)}
-    marks = {q.subject: q.object.value.rsplit("#TLP_", 1)[1].replace("_", "+") for q in quads if q.predicate == CFKB.tlp}
+    marks = {q.subject: q.object.value.rsplit("#TLP_", 1)[1].replace("_", "+")
+             for q in quads if q.predicate == CFKB.tlp}
     assert subjects and all(s in marks for s in subjects), "every claim and entity carries its marking"
     assert all(order(marks[s]) <= k for s in subjects)
     assert not any(q.object == tlp_term("RED") for q in quads)

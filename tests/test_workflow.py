@@ -95,7 +95,8 @@ def test_known_as_of_before_recording_sees_nothing(runner, store_path):
 
 def test_dismissed_conflicts_hidden_unless_all(runner, store_path):
     kh = next(c for c in conflicts_json(runner, store_path) if c["claims"][1]["subject"]["label"] == "Kataib Hezbollah")
-    assert invoke(runner, store_path, "flag", kh["id"], "--status", "dismissed", "--reason", "chain too weak").exit_code == 0
+    flagged = invoke(runner, store_path, "flag", kh["id"], "--status", "dismissed", "--reason", "chain too weak")
+    assert flagged.exit_code == 0
     assert kh["id"] not in {c["id"] for c in conflicts_json(runner, store_path)}
     assert kh["id"] in {c["id"] for c in conflicts_json(runner, store_path, "--all")}
 
@@ -176,7 +177,8 @@ def test_speaker_and_outlet_are_graded_apart_the_claims_own_grade_first(runner, 
     assert invoke(runner, store_path, "source", "rate", "al-Sharqiya TV", "D").exit_code == 0
     hoquq = next(c for c in conflicts_json(runner, store_path) if c["claims"][1]["subject"]["label"] == "Harakat Hoquq")
     moanes = next(v for v in hoquq["claims"] if v["role"] == "denies")
-    assert (moanes["speaker_reliability"], moanes["outlet_reliability"], moanes["claim_reliability"]) == ("B", "D", None)
+    grades = (moanes["speaker_reliability"], moanes["outlet_reliability"], moanes["claim_reliability"])
+    assert grades == ("B", "D", None)
     assert moanes["reliability"] == "B"  # the speaker's word before the channel's
     table = " ".join(invoke(runner, store_path, "conflicts").stdout.split())
     assert "graded: speaker B, outlet D" in table

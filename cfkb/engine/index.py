@@ -390,7 +390,7 @@ class ConflictIndex:
         """Every claim on either side of a conflict (not the supporting ones)."""
         return {r[0] for r in self.con.execute("SELECT this FROM conflicts UNION SELECT value FROM conflicts").fetchall()}
 
-    def keys(self) -> set[tuple[str, frozenset[str]]]:
+    def conflict_keys(self) -> set[tuple[str, frozenset[str]]]:
         """(rule, claims) of every conflict in the index."""
         return {(rule, frozenset({this, value}))
                 for rule, this, value in self.con.execute("SELECT rule, this, value FROM conflicts").fetchall()}
