@@ -17,16 +17,28 @@ from typing import Any
 import pyoxigraph as ox
 
 import cfkb.engine  # noqa: F401 - keeps the claim table and the conflict index current after writes
+from cfkb.backend import value_of
 from cfkb.engine.rules import full_rows, rows_involving
-from cfkb.engine.shapes import (KINDS, STATUSES, Rule, compile_rule, conflict_id, engine_keys, incremental_rows,
-                                load_rules, reference_keys, rule_patterns)
+from cfkb.engine.shapes import (
+    KINDS,
+    STATUSES,
+    Rule,
+    compile_rule,
+    conflict_id,
+    engine_keys,
+    incremental_rows,
+    load_rules,
+    reference_keys,
+    rule_patterns,
+)
 from cfkb.errors import NotFoundError
 from cfkb.model import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF_NS, short_id
 from cfkb.stakes import Stakes, interest
 from cfkb.store import KnowledgeBase
 
-__all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Ref", "Rule", "claim_view", "claim_views", "compile_rule",
-           "conflict_id", "conflict_page", "conflict_statuses", "conflicts_for_claims", "Filed", "filed_conflicts", "engine_keys", "find_conflicts", "full_rows",
+__all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Filed", "Ref", "Rule", "claim_view", "claim_views",
+           "compile_rule", "conflict_id", "conflict_page", "conflict_statuses", "conflicts_for_claims", "engine_keys",
+           "filed_conflicts", "find_conflicts", "full_rows",
            "incremental_rows", "load_rules", "reference_keys", "rows_involving", "rule_patterns", "view_as_of"]
 
 # -- conflicts as things ---------------------------------------------------
@@ -124,7 +136,8 @@ class Conflict:
 _CLAIM_FIELDS = {
     RDF_NS + "subject": "s", RDF_NS + "predicate": "p", RDF_NS + "object": "o", CFKB_NS + "negated": "neg",
     CFKB_NS + "statedIn": "outlet", PROV_NS + "wasAttributedTo": "who", CFKB_NS + "inArea": "area",
-    CFKB_NS + "election": "election", CFKB_NS + "statedOn": "date", CFKB_NS + "quote": "quote", CFKB_NS + "paraphrase": "paraphrase",
+    CFKB_NS + "election": "election", CFKB_NS + "statedOn": "date", CFKB_NS + "quote": "quote",
+    CFKB_NS + "paraphrase": "paraphrase",
     "http://www.w3.org/2000/01/rdf-schema#comment": "note",
     CFKB_NS + "citedIn": "cited", CFKB_NS + "reliability": "rel", CFKB_NS + "credibility": "cred",
     CFKB_NS + "rank": "rank", CFKB_NS + "tlp": "tlp",
@@ -372,7 +385,7 @@ def _marks(kb: KnowledgeBase, subjects: Iterable[str], predicate: str) -> dict[s
     prop, node, lookup = ox.NamedNode(predicate), ox.NamedNode, kb.store.quads_for_pattern
     for subject in subjects:
         for q in lookup(node(subject), prop, None, None):
-            out[subject] = q.object.value
+            out[subject] = value_of(q.object)
             break
     return out
 
@@ -435,7 +448,8 @@ def view_as_of(kb: KnowledgeBase, day: dt.date, *, known: bool = False) -> Knowl
     limit = day.isoformat() + ("T23:59:59Z" if known else "")
     later = set()
     for q in kb.store.quads_for_pattern(None, prop, None, None):
-        if q.object.value[: len(limit)] > limit if known else q.object.value > limit:
+        value = value_of(q.object)
+        if value[: len(limit)] > limit if known else value > limit:
             later.add(q.subject)
     copy = KnowledgeBase(ox.Store(), None)
     copy.store.extend(q for q in kb.store if q.subject not in later)

@@ -294,7 +294,8 @@ class ConflictIndex:
         ``claims`` those with one of these claims in any role, ``prefix``
         those whose ID starts with it, ``ids`` those with these IDs, ``status`` those with one of these statuses.
         """
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         member = "SELECT m.id FROM conflict_members m JOIN claims x ON x.iri = m.claim WHERE "
         if entity:
             where.append("k.id IN (SELECT id FROM conflict_entities WHERE e = ?)")
@@ -377,6 +378,7 @@ class ConflictIndex:
 
     def claims_of(self, *, entity: str | None = None, source: str | None = None) -> set[str]:
         """Every claim of every conflict about ``entity`` (or with a claim by or in ``source``)."""
+        value: list[str | None]
         if entity is not None:
             ids, value = "SELECT id FROM conflict_entities WHERE e = ?", [entity]
         else:
@@ -388,7 +390,8 @@ class ConflictIndex:
 
     def clashing(self) -> set[str]:
         """Every claim on either side of a conflict (not the supporting ones)."""
-        return {r[0] for r in self.con.execute("SELECT this FROM conflicts UNION SELECT value FROM conflicts").fetchall()}
+        found = self.con.execute("SELECT this FROM conflicts UNION SELECT value FROM conflicts").fetchall()
+        return {r[0] for r in found}
 
     def conflict_keys(self) -> set[tuple[str, frozenset[str]]]:
         """(rule, claims) of every conflict in the index."""

@@ -27,8 +27,8 @@ import pyoxigraph as ox
 
 from cfkb.engine.shapes import Rule, compile_rule, incremental_rows
 from cfkb.engine.table import _CREATE, ClaimTable, open_table
-from cfkb.store import KnowledgeBase
 from cfkb.errors import InputError
+from cfkb.store import KnowledgeBase
 
 SHAPES_NS = "https://w3id.org/cfkb/shapes#"
 _MARK = re.compile(r"^--\s*rule:\s*(\S+)\s*$", re.MULTILINE)
@@ -136,7 +136,7 @@ def sql_rows(table: ClaimTable, rule_iris: list[str]) -> dict[str, list[dict[str
                 if values in seen:
                     continue
                 seen.add(values)
-                rows.append({n: node(v) for n, v in zip(names, values) if v is not None})
+                rows.append({n: node(v) for n, v in zip(names, values, strict=True) if v is not None})
         out[iri] = rows
     return out
 
@@ -217,7 +217,7 @@ def sql_rows_involving(table: ClaimTable, rule_iris: list[str],
             names = [d[0] for d in cur.description]
             rows = {tuple(r) for r in cur.fetchall()}
             pairs = {(r[0], r[1]) for r in rows if wanted.intersection(v for v in r if v is not None)}
-            out[iri] = [{n: ox.NamedNode(v) for n, v in zip(names, r) if v is not None}
+            out[iri] = [{n: ox.NamedNode(v) for n, v in zip(names, r, strict=True) if v is not None}
                         for r in rows if (r[0], r[1]) in pairs]
     return out
 
@@ -245,7 +245,8 @@ def full_rows(kb: KnowledgeBase, rules: Sequence[Rule]) -> dict[str, list[dict[s
     return answers
 
 
-def rows_involving(kb: KnowledgeBase, rules: Sequence[Rule], claim_iris: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+def rows_involving(kb: KnowledgeBase, rules: Sequence[Rule],
+                   claim_iris: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     """Each rule's rows for every conflict that involves one of ``claim_iris``.
 
     A base on disk or on a server answers from its claim table

@@ -121,6 +121,8 @@ def _parsed_once() -> Iterator[None]:
     reusable with other bindings, so this changes speed, not answers.
     """
     from rdflib.plugins.sparql import processor
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
 
     original = processor.SPARQLProcessor.query
     parsed: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
@@ -130,7 +132,7 @@ def _parsed_once() -> Iterator[None]:
         if isinstance(strOrQuery, str):
             key = (strOrQuery, base, tuple(sorted((k, str(v)) for k, v in (initNs or {}).items())))
             if key not in parsed:
-                parsed[key] = processor.translateQuery(processor.parseQuery(strOrQuery), base, initNs)
+                parsed[key] = translateQuery(parseQuery(strOrQuery), base, initNs)
             strOrQuery = parsed[key]
         return original(self, strOrQuery, initBindings, initNs, base, DEBUG)
 
@@ -198,7 +200,7 @@ def rule_patterns(query: str) -> tuple[tuple[str, ...], tuple[tuple[Any, str, An
             negated = negated or node.name == "Builtin_NOTEXISTS"
             if node.name in ("BGP", "TriplesBlock"):
                 for t in node["triples"]:  # (s, p, o), or (s1, p1, o1, s2, p2, o2, ...) inside EXISTS
-                    found.extend((s, str(p), o, negated) for s, p, o in zip(t[0::3], t[1::3], t[2::3]))
+                    found.extend((s, str(p), o, negated) for s, p, o in zip(t[0::3], t[1::3], t[2::3], strict=True))
             for value in node.values():
                 walk(value, negated)
         elif isinstance(node, (list, tuple)):

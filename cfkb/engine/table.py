@@ -37,6 +37,7 @@ compiled SPARQL (:func:`ClaimTable.regular`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -49,9 +50,10 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.model import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
+from cfkb.backend import value_of
 from cfkb.bulk import collector_paused
 from cfkb.engine import FILE, INDEX_TABLES, on_progress, tell
+from cfkb.model import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
 from cfkb.store import KnowledgeBase
 
 __all__ = ["FILE", "ClaimTable", "build", "follow_write", "on_progress", "open_table"]
@@ -137,7 +139,7 @@ def _fact(column: str, kind: str, term: Any) -> str:
         if not (isinstance(term, ox.Literal) and term.datatype.value == _XSD_DATE and _DAY.fullmatch(term.value)):
             raise Irregular(column)
         return term.value
-    return term.value
+    return str(term.value)
 
 
 _SAFE = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
@@ -237,7 +239,7 @@ def _read_lines(con: duckdb.DuckDBPyConnection, table: str, lines: Iterable[str]
     """Add tab-separated lines to ``table``."""
     lines = list(lines)
     if len(lines) < _FEW_LINES:
-        columns = list(zip(*(line.split("\t") for line in lines))) if lines else []
+        columns = list(zip(*(line.split("\t") for line in lines), strict=True)) if lines else []
         if columns:
             con.execute(f"INSERT INTO {table} SELECT {', '.join('unnest(?::VARCHAR[])' for _ in columns)}",
                         [list(c) for c in columns])
@@ -486,7 +488,7 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
                 if isinstance(q.subject, ox.NamedNode):
                     added.setdefault(q.subject.value, []).append(q)
             subjects = set(added) | {q.subject.value for q in remove if isinstance(q.subject, ox.NamedNode)}
-            small = any(q.predicate == _INCLUDES or (q.predicate == _TYPE and q.object.value in KIND_CLASSES)
+            small = any(q.predicate == _INCLUDES or (q.predicate == _TYPE and value_of(q.object) in KIND_CLASSES)
                         for q in (*add, *remove))
             con.execute("BEGIN")
             con.execute("CREATE TEMP TABLE touched (iri VARCHAR)")
@@ -528,9 +530,7 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
         con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
         con.execute("COMMIT")
     except (duckdb.Error, OSError):
-        try:
+        with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
     finally:
         con.close()

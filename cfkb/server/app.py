@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cfkb.errors import CfkbError, InputError
-from cfkb.model import CLAIM_PREFIX, CFID_NS, curie, short_id
+from cfkb.model import CFID_NS, CLAIM_PREFIX, curie, short_id
 from cfkb.server.executor import AnswerCache, Runner, make_runner
 from cfkb.server.hosts import HostCheck, HostPolicy
 from cfkb.store import KnowledgeBase
