@@ -178,8 +178,21 @@ class Prepared:
     problems: list[InputError] = field(default_factory=list)
 
 
-def _now() -> dt.datetime:
+def now() -> dt.datetime:
+    """The time an import records (UTC, whole seconds)."""
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def batch_iri(when: dt.datetime, analyst: str, files: Sequence[InputFile]) -> ox.NamedNode:
+    """The import batch's IRI: a hash of when, who and the files' bytes."""
+    return ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
+                                                    *(hashlib.sha256(f.data).hexdigest() for f in files)))
+
+
+def claim_text(batch: ox.NamedNode, analyst: str, when: dt.datetime) -> ClaimText:
+    """New claims as N-Quads text, each with its record of the batch."""
+    return ClaimText(tail=[(CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
+                           (CFKB.recordedBy, ox.Literal(analyst)), (PROV.wasGeneratedBy, batch)])
 
 
 def _lit(value: str, datatype: ox.NamedNode | None = None) -> ox.Literal:
@@ -429,8 +442,9 @@ def _type_clash(label: str, uses: Mapping[tuple[str, str | None], Row | None], r
     return InputError(f"new entity {label!r}: no class fits all its roles; add it first with 'cfkb entity add'")
 
 
-def _batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, when: dt.datetime,
-                 partner: str | None = None) -> list[ox.Quad]:
+def batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, when: dt.datetime,
+                partner: str | None = None) -> list[ox.Quad]:
+    """The batch's own record: when, by whom, from which partner, which files."""
     agent = analyst_iri(analyst)
     quads = [
         ox.Quad(batch, RDF.type, CFKB.ImportBatch),
@@ -540,15 +554,13 @@ def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | N
 
 def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | None,
             partner: str | None) -> ImportReport:
-    when = when or _now()
-    batch = ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
-                                                     *(hashlib.sha256(f.data).hexdigest() for f in plan.files)))
+    when = when or now()
+    batch = batch_iri(when, analyst, plan.files)
     report = ImportReport(batch=batch.value, files=[f.name for f in plan.files],
                           entities_created=list(plan.entities_created), left_out=dict(plan.left_out),
                           name_variants=list(plan.name_variants))
     # each new claim's quads and its record of this batch, as N-Quads text (no quad objects)
-    text = ClaimText(tail=[(CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
-                           (CFKB.recordedBy, ox.Literal(analyst)), (PROV.wasGeneratedBy, batch)])
+    text = claim_text(batch, analyst, when)
     lines: list[str] = []
     seen: set[str] = set()
     # the plan may have been made on another view of the store: look again, all at once
@@ -568,7 +580,7 @@ def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | 
     if lines or plan.created or plan.rest:
         nquads = "".join(lines).encode("utf-8")
         lines.clear()  # 100k claims are about 200 MB of text: hold it once
-        kb.write_many(plan.created + plan.rest + _batch_quads(batch, plan.files, analyst, when, partner),
+        kb.write_many(plan.created + plan.rest + batch_quads(batch, plan.files, analyst, when, partner),
                       nquads=nquads)
     return report
 
@@ -642,13 +654,20 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
     from cfkb import cache
     from cfkb.conflicts import load_rules, rows_involving
 
+    from cfkb.importstream import StreamPlan, commit_stream, plan_stream, streams
+
+    plan: Plan | StreamPlan
     with import_lock(path):
         with KnowledgeBase.open(path) as kb:
-            plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress,
-                               new_entities=new_entities)
-        with KnowledgeBase.open(path, write=True) as kb:
+            if streams(kb, files, create_entities=create_entities):
+                plan = plan_stream(kb, files, analyst=analyst, validate=validate, when=when, progress=progress)
+            else:
+                plan = plan_import(kb, files, create_entities=create_entities, validate=validate,
+                                   progress=progress, new_entities=new_entities)
+        with _spool_dropped_on_failure(plan), KnowledgeBase.open(path, write=True) as kb:
             before = kb.generation()
-            report = commit(kb, plan, analyst=analyst, when=when, partner=partner)
+            report = commit_stream(kb, plan, partner=partner) if isinstance(plan, StreamPlan) \
+                else commit(kb, plan, analyst=analyst, when=when, partner=partner)
             rules = load_rules()
             # the stored conflict set can follow new claims; new entities or relations
             # (which the rules read too) leave it to the next full run
@@ -664,6 +683,18 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
             elif count_conflicts and not report.claims_added:
                 report.new_conflicts = 0
     return report
+
+
+@contextmanager
+def _spool_dropped_on_failure(plan: object) -> Iterator[None]:
+    """Remove a streamed plan's spool if its commit does not happen (the store cannot be opened)."""
+    try:
+        yield
+    except BaseException:
+        spool = getattr(plan, "spool", None)
+        if spool is not None:
+            spool.discard()
+        raise
 
 
 # -- the SHACL check -------------------------------------------------------
@@ -684,6 +715,14 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
         ShapeError: the first violation, located at its file, line and
             column when the claim came from a file.
     """
+    found = shape_violations(kb, additions, records)
+    if found:
+        raise shape_error(found, origins or {})
+
+
+def shape_violations(kb: KnowledgeBase, additions: list[ox.Quad], records: Sequence[tuple[str, Claim]] = ()
+                     ) -> list[Violation]:
+    """What :func:`check_shapes` finds, as violations (nothing raised)."""
     from cfkb.resources import shapes_dir
     from cfkb.shapecheck import NotCompilableError, check, compiled, record_nodes, type_quads
     from cfkb.validate import validate_quads
@@ -698,24 +737,30 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
         shapes = compiled(paths)
     except NotCompilableError:
         quads = additions + [q for iri, claim in records for q in claim.quad_list(iri=iri)]
-        found = validate_quads(quads + context, list(paths))
-    else:
-        found = check(shapes, additions, context, list(kb.quads(ONTOLOGY_GRAPH)), records)
-    if found:
-        error = _shape_error(found, origins or {})
-        error.count = len(found)  # type: ignore[attr-defined]
-        for v in sorted(found, key=lambda v: _order(v, origins or {}))[:MAX_DETAILS]:
-            error.details.append(str(_shape_error([v], origins or {})))
-        raise error
+        return validate_quads(quads + context, list(paths))
+    return check(shapes, additions, context, list(kb.quads(ONTOLOGY_GRAPH)), records)
+
+
+def shape_error(found: Sequence[Violation], origins: dict[str, Origin], count: int | None = None) -> ShapeError:
+    """One error for the violations found: the first in file order, every one (up to
+    :data:`MAX_DETAILS`) in its details. ``count``: how many there were in all, if
+    ``found`` holds only the first ones."""
+    count = len(found) if count is None else count
+    error = _shape_error(found, origins, count)
+    error.count = count  # type: ignore[attr-defined]
+    for v in sorted(found, key=lambda v: violation_order(v, origins))[:MAX_DETAILS]:
+        error.details.append(str(_shape_error([v], origins)))
+    return error
 
 
 #: Violations listed one by one with ``--verbose``.
 MAX_DETAILS = 100
 
 
-def _shape_error(found: list[Violation], origins: dict[str, Origin]) -> ShapeError:
-    first = sorted(found, key=lambda v: _order(v, origins))[0]
-    more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
+def _shape_error(found: Sequence[Violation], origins: dict[str, Origin], count: int | None = None) -> ShapeError:
+    first = min(found, key=lambda v: violation_order(v, origins))
+    count = len(found) if count is None else count
+    more = f" (and {count - 1} more problem(s))" if count > 1 else ""
     origin = origins.get(first.focus)
     if origin is None:
         return ShapeError(f"{curie(first.focus)}: {first.message}; fix it and import again{more}",
@@ -733,7 +778,7 @@ def _shape_error(found: list[Violation], origins: dict[str, Origin]) -> ShapeErr
                       path=origin.path, line=line, column=col)
 
 
-def _order(v: Violation, origins: dict[str, Origin]) -> tuple[str, int, int, str]:
+def violation_order(v: Violation, origins: dict[str, Origin]) -> tuple[str, int, int, str]:
     origin = origins.get(v.focus)
     if origin is None:
         return ("~", 0, 0, str(v))
