@@ -166,7 +166,7 @@ class _Planner:
 
 def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, validate: bool = True,
                 when: dt.datetime | None = None, progress: Progress | None = None,
-                chunk_rows: int = CHUNK_ROWS) -> StreamPlan:
+                chunk_rows: int | None = None) -> StreamPlan:
     """Read, resolve, check and spool claim tables in chunks (``kb``, on disk, may be read-only).
 
     The caller holds the store's import lock (the spool is the import's).
@@ -185,7 +185,7 @@ def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, 
         with collector_paused():
             planner = _Planner(kb, plan, resolver, validate)
             for f in files:
-                planner.read(f, progress, chunk_rows)
+                planner.read(f, progress, chunk_rows or CHUNK_ROWS)
         problems = planner.problems
         if planner.violations.count:
             problems.append(planner.violations.error())
