@@ -72,7 +72,10 @@ def test_the_graph_read_piece_by_piece_is_the_graph_read_whole(base, seed_templa
 def test_pieces_cut_anywhere_give_the_same_graph(generated):
     with KnowledgeBase.open(generated) as kb:
         dump = kb.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
-        expected = _read_whole(kb.store)[0]
+    expected: export.Graph = {}
+    for line in dump.decode("utf-8").split(" .\n")[:-1]:
+        s, p, o = line.split(" ", 2)
+        expected.setdefault(s, []).append((p, o))
     rng = random.Random(4)
     for _ in range(5):
         reader = export._Reader()
