@@ -179,7 +179,7 @@ class _Reader:
         self.graph: Graph = {}
         self.bnodes = False
         self._rest = b""
-        # one string per distinct predicate and IRI: claims name the same few thousand over and over
+        # one string per distinct predicate, IRI and short literal (a date, a flag): claims repeat them
         self._terms: dict[str, str] = {}
 
     def write(self, data: bytes) -> int:
@@ -209,7 +209,7 @@ class _Reader:
         lines.pop()  # what follows the last line
         for line in lines:
             s, p, o = line.split(" ", 2)
-            pair = (term(p, p), term(o, o) if o[0] == "<" else o)
+            pair = (term(p, p), term(o, o) if o[0] == "<" or len(o) < 80 else o)
             pairs = get(s)
             if pairs is None:
                 graph[s] = [pair]

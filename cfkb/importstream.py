@@ -81,6 +81,8 @@ class StreamPlan:
     present: list[str] = field(default_factory=list)
     #: names taken as transliteration variants: (cell text, IRI, how)
     name_variants: list[tuple[str, str, str]] = field(default_factory=list)
+    #: the base's generation when planned (none: not read)
+    generation: str | None = None
     #: as in :class:`cfkb.importer.Plan`: a table import brings no other quads
     created: list[ox.Quad] = field(default_factory=list)
     rest: list[ox.Quad] = field(default_factory=list)
@@ -180,7 +182,8 @@ def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, 
     assert kb.path is not None
     when = when or now()
     resolver = Resolver(kb.entity_index(), kb.predicates(), roles=role_types(kb))
-    plan = StreamPlan(list(files), Spool(kb.path), batch_iri(when, analyst, files), analyst, when)
+    plan = StreamPlan(list(files), Spool(kb.path), batch_iri(when, analyst, files), analyst, when,
+                      generation=kb.generation())
     try:
         with collector_paused():
             planner = _Planner(kb, plan, resolver, validate)
@@ -202,8 +205,9 @@ def commit_stream(kb: KnowledgeBase, plan: StreamPlan, *, partner: str | None = 
     report = ImportReport(batch=plan.batch.value, files=[f.name for f in plan.files],
                           name_variants=list(plan.name_variants))
     try:
-        # the plan was made on a read-only view: a claim written since is not written again
-        since = kb.claims_present(plan.added)
+        # the plan was made on a read-only view: a claim written since (which moved the
+        # generation) is not written again
+        since = kb.claims_present(plan.added) if kb.generation() != plan.generation else set()
         if since:
             plan.spool.drop_subjects(since)
         report.claims_added = [iri for iri in plan.added if iri not in since]

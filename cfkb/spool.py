@@ -13,6 +13,7 @@ the next import (or the next write open while no import runs) to remove.
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,6 +31,8 @@ class Spool:
         #: bytes and lines written so far
         self.size = 0
         self.lines = 0
+        #: CRC-32 of the bytes written
+        self.crc32 = 0
         #: whether the text holds ``_:`` (a blank node, or text that looks like one)
         self.blank_nodes = False
         self._file: BinaryIO | None = None
@@ -50,6 +53,7 @@ class Spool:
             raise _failed(exc) from exc
         self.size += len(data)
         self.lines += data.count(b"\n")
+        self.crc32 = zlib.crc32(data, self.crc32)
         self.blank_nodes = self.blank_nodes or b"_:" in data
 
     def read(self) -> bytes:
@@ -71,6 +75,7 @@ class Spool:
         except BaseException:
             self.path.unlink(missing_ok=True)
             raise
+        self.crc32 = zlib.crc32(tail, self.crc32)
         self.blank_nodes = self.blank_nodes or b"_:" in tail
 
     def drop_subjects(self, iris: set[str]) -> None:
@@ -79,13 +84,14 @@ class Spool:
         self._file.close()
         kept = self.path.with_name(self.path.name + ".kept")
         heads = {f"<{iri}> ".encode() for iri in iris}
-        self.size = self.lines = 0
+        self.size = self.lines = self.crc32 = 0
         with open(self.path, "rb") as old, open(kept, "wb") as new:
             for line in old:
                 if line[: line.find(b"> ") + 2] not in heads:
                     new.write(line)
                     self.size += len(line)
                     self.lines += 1
+                    self.crc32 = zlib.crc32(line, self.crc32)
         os.replace(kept, self.path)
         self._file = open(self.path, "ab")  # noqa: SIM115 - kept open until the commit or discard
 

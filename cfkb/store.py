@@ -558,10 +558,14 @@ class KnowledgeBase:
                           # the bulk loader renames blank nodes; parsing keeps them (see _apply_journal)
                           "blank_nodes": b"_:" in data}
             else:
+                spooled = spool.size
                 spool.finish(data, journal)
                 written = open(journal, "rb")  # noqa: SIM115 - the caller reads it after the load
-                record = {"format": 1, "bytes": journal.stat().st_size, "crc32": _crc32(journal),
+                record = {"format": 1, "bytes": journal.stat().st_size, "crc32": spool.crc32,
                           "blank_nodes": spool.blank_nodes}
+                if record["bytes"] != spooled + len(data):
+                    raise OSError(errno.EIO, f"the journal has {record['bytes']} bytes where"
+                                             f" {spooled + len(data)} were written")
             del data
             free = shutil.disk_usage(self.path).free
             # the bulk loader's files take about half the journal's size: ask for all of it

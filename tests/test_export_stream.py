@@ -25,7 +25,8 @@ def _read_whole(store: ox.Store) -> tuple[export.Graph, bool]:
         if g not in INTERNAL_GRAPHS:
             chunks.append(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=g))
         else:
-            marks = [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
+            marks = [ox.Triple(q.subject, q.predicate, q.object)
+                     for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
             if marks:
                 chunks.append(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES))
     graph: export.Graph = {}
@@ -53,7 +54,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_nquads(400, 3, data)
     kb = KnowledgeBase.create(path / "kb")
     kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
-    kb.store.load(b'<https://w3id.org/cfkb/id/x> <http://www.w3.org/2000/01/rdf-schema#label> "\xd8\xad\xd9\x82\xd9\x88\xd9\x82"@ar .\n'
+    kb.store.load(b'<https://w3id.org/cfkb/id/x> <http://www.w3.org/2000/01/rdf-schema#label>'
+                  b' "\xd8\xad\xd9\x82\xd9\x88\xd9\x82"@ar .\n'
                   b'<https://w3id.org/cfkb/id/x> <https://w3id.org/cfkb/ns#note> _:n .\n'
                   b'_:n <http://www.w3.org/2000/01/rdf-schema#comment> "a \\"quoted\\" . line" .\n',
                   format=ox.RdfFormat.N_TRIPLES)
