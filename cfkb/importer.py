@@ -11,6 +11,9 @@ store's import lock, plans the import on a *read-only* view (so a rejected
 import never opens the database for writing and leaves every file of the
 store byte for byte as it was), and only then opens the store for writing to
 commit. :func:`import_files` does plan and commit on a base already open.
+Claim tables imported into an on-disk store without creating entities are
+planned in fixed-size chunks (:mod:`cfkb.importstream`), so memory does not
+grow with the file; the checks, errors and commit are the same.
 """
 
 from __future__ import annotations

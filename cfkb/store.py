@@ -13,7 +13,9 @@ which takes minutes for a million quads, and use the bulk loader behind a
 redo journal, so they stay all or nothing even under ``kill -9`` or a full
 disk:
 
-1. the quads are written to ``pending.nq`` (N-Quads) and fsynced;
+1. the quads are written to ``pending.nq`` (N-Quads) and fsynced (a
+   streamed import's claim lines are already on disk, in its spool, which
+   is completed, fsynced and renamed to ``pending.nq``: :mod:`cfkb.spool`);
 2. ``pending.commit`` (size and CRC of the journal) is written, fsynced and
    renamed into place: this rename is the commit point;
 3. the bulk loader adds the journal to the database, which is flushed;
