@@ -28,20 +28,16 @@ import pyoxigraph as ox
 
 from cfkb.bulk import collector_paused
 from cfkb.errors import InputError
+from cfkb.importcheck import MAX_DETAILS, Origin, shape_error, shape_violations, violation_order
 from cfkb.importer import (
-    MAX_DETAILS,
     ImportReport,
     InputFile,
-    Origin,
     Progress,
     batch_iri,
     batch_quads,
     claim_text,
     now,
     raise_problems,
-    shape_error,
-    shape_violations,
-    violation_order,
 )
 from cfkb.rdfio import guess_format
 from cfkb.spool import Spool
