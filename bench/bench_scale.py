@@ -10,6 +10,13 @@ step                    what runs
 ``import``              cfkb: ``import_files`` of the N-Quads file into a new base
                         (parse, resolve, SHACL check, journalled commit)
 ``load``                plain pyoxigraph: ``Store.bulk_load`` of the same file
+``import-csv``          cfkb: ``import_into`` (what ``cfkb import`` runs) of the same
+                        number of claims as a CSV claim table (``bench.bench_import``'s
+                        synthetic rows) into a base holding their gazetteer: read,
+                        resolve, check and spool in chunks, one journalled commit
+``load-csv``            plain pyoxigraph: ``Store.bulk_load`` of the quads that
+                        import writes (each claim's, with its batch record), as
+                        N-Quads, into a new store
 ``rdflib-parse``        rdflib: ``Graph.parse`` of the same file (up to
                         ``--rdflib-max`` claims)
 ``conflicts``           cfkb: ``find_conflicts`` end to end, no claim table or conflict index (a full run)
@@ -41,10 +48,11 @@ import tempfile
 import time
 from pathlib import Path
 
-STEPS = ("import", "load", "rdflib-parse", "conflicts", "conflicts-warm", "incremental", "plain", "pyshacl",
-         "export", "dump")
+STEPS = ("import", "load", "import-csv", "load-csv", "rdflib-parse", "conflicts", "conflicts-warm", "incremental",
+         "plain", "pyshacl", "export", "dump")
 #: which steps are cfkb's and which baseline each is read against
-PAIRS = {"import": ("load", "rdflib-parse"), "conflicts": ("plain", "pyshacl"), "conflicts-warm": ("plain",),
+PAIRS = {"import": ("load", "rdflib-parse"), "import-csv": ("load-csv",), "conflicts": ("plain", "pyshacl"),
+         "conflicts-warm": ("plain",),
          "export": ("dump",)}
 
 
@@ -75,6 +83,21 @@ def _step(step: str, data: Path, store: Path, scratch: Path) -> dict:
     elif step == "load":
         s = ox.Store(str(scratch / "plain"))
         s.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
+        s.flush()
+        found = len(s)
+    elif step == "import-csv":
+        from cfkb.importer import InputFile, import_files, import_into
+
+        kb = KnowledgeBase.create(scratch / "imported")
+        import_files(kb, [InputFile("gazetteer.ttl", (data.parent / "gazetteer.ttl").read_bytes())], analyst="bench")
+        kb.close()
+        table = data.parent / "claims.csv"
+        start = time.perf_counter()
+        report = import_into(scratch / "imported", [InputFile(str(table), table.read_bytes())], analyst="bench")
+        found = len(report.claims_added)
+    elif step == "load-csv":
+        s = ox.Store(str(scratch / "plain"))
+        s.bulk_load(path=str(data.parent / "claims-csv.nq"), format=ox.RdfFormat.N_QUADS)
         s.flush()
         found = len(s)
     elif step == "rdflib-parse":
@@ -185,6 +208,8 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
         kb = KnowledgeBase.create(work / "kb")
         kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
         kb.close()
+        if {"import-csv", "load-csv"} & set(args.steps):
+            write_table(n, work)
         print(f"# {n} claims: {data.stat().st_size / 2**20:.0f} MiB of N-Quads, {len(truth)} planted conflicts,"
               f" generated in {generated:.0f} s", file=sys.stderr)
         for step in args.steps:
@@ -198,6 +223,28 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
                 out.write(json.dumps(r) + "\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def write_table(n: int, work: Path) -> None:
+    """``n`` synthetic claims as a CSV table with its gazetteer, and the quads importing it writes."""
+    import datetime as dt
+
+    import pyoxigraph as ox
+
+    from bench.bench_import import _csv, _synthetic_rows
+    from cfkb.model import CFKB, PROV, XSD, ClaimText
+
+    gazetteer, rows, claims = _synthetic_rows(n)
+    (work / "gazetteer.ttl").write_bytes(gazetteer)
+    (work / "claims.csv").write_bytes(_csv(rows))
+    del rows
+    when = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc).isoformat()
+    text = ClaimText(tail=[(CFKB.recordedAt, ox.Literal(when, datatype=XSD.dateTime)),
+                           (CFKB.recordedBy, ox.Literal("bench")),
+                           (PROV.wasGeneratedBy, ox.NamedNode("https://w3id.org/cfkb/id/batch/bench"))])
+    with open(work / "claims-csv.nq", "w", encoding="utf-8") as out:
+        for i in range(0, len(claims), 10_000):
+            out.write("".join(text.lines(c, c.iri) for c in claims[i:i + 10_000]))
 
 
 def _cell(r: dict | None) -> tuple[str, str]:
@@ -224,7 +271,7 @@ def table(results: list[dict]) -> str:
             s, m = _cell(by.get((n, step)))
             cells.append(f"{s} / {m}" if m else s)
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
-    lines += ["", "| cfkb step / baseline | " + " | ".join(f"{n:,}: time x" for n in sizes) + " |",
+    lines += ["", "| cfkb step / baseline | " + " | ".join(f"{n:,}: time x / memory x" for n in sizes) + " |",
               "|---|" + "---:|" * len(sizes)]
     for ours, bases in PAIRS.items():
         for base in bases:
@@ -232,7 +279,8 @@ def table(results: list[dict]) -> str:
             for n in sizes:
                 a, b = by.get((n, ours)), by.get((n, base))
                 ok = a and b and "seconds" in a and "seconds" in b and b["seconds"] > 0
-                cells.append(f"{a['seconds'] / b['seconds']:.2f}" if ok else "")  # type: ignore[index]
+                ratios = (a["seconds"] / b["seconds"], a["peak_mib"] / b["peak_mib"]) if ok else None  # type: ignore[index]
+                cells.append(f"{ratios[0]:.2f} / {ratios[1]:.2f}" if ratios else "")
             if any(cells):
                 lines.append(f"| {ours} / {base} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -322,7 +322,7 @@ def _import(state: State, inputs: list[Any], create_entities: bool, verbose: boo
     try:
         with _progress_bar(sum(f.lines for f in inputs)) as bar:
             report = import_into(state.location, inputs, analyst=state.analyst, create_entities=create_entities,
-                                 progress=bar.update if bar is not None else None, count_conflicts=True,
+                                 progress=_every(0.2, bar.update) if bar is not None else None, count_conflicts=True,
                                  new_entities=new_entities)
     except CfkbError as exc:
         details = getattr(exc, "details", [])
@@ -387,11 +387,33 @@ class _NoBar:
 PROGRESS_MIN_LINES = 20_000
 
 
+def _every(seconds: float, update: Any) -> Any:
+    """``update`` called with the lines counted, at most once per ``seconds`` (a terminal redraw each)."""
+    pending, last = 0, time.monotonic()
+
+    def progress(lines: int) -> None:
+        nonlocal pending, last
+        pending += lines
+        now = time.monotonic()
+        if now - last >= seconds:
+            update(pending)
+            pending, last = 0, now
+
+    return progress
+
+
 def _progress_bar(total_lines: int) -> Any:
     """A progress bar on stderr, counting input lines, when stderr is a terminal."""
     if total_lines >= PROGRESS_MIN_LINES and sys.stderr.isatty():
-        return click.progressbar(length=total_lines, label="importing", file=sys.stderr,
-                                 show_pos=True, item_show_func=None)
+        start = time.monotonic()
+
+        def rate(_item: object) -> str:
+            elapsed = time.monotonic() - start
+            return f"{bar.pos / elapsed:,.0f} rows/s" if elapsed > 0.5 and bar.pos else ""
+
+        bar = click.progressbar(length=total_lines, label="importing", file=sys.stderr, show_pos=True,
+                                show_eta=True, item_show_func=rate)
+        return bar
     return _NoBar()
 
 

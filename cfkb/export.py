@@ -155,33 +155,66 @@ def _read(store: ox.Store) -> tuple[Graph, bool]:
     """:func:`read_graph`, and whether the base may hold blank nodes (False
     only when no ``_:`` occurs anywhere in it, so the blank-node passes can be
     skipped)."""
-    chunks = [store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())]
+    reader = _Reader()
+    store.dump(reader, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
     for g in store.named_graphs():
         if g not in INTERNAL_GRAPHS:
-            chunks.append(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=g))
+            store.dump(reader, format=ox.RdfFormat.N_TRIPLES, from_graph=g)
         else:  # a marking counts wherever it is (only the marking is read from the base's own graphs)
             marks = [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
             if marks:
-                chunks.append(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES))
-    graph: Graph = {}
-    get = graph.get
-    bnodes = False
-    for chunk in chunks:
-        if not chunk:
-            continue
-        bnodes = bnodes or b"_:" in chunk
+                reader.write(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES))
+    reader.close()
+    return reader.graph, reader.bnodes
+
+
+class _Reader:
+    """N-Triples lines, as pyoxigraph's dump writes them piece by piece, into a :data:`Graph`.
+
+    The dump is never held whole: each piece's complete lines are added as
+    they come.
+    """
+
+    def __init__(self) -> None:
+        self.graph: Graph = {}
+        self.bnodes = False
+        self._rest = b""
+        # one string per distinct predicate, IRI and short literal (a date, a flag): claims repeat them
+        self._terms: dict[str, str] = {}
+
+    def write(self, data: bytes) -> int:
         # pyoxigraph ends every line with " .\n" and escapes newlines inside literals
-        lines = chunk.decode("utf-8").split(" .\n")
-        if lines[-1] == "":  # what follows the last line
-            lines.pop()
+        end = data.rfind(b" .\n")
+        if end < 0:
+            self._rest += data
+            return len(data)
+        piece, self._rest = self._rest + data[: end + 3], data[end + 3:]
+        self._add(piece)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._rest:  # a dump always ends a line; this is a last line without one
+            self._add(self._rest + b" .\n")
+            self._rest = b""
+
+    def _add(self, piece: bytes) -> None:
+        self.bnodes = self.bnodes or b"_:" in piece
+        graph = self.graph
+        get = graph.get
+        term = self._terms.setdefault
+        lines = piece.decode("utf-8").split(" .\n")
+        lines.pop()  # what follows the last line
         for line in lines:
             s, p, o = line.split(" ", 2)
+            pair = (term(p, p), term(o, o) if o[0] == "<" or len(o) < 80 else o)
             pairs = get(s)
             if pairs is None:
-                graph[s] = [(p, o)]
+                graph[s] = [pair]
             else:
-                pairs.append((p, o))
-    return graph, bnodes
+                pairs.append(pair)
 
 
 def data_quads(store: ox.Store) -> list[ox.Quad]:

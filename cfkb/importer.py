@@ -11,6 +11,9 @@ store's import lock, plans the import on a *read-only* view (so a rejected
 import never opens the database for writing and leaves every file of the
 store byte for byte as it was), and only then opens the store for writing to
 commit. :func:`import_files` does plan and commit on a base already open.
+Claim tables imported into an on-disk store without creating entities are
+planned in fixed-size chunks (:mod:`cfkb.importstream`), so memory does not
+grow with the file; the checks, errors and commit are the same.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -34,11 +36,9 @@ from cfkb.model import (
     BATCH_PREFIX,
     CFKB,
     DCT,
-    ONTOLOGY_GRAPH,
     PROV,
     RDF,
     RDFS,
-    SCHEMA,
     SKOS,
     XSD,
     Claim,
@@ -46,29 +46,17 @@ from cfkb.model import (
     content_hash,
     curie,
 )
+from cfkb.importcheck import COLUMN_FIELDS, Origin, check_shapes
 from cfkb.names import analyst_iri, partner_iri
 from cfkb.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
 from cfkb.store import MARKER, KnowledgeBase, Location
-from cfkb.tables import ENTITY_COLUMNS, Resolver, Row, read_rows
+from cfkb.tables import Resolver, Row, read_rows
 
-if TYPE_CHECKING:
-    from cfkb.validate import Violation
 
 #: Which class a created entity gets, by the column that named it.
 _COLUMN_TYPES = {"source": "MediaOutlet", "cited_in": "Document", "speaker": "Person", "area": "Province",
                  "election": "Election"}
 
-#: The table column a claim property comes from (to point at the offending cell).
-_PATH_COLUMNS = {
-    RDF.subject.value: "subject", RDF.predicate.value: "predicate", RDF.object.value: "object",
-    CFKB.negated.value: "negated", CFKB.statedIn.value: "source", CFKB.statedOn.value: "date",
-    CFKB.citedIn.value: "cited_in", PROV.wasAttributedTo.value: "speaker", CFKB.inArea.value: "area",
-    CFKB.election.value: "election", CFKB.quote.value: "quote", CFKB.paraphrase.value: "paraphrase", CFKB.reliability.value: "reliability",
-    CFKB.credibility.value: "credibility", CFKB.tlp.value: "tlp", SCHEMA.url.value: "url",
-}
-#: Claim field holding each entity column's IRI.
-_COLUMN_FIELDS = {"subject": "subject", "object": "object", "source": "source", "area": "area",
-                  "election": "election", "speaker": "speaker", "cited_in": "cited_in"}
 
 #: Called with the number of input lines just processed.
 Progress = Callable[[int], None]
@@ -91,26 +79,6 @@ class InputFile:
     def lines(self) -> int:
         """Lines in the file (the unit of import progress)."""
         return self.data.count(b"\n") + (0 if self.data.endswith(b"\n") else 1)
-
-
-@dataclass
-class Origin:
-    """Where a claim came from: a table row, or a claim node in an RDF file."""
-
-    path: str
-    row: Row | None = None
-    data: bytes | None = None
-    node: str | None = None
-    claim: Claim | None = None
-
-    def where(self, column: str | None = None) -> tuple[int | None, int | None]:
-        """Line and column of the claim (of one of its cells, for a table row)."""
-        if self.row is not None:
-            cell = self.row.cells.get(column) if column else None
-            return (cell.line, cell.column) if cell else (self.row.line, self.row.column)
-        if self.data is not None and self.node:
-            return locate(self.data, self.node)
-        return None, None
 
 
 @dataclass
@@ -173,8 +141,21 @@ class Prepared:
     problems: list[InputError] = field(default_factory=list)
 
 
-def _now() -> dt.datetime:
+def now() -> dt.datetime:
+    """The time an import records (UTC, whole seconds)."""
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def batch_iri(when: dt.datetime, analyst: str, files: Sequence[InputFile]) -> ox.NamedNode:
+    """The import batch's IRI: a hash of when, who and the files' bytes."""
+    return ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
+                                                    *(hashlib.sha256(f.data).hexdigest() for f in files)))
+
+
+def claim_text(batch: ox.NamedNode, analyst: str, when: dt.datetime) -> ClaimText:
+    """New claims as N-Quads text, each with its record of the batch."""
+    return ClaimText(tail=[(CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
+                           (CFKB.recordedBy, ox.Literal(analyst)), (PROV.wasGeneratedBy, batch)])
 
 
 def _lit(value: str, datatype: ox.NamedNode | None = None) -> ox.Literal:
@@ -348,7 +329,7 @@ def _line_order(text: str, key: tuple[str, int, int, str]) -> tuple[str, int, in
 def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
     """The claim with entities merged into others replaced by the kept ones."""
     changes = {}
-    for name in _COLUMN_FIELDS.values():
+    for name in COLUMN_FIELDS.values():
         iri = getattr(claim, name)
         if iri in merged:
             for _ in range(16):
@@ -424,8 +405,9 @@ def _type_clash(label: str, uses: Mapping[tuple[str, str | None], Row | None], r
     return InputError(f"new entity {label!r}: no class fits all its roles; add it first with 'cfkb entity add'")
 
 
-def _batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, when: dt.datetime,
-                 partner: str | None = None) -> list[ox.Quad]:
+def batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, when: dt.datetime,
+                partner: str | None = None) -> list[ox.Quad]:
+    """The batch's own record: when, by whom, from which partner, which files."""
     agent = analyst_iri(analyst)
     quads = [
         ox.Quad(batch, RDF.type, CFKB.ImportBatch),
@@ -535,15 +517,13 @@ def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | N
 
 def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | None,
             partner: str | None) -> ImportReport:
-    when = when or _now()
-    batch = ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
-                                                     *(hashlib.sha256(f.data).hexdigest() for f in plan.files)))
+    when = when or now()
+    batch = batch_iri(when, analyst, plan.files)
     report = ImportReport(batch=batch.value, files=[f.name for f in plan.files],
                           entities_created=list(plan.entities_created), left_out=dict(plan.left_out),
                           name_variants=list(plan.name_variants))
     # each new claim's quads and its record of this batch, as N-Quads text (no quad objects)
-    text = ClaimText(tail=[(CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
-                           (CFKB.recordedBy, ox.Literal(analyst)), (PROV.wasGeneratedBy, batch)])
+    text = claim_text(batch, analyst, when)
     lines: list[str] = []
     seen: set[str] = set()
     # the plan may have been made on another view of the store: look again, all at once
@@ -563,7 +543,7 @@ def _commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | 
     if lines or plan.created or plan.rest:
         nquads = "".join(lines).encode("utf-8")
         lines.clear()  # 100k claims are about 200 MB of text: hold it once
-        kb.write_many(plan.created + plan.rest + _batch_quads(batch, plan.files, analyst, when, partner),
+        kb.write_many(plan.created + plan.rest + batch_quads(batch, plan.files, analyst, when, partner),
                       nquads=nquads)
     return report
 
@@ -634,12 +614,19 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
         InputError: bad input; the store's files are untouched.
         StoreLockedError: another process is writing ("store in use").
     """
+    from cfkb.importstream import StreamPlan, commit_stream, plan_stream, streams
+
+    plan: Plan | StreamPlan
     with import_lock(path):
         with KnowledgeBase.open(path) as kb:
-            plan = plan_import(kb, files, create_entities=create_entities, validate=validate, progress=progress,
-                               new_entities=new_entities)
-        with KnowledgeBase.open(path, write=True) as kb:
-            report = commit(kb, plan, analyst=analyst, when=when, partner=partner)
+            if streams(kb, files, create_entities=create_entities):
+                plan = plan_stream(kb, files, analyst=analyst, validate=validate, when=when, progress=progress)
+            else:
+                plan = plan_import(kb, files, create_entities=create_entities, validate=validate,
+                                   progress=progress, new_entities=new_entities)
+        with _spool_dropped_on_failure(plan), KnowledgeBase.open(path, write=True) as kb:
+            report = commit_stream(kb, plan, partner=partner) if isinstance(plan, StreamPlan) \
+                else commit(kb, plan, analyst=analyst, when=when, partner=partner)
             if count_conflicts:  # a conflict that involves a new claim is a new conflict
                 report.new_conflicts = _conflicts_involving(kb, report.claims_added)
     return report
@@ -656,92 +643,16 @@ def _conflicts_involving(kb: KnowledgeBase, claims: Sequence[str]) -> int:
         return index.page({}, claims=claims, limit=0)[0]
 
 
-# -- the SHACL check -------------------------------------------------------
-
-def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str, Origin] | None = None,
-                 records: Sequence[tuple[str, Claim]] = ()) -> None:
-    """SHACL-check new data together with the types of what it mentions.
-
-    ``records`` are new claims as (IRI, record): part of the data, checked
-    without making their quads where the compiled check can (see
-    :func:`cfkb.shapecheck.check`).
-
-    The shapes of ``shapes/claims.ttl`` decide. They run compiled
-    (:mod:`cfkb.shapecheck`); pySHACL runs them only if they use a feature
-    the compiled checker does not evaluate.
-
-    Raises:
-        ShapeError: the first violation, located at its file, line and
-            column when the claim came from a file.
-    """
-    from cfkb.resources import shapes_dir
-    from cfkb.shapecheck import NotCompilableError, check, compiled, record_nodes, type_quads
-    from cfkb.validate import validate_quads
-
-    index = kb.entity_index()
-    mentioned = {q.object for q in additions if isinstance(q.object, ox.NamedNode)}
-    mentioned |= {q.subject for q in additions if isinstance(q.subject, ox.NamedNode)}
-    mentioned |= record_nodes(records, index.types)
-    context = type_quads(mentioned, index.types)
-    paths = (shapes_dir() / "claims.ttl",)
+@contextmanager
+def _spool_dropped_on_failure(plan: object) -> Iterator[None]:
+    """Remove a streamed plan's spool if its commit does not happen (the store cannot be opened)."""
     try:
-        shapes = compiled(paths)
-    except NotCompilableError:
-        quads = additions + [q for iri, claim in records for q in claim.quad_list(iri=iri)]
-        found = validate_quads(quads + context, list(paths))
-    else:
-        found = check(shapes, additions, context, list(kb.quads(ONTOLOGY_GRAPH)), records)
-    if found:
-        error = _shape_error(found, origins or {})
-        error.count = len(found)  # type: ignore[attr-defined]
-        for v in sorted(found, key=lambda v: _order(v, origins or {}))[:MAX_DETAILS]:
-            error.details.append(str(_shape_error([v], origins or {})))
-        raise error
-
-
-#: Violations listed one by one with ``--verbose``.
-MAX_DETAILS = 100
-
-
-def _shape_error(found: list[Violation], origins: dict[str, Origin]) -> ShapeError:
-    first = sorted(found, key=lambda v: _order(v, origins))[0]
-    more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
-    origin = origins.get(first.focus)
-    if origin is None:
-        return ShapeError(f"{curie(first.focus)}: {first.message}; fix it and import again{more}",
-                          "https://www.w3.org/TR/shacl/#validation-report")
-    column = _PATH_COLUMNS.get(first.path or "")
-    if column is None and first.value is not None and origin.row is not None:
-        column = _column_of_value(origin, first.value)
-    line, col = origin.where(column)
-    if origin.row is None:
-        return ShapeError(f"claim {origin.node or curie(first.focus)}: {first.message}; fix the claim and import"
-                          f" again{more}", path=origin.path, line=line, column=col)
-    cell = origin.row.cells.get(column) if column else None
-    named = f" (cell {cell.value!r})" if cell is not None and cell.value != first.value else ""
-    return ShapeError(f"{first.message}{named}; fix the row and import again{more}",
-                      path=origin.path, line=line, column=col)
-
-
-def _order(v: Violation, origins: dict[str, Origin]) -> tuple[str, int, int, str]:
-    origin = origins.get(v.focus)
-    if origin is None:
-        return ("~", 0, 0, str(v))
-    line, col = origin.where(None)
-    return (origin.path, line or 0, col or 0, str(v))
-
-
-def _column_of_value(origin: Origin, value: str) -> str | None:
-    """The entity column of a row whose resolved IRI is ``value`` (an IRI or CURIE)."""
-    from cfkb.names import expand_curie
-
-    if origin.row is None or origin.claim is None:
-        return None
-    iri = expand_curie(value) or value
-    for column in ENTITY_COLUMNS:
-        if column in origin.row.cells and getattr(origin.claim, _COLUMN_FIELDS[column]) == iri:
-            return column
-    return None
+        yield
+    except BaseException:
+        spool = getattr(plan, "spool", None)
+        if spool is not None:
+            spool.discard()
+        raise
 
 
 # -- the bundled corpus ----------------------------------------------------

@@ -13,7 +13,9 @@ which takes minutes for a million quads, and use the bulk loader behind a
 redo journal, so they stay all or nothing even under ``kill -9`` or a full
 disk:
 
-1. the quads are written to ``pending.nq`` (N-Quads) and fsynced;
+1. the quads are written to ``pending.nq`` (N-Quads) and fsynced (a
+   streamed import's claim lines are already on disk, in its spool, which
+   is completed, fsynced and renamed to ``pending.nq``: :mod:`cfkb.spool`);
 2. ``pending.commit`` (size and CRC of the journal) is written, fsynced and
    renamed into place: this rename is the commit point;
 3. the bulk loader adds the journal to the database, which is flushed;
@@ -48,7 +50,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeGuard, Union, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, Union, cast
 
 import pyoxigraph as ox
 
@@ -65,6 +67,7 @@ from cfkb.guard import check_query
 from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, STATE_GRAPH
 from cfkb.names import EntityIndex
 from cfkb.sparqltext import bind_values
+from cfkb.spool import SPOOL, Prefix, Spool
 
 if TYPE_CHECKING:
     from cfkb.remote import RemoteSettings
@@ -513,12 +516,12 @@ class KnowledgeBase:
         if before is not None:
             self._follow(before, add, remove)
 
-    def _follow(self, before: str, add: list[ox.Quad], remove: list[ox.Quad], nquads: bytes = b"") -> None:
+    def _follow(self, before: str, add: list[ox.Quad], remove: list[ox.Quad], nquads: bytes | Prefix = b"") -> None:
         for follower in _WRITE_FOLLOWERS:
             with suppress(Exception):  # the write committed; a stale stamp is rebuilt later
                 follower(self, before, add, remove, nquads)
 
-    def write_many(self, add: Iterable[ox.Quad] = (), *, nquads: bytes = b"") -> None:
+    def write_many(self, add: Iterable[ox.Quad] = (), *, nquads: bytes = b"", spool: Spool | None = None) -> None:
         """Add many quads: all of them or none, even if the process is killed.
 
         Every bulk addition goes through here. Fewer than
@@ -530,7 +533,9 @@ class KnowledgeBase:
         ``nquads`` holds more quads to add, already written as N-Quads lines
         (default graph) by pyoxigraph's term serialiser, e.g. by
         :class:`cfkb.model.ClaimText`: for a big batch the text goes into the
-        journal as it is, with no Python object per quad.
+        journal as it is, with no Python object per quad. ``spool`` holds
+        such lines in a file of the store directory (:mod:`cfkb.spool`),
+        which becomes the journal; it is used up (or removed) either way.
 
         Raises:
             StoreError: the write failed. The message says whether nothing
@@ -539,41 +544,65 @@ class KnowledgeBase:
         """
         self._require_writable()
         add = add if isinstance(add, list) else list(add)
-        if self.path is None or len(add) + nquads.count(b"\n") < BULK_MIN_QUADS:
+        if spool is not None and (self.path is None or len(add) + spool.lines < BULK_MIN_QUADS):
+            try:
+                nquads = spool.read() + nquads
+            finally:
+                spool.discard()
+            spool = None
+        if spool is None and (self.path is None or len(add) + nquads.count(b"\n") < BULK_MIN_QUADS):
             if nquads:
                 add = add + list(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
             self.write(add)
             return
         if self._unapplied:
+            if spool is not None:
+                spool.discard()
             raise StoreError(_UNAPPLIED.format(path=self.path))
         new, old = self._next_generation()
         before = max((value_of(q.object) for q in old), default="")
         add = [*add, new]  # the new generation comes with the batch, or not at all
         try:
-            self._bulk_write(add, nquads)
+            written = self._bulk_write(add, nquads, spool)
         finally:
             self._invalidate()
-        self._follow(before, add, [], nquads)
+        if written is None:
+            self._follow(before, add, [], nquads)
+            return
+        with written:  # the journal's claim lines, readable after the journal is removed
+            self._follow(before, add, [], Prefix(written, spool.size) if spool is not None else b"")
 
-    def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"") -> None:
+    def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"", spool: Spool | None = None) -> BinaryIO | None:
+        """Journal, commit and apply; with a spool, the journal open for reading from its start."""
         assert self.path is not None
         journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
         data = ox.serialize(add, format=ox.RdfFormat.N_QUADS) or b""
-        if nquads:
-            data += nquads
-        del nquads
         committed = False
+        written: BinaryIO | None = None
         try:
-            _write_synced(journal, data)
+            if spool is None:
+                if nquads:
+                    data += nquads
+                del nquads
+                _write_synced(journal, data)
+                record = {"format": 1, "bytes": len(data), "crc32": zlib.crc32(data),
+                          # the bulk loader renames blank nodes; parsing keeps them (see _apply_journal)
+                          "blank_nodes": b"_:" in data}
+            else:
+                spooled = spool.size
+                spool.finish(data, journal)
+                written = open(journal, "rb")  # noqa: SIM115 - the caller reads it after the load
+                record = {"format": 1, "bytes": journal.stat().st_size, "crc32": spool.crc32,
+                          "blank_nodes": spool.blank_nodes}
+                if record["bytes"] != spooled + len(data):
+                    raise OSError(errno.EIO, f"the journal has {record['bytes']} bytes where"
+                                             f" {spooled + len(data)} were written")
+            del data
             free = shutil.disk_usage(self.path).free
             # the bulk loader's files take about half the journal's size: ask for all of it
-            if free < len(data):
-                raise OSError(errno.ENOSPC, f"No space left on device: about {len(data) / 2**20:.0f} MiB needed,"
-                                            f" {free / 2**20:.0f} MiB free")
-            record = {"format": 1, "bytes": len(data), "crc32": zlib.crc32(data),
-                      # the bulk loader renames blank nodes; parsing keeps them (see _apply_journal)
-                      "blank_nodes": b"_:" in data}
-            del data
+            if free < record["bytes"]:
+                raise OSError(errno.ENOSPC, f"No space left on device: about {record['bytes'] / 2**20:.0f} MiB"
+                                            f" needed, {free / 2**20:.0f} MiB free")
             with _apply_lock(self.path, exclusive=True):
                 part = commit.with_name(commit.name + ".part")
                 _write_synced(part, json.dumps(record).encode("utf-8"))
@@ -582,14 +611,19 @@ class KnowledgeBase:
                 _sync_dir(self.path)
                 self._apply_journal()
         except (OSError, SyntaxError, RuntimeError, ValueError) as exc:
+            if written is not None:
+                written.close()
             self._write_failed = True
             if not committed:
                 _remove(journal, commit.with_name(commit.name + ".part"))
+                if spool is not None:
+                    spool.discard()
                 raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
             self._unapplied = True
             raise StoreError(f"write failed after it was committed: {_one_line(exc)}; the batch is kept in"
                              f" {journal} and is applied, whole, the next time the store is opened"
                              " (free some disk space first)") from exc
+        return written
 
     def _apply_journal(self) -> None:
         """Load the committed journal into the database, then remove it (idempotent)."""
@@ -618,6 +652,8 @@ class KnowledgeBase:
     def _finish_bulk_write(self) -> None:
         """On a write open: apply a committed journal, drop an uncommitted one."""
         assert self.path is not None
+        if (self.path / SPOOL).exists():
+            _drop_stale_spool(self.path)
         if not any((self.path / name).exists() for name in (JOURNAL, JOURNAL_COMMIT, JOURNAL_COMMIT + ".part")):
             return
         with _apply_lock(self.path, exclusive=True):
@@ -772,6 +808,23 @@ def _apply_lock(path: Path, *, exclusive: bool, deadline: float | None = None) -
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _drop_stale_spool(path: Path) -> None:
+    """Remove an import's spool (:mod:`cfkb.spool`) if no import holds the store's import lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: left for the next import
+        return
+    fd = os.open(path / MARKER, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # an import is running (maybe this process's): the spool is its own
+        _remove(path / SPOOL)
+    finally:
+        os.close(fd)
 
 
 def _write_synced(path: Path, data: bytes) -> None:

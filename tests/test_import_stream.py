@@ -1,0 +1,114 @@
+"""Claim tables import in chunks: the same store as a whole-file import, every problem of every chunk
+reported, and nothing written when any chunk has one (issue 21)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cfkb import importstream
+from cfkb.importer import InputFile, import_files, import_into
+from cfkb.spool import SPOOL
+from cfkb.store import MARKER, KnowledgeBase
+from conftest import invoke
+from storestate import store_state
+
+SOURCE = "cfid:winep-cf-four-way-split-part-1"
+HEADER = "subject,predicate,object,source,date,tlp\n"
+DAY0 = dt.date(1900, 1, 1)
+#: a row the shapes refuse (an election's place holds a list): column 19 is the object
+BAD_SHAPE = "KH,participatesIn,Tahalof Nabni,al-Iraqiya TV,2023-08-22,GREEN\n"
+#: a row whose predicate is unknown: column 4
+BAD_NAME = "KH,partof,Hoquq,al-Iraqiya TV,2023-08-22,GREEN\n"
+CHUNK = 50
+
+
+def _row(i: int) -> str:
+    return f"Fadhila,memberOf,State of Law,{SOURCE},{(DAY0 + dt.timedelta(days=i)).isoformat()},GREEN\n"
+
+
+def _table(path: Path, rows: int, bad: dict[int, str] | None = None) -> Path:
+    """``rows`` claims that differ by date; ``bad`` replaces rows (numbered from 0) with others."""
+    lines = [(bad or {}).get(i, _row(i)) for i in range(rows)]
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    return path
+
+
+def _data(store: Path) -> list[str]:
+    """The store's quads but the generation stamp (new on every write)."""
+    return [q for q in store_state(store).data if "cfkb/ns#generation>" not in q]
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(importstream, "CHUNK_ROWS", CHUNK)
+
+
+def test_a_problem_in_the_last_chunk_leaves_the_store_as_it_was(runner, store_path, tmp_path, small_chunks):
+    path = _table(tmp_path / "last.csv", 10 * CHUNK, {10 * CHUNK - 1: BAD_SHAPE})
+    before = store_state(store_path)
+    result = invoke(runner, store_path, "import", str(path))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"Error: {path}:{10 * CHUNK + 1}:19: "), result.stderr
+    assert store_state(store_path) == before
+    assert not (store_path / SPOOL).exists()
+
+
+def test_problems_in_several_chunks_are_all_reported(runner, store_path, tmp_path, small_chunks):
+    bad = {3: BAD_NAME, 2 * CHUNK + 7: BAD_SHAPE, 5 * CHUNK + 1: BAD_NAME,
+           8 * CHUNK - 1: BAD_SHAPE.replace("08-22", "08-23")}
+    path = _table(tmp_path / "many.csv", 8 * CHUNK, bad)
+    before = store_state(store_path)
+    result = invoke(runner, store_path, "import", "--verbose", str(path))
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    expected = [f"{path}:{i + 2}:{4 if 'partof' in row else 19}: " for i, row in sorted(bad.items())]
+    assert [line.split(" ", 2)[2][: len(e)] for line, e in zip(lines, expected, strict=True)] == expected, lines
+    assert len(lines) == len(bad) + 1
+    assert lines[-1].startswith(f"Error: {expected[0]}") and f"(and {len(bad) - 1} more problem(s))" in lines[-1]
+    assert store_state(store_path) == before
+    assert not (store_path / SPOOL).exists()
+
+
+@pytest.mark.parametrize("rows", [30, 2500], ids=["transaction", "journal"])
+def test_a_streamed_import_stores_what_a_whole_file_import_stores(seed_template, tmp_path, small_chunks, rows):
+    data = _table(tmp_path / "t.csv", rows, {7: _row(3), rows - 1: _row(11)}).read_bytes()  # two repeats
+    when = dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone.utc)
+    streamed, whole = tmp_path / "streamed.store", tmp_path / "whole.store"
+    shutil.copytree(seed_template, streamed)
+    shutil.copytree(seed_template, whole)
+    a = import_into(streamed, [InputFile("t.csv", data)], analyst="tester", when=when)
+    with KnowledgeBase.open(whole, write=True) as kb:
+        b = import_files(kb, [InputFile("t.csv", data)], analyst="tester", when=when)
+    assert (a.batch, a.claims_added, a.claims_present) == (b.batch, b.claims_added, b.claims_present)
+    assert len(a.claims_added) == rows - 2 and len(a.claims_present) == 2
+    assert _data(streamed) == _data(whole)
+    assert sorted(p.name for p in streamed.iterdir()) == sorted(p.name for p in whole.iterdir())
+
+
+def test_claims_the_base_holds_are_counted_not_written_again(store_path, tmp_path, small_chunks):
+    data = _table(tmp_path / "t.csv", 3 * CHUNK).read_bytes()
+    first = import_into(store_path, [InputFile("t.csv", data[: data.index(_row(CHUNK).encode())])],
+                        analyst="tester")
+    assert len(first.claims_added) == CHUNK
+    again = import_into(store_path, [InputFile("t.csv", data)], analyst="tester")
+    assert len(again.claims_added) == 2 * CHUNK and len(again.claims_present) == CHUNK
+
+
+def test_a_killed_imports_spool_goes_with_the_next_write_open_unless_an_import_runs(store_path):
+    spool = store_path / SPOOL
+    spool.write_bytes(b"<urn:x:a> <urn:x:b> <urn:x:c> .\n")
+    fd = os.open(store_path / MARKER, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # an import holds the store
+        KnowledgeBase.open(store_path, write=True).close()
+        assert spool.exists()
+    finally:
+        os.close(fd)
+    KnowledgeBase.open(store_path, write=True).close()
+    assert not spool.exists()
