@@ -78,7 +78,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -298,6 +298,12 @@ def _ntriples(triples: Iterable[ox.Triple]) -> str:
 
 # -- the client --------------------------------------------------------------------
 
+class SupportsWrite(Protocol):
+    """Where :meth:`RemoteStore.dump` can write: a binary file, or any object with ``write``."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
 class RemoteStore:
     """A SPARQL 1.1 server, used like :class:`pyoxigraph.Store`.
 
@@ -464,14 +470,13 @@ class RemoteStore:
             if not (isinstance(g, ox.NamedNode) and g.value.startswith(STAGING_PREFIX)):
                 yield g
 
-    def dump(self, output: None = None, format: ox.RdfFormat | None = None, *,
-             from_graph: GraphName | None = None) -> bytes:
-        """One graph serialised (default graph unless ``from_graph``), as :meth:`pyoxigraph.Store.dump`.
+    def dump(self, output: SupportsWrite | None = None, format: ox.RdfFormat | None = None, *,
+             from_graph: GraphName | None = None) -> bytes | None:
+        """One graph serialised (default graph unless ``from_graph``), as :meth:`pyoxigraph.Store.dump`:
+        written to ``output`` (anything with a ``write`` method) and None, or returned.
 
-        Only a triple format and no ``output`` stream: what the exporter uses.
+        Only a triple format: what the exporter uses.
         """
-        if output is not None:
-            raise ValueError("RemoteStore.dump returns bytes; it writes to no stream")
         if from_graph is None or isinstance(from_graph, ox.DefaultGraph):
             result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
         else:
@@ -479,7 +484,11 @@ class RemoteStore:
                                 substitutions={ox.Variable("g"): from_graph})
         assert isinstance(result, ox.QueryTriples)
         data = ox.serialize(list(result), format=format or ox.RdfFormat.N_TRIPLES)
-        return data if isinstance(data, bytes) else bytes(data or b"")
+        data = data if isinstance(data, bytes) else bytes(data or b"")
+        if output is not None:
+            output.write(data)
+            return None
+        return data
 
     def __iter__(self) -> Iterator[ox.Quad]:
         return self.quads_for_pattern(None, None, None, None)
