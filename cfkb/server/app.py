@@ -306,10 +306,9 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
 
         async def ready() -> None:
             # names to resolve request parameters with, then the answers every analyst opens
-            try:
+            # a failure is reported, with its status, on the first request that needs the names
+            with contextlib.suppress(CfkbError):
                 await asyncio.to_thread(lambda: cfg.kb.entity_index().prepare())
-            except CfkbError:
-                pass  # reported, with its status, on the first request that needs the names
             if cfg.cache is not None and prefill:
                 await sparql.prefill(cfg)
 
@@ -356,10 +355,8 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
 
 
 def _quietly(fn: Any) -> None:
-    try:
+    with contextlib.suppress(CfkbError):  # reported again, with its status, on the first query
         fn()
-    except CfkbError:
-        pass  # reported again, with its status, on the first query
 
 
 def close(app: Starlette) -> None:

@@ -327,7 +327,7 @@ class _Walk:
 
     def grow(self, nodes: dict[str, int], start: list[str], depth: int, room: int) -> list[str]:
         """Add the neighbours of ``start`` out to ``depth`` steps, at most ``room`` of them."""
-        frontier, added = start, []
+        frontier, added = start, list[str]()
         base = min((nodes[s] for s in start), default=0)
         for step in range(1, depth + 1):
             seen: Counter[str] = Counter()

@@ -20,7 +20,7 @@ from cfkb import queries
 from cfkb.conflicts import KINDS, STATUSES, Conflict, conflict_page, filed_conflicts
 from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
 from cfkb.model import CFID_NS, short_id
-from cfkb.names import expand_curie
+from cfkb.names import Match, expand_curie
 from cfkb.server import data, triage
 from cfkb.server.app import (
     ServerConfig,
@@ -93,7 +93,7 @@ def dashboard(request: Request) -> Response:
         "compact_url": triage.address({**filters, "view": "compact"}, int(raw_page)),
         "open_total": sum(1 for c in everything if c.status in OPEN), "stats": data.stats(cfg.kb),
         "analyst": cfg.analyst, "forms": _forms(cfg, view.conflicts), "newest": triage.newest, "seen": seen,
-        "new_url": triage.address({**filters, "new": "1"}), "all_url": triage.address({**filters, "new": None}),
+        "new_url": triage.address({**filters, "new": "1"}), "all_url": triage.address(filters, new=None),
     })
     _remember(response, VISIT_COOKIE, now)
     if moved and seen is not None:
@@ -245,7 +245,7 @@ def _flag_and_refresh(cfg: ServerConfig, cid: str, status: str, prefer: str | No
 
 def _entity_iri(request: Request, kind: str) -> str:
     if "name" in request.path_params:
-        return CFID_NS + request.path_params["name"]
+        return CFID_NS + str(request.path_params["name"])
     raw = request.query_params.get("iri", "")
     iri = expand_curie(raw) if raw else None
     if iri is None:
@@ -410,7 +410,7 @@ def search(request: Request) -> Response:
     cfg = config(request)
     text = (request.query_params.get("q") or "").strip()
     index = cfg.kb.entity_index()
-    results: list[str] = []
+    results: list[Match] = []
     exact: set[str] = set()
     if text:
         if len(text) > 200:

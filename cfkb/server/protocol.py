@@ -119,7 +119,8 @@ def choose_format(form: str | None, accept: str | None, explicit: str | None) ->
     fmt = negotiate(accept, offers)
     if fmt is None:
         listed = ", ".join(dict.fromkeys(m for m, _ in offers))
-        raise NotAcceptableError(f"cannot answer in any type of Accept: {accept}; this query can be answered as {listed}")
+        raise NotAcceptableError(f"cannot answer in any type of Accept: {accept};"
+                                 f" this query can be answered as {listed}")
     return fmt
 
 
@@ -148,7 +149,8 @@ def read_request(method: str, content_type: str | None, params: dict[str, list[s
         if name in params:
             raise QueryRefusedError(f"{name} is not supported: queries run on the whole base, and never"
                                     " on graphs from elsewhere")
-    fmt = (params.get("format") or [None])[0]
+    formats = params.get("format")
+    fmt = formats[0] if formats else None
     if method == "POST" and kind == "application/sparql-query":
         if len(body) > MAX_QUERY_BYTES:
             raise InputError(f"query longer than {MAX_QUERY_BYTES // 1024} KiB")

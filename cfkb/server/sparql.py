@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -94,10 +95,8 @@ async def prefill(cfg: ServerConfig) -> None:
     for named in queries.library().values():
         if named.params or queries.query_form(named.text) != "SELECT":
             continue
-        try:
+        with contextlib.suppress(CfkbError):  # reported, with its status, when someone asks for it
             await answer(cfg, make_job(cfg, named.text, "json", None, Page(PAGE_SIZE), named))
-        except CfkbError:
-            pass  # reported, with its status, when someone asks for it
 
 
 def _headers(outcome: QueryOutcome, row_limit: int, cached: bool = False) -> dict[str, str]:
@@ -118,8 +117,8 @@ async def endpoint(request: Request) -> Response:
         params.setdefault(k, []).append(v)
     ctype = request.headers.get("content-type", "")
     if request.method == "POST" and ctype.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
-        for k, v in form_fields(body).items():
-            params.setdefault(k, []).extend(v)
+        for k, values in form_fields(body).items():
+            params.setdefault(k, []).extend(values)
     req = read_request(request.method, ctype, params, body)
     if req.query is None:
         return _describe(request)
@@ -148,7 +147,8 @@ def _describe(request: Request) -> Response:
                 "formats": "http://www.w3.org/ns/formats/", "rdfs": PREFIXES["rdfs"]}
     if fmt == "html":
         text = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
-        return render(request, "endpoint.html", {"title": "SPARQL endpoint", "description": text.decode("utf-8"),
+        return render(request, "endpoint.html", {"title": "SPARQL endpoint",
+                                                 "description": (text or b"").decode("utf-8"),
                                                  "endpoint": endpoint_iri, "cfg": cfg})
     formats = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}
     body = ox.serialize(triples, format=formats[fmt], prefixes=prefixes)

@@ -139,8 +139,8 @@ def view(filed: list[Filed], filters: Mapping[str, str], page: int, page_size: i
                 listed.append(chosen)
             more = len(ranked) - len(listed[:TOP])
         facets.append(Facet(name, heading, [
-            FacetValue(v, _text(name, v, label), counts[v], address({**active, **kept}, **{name: v}), v == chosen)
-            for v in listed], address({**active, **kept}, **{name: None}), chosen, max(more, 0)))
+            FacetValue(v, _text(name, v, label), counts[v], address({**active, **kept}, 1, **{name: v}), v == chosen)
+            for v in listed], address({**active, **kept}, 1, **{name: None}), chosen, max(more, 0)))
     found = [f for f in filed if passes(f.tags)]
     section_of = {s: i for i, (_, _, statuses) in enumerate(SECTIONS) for s in statuses}
     found.sort(key=lambda f: f.id)
