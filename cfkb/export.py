@@ -50,7 +50,6 @@ from cfkb.model import (
 from cfkb.store import KnowledgeBase
 from cfkb.tlp import (
     DEFAULT_CEILING,
-    allowed,
     LEVEL_OF_NT,
     LOCAL_RECORD,
     NT_OF_LEVEL,
@@ -58,6 +57,7 @@ from cfkb.tlp import (
     NT_TYPE,
     Memo,
     Release,
+    allowed,
     default_level,
     effective_ceiling,
     release,
@@ -161,7 +161,8 @@ def _read(store: ox.Store) -> tuple[Graph, bool]:
         if g not in INTERNAL_GRAPHS:
             store.dump(reader, format=ox.RdfFormat.N_TRIPLES, from_graph=g)
         else:  # a marking counts wherever it is (only the marking is read from the base's own graphs)
-            marks = [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
+            marks = [ox.Triple(q.subject, q.predicate, q.object)
+                     for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
             if marks:
                 reader.write(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES))
     reader.close()
@@ -406,7 +407,8 @@ def _select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions, 
         refs = [o for _, o in graph[a] if o[0] == "<"]
         targets_ok = all(
             (o in blocks) if kinds.get(o) in ("claim", "entity")
-            else (o in released_conflicts and released_conflicts[o].claims <= chosen) if o.startswith("<" + CONFLICT_PREFIX)
+            else (o in released_conflicts and released_conflicts[o].claims <= chosen)
+            if o.startswith("<" + CONFLICT_PREFIX)
             else True
             for o in refs
         )
@@ -468,7 +470,7 @@ def _canonical_bnodes(blocks: Graph) -> Graph:
                 incoming[o].append((s, p))
     sig = {b: "" for b in bnodes}
     for _ in range(3):  # a few rounds of refinement, Weisfeiler-Lehman style
-        def term(t: str) -> str:
+        def term(t: str, sig: dict[str, str] = sig) -> str:  # this round reads the last round's signatures
             return "_:" + sig[t] if t in sig else t
 
         sig = {b: content_hash(*sorted(p + " " + term(o) for p, o in blocks.get(b, [])),
@@ -601,9 +603,8 @@ class _Shortener:
         elif c == '"':
             lex, dtype = t.rsplit('"^^<', 1)
             dtype = dtype[:-1]
-            if dtype == XSD.boolean.value and lex in ('"true', '"false'):
-                found = lex[1:]
-            elif dtype == XSD.integer.value and _CANONICAL_INTEGER.match(lex):
+            if (dtype == XSD.boolean.value and lex in ('"true', '"false')
+                    or dtype == XSD.integer.value and _CANONICAL_INTEGER.match(lex)):
                 found = lex[1:]
             elif dtype == XSD_STRING:
                 found = lex + '"'

@@ -32,6 +32,7 @@ import pyoxigraph as ox
 from cfkb import __version__
 from cfkb.bulk import collector_paused
 from cfkb.errors import InputError, ParseError, ProblemsError, ShapeError, StoreLockedError
+from cfkb.importcheck import COLUMN_FIELDS, Origin, check_shapes
 from cfkb.model import (
     BATCH_PREFIX,
     CFKB,
@@ -46,12 +47,10 @@ from cfkb.model import (
     content_hash,
     curie,
 )
-from cfkb.importcheck import COLUMN_FIELDS, Origin, check_shapes
 from cfkb.names import analyst_iri, partner_iri
 from cfkb.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
 from cfkb.store import MARKER, KnowledgeBase, Location
 from cfkb.tables import Resolver, Row, read_rows
-
 
 #: Which class a created entity gets, by the column that named it.
 _COLUMN_TYPES = {"source": "MediaOutlet", "cited_in": "Document", "speaker": "Person", "area": "Province",
@@ -452,7 +451,7 @@ def _plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entiti
     created = created_entity_quads(kb, prepared.resolver, problems)
     new_claims: dict[str, Claim] = {}
     present = kb.claims_present(dict.fromkeys(prepared.iris))
-    for iri, claim in zip(prepared.iris, prepared.claims):
+    for iri, claim in zip(prepared.iris, prepared.claims, strict=True):
         if iri not in new_claims and iri not in present:
             new_claims[iri] = claim
     plan = Plan(
