@@ -282,7 +282,11 @@ def _statuses(kb: KnowledgeBase) -> dict[str, str]:
 
 def conflict_statuses(kb: KnowledgeBase) -> dict[str, str]:
     """The latest status of every assessed conflict, by conflict ID (open where absent)."""
-    return {iri[len(CONFLICT_PREFIX):]: s for iri, s in _statuses(kb).items() if iri.startswith(CONFLICT_PREFIX)}
+    return _by_id(_statuses(kb))
+
+
+def _by_id(statuses: dict[str, str]) -> dict[str, str]:
+    return {iri[len(CONFLICT_PREFIX):]: s for iri, s in statuses.items() if iri.startswith(CONFLICT_PREFIX)}
 
 
 def _conflicts(views: _Views, statuses: dict[str, str], rule: Rule,
@@ -349,7 +353,7 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
     from cfkb.engine.index import open_index
 
     statuses = _statuses(kb)
-    by_id = {iri[len(CONFLICT_PREFIX):]: s for iri, s in statuses.items() if iri.startswith(CONFLICT_PREFIX)}
+    by_id = _by_id(statuses)
     chosen = {r.iri: r for r in (rules or load_rules())}
     with open_index(kb, rules) as index:
         total, listed = index.page(by_id, kinds=kinds, entity=entity, source=source,

@@ -42,6 +42,7 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
+from cfkb.engine.rules import _execute, load_sql, neighbourhood, statements
 from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
 from cfkb.engine.table import ClaimTable, build, connect, open_table
 from cfkb.model import BACKGROUND_PREFIX, content_hash
@@ -83,10 +84,6 @@ DROP TABLE temp.fresh_rows;
 DELTA_LIMIT = 2_000
 
 
-def _statements(sql: str) -> list[str]:
-    return [x.strip() for x in sql.split(";") if x.strip()]
-
-
 def rules_digest(paths: Iterable[Path] | None = None) -> str:
     """A digest of the rule files (the shapes and their SQL forms): other rules, other answers."""
     from cfkb.resources import rule_sql_files, shape_files
@@ -113,8 +110,6 @@ def _set_meta(con: duckdb.DuckDBPyConnection, **values: str) -> None:
 # -- making it -----------------------------------------------------------------
 
 def _sql_forms(rules: Sequence[Rule]) -> dict[str, str]:
-    from cfkb.engine.rules import load_sql
-
     forms = load_sql()
     return {r.iri: forms[r.iri][1] for r in rules if r.iri in forms}
 
@@ -125,8 +120,6 @@ def _fresh_rows(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _insert_sql_rows(con: duckdb.DuckDBPyConnection, iri: str, sql: str) -> None:
-    from cfkb.engine.rules import _execute
-
     _execute(con, iri, f"INSERT INTO fresh_rows BY NAME SELECT '{_quote(iri)}' AS rule, * FROM ({sql})")
 
 
@@ -166,7 +159,7 @@ def fill(table: ClaimTable, kb: KnowledgeBase, rules: Sequence[Rule], digest: st
                 _insert_sql_rows(con, rule.iri, forms[rule.iri])
             else:
                 _insert_rows(con, rule.iri, kb.select(compile_rule(rule)))
-        for statement in _statements(_DERIVE):
+        for statement in statements(_DERIVE):
             con.execute(statement)
         _set_meta(con, index_generation=table.generation, index_rules=digest,
                   index_sql="1" if len(forms) == len(rules) else "0")
@@ -191,8 +184,6 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
             or meta.get("index_rules") != rules_digest():
         _set_meta(con, index_generation=STALE)
         return
-    from cfkb.engine.rules import _execute, load_sql, neighbourhood
-
     forms = {iri: sql for iri, (_, sql) in load_sql().items()}
     rules = [r for (r,) in con.execute("SELECT rule FROM rule_kinds").fetchall()]
     if any(r not in forms for r in rules):
@@ -228,7 +219,7 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
             con.execute(f"DELETE FROM {name}")
         for iri in rules:
             _insert_sql_rows(con, iri, forms[iri])
-    for statement in _statements(_DERIVE):
+    for statement in statements(_DERIVE):
         con.execute(statement)
     _set_meta(con, index_generation=generation)
 

@@ -151,6 +151,11 @@ def sql_keys(table: ClaimTable) -> set[tuple[str, frozenset[str]]]:
     return keys
 
 
+def statements(sql: str) -> list[str]:
+    """The statements of a script of several, split at their semicolons (none of cfkb's holds one in a string)."""
+    return [x.strip() for x in sql.split(";") if x.strip()]
+
+
 # temporary tables shadow the stored ones of the same name while the rules run
 _NEIGHBOURHOOD = """
 CREATE TEMP TABLE wanted (iri VARCHAR);
@@ -185,7 +190,7 @@ def neighbourhood(con: duckdb.DuckDBPyConnection, claim_iris: list[str]) -> Iter
     base with busy entities that is most of the base.
     """
     try:
-        for statement in (x.strip() for x in _NEIGHBOURHOOD.split(";") if x.strip()):
+        for statement in statements(_NEIGHBOURHOOD):
             con.execute(statement, [list(claim_iris)] if "?" in statement else None)
         yield
     finally:
