@@ -78,10 +78,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-import httpx
 import pyoxigraph as ox
 
 from cfkb.backend import GraphName, Object, QueryResult, Subject, Term
@@ -94,6 +93,9 @@ from cfkb.errors import (
     StoreError,
 )
 from cfkb.sparqltext import bind_values
+
+if TYPE_CHECKING:
+    import httpx
 
 Auth = tuple[str, str] | str
 """``(user, password)`` for HTTP Basic, or a token for ``Authorization: Bearer``."""
@@ -345,6 +347,8 @@ class RemoteStore:
             headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
         elif auth:
             headers["Authorization"] = f"Bearer {auth}"
+        import httpx  # loaded by the first remote store, not by every command
+
         # trust_env=False: no proxy, .netrc or CA bundle from the environment; redirects are
         # never followed (they could carry the credentials elsewhere)
         self._client = httpx.Client(
@@ -371,6 +375,8 @@ class RemoteStore:
     def _request(self, endpoint: str, body: bytes, *, content_type: str, accept: str | None = None,
                  writes: bool = False) -> tuple[str, bytes]:
         """POST one request; the response's media type and body, or a cfkb error."""
+        import httpx
+
         unsure = "; the server may or may not have applied the change" if writes else ""
         headers = {"Content-Type": content_type}
         if accept:

@@ -478,6 +478,10 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     except duckdb.Error:
         return  # held by a reader: the stamp stays old, the next open rebuilds
     try:
+        # a write's few rows stay in DuckDB's log, which every open replays, rather than
+        # being folded into the file on close (most of a one-claim write's upkeep); the
+        # log is folded in by the commit that takes it past DuckDB's checkpoint threshold
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
         if _stamp(con) != (SCHEMA, before):
             return
         with collector_paused():
