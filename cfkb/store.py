@@ -510,9 +510,12 @@ class KnowledgeBase:
                 self.store.extend(add)
         except (OSError, SyntaxError, RuntimeError) as exc:
             self._write_failed = True
-            raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
-        finally:
             self._invalidate()
+            raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
+        except BaseException:
+            self._invalidate()
+            raise
+        self._written(add, remove)
         if before is not None:
             self._follow(before, add, remove)
 
@@ -671,6 +674,62 @@ class KnowledgeBase:
         self._index = None
         self._predicates = None
 
+    def _written(self, add: list[ox.Quad], remove: list[ox.Quad]) -> None:
+        """After a committed write: the cached entity index takes the names
+        of entities the write made (so a base of 20k entities is not read
+        again after each claim); any other change to names, types or merges
+        drops it, to be read again when next asked for."""
+        self._predicates = None
+        index = self._index
+        if index is None:
+            return
+        if index.grown or any(q.predicate in _NAMING or q.predicate in (_RDF_TYPE, _MERGED_INTO) for q in remove):
+            self._invalidate()
+            return
+        names: list[ox.Quad] = []
+        claims = {q.subject for q in add if q.predicate == _RDF_TYPE and q.object == _CLAIM_CLASS}
+        for q in add:
+            if not isinstance(q.graph_name, ox.DefaultGraph):
+                continue
+            if q.predicate == _RDF_TYPE and q.object != _CLAIM_CLASS:
+                if isinstance(q.subject, ox.NamedNode):
+                    index.types[q.subject.value].add(value_of(q.object))
+            elif q.predicate == _MERGED_INTO:
+                if value_of(q.subject) in index.merged:
+                    self._invalidate()
+                    return
+                index.merged[value_of(q.subject)] = value_of(q.object)
+            elif q.predicate in _NAMING:
+                names.append(q)
+        preferred: set[Subject] = set()
+        for q in names:
+            subject, label = q.subject, q.object
+            if not isinstance(subject, ox.NamedNode) or subject in claims:
+                continue
+            if isinstance(label, ox.Literal) and index.labels.get(subject.value) == label.value:
+                continue  # its name already (an analyst's record written again with each of their acts)
+            if not isinstance(label, ox.Literal) or subject.value in index.labels \
+                    or any(True for _ in self.store.quads_for_pattern(subject, _RDF_TYPE, _CLAIM_CLASS, None)):
+                self._invalidate()  # a name for a known entity, or an odd one: read them all again
+                return
+            best = q.predicate == _LABEL and label.language in (None, "en")
+            if best and subject in preferred:
+                self._invalidate()  # two labels for one new entity: which one shows is the index's choice
+                return
+            if best:
+                preferred.add(subject)
+        named = [(q.subject.value, q.object, q.predicate == _LABEL and q.object.language in (None, "en"))
+                 for q in names if isinstance(q.subject, ox.NamedNode) and q.subject not in claims
+                 and isinstance(q.object, ox.Literal) and index.labels.get(q.subject.value) != q.object.value]
+        for iri, label, best in sorted(named, key=lambda n: n[2]):  # a preferred label after the others, as it wins
+            index.add(iri, label.value, preferred=best)
+
+
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_CLAIM_CLASS = ox.NamedNode(CFKB_NS + "Claim")
+_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+_NAMING = (_LABEL, ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"))
+_MERGED_INTO = ox.NamedNode(CFKB_NS + "mergedInto")
 
 _UNAPPLIED = ("the store at {path} has a committed bulk write that is not applied yet; close it and open it"
               " again to apply it")

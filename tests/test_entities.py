@@ -147,3 +147,46 @@ def test_entity_duplicates_finds_planted_pairs_scored_and_explained(runner, stor
     assert not any("Hamdi Malek" in key for key in pairs)
     table = invoke(runner, store_path, "entity", "duplicates")
     assert "cfkb entity merge" in table.stdout and "likely duplicate pair(s)" in table.stderr
+
+
+def _names_of(index) -> tuple:
+    """What an entity index answers: labels, types, merges, and what names resolve to."""
+    probes = ["Kataib Hezbollah", "KH", "Hoquq", "Fatah", "Badr", "Nujaba Movement", "Harakat al-Nujaba",
+              "Tahalof al-Nujaba", "Al-Rabaa TV", "Qais al-Khazali"]
+    return (dict(index.labels), {k: set(v) for k, v in index.types.items() if v}, dict(index.merged),
+            {name: sorted(m.iri for m in index.matches(name)) for name in probes})
+
+
+def test_the_cached_entity_index_follows_writes_as_a_fresh_read_would(kb):
+    """After each write, the index a process holds (kept by the write where it
+    only adds new entities' names, read again otherwise) answers as one read
+    from the graph does."""
+    from cfkb.model import Claim
+
+    def fresh() -> tuple:
+        other = KnowledgeBase.open(kb.path)  # read-only, beside the writer: its own index from the graph
+        try:
+            return _names_of(other.entity_index())
+        finally:
+            other.close()
+
+    kb.entity_index()
+    steps = [
+        lambda: add_entity(kb, "Nujaba Movement", "ArmedGroup", analyst="test", force=True),
+        lambda: add_entity(kb, "Tahalof al-Nujaba", "Coalition", analyst="test", aliases=("Nujaba Alliance",)),
+        lambda: add_alias(kb, "Tahalof al-Nujaba", "Harakat al-Nujaba"),
+        lambda: kb.write(Claim(subject=kb.entity_index().resolve("KH"), predicate=CFKB.supports.value,
+                               object=kb.entity_index().resolve("Tahalof al-Nujaba"),
+                               source=kb.entity_index().resolve("Al-Rabaa TV"), speaker=None, area=None,
+                               election=None, date=None, tlp="CLEAR").quads()),
+        lambda: merge_entities(kb, "Tahalof al-Nujaba", "Nujaba Movement", analyst="test", reason="one group",
+                               force=True),
+    ]
+    kept = []
+    for step in steps:
+        held = kb.entity_index()
+        step()
+        kept.append(kb.entity_index() is held)
+        assert _names_of(kb.entity_index()) == fresh()
+    # a new entity and a claim keep the index held; a new name for a known entity and a merge read it again
+    assert kept == [True, True, False, True, False]
