@@ -7,6 +7,7 @@ AAH, which leads Safwa). The conflict views flag such claims and say why.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -38,6 +39,11 @@ PRELOAD_AFTER = 32
 #: A stake: the steps from the speaker to the entity, as (relation, entity).
 Path = tuple[tuple[str, str], ...]
 
+#: Every edge of a base as :meth:`Stakes.preload` read it, with the generation it was read at:
+#: the edges are claims and gazetteer relations, so no write that leaves the generation moves them.
+_EDGES: weakref.WeakKeyDictionary[KnowledgeBase, tuple[str, dict[str, set[tuple[str, str]]]]] = \
+    weakref.WeakKeyDictionary()
+
 
 class Stakes:
     """For each speaker, the entities it is a party to, each with the
@@ -59,6 +65,11 @@ class Stakes:
         from cfkb.engine.table import open_table
         from cfkb.model import CFKB_NS, RDF_NS
 
+        generation = self.kb.generation()
+        held = _EDGES.get(self.kb)
+        if held is not None and held[0] == generation:
+            self._up, self._preloaded = held[1], True
+            return
         edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
         with open_table(self.kb) as table:
             for a, p, b in table.con.execute(
@@ -74,6 +85,7 @@ class Stakes:
                         and not any(True for _ in self.kb.store.quads_for_pattern(q.subject, rdf_type, claim_type)):
                     edges[q.subject.value].add((relation, q.object.value))
         self._up, self._preloaded = edges, True
+        _EDGES[self.kb] = (generation, edges)
 
     def _steps(self, node: str) -> set[tuple[str, str]]:
         if not self._preloaded and (self.kb.path is not None or len(self._up) >= PRELOAD_AFTER):

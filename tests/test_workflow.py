@@ -194,3 +194,22 @@ def test_speaker_and_outlet_are_graded_apart_the_claims_own_grade_first(runner, 
     assert "  grading      claim A3, speaker B, outlet D" in show
     report = invoke(runner, store_path, "report").stdout
     assert "claim 2, speaker B, outlet D" in report
+
+
+def test_a_new_stake_counts_at_once_in_the_process_that_wrote_it(kb):
+    """The edges a base's stakes are read from are kept per process until a
+    write moves the generation: a new 'leads' claim makes its speaker a party
+    in the next view, in the same process."""
+    from cfkb.model import CFKB, Claim
+    from cfkb.stakes import Stakes, interest
+
+    index = kb.entity_index()
+    speaker, group = index.resolve("Nouri al-Maliki"), index.resolve("Kataib Hezbollah")
+    before = Stakes(kb)
+    before.preload()
+    assert interest(before, speaker, group) is None
+    kb.write(Claim(subject=speaker, predicate=CFKB.leads.value, object=group, source=index.resolve("Al-Rabaa TV"),
+                   speaker=None, area=None, election=None, date=None, tlp="CLEAR").quads())
+    after = Stakes(kb)
+    after.preload()
+    assert interest(after, speaker, group, label=index.label) == "Nouri al-Maliki leads Kataib Hezbollah"
