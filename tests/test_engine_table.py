@@ -362,3 +362,14 @@ def test_a_remote_base_keeps_its_table_locally_stamped_with_the_remote_generatio
         assert table.generation == kb.generation()
         assert sql_keys(table) >= ds.truth
     kb.close()
+
+
+def test_a_shape_file_that_does_not_parse_is_named_with_its_line(tmp_path):
+    from cfkb.errors import InputError
+    from cfkb.resources import shape_files
+
+    bad = tmp_path / "broken.ttl"
+    bad.write_text('@prefix sh: <http://www.w3.org/ns/shacl#> .\n\n<#R> sh:select "SELECT" ;\n'
+                   "  sh:message <no scheme> .\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken\.ttl:4:\d+: the shapes do not parse"):
+        load_rules((*shape_files(), bad))
