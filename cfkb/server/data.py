@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from cfkb.conflicts import ClaimView, Conflict, claim_views, conflict_page, conflicts_for_claims
 from cfkb.errors import NotFoundError
-from cfkb.model import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import ClaimView, Conflict, claim_views, conflict_page, conflicts_for_claims
 
 #: The most claims one entity or source page lists.
 PAGE_CLAIMS = 500

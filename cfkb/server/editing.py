@@ -10,8 +10,8 @@ import functools
 import re
 from dataclasses import dataclass
 
-from cfkb import queries
-from cfkb.model import CFKB_NS, PREFIXES
+from cfkb.model.vocabulary import CFKB_NS, PREFIXES
+from cfkb.workflow import queries
 
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
 #: one alternative the parser lists: a quoted token, a keyword, or a character class

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pyoxigraph as ox
 
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
 
 #: The relations that make a speaker a party to what a claim is about, read
 #: from the speaker upwards: what it leads, is the political wing of, or is a
@@ -63,7 +63,7 @@ class Stakes:
         the claim table (:mod:`cfkb.engine.table`), the gazetteer's relations
         from one index scan each."""
         from cfkb.engine.table import open_table
-        from cfkb.model import CFKB_NS, RDF_NS
+        from cfkb.model.vocabulary import CFKB_NS, RDF_NS
 
         generation = self.kb.generation()
         held = _EDGES.get(self.kb)

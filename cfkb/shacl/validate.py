@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from cfkb.model import SH_NS
+from cfkb.model.vocabulary import SH_NS
 
 
 @dataclass(frozen=True)
