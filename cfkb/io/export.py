@@ -44,6 +44,7 @@ from cfkb.io.tlp import (
     allowed,
     default_level,
     effective_ceiling,
+    level_of,
     release,
 )
 from cfkb.model.vocabulary import (
@@ -234,7 +235,7 @@ class _ConflictKey:
 
 def _conflict_keys(kb: KnowledgeBase) -> list[_ConflictKey]:
     """Every conflict the rules find now, without building claim views."""
-    from cfkb.workflow.conflicts import compile_rule, conflict_id, load_rules
+    from cfkb.workflow.conflicts import compile_rule, conflict_id, load_rules  # deferred: loads duckdb
 
     found: dict[str, _ConflictKey] = {}
     for rule in load_rules():
@@ -433,8 +434,6 @@ def _select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions, 
 
 
 def _bnode_releasable(graph: Graph, rel: Release, node: str, seen: set[str]) -> bool:
-    from cfkb.io.tlp import allowed, level_of
-
     if node in seen:
         return True
     seen.add(node)
@@ -449,7 +448,7 @@ def _conflict_triples(kb: KnowledgeBase, iris: set[str]) -> list[ox.Triple]:
     """Conflicts as cfkb:Conflict nodes (kind, rule, explanation, status, claims)."""
     if not iris:
         return []
-    from cfkb.workflow.conflicts import conflict_triples, find_conflicts
+    from cfkb.workflow.conflicts import conflict_triples, find_conflicts  # deferred: loads duckdb
 
     return conflict_triples([c for c in find_conflicts(kb) if f"<{c.iri}>" in iris])
 

@@ -18,7 +18,9 @@ import pyoxigraph as ox
 from cfkb.errors import ShapeError
 from cfkb.io.rdfio import locate
 from cfkb.io.tables import ENTITY_COLUMNS, Row
+from cfkb.model.names import expand_curie
 from cfkb.model.vocabulary import CFKB, ONTOLOGY_GRAPH, PROV, RDF, SCHEMA, Claim, curie
+from cfkb.resources import shapes_dir
 from cfkb.store.core import KnowledgeBase
 
 if TYPE_CHECKING:
@@ -82,9 +84,14 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
 def shape_violations(kb: KnowledgeBase, additions: list[ox.Quad], records: Sequence[tuple[str, Claim]] = ()
                      ) -> list[Violation]:
     """What :func:`check_shapes` finds, as violations (nothing raised)."""
-    from cfkb.resources import shapes_dir
-    from cfkb.shacl.shapecheck import NotCompilableError, check, compiled, record_nodes, type_quads
-    from cfkb.shacl.validate import validate_quads
+    from cfkb.shacl.shapecheck import (  # deferred: loads rdflib
+        NotCompilableError,
+        check,
+        compiled,
+        record_nodes,
+        type_quads,
+    )
+    from cfkb.shacl.validate import validate_quads  # deferred: loads rdflib
 
     index = kb.entity_index()
     mentioned = {q.object for q in additions if isinstance(q.object, ox.NamedNode)}
@@ -147,7 +154,6 @@ def violation_order(v: Violation, origins: dict[str, Origin]) -> tuple[str, int,
 
 def _column_of_value(origin: Origin, value: str) -> str | None:
     """The entity column of a row whose resolved IRI is ``value`` (an IRI or CURIE)."""
-    from cfkb.model.names import expand_curie
 
     if origin.row is None or origin.claim is None:
         return None

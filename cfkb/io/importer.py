@@ -40,8 +40,11 @@ from cfkb.io.batch import (
     raise_problems,
 )
 from cfkb.io.importcheck import COLUMN_FIELDS, Origin, check_shapes
+from cfkb.io.importstream import StreamPlan, commit_stream, plan_stream, streams
 from cfkb.io.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
 from cfkb.io.tables import Resolver, Row, read_rows
+from cfkb.io.tlp import default_level
+from cfkb.model.names import RoleTypes
 from cfkb.model.vocabulary import (
     CFKB,
     RDF,
@@ -49,9 +52,13 @@ from cfkb.model.vocabulary import (
     SKOS,
     Claim,
     curie,
+    tlp_term,
 )
+from cfkb.resources import data_dir
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import MARKER, KnowledgeBase, Location
+from cfkb.store.remote import is_remote
+from cfkb.workflow.entities import role_types
 
 #: Which class a created entity gets, by the column that named it.
 _COLUMN_TYPES = {"source": "MediaOutlet", "cited_in": "Document", "speaker": "Person", "area": "Province",
@@ -104,7 +111,6 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
     and the next one read; a file that stops parsing is left there and the
     next file read. The caller raises them (see :func:`raise_problems`).
     """
-    from cfkb.workflow.entities import role_types
 
     resolver = Resolver(kb.entity_index(), kb.predicates(), create=create_entities, roles=role_types(kb),
                         new=new_entities)
@@ -258,7 +264,6 @@ def created_entity_quads(kb: KnowledgeBase, resolver: Resolver, problems: list[I
     When no class fits, the two rows that disagree are named: added to
     ``problems`` if given, else raised.
     """
-    from cfkb.workflow.entities import role_types
 
     rt = resolver.roles if resolver.roles is not None else role_types(kb)
     quads = []
@@ -279,7 +284,6 @@ def created_entity_quads(kb: KnowledgeBase, resolver: Resolver, problems: list[I
 
 def _type_clash(label: str, uses: Mapping[tuple[str, str | None], Row | None], rt: object) -> InputError:
     """The error for a new entity whose roles need classes that no class has."""
-    from cfkb.model.names import RoleTypes
 
     assert isinstance(rt, RoleTypes)
     items = list(uses.items())
@@ -355,8 +359,6 @@ def markings_kept(kb: KnowledgeBase, quads: Sequence[ox.Quad]) -> list[ox.Quad]:
     as the strictest, but none counts as the default): the default is
     written beside it, so the marking can only go up.
     """
-    from cfkb.io.tlp import default_level
-    from cfkb.model.vocabulary import tlp_term
 
     marked = {q.subject for q in quads if q.predicate == CFKB.tlp and isinstance(q.subject, ox.NamedNode)}
     extra = []
@@ -445,7 +447,6 @@ def import_lock(path: Location) -> Iterator[None]:
     Raises:
         StoreLockedError: another process is importing into the store.
     """
-    from cfkb.store.remote import is_remote
 
     if is_remote(path):
         # a shared server keeps writers apart with its own transactions
@@ -484,7 +485,6 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
         InputError: bad input; the store's files are untouched.
         StoreLockedError: another process is writing ("store in use").
     """
-    from cfkb.io.importstream import StreamPlan, commit_stream, plan_stream, streams
 
     plan: Plan | StreamPlan
     with import_lock(path):
@@ -507,7 +507,7 @@ def _conflicts_involving(kb: KnowledgeBase, claims: Sequence[str]) -> int:
     (which the write has just brought up to date)."""
     if not claims:
         return 0
-    from cfkb.engine.index import open_index
+    from cfkb.engine.index import open_index  # deferred: loads duckdb
 
     with open_index(kb) as index:
         return index.page({}, claims=claims, limit=0)[0]
@@ -529,7 +529,6 @@ def _spool_dropped_on_failure(plan: object) -> Iterator[None]:
 
 def seed_files() -> list[InputFile]:
     """The bundled corpus: the gazetteer, then the claim tables."""
-    from cfkb.resources import data_dir
 
     paths = sorted(data_dir().glob("*.ttl")) + sorted(data_dir().glob("*.yaml"))
     return [InputFile(p.name, p.read_bytes()) for p in paths]

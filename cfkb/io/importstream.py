@@ -43,6 +43,7 @@ from cfkb.io.tables import READERS, Resolver, Row, read_rows
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.spool import Spool
+from cfkb.workflow.entities import role_types
 
 if TYPE_CHECKING:
     from cfkb.model.vocabulary import Claim
@@ -173,7 +174,6 @@ def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, 
         InputError: every problem found, located as by
             :func:`cfkb.io.importer.plan_import`; the spool is removed.
     """
-    from cfkb.workflow.entities import role_types
 
     assert kb.path is not None
     when = when or now()

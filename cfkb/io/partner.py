@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from cfkb.engine.index import open_index
 from cfkb.io.batch import ImportReport, InputFile
 from cfkb.io.importer import import_files, prepare
 from cfkb.model.names import partner_iri
@@ -85,7 +86,6 @@ def import_partner(kb: KnowledgeBase, files: Sequence[InputFile], *, partner: st
 
 def _keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
     """(rule, claims) of every conflict in the base, from the conflict index."""
-    from cfkb.engine.index import open_index
 
     with open_index(kb) as index:
         return index.conflict_keys()

@@ -35,6 +35,7 @@ from cfkb.model.vocabulary import (
     Claim,
     tlp_name,
 )
+from cfkb.resources import jsonld_context_path
 from cfkb.store.guard import bounded, check_jsonld, check_rdf_text, check_size
 from cfkb.store.guard import refuse_markup as refuse_markup  # its home until the guard; tables import it from here
 
@@ -165,7 +166,6 @@ def _context(context: object) -> object:
 
 def bundled_context() -> dict[str, object]:
     """The cfkb JSON-LD context (its ``@context`` value), from the package."""
-    from cfkb.resources import jsonld_context_path
 
     data = json.loads(jsonld_context_path().read_text(encoding="utf-8"))
     return dict(data["@context"])

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from cfkb.io.export import turtle
+from cfkb.io.export import ExportOptions, export_base, turtle
+from cfkb.io.tlp import normalise
 from cfkb.model.vocabulary import CFKB, ONTOLOGY_GRAPH, PROV, RDF, RDFS
 from cfkb.store.core import KnowledgeBase
-from cfkb.workflow.conflicts import conflict_triples
+from cfkb.workflow.conflicts import _statuses, claim_views, conflict_triples, find_conflicts
+from cfkb.workflow.decisions import display_time, history, source_records
 
 if TYPE_CHECKING:
     from cfkb.workflow.conflicts import ClaimView, Conflict
@@ -28,8 +30,6 @@ def conflicts_turtle(found: Sequence[Conflict]) -> str:
 # -- the briefing --------------------------------------------------------------
 
 def _timeline(kb: KnowledgeBase) -> list[ClaimView]:
-    from cfkb.workflow.conflicts import claim_views
-
     rows = kb.select("SELECT ?c ?d WHERE { ?c a cfkb:Claim ; cfkb:statedOn ?d } ORDER BY ?d ?c")
     return claim_views(kb, [r["c"].value for r in rows])
 
@@ -54,7 +54,6 @@ def released_view(kb: KnowledgeBase, ceiling: str) -> Released:
     """
     import datetime as dt
 
-    from cfkb.io.export import ExportOptions, export_base
 
     result = export_base(kb, ExportOptions(format="nq", ceiling=ceiling,
                                            when=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)))
@@ -104,9 +103,6 @@ def briefing(kb: KnowledgeBase, *, fmt: str = "markdown", today: str | None = No
     """
     import datetime as dt
 
-    from cfkb.io.tlp import normalise
-    from cfkb.workflow.conflicts import _statuses, find_conflicts
-    from cfkb.workflow.decisions import display_time, history, source_records
 
     released = released_view(kb, normalise(ceiling))
     # the briefing shows what may leave; the analysts' decisions on it are the base's own

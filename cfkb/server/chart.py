@@ -26,6 +26,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from cfkb.engine.index import open_index
 from cfkb.errors import InputError, NotFoundError
 from cfkb.model.names import expand_curie
 from cfkb.model.vocabulary import CFKB_NS, content_hash
@@ -104,7 +105,6 @@ def conflict_set(kb: KnowledgeBase) -> list[Clash]:
     """The base's conflicts, dismissed ones left out: the ones
     :func:`cfkb.workflow.conflicts.find_conflicts` finds, read from the conflict index
     (:mod:`cfkb.engine.index`) without building each side's text."""
-    from cfkb.engine.index import open_index
 
     with open_index(kb) as index:
         rows = index.members(conflict_statuses(kb))

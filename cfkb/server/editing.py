@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from cfkb.model.vocabulary import CFKB_NS, PREFIXES
+from cfkb.resources import ontology_path
 from cfkb.workflow import queries
 
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
@@ -152,7 +153,6 @@ def vocabulary() -> tuple[str, ...]:
     """The ``cfkb:`` terms of the ontology (classes and properties), for completion."""
     import pyoxigraph as ox
 
-    from cfkb.resources import ontology_path
 
     terms: set[str] = set()
     with open(ontology_path(), "rb") as f:

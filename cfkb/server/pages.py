@@ -33,6 +33,9 @@ from cfkb.server.graph import render_panel
 from cfkb.store.core import KnowledgeBase
 from cfkb.workflow import queries
 from cfkb.workflow.conflicts import KINDS, STATUSES, Conflict, conflict_page, filed_conflicts
+from cfkb.workflow.decisions import current_rank, display_time, history, latest_assessments
+from cfkb.workflow.decisions import flag as workflow_flag
+from cfkb.workflow.entities import find_duplicates
 
 OPEN = ("open", "disputed")
 
@@ -129,7 +132,6 @@ def _forms(cfg: ServerConfig, found: list[Conflict]) -> dict[str, dict[str, str]
     claim its standing resolution prefers, that decision's reason."""
     if not cfg.can_flag:
         return {}
-    from cfkb.workflow.decisions import latest_assessments
 
     latest = latest_assessments(cfg.kb)
     forms = {}
@@ -159,8 +161,6 @@ def conflict(request: Request) -> Response:
 
 def _conflict_page(request: Request, cfg: ServerConfig, cid: str, form: dict[str, str] | None = None,
                    next_url: str | None = None, status: int = 200) -> Response:
-    from cfkb.workflow.decisions import current_rank, display_time, history
-
     c = _conflict(cfg.kb, cid)
     ranks = []
     for v in c.claims:
@@ -190,10 +190,6 @@ def _claim_label(c: Conflict, iri: str) -> dict[str, str]:
 def _flag(kb: KnowledgeBase, conflict_id: str, *, status: str, prefer: str | None, reason: str,
           analyst: str) -> Any:
     """Record an analyst's assessment of a conflict (:func:`cfkb.workflow.decisions.flag`)."""
-    try:
-        from cfkb.workflow.decisions import flag as workflow_flag
-    except ImportError:
-        raise ForbiddenError("flagging conflicts is not available in this version of cfkb") from None
     return workflow_flag(kb, conflict_id, status=status, prefer=prefer, reason=reason, analyst=analyst)
 
 
@@ -346,7 +342,6 @@ def entities(request: Request) -> Response:
 
 def duplicates(request: Request) -> Response:
     """Likely duplicate entities, scored and explained, for review (a writable server only)."""
-    from cfkb.workflow.entities import find_duplicates
 
     cfg = config(request)
     if cfg.read_only:
@@ -358,7 +353,6 @@ def duplicates(request: Request) -> Response:
 
 def claim(request: Request) -> Response:
     cfg = config(request)
-    from cfkb.workflow.decisions import current_rank, display_time, history
 
     view, conflicts = data.claim_page(cfg.kb, request.path_params["cid"])
     ranked_by = [{"rank": d.rank, "conflict": d.conflict_id, "when": display_time(d.when), "analyst": d.analyst,

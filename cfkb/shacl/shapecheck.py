@@ -51,8 +51,9 @@ from cfkb.model.vocabulary import (
     content_hash,
     curie,
 )
-from cfkb.shacl.validate import Violation
+from cfkb.shacl.validate import Violation, load_shapes
 from cfkb.store.backend import Term, value_of
+from cfkb.store.usercache import read_json, write_json
 
 SH = rdflib.Namespace(SH_NS)
 _RDF_TYPE = RDF_NS + "type"
@@ -595,7 +596,6 @@ def query_predicates(c: SparqlCheck) -> frozenset[str] | None:
     so the answer is kept in the user's cache (:mod:`cfkb.store.usercache`) by a
     hash of the query and its prefixes.
     """
-    from cfkb.store.usercache import read_json, write_json
 
     key = content_hash("predicates-1", c.query, *(f"{p}={ns}" for p, ns in c.prefixes))
     kept = read_json("query-predicates", key)
@@ -655,7 +655,6 @@ def compiled(paths: tuple[Path, ...]) -> CompiledShapes:
     Raises:
         NotCompilableError: see :func:`compile_shapes`.
     """
-    from cfkb.shacl.validate import load_shapes
 
     return compile_shapes(load_shapes(paths))
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass, replace
 import pyoxigraph as ox
 
 from cfkb.errors import ParseError, QueryError, QueryRefusedError
+from cfkb.model.vocabulary import PREFIXES
+from cfkb.store import sandbox
 from cfkb.store.sparqltext import QUERY_FORMS, keywords, nesting
 
 MIB = 1024 * 1024
@@ -401,7 +403,6 @@ def _algebra_verdict(text: str) -> tuple[str, str] | None:
     whatever query answers they hold) in reference cycles, freed later by whichever
     thread collects them, where pyoxigraph refuses to free its answers.
     """
-    from cfkb.store import sandbox
 
     return sandbox.run_offline(_parse_verdict, text)
 
@@ -453,8 +454,6 @@ def _unreadable(text: str, exc: object) -> str:
     Oxigraph reads the text on an empty in-memory store, on a thread with no network
     (:func:`cfkb.store.sandbox.run_offline`), and its answer is never read.
     """
-    from cfkb.model.vocabulary import PREFIXES
-    from cfkb.store import sandbox
 
     def oxigraph_error() -> str | None:
         try:

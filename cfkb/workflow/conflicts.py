@@ -17,6 +17,7 @@ from typing import Any
 import pyoxigraph as ox
 
 import cfkb.engine  # noqa: F401 - keeps the claim table and the conflict index current after writes
+from cfkb.engine.index import open_index
 from cfkb.engine.rules import full_rows, rows_involving
 from cfkb.engine.shapes import (
     KINDS,
@@ -350,7 +351,6 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
     ID starts with it, ``ids`` those with these IDs, ``status`` those with one of these statuses. Only the
     page's conflicts are read from the graph.
     """
-    from cfkb.engine.index import open_index
 
     statuses = _statuses(kb)
     by_id = _by_id(statuses)
@@ -398,7 +398,6 @@ def filed_conflicts(kb: KnowledgeBase, default_tlp: str | None) -> list[Filed]:
     """Every conflict filed under kind, status, entity, area, source, grading
     and TLP, from the conflict index and a lookup of each claim's grading
     and marking: no claim is read whole."""
-    from cfkb.engine.index import open_index
 
     with open_index(kb) as index:
         rows = index.members(conflict_statuses(kb))

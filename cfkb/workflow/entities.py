@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model.names import RoleTypes, expand_curie, new_entity_iri
+from cfkb.model.names import RoleTypes, analyst_iri, expand_curie, new_entity_iri
 from cfkb.model.vocabulary import (
     CFID_NS,
     CFKB,
@@ -57,8 +57,6 @@ def _now() -> dt.datetime:
 
 
 def _agent(kb: KnowledgeBase, analyst: str) -> tuple[ox.NamedNode, list[ox.Quad]]:
-    from cfkb.model.names import analyst_iri
-
     agent = analyst_iri(analyst)
     return agent, [ox.Quad(agent, RDF.type, PROV.Person), ox.Quad(agent, RDFS.label, ox.Literal(analyst))]
 

@@ -22,6 +22,8 @@ import pyoxigraph as ox
 from cfkb.errors import InputError, QueryError
 from cfkb.model.names import EntityIndex, expand_curie
 from cfkb.resources import queries_dir
+from cfkb.store import sandbox
+from cfkb.store.files import read_regular
 from cfkb.store.guard import query_form, screen_query, vouch
 from cfkb.store.sparqltext import keywords
 
@@ -118,8 +120,6 @@ def load(spec: str) -> NamedQuery:
         return lib[spec]
     path = Path(spec)
     if spec.endswith((".rq", ".sparql")) or path.is_file():
-        from cfkb.store.files import read_regular
-
         data = read_regular(path, QUERY_FILE_BYTES, what="query file", hint="a query is never that long")
         try:
             return NamedQuery.parse(path.stem, data.decode("utf-8"))
@@ -198,7 +198,6 @@ def run(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Lite
         QueryRefusedError: SERVICE, FROM, an update, too long or too deep.
         QueryError: the query does not parse or cannot be evaluated.
     """
-    from cfkb.store import sandbox
 
     def evaluate() -> tuple[str, bytes | bool]:
         # pyoxigraph's answers belong to the thread that made them: only bytes leave it
