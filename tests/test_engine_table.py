@@ -20,12 +20,12 @@ import pyoxigraph as ox
 import pytest
 
 from bench.generate import generate
-from cfkb.conflicts import compile_rule, engine_keys, find_conflicts, full_rows, load_rules, reference_keys
 from cfkb.engine import FILE
 from cfkb.engine.rules import RuleFileError, load_sql, parse_rule_file, sql_keys, sql_rows
 from cfkb.engine.table import build, open_table
-from cfkb.model import CFKB, XSD
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFKB, XSD
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import compile_rule, engine_keys, find_conflicts, full_rows, load_rules, reference_keys
 
 CASES = sorted((Path(__file__).parent / "fixtures" / "conflicts").glob("*.ttl"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,7 +192,7 @@ def test_a_writer_killed_between_the_graph_and_the_table_leaves_a_table_that_is_
     script = textwrap.dedent(f"""
         import os, pyoxigraph as ox
         import cfkb.engine
-        from cfkb import store
+        from cfkb.store import core as store
         store._WRITE_FOLLOWERS.insert(0, lambda *a: os._exit(9))
         kb = store.KnowledgeBase.open({str(path)!r}, write=True)
         kb.write(list(ox.parse(path={str(more)!r}, format=ox.RdfFormat.N_QUADS)))
@@ -244,7 +244,7 @@ def test_a_rule_file_that_does_not_parse_is_an_error_naming_the_file(tmp_path):
 def test_one_claims_conflicts_from_the_table_equal_the_full_run_restricted_to_it(tmp_path):
     import random
 
-    from cfkb.conflicts import conflicts_for_claims
+    from cfkb.workflow.conflicts import conflicts_for_claims
 
     ds = generate(600, seed=3, noise_share=0.3, busy=0.2)
     kb = KnowledgeBase.create(tmp_path / "kb")

@@ -8,11 +8,11 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from cfkb.model import CFID_NS, CFKB, ONTOLOGY_GRAPH, PROV, RDF, SH_NS, XSD, Claim
+from cfkb.model.vocabulary import CFID_NS, CFKB, ONTOLOGY_GRAPH, PROV, RDF, SH_NS, XSD, Claim
 from cfkb.resources import shapes_dir
-from cfkb.shapecheck import NotCompilableError, check, compile_shapes, compiled, type_quads
-from cfkb.store import KnowledgeBase
-from cfkb.validate import load_shapes, run_pyshacl, to_rdflib
+from cfkb.shacl.shapecheck import NotCompilableError, check, compile_shapes, compiled, type_quads
+from cfkb.shacl.validate import load_shapes, run_pyshacl, to_rdflib
+from cfkb.store.core import KnowledgeBase
 
 SHAPES = (shapes_dir() / "claims.ttl",)
 GOOD = Claim(subject=CFID_NS + "kataib-hezbollah", predicate=CFKB.participatesIn.value,
@@ -108,7 +108,7 @@ def test_compiled_check_agrees_with_pyshacl(base, name):
 
 
 def test_the_seed_conforms_in_both(base):
-    from cfkb.export import data_quads
+    from cfkb.io.export import data_quads
 
     quads = list(data_quads(base.store))
     assert not check(compiled(SHAPES), quads, [], list(base.quads(ONTOLOGY_GRAPH)))

@@ -1,6 +1,6 @@
 """The conflict engine: the rules, a claim table beside the graph, and the conflict index.
 
-It depends on the store and the model only; the views (:mod:`cfkb.conflicts`),
+It depends on the store and the model only; the views (:mod:`cfkb.workflow.conflicts`),
 the workflow and the importer read it. :mod:`cfkb.engine.shapes` loads the
 rules from the SHACL shapes and compiles them to SPARQL;
 :mod:`cfkb.engine.table` keeps a DuckDB file with one row per reified
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cfkb.store import KnowledgeBase, add_write_follower
+from cfkb.store.core import KnowledgeBase, add_write_follower
 
 #: the claim table's file in the store directory
 FILE = "claims.duckdb"

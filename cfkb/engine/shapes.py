@@ -28,8 +28,8 @@ from typing import Any, cast
 import pyoxigraph as ox
 
 from cfkb.errors import InputError
-from cfkb.model import CFKB_NS, PREFIXES, RDF_NS, SH_NS, content_hash
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFKB_NS, PREFIXES, RDF_NS, SH_NS, content_hash
+from cfkb.store.core import KnowledgeBase
 
 KINDS = ("direct", "derived", "functional", "revision")
 STATUSES = ("open", "disputed", "resolved", "dismissed")
@@ -105,8 +105,8 @@ def load_rules(paths: tuple[Path, ...] | None = None) -> tuple[Rule, ...]:
             select=text(row, "select") or "",
             target_class=text(row, "target") or CFKB_NS + "Claim",
         ))
-    if paths is None:  # the shipped shapes: their compiled queries are cfkb's own (cfkb.guard.is_own)
-        from cfkb.guard import vouch
+    if paths is None:  # the shipped shapes: their compiled queries are cfkb's own (cfkb.store.guard.is_own)
+        from cfkb.store.guard import vouch
 
         for rule in rules:
             vouch(compile_rule(rule))
@@ -178,7 +178,7 @@ def reference_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
     import rdflib  # pySHACL's data model, loaded only for the reference semantics
 
     from cfkb.resources import shape_files
-    from cfkb.validate import load_shapes, run_pyshacl, to_rdflib
+    from cfkb.shacl.validate import load_shapes, run_pyshacl, to_rdflib
 
     rules = {r.iri for r in load_rules()}
     data = to_rdflib(kb.quads())

@@ -17,7 +17,7 @@
     every pair of areas that overlap through ``cfkb:includes+`` (one includes
     the other, or both include a third);
 ``meta``
-    the schema version and the base's :meth:`~cfkb.store.KnowledgeBase.generation`
+    the schema version and the base's :meth:`~cfkb.store.core.KnowledgeBase.generation`
     the table was made from.
 
 The stamp proves agreement: a table whose generation is not the base's
@@ -52,11 +52,11 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.backend import value_of
-from cfkb.bulk import collector_paused
 from cfkb.engine import FILE, INDEX_TABLES, on_progress, tell
-from cfkb.model import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
+from cfkb.store.backend import value_of
+from cfkb.store.bulk import collector_paused
+from cfkb.store.core import KnowledgeBase
 
 __all__ = ["FILE", "ClaimTable", "build", "follow_write", "on_progress", "open_table"]
 log = logging.getLogger("cfkb.engine")
@@ -397,7 +397,7 @@ def table_path(kb: KnowledgeBase) -> Path | None:
     if kb.path is not None:
         return kb.path / FILE
     if kb.location.startswith(("http://", "https://")):
-        from cfkb.usercache import cache_dir
+        from cfkb.store.usercache import cache_dir
 
         key = hashlib.sha256(kb.location.encode("utf-8")).hexdigest()[:24]
         return cache_dir() / "tables" / key / FILE

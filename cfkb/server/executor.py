@@ -38,7 +38,6 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import pyoxigraph as ox
 
-from cfkb import sandbox
 from cfkb.errors import (
     CfkbError,
     InputError,
@@ -48,10 +47,11 @@ from cfkb.errors import (
     QueryTimeoutError,
     StoreError,
 )
-from cfkb.guard import check_query
-from cfkb.model import PREFIXES
-from cfkb.output import safe_results
-from cfkb.store import KnowledgeBase
+from cfkb.io.output import safe_results
+from cfkb.model.vocabulary import PREFIXES
+from cfkb.store import sandbox
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.guard import check_query
 
 T = TypeVar("T")
 
@@ -107,7 +107,7 @@ class QueryJob:
     ``offset`` skips that many rows (or triples) of the answer first, so a page of it is
     ``offset`` then at most ``row_limit`` rows; the query text is never changed for it.
     ``whole``, when given, is the query a page text stands for (see
-    :meth:`cfkb.queries.NamedQuery.page`): if the page text answers fewer rows than the
+    :meth:`cfkb.workflow.queries.NamedQuery.page`): if the page text answers fewer rows than the
     page asks for, ``whole`` runs instead, so the page is always the whole answer's.
     """
 
@@ -209,7 +209,7 @@ def run_job(kb: KnowledgeBase, job: QueryJob) -> QueryOutcome:
         if truncated and fmt == "xml":
             head["link"] = [TRUNCATED_LINK]
         parsed = ox.parse_query_results(json.dumps(doc).encode("utf-8"), format=ox.QueryResultsFormat.JSON)
-        # CSV and TSV cells that a spreadsheet would run as formulas are neutralised (cfkb.output)
+        # CSV and TSV cells that a spreadsheet would run as formulas are neutralised (cfkb.io.output)
         body = safe_results(fmt, bytes(parsed.serialize(format=RESULT_FORMATS[fmt]) or b""))
     return QueryOutcome("select", fmt, body, len(rows), truncated, time.perf_counter() - start)
 

@@ -4,7 +4,7 @@ pyoxigraph's parsers are strict and fast; their ``SyntaxError`` (1-based
 line and column) becomes :class:`~cfkb.errors.ParseError` here, and nothing
 else sees a third-party parse exception. Formats that can make a parser reach
 outside the file (RDF/XML and TriX entities, remote JSON-LD contexts) are
-refused before parsing, and the parse is bounded, by :mod:`cfkb.guard`.
+refused before parsing, and the parse is bounded, by :mod:`cfkb.store.guard`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 
 from cfkb.errors import ParseError, ProtectedDataError, UnknownFormatError
-from cfkb.guard import bounded, check_jsonld, check_rdf_text, check_size
-from cfkb.guard import refuse_markup as refuse_markup  # its home until the guard; tables import it from here
-from cfkb.model import (
+from cfkb.model.vocabulary import (
     BASE_IRI,
     CFID_NS,
     CFKB,
@@ -37,6 +35,9 @@ from cfkb.model import (
     Claim,
     tlp_name,
 )
+from cfkb.resources import jsonld_context_path
+from cfkb.store.guard import bounded, check_jsonld, check_rdf_text, check_size
+from cfkb.store.guard import refuse_markup as refuse_markup  # its home until the guard; tables import it from here
 
 #: File extension to cfkb format name.
 EXTENSIONS = {
@@ -132,7 +133,7 @@ CONTEXT_IRI = "https://w3id.org/cfkb/context.jsonld"
 def _with_bundled_context(doc: object, text: str) -> bytes:
     """The document to parse: the cfkb context IRI replaced by the copy cfkb ships.
 
-    ``doc`` has passed :func:`cfkb.guard.check_jsonld`, which refused every
+    ``doc`` has passed :func:`cfkb.store.guard.check_jsonld`, which refused every
     other remote context, ``@import`` and deep nesting.
     """
     replaced = False
@@ -165,7 +166,6 @@ def _context(context: object) -> object:
 
 def bundled_context() -> dict[str, object]:
     """The cfkb JSON-LD context (its ``@context`` value), from the package."""
-    from cfkb.resources import jsonld_context_path
 
     data = json.loads(jsonld_context_path().read_text(encoding="utf-8"))
     return dict(data["@context"])

@@ -2,7 +2,7 @@
 
 pyoxigraph 0.5 evaluates ``SERVICE`` with its own HTTP client and offers no
 switch to turn that off (Oxigraph's Rust ``QueryOptions::without_service_handler``
-is not exposed to Python). :func:`cfkb.guard.check_query` refuses such queries
+is not exposed to Python). :func:`cfkb.store.guard.check_query` refuses such queries
 by their algebra before they run; this module is the second wall, enforced by
 the kernel rather than by reading the text: once :func:`deny_network` has run
 on a thread, that thread (and every thread it starts) can open no socket but a

@@ -15,7 +15,7 @@ disk:
 
 1. the quads are written to ``pending.nq`` (N-Quads) and fsynced (a
    streamed import's claim lines are already on disk, in its spool, which
-   is completed, fsynced and renamed to ``pending.nq``: :mod:`cfkb.spool`);
+   is completed, fsynced and renamed to ``pending.nq``: :mod:`cfkb.store.spool`);
 2. ``pending.commit`` (size and CRC of the journal) is written, fsynced and
    renamed into place: this rename is the commit point;
 3. the bulk loader adds the journal to the database, which is flushed;
@@ -29,10 +29,10 @@ under an exclusive ``flock`` on the store directory and readers take a
 shared one while they open, so no reader opens a half-loaded database.
 
 A location that is an ``http(s)`` URL is a shared SPARQL server instead
-(:mod:`cfkb.remote`); the base is then the server's whole dataset, and the
+(:mod:`cfkb.store.remote`); the base is then the server's whole dataset, and the
 ontology graph marks it as a cfkb base. The server's transactions, not a
 lock, keep concurrent writers apart. Everything else is the same: both
-stores satisfy :class:`cfkb.backend.Backend`.
+stores satisfy :class:`cfkb.store.backend.Backend`.
 """
 
 from __future__ import annotations
@@ -54,8 +54,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, Union, cast
 
 import pyoxigraph as ox
 
-from cfkb import __version__
-from cfkb.backend import Backend, Subject, Term, value_of
 from cfkb.errors import (
     QueryError,
     StoreError,
@@ -63,14 +61,16 @@ from cfkb.errors import (
     StoreLockedError,
     StoreMissingError,
 )
-from cfkb.guard import check_query
-from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, STATE_GRAPH
-from cfkb.names import EntityIndex
-from cfkb.sparqltext import bind_values
-from cfkb.spool import SPOOL, Prefix, Spool
+from cfkb.model.names import EntityIndex
+from cfkb.model.vocabulary import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, STATE_GRAPH
+from cfkb.store.backend import Backend, Subject, Term, value_of
+from cfkb.store.guard import check_query
+from cfkb.store.sparqltext import bind_values
+from cfkb.store.spool import SPOOL, Prefix, Spool
+from cfkb.version import __version__
 
 if TYPE_CHECKING:
-    from cfkb.remote import RemoteSettings
+    from cfkb.store.remote import RemoteSettings
 
 MARKER = "cfkb.json"
 #: The redo journal of a bulk write, and the file that commits it.
@@ -127,13 +127,13 @@ def _where(location: Location) -> Path | RemoteSettings:
     if isinstance(location, os.PathLike) or (
             isinstance(location, str) and not location.lower().startswith(("http://", "https://"))):
         return Path(location)
-    from cfkb.remote import RemoteSettings, check_url
+    from cfkb.store.remote import RemoteSettings, check_url
 
     return location if isinstance(location, RemoteSettings) else RemoteSettings(check_url(str(location)))
 
 
 class KnowledgeBase:
-    """A claims base over a store: :class:`pyoxigraph.Store` or a :class:`~cfkb.remote.RemoteStore`.
+    """A claims base over a store: :class:`pyoxigraph.Store` or a :class:`~cfkb.store.remote.RemoteStore`.
 
     Open one with :meth:`create`, :meth:`open` or :meth:`memory`.
 
@@ -331,7 +331,7 @@ class KnowledgeBase:
               union: bool = True, name: str | None = None, plan_with_bindings: bool = False) -> Any:
         """Run a SPARQL query with values bound to variables (never pasted).
 
-        Every query passes :func:`cfkb.guard.check_query` first: SERVICE,
+        Every query passes :func:`cfkb.store.guard.check_query` first: SERVICE,
         LOAD, FROM and updates never run, whoever asks.
 
         Bindings are pyoxigraph substitutions, applied after the query is
@@ -535,9 +535,9 @@ class KnowledgeBase:
 
         ``nquads`` holds more quads to add, already written as N-Quads lines
         (default graph) by pyoxigraph's term serialiser, e.g. by
-        :class:`cfkb.model.ClaimText`: for a big batch the text goes into the
+        :class:`cfkb.model.vocabulary.ClaimText`: for a big batch the text goes into the
         journal as it is, with no Python object per quad. ``spool`` holds
-        such lines in a file of the store directory (:mod:`cfkb.spool`),
+        such lines in a file of the store directory (:mod:`cfkb.store.spool`),
         which becomes the journal; it is used up (or removed) either way.
 
         Raises:
@@ -736,7 +736,7 @@ _UNAPPLIED = ("the store at {path} has a committed bulk write that is not applie
 
 
 def _claim_pattern() -> tuple[ox.NamedNode, ox.NamedNode]:
-    from cfkb.model import CFKB, RDF
+    from cfkb.model.vocabulary import CFKB, RDF
 
     return RDF.type, CFKB.Claim
 
@@ -870,7 +870,7 @@ def _apply_lock(path: Path, *, exclusive: bool, deadline: float | None = None) -
 
 
 def _drop_stale_spool(path: Path) -> None:
-    """Remove an import's spool (:mod:`cfkb.spool`) if no import holds the store's import lock."""
+    """Remove an import's spool (:mod:`cfkb.store.spool`) if no import holds the store's import lock."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: left for the next import

@@ -1,6 +1,6 @@
 """The data-quality shapes, compiled: SHACL checks fast enough for big imports.
 
-pySHACL (:mod:`cfkb.validate`) is the reference semantics, but it evaluates
+pySHACL (:mod:`cfkb.shacl.validate`) is the reference semantics, but it evaluates
 every constraint per focus node in Python over rdflib and takes minutes on a
 100k-claim import. This module reads the same shapes graph and evaluates it
 set-at-a-time:
@@ -39,9 +39,21 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.collection import Collection
 
-from cfkb.backend import Term, value_of
-from cfkb.model import CLAIM_PROPERTIES, PREFIXES, RDF, RDF_NS, RDFS_NS, SH_NS, XSD_NS, Claim, content_hash, curie
-from cfkb.validate import Violation
+from cfkb.model.vocabulary import (
+    CLAIM_PROPERTIES,
+    PREFIXES,
+    RDF,
+    RDF_NS,
+    RDFS_NS,
+    SH_NS,
+    XSD_NS,
+    Claim,
+    content_hash,
+    curie,
+)
+from cfkb.shacl.validate import Violation, load_shapes
+from cfkb.store.backend import Term, value_of
+from cfkb.store.usercache import read_json, write_json
 
 SH = rdflib.Namespace(SH_NS)
 _RDF_TYPE = RDF_NS + "type"
@@ -312,7 +324,7 @@ def check(shapes: CompiledShapes, batch: Sequence[ox.Quad], context: Sequence[ox
     ``context`` (types of entities the batch mentions) and ``ontology``
     (subclass axioms, predicate typing) complete the data graph.
     ``records`` are more of the batch: claims as (IRI, record), standing for
-    the quads :meth:`~cfkb.model.Claim.quad_list` makes of them, checked
+    the quads :meth:`~cfkb.model.vocabulary.Claim.quad_list` makes of them, checked
     without making those quads (see :func:`_check_records`).
 
     One pass over the quads collects the types, the values of every
@@ -581,10 +593,9 @@ def query_predicates(c: SparqlCheck) -> frozenset[str] | None:
     property set can match anything.
 
     Reading the query takes rdflib's SPARQL parser a good part of a second,
-    so the answer is kept in the user's cache (:mod:`cfkb.usercache`) by a
+    so the answer is kept in the user's cache (:mod:`cfkb.store.usercache`) by a
     hash of the query and its prefixes.
     """
-    from cfkb.usercache import read_json, write_json
 
     key = content_hash("predicates-1", c.query, *(f"{p}={ns}" for p, ns in c.prefixes))
     kept = read_json("query-predicates", key)
@@ -644,7 +655,6 @@ def compiled(paths: tuple[Path, ...]) -> CompiledShapes:
     Raises:
         NotCompilableError: see :func:`compile_shapes`.
     """
-    from cfkb.validate import load_shapes
 
     return compile_shapes(load_shapes(paths))
 

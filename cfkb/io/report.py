@@ -12,28 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from cfkb.export import turtle
-from cfkb.model import CFKB, ONTOLOGY_GRAPH, PROV, RDF, RDFS
-from cfkb.store import KnowledgeBase
+from cfkb.io.export import ExportOptions, export_base, turtle
+from cfkb.io.tlp import normalise
+from cfkb.model.vocabulary import CFKB, ONTOLOGY_GRAPH, PROV, RDF, RDFS
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import _statuses, claim_views, conflict_triples, find_conflicts
+from cfkb.workflow.decisions import display_time, history, source_records
 
 if TYPE_CHECKING:
-    from cfkb.conflicts import ClaimView, Conflict
-
-
-def conflict_triples(found: Sequence[Conflict]) -> list[ox.Triple]:
-    """Each conflict as a cfkb:Conflict node: kind, rule, explanation, status, claims."""
-    out = []
-    for c in found:
-        node = ox.NamedNode(c.iri)
-        out += [
-            ox.Triple(node, RDF.type, CFKB.Conflict),
-            ox.Triple(node, CFKB.conflictKind, ox.Literal(c.kind)),
-            ox.Triple(node, CFKB.rule, ox.NamedNode("https://w3id.org/cfkb/shapes#" + c.rule)),
-            ox.Triple(node, CFKB.explanation, ox.Literal(c.explanation, language="en")),
-            ox.Triple(node, CFKB.status, ox.Literal(c.status)),
-        ]
-        out += [ox.Triple(node, CFKB.involves, ox.NamedNode(v.iri)) for v in c.claims]
-    return out
+    from cfkb.workflow.conflicts import ClaimView, Conflict
 
 
 def conflicts_turtle(found: Sequence[Conflict]) -> str:
@@ -43,8 +30,6 @@ def conflicts_turtle(found: Sequence[Conflict]) -> str:
 # -- the briefing --------------------------------------------------------------
 
 def _timeline(kb: KnowledgeBase) -> list[ClaimView]:
-    from cfkb.conflicts import claim_views
-
     rows = kb.select("SELECT ?c ?d WHERE { ?c a cfkb:Claim ; cfkb:statedOn ?d } ORDER BY ?d ?c")
     return claim_views(kb, [r["c"].value for r in rows])
 
@@ -62,14 +47,13 @@ class Released:
 def released_view(kb: KnowledgeBase, ceiling: str) -> Released:
     """An in-memory base holding what an export at ``ceiling`` would carry.
 
-    The same decision as :func:`cfkb.export.export_base` (so the same claims
+    The same decision as :func:`cfkb.io.export.export_base` (so the same claims
     are withheld, and counted the same way), plus the ontology the rules read
     and who made each decision that may leave. Unmarked claims carry the
     base's default marking, as in an export.
     """
     import datetime as dt
 
-    from cfkb.export import ExportOptions, export_base
 
     result = export_base(kb, ExportOptions(format="nq", ceiling=ceiling,
                                            when=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)))
@@ -119,9 +103,6 @@ def briefing(kb: KnowledgeBase, *, fmt: str = "markdown", today: str | None = No
     """
     import datetime as dt
 
-    from cfkb.conflicts import _statuses, find_conflicts
-    from cfkb.tlp import normalise
-    from cfkb.workflow import display_time, history, source_records
 
     released = released_view(kb, normalise(ceiling))
     # the briefing shows what may leave; the analysts' decisions on it are the base's own

@@ -4,7 +4,7 @@
 uses, written as a :class:`typing.Protocol`. Two implementations satisfy it:
 
 * :class:`pyoxigraph.Store` itself, the embedded on-disk (or in-memory) store;
-* :class:`cfkb.remote.RemoteStore`, a SPARQL 1.1 Protocol client for a shared
+* :class:`cfkb.store.remote.RemoteStore`, a SPARQL 1.1 Protocol client for a shared
   server (Oxigraph, Fuseki, GraphDB, Virtuoso).
 
 Results are pyoxigraph objects in both cases, so code written against one

@@ -1,7 +1,7 @@
 """No reach outside the base, and bounded inputs: the checks every parse and query passes.
 
-One module holds the rules, so that parsing (:mod:`cfkb.rdfio`, :mod:`cfkb.tables`)
-and query execution (:meth:`cfkb.store.KnowledgeBase.query`, the CLI and the
+One module holds the rules, so that parsing (:mod:`cfkb.io.rdfio`, :mod:`cfkb.io.tables`)
+and query execution (:meth:`cfkb.store.core.KnowledgeBase.query`, the CLI and the
 server) refuse the same things the same way:
 
 * SPARQL that would reach outside the base (``SERVICE``, ``LOAD``, ``FROM``,
@@ -32,7 +32,9 @@ from dataclasses import dataclass, replace
 import pyoxigraph as ox
 
 from cfkb.errors import ParseError, QueryError, QueryRefusedError
-from cfkb.sparqltext import QUERY_FORMS, keywords, nesting
+from cfkb.model.vocabulary import PREFIXES
+from cfkb.store import sandbox
+from cfkb.store.sparqltext import QUERY_FORMS, keywords, nesting
 
 MIB = 1024 * 1024
 
@@ -219,7 +221,7 @@ def bounded(path: str, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
 #    its algebra: a ``SERVICE`` pattern anywhere, a dataset clause (``FROM``,
 #    ``FROM NAMED``), any update. Text the parser cannot read is not run.
 #
-# Where queries run, :mod:`cfkb.sandbox` takes the network away as well, so a
+# Where queries run, :mod:`cfkb.store.sandbox` takes the network away as well, so a
 # query the parser misread still reaches nothing.
 
 #: The deepest nesting of brackets (``(``, ``{``, ``[``) a query may have. Real
@@ -401,7 +403,6 @@ def _algebra_verdict(text: str) -> tuple[str, str] | None:
     whatever query answers they hold) in reference cycles, freed later by whichever
     thread collects them, where pyoxigraph refuses to free its answers.
     """
-    from cfkb import sandbox
 
     return sandbox.run_offline(_parse_verdict, text)
 
@@ -451,10 +452,8 @@ def _unreadable(text: str, exc: object) -> str:
     it has one (its messages are the clearer), else the parser's, said as a refusal.
 
     Oxigraph reads the text on an empty in-memory store, on a thread with no network
-    (:func:`cfkb.sandbox.run_offline`), and its answer is never read.
+    (:func:`cfkb.store.sandbox.run_offline`), and its answer is never read.
     """
-    from cfkb import sandbox
-    from cfkb.model import PREFIXES
 
     def oxigraph_error() -> str | None:
         try:

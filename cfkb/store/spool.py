@@ -3,7 +3,7 @@
 A streaming import checks its input chunk by chunk and appends each
 chunk's new claims, as N-Quads lines, to a spool file in the store
 directory. Nothing reads the spool but the import that writes it: at the
-commit, :meth:`cfkb.store.KnowledgeBase.write_many` appends the batch's own
+commit, :meth:`cfkb.store.core.KnowledgeBase.write_many` appends the batch's own
 quads, fsyncs it and renames it to the redo journal, and the journal's
 commit file is the commit point as for any bulk write. An import that
 fails, or is refused, removes its spool; one that was killed leaves it for

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from cfkb.conflicts import Conflict, conflict_id, conflict_page
-from cfkb.importer import ImportReport, InputFile, import_files, prepare
-from cfkb.model import CFID_NS, CFKB, PROV, RDF, XSD, content_hash
-from cfkb.names import partner_iri
-from cfkb.store import KnowledgeBase
+from cfkb.engine.index import open_index
+from cfkb.io.batch import ImportReport, InputFile
+from cfkb.io.importer import import_files, prepare
+from cfkb.model.names import partner_iri
+from cfkb.model.vocabulary import CFID_NS, CFKB, PROV, RDF, XSD, content_hash
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import Conflict, conflict_id, conflict_page
 
 GRADING_PREFIX = CFID_NS + "grading/"
 
@@ -60,7 +62,7 @@ def import_partner(kb: KnowledgeBase, files: Sequence[InputFile], *, partner: st
     """Import a partner's files in one transaction and report the new conflicts.
 
     Raises:
-        InputError: as :func:`cfkb.importer.import_files`; the store is unchanged.
+        InputError: as :func:`cfkb.io.importer.import_files`; the store is unchanged.
     """
     before = _keys(kb)
     ours = {str(q.subject)[1:-1] for q in kb.store.quads_for_pattern(None, RDF.type, CFKB.Claim, None)}
@@ -84,7 +86,6 @@ def import_partner(kb: KnowledgeBase, files: Sequence[InputFile], *, partner: st
 
 def _keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
     """(rule, claims) of every conflict in the base, from the conflict index."""
-    from cfkb.engine.index import open_index
 
     with open_index(kb) as index:
         return index.conflict_keys()

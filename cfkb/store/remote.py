@@ -1,7 +1,7 @@
 """A shared SPARQL server as the store: the SPARQL 1.1 Protocol client.
 
-:class:`RemoteStore` satisfies :class:`cfkb.backend.Backend`, so a
-:class:`~cfkb.store.KnowledgeBase` runs every command against a server as it
+:class:`RemoteStore` satisfies :class:`cfkb.store.backend.Backend`, so a
+:class:`~cfkb.store.core.KnowledgeBase` runs every command against a server as it
 does against the embedded store. It speaks the standards only:
 
 * queries: `SPARQL 1.1 Protocol <https://www.w3.org/TR/sparql11-protocol/>`_,
@@ -83,7 +83,6 @@ from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
 
-from cfkb.backend import GraphName, Object, QueryResult, Subject, Term
 from cfkb.errors import (
     InputError,
     QueryError,
@@ -92,7 +91,8 @@ from cfkb.errors import (
     RemoteUnreachableError,
     StoreError,
 )
-from cfkb.sparqltext import bind_values
+from cfkb.store.backend import GraphName, Object, QueryResult, Subject, Term
+from cfkb.store.sparqltext import bind_values
 
 if TYPE_CHECKING:
     import httpx
@@ -201,7 +201,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         import tomllib
     else:  # Python 3.10: the same parser, from PyPI
         import tomli as tomllib
-    from cfkb.files import read_regular
+    from cfkb.store.files import read_regular
 
     data = read_regular(path, 1024 * 1024, what="config file", hint="a config file is never that long", follow=True)
     try:

@@ -1,7 +1,7 @@
 """Claim tables: CSV and YAML rows in the design's import columns.
 
 Each cell keeps its file, line and column, so every error names where it is.
-Rows become :class:`~cfkb.model.Claim` records once their names resolve.
+Rows become :class:`~cfkb.model.vocabulary.Claim` records once their names resolve.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from typing import Protocol, TypeVar, cast
 import yaml
 
 from cfkb.errors import AmbiguousNameError, InputError, ParseError, UnknownNameError
-from cfkb.guard import check_size, limits
-from cfkb.model import CREDIBILITY, MODALITIES, RELIABILITY, TLP_LEVELS, Claim
+from cfkb.io.rdfio import decode, refuse_markup
+from cfkb.model.names import EntityIndex, RoleTypes, expand_curie, new_entity_iri, normalize, resolve_predicate
+from cfkb.model.vocabulary import CREDIBILITY, MODALITIES, RELIABILITY, TLP_LEVELS, Claim
+from cfkb.store.guard import check_size, limits
 
 _T = TypeVar("_T")
 
@@ -83,7 +85,6 @@ class Row:
 
 
 def _check_text(path: str, data: bytes) -> str:
-    from cfkb.rdfio import decode, refuse_markup
 
     check_size(path, len(data))
     text = decode(path, data)
@@ -299,7 +300,7 @@ def _choice(row: Row, col: str, allowed: tuple[str, ...], fold: Callable[[str], 
 class Resolver:
     """Turns names in cells into IRIs, creating entities when allowed.
 
-    Names resolve in the tiers of :mod:`cfkb.names`: an exact name, or a
+    Names resolve in the tiers of :mod:`cfkb.model.names`: an exact name, or a
     specific transliteration variant that exactly one entity of a type the
     role allows has (each such resolution is kept in :attr:`variants` for the
     import's summary). A suggestion is never taken. With ``create``, an
@@ -309,7 +310,6 @@ class Resolver:
 
     def __init__(self, index: object, predicates: dict[str, str], *, create: bool = False,
                  roles: object = None, new: bool = False) -> None:
-        from cfkb.names import EntityIndex, RoleTypes
 
         assert isinstance(index, EntityIndex)
         assert roles is None or isinstance(roles, RoleTypes)
@@ -364,7 +364,6 @@ class Resolver:
         return key
 
     def _entity(self, row: Row, col: str, text: str, predicate: str) -> str:
-        from cfkb.names import expand_curie, normalize
 
         required, pred = self._role_key(col, predicate)
         key = (text, required)
@@ -413,7 +412,6 @@ class Resolver:
             uses[(col, pred)] = row
 
     def _create(self, row: Row, col: str, text: str, pred: str | None, predicate: str) -> str:
-        from cfkb.names import new_entity_iri, normalize
 
         if not self.new:
             required, _ = self._role_key(col, predicate)
@@ -447,8 +445,6 @@ class Resolver:
         return f"{row.path}:{row.line}"
 
     def _predicate(self, row: Row) -> str:
-        from cfkb.names import resolve_predicate
-
         name = row.values["predicate"]
         predicate = self._predicate_cache.get(name)
         if predicate is None:

@@ -1,6 +1,6 @@
 """SPARQL text as tokens: the one scanner cfkb has.
 
-:mod:`cfkb.guard` reads keywords and bracket depth from it to screen queries;
+:mod:`cfkb.store.guard` reads keywords and bracket depth from it to screen queries;
 :func:`bind_values` finds where a query's top-level ``WHERE`` group opens, to
 bind values there (queries sent to a server, and bindings the planner should see).
 """
@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 
 import pyoxigraph as ox
 
-from cfkb.backend import Term
 from cfkb.errors import QueryError
+from cfkb.store.backend import Term
 
 # SPARQL tokens that can hide keywords: strings (long forms first), IRIs,
 # comments, variables and prefixed names. Whatever is left is scanned for

@@ -2,7 +2,7 @@
 
 :func:`export_base` reads the base once as N-Triples (pyoxigraph's writer
 escapes every term), keeps terms as their N-Triples strings, decides with
-:func:`cfkb.tlp.release` what may leave under the TLP ceiling, narrows that to
+:func:`cfkb.io.tlp.release` what may leave under the TLP ceiling, narrows that to
 the subset asked for, and writes one of five formats. Each subject's triples
 form one block (a claim with its provenance together); blocks and their lines
 are sorted, so the same base and options always give the same bytes. A header
@@ -31,10 +31,23 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from cfkb import __version__
-from cfkb.bulk import collector_paused
 from cfkb.errors import InputError, UnknownFormatError
-from cfkb.model import (
+from cfkb.io.tlp import (
+    DEFAULT_CEILING,
+    LEVEL_OF_NT,
+    LOCAL_RECORD,
+    NT_OF_LEVEL,
+    NT_TLP,
+    NT_TYPE,
+    Memo,
+    Release,
+    allowed,
+    default_level,
+    effective_ceiling,
+    level_of,
+    release,
+)
+from cfkb.model.vocabulary import (
     CFID_NS,
     CFKB,
     CLAIM_PREFIX,
@@ -47,21 +60,9 @@ from cfkb.model import (
     XSD,
     content_hash,
 )
-from cfkb.store import KnowledgeBase
-from cfkb.tlp import (
-    DEFAULT_CEILING,
-    LEVEL_OF_NT,
-    LOCAL_RECORD,
-    NT_OF_LEVEL,
-    NT_TLP,
-    NT_TYPE,
-    Memo,
-    Release,
-    allowed,
-    default_level,
-    effective_ceiling,
-    release,
-)
+from cfkb.store.bulk import collector_paused
+from cfkb.store.core import KnowledgeBase
+from cfkb.version import __version__
 
 FORMATS = ("turtle", "trig", "jsonld", "nt", "nq")
 PROFILES = ("nanopub",)
@@ -234,7 +235,7 @@ class _ConflictKey:
 
 def _conflict_keys(kb: KnowledgeBase) -> list[_ConflictKey]:
     """Every conflict the rules find now, without building claim views."""
-    from cfkb.conflicts import compile_rule, conflict_id, load_rules
+    from cfkb.workflow.conflicts import compile_rule, conflict_id, load_rules  # deferred: loads duckdb
 
     found: dict[str, _ConflictKey] = {}
     for rule in load_rules():
@@ -433,8 +434,6 @@ def _select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions, 
 
 
 def _bnode_releasable(graph: Graph, rel: Release, node: str, seen: set[str]) -> bool:
-    from cfkb.tlp import allowed, level_of
-
     if node in seen:
         return True
     seen.add(node)
@@ -449,8 +448,7 @@ def _conflict_triples(kb: KnowledgeBase, iris: set[str]) -> list[ox.Triple]:
     """Conflicts as cfkb:Conflict nodes (kind, rule, explanation, status, claims)."""
     if not iris:
         return []
-    from cfkb.conflicts import find_conflicts
-    from cfkb.report import conflict_triples
+    from cfkb.workflow.conflicts import conflict_triples, find_conflicts  # deferred: loads duckdb
 
     return conflict_triples([c for c in find_conflicts(kb) if f"<{c.iri}>" in iris])
 

@@ -37,7 +37,7 @@ import pyoxigraph as ox
 from rapidfuzz import fuzz, process
 
 from cfkb.errors import AmbiguousNameError, UnknownNameError
-from cfkb.model import CFID_NS, CFKB_NS, PREFIXES
+from cfkb.model.vocabulary import CFID_NS, CFKB_NS, PREFIXES
 
 _ARABIC_DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي"})
@@ -246,7 +246,7 @@ class EntityIndex:
     _latin_consonants: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: (loose key, IRI) -> the first name of that entity with that loose key
     _loose_names: dict[tuple[str, str], str] = field(default_factory=dict)
-    #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.entities`)
+    #: entities merged into others: old IRI -> kept IRI (see :mod:`cfkb.workflow.entities`)
     merged: dict[str, str] = field(default_factory=dict)
 
     #: names were added beyond the base's own (by a file being read): not the base's index any more

@@ -20,13 +20,15 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, QueryError
-from cfkb.guard import query_form, screen_query, vouch
-from cfkb.names import EntityIndex, expand_curie
+from cfkb.model.names import EntityIndex, expand_curie
 from cfkb.resources import queries_dir
-from cfkb.sparqltext import keywords
+from cfkb.store import sandbox
+from cfkb.store.files import read_regular
+from cfkb.store.guard import query_form, screen_query, vouch
+from cfkb.store.sparqltext import keywords
 
 if TYPE_CHECKING:
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
 
 __all__ = ["PARAM_TYPES", "NamedQuery", "Param", "bind", "check_safe", "keywords", "library", "load", "query_form",
            "run"]
@@ -99,7 +101,7 @@ def _shipped() -> tuple[tuple[str, NamedQuery], ...]:
         if "." in path.stem:
             continue  # <name>.page.rq: the page plan of <name>
         query = NamedQuery.parse(path.stem, path.read_text(encoding="utf-8"))
-        vouch(query.text)  # the package's own file (see cfkb.guard.is_own)
+        vouch(query.text)  # the package's own file (see cfkb.store.guard.is_own)
         paged = path.with_name(path.stem + ".page.rq")
         if paged.is_file():
             query = dataclasses.replace(query, page_text=paged.read_text(encoding="utf-8"))
@@ -118,8 +120,6 @@ def load(spec: str) -> NamedQuery:
         return lib[spec]
     path = Path(spec)
     if spec.endswith((".rq", ".sparql")) or path.is_file():
-        from cfkb.files import read_regular
-
         data = read_regular(path, QUERY_FILE_BYTES, what="query file", hint="a query is never that long")
         try:
             return NamedQuery.parse(path.stem, data.decode("utf-8"))
@@ -129,11 +129,11 @@ def load(spec: str) -> NamedQuery:
 
 
 def check_safe(text: str, name: str | None = None) -> None:
-    """The quick first look at a query from outside (see :func:`cfkb.guard.screen_query`).
+    """The quick first look at a query from outside (see :func:`cfkb.store.guard.screen_query`).
 
     Cheap enough for the server's event loop; the parser's decision
-    (:func:`cfkb.guard.check_query`) comes where the query runs, in
-    :meth:`cfkb.store.KnowledgeBase.query`, on a worker or a thread with no network.
+    (:func:`cfkb.store.guard.check_query`) comes where the query runs, in
+    :meth:`cfkb.store.core.KnowledgeBase.query`, on a worker or a thread with no network.
 
     Raises:
         QueryRefusedError: the query uses SERVICE, LOAD, FROM (NAMED), is an update,
@@ -190,7 +190,7 @@ def run(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Lite
     """Run a query from outside (a user's text or file) and read its answer to the end.
 
     On a local base the query is evaluated on a thread with no network
-    (:func:`cfkb.sandbox.run_offline`), so that nothing a query says can reach
+    (:func:`cfkb.store.sandbox.run_offline`), so that nothing a query says can reach
     another machine, whatever the parser made of it. A shared server's base is
     queried over the network; its own server evaluates the query.
 
@@ -198,7 +198,6 @@ def run(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Lite
         QueryRefusedError: SERVICE, FROM, an update, too long or too deep.
         QueryError: the query does not parse or cannot be evaluated.
     """
-    from cfkb import sandbox
 
     def evaluate() -> tuple[str, bytes | bool]:
         # pyoxigraph's answers belong to the thread that made them: only bytes leave it

@@ -17,7 +17,7 @@ from typing import Any
 import pyoxigraph as ox
 
 import cfkb.engine  # noqa: F401 - keeps the claim table and the conflict index current after writes
-from cfkb.backend import value_of
+from cfkb.engine.index import open_index
 from cfkb.engine.rules import full_rows, rows_involving
 from cfkb.engine.shapes import (
     KINDS,
@@ -32,9 +32,10 @@ from cfkb.engine.shapes import (
     rule_patterns,
 )
 from cfkb.errors import NotFoundError
-from cfkb.model import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF_NS, short_id
-from cfkb.stakes import Stakes, interest
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF, RDF_NS, short_id
+from cfkb.store.backend import value_of
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.stakes import Stakes, interest
 
 __all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Filed", "Ref", "Rule", "claim_view", "claim_views",
            "compile_rule", "conflict_id", "conflict_page", "conflict_statuses", "conflicts_for_claims", "engine_keys",
@@ -350,7 +351,6 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
     ID starts with it, ``ids`` those with these IDs, ``status`` those with one of these statuses. Only the
     page's conflicts are read from the graph.
     """
-    from cfkb.engine.index import open_index
 
     statuses = _statuses(kb)
     by_id = _by_id(statuses)
@@ -398,7 +398,6 @@ def filed_conflicts(kb: KnowledgeBase, default_tlp: str | None) -> list[Filed]:
     """Every conflict filed under kind, status, entity, area, source, grading
     and TLP, from the conflict index and a lookup of each claim's grading
     and marking: no claim is read whole."""
-    from cfkb.engine.index import open_index
 
     with open_index(kb) as index:
         rows = index.members(conflict_statuses(kb))
@@ -464,3 +463,19 @@ def view_as_of(kb: KnowledgeBase, day: dt.date, *, known: bool = False) -> Knowl
 def claim_view(kb: KnowledgeBase, iri: str, role: str = "claim") -> ClaimView:
     """One claim as an analyst reads it (labels, provenance, grading, rank)."""
     return _Views(kb).claim(iri, role)
+
+
+def conflict_triples(found: Sequence[Conflict]) -> list[ox.Triple]:
+    """Each conflict as a cfkb:Conflict node: kind, rule, explanation, status, claims."""
+    out = []
+    for c in found:
+        node = ox.NamedNode(c.iri)
+        out += [
+            ox.Triple(node, RDF.type, CFKB.Conflict),
+            ox.Triple(node, CFKB.conflictKind, ox.Literal(c.kind)),
+            ox.Triple(node, CFKB.rule, ox.NamedNode("https://w3id.org/cfkb/shapes#" + c.rule)),
+            ox.Triple(node, CFKB.explanation, ox.Literal(c.explanation, language="en")),
+            ox.Triple(node, CFKB.status, ox.Literal(c.status)),
+        ]
+        out += [ox.Triple(node, CFKB.involves, ox.NamedNode(v.iri)) for v in c.claims]
+    return out

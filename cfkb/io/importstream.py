@@ -3,11 +3,11 @@
 :func:`plan_stream` reads the rows of CSV and YAML tables, resolves their
 names, SHACL-checks the new claims and writes their N-Quads lines (with
 this batch's ``recordedAt``, ``recordedBy`` and ``wasGeneratedBy``) to a
-spool in the store directory (:mod:`cfkb.spool`), :data:`CHUNK_ROWS` rows
+spool in the store directory (:mod:`cfkb.store.spool`), :data:`CHUNK_ROWS` rows
 at a time; a chunk's claims, rows and check are dropped before the next is
 read. What stays for the whole import is the entity index, the claims'
 IRIs (to tell repeats apart) and the problems found: every problem of every
-chunk is reported at once, as by :func:`cfkb.importer.plan_import`. Nothing
+chunk is reported at once, as by :func:`cfkb.io.importer.plan_import`. Nothing
 reaches the base before :func:`commit_stream`, whose journal commit is the
 one commit point; on any problem the spool is removed and the store's files
 are as they were.
@@ -26,10 +26,8 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from cfkb.bulk import collector_paused
 from cfkb.errors import InputError
-from cfkb.importcheck import MAX_DETAILS, Origin, shape_error, shape_violations, violation_order
-from cfkb.importer import (
+from cfkb.io.batch import (
     ImportReport,
     InputFile,
     Progress,
@@ -39,14 +37,17 @@ from cfkb.importer import (
     now,
     raise_problems,
 )
-from cfkb.rdfio import guess_format
-from cfkb.spool import Spool
-from cfkb.store import KnowledgeBase
-from cfkb.tables import READERS, Resolver, Row, read_rows
+from cfkb.io.importcheck import MAX_DETAILS, Origin, shape_error, shape_violations, violation_order
+from cfkb.io.rdfio import guess_format
+from cfkb.io.tables import READERS, Resolver, Row, read_rows
+from cfkb.store.bulk import collector_paused
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.spool import Spool
+from cfkb.workflow.entities import role_types
 
 if TYPE_CHECKING:
-    from cfkb.model import Claim
-    from cfkb.validate import Violation
+    from cfkb.model.vocabulary import Claim
+    from cfkb.shacl.validate import Violation
 
 #: Rows read, resolved, checked and spooled at a time.
 CHUNK_ROWS = 10_000
@@ -79,7 +80,7 @@ class StreamPlan:
     name_variants: list[tuple[str, str, str]] = field(default_factory=list)
     #: the base's generation when planned (none: not read)
     generation: str | None = None
-    #: as in :class:`cfkb.importer.Plan`: a table import brings no other quads
+    #: as in :class:`cfkb.io.importer.Plan`: a table import brings no other quads
     created: list[ox.Quad] = field(default_factory=list)
     rest: list[ox.Quad] = field(default_factory=list)
 
@@ -171,9 +172,8 @@ def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, 
 
     Raises:
         InputError: every problem found, located as by
-            :func:`cfkb.importer.plan_import`; the spool is removed.
+            :func:`cfkb.io.importer.plan_import`; the spool is removed.
     """
-    from cfkb.entities import role_types
 
     assert kb.path is not None
     when = when or now()

@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 import pyoxigraph as ox
 
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFKB_NS, RDF_NS
+from cfkb.store.core import KnowledgeBase
 
 #: The relations that make a speaker a party to what a claim is about, read
 #: from the speaker upwards: what it leads, is the political wing of, or is a
@@ -62,8 +63,7 @@ class Stakes:
         more than a few speakers will be asked. The asserted claims come from
         the claim table (:mod:`cfkb.engine.table`), the gazetteer's relations
         from one index scan each."""
-        from cfkb.engine.table import open_table
-        from cfkb.model import CFKB_NS, RDF_NS
+        from cfkb.engine.table import open_table  # deferred: loads duckdb
 
         generation = self.kb.generation()
         held = _EDGES.get(self.kb)

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from cfkb.backend import Term, value_of
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model import (
+from cfkb.model.names import analyst_iri
+from cfkb.model.vocabulary import (
     CFID_NS,
     CFKB,
     CLAIM_PREFIX,
@@ -34,10 +34,11 @@ from cfkb.model import (
     rank_term,
     short_id,
 )
-from cfkb.store import KnowledgeBase, Row
+from cfkb.store.backend import Term, value_of
+from cfkb.store.core import KnowledgeBase, Row
 
 if TYPE_CHECKING:
-    from cfkb.conflicts import Conflict
+    from cfkb.workflow.conflicts import Conflict
 
 ASSESSMENT_PREFIX = CFID_NS + "assessment/"
 
@@ -63,7 +64,7 @@ def resolve_claim(kb: KnowledgeBase, text: str) -> str:
 
 def resolve_conflict(kb: KnowledgeBase, text: str) -> Conflict:
     """The conflict a (prefix of a) conflict ID names, as found now."""
-    from cfkb.conflicts import conflict_page
+    from cfkb.workflow.conflicts import conflict_page  # deferred: loads duckdb
 
     text = text.strip().removeprefix(CONFLICT_PREFIX)
     if len(text) < 4:
@@ -78,8 +79,6 @@ def resolve_conflict(kb: KnowledgeBase, text: str) -> Conflict:
 
 def _assessment(kb: KnowledgeBase, target: str, analyst: str, when: dt.datetime,
                 **values: ox.NamedNode | ox.Literal | None) -> tuple[ox.NamedNode, list[ox.Quad]]:
-    from cfkb.names import analyst_iri
-
     node = ox.NamedNode(ASSESSMENT_PREFIX + content_hash(target, when.isoformat(), analyst, *map(str, values.values())))
     agent = analyst_iri(analyst)
     quads = [
@@ -131,7 +130,7 @@ def flag(kb: KnowledgeBase, conflict_id: str, *, status: str, analyst: str, reas
             preferred claim that is not a side of the conflict, or given
             with a status other than resolved.
     """
-    from cfkb.conflicts import STATUSES
+    from cfkb.workflow.conflicts import STATUSES  # deferred: loads duckdb
 
     if status not in STATUSES:
         raise InputError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -502,7 +501,7 @@ def source_records(kb: KnowledgeBase, conflicts: Iterable[Conflict] | None = Non
     """Each speaker, outlet and document with its grading and track record."""
     in_conflict: dict[str, set[str]] = defaultdict(set)
     if conflicts is None:
-        from cfkb.engine.index import open_index
+        from cfkb.engine.index import open_index  # deferred: loads duckdb
 
         with open_index(kb) as index:
             for source, ids in index.by_source().items():

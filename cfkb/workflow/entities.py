@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from cfkb.backend import Object, Subject, value_of
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model import (
+from cfkb.model.names import RoleTypes, analyst_iri, expand_curie, new_entity_iri
+from cfkb.model.vocabulary import (
     CFID_NS,
     CFKB,
     CFKB_NS,
@@ -45,8 +45,8 @@ from cfkb.model import (
     curie,
     short_id,
 )
-from cfkb.names import RoleTypes, expand_curie, new_entity_iri
-from cfkb.store import KnowledgeBase
+from cfkb.store.backend import Object, Subject, value_of
+from cfkb.store.core import KnowledgeBase
 
 MERGE_PREFIX = CFID_NS + "merge/"
 OWL_CLASS = ox.NamedNode("http://www.w3.org/2002/07/owl#Class")
@@ -57,8 +57,6 @@ def _now() -> dt.datetime:
 
 
 def _agent(kb: KnowledgeBase, analyst: str) -> tuple[ox.NamedNode, list[ox.Quad]]:
-    from cfkb.names import analyst_iri
-
     agent = analyst_iri(analyst)
     return agent, [ox.Quad(agent, RDF.type, PROV.Person), ox.Quad(agent, RDFS.label, ox.Literal(analyst))]
 
@@ -267,7 +265,7 @@ class DuplicatePair:
 def find_duplicates(kb: KnowledgeBase, *, min_score: float = 80) -> list[DuplicatePair]:
     """Likely duplicate entities in the base, best first.
 
-    Pairs come from :meth:`cfkb.names.EntityIndex.likely_duplicates`; pairs
+    Pairs come from :meth:`cfkb.model.names.EntityIndex.likely_duplicates`; pairs
     whose types cannot describe one thing (a person and a party, a province
     and a list) are left out, as ``entity merge`` would refuse them.
     """

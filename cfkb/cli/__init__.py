@@ -23,10 +23,10 @@ from typing import Any
 import click
 import pyoxigraph as ox
 
-from cfkb import __version__
 from cfkb.errors import CfkbError, InputError
-from cfkb.output import csv_rows, safe_results, terminal_text
-from cfkb.store import KnowledgeBase
+from cfkb.io.output import csv_rows, safe_results, terminal_text
+from cfkb.store.core import KnowledgeBase
+from cfkb.version import __version__
 
 DEFAULT_STORE = "cfkb.store"
 
@@ -43,7 +43,7 @@ class State:
     @property
     def location(self) -> Any:
         """The store directory, or a server URL with its settings from the environment."""
-        from cfkb.remote import parse_location
+        from cfkb.store.remote import parse_location
 
         return parse_location(self.store_path, os.environ)
 
@@ -191,7 +191,7 @@ def init(state: State, empty: bool, force: bool) -> None:
       cfkb init --empty
       cfkb --store https://kb.example.org/cfkb init
     """
-    from cfkb.importer import init_store
+    from cfkb.io.importer import init_store
 
     path = state.location
     if KnowledgeBase.exists(path):
@@ -258,7 +258,7 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
       cfkb import --partner "Institute X" their-export.ttl
       cfkb import --dry-run --create-entities claims.csv
     """
-    from cfkb import guard
+    from cfkb.store import guard
 
     changes = {}
     if max_file_mb:
@@ -274,9 +274,9 @@ def import_cmd(state: State, files: tuple[str, ...], fmt: str | None, create_ent
 
 
 def _read_inputs(files: tuple[str, ...], fmt: str | None) -> list[Any]:
-    from cfkb import guard
-    from cfkb.files import read_regular
-    from cfkb.importer import InputFile
+    from cfkb.io.batch import InputFile
+    from cfkb.store import guard
+    from cfkb.store.files import read_regular
 
     inputs = []
     for name in files:
@@ -293,7 +293,7 @@ def _read_inputs(files: tuple[str, ...], fmt: str | None) -> list[Any]:
 
 def _dry_run(state: State, inputs: list[Any], create_entities: bool, new_entities: bool) -> None:
     """Every check of the import, on the store (or an empty base), and nothing written."""
-    from cfkb.importer import plan_import
+    from cfkb.io.importer import plan_import
 
     kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     plan = plan_import(kb, inputs, create_entities=create_entities, new_entities=new_entities)
@@ -314,7 +314,7 @@ def _echo_names(created: list[tuple[str, str, str]], variants: list[tuple[str, s
 
 def _import(state: State, inputs: list[Any], create_entities: bool, verbose: bool, partner: str | None,
             new_entities: bool = False) -> None:
-    from cfkb.importer import import_into
+    from cfkb.io.importer import import_into
 
     if partner:
         _import_partner(state, inputs, partner, create_entities, new_entities)
@@ -350,7 +350,7 @@ def _import(state: State, inputs: list[Any], create_entities: bool, verbose: boo
 
 
 def _echo_left_out(report: Any) -> None:
-    from cfkb.rdfio import left_out_text
+    from cfkb.io.rdfio import left_out_text
 
     if report.left_out:
         _echo_err(f"left out {left_out_text(report.left_out)} of the sending base: this base keeps its own")
@@ -358,8 +358,8 @@ def _echo_left_out(report: Any) -> None:
 
 def _import_partner(state: State, inputs: list[Any], partner: str, create_entities: bool,
                     new_entities: bool = False) -> None:
-    from cfkb.importer import import_lock
-    from cfkb.partner import import_partner
+    from cfkb.io.importer import import_lock
+    from cfkb.io.partner import import_partner
 
     with import_lock(state.location):
         result = import_partner(state.kb(write=True), inputs, partner=partner, analyst=state.analyst,
@@ -421,7 +421,7 @@ def _progress_bar(total_lines: int) -> Any:
 
 def _tlp_level(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A TLP level typed on the command line, or a usage error."""
-    from cfkb.tlp import normalise
+    from cfkb.io.tlp import normalise
 
     if value is None:
         return None
@@ -479,7 +479,8 @@ def claim_add(state: State, /, create_entities: bool, new_entities: bool, **valu
     """
     import yaml
 
-    from cfkb.importer import InputFile, import_into
+    from cfkb.io.batch import InputFile
+    from cfkb.io.importer import import_into
 
     row = {("object" if k == "obj" else k): v for k, v in values.items() if v not in (None, False)}
     if values["negated"]:
@@ -558,7 +559,7 @@ def conflicts(state: State, fmt: str, kinds: tuple[str, ...], entity: str | None
       cfkb conflicts --as-of 2023-08-15
       cfkb conflicts --limit 20 --offset 20
     """
-    from cfkb.conflicts import conflict_page, view_as_of
+    from cfkb.workflow.conflicts import conflict_page, view_as_of
 
     kb = state.kb()
     entity_iri = _read_name(kb, entity) if entity else None
@@ -604,7 +605,7 @@ def _render_conflicts(found: list[Any], fmt: str) -> None:
                               v.reliability or "", v.credibility or "", c.explanation, v.paraphrase or ""])
         click.echo(csv_rows(table), nl=False)
     elif fmt == "turtle":
-        from cfkb.report import conflicts_turtle
+        from cfkb.io.report import conflicts_turtle
 
         click.echo(conflicts_turtle(found), nl=False)
     else:
@@ -681,13 +682,13 @@ def validate(state: State, file: str | None, fmt: str | None, create_entities: b
       cfkb validate --create-entities new-claims.csv
     """
     from cfkb.resources import shapes_dir
-    from cfkb.validate import validate_quads
+    from cfkb.shacl.validate import validate_quads
 
     if file:
         _dry_run(state, _read_inputs((file,), fmt), create_entities, new_entities)
         _echo_err(f"{file}: conforms")
         return
-    from cfkb.export import data_quads
+    from cfkb.io.export import data_quads
 
     kb = state.kb(write=repair) if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     quads = data_quads(kb.store)  # type: ignore[arg-type]  # export.data_quads reads any Backend
@@ -696,7 +697,7 @@ def validate(state: State, file: str | None, fmt: str | None, create_entities: b
         _say(f"{v.focus}: {v.message}" + (f" [{v.value}]" if v.value else ""))
     problems: list[str] = []
     if KnowledgeBase.exists(state.location):
-        from cfkb.tlp import setting_problems
+        from cfkb.io.tlp import setting_problems
 
         if repair:
             dropped = kb.repair_state()
@@ -740,7 +741,7 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
       cfkb query -e 'SELECT (COUNT(*) AS ?n) WHERE { ?c a cfkb:Claim }' --format csv
       cfkb query -e 'SELECT * WHERE { ?l rdf:rest* ?x }' --timeout 30
     """
-    from cfkb import queries
+    from cfkb.workflow import queries
 
     if list_:
         for q in queries.library().values():
@@ -768,7 +769,7 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
     kb = state.kb()
     bound = queries.bind(nq, values, kb.entity_index())
     if as_of:
-        from cfkb.conflicts import view_as_of
+        from cfkb.workflow.conflicts import view_as_of
 
         kb = view_as_of(kb, _parse_date(as_of, "--as-of"))
     if timeout is not None:
@@ -796,7 +797,7 @@ def _render_results(result: Any, fmt: str) -> None:
         click.echo("true" if bool(result) else "false")
         return
     if isinstance(result, (ox.QueryTriples, list)):
-        from cfkb.export import turtle
+        from cfkb.io.export import turtle
 
         click.echo(turtle(list(result)), nl=False)
         return
@@ -812,7 +813,7 @@ def _render_results(result: Any, fmt: str) -> None:
 
 
 def _cell(term: Any) -> str:
-    from cfkb.model import curie
+    from cfkb.model.vocabulary import curie
 
     if term is None:
         return ""
@@ -882,7 +883,7 @@ def export(state: State, fmt: str, output: str | None, ceiling: str, entity: str
       cfkb export --tlp AMBER --entity Hoquq --format jsonld -o hoquq.jsonld
       cfkb export --format trig --profile nanopub -o claims.trig
     """
-    from cfkb.export import TLP_LICENSE, ExportOptions, export_base
+    from cfkb.io.export import TLP_LICENSE, ExportOptions, export_base
 
     if profile == "nanopub" and fmt not in ("trig", "nq"):
         raise click.UsageError("the nanopub profile needs named graphs: use --format trig or nq")
@@ -923,7 +924,7 @@ def tlp_default(state: State, level: str | None) -> None:
       cfkb tlp default
       cfkb tlp default GREEN
     """
-    from cfkb.tlp import default_level, set_default_level
+    from cfkb.io.tlp import default_level, set_default_level
 
     if level is None:
         click.echo(default_level(state.kb()))
@@ -936,7 +937,7 @@ def _write_output(text: str, output: str | None) -> None:
         # on a terminal, escape sequences in quoted text are shown, not obeyed; a pipe gets the exact text
         click.echo(terminal_text(text) if sys.stdout.isatty() else text, nl=False)
         return
-    from cfkb.files import write_regular
+    from cfkb.store.files import write_regular
 
     write_regular(output, text.encode("utf-8"))
     _echo_err(f"wrote {output}")
@@ -963,8 +964,8 @@ def entity_show(state: State, name: str, fmt: str) -> None:
     """
     from dataclasses import asdict
 
-    from cfkb.entities import show_entity
-    from cfkb.tlp import marking_of
+    from cfkb.io.tlp import marking_of
+    from cfkb.workflow.entities import show_entity
 
     info = show_entity(state.kb(), name)
     marking = marking_of(state.kb(), info.iri)  # as export counts it: every graph, or the default
@@ -1005,7 +1006,7 @@ def entity_add(state: State, label: str, type_name: str, aliases: tuple[str, ...
     Example:
       cfkb entity add "Harakat Babiliyoun" --type Party --alias Babiliyoun --alias "حركة بابليون"
     """
-    from cfkb.entities import add_entity
+    from cfkb.workflow.entities import add_entity
 
     iri = add_entity(state.kb(write=True), label, type_name, analyst=state.analyst, aliases=aliases, force=force)
     _say(iri)
@@ -1029,7 +1030,7 @@ def entity_duplicates(state: State, min_score: int, fmt: str) -> None:
       cfkb entity duplicates
       cfkb entity duplicates --min-score 90 --format json
     """
-    from cfkb.entities import find_duplicates
+    from cfkb.workflow.entities import find_duplicates
 
     found = find_duplicates(state.kb(), min_score=min_score)
     if fmt == "json":
@@ -1056,7 +1057,7 @@ def entity_alias(state: State, name: str, alias: str, lang: str | None) -> None:
     Example:
       cfkb entity alias "Falah al-Fayyadh" "Falih al-Fayyad"
     """
-    from cfkb.entities import add_alias
+    from cfkb.workflow.entities import add_alias
 
     iri, new = add_alias(state.kb(write=True), name, alias, lang=lang)
     _echo_err(f"{alias!r} {'now names' if new else 'already named'} <{iri}>")
@@ -1080,7 +1081,7 @@ def entity_merge(state: State, names: tuple[str, ...], reason: str, undo_id: str
       cfkb entity merge "Falah al-Fayyadh" cfid:faleh-al-fayyad --reason "same person"
       cfkb entity merge --undo 0123456789abcdef01234567
     """
-    from cfkb.entities import merge_entities, unmerge
+    from cfkb.workflow.entities import merge_entities, unmerge
 
     kb = state.kb(write=True)
     if undo_id:
@@ -1110,7 +1111,7 @@ def entity_unmerge(state: State, merge_id: str, reason: str) -> None:
     Example:
       cfkb entity unmerge 0123456789abcdef01234567 --reason "two different people"
     """
-    from cfkb.entities import unmerge
+    from cfkb.workflow.entities import unmerge
 
     record = unmerge(state.kb(write=True), merge_id, analyst=state.analyst, reason=reason)
     _echo_err(f"undid merge {record.id}: <{record.dropped}> is separate from <{record.kept}> again")
@@ -1142,7 +1143,7 @@ def flag(state: State, conflict_id: str, status: str, prefer: str | None, reason
         --reason "Moanes leads Hoquq and spoke last"
       cfkb flag 9755e317 --status open      # undo the resolution's ranks
     """
-    from cfkb.workflow import flag as flag_conflict
+    from cfkb.workflow.decisions import flag as flag_conflict
 
     if status == "resolved" and not (reason or "").strip():
         raise click.UsageError("resolving a conflict needs --reason (why you believe one side)")
@@ -1171,8 +1172,8 @@ def rank_cmd(state: State, claim_id: str, rank: str, reason: str | None) -> None
     Example:
       cfkb rank 5c1e0f2a deprecated --reason "contradicted by the movement's leader"
     """
-    from cfkb.workflow import current_rank
-    from cfkb.workflow import rank as rank_claim
+    from cfkb.workflow.decisions import current_rank
+    from cfkb.workflow.decisions import rank as rank_claim
 
     if rank == "deprecated" and not (reason or "").strip():
         raise click.UsageError("deprecating a claim needs --reason")
@@ -1197,7 +1198,7 @@ def claim_grade(state: State, claim_id: str, credibility: int) -> None:
     Example:
       cfkb claim grade 5c1e0f2a 2
     """
-    from cfkb.workflow import grade_claim
+    from cfkb.workflow.decisions import grade_claim
 
     iri = grade_claim(state.kb(write=True), claim_id, credibility, analyst=state.analyst)
     _say(f"claim {iri.rsplit('/', 1)[-1]}: credibility {credibility}")
@@ -1216,8 +1217,8 @@ def claim_show(state: State, claim_id: str) -> None:
     Example:
       cfkb claim show 5c1e0f2a
     """
-    from cfkb.conflicts import claim_view
-    from cfkb.workflow import current_rank, display_time, history, resolve_claim
+    from cfkb.workflow.conflicts import claim_view
+    from cfkb.workflow.decisions import current_rank, display_time, history, resolve_claim
 
     kb = state.kb()
     iri = resolve_claim(kb, claim_id)
@@ -1263,7 +1264,7 @@ def source_rate(state: State, name: str, reliability: str) -> None:
     Example:
       cfkb source rate "Al-Rabaa TV" C
     """
-    from cfkb.workflow import rate_source
+    from cfkb.workflow.decisions import rate_source
 
     kb = state.kb(write=True)
     iri = kb.entity_index().resolve(name)
@@ -1281,8 +1282,8 @@ def source_show(state: State, name: str) -> None:
     Example:
       cfkb source show "Al-Rabaa TV"
     """
-    from cfkb import queries
-    from cfkb.conflicts import find_conflicts
+    from cfkb.workflow import queries
+    from cfkb.workflow.conflicts import find_conflicts
 
     kb = state.kb()
     iri = _read_name(kb, name)
@@ -1307,7 +1308,7 @@ def sources(state: State, fmt: str) -> None:
     """
     from dataclasses import asdict
 
-    from cfkb.workflow import source_records
+    from cfkb.workflow.decisions import source_records
 
     records = source_records(state.kb())
     names = ["label", "kind", "reliability", "claims", "preferred", "deprecated", "conflicts", "last_spoke"]
@@ -1336,7 +1337,7 @@ def conflict_show(state: State, conflict_id: str) -> None:
     Example:
       cfkb conflict show 9755e317
     """
-    from cfkb.workflow import current_rank, display_time, history, resolve_conflict
+    from cfkb.workflow.decisions import current_rank, display_time, history, resolve_conflict
 
     kb = state.kb()
     c = resolve_conflict(kb, conflict_id)
@@ -1373,8 +1374,8 @@ def report(state: State, fmt: str, output: str | None, as_of: str | None, ceilin
       cfkb report -o briefing.md
       cfkb report --tlp AMBER --format html -o briefing.html
     """
-    from cfkb.conflicts import view_as_of
-    from cfkb.report import briefing
+    from cfkb.io.report import briefing
+    from cfkb.workflow.conflicts import view_as_of
 
     kb = state.kb()
     if as_of:
@@ -1445,7 +1446,7 @@ def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read
     if ceiling is not None:
         import tempfile
 
-        from cfkb.report import released_copy
+        from cfkb.io.report import released_copy
 
         where = tempfile.mkdtemp(prefix="cfkb-released-")
         click.get_current_context().call_on_close(lambda: shutil.rmtree(where, ignore_errors=True))
@@ -1475,7 +1476,7 @@ def serve(state: State, host: str, allow_hosts: tuple[str, ...], port: int, read
         if not allow_hosts:
             _echo_err("only requests naming the bind address (or loopback) are answered; name this machine's"
                       " other names with --allow-host")
-    from cfkb import sandbox
+    from cfkb.store import sandbox
 
     if not sandbox.available():
         _echo_err("warning: this platform has no network filter for query workers (Linux on x86-64 or AArch64"

@@ -2,7 +2,7 @@
 
 :func:`check_shapes` checks new data with the types of what it mentions;
 :func:`shape_violations` and :func:`shape_error` are its two halves, for a
-check made chunk by chunk (:mod:`cfkb.importstream`). An :class:`Origin`
+check made chunk by chunk (:mod:`cfkb.io.importstream`). An :class:`Origin`
 says which file, row or claim node a claim came from, so a violation is
 reported at its ``file:line:column``.
 """
@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.errors import ShapeError
-from cfkb.model import CFKB, ONTOLOGY_GRAPH, PROV, RDF, SCHEMA, Claim, curie
-from cfkb.rdfio import locate
-from cfkb.store import KnowledgeBase
-from cfkb.tables import ENTITY_COLUMNS, Row
+from cfkb.io.rdfio import locate
+from cfkb.io.tables import ENTITY_COLUMNS, Row
+from cfkb.model.names import expand_curie
+from cfkb.model.vocabulary import CFKB, ONTOLOGY_GRAPH, PROV, RDF, SCHEMA, Claim, curie
+from cfkb.resources import shapes_dir
+from cfkb.store.core import KnowledgeBase
 
 if TYPE_CHECKING:
-    from cfkb.validate import Violation
+    from cfkb.shacl.validate import Violation
 
 #: The table column a claim property comes from (to point at the offending cell).
 _PATH_COLUMNS = {
@@ -64,10 +66,10 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
 
     ``records`` are new claims as (IRI, record): part of the data, checked
     without making their quads where the compiled check can (see
-    :func:`cfkb.shapecheck.check`).
+    :func:`cfkb.shacl.shapecheck.check`).
 
     The shapes of ``shapes/claims.ttl`` decide. They run compiled
-    (:mod:`cfkb.shapecheck`); pySHACL runs them only if they use a feature
+    (:mod:`cfkb.shacl.shapecheck`); pySHACL runs them only if they use a feature
     the compiled checker does not evaluate.
 
     Raises:
@@ -82,9 +84,14 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
 def shape_violations(kb: KnowledgeBase, additions: list[ox.Quad], records: Sequence[tuple[str, Claim]] = ()
                      ) -> list[Violation]:
     """What :func:`check_shapes` finds, as violations (nothing raised)."""
-    from cfkb.resources import shapes_dir
-    from cfkb.shapecheck import NotCompilableError, check, compiled, record_nodes, type_quads
-    from cfkb.validate import validate_quads
+    from cfkb.shacl.shapecheck import (  # deferred: loads rdflib
+        NotCompilableError,
+        check,
+        compiled,
+        record_nodes,
+        type_quads,
+    )
+    from cfkb.shacl.validate import validate_quads  # deferred: loads rdflib
 
     index = kb.entity_index()
     mentioned = {q.object for q in additions if isinstance(q.object, ox.NamedNode)}
@@ -147,7 +154,6 @@ def violation_order(v: Violation, origins: dict[str, Origin]) -> tuple[str, int,
 
 def _column_of_value(origin: Origin, value: str) -> str | None:
     """The entity column of a row whose resolved IRI is ``value`` (an IRI or CURIE)."""
-    from cfkb.names import expand_curie
 
     if origin.row is None or origin.claim is None:
         return None

@@ -1,7 +1,7 @@
 """Import: claim tables and RDF files in, all or nothing.
 
 Every file of one call is read, resolved and SHACL-checked before anything is
-written; then one :meth:`~cfkb.store.KnowledgeBase.write_many` adds it all
+written; then one :meth:`~cfkb.store.core.KnowledgeBase.write_many` adds it all
 (a transaction, or for a big batch the journalled bulk load). On any error
 the store is as it was. Each call is recorded as a PROV activity (an import batch) that every
 new claim points to.
@@ -12,7 +12,7 @@ import never opens the database for writing and leaves every file of the
 store byte for byte as it was), and only then opens the store for writing to
 commit. :func:`import_files` does plan and commit on a base already open.
 Claim tables imported into an on-disk store without creating entities are
-planned in fixed-size chunks (:mod:`cfkb.importstream`), so memory does not
+planned in fixed-size chunks (:mod:`cfkb.io.importstream`), so memory does not
 grow with the file; the checks, errors and commit are the same.
 """
 
@@ -20,86 +20,49 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from cfkb import __version__
-from cfkb.bulk import collector_paused
-from cfkb.errors import InputError, ParseError, ProblemsError, ShapeError, StoreLockedError
-from cfkb.importcheck import COLUMN_FIELDS, Origin, check_shapes
-from cfkb.model import (
-    BATCH_PREFIX,
+from cfkb.errors import InputError, ParseError, ShapeError, StoreLockedError
+from cfkb.io.batch import (
+    ImportReport,
+    InputFile,
+    Progress,
+    batch_iri,
+    batch_quads,
+    claim_text,
+    now,
+    raise_problems,
+)
+from cfkb.io.importcheck import COLUMN_FIELDS, Origin, check_shapes
+from cfkb.io.importstream import StreamPlan, commit_stream, plan_stream, streams
+from cfkb.io.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
+from cfkb.io.tables import Resolver, Row, read_rows
+from cfkb.io.tlp import default_level
+from cfkb.model.names import RoleTypes
+from cfkb.model.vocabulary import (
     CFKB,
-    DCT,
-    PROV,
     RDF,
     RDFS,
     SKOS,
-    XSD,
     Claim,
-    ClaimText,
-    content_hash,
     curie,
+    tlp_term,
 )
-from cfkb.names import analyst_iri, partner_iri
-from cfkb.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
-from cfkb.store import MARKER, KnowledgeBase, Location
-from cfkb.tables import Resolver, Row, read_rows
+from cfkb.resources import data_dir
+from cfkb.store.bulk import collector_paused
+from cfkb.store.core import MARKER, KnowledgeBase, Location
+from cfkb.store.remote import is_remote
+from cfkb.workflow.entities import role_types
 
 #: Which class a created entity gets, by the column that named it.
 _COLUMN_TYPES = {"source": "MediaOutlet", "cited_in": "Document", "speaker": "Person", "area": "Province",
                  "election": "Election"}
-
-
-#: Called with the number of input lines just processed.
-Progress = Callable[[int], None]
-
-
-@dataclass
-class InputFile:
-    """One file to import: its name (for messages), bytes and format (None: guess).
-
-    ``own`` marks quads cfkb made itself (a partner import's gradings): only
-    those may write the base's own records. Files from outside never are.
-    """
-
-    name: str
-    data: bytes
-    format: str | None = None
-    own: bool = False
-
-    @property
-    def lines(self) -> int:
-        """Lines in the file (the unit of import progress)."""
-        return self.data.count(b"\n") + (0 if self.data.endswith(b"\n") else 1)
-
-
-@dataclass
-class ImportReport:
-    """What an import did."""
-
-    batch: str
-    files: list[str]
-    claims_added: list[str] = field(default_factory=list)
-    claims_present: list[str] = field(default_factory=list)
-    entities_created: list[tuple[str, str, str]] = field(default_factory=list)
-    other_triples: int = 0
-    #: names taken as transliteration variants: (cell text, IRI, how)
-    name_variants: list[tuple[str, str, str]] = field(default_factory=list)
-    #: open conflicts the import added (None: not counted)
-    new_conflicts: int | None = None
-    #: records of the sending base the files carried and the base did not store, by kind
-    left_out: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def claims_seen(self) -> int:
-        return len(self.claims_added) + len(self.claims_present)
 
 
 @dataclass
@@ -140,27 +103,6 @@ class Prepared:
     problems: list[InputError] = field(default_factory=list)
 
 
-def now() -> dt.datetime:
-    """The time an import records (UTC, whole seconds)."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-
-
-def batch_iri(when: dt.datetime, analyst: str, files: Sequence[InputFile]) -> ox.NamedNode:
-    """The import batch's IRI: a hash of when, who and the files' bytes."""
-    return ox.NamedNode(BATCH_PREFIX + content_hash(when.isoformat(), analyst,
-                                                    *(hashlib.sha256(f.data).hexdigest() for f in files)))
-
-
-def claim_text(batch: ox.NamedNode, analyst: str, when: dt.datetime) -> ClaimText:
-    """New claims as N-Quads text, each with its record of the batch."""
-    return ClaimText(tail=[(CFKB.recordedAt, _lit(when.isoformat(), XSD.dateTime)),
-                           (CFKB.recordedBy, ox.Literal(analyst)), (PROV.wasGeneratedBy, batch)])
-
-
-def _lit(value: str, datatype: ox.NamedNode | None = None) -> ox.Literal:
-    return ox.Literal(value, datatype=datatype) if datatype else ox.Literal(value)
-
-
 def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
                 progress: Progress | None = None, new_entities: bool = False) -> Prepared:
     """Read and resolve every file; nothing is checked or written.
@@ -169,7 +111,6 @@ def read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entitie
     and the next one read; a file that stops parsing is left there and the
     next file read. The caller raises them (see :func:`raise_problems`).
     """
-    from cfkb.entities import role_types
 
     resolver = Resolver(kb.entity_index(), kb.predicates(), create=create_entities, roles=role_types(kb),
                         new=new_entities)
@@ -287,44 +228,6 @@ def _new_entity_clashes(resolver: Resolver, f: InputFile, quads: list[ox.Quad]) 
     return out
 
 
-def _problem_key(exc: InputError) -> tuple[str, int, int, str]:
-    path = getattr(exc, "path", None)
-    return (path or "~", getattr(exc, "line", None) or 0, getattr(exc, "column", None) or 0, str(exc))
-
-
-def raise_problems(problems: Sequence[InputError]) -> None:
-    """Raise the problems found, if any: one alone as itself, several as one
-    :class:`~cfkb.errors.ProblemsError` listing each, in file order."""
-    lines: list[tuple[tuple[str, int, int, str], str]] = []
-    count = 0
-    for exc in problems:
-        details = getattr(exc, "details", None)
-        if isinstance(exc, (ShapeError, ProblemsError)) and details:
-            extra = getattr(exc, "count", len(details))
-            count += max(extra, len(details))
-            lines += [((exc.path or "~", 0, 0, d), d) for d in details] if isinstance(exc, ShapeError) \
-                else [((d.split(":", 1)[0], 0, 0, d), d) for d in details]
-        else:
-            count += 1
-            lines.append((_problem_key(exc), str(exc)))
-    if not lines:
-        return
-    if len(problems) == 1 and (count == 1 or isinstance(problems[0], (ShapeError, ProblemsError))):
-        raise problems[0]
-    lines.sort(key=lambda x: _line_order(x[1], x[0]))
-    raise ProblemsError([text for _, text in lines], count)
-
-
-def _line_order(text: str, key: tuple[str, int, int, str]) -> tuple[str, int, int, str]:
-    """Order problem lines by file, line and column (read from ``file:line:column: ...``)."""
-    import re
-
-    m = re.match(r"^(.*?):(\d+)(?::(\d+))?: ", text)
-    if m:
-        return (m.group(1), int(m.group(2)), int(m.group(3) or 0), text)
-    return key
-
-
 def _follow_merges(claim: Claim, merged: dict[str, str]) -> Claim:
     """The claim with entities merged into others replaced by the kept ones."""
     changes = {}
@@ -361,7 +264,6 @@ def created_entity_quads(kb: KnowledgeBase, resolver: Resolver, problems: list[I
     When no class fits, the two rows that disagree are named: added to
     ``problems`` if given, else raised.
     """
-    from cfkb.entities import role_types
 
     rt = resolver.roles if resolver.roles is not None else role_types(kb)
     quads = []
@@ -382,7 +284,6 @@ def created_entity_quads(kb: KnowledgeBase, resolver: Resolver, problems: list[I
 
 def _type_clash(label: str, uses: Mapping[tuple[str, str | None], Row | None], rt: object) -> InputError:
     """The error for a new entity whose roles need classes that no class has."""
-    from cfkb.names import RoleTypes
 
     assert isinstance(rt, RoleTypes)
     items = list(uses.items())
@@ -402,32 +303,6 @@ def _type_clash(label: str, uses: Mapping[tuple[str, str | None], Row | None], r
                     return row_b.error(col_b, message)
                 return InputError(message)
     return InputError(f"new entity {label!r}: no class fits all its roles; add it first with 'cfkb entity add'")
-
-
-def batch_quads(batch: ox.NamedNode, files: Sequence[InputFile], analyst: str, when: dt.datetime,
-                partner: str | None = None) -> list[ox.Quad]:
-    """The batch's own record: when, by whom, from which partner, which files."""
-    agent = analyst_iri(analyst)
-    quads = [
-        ox.Quad(batch, RDF.type, CFKB.ImportBatch),
-        ox.Quad(batch, PROV.startedAtTime, _lit(when.isoformat(), XSD.dateTime)),
-        ox.Quad(batch, PROV.wasAssociatedWith, agent),
-        ox.Quad(batch, CFKB.softwareVersion, ox.Literal(f"cfkb {__version__}")),
-        ox.Quad(agent, RDF.type, PROV.Person),
-        ox.Quad(agent, RDFS.label, ox.Literal(analyst)),
-    ]
-    if partner:
-        org = partner_iri(partner)
-        quads += [ox.Quad(batch, CFKB.fromPartner, org), ox.Quad(org, RDF.type, PROV.Organization),
-                  ox.Quad(org, RDFS.label, ox.Literal(partner))]
-    for i, f in enumerate(files, 1):
-        node = ox.NamedNode(f"{batch.value}/file/{i}")
-        quads += [
-            ox.Quad(batch, PROV.used, node),
-            ox.Quad(node, DCT.title, ox.Literal(f.name)),
-            ox.Quad(node, CFKB.sha256, ox.Literal(hashlib.sha256(f.data).hexdigest())),
-        ]
-    return quads
 
 
 def plan_import(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool = False,
@@ -484,8 +359,6 @@ def markings_kept(kb: KnowledgeBase, quads: Sequence[ox.Quad]) -> list[ox.Quad]:
     as the strictest, but none counts as the default): the default is
     written beside it, so the marking can only go up.
     """
-    from cfkb.model import tlp_term
-    from cfkb.tlp import default_level
 
     marked = {q.subject for q in quads if q.predicate == CFKB.tlp and isinstance(q.subject, ox.NamedNode)}
     extra = []
@@ -504,7 +377,7 @@ def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | N
            partner: str | None = None) -> ImportReport:
     """Write a checked plan, all or nothing (``kb`` must be writable).
 
-    One :meth:`~cfkb.store.KnowledgeBase.write_many`: a transaction for a
+    One :meth:`~cfkb.store.core.KnowledgeBase.write_many`: a transaction for a
     small plan, the journalled bulk load for a big one.
 
     Claims the base already holds are counted, not written again. ``partner``
@@ -574,7 +447,6 @@ def import_lock(path: Location) -> Iterator[None]:
     Raises:
         StoreLockedError: another process is importing into the store.
     """
-    from cfkb.remote import is_remote
 
     if is_remote(path):
         # a shared server keeps writers apart with its own transactions
@@ -613,7 +485,6 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
         InputError: bad input; the store's files are untouched.
         StoreLockedError: another process is writing ("store in use").
     """
-    from cfkb.importstream import StreamPlan, commit_stream, plan_stream, streams
 
     plan: Plan | StreamPlan
     with import_lock(path):
@@ -636,7 +507,7 @@ def _conflicts_involving(kb: KnowledgeBase, claims: Sequence[str]) -> int:
     (which the write has just brought up to date)."""
     if not claims:
         return 0
-    from cfkb.engine.index import open_index
+    from cfkb.engine.index import open_index  # deferred: loads duckdb
 
     with open_index(kb) as index:
         return index.page({}, claims=claims, limit=0)[0]
@@ -658,7 +529,6 @@ def _spool_dropped_on_failure(plan: object) -> Iterator[None]:
 
 def seed_files() -> list[InputFile]:
     """The bundled corpus: the gazetteer, then the claim tables."""
-    from cfkb.resources import data_dir
 
     paths = sorted(data_dir().glob("*.ttl")) + sorted(data_dir().glob("*.yaml"))
     return [InputFile(p.name, p.read_bytes()) for p in paths]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from cfkb.model import SH_NS
+from cfkb.model.vocabulary import SH_NS
+from cfkb.resources import ontology_path
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,6 @@ def load_shapes(paths: tuple[Path, ...]) -> rdflib.Graph:
 
 @lru_cache(maxsize=1)
 def load_ontology() -> rdflib.Graph:
-    from cfkb.resources import ontology_path
-
     return rdflib.Graph().parse(ontology_path(), format="turtle")
 
 
