@@ -52,7 +52,7 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.engine import FILE, INDEX_TABLES, on_progress, tell
+from cfkb.engine.common import FILE, INDEX_TABLES, on_progress, tell
 from cfkb.model.vocabulary import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
 from cfkb.store.backend import value_of
 from cfkb.store.bulk import collector_paused
