@@ -60,10 +60,6 @@ class ImportReport:
     #: records of the sending base the files carried and the base did not store, by kind
     left_out: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def claims_seen(self) -> int:
-        return len(self.claims_added) + len(self.claims_present)
-
 
 def now() -> dt.datetime:
     """The time an import records (UTC, whole seconds)."""

@@ -947,27 +947,7 @@ def turtle(triples: Iterable[ox.Triple], header: str = "") -> str:
     return (header + "\n" if header else "") + text
 
 
-def lines(quads: Iterable[ox.Quad], *, with_graph: bool) -> str:
-    """Sorted N-Triples (or N-Quads) text."""
-    rows = set()
-    for q in quads:
-        graph = "" if isinstance(q.graph_name, ox.DefaultGraph) or not with_graph else f" {q.graph_name}"
-        rows.add(f"{q.subject} {q.predicate} {q.object}{graph} .")
-    return "".join(r + "\n" for r in sorted(rows))
-
-
-def serialize(quads: list[ox.Quad], fmt: str, *, header: str = "") -> str:
-    """Some quads in a format, deterministically (no TLP filter: see :func:`export_base`)."""
-    if fmt == "turtle":
-        return turtle((q.triple for q in quads), header)
-    if fmt == "nt":
-        return lines(quads, with_graph=False)
-    if fmt == "nq":
-        return lines(quads, with_graph=True)
-    raise UnknownFormatError(f"unknown export format {fmt!r}; choose one of nt, nq, turtle")
-
-
 __all__ = [
     "ExportOptions", "ExportResult", "FORMATS", "PROFILES", "TLP_LICENSE", "data_quads", "export_base",
-    "lines", "read_graph", "serialize", "turtle", "write", "LEVEL_OF_NT",
+    "read_graph", "turtle", "write", "LEVEL_OF_NT",
 ]
