@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, ProblemsError, ShapeError
-from cfkb.model.names import analyst_iri, partner_iri
+from cfkb.model.terms import analyst_iri, partner_iri
 from cfkb.model.vocabulary import BATCH_PREFIX, CFKB, DCT, PROV, RDF, RDFS, XSD, ClaimText, content_hash
 from cfkb.version import __version__
 

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from cfkb.errors import ShapeError
 from cfkb.io.rdfio import locate
 from cfkb.io.tables import ENTITY_COLUMNS, Row
-from cfkb.model.names import expand_curie
+from cfkb.model.spelling import expand_curie
 from cfkb.model.vocabulary import CFKB, ONTOLOGY_GRAPH, PROV, RDF, SCHEMA, Claim, curie
 from cfkb.resources import shapes_dir
 from cfkb.store.core import KnowledgeBase

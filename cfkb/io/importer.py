@@ -44,7 +44,7 @@ from cfkb.io.importstream import StreamPlan, commit_stream, plan_stream, streams
 from cfkb.io.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
 from cfkb.io.tables import Resolver, Row, read_rows
 from cfkb.io.tlp import default_level
-from cfkb.model.names import RoleTypes
+from cfkb.model.terms import RoleTypes
 from cfkb.model.vocabulary import (
     CFKB,
     RDF,

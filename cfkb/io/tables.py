@@ -17,7 +17,9 @@ import yaml
 
 from cfkb.errors import AmbiguousNameError, InputError, ParseError, UnknownNameError
 from cfkb.io.rdfio import decode, refuse_markup
-from cfkb.model.names import EntityIndex, RoleTypes, expand_curie, new_entity_iri, normalize, resolve_predicate
+from cfkb.model.names import EntityIndex
+from cfkb.model.spelling import expand_curie, normalize
+from cfkb.model.terms import RoleTypes, new_entity_iri, resolve_predicate
 from cfkb.model.vocabulary import CREDIBILITY, MODALITIES, RELIABILITY, TLP_LEVELS, Claim
 from cfkb.store.guard import check_size, limits
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model.names import analyst_iri
+from cfkb.model.terms import analyst_iri
 from cfkb.model.vocabulary import (
     CFID_NS,
     CFKB,
