@@ -116,7 +116,7 @@ def claim_grade(state: State, claim_id: str, credibility: int) -> None:
     Example:
       cfkb claim grade 5c1e0f2a 2
     """
-    from cfkb.workflow.decisions import grade_claim
+    from cfkb.workflow.grading import grade_claim
 
     iri = grade_claim(state.kb(write=True), claim_id, credibility, analyst=state.analyst)
     _say(f"claim {iri.rsplit('/', 1)[-1]}: credibility {credibility}")

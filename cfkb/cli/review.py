@@ -169,7 +169,7 @@ def source_rate(state: State, name: str, reliability: str) -> None:
     Example:
       cfkb source rate "Al-Rabaa TV" C
     """
-    from cfkb.workflow.decisions import rate_source
+    from cfkb.workflow.grading import rate_source
 
     kb = state.kb(write=True)
     iri = kb.entity_index().resolve(name)
@@ -213,7 +213,7 @@ def sources(state: State, fmt: str) -> None:
     """
     from dataclasses import asdict
 
-    from cfkb.workflow.decisions import source_records
+    from cfkb.workflow.records import source_records
 
     records = source_records(state.kb())
     names = ["label", "kind", "reliability", "claims", "preferred", "deprecated", "conflicts", "last_spoke"]
