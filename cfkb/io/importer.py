@@ -42,7 +42,8 @@ from cfkb.io.batch import (
 from cfkb.io.importcheck import COLUMN_FIELDS, Origin, check_shapes
 from cfkb.io.importstream import StreamPlan, commit_stream, plan_stream, streams
 from cfkb.io.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
-from cfkb.io.tables import Resolver, Row, read_rows
+from cfkb.io.resolver import Resolver
+from cfkb.io.tables import Row, read_rows
 from cfkb.io.tlp import default_level
 from cfkb.model.terms import RoleTypes
 from cfkb.model.vocabulary import (
