@@ -144,7 +144,8 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
 
 
 def _query_with_timeout(kb: KnowledgeBase, text: str, bound: dict[str, Any], fmt: str, timeout: float) -> None:
-    from cfkb.server.executor import QueryJob, make_runner
+    from cfkb.server.executor import make_runner
+    from cfkb.server.jobs import QueryJob
 
     runner = make_runner(kb, 1)
     try:
