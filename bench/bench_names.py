@@ -138,8 +138,8 @@ def measure(kb: KnowledgeBase, data: bytes, repeat: int = 1) -> dict[str, Any]:
 
 
 def _measure(kb: KnowledgeBase, data: bytes) -> dict[str, Any]:
-    from cfkb.io.tables import Resolver
-    from cfkb.model import names as names_module
+    from cfkb.io.resolver import Resolver
+    from cfkb.model import spelling as names_module
     from cfkb.model.names import EntityIndex
     from cfkb.workflow.entities import role_types
 

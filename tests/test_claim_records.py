@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from cfkb.model.vocabulary import CFID_NS, CFKB, CFKB_NS, CLAIM_PROPERTIES, ONTOLOGY_GRAPH, RDFS, Claim, ClaimText
 from cfkb.resources import shapes_dir
-from cfkb.shacl.shapecheck import check, compiled, record_nodes, type_quads
+from cfkb.shacl.compiler import compiled
+from cfkb.shacl.shapecheck import check, record_nodes, type_quads
 from cfkb.store.core import BULK_MIN_QUADS, KnowledgeBase
 from conftest import invoke
 from storestate import store_state

@@ -126,7 +126,7 @@ def test_progress_counts_every_input_line(kb, tmp_path):
 def test_progress_bar_only_on_a_terminal_for_large_inputs(monkeypatch):
     import sys
 
-    from cfkb import cli
+    from cfkb.cli import progress as cli
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     assert isinstance(cli._progress_bar(10**6), cli._NoBar)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from cfkb.errors import AmbiguousNameError, UnknownNameError
-from cfkb.model.names import EntityIndex, resolve_predicate
+from cfkb.model.names import EntityIndex
+from cfkb.model.terms import resolve_predicate
 from cfkb.model.vocabulary import CFID_NS, CFKB_NS
 
 
@@ -57,7 +58,7 @@ def test_unknown_predicate_suggests_memberof():
     ("حَيْدَر", "حيدر"),        # short-vowel diacritics
 ])
 def test_arabic_normalisation(variant, canonical):
-    from cfkb.model.names import normalize
+    from cfkb.model.spelling import normalize
 
     assert normalize(variant) == normalize(canonical)
 
@@ -71,7 +72,7 @@ def test_arabic_normalisation(variant, canonical):
     ("Sadr", "Sadr"),
 ])
 def test_transliteration_variants_share_a_skeleton(a, b):
-    from cfkb.model.names import skeleton
+    from cfkb.model.spelling import skeleton
 
     assert skeleton(a) == skeleton(b)
 
@@ -84,7 +85,7 @@ def test_arabic_script_names_resolve_with_spelling_variation(kb):
 
 
 def test_suggestions_name_each_entity_once(kb):
-    from cfkb.model.names import normalize
+    from cfkb.model.spelling import normalize
 
     with pytest.raises(UnknownNameError) as err:
         kb.entity_index().resolve("Kataib Hezbolla Brigade")

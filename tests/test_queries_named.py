@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import pytest
 
 from cfkb.model.vocabulary import RDFS
-from cfkb.server.executor import QueryJob, run_job
+from cfkb.server.jobs import QueryJob, run_job
 from cfkb.store.core import KnowledgeBase
 from cfkb.workflow import queries
 

@@ -247,7 +247,7 @@ def test_a_query_worker_process_has_no_network_even_past_the_parser(store_path, 
         "worker_main(Connection(int(sys.argv[1])), sys.argv[2])\n", encoding="utf-8")
     from multiprocessing.connection import Connection
 
-    from cfkb.server.executor import QueryJob
+    from cfkb.server.jobs import QueryJob
 
     ours, theirs = socket.socketpair()
     proc = subprocess.Popen([sys.executable, str(script), str(theirs.fileno()), str(store_path)],

@@ -10,7 +10,8 @@ import rdflib
 
 from cfkb.model.vocabulary import CFID_NS, CFKB, ONTOLOGY_GRAPH, PROV, RDF, SH_NS, XSD, Claim
 from cfkb.resources import shapes_dir
-from cfkb.shacl.shapecheck import NotCompilableError, check, compile_shapes, compiled, type_quads
+from cfkb.shacl.compiler import NotCompilableError, compile_shapes, compiled
+from cfkb.shacl.shapecheck import check, type_quads
 from cfkb.shacl.validate import load_shapes, run_pyshacl, to_rdflib
 from cfkb.store.core import KnowledgeBase
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, ProblemsError, ShapeError
-from cfkb.model.names import analyst_iri, partner_iri
+from cfkb.model.terms import analyst_iri, partner_iri
 from cfkb.model.vocabulary import BATCH_PREFIX, CFKB, DCT, PROV, RDF, RDFS, XSD, ClaimText, content_hash
 from cfkb.version import __version__
 
@@ -59,10 +59,6 @@ class ImportReport:
     new_conflicts: int | None = None
     #: records of the sending base the files carried and the base did not store, by kind
     left_out: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def claims_seen(self) -> int:
-        return len(self.claims_added) + len(self.claims_present)
 
 
 def now() -> dt.datetime:

@@ -28,6 +28,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import IO, cast
 
 import pyoxigraph as ox
 
@@ -60,8 +61,10 @@ from cfkb.model.vocabulary import (
     XSD,
     content_hash,
 )
+from cfkb.store.backend import Backend, GraphName
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.remote import RemoteStore
 from cfkb.version import __version__
 
 FORMATS = ("turtle", "trig", "jsonld", "nt", "nq")
@@ -143,7 +146,7 @@ class ExportResult:
 
 # -- reading the base ----------------------------------------------------------
 
-def read_graph(store: ox.Store) -> Graph:
+def read_graph(store: Backend) -> Graph:
     """Every triple of the base but the ontology, grouped by subject, as N-Triples strings.
 
     Named graphs other than the ontology (a partner's nanopublications, say)
@@ -152,22 +155,33 @@ def read_graph(store: ox.Store) -> Graph:
     return _read(store)[0]
 
 
-def _read(store: ox.Store) -> tuple[Graph, bool]:
+def _read(store: Backend) -> tuple[Graph, bool]:
     """:func:`read_graph`, and whether the base may hold blank nodes (False
     only when no ``_:`` occurs anywhere in it, so the blank-node passes can be
     skipped)."""
     reader = _Reader()
-    store.dump(reader, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    _dump(store, reader, ox.DefaultGraph())
     for g in store.named_graphs():
         if g not in INTERNAL_GRAPHS:
-            store.dump(reader, format=ox.RdfFormat.N_TRIPLES, from_graph=g)
+            _dump(store, reader, g)
         else:  # a marking counts wherever it is (only the marking is read from the base's own graphs)
             marks = [ox.Triple(q.subject, q.predicate, q.object)
                      for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
             if marks:
-                reader.write(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES))
+                reader.write(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES) or b"")
     reader.close()
     return reader.graph, reader.bnodes
+
+
+def _dump(store: Backend, reader: _Reader, graph: GraphName) -> None:
+    """One graph of the base as N-Triples, written piece by piece into ``reader``."""
+    if isinstance(store, ox.Store):
+        # pyoxigraph writes to anything with a write method; its stub names IO[bytes]
+        store.dump(cast(IO[bytes], reader), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+    elif isinstance(store, RemoteStore):
+        store.dump(reader, format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+    else:  # pragma: no cover - the two backends there are
+        raise TypeError(f"cannot read a graph from {type(store).__name__}")
 
 
 class _Reader:
@@ -365,9 +379,9 @@ def _select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions, 
     released_conflicts = {k.iri: k for k in conflicts if k.claims <= rel.claims}
     conflict_triples: list[ox.Triple] = []
     if opts.conflicts_only:
-        keep = [k for k in released_conflicts.values() if k.claims & chosen]
-        chosen = set().union(*(k.claims for k in keep)) if keep else set()
-        conflict_triples = _conflict_triples(kb, {k.iri for k in keep})
+        kept = [k for k in released_conflicts.values() if k.claims & chosen]
+        chosen = set().union(*(k.claims for k in kept)) if kept else set()
+        conflict_triples = _conflict_triples(kb, {k.iri for k in kept})
     accepted: dict[tuple[str, str, str], set[str]] = {}
     if opts.accepted_view:
         accepted = _accepted(graph, chosen, conflicts, _statuses(kb))
@@ -740,7 +754,7 @@ def _jsonld(blocks: Graph, header: tuple[str, Pairs] | None, prefixes: dict[str,
             return sorted((canon(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
         return value
 
-    nodes = [canon(n) for n in nodes]
+    nodes = [{k: canon(v) for k, v in n.items()} for n in nodes]
 
     def is_header(n: dict[str, object]) -> bool:
         types = n.get("@type", [])
@@ -768,6 +782,8 @@ def _jsonld_nodes(blocks: Graph, header: tuple[str, Pairs] | None,
     ctx = Context(dict(prefixes))
     converter = Converter(ctx, False, False)
     empty = rdflib.Graph()
+    # the subject the converter asks for is read only for blank-node objects, never passed here
+    no_subject = rdflib.URIRef("urn:cfkb:none")
     # a predicate that is one of the context's own IRIs would be written as that term
     reserved = {f"<{ns}>" for ns in prefixes.values()} | set(_RDF_LIST)
     keys: dict[str, str] = {}
@@ -786,7 +802,7 @@ def _jsonld_nodes(blocks: Graph, header: tuple[str, Pairs] | None,
         if found is not values:
             return found
         if o[0] == "<":
-            found = converter.to_raw_value(empty, None, rdflib.URIRef(o[1:-1]), {})
+            found = converter.to_raw_value(empty, no_subject, rdflib.URIRef(o[1:-1]), {})
         elif o[0] == "_":  # a node of its own, named by its label
             found = {"@id": o}
             if not everything.get(o):
@@ -798,7 +814,8 @@ def _jsonld_nodes(blocks: Graph, header: tuple[str, Pairs] | None,
                 found = {"@language": rest[1:], "@value": lex} if rest else lex  # what rdflib makes of it
             else:  # escapes, datatypes: rdflib's own parse and conversion
                 lit = next(iter(rdflib.Graph().parse(data=f"<urn:x:s> <urn:x:p> {o} .\n", format="nt")))[2]
-                found = converter.to_raw_value(empty, None, lit, {})
+                assert isinstance(lit, rdflib.Literal)  # the object of that one line
+                found = converter.to_raw_value(empty, no_subject, lit, {})
         else:
             raise _NotPlain(o)
         values[o] = found
@@ -819,6 +836,7 @@ def _jsonld_nodes(blocks: Graph, header: tuple[str, Pairs] | None,
             if node_id in nodes:  # two subjects, one compact name: rdflib keeps one
                 raise _NotPlain(s)
             node: dict[str, object] = {"@id": node_id}
+            value: object
             for p, o in set(pairs):
                 if p == NT_TYPE:
                     if o[0] != "<":
@@ -929,27 +947,7 @@ def turtle(triples: Iterable[ox.Triple], header: str = "") -> str:
     return (header + "\n" if header else "") + text
 
 
-def lines(quads: Iterable[ox.Quad], *, with_graph: bool) -> str:
-    """Sorted N-Triples (or N-Quads) text."""
-    rows = set()
-    for q in quads:
-        graph = "" if isinstance(q.graph_name, ox.DefaultGraph) or not with_graph else f" {q.graph_name}"
-        rows.add(f"{q.subject} {q.predicate} {q.object}{graph} .")
-    return "".join(r + "\n" for r in sorted(rows))
-
-
-def serialize(quads: list[ox.Quad], fmt: str, *, header: str = "") -> str:
-    """Some quads in a format, deterministically (no TLP filter: see :func:`export_base`)."""
-    if fmt == "turtle":
-        return turtle((q.triple for q in quads), header)
-    if fmt == "nt":
-        return lines(quads, with_graph=False)
-    if fmt == "nq":
-        return lines(quads, with_graph=True)
-    raise UnknownFormatError(f"unknown export format {fmt!r}; choose one of nt, nq, turtle")
-
-
 __all__ = [
     "ExportOptions", "ExportResult", "FORMATS", "PROFILES", "TLP_LICENSE", "data_quads", "export_base",
-    "lines", "read_graph", "serialize", "turtle", "write", "LEVEL_OF_NT",
+    "read_graph", "turtle", "write", "LEVEL_OF_NT",
 ]

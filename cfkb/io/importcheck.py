@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from cfkb.errors import ShapeError
 from cfkb.io.rdfio import locate
 from cfkb.io.tables import ENTITY_COLUMNS, Row
-from cfkb.model.names import expand_curie
+from cfkb.model.spelling import expand_curie
 from cfkb.model.vocabulary import CFKB, ONTOLOGY_GRAPH, PROV, RDF, SCHEMA, Claim, curie
 from cfkb.resources import shapes_dir
 from cfkb.store.core import KnowledgeBase
@@ -84,13 +84,8 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
 def shape_violations(kb: KnowledgeBase, additions: list[ox.Quad], records: Sequence[tuple[str, Claim]] = ()
                      ) -> list[Violation]:
     """What :func:`check_shapes` finds, as violations (nothing raised)."""
-    from cfkb.shacl.shapecheck import (  # deferred: loads rdflib
-        NotCompilableError,
-        check,
-        compiled,
-        record_nodes,
-        type_quads,
-    )
+    from cfkb.shacl.compiler import NotCompilableError, compiled
+    from cfkb.shacl.shapecheck import check, record_nodes, type_quads
     from cfkb.shacl.validate import validate_quads  # deferred: loads rdflib
 
     index = kb.entity_index()

@@ -42,9 +42,10 @@ from cfkb.io.batch import (
 from cfkb.io.importcheck import COLUMN_FIELDS, Origin, check_shapes
 from cfkb.io.importstream import StreamPlan, commit_stream, plan_stream, streams
 from cfkb.io.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
-from cfkb.io.tables import Resolver, Row, read_rows
+from cfkb.io.resolver import Resolver
+from cfkb.io.tables import Row, read_rows
 from cfkb.io.tlp import default_level
-from cfkb.model.names import RoleTypes
+from cfkb.model.terms import RoleTypes
 from cfkb.model.vocabulary import (
     CFKB,
     RDF,
@@ -55,9 +56,10 @@ from cfkb.model.vocabulary import (
     tlp_term,
 )
 from cfkb.resources import data_dir
+from cfkb.store.backend import value_of
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import MARKER, KnowledgeBase, Location
-from cfkb.store.remote import is_remote
+from cfkb.store.remote import RemoteSettings, is_remote
 from cfkb.workflow.entities import role_types
 
 #: Which class a created entity gets, by the column that named it.
@@ -159,10 +161,10 @@ def _read_inputs(kb: KnowledgeBase, files: Sequence[InputFile], resolver: Resolv
             resolver.index.grown = resolver.index.grown or bool(file_rest)
             for q in file_rest:
                 if q.predicate in (RDFS.label, SKOS.altLabel) and isinstance(q.object, ox.Literal):
-                    resolver.index.add(q.subject.value, q.object.value,
+                    resolver.index.add(value_of(q.subject), q.object.value,
                                        preferred=q.predicate == RDFS.label and q.object.language in (None, "en"))
                 elif q.predicate == RDF.type and isinstance(q.subject, ox.NamedNode):
-                    resolver.index.types[q.subject.value].add(q.object.value)
+                    resolver.index.types[q.subject.value].add(value_of(q.object))
             resolver.forget()
             if progress:
                 progress(f.lines)
@@ -202,8 +204,8 @@ def _new_entity_clashes(resolver: Resolver, f: InputFile, quads: list[ox.Quad]) 
         s = q.subject.value
         if s in index or s in index.merged:
             continue  # an entity the base has: the file may repeat or add to its names
-        if q.predicate == RDF.type and q.object.value in classes:
-            types.setdefault(s, set()).add(q.object.value)
+        if q.predicate == RDF.type and value_of(q.object) in classes:
+            types.setdefault(s, set()).add(value_of(q.object))
         elif q.predicate in (RDFS.label, SKOS.altLabel) and isinstance(q.object, ox.Literal):
             names.setdefault(s, []).append(q.object.value)
     out: list[InputError] = []
@@ -447,7 +449,6 @@ def import_lock(path: Location) -> Iterator[None]:
     Raises:
         StoreLockedError: another process is importing into the store.
     """
-
     if is_remote(path):
         # a shared server keeps writers apart with its own transactions
         KnowledgeBase.open(path).close()
@@ -458,6 +459,7 @@ def import_lock(path: Location) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: the database lock alone
         yield
         return
+    assert not isinstance(path, RemoteSettings)  # a server's settings are remote, handled above
     KnowledgeBase.open(path).close()  # a clear error if there is no store
     fd = os.open(Path(path) / MARKER, os.O_RDONLY)
     try:

@@ -39,7 +39,8 @@ from cfkb.io.batch import (
 )
 from cfkb.io.importcheck import MAX_DETAILS, Origin, shape_error, shape_violations, violation_order
 from cfkb.io.rdfio import guess_format
-from cfkb.io.tables import READERS, Resolver, Row, read_rows
+from cfkb.io.resolver import Resolver
+from cfkb.io.tables import READERS, Row, read_rows
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.spool import Spool

@@ -25,173 +25,31 @@ silent pick; no key matches an entity of a type the role forbids.
 
 from __future__ import annotations
 
-import functools
 import itertools
-import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import pyoxigraph as ox
 from rapidfuzz import fuzz, process
 
 from cfkb.errors import AmbiguousNameError, UnknownNameError
-from cfkb.model.vocabulary import CFID_NS, CFKB_NS, PREFIXES
-
-_ARABIC_DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي"})
-_APOSTROPHES = re.compile("['\u2019\u2018\u02bc\u02bf\u02be`\u00b4]")
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_.,;:/()\[\]\"]+")
-_ARTICLES = {"al", "el", "the"}
-_LATIN_FOLDS = (("ph", "f"), ("dh", "d"), ("th", "t"), ("ee", "i"), ("oo", "u"), ("ou", "u"), ("q", "k"))
-_VOWEL_RUNS = re.compile(r"[aeiouy]+")
-_DOUBLES = re.compile(r"([^\W\d_])\1+")  # doubled letters, never digits: "List 11" is not "List 1"
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def normalize(name: str) -> str:
-    """The strict key of a name: case, diacritics, hyphens and articles folded.
-
-    >>> normalize("Falah al-Fayyadh") == normalize("falah  AL FAYYADH")
-    True
-    >>> normalize("حَيْدَر العبادي") == normalize("حيدر العبادى")
-    True
-    """
-    if name.isascii():
-        text = name.casefold()
-    else:
-        text = unicodedata.normalize("NFKD", name)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-        text = _ARABIC_DIACRITICS.sub("", text).translate(_ARABIC_FOLD).casefold()
-    text = _APOSTROPHES.sub("", text)
-    words = [w for w in _SEPARATORS.split(text) if w]
-    if len(words) > 1:
-        words = [w for w in words if w not in _ARTICLES] or words
-    # Arabic: the article is written joined to the word.
-    words = [w[2:] if w.startswith("ال") and len(w) > 3 else w for w in words]
-    return " ".join(words)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def skeleton(name: str) -> str:
-    """The loose key of a name: transliteration variants folded.
-
-    Consonant digraphs (ph/f, dh/d, th/t, q/k) and doubled letters fold,
-    and each run of vowels becomes one vowel: where a name has vowels stays
-    part of the key, so "Malik" and "Maliki" differ.
-
-    >>> skeleton("Faleh al-Fayyad") == skeleton("Falah al-Fayyadh")
-    True
-    >>> skeleton("Haider al-Abadi") == skeleton("Haidar al-Abadi")
-    True
-    >>> skeleton("Hadi al-Amiri") == skeleton("Hadi al-Ameri")
-    True
-    """
-    words = []
-    for word in normalize(name).split():
-        for a, b in _LATIN_FOLDS:
-            word = word.replace(a, b)
-        word = _DOUBLES.sub(r"\1", word)
-        # a vowel (or run of them) stays a vowel, of any colour: Amiri/Ameri, Haidar/Haider, Qais/Qays
-        words.append(_VOWEL_RUNS.sub("a", word))
-    return " ".join(words)
-
-
-def expand_curie(text: str) -> str | None:
-    """The IRI a CURIE or ``<IRI>`` stands for, or None if ``text`` is neither."""
-    if ":" not in text:
-        return None
-    text = text.strip()
-    if text.startswith("<") and text.endswith(">"):
-        return text[1:-1]
-    if re.match(r"^https?://\S+$", text) or text.startswith("urn:"):
-        return text
-    m = re.match(r"^([A-Za-z][\w-]*):([\w.\-/]+)$", text)
-    if m and m.group(1) in PREFIXES:
-        return PREFIXES[m.group(1)] + m.group(2)
-    return None
-
-
-#: Words that do not tell one name from another: "Supreme Islamic Iraqi Council"
-#: and "Islamic Supreme Council of Iraq" share every other word.
-_FILLER = {"of", "the", "and", "in", "for", "al", "el", "iraq", "iraqi", "و"}
-#: A transliteration variant resolves only for a name this specific.
-VARIANT_MIN_WORDS = 2
-VARIANT_MIN_LETTERS = 8
-#: Edit-distance similarity (0-100) from which two spellings are suggested for each other.
-SIMILAR = 70
-#: ... and from which a new name is refused as a near duplicate.
-NEAR_DUPLICATE = 90
-#: A word shared by more names than this does not bring candidates for edit distance.
-_COMMON_WORD = 500
-_DIGITS = re.compile(r"\d+")
-
-#: Arabic letters in Latin, for comparing an Arabic spelling with a Latin one.
-_ARABIC_LATIN = str.maketrans({
-    "ا": "a", "ب": "b", "ت": "t", "ث": "th", "ج": "j", "ح": "h", "خ": "kh", "د": "d", "ذ": "dh", "ر": "r",
-    "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t", "ظ": "z", "ع": "", "غ": "gh", "ف": "f",
-    "ق": "q", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h", "و": "u", "ي": "i", "ء": "", "پ": "p",
-    "چ": "ch", "گ": "g", "ڤ": "v", "ی": "i", "ک": "k",
-})
-_ARABIC = re.compile("[\u0600-\u06ff]")
-
-
-def is_arabic(text: str) -> bool:
-    return _ARABIC.search(text) is not None
-
-
-def latin_of_arabic(name: str) -> str:
-    """A rough Latin spelling of an Arabic-script name, for suggestions only.
-
-    >>> consonants(latin_of_arabic("حمدي مالك")) == consonants("Hamdi Malik")
-    True
-    """
-    return normalize(name).translate(_ARABIC_LATIN)
-
-
-_LATIN_VOWELS = re.compile(r"[aeiouy]")
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def consonants(name: str) -> str:
-    """The loose key without its vowels: Arabic script writes no short vowels, so an Arabic
-    spelling and a Latin one are compared on their consonants (for suggestions only).
-
-    >>> consonants("Hamdi Malik")
-    'hmd mlk'
-    """
-    return " ".join(w for w in (_LATIN_VOWELS.sub("", w) for w in skeleton(name).split()) if w)
-
-
-def _content(words: Iterable[str]) -> frozenset[str]:
-    return frozenset(w for w in words if w not in _FILLER)
-
-
-def _letters(key: str) -> int:
-    return sum(ch.isalnum() for ch in key)
-
-
-def specific(name: str) -> bool:
-    """Whether a name is specific enough for a transliteration variant to resolve.
-
-    >>> specific("Fayyad"), specific("Hadi al-Amiri"), specific("Diyalatuna")
-    (False, True, True)
-    """
-    key = normalize(name)
-    return len(key.split()) >= VARIANT_MIN_WORDS or _letters(key) >= VARIANT_MIN_LETTERS
-
-
-def _common(postings: dict[str, set[str]], words: Iterable[str]) -> set[str]:
-    """The keys that every one of ``words`` is in (the smallest posting list first)."""
-    sets = sorted((postings.get(w, set()) for w in words), key=len)
-    if not sets or not sets[0]:
-        return set()
-    return sets[0].intersection(*sets[1:])
-
-
-def _similar_how(score: float) -> Callable[[str], str]:
-    return lambda _name: f"similar spelling, {score:.0f}%"
+from cfkb.model.spelling import (
+    _COMMON_WORD,
+    _DIGITS,
+    _FILLER,
+    NEAR_DUPLICATE,
+    SIMILAR,
+    _common,
+    _content,
+    _similar_how,
+    consonants,
+    expand_curie,
+    is_arabic,
+    latin_of_arabic,
+    normalize,
+    skeleton,
+    specific,
+)
 
 
 @dataclass(frozen=True)
@@ -644,161 +502,3 @@ class EntityIndex:
                                                   self._names[k], 78, "contains"))
         ordered = sorted(found.values(), key=lambda m: (_TIER_ORDER[m.tier], -m.score, self.label(m.iri)))
         return ordered[:limit]
-
-
-#: Words analysts use for the vocabulary's predicates.
-PREDICATE_SYNONYMS = {
-    "partof": "memberOf",
-    "member": "memberOf",
-    "includedin": "memberOf",
-    "belongsto": "memberOf",
-    "runsunder": "runsAs",
-    "runswith": "runsAs",
-    "participates": "participatesIn",
-    "takespartin": "participatesIn",
-    "backs": "supports",
-    "leader": "leads",
-    "ledby": "leads",
-    "wingof": "politicalWingOf",
-    "alliedwith": "allianceWith",
-    "ally": "allianceWith",
-    "runsin": "contests",
-    "rivalof": "competesWith",
-}
-
-
-def resolve_predicate(name: str, predicates: dict[str, str]) -> str:
-    """The IRI of a claim predicate named by local name, CURIE or IRI.
-
-    ``predicates`` maps local names to IRIs. Case is ignored; an unknown name
-    is an error suggesting the closest predicate.
-
-    >>> resolve_predicate("MemberOf", {"memberOf": CFKB_NS + "memberOf"})
-    'https://w3id.org/cfkb/ns#memberOf'
-    """
-    iri = expand_curie(name)
-    if iri is not None and iri in predicates.values():
-        return iri
-    by_key = {k.casefold(): v for k, v in predicates.items()}
-    key = re.sub(r"[\s_\-]", "", name.casefold())
-    if key in by_key:
-        return by_key[key]
-    suggestions: list[str] = []
-    synonym = PREDICATE_SYNONYMS.get(key)
-    if synonym in predicates:
-        suggestions.append(synonym)
-    for k, _, _ in process.extract(key, list(by_key), scorer=fuzz.ratio, limit=2, score_cutoff=60):
-        local = by_key[k][len(CFKB_NS):]
-        if local not in suggestions:
-            suggestions.append(local)
-    raise UnknownNameError(name, suggestions, kind="predicate")
-
-
-def slug(name: str) -> str:
-    """An entity IRI local name made from a label.
-
-    >>> slug("Tahalof al-Safwa al-Watani")
-    'tahalof-al-safwa-al-watani'
-    """
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    text = re.sub(r"[^\w]+", "-", _APOSTROPHES.sub("", text)).strip("-")
-    return text or "entity"
-
-
-def analyst_iri(name: str) -> ox.NamedNode:
-    """The PROV agent IRI of an analyst."""
-    return ox.NamedNode(CFID_NS + "analyst/" + slug(name))
-
-
-def partner_iri(name: str) -> ox.NamedNode:
-    """The PROV agent IRI of a partner institute."""
-    return ox.NamedNode(CFID_NS + "partner/" + slug(name))
-
-
-def new_entity_iri(name: str, taken: set[str] | dict[str, str]) -> str:
-    """A fresh ``cfid:`` IRI for a new entity named ``name``."""
-    base = CFID_NS + slug(name)
-    iri, n = base, 2
-    while iri in taken:
-        iri, n = f"{base}-{n}", n + 1
-    return iri
-
-
-PROV_AGENT = "http://www.w3.org/ns/prov#Agent"
-
-#: The class a table column's entity must have (subject and object: the predicate's domain and range).
-COLUMN_REQUIRES = {"source": CFKB_NS + "Source", "cited_in": CFKB_NS + "Document", "speaker": PROV_AGENT,
-                   "area": CFKB_NS + "Area", "election": CFKB_NS + "Election"}
-#: The class a new entity named in a column gets, when its other roles allow it.
-COLUMN_DEFAULTS = {"source": CFKB_NS + "MediaOutlet", "cited_in": CFKB_NS + "Document",
-                   "speaker": CFKB_NS + "Person", "area": CFKB_NS + "Province", "election": CFKB_NS + "Election"}
-
-
-@dataclass
-class RoleTypes:
-    """Which classes each role of a claim allows: from the ontology's domains, ranges and subclasses.
-
-    ``above`` maps each class to itself and its ancestors.
-    """
-
-    domain: dict[str, str] = field(default_factory=dict)
-    range: dict[str, str] = field(default_factory=dict)
-    above: dict[str, set[str]] = field(default_factory=dict)
-    #: the classes a new entity may get (the ontology's entity classes)
-    classes: list[str] = field(default_factory=list)
-    _below: dict[str, set[str]] = field(default_factory=dict)
-
-    def ancestors(self, cls: str) -> set[str]:
-        return self.above.get(cls, {cls})
-
-    def below(self, cls: str) -> set[str]:
-        """``cls`` and every subclass of it."""
-        found = self._below.get(cls)
-        if found is None:
-            found = self._below[cls] = {c for c, up in self.above.items() if cls in up} | {cls}
-        return found
-
-    def related(self, cls: str) -> set[str]:
-        """Classes an entity of class ``cls`` could also be filed under: its subclasses and ancestors."""
-        return self.below(cls) | self.ancestors(cls)
-
-    def required(self, column: str, predicate: str | None) -> str | None:
-        if column == "subject":
-            return self.domain.get(predicate or "")
-        if column == "object":
-            return self.range.get(predicate or "")
-        return COLUMN_REQUIRES.get(column)
-
-    def allowed(self, column: str, predicate: str | None) -> set[str] | None:
-        """The classes an entity in this role may have (None: any)."""
-        cls = self.required(column, predicate)
-        return self.below(cls) if cls else None
-
-    def default(self, column: str, predicate: str | None) -> str | None:
-        return COLUMN_DEFAULTS.get(column) or self.required(column, predicate)
-
-    def fits(self, cls: str, required: Iterable[str]) -> bool:
-        up = self.ancestors(cls)
-        return all(r in up for r in required)
-
-    def infer(self, uses: Iterable[tuple[str, str | None]]) -> str | None:
-        """The most specific class satisfying every role in ``uses`` ((column, predicate) pairs).
-
-        A column's default class (a Person for a speaker, a MediaOutlet for a
-        source) is taken when every role allows it. None when no class fits.
-        """
-        uses = list(uses)
-        required = {r for c, p in uses if (r := self.required(c, p))}
-        defaults = [d for c, p in uses if (d := self.default(c, p))]
-        for d in defaults:
-            if self.fits(d, required):
-                return d
-        fitting = [c for c in (*required, *self.classes) if self.fits(c, required)]
-        if not fitting:
-            return None
-        # the most specific among the roles' own classes, else the most general class that fits
-        own = [c for c in fitting if c in required]
-        if own:
-            return max(own, key=lambda c: len(self.ancestors(c)))
-        return min(fitting, key=lambda c: len(self.ancestors(c)))

@@ -28,7 +28,7 @@ import pyoxigraph as ox
 
 from cfkb.engine.index import open_index
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model.names import expand_curie
+from cfkb.model.spelling import expand_curie
 from cfkb.model.vocabulary import CFKB_NS, content_hash
 from cfkb.server.data import local_name
 from cfkb.store.core import KnowledgeBase

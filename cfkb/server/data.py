@@ -309,12 +309,6 @@ def predicate_label(iri: str) -> str:
     return local_name(iri)
 
 
-def is_local(iri: str) -> bool:
-    """An IRI with a page of its own in this server (``/entity/<name>``)."""
-    rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
-    return bool(rest) and "/" not in rest and "#" not in rest
-
-
 # -- lists of entities and sources ---------------------------------------------------
 
 #: Types that name records of the base rather than things in the world: not listed as entities.

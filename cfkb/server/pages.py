@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
-from cfkb.model.names import Match, expand_curie
+from cfkb.model.names import Match
+from cfkb.model.spelling import expand_curie
 from cfkb.model.vocabulary import CFID_NS, short_id
 from cfkb.server import data, triage
 from cfkb.server.common import (

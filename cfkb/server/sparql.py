@@ -19,7 +19,7 @@ from cfkb.io.output import BOM
 from cfkb.model.vocabulary import CLAIM_PREFIX, PREFIXES, curie
 from cfkb.server import editing
 from cfkb.server.common import ServerConfig, claim_url, config, entity_url, form_fields, render
-from cfkb.server.executor import QueryJob, QueryOutcome
+from cfkb.server.jobs import QueryJob, QueryOutcome
 from cfkb.server.protocol import (
     CONTENT_TYPES,
     EXTENSIONS,

@@ -1,4 +1,4 @@
-"""The analyst's workflow: grading, flagging and resolving conflicts, ranks.
+"""The analyst's decisions: flagging and resolving conflicts, ranking claims, their history.
 
 Every decision is a ``cfkb:Assessment`` (a ``prov:Activity``) saying who
 decided what, when and why. Assessments point at conflict and claim IRIs,
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model.names import analyst_iri
+from cfkb.model.terms import analyst_iri
 from cfkb.model.vocabulary import (
     CFID_NS,
     CFKB,
@@ -28,7 +28,6 @@ from cfkb.model.vocabulary import (
     RANKS,
     RDF,
     RDFS,
-    RELIABILITY,
     XSD,
     content_hash,
     rank_term,
@@ -39,6 +38,8 @@ from cfkb.store.core import KnowledgeBase, Row
 
 if TYPE_CHECKING:
     from cfkb.workflow.conflicts import Conflict
+
+
 
 ASSESSMENT_PREFIX = CFID_NS + "assessment/"
 
@@ -375,34 +376,6 @@ def current_rank(kb: KnowledgeBase, claim: str) -> Settled:
     return settle_rank(rank_decisions(kb, claim))
 
 
-def grade_claim(kb: KnowledgeBase, claim_id: str, credibility: int, *, analyst: str,
-                when: dt.datetime | None = None) -> str:
-    """Set the Admiralty credibility (1-6) of a claim."""
-    if credibility not in range(1, 7):
-        raise InputError(f"credibility must be 1-6, not {credibility}")
-    claim = resolve_claim(kb, claim_id)
-    value = ox.Literal(str(credibility), datatype=XSD.integer)
-    _, add = _assessment(kb, claim, analyst, when or _now(), credibility=value)
-    a, r = _replace(kb, ox.NamedNode(claim), CFKB.credibility, value)
-    kb.write(add=add + a, remove=r, keeps_conflicts=True)
-    return claim
-
-
-def rate_source(kb: KnowledgeBase, source: str, reliability: str, *, analyst: str,
-                when: dt.datetime | None = None) -> None:
-    """Set the Admiralty reliability (A-F) of a source (an outlet, document or speaker IRI).
-
-    A grade given on a claim itself (at import) takes precedence over the source's.
-    """
-    reliability = reliability.strip().upper()
-    if reliability not in RELIABILITY:
-        raise InputError(f"reliability must be one of {', '.join(RELIABILITY)}, not {reliability!r}")
-    value = ox.Literal(reliability)
-    _, add = _assessment(kb, source, analyst, when or _now(), reliability=value)
-    a, r = _replace(kb, ox.NamedNode(source), CFKB.reliability, value)
-    kb.write(add=add + a, remove=r, keeps_conflicts=True)
-
-
 @dataclass
 class Assessment:
     when: str
@@ -480,58 +453,3 @@ def latest_assessments(kb: KnowledgeBase) -> dict[str, Assessment]:
 def _v(row: Mapping[str, Term | None], key: str) -> str | None:
     term = row.get(key)
     return value_of(term) if term is not None else None
-
-
-# -- sources -------------------------------------------------------------------
-
-@dataclass
-class SourceRecord:
-    iri: str
-    label: str
-    kind: str
-    reliability: str | None
-    claims: int
-    preferred: int
-    deprecated: int
-    conflicts: int
-    last_spoke: str | None
-
-
-def source_records(kb: KnowledgeBase, conflicts: Iterable[Conflict] | None = None) -> list[SourceRecord]:
-    """Each speaker, outlet and document with its grading and track record."""
-    in_conflict: dict[str, set[str]] = defaultdict(set)
-    if conflicts is None:
-        from cfkb.engine.index import open_index  # deferred: loads duckdb
-
-        with open_index(kb) as index:
-            for source, ids in index.by_source().items():
-                in_conflict[source] = ids
-    for c in conflicts or ():
-        for v in c.claims:
-            for ref in (v.outlet, v.speaker):
-                if ref is not None:
-                    in_conflict[ref.iri].add(c.id)
-    rows = kb.select("""
-        SELECT ?src ?label ?type ?rel (COUNT(DISTINCT ?c) AS ?n) (MAX(?date) AS ?last)
-               (COUNT(DISTINCT ?pc) AS ?pref) (COUNT(DISTINCT ?dc) AS ?dep)
-        WHERE {
-          ?c a cfkb:Claim . { ?c prov:wasAttributedTo ?src } UNION { ?c cfkb:statedIn ?src }
-          OPTIONAL { ?c cfkb:statedOn ?date }
-          OPTIONAL { ?c cfkb:rank cfkb:PreferredRank BIND(?c AS ?pc) }
-          OPTIONAL { ?c cfkb:rank cfkb:DeprecatedRank BIND(?c AS ?dc) }
-          OPTIONAL { ?src rdfs:label ?label FILTER(LANG(?label) = "en") }
-          OPTIONAL { ?src a ?type FILTER(?type IN (cfkb:Person, cfkb:MediaOutlet, cfkb:Document)) }
-          OPTIONAL { ?src cfkb:reliability ?rel }
-        } GROUP BY ?src ?label ?type ?rel ORDER BY DESC(?n) ?label""")
-    out = []
-    for r in rows:
-        iri = r["src"].value
-        out.append(SourceRecord(
-            iri=iri, label=r["label"].value if "label" in r else iri,
-            kind=r["type"].value.rsplit("#", 1)[-1] if "type" in r else "",
-            reliability=_v(r, "rel"), claims=int(r["n"].value),
-            preferred=int(r["pref"].value) if "pref" in r else 0,
-            deprecated=int(r["dep"].value) if "dep" in r else 0,
-            conflicts=len(in_conflict.get(iri, ())), last_spoke=_v(r, "last"),
-        ))
-    return out

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model.names import RoleTypes, analyst_iri, expand_curie, new_entity_iri
+from cfkb.model.spelling import expand_curie
+from cfkb.model.terms import RoleTypes, analyst_iri, new_entity_iri
 from cfkb.model.vocabulary import (
     CFID_NS,
     CFKB,

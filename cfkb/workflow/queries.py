@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, QueryError
-from cfkb.model.names import EntityIndex, expand_curie
+from cfkb.model.names import EntityIndex
+from cfkb.model.spelling import expand_curie
 from cfkb.resources import queries_dir
 from cfkb.store import sandbox
 from cfkb.store.files import read_regular
