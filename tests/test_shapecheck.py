@@ -116,15 +116,17 @@ def test_the_seed_conforms_in_both(base):
 
 
 def test_shapes_with_features_not_compiled_are_refused_for_pyshacl():
-    g = rdflib.Graph().parse(data="""
+    g = ox.Store()
+    g.load("""
         @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
         ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ( ex:a ex:b ) ; sh:minCount 1 ] .
-    """, format="turtle")
+    """, format=ox.RdfFormat.TURTLE)
     with pytest.raises(NotCompilableError, match="complex sh:path"):
         compile_shapes(g)
-    g2 = rdflib.Graph().parse(data="""
+    g2 = ox.Store()
+    g2.load("""
         @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
         ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:a ; sh:pattern "^x" ] .
-    """, format="turtle")
+    """, format=ox.RdfFormat.TURTLE)
     with pytest.raises(NotCompilableError, match="pattern"):
         compile_shapes(g2)

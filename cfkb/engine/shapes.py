@@ -29,6 +29,7 @@ import pyoxigraph as ox
 
 from cfkb.errors import InputError
 from cfkb.model.vocabulary import CFKB_NS, PREFIXES, RDF_NS, SH_NS, content_hash
+from cfkb.shacl.compiler import read_shapes
 from cfkb.store.core import KnowledgeBase
 
 KINDS = ("direct", "derived", "functional", "revision")
@@ -79,15 +80,7 @@ def load_rules(paths: tuple[Path, ...] | None = None) -> tuple[Rule, ...]:
     """
     from cfkb.resources import shape_files
 
-    shapes = ox.Store()
-    for path in paths or tuple(shape_files()):
-        try:
-            shapes.load(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=Path(path).resolve().as_uri())
-        except SyntaxError as exc:
-            where = f"{path}:{exc.lineno}:{exc.offset}" if exc.lineno else str(path)
-            raise InputError(f"{where}: the shapes do not parse: {exc.msg}; fix the Turtle there") from None
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: the shapes cannot be read: {exc}") from None
+    shapes = read_shapes(paths or tuple(shape_files()))
 
     def text(row: ox.QuerySolution, name: str) -> str | None:
         term = row[name]

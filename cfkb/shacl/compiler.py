@@ -13,34 +13,39 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
-import rdflib
-from rdflib.collection import Collection
 
+from cfkb.errors import InputError
 from cfkb.model.vocabulary import (
     PREFIXES,
     RDF_NS,
     RDFS_NS,
     SH_NS,
-    XSD_NS,
 )
-from cfkb.shacl.validate import load_shapes
 from cfkb.store.backend import Term
 
-SH = rdflib.Namespace(SH_NS)
+
+def _sh(name: str) -> ox.NamedNode:
+    return ox.NamedNode(SH_NS + name)
+
+
 _RDF_TYPE = RDF_NS + "type"
 _SUBCLASS = RDFS_NS + "subClassOf"
+_LABEL, _COMMENT, _TYPE = (ox.NamedNode(RDFS_NS + "label"), ox.NamedNode(RDFS_NS + "comment"),
+                           ox.NamedNode(_RDF_TYPE))
+_FIRST, _REST, _NIL = (ox.NamedNode(RDF_NS + n) for n in ("first", "rest", "nil"))
 
 #: Parameters of a property shape this module evaluates (others: not compilable).
 _PROPERTY_PARAMS = {
-    SH.path, SH.minCount, SH.maxCount, SH.nodeKind, SH.datatype, SH["class"], SH["in"], SH.minInclusive,
-    SH.maxInclusive, SH.message, SH.name, SH.description, SH.severity, SH.order, SH.group,
-    rdflib.RDFS.comment, rdflib.RDFS.label, rdflib.RDF.type,
+    *map(_sh, ("path", "minCount", "maxCount", "nodeKind", "datatype", "class", "in", "minInclusive",
+               "maxInclusive", "message", "name", "description", "severity", "order", "group")),
+    _COMMENT, _LABEL, _TYPE,
 }
 _NODE_PARAMS = {
-    SH.targetClass, SH.property, SH.sparql, SH.message, SH.severity, SH.name, SH.description,
-    rdflib.RDFS.comment, rdflib.RDFS.label, rdflib.RDF.type, SH.deactivated,
+    *map(_sh, ("targetClass", "property", "sparql", "message", "severity", "name", "description", "deactivated")),
+    _COMMENT, _LABEL, _TYPE,
 }
 
 
@@ -89,91 +94,137 @@ class CompiledShapes:
         return {c.target for c in self.properties} | {c.target for c in self.sparql}
 
 
-def _term(node: rdflib.term.Node) -> Term:
-    if isinstance(node, rdflib.URIRef):
-        return ox.NamedNode(str(node))
-    if isinstance(node, rdflib.Literal):
-        if node.language:
-            return ox.Literal(str(node), language=node.language)
-        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype or XSD_NS + "string")))
+def read_shapes(paths: tuple[Path, ...]) -> ox.Store:
+    """The shape files' triples in one in-memory store.
+
+    Raises:
+        InputError: a file cannot be read or does not parse (named, with the line).
+    """
+    shapes = ox.Store()
+    for path in paths:
+        try:
+            shapes.load(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=Path(path).resolve().as_uri())
+        except SyntaxError as exc:
+            where = f"{path}:{exc.lineno}:{exc.offset}" if exc.lineno else str(path)
+            raise InputError(f"{where}: the shapes do not parse: {exc.msg}; fix the Turtle there") from None
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: the shapes cannot be read: {exc}") from None
+    return shapes
+
+
+class _Graph:
+    """The reads of a shapes graph the compiler makes."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+
+    def objects(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode) -> list[Any]:
+        return [q.object for q in self.store.quads_for_pattern(s, p, None, None)]
+
+    def subjects(self, p: ox.NamedNode) -> set[ox.NamedNode | ox.BlankNode]:
+        return {q.subject for q in self.store.quads_for_pattern(None, p, None, None)
+                if isinstance(q.subject, (ox.NamedNode, ox.BlankNode))}
+
+    def predicates(self, s: ox.NamedNode | ox.BlankNode) -> set[ox.NamedNode]:
+        return {q.predicate for q in self.store.quads_for_pattern(s, None, None, None)}
+
+    def value(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode) -> Any:
+        return next(iter(self.objects(s, p)), None)
+
+    def items(self, node: Any) -> list[Any]:
+        """The members of an RDF list."""
+        out = []
+        while isinstance(node, (ox.NamedNode, ox.BlankNode)) and node != _NIL:
+            out.append(self.value(node, _FIRST))
+            node = self.value(node, _REST)
+        return out
+
+
+def _term(node: Any) -> Term:
+    if isinstance(node, (ox.NamedNode, ox.Literal)):
+        return node
     raise NotCompilableError(f"sh:in member {node!r} is not an IRI or literal")
 
 
-def _number(node: rdflib.term.Node | None) -> decimal.Decimal | None:
+def _number(node: Any) -> decimal.Decimal | None:
     if node is None:
         return None
     try:
-        return decimal.Decimal(str(node))
+        return decimal.Decimal(node.value)
     except decimal.InvalidOperation:
         raise NotCompilableError(f"bound {node!r} is not a number") from None
 
 
-def compile_shapes(g: rdflib.Graph) -> CompiledShapes:
-    """Read the node shapes of ``g`` into checks.
+def _text(node: Any) -> str | None:
+    return None if node is None else str(node.value)
+
+
+def compile_shapes(shapes: ox.Store) -> CompiledShapes:
+    """Read the node shapes of ``shapes`` into checks.
 
     Raises:
         NotCompilableError: a shape uses a feature not evaluated here.
     """
+    g = _Graph(shapes)
     out = CompiledShapes()
-    shapes = set(g.subjects(SH.targetClass, None))
-    for shape in sorted(shapes, key=str):
-        if g.value(shape, SH.deactivated) == rdflib.Literal(True):
+    for shape in sorted(g.subjects(_sh("targetClass")), key=str):
+        deactivated = g.value(shape, _sh("deactivated"))
+        if isinstance(deactivated, ox.Literal) and deactivated.value in ("true", "1"):
             continue
-        unknown = {p for p in g.predicates(shape, None) if p not in _NODE_PARAMS}
+        unknown = {p.value for p in g.predicates(shape) if p not in _NODE_PARAMS}
         if unknown:
-            raise NotCompilableError(f"shape {shape} uses {sorted(map(str, unknown))}")
-        for target in g.objects(shape, SH.targetClass):
-            for prop in g.objects(shape, SH.property):
-                out.properties.append(_property(g, str(target), prop, str(shape)))
-            for constraint in g.objects(shape, SH.sparql):
-                out.sparql.append(_sparql(g, str(target), constraint, str(shape)))
+            raise NotCompilableError(f"shape {shape.value} uses {sorted(unknown)}")
+        for target in g.objects(shape, _sh("targetClass")):
+            for prop in g.objects(shape, _sh("property")):
+                out.properties.append(_property(g, target.value, prop, shape.value))
+            for constraint in g.objects(shape, _sh("sparql")):
+                out.sparql.append(_sparql(g, target.value, constraint, shape.value))
     return out
 
 
-def _property(g: rdflib.Graph, target: str, prop: rdflib.term.Node, shape: str) -> PropertyCheck:
-    unknown = {p for p in g.predicates(prop, None) if p not in _PROPERTY_PARAMS}
+def _property(g: _Graph, target: str, prop: Any, shape: str) -> PropertyCheck:
+    unknown = {p.value for p in g.predicates(prop) if p not in _PROPERTY_PARAMS}
     if unknown:
-        raise NotCompilableError(f"property shape of {shape} uses {sorted(map(str, unknown))}")
-    path = g.value(prop, SH.path)
-    if not isinstance(path, rdflib.URIRef):
+        raise NotCompilableError(f"property shape of {shape} uses {sorted(unknown)}")
+    path = g.value(prop, _sh("path"))
+    if not isinstance(path, ox.NamedNode):
         raise NotCompilableError(f"property shape of {shape} has a complex sh:path")
-    severity = g.value(prop, SH.severity)
-    if severity is not None and severity != SH.Violation:
-        raise NotCompilableError(f"property shape of {shape} has severity {severity}")
+    severity = g.value(prop, _sh("severity"))
+    if severity is not None and severity != _sh("Violation"):
+        raise NotCompilableError(f"property shape of {shape} has severity {severity.value}")
 
-    def opt(p: rdflib.URIRef) -> str | None:
-        v = g.value(prop, p)
-        return None if v is None else str(v)
+    def opt(name: str) -> str | None:
+        return _text(g.value(prop, _sh(name)))
 
-    members = g.value(prop, SH["in"])
-    min_count, max_count = g.value(prop, SH.minCount), g.value(prop, SH.maxCount)
+    members = g.value(prop, _sh("in"))
+    min_count, max_count = g.value(prop, _sh("minCount")), g.value(prop, _sh("maxCount"))
     return PropertyCheck(
         target=target,
-        path=str(path),
-        min_count=int(str(min_count)) if min_count is not None else None,
-        max_count=int(str(max_count)) if max_count is not None else None,
-        node_kind=opt(SH.nodeKind),
-        datatype=opt(SH.datatype),
-        cls=opt(SH["class"]),
-        allowed=frozenset(_term(m) for m in Collection(g, members)) if members is not None else None,
-        min_inclusive=_number(g.value(prop, SH.minInclusive)),
-        max_inclusive=_number(g.value(prop, SH.maxInclusive)),
-        message=opt(SH.message),
+        path=path.value,
+        min_count=int(min_count.value) if min_count is not None else None,
+        max_count=int(max_count.value) if max_count is not None else None,
+        node_kind=opt("nodeKind"),
+        datatype=opt("datatype"),
+        cls=opt("class"),
+        allowed=frozenset(_term(m) for m in g.items(members)) if members is not None else None,
+        min_inclusive=_number(g.value(prop, _sh("minInclusive"))),
+        max_inclusive=_number(g.value(prop, _sh("maxInclusive"))),
+        message=opt("message"),
         shape=shape,
     )
 
 
-def _sparql(g: rdflib.Graph, target: str, constraint: rdflib.term.Node, shape: str) -> SparqlCheck:
-    select = g.value(constraint, SH.select)
+def _sparql(g: _Graph, target: str, constraint: Any, shape: str) -> SparqlCheck:
+    select = g.value(constraint, _sh("select"))
     if select is None:
         raise NotCompilableError(f"SPARQL constraint of {shape} has no sh:select")
-    text = str(select)
+    text = str(select.value)
     if re.search(r"\$(currentShape|shapesGraph|value|PATH)\b", text):
         raise NotCompilableError(f"SPARQL constraint of {shape} uses a pre-bound variable other than $this")
     prefixes = dict(PREFIXES)
-    for decl_holder in g.objects(constraint, SH.prefixes):
-        for decl in g.objects(decl_holder, SH.declare):
-            prefixes[str(g.value(decl, SH.prefix))] = str(g.value(decl, SH.namespace))
+    for decl_holder in g.objects(constraint, _sh("prefixes")):
+        for decl in g.objects(decl_holder, _sh("declare")):
+            prefixes[str(_text(g.value(decl, _sh("prefix"))))] = str(_text(g.value(decl, _sh("namespace"))))
     text = text.replace("$this", "?this")
     where = re.search(r"WHERE\s*\{", text, re.IGNORECASE)
     if where is None:
@@ -181,8 +232,8 @@ def _sparql(g: rdflib.Graph, target: str, constraint: rdflib.term.Node, shape: s
     # The target becomes a pattern, so one query finds every focus node at once.
     query = (f"{text[:where.end()]} ?this <{RDF_NS}type>/<{RDFS_NS}subClassOf>* <{target}> . "
              f"{text[where.end():]}").strip()
-    message = g.value(constraint, SH.message)
-    return SparqlCheck(target, query, str(message) if message is not None else "SPARQL constraint violated",
+    message = _text(g.value(constraint, _sh("message")))
+    return SparqlCheck(target, query, message if message is not None else "SPARQL constraint violated",
                        tuple(sorted(prefixes.items())), shape)
 
 
@@ -192,6 +243,6 @@ def compiled(paths: tuple[Path, ...]) -> CompiledShapes:
 
     Raises:
         NotCompilableError: see :func:`compile_shapes`.
+        InputError: a shape file does not parse.
     """
-
-    return compile_shapes(load_shapes(paths))
+    return compile_shapes(read_shapes(paths))

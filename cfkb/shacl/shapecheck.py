@@ -34,7 +34,6 @@ from operator import attrgetter
 from typing import Any
 
 import pyoxigraph as ox
-import rdflib
 
 from cfkb.model.vocabulary import (
     CLAIM_PROPERTIES,
@@ -451,6 +450,8 @@ def query_predicates(c: SparqlCheck) -> frozenset[str] | None:
 
 
 def _query_predicates(c: SparqlCheck) -> frozenset[str] | None:
+    # rdflib's SPARQL parser, loaded only when a query's predicates are not in the cache
+    import rdflib
     from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, SequencePath
     from rdflib.plugins.sparql import prepareQuery
     from rdflib.plugins.sparql.parserutils import CompValue

@@ -7,12 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-import rdflib
 
 from cfkb.model.vocabulary import SH_NS
 from cfkb.resources import ontology_path
+
+if TYPE_CHECKING:
+    import rdflib
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Violation:
 
 def to_rdflib(quads: Iterable[ox.Quad]) -> rdflib.Graph:
     """A graph (triples of every graph merged) for pySHACL and rdflib."""
+    import rdflib  # here and below: pySHACL's data model, loaded only where pySHACL runs
+
     triples = [q.triple for q in quads]
     g = rdflib.Graph()
     if triples:
@@ -44,6 +49,8 @@ def to_rdflib(quads: Iterable[ox.Quad]) -> rdflib.Graph:
 
 @lru_cache(maxsize=8)
 def load_shapes(paths: tuple[Path, ...]) -> rdflib.Graph:
+    import rdflib
+
     g = rdflib.Graph()
     for p in paths:
         g.parse(p, format="turtle")
@@ -52,6 +59,8 @@ def load_shapes(paths: tuple[Path, ...]) -> rdflib.Graph:
 
 @lru_cache(maxsize=1)
 def load_ontology() -> rdflib.Graph:
+    import rdflib
+
     return rdflib.Graph().parse(ontology_path(), format="turtle")
 
 
@@ -69,6 +78,8 @@ def run_pyshacl(data: rdflib.Graph, shapes: rdflib.Graph) -> tuple[bool, rdflib.
 
 def violations(report: rdflib.Graph) -> list[Violation]:
     """The results of a pySHACL report graph, sorted."""
+    import rdflib
+
     SH = rdflib.Namespace(SH_NS)
     out = []
     for r in report.subjects(rdflib.RDF.type, SH.ValidationResult):
