@@ -373,3 +373,34 @@ def test_a_shape_file_that_does_not_parse_is_named_with_its_line(tmp_path):
                    "  sh:message <no scheme> .\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"broken\.ttl:4:\d+: the shapes do not parse"):
         load_rules((*shape_files(), bad))
+
+
+def test_the_tables_log_is_folded_in_before_it_grows_long(store_path):
+    """Each write's upkeep leaves its rows in DuckDB's log, which every open
+    replays; the log is folded into the file once it passes a few dozen
+    kilobytes, so opens never replay a long one."""
+    import datetime as dt
+
+    from cfkb.engine.index import open_index
+    from cfkb.engine.table import LOG_LIMIT
+    from cfkb.model.vocabulary import Claim
+
+    path = store_path
+    limit = int(LOG_LIMIT.removesuffix("KB")) * 1024
+    sizes = []
+    with KnowledgeBase.open(path, write=True) as kb:
+        open_index(kb).close()
+        index = kb.entity_index()
+        for day in range(1, 29):
+            claim = Claim(subject=index.resolve("KH"), predicate=CFKB.participatesIn.value,
+                          object=index.resolve("December 2023 provincial elections"),
+                          source=index.resolve("al-Iraqiya TV"), speaker=None, area=None, election=None,
+                          date=dt.date(2024, 2, day), tlp="CLEAR")
+            kb.write(claim.quads())
+            log = path / (FILE + ".wal")
+            sizes.append(log.stat().st_size if log.exists() else 0)
+        with open_index(kb) as index_now:
+            assert index_now.count() == len(find_conflicts(kb))
+    assert max(sizes) > 0, "the writes left nothing in the log: the upkeep folded each one in"
+    assert max(sizes) < 2 * limit, sizes
+    assert any(b < a for a, b in zip(sizes, sizes[1:], strict=False)), f"the log was never folded in: {sizes}"

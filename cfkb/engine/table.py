@@ -98,6 +98,8 @@ _CLAIM = ox.NamedNode(CFKB_NS + "Claim")
 _INCLUDES = ox.NamedNode(CFKB_NS + "includes")
 _SUBJECT = ox.NamedNode(RDF_NS + "subject")
 _BOOLEAN, _XSD_DATE = XSD_NS + "boolean", XSD_NS + "date"
+#: How much of DuckDB's log the table's upkeep leaves for the next opens to replay.
+LOG_LIMIT = "64KB"
 #: Quads in a write below which the table's upkeep runs on one thread.
 SMALL_WRITE = 5000
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -490,10 +492,11 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     except duckdb.Error:
         return  # held by a reader: the stamp stays old, the next open rebuilds
     try:
-        # a write's few rows stay in DuckDB's log, which every open replays, rather than
-        # being folded into the file on close (most of a one-claim write's upkeep); the
-        # log is folded in by the commit that takes it past DuckDB's checkpoint threshold
+        # a write's few rows stay in DuckDB's log rather than being folded into the file
+        # on close (a third of a one-claim write's upkeep); every open replays the log
+        # (about 0.5 ms a kilobyte), so the commit that takes it past LOG_LIMIT folds it in
         con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
         if not nquads and len(add) + len(remove) <= SMALL_WRITE:
             # a few claims' statements: DuckDB's threads cost more to start than they save
             # (a quarter of the upkeep's CPU for one claim at 100k claims)
