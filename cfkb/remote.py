@@ -106,6 +106,9 @@ STAGING_PREFIX = "urn:cfkb:staging:"
 #: Additions whose N-Quads text is larger than this go as one Graph Store ``POST``, not
 #: ``INSERT DATA``: Oxigraph server reads at most 1 MiB of a SPARQL update.
 POST_ABOVE = 512 * 1024
+#: How many subjects one :meth:`RemoteStore.quads_for_subjects` request names (the
+#: query text stays well under the servers' request limits).
+SUBJECTS_PER_QUERY = 500
 _RESULTS_JSON = "application/sparql-results+json"
 _ACCEPT = f"{_RESULTS_JSON}, application/n-triples;q=0.9, text/turtle;q=0.8"
 
@@ -468,6 +471,26 @@ class RemoteStore:
         rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ {pattern} }}", bound or None)
         for row in rows:
             yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
+
+    def quads_for_subjects(self, subjects: Iterable[ox.NamedNode], predicates: Iterable[ox.NamedNode] | None = None,
+                           *, batch: int = SUBJECTS_PER_QUERY) -> Iterator[ox.Quad]:
+        """Every quad of each of ``subjects`` (in any graph, as :meth:`quads_for_pattern`
+        with a subject), in one request per ``batch`` subjects rather than one each.
+
+        ``predicates`` keeps only quads with one of these predicates. Subjects
+        and predicates travel as a ``VALUES`` block of terms pyoxigraph writes,
+        never as pasted text.
+        """
+        wanted = sorted(set(subjects), key=lambda t: t.value)
+        only = "" if predicates is None else \
+            f"VALUES ?p {{ {' '.join(str(ox.NamedNode(p.value)) for p in sorted(set(predicates), key=str))} }}"
+        for start in range(0, len(wanted), batch):
+            block = " ".join(str(ox.NamedNode(s.value)) for s in wanted[start:start + batch])
+            rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {block} }} {only}"
+                                f" {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }}"
+                                f' FILTER(!STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }} }}')
+            for row in rows:
+                yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
 
     def named_graphs(self) -> Iterator[ox.NamedNode | ox.BlankNode]:
         """The names of the graphs that hold quads (staging graphs of an earlier cfkb left out)."""

@@ -157,6 +157,9 @@ class KnowledgeBase:
         self._unapplied = False
         #: the writer's mark on the database directory (:func:`_mark_writer`), held until closing
         self._writer_mark: int | None = None
+        #: the ``cfkb:generation`` values the last write found (a remote write's upkeep
+        #: checks that the server holds exactly those it left, and its own)
+        self.generations_read: frozenset[ox.Literal | ox.NamedNode | ox.BlankNode | ox.Triple] = frozenset()
 
     # -- opening -------------------------------------------------------
 
@@ -475,6 +478,7 @@ class KnowledgeBase:
         there) are ignored and returned with the others, to be dropped.
         """
         old = list(self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH))
+        self.generations_read = frozenset(q.object for q in old)
         now = time.time_ns()
         latest = max((int(q.object.value.split("-")[0]) for q in old if _is_generation(q.object)), default=0)
         value = f"{max(now, latest + 1):020d}-{uuid.uuid4().hex[:12]}"

@@ -431,6 +431,8 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
                 log.warning("claim table %s is damaged: made again from the graph", path)
             elif schema != SCHEMA:
                 log.warning("claim table %s was made by another version of cfkb: made again from the graph", path)
+            else:
+                _behind(kb, stamped)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".claims-", suffix=".duckdb", dir=path.parent)
@@ -453,6 +455,13 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
     except (OSError, duckdb.Error):
         pass
     return build(kb)
+
+
+def _behind(kb: KnowledgeBase, stamped: str | None) -> None:
+    """Say why a remote base's table is made again: its server moved on without it."""
+    if kb.path is None and stamped:
+        log.warning("the claim table of %s is behind the server (another client wrote, or an upkeep was"
+                    " cut short): made again from the graph", kb.location)
 
 
 # -- keeping it current ------------------------------------------------------
