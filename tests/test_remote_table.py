@@ -30,8 +30,7 @@ from cfkb.remote import RemoteStore
 from cfkb.store import KnowledgeBase
 from conftest import invoke
 from oxiserver import OxigraphServer
-from test_remote import CSV, SEED_CLAIMS, KillingProxy, big_table, needs_server
-from test_remote import remote, seed_quads, server  # noqa: F401 - the shared server fixtures
+from test_remote import CSV, SEED_CLAIMS, KillingProxy, big_table, needs_server, remote, seed_quads, server  # noqa: F401 - the shared server fixtures
 
 pytestmark = needs_server
 
@@ -108,7 +107,7 @@ def claim_quads(url: str, claim: str) -> list[ox.Quad]:
 
 # -- the batched read -----------------------------------------------------------------
 
-def test_quads_of_many_subjects_come_in_one_request_per_batch(remote):
+def test_quads_of_many_subjects_come_in_one_request_per_batch(remote):  # noqa: F811 - the fixture imported above
     store = RemoteStore(remote)
     claims = sorted({q.subject for q in store.quads_for_pattern(
         None, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
@@ -132,7 +131,7 @@ def test_quads_of_many_subjects_come_in_one_request_per_batch(remote):
 
 # -- every kind of write, kept by a delta ------------------------------------------------
 
-def test_claim_add_keeps_the_remote_table_and_index_current(runner, remote, cache):
+def test_claim_add_keeps_the_remote_table_and_index_current(runner, remote, cache):  # noqa: F811 - the fixture imported above
     before = conflict_ids(runner, remote)  # makes the table in the cache
     assert_current_by_delta(remote)
     result = invoke(runner, remote, "claim", "add", "--subject", "Harakat Hoquq",  # type: ignore[arg-type]
@@ -146,7 +145,7 @@ def test_claim_add_keeps_the_remote_table_and_index_current(runner, remote, cach
     assert "behind the server" not in result.stderr
 
 
-def test_imports_small_and_large_keep_the_remote_table_current(runner, remote, cache, tmp_path):
+def test_imports_small_and_large_keep_the_remote_table_current(runner, remote, cache, tmp_path):  # noqa: F811 - the fixture imported above
     conflict_ids(runner, remote)
     small = tmp_path / "small.csv"
     small.write_text(CSV, encoding="utf-8")
@@ -161,7 +160,7 @@ def test_imports_small_and_large_keep_the_remote_table_current(runner, remote, c
     assert sum(1 for r in kept["claims"] if ", True, " in r[:200]) >= SEED_CLAIMS + 301
 
 
-def test_flag_resolve_retraction_and_merge_keep_the_remote_table_current(runner, remote, cache):
+def test_flag_resolve_retraction_and_merge_keep_the_remote_table_current(runner, remote, cache):  # noqa: F811 - the fixture imported above
     data = json.loads(invoke(runner, remote, "conflicts", "--format", "json").stdout)  # type: ignore[arg-type]
     hoquq = next(c for c in data if c["claims"][1]["subject"]["label"] == "Harakat Hoquq")
     moanes = next(v for v in hoquq["claims"] if v["role"] == "denies")
@@ -191,7 +190,7 @@ def test_flag_resolve_retraction_and_merge_keep_the_remote_table_current(runner,
     assert_agrees_with_a_fresh_table(remote)
 
 
-def test_the_upkeep_reads_touched_statements_in_one_batched_request(remote, cache, monkeypatch):
+def test_the_upkeep_reads_touched_statements_in_one_batched_request(remote, cache, monkeypatch):  # noqa: F811 - the fixture imported above
     import cfkb.engine.remote as upkeep
 
     kb = KnowledgeBase.open(remote, write=True)
@@ -221,7 +220,7 @@ def test_the_upkeep_reads_touched_statements_in_one_batched_request(remote, cach
 
 # -- other clients -----------------------------------------------------------------------
 
-def test_a_write_by_another_client_makes_the_table_again_and_says_so(runner, remote, cache, tmp_path, monkeypatch):
+def test_a_write_by_another_client_makes_the_table_again_and_says_so(runner, remote, cache, tmp_path, monkeypatch):  # noqa: F811 - the fixture imported above
     conflict_ids(runner, remote)
     generation, stamped, _ = stamps(remote)
     assert stamped == generation
@@ -241,7 +240,7 @@ def test_a_write_by_another_client_makes_the_table_again_and_says_so(runner, rem
     assert {r for r in kept["conflicts"] if any(c in r for k in ds.truth for c in k[1])}
 
 
-def test_a_write_by_another_client_during_the_upkeep_leaves_the_stamp_stale(remote, cache, monkeypatch):
+def test_a_write_by_another_client_during_the_upkeep_leaves_the_stamp_stale(remote, cache, monkeypatch):  # noqa: F811 - the fixture imported above
     import cfkb.engine.remote as upkeep
 
     kb = KnowledgeBase.open(remote, write=True)
