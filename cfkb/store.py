@@ -66,7 +66,7 @@ from cfkb.errors import (
 from cfkb.guard import check_query
 from cfkb.model import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, STATE_GRAPH
 from cfkb.names import EntityIndex
-from cfkb.sparqltext import bind_values
+from cfkb.sparqltext import bind_many, bind_values
 from cfkb.spool import SPOOL, Prefix, Spool
 
 if TYPE_CHECKING:
@@ -420,6 +420,26 @@ class KnowledgeBase:
             self._index = index
         return self._index
 
+    def entity_labels(self, iris: Iterable[str]) -> dict[str, str]:
+        """The display label of each of these entities that has one, as
+        :meth:`entity_index` picks it, read for them alone (a few batched
+        requests on a server, where the whole index is megabytes)."""
+        iris = sorted(set(iris))
+        if self._index is not None:
+            return {i: self._index.labels[i] for i in iris if i in self._index.labels}
+        index = EntityIndex()
+        check_query(_LABELS_OF)
+        for start in range(0, len(iris), 500):
+            text = bind_many(_LABELS_OF, ox.Variable("e"), [ox.NamedNode(i) for i in iris[start:start + 500]])
+            try:
+                found = self.store.query(text, prefixes=dict(PREFIXES))
+            except SyntaxError as exc:
+                raise QueryError(f"SPARQL syntax error: {exc}") from exc
+            for sol in found:  # type: ignore[union-attr]
+                lit = sol["l"]
+                index.add(sol["e"].value, lit.value, preferred=sol["alt"] is None and lit.language in (None, "en"))
+        return dict(index.labels)
+
     def predicates(self) -> dict[str, str]:
         """Local name to IRI of every claim predicate in the ontology."""
         if self._predicates is None:
@@ -729,6 +749,9 @@ class KnowledgeBase:
             index.add(iri, label.value, preferred=best)
 
 
+#: the labels of some entities (bound to ?e), as :meth:`KnowledgeBase.entity_index` reads every entity's
+_LABELS_OF = ("SELECT ?e ?l ?alt WHERE { { ?e rdfs:label ?l } UNION { ?e skos:altLabel ?l BIND(true AS ?alt) }"
+              " FILTER(isIRI(?e)) FILTER NOT EXISTS { ?e a cfkb:Claim } }")
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _CLAIM_CLASS = ox.NamedNode(CFKB_NS + "Claim")
 _LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
