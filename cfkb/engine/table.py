@@ -440,6 +440,8 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
         os.unlink(tmp)  # DuckDB makes the file itself
         try:
             build(kb, tmp).close()
+            if _moved_meanwhile(kb, generation):
+                raise OSError("the base moved on while its table was made")
             # a log left by a killed writer belongs to the old file: never replay it onto the new one
             if os.path.exists(f"{path}.wal"):
                 os.unlink(f"{path}.wal")
@@ -455,6 +457,13 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
     except (OSError, duckdb.Error):
         pass
     return build(kb)
+
+
+def _moved_meanwhile(kb: KnowledgeBase, generation: str) -> bool:
+    """Whether another client wrote to a remote base while its table was read
+    from it (in several requests): such a table may mix two states, and is
+    not stored under either's stamp."""
+    return kb.path is None and kb.generation() != generation
 
 
 def _behind(kb: KnowledgeBase, stamped: str | None) -> None:
