@@ -1,9 +1,9 @@
 """One-claim writes to a base on a SPARQL server: the conflict work each costs.
 
-    python -m bench.remote_upkeep URL [--writes 20]
+    python -m bench.remote_upkeep URL_OR_STORE [--writes 20]
 
-URL is a server holding a base made from ``bench.generate`` claims with the
-busy groups (``--busy 0.2``). For each busy group in turn, one new claim (a
+URL_OR_STORE is a server (or, to compare, a store on disk) holding a base
+made from ``bench.generate`` claims with the busy groups (``--busy 0.2``). For each busy group in turn, one new claim (a
 new list in a province where the group has one: a functional conflict with
 each of those claims) is written through cfkb, as ``cfkb claim add`` commits
 it; then timed: the graph write, the upkeep of the local claim table and
@@ -22,6 +22,7 @@ from typing import Any
 
 from bench.generate import PROVINCES, iri
 from cfkb.engine import remote as upkeep
+from cfkb.engine import table as table_module
 from cfkb.engine.index import open_index
 from cfkb.model import Claim
 from cfkb.remote import RemoteStore
@@ -30,7 +31,7 @@ from cfkb.store import KnowledgeBase
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("url")
+    ap.add_argument("url", metavar="URL_OR_STORE")
     ap.add_argument("--writes", type=int, default=20)
     ap.add_argument("--day", default="2025-01-01", help="the new claims' date (a new one for each run)")
     args = ap.parse_args(argv)
@@ -55,7 +56,18 @@ def main(argv: list[str] | None = None) -> int:
             timing["upkeep"] = time.perf_counter() - t
             timing["upkeep_requests"] = sent[0] - n
 
+    local_follow = table_module.follow_write
+
+    def timed_local_follow(*a: Any, **kw: Any) -> None:
+        t = time.perf_counter()
+        try:
+            local_follow(*a, **kw)
+        finally:
+            timing["upkeep"] = time.perf_counter() - t
+            timing["upkeep_requests"] = 0
+
     upkeep.follow_remote_write = timed_follow  # type: ignore[assignment]
+    table_module.follow_write = timed_local_follow  # type: ignore[assignment]
     day = dt.date.fromisoformat(args.day)
     with KnowledgeBase.open(args.url, write=True) as kb:
         with open_index(kb) as index:  # current before the first write

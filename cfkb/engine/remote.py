@@ -35,6 +35,7 @@ import pyoxigraph as ox
 from cfkb.backend import quads_of_subjects, value_of
 from cfkb.bulk import collector_paused
 from cfkb.engine.table import (
+    _CLAIM,
     _INCLUDES,
     _PIVOT,
     _SEVERAL,
@@ -112,6 +113,12 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
                     added.setdefault(q.subject.value, []).append(q)
             removed = {q.subject.value for q in remove
                        if isinstance(q.subject, ox.NamedNode) and q.graph_name != STATE_GRAPH}
+            # a subject whose touched quads hold no field of a row keeps its row (or its lack of
+            # one): an analyst's or a batch's record is not read back, however many quads it has
+            relevant = {q.subject.value for q in (*add, *remove) if isinstance(q.subject, ox.NamedNode)
+                        and (q.predicate.value in FIELDS or (q.predicate == _TYPE and q.object == _CLAIM))}
+            added = {iri: quads for iri, quads in added.items() if iri in relevant}
+            removed &= relevant
             subjects = set(added) | removed
             small = any(q.predicate == _INCLUDES or (q.predicate == _TYPE and value_of(q.object) in KIND_CLASSES)
                         for q in (*add, *remove))
