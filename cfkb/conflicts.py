@@ -315,6 +315,8 @@ def claim_views(kb: KnowledgeBase, iris: Iterable[str], role: str = "claim") -> 
         NotFoundError: one of the IRIs is not a claim in the base.
     """
     views = _Views(kb)
+    iris = list(iris)
+    views.prefetch(iris)
     return [views.claim(iri, role) for iri in iris]
 
 
@@ -515,4 +517,6 @@ def view_as_of(kb: KnowledgeBase, day: dt.date, *, known: bool = False) -> Knowl
 
 def claim_view(kb: KnowledgeBase, iri: str, role: str = "claim") -> ClaimView:
     """One claim as an analyst reads it (labels, provenance, grading, rank)."""
-    return _Views(kb).claim(iri, role)
+    views = _Views(kb)
+    views.prefetch([iri])
+    return views.claim(iri, role)
