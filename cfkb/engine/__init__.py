@@ -26,13 +26,26 @@ __all__ = ["FILE", "INDEX_TABLES", "on_progress", "tell"]
 
 
 def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], nquads: bytes = b"") -> None:
-    if kb.path is None or not (kb.path / FILE).is_file():
+    if kb.path is None:
+        _follow_remote(kb, before, add, remove, nquads)
+        return
+    if not (kb.path / FILE).is_file():
         return  # no table yet: the first read builds it
     # DuckDB is loaded by the first write that has a table to keep, not by every command
     from cfkb.engine.index import follow
     from cfkb.engine.table import follow_write
 
     follow_write(kb, before, add, remove, nquads, also=follow)
+
+
+def _follow_remote(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], nquads: bytes) -> None:
+    """A write to a shared server: its table in the user's cache follows by a delta too."""
+    if not kb.location.startswith(("http://", "https://")):
+        return  # an in-memory base has no stored table
+    from cfkb.engine.index import follow
+    from cfkb.engine.remote import follow_remote_write
+
+    follow_remote_write(kb, before, add, remove, nquads, also=follow)
 
 
 add_write_follower(_follow)

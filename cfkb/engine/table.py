@@ -435,6 +435,8 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
                 log.warning("claim table %s is damaged: made again from the graph", path)
             elif schema != SCHEMA:
                 log.warning("claim table %s was made by another version of cfkb: made again from the graph", path)
+            else:
+                _behind(kb, stamped)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".claims-", suffix=".duckdb", dir=path.parent)
@@ -442,6 +444,8 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
         os.unlink(tmp)  # DuckDB makes the file itself
         try:
             build(kb, tmp).close()
+            if _moved_meanwhile(kb, generation):
+                raise OSError("the base moved on while its table was made")
             # a log left by a killed writer belongs to the old file: never replay it onto the new one
             if os.path.exists(f"{path}.wal"):
                 os.unlink(f"{path}.wal")
@@ -457,6 +461,20 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
     except (OSError, duckdb.Error):
         pass
     return build(kb)
+
+
+def _moved_meanwhile(kb: KnowledgeBase, generation: str) -> bool:
+    """Whether another client wrote to a remote base while its table was read
+    from it (in several requests): such a table may mix two states, and is
+    not stored under either's stamp."""
+    return kb.path is None and kb.generation() != generation
+
+
+def _behind(kb: KnowledgeBase, stamped: str | None) -> None:
+    """Say why a remote base's table is made again: its server moved on without it."""
+    if kb.path is None and stamped:
+        log.warning("the claim table of %s is behind the server (another client wrote, or an upkeep was"
+                    " cut short): made again from the graph", kb.location)
 
 
 # -- keeping it current ------------------------------------------------------

@@ -40,6 +40,24 @@ def value_of(term: Term) -> str:
     return str(term) if isinstance(term, ox.Triple) else term.value
 
 
+def quads_of_subjects(store: object, subjects: Iterable[ox.NamedNode],
+                      predicates: Iterable[ox.NamedNode] | None = None) -> Iterator[ox.Quad]:
+    """The quads of many subjects (only those with one of ``predicates``, if given):
+    one lookup each on the embedded store, batched requests on a server
+    (:meth:`cfkb.remote.RemoteStore.quads_for_subjects`), where a request each
+    would cost a round trip each."""
+    batched = getattr(store, "quads_for_subjects", None)
+    if batched is not None:
+        yield from batched(subjects, predicates)
+        return
+    keep = None if predicates is None else set(predicates)
+    lookup = store.quads_for_pattern  # type: ignore[attr-defined]
+    for subject in subjects:
+        for q in lookup(subject, None, None, None):
+            if keep is None or q.predicate in keep:
+                yield q
+
+
 @runtime_checkable
 class Backend(Protocol):
     """A quad store cfkb can work on (the subset of :class:`pyoxigraph.Store` it uses).

@@ -65,7 +65,7 @@ from cfkb.model.names import EntityIndex
 from cfkb.model.vocabulary import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, STATE_GRAPH
 from cfkb.store.backend import Backend, Subject, Term, value_of
 from cfkb.store.guard import check_query
-from cfkb.store.sparqltext import bind_values
+from cfkb.store.sparqltext import bind_many, bind_values
 from cfkb.store.spool import SPOOL, Prefix, Spool
 from cfkb.version import __version__
 
@@ -157,6 +157,9 @@ class KnowledgeBase:
         self._unapplied = False
         #: the writer's mark on the database directory (:func:`_mark_writer`), held until closing
         self._writer_mark: int | None = None
+        #: the ``cfkb:generation`` values the last write found (a remote write's upkeep
+        #: checks that the server holds exactly those it left, and its own)
+        self.generations_read: frozenset[ox.Literal | ox.NamedNode | ox.BlankNode | ox.Triple] = frozenset()
 
     # -- opening -------------------------------------------------------
 
@@ -417,6 +420,26 @@ class KnowledgeBase:
             self._index = index
         return self._index
 
+    def entity_labels(self, iris: Iterable[str]) -> dict[str, str]:
+        """The display label of each of these entities that has one, as
+        :meth:`entity_index` picks it, read for them alone (a few batched
+        requests on a server, where the whole index is megabytes)."""
+        iris = sorted(set(iris))
+        if self._index is not None:
+            return {i: self._index.labels[i] for i in iris if i in self._index.labels}
+        index = EntityIndex()
+        check_query(_LABELS_OF)
+        for start in range(0, len(iris), 500):
+            text = bind_many(_LABELS_OF, ox.Variable("e"), [ox.NamedNode(i) for i in iris[start:start + 500]])
+            try:
+                found = self.store.query(text, prefixes=dict(PREFIXES))
+            except SyntaxError as exc:
+                raise QueryError(f"SPARQL syntax error: {exc}") from exc
+            for sol in found:  # type: ignore[union-attr]
+                lit = sol["l"]
+                index.add(sol["e"].value, lit.value, preferred=sol["alt"] is None and lit.language in (None, "en"))
+        return dict(index.labels)
+
     def predicates(self) -> dict[str, str]:
         """Local name to IRI of every claim predicate in the ontology."""
         if self._predicates is None:
@@ -475,6 +498,7 @@ class KnowledgeBase:
         there) are ignored and returned with the others, to be dropped.
         """
         old = list(self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH))
+        self.generations_read = frozenset(q.object for q in old)
         now = time.time_ns()
         latest = max((int(q.object.value.split("-")[0]) for q in old if _is_generation(q.object)), default=0)
         value = f"{max(now, latest + 1):020d}-{uuid.uuid4().hex[:12]}"
@@ -725,6 +749,9 @@ class KnowledgeBase:
             index.add(iri, label.value, preferred=best)
 
 
+#: the labels of some entities (bound to ?e), as :meth:`KnowledgeBase.entity_index` reads every entity's
+_LABELS_OF = ("SELECT ?e ?l ?alt WHERE { { ?e rdfs:label ?l } UNION { ?e skos:altLabel ?l BIND(true AS ?alt) }"
+              " FILTER(isIRI(?e)) FILTER NOT EXISTS { ?e a cfkb:Claim } }")
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _CLAIM_CLASS = ox.NamedNode(CFKB_NS + "Claim")
 _LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")

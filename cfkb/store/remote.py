@@ -106,6 +106,9 @@ STAGING_PREFIX = "urn:cfkb:staging:"
 #: Additions whose N-Quads text is larger than this go as one Graph Store ``POST``, not
 #: ``INSERT DATA``: Oxigraph server reads at most 1 MiB of a SPARQL update.
 POST_ABOVE = 512 * 1024
+#: How many subjects one :meth:`RemoteStore.quads_for_subjects` request names (the
+#: query text stays well under the servers' request limits).
+SUBJECTS_PER_QUERY = 500
 _RESULTS_JSON = "application/sparql-results+json"
 _ACCEPT = f"{_RESULTS_JSON}, application/n-triples;q=0.9, text/turtle;q=0.8"
 
@@ -351,9 +354,11 @@ class RemoteStore:
 
         # trust_env=False: no proxy, .netrc or CA bundle from the environment; redirects are
         # never followed (they could carry the credentials elsewhere)
+        # plain http (loopback only) needs no certificates: loading the CA bundle is most of the client's set-up
+        tls = any(u is not None and u.startswith("https:") for u in (self.url, self._query, self._update, self._store))
         self._client = httpx.Client(
             headers=headers, timeout=timeout, follow_redirects=False, trust_env=False,
-            verify=ssl.create_default_context(cafile=cafile) if cafile else True)
+            verify=ssl.create_default_context(cafile=cafile) if cafile else tls)
         self._closer = weakref.finalize(self, self._client.close)
 
     def __repr__(self) -> str:
@@ -469,6 +474,28 @@ class RemoteStore:
         for row in rows:
             yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
 
+    def quads_for_subjects(self, subjects: Iterable[ox.NamedNode], predicates: Iterable[ox.NamedNode] | None = None,
+                           *, batch: int = SUBJECTS_PER_QUERY) -> Iterator[ox.Quad]:
+        """Every quad of each of ``subjects`` (in any graph, as :meth:`quads_for_pattern`
+        with a subject), in one request per ``batch`` subjects rather than one each.
+
+        ``predicates`` keeps only quads with one of these predicates. Subjects
+        and predicates travel as a ``VALUES`` block of terms pyoxigraph writes,
+        never as pasted text.
+        """
+        wanted = sorted(set(subjects), key=lambda t: t.value)
+        # the predicates as a FILTER, not a second VALUES block: Oxigraph plans that one as a
+        # scan of each predicate (38 s for 500 claims at 100k, against 0.2 s)
+        only = "" if predicates is None else \
+            f"FILTER(?p IN ({', '.join(str(ox.NamedNode(p.value)) for p in sorted(set(predicates), key=str))}))"
+        for start in range(0, len(wanted), batch):
+            block = " ".join(str(ox.NamedNode(s.value)) for s in wanted[start:start + batch])
+            rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {block} }}"
+                                f" {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }}"
+                                f' FILTER(!STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }} {only} }}')
+            for row in rows:
+                yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
+
     def named_graphs(self) -> Iterator[ox.NamedNode | ox.BlankNode]:
         """The names of the graphs that hold quads (staging graphs of an earlier cfkb left out)."""
         for row in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
@@ -548,8 +575,8 @@ class RemoteStore:
 
     def staging_graphs(self) -> list[ox.NamedNode]:
         """Graphs named ``urn:cfkb:staging:...`` (left by an import of an earlier cfkb that staged)."""
-        rows = self._select(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} '
-                            f'FILTER(STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }}')
+        # GRAPH ?g {} lists the named graphs without reading their quads (every open asks this)
+        rows = self._select(f'SELECT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }}')
         return [row["g"] for row in rows if isinstance(row["g"], ox.NamedNode)]
 
     def drop_staging(self) -> int:

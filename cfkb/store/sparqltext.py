@@ -8,7 +8,7 @@ bind values there (queries sent to a server, and bindings the planner should see
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import pyoxigraph as ox
 
@@ -149,6 +149,31 @@ def bind_values(query: str, substitutions: Mapping[ox.Variable, Term]) -> str:
         names.append(str(var))
         values.append(str(term))
     block = f"VALUES ({' '.join(names)}) {{ ({' '.join(values)}) }}"
+    at = where_group(query)
+    if at is None:
+        return f"{query}\n{block}\n"
+    return f"{query[:at]} {block}{query[at:]}"
+
+
+def bind_many(query: str, variable: ox.Variable, terms: Iterable[Term]) -> str:
+    """The query with ``variable`` bound to each of several terms (one solution
+    each) by a ``VALUES`` block opening its WHERE group, the terms written by
+    pyoxigraph, as :func:`bind_values` does for one value of each variable.
+
+    >>> bind_many("SELECT ?x WHERE { ?x ?p ?o }", ox.Variable("x"), [ox.NamedNode("http://e/a"), ox.Literal("b")])
+    'SELECT ?x WHERE { VALUES ?x { <http://e/a> "b" } ?x ?p ?o }'
+
+    Raises:
+        QueryError: a value is a blank node, or not an RDF term.
+    """
+    values = []
+    for term in terms:
+        if isinstance(term, ox.BlankNode):
+            raise QueryError(f"?{variable.value}: a blank node cannot be bound in a query sent to a server")
+        if not isinstance(term, (ox.NamedNode, ox.Literal, ox.Triple)):
+            raise QueryError(f"?{variable.value}: {term!r} is not an RDF term")
+        values.append(str(term))
+    block = f"VALUES {variable} {{ {' '.join(values)} }}"
     at = where_group(query)
     if at is None:
         return f"{query}\n{block}\n"

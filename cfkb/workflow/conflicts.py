@@ -33,7 +33,7 @@ from cfkb.engine.shapes import (
 )
 from cfkb.errors import NotFoundError
 from cfkb.model.vocabulary import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF, RDF_NS, short_id
-from cfkb.store.backend import value_of
+from cfkb.store.backend import quads_of_subjects, value_of
 from cfkb.store.core import KnowledgeBase
 from cfkb.workflow.stakes import Stakes, interest
 
@@ -144,6 +144,8 @@ _CLAIM_FIELDS = {
     CFKB_NS + "rank": "rank", CFKB_NS + "tlp": "tlp",
 }
 _RELIABILITY = ox.NamedNode(CFKB_NS + "reliability")
+#: the claim fields that name an entity shown with its label
+_LABELLED = ("s", "o", "area", "election", "outlet", "who", "cited")
 
 
 class _Views:
@@ -152,9 +154,16 @@ class _Views:
     def __init__(self, kb: KnowledgeBase, *, whole_base: bool = False) -> None:
         self.kb = kb
         self.whole_base = whole_base  # views of claims all over the base are coming
-        self.index = kb.entity_index()
+        # a server sends the labels of the entities shown (one request), not of every entity
+        self._labels = kb.entity_labels if kb.path is None and kb.location.startswith(("http://", "https://")) \
+            and not whole_base else None
+        self.index = kb.entity_index() if self._labels is None else None
+        self._label: dict[str, str] = {}
         self._cache: dict[str, ClaimView] = {}
+        self._quads: dict[str, list[ox.Quad]] = {}
         self._stakes: Any = None
+        #: the claim table, when one is open for the base as it is (the interested parties read it)
+        self.table: Any = None
 
 
         self._outlet_reliability: dict[str, Any] = {}
@@ -167,10 +176,49 @@ class _Views:
             for r in kb.select("SELECT ?p ?l WHERE { ?p a cfkb:ClaimPredicate ; rdfs:label ?l }")
         }
 
+    def label(self, iri: str) -> str:
+        if self.index is not None:
+            return self.index.label(iri)
+        if iri not in self._label:
+            self._fetch_labels([iri])
+        return self._label[iri]
+
+    def _fetch_labels(self, iris: Iterable[str]) -> None:
+        todo = sorted({i for i in iris if i not in self._label})
+        if todo and self._labels is not None:
+            self._label.update(self._labels(todo))
+            for iri in todo:
+                self._label.setdefault(iri, iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1])
+
+    def prefetch(self, iris: Iterable[str]) -> None:
+        """Read the claims about to be viewed, their sources' reliability and
+        (on a server) their entities' labels in a few batched requests rather
+        than a few requests per claim."""
+        todo = sorted({i for i in iris if i not in self._cache and i not in self._quads})
+        if not todo:
+            return
+        for iri in todo:
+            self._quads[iri] = []
+        fields = [ox.NamedNode(p) for p in _CLAIM_FIELDS]
+        for q in quads_of_subjects(self.kb.store, (ox.NamedNode(i) for i in todo), fields):
+            self._quads[value_of(q.subject)].append(q)
+        sources = {value_of(q.object) for i in todo for q in self._quads[i]
+                   if _CLAIM_FIELDS[q.predicate.value] in ("outlet", "who") and isinstance(q.object, ox.NamedNode)}
+        sources -= set(self._outlet_reliability)
+        for source in sources:
+            self._outlet_reliability[source] = None
+        for q in quads_of_subjects(self.kb.store, (ox.NamedNode(x) for x in sorted(sources)), [_RELIABILITY]):
+            if self._outlet_reliability[value_of(q.subject)] is None:
+                self._outlet_reliability[value_of(q.subject)] = q.object
+        if self._labels is not None:
+            self._fetch_labels(value_of(q.object) for i in todo for q in self._quads[i]
+                               if isinstance(q.object, ox.NamedNode)
+                               and _CLAIM_FIELDS[q.predicate.value] in _LABELLED)
+
     def ref(self, term: Any) -> Ref | None:
         if term is None:
             return None
-        return Ref(term.value, self.index.label(term.value))
+        return Ref(term.value, self.label(term.value))
 
     def _row(self, iri: str) -> dict[str, Any] | None:
         """A claim's fields (keys as in :data:`_CLAIM_FIELDS`, plus the
@@ -178,7 +226,8 @@ class _Views:
         the claim's own triples: one index scan instead of a query, since with
         thousands of conflicts the per-query cost dominated."""
         found: dict[str, Any] = {}
-        for q in self.kb.store.quads_for_pattern(ox.NamedNode(iri), None, None, None):
+        quads = self._quads.pop(iri, None)
+        for q in quads if quads is not None else self.kb.store.quads_for_pattern(ox.NamedNode(iri), None, None, None):
             var = _CLAIM_FIELDS.get(q.predicate.value)
             if var is not None and var not in found:
                 found[var] = q.object
@@ -233,10 +282,10 @@ class _Views:
             )
             if view.speaker is not None:
                 if self._stakes is None:
-                    self._stakes = Stakes(self.kb)
+                    self._stakes = Stakes(self.kb, self.table)
                     if self.whole_base:
                         self._stakes.preload()
-                why = interest(self._stakes, view.speaker.iri, view.subject.iri, view.object.iri, self.index.label)
+                why = interest(self._stakes, view.speaker.iri, view.subject.iri, view.object.iri, self.label)
                 view.interested, view.interest = why is not None, why
             view.statement = self.statement(view)
             view.sentence = self.sentence(view)
@@ -257,7 +306,7 @@ class _Views:
         return f"{said}{f' ({context})' if context else ''} says {c.statement}"
 
     def background(self, party: str, group: str) -> str:
-        return f"the gazetteer records {self.index.label(party)} as the political wing of {self.index.label(group)}"
+        return f"the gazetteer records {self.label(party)} as the political wing of {self.label(group)}"
 
 
 def claim_views(kb: KnowledgeBase, iris: Iterable[str], role: str = "claim") -> list[ClaimView]:
@@ -267,6 +316,8 @@ def claim_views(kb: KnowledgeBase, iris: Iterable[str], role: str = "claim") -> 
         NotFoundError: one of the IRIs is not a claim in the base.
     """
     views = _Views(kb)
+    iris = list(iris)
+    views.prefetch(iris)
     return [views.claim(iri, role) for iri in iris]
 
 
@@ -362,10 +413,13 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
                                    include_dismissed=include_dismissed, status=status, limit=limit,
                                    offset=offset)
         rows = index.rows(listed)
-    views = _Views(kb, whole_base=len(listed) > 500)
-    built: dict[str, Conflict] = {}
-    for rule_iri, found in rows.items():
-        built.update(_conflicts(views, statuses, chosen[rule_iri], found))
+        views = _Views(kb, whole_base=len(listed) > 500)
+        views.table = index.table
+        views.prefetch(row[var].value for found in rows.values() for row in found for var in row
+                       if not row[var].value.startswith(BACKGROUND_PREFIX))
+        built: dict[str, Conflict] = {}
+        for rule_iri, found in rows.items():
+            built.update(_conflicts(views, statuses, chosen[rule_iri], found))
     return total, [built[x.id] for x in listed]
 
 
@@ -462,7 +516,9 @@ def view_as_of(kb: KnowledgeBase, day: dt.date, *, known: bool = False) -> Knowl
 
 def claim_view(kb: KnowledgeBase, iri: str, role: str = "claim") -> ClaimView:
     """One claim as an analyst reads it (labels, provenance, grading, rank)."""
-    return _Views(kb).claim(iri, role)
+    views = _Views(kb)
+    views.prefetch([iri])
+    return views.claim(iri, role)
 
 
 def conflict_triples(found: Sequence[Conflict]) -> list[ox.Triple]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -36,6 +38,10 @@ _UP = (
 
 #: A base in memory reads every edge at once after this many nodes were looked up one by one.
 PRELOAD_AFTER = 32
+#: the relations of :data:`STAKE_RELATIONS` that are the gazetteer's, not claims' (one text, so
+#: the query guard knows it as cfkb's own)
+_GAZETTEER_EDGES = ("SELECT ?a ?p ?b WHERE { VALUES ?p { cfkb:leads cfkb:politicalWingOf cfkb:memberOf } ?a ?p ?b"
+                    " FILTER(isIRI(?a) && isIRI(?b)) FILTER NOT EXISTS { ?a a cfkb:Claim } }")
 
 #: A stake: the steps from the speaker to the entity, as (relation, entity).
 Path = tuple[tuple[str, str], ...]
@@ -52,8 +58,11 @@ class Stakes:
     :data:`STAKE_STEPS`). Worked out per speaker when first asked, so a view
     of a few claims does not walk the whole base."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, table: Any = None) -> None:
         self.kb = kb
+        #: an open claim table current for ``kb`` (:class:`cfkb.engine.table.ClaimTable`), to read
+        #: instead of opening it again
+        self.table = table
         self._of: dict[str, dict[str, Path]] = {}
         self._up: dict[str, set[tuple[str, str]]] = {}
         self._preloaded = False
@@ -65,18 +74,23 @@ class Stakes:
         from one index scan each."""
         from cfkb.engine.table import open_table  # deferred: loads duckdb
 
-        generation = self.kb.generation()
+        generation = self.table.generation if self.table is not None else self.kb.generation()
         held = _EDGES.get(self.kb)
         if held is not None and held[0] == generation:
             self._up, self._preloaded = held[1], True
             return
         edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        with open_table(self.kb) as table:
+        with open_table(self.kb) if self.table is None else nullcontext(self.table) as table:
             for a, p, b in table.con.execute(
                     "SELECT s, p, o FROM claims WHERE neg = false AND s IS NOT NULL AND o IS NOT NULL"
                     " AND p IN (SELECT unnest(?::VARCHAR[]))",
                     [[CFKB_NS + r for r in STAKE_RELATIONS]]).fetchall():
                 edges[a].add((p.rsplit("#", 1)[-1], b))
+        if self.kb.path is None:
+            self._gazetteer_edges(edges)
+            self._up, self._preloaded = edges, True
+            _EDGES[self.kb] = (generation, edges)
+            return
         claim_type = ox.NamedNode(CFKB_NS + "Claim")
         rdf_type = ox.NamedNode(RDF_NS + "type")
         for relation in STAKE_RELATIONS:
@@ -87,9 +101,17 @@ class Stakes:
         self._up, self._preloaded = edges, True
         _EDGES[self.kb] = (generation, edges)
 
+    def _gazetteer_edges(self, edges: dict[str, set[tuple[str, str]]]) -> None:
+        """The gazetteer's relations (not claims) in one query: a server would
+        take a request per relation and per statement to check it is no claim."""
+        for r in self.kb.select(_GAZETTEER_EDGES):
+            edges[r["a"].value].add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
+
     def _steps(self, node: str) -> set[tuple[str, str]]:
-        if not self._preloaded and (self.kb.path is not None or len(self._up) >= PRELOAD_AFTER):
-            self.preload()  # a base on disk has a claim table: one read of it beats a query per node
+        if not self._preloaded and (self.kb.path is not None or len(self._up) >= PRELOAD_AFTER
+                                    or self.kb.location.startswith(("http://", "https://"))):
+            # a base on disk, or on a server, has a claim table: one read of it beats a query per node
+            self.preload()
         if self._preloaded:
             return self._up.get(node, set())
         if node not in self._up:

@@ -1,0 +1,173 @@
+"""Keeping a remote base's claim table and conflict index current, by delta.
+
+A base on a shared SPARQL server keeps its claim table in the user's cache
+(:func:`cfkb.engine.table.table_path`), stamped with the server's
+generation. After a write made through cfkb, :func:`follow_remote_write`
+brings it along as :func:`cfkb.engine.table.follow_write` does for a base on
+disk, with two differences that a server imposes:
+
+* the statements the write touched and that the table held (or that lost
+  quads) are read again in a few batched requests (a ``VALUES`` block of
+  terms, :meth:`cfkb.store.remote.RemoteStore.quads_for_subjects`), never one
+  request per statement;
+* no lock keeps other clients out, so the write's own generation is not
+  proof that the server holds only this write's changes. After the reads,
+  the server's ``cfkb:generation`` values are read once more: they must be
+  exactly those the write found, less those it removed, plus its own. Any
+  other value is another client's write, made between this write's first
+  read and now; then nothing is applied and the stamp stays at the old
+  generation, so the next open sees it stale and makes the table again.
+
+As on disk, the stamp moves only if the table was current at the write's
+``before`` generation, and only in the DuckDB transaction that applies the
+delta to the claims and the index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+import duckdb
+import pyoxigraph as ox
+
+from cfkb.engine.table import (
+    _CLAIM,
+    _INCLUDES,
+    _PIVOT,
+    _SEVERAL,
+    _SUBJECT,
+    _TYPE,
+    FIELDS,
+    KIND_CLASSES,
+    SCHEMA,
+    Also,
+    _Facts,
+    _load_facts,
+    _read_lines,
+    _regular,
+    _small_tables,
+    _stamp,
+    connect,
+    table_path,
+)
+from cfkb.model.vocabulary import CFKB_NS, STATE_GRAPH
+from cfkb.store.backend import quads_of_subjects, value_of
+from cfkb.store.bulk import collector_paused
+from cfkb.store.core import KnowledgeBase
+
+log = logging.getLogger("cfkb.engine")
+
+_STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
+_GENERATION = ox.NamedNode(CFKB_NS + "generation")
+#: the predicates the claim table reads, fetched again for the statements a write touched
+_READ = (*(ox.NamedNode(p) for p in FIELDS), _TYPE)
+
+
+def _generations(quads: list[ox.Quad]) -> set[Any]:
+    return {q.object for q in quads if q.predicate == _GENERATION and q.subject == _STATE
+            and q.graph_name == STATE_GRAPH}
+
+
+def written_alone(kb: KnowledgeBase, add: list[ox.Quad], remove: list[ox.Quad]) -> str | None:
+    """The generation this write made, if the server holds exactly what the
+    write left (the generations it read, less those it removed, plus its own);
+    None if another client wrote meanwhile (or the values cannot be told)."""
+    ours = _generations(add)
+    if len(ours) != 1:
+        return None
+    expected = (set(kb.generations_read) - _generations(remove)) | ours
+    now = {q.object for q in kb.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)}
+    if now != expected:
+        return None
+    return value_of(next(iter(ours)))
+
+
+def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Quad],
+                        nquads: bytes = b"", also: Also | None = None) -> None:
+    """Apply a committed write on a server to the local claim table (and,
+    through ``also``, the conflict index), if the table was current at
+    ``before`` and no other client wrote meanwhile (module docs).
+
+    Any failure, or a write by another client, leaves the old stamp: the
+    next open finds the table stale and makes it again from the graph.
+    """
+    path = table_path(kb)
+    if path is None or not path.is_file():
+        return
+    try:
+        con = connect(str(path))
+    except duckdb.Error:
+        return  # held by a reader: the stamp stays old, the next open rebuilds
+    try:
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")  # as on disk: the rows stay in DuckDB's log
+        if _stamp(con) != (SCHEMA, before):
+            return
+        with collector_paused():
+            if nquads:
+                add = [*add, *ox.parse(nquads, format=ox.RdfFormat.N_QUADS)]
+            added: dict[str, list[ox.Quad]] = {}
+            for q in add:
+                if isinstance(q.subject, ox.NamedNode) and q.graph_name != STATE_GRAPH:
+                    added.setdefault(q.subject.value, []).append(q)
+            removed = {q.subject.value for q in remove
+                       if isinstance(q.subject, ox.NamedNode) and q.graph_name != STATE_GRAPH}
+            # a subject whose touched quads hold no field of a row keeps its row (or its lack of
+            # one): an analyst's or a batch's record is not read back, however many quads it has
+            relevant = {q.subject.value for q in (*add, *remove) if isinstance(q.subject, ox.NamedNode)
+                        and (q.predicate.value in FIELDS or (q.predicate == _TYPE and q.object == _CLAIM))}
+            added = {iri: quads for iri, quads in added.items() if iri in relevant}
+            removed &= relevant
+            subjects = set(added) | removed
+            small = any(q.predicate == _INCLUDES or (q.predicate == _TYPE and value_of(q.object) in KIND_CLASSES)
+                        for q in (*add, *remove))
+            con.execute("BEGIN")
+            con.execute("CREATE TEMP TABLE touched (iri VARCHAR)")
+            if subjects:
+                _read_lines(con, "touched", subjects, str(path.parent))
+            held = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
+            reread = held | (subjects - set(added)) | removed
+            facts = _Facts()
+            written = ox.Store()
+            for iri, quads in added.items():
+                if iri in reread:
+                    continue
+                if not any(q.predicate == _SUBJECT for q in quads):
+                    reread.add(iri)
+                    continue
+                written.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
+                               if q.predicate.value in FIELDS or q.predicate == _TYPE)
+            facts.all(written)
+            # the statements to read again: a few batched requests, never one per statement
+            for q in quads_of_subjects(kb.store, (ox.NamedNode(i) for i in sorted(reread)), _READ):
+                facts._add(q.subject, q.predicate.value, q.object)
+            _load_facts(con, facts.lines, str(path.parent))
+            if small:
+                _small_tables(con, kb.store)
+            # every read of the graph is done: they saw this write alone, or the table waits for a rebuild
+            generation = written_alone(kb, add, remove)
+            if generation is None:
+                log.info("another client wrote to %s meanwhile: its claim table is made again when next read",
+                         kb.location)
+                con.execute("ROLLBACK")
+                return
+        several = con.execute(_SEVERAL).fetchone()[0]  # type: ignore[index]
+        con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
+        con.execute(_PIVOT)
+        con.execute("DELETE FROM facts")
+        if not facts.regular or several:
+            con.execute("UPDATE meta SET v = '0' WHERE k = 'regular'")
+        new = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
+        if also is not None:
+            also(con, before, generation, new, additive=not held and not small,
+                 regular=facts.regular and not several and _regular(con))
+        con.execute("DROP TABLE temp.touched")
+        con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
