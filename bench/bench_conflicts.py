@@ -10,10 +10,10 @@ covers Rust allocations too), once to warm up and then best of ``--repeat``:
 - ``rdflib``: rdflib's SPARQL engine running cfkb's compiled queries;
 - ``plain``: one pyoxigraph query, the UNION of every rule, as a naive
   implementation would write it;
-- ``cfkb``: :func:`cfkb.conflicts.engine_keys` (conflict keys, a full run) and
-  :func:`cfkb.conflicts.find_conflicts` (end to end, claims side by side;
+- ``cfkb``: :func:`cfkb.workflow.conflicts.engine_keys` (conflict keys, a full run) and
+  :func:`cfkb.workflow.conflicts.find_conflicts` (end to end, claims side by side;
   the warm-up run stores the rules' answers, so the timed runs read them);
-- ``incremental``: :func:`cfkb.conflicts.conflicts_for_claims` for one claim.
+- ``incremental``: :func:`cfkb.workflow.conflicts.conflicts_for_claims` for one claim.
 
 Every engine's (rule, claims) set is checked against the generator's ground
 truth. Example::
@@ -43,7 +43,7 @@ def _peak_kib() -> int:
 
 
 def _plain_query() -> str:
-    from cfkb.conflicts import compile_rule, load_rules
+    from cfkb.workflow.conflicts import compile_rule, load_rules
 
     parts = []
     for rule in load_rules():
@@ -57,7 +57,8 @@ def _run_engine(engine: str, store: str, repeat: int) -> dict:
     """In the child: run one engine, return its keys, best time and peak memory."""
     import pyoxigraph as ox
 
-    from cfkb.conflicts import (
+    from cfkb.store.core import KnowledgeBase
+    from cfkb.workflow.conflicts import (
         compile_rule,
         conflicts_for_claims,
         engine_keys,
@@ -65,7 +66,6 @@ def _run_engine(engine: str, store: str, repeat: int) -> dict:
         load_rules,
         reference_keys,
     )
-    from cfkb.store import KnowledgeBase
 
     kb = KnowledgeBase.open(store)
     load_rules()
@@ -74,7 +74,7 @@ def _run_engine(engine: str, store: str, repeat: int) -> dict:
         def run():
             return reference_keys(kb)
     elif engine == "rdflib":
-        from cfkb.validate import to_rdflib
+        from cfkb.shacl.validate import to_rdflib
 
         graph = to_rdflib(kb.quads())
         queries = [(r.iri, compile_rule(r)) for r in load_rules()]
@@ -146,7 +146,7 @@ def bench_size(n: int, args: argparse.Namespace) -> list[dict]:
     import pyoxigraph as ox
 
     from bench.generate import write_nquads
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
 
     results = []
     with tempfile.TemporaryDirectory(prefix="cfkb-bench-") as tmp:

@@ -16,8 +16,8 @@ whole of it):
 - ``plain``: one plain pyoxigraph query over the same claims, reading each
   claim's rule fields (subject, predicate, object, negated, speaker, date);
 - ``sparql``: today's engine, every rule's compiled SPARQL
-  (:func:`cfkb.conflicts.engine_keys`);
-- ``incremental``: one new claim's conflicts (:func:`cfkb.conflicts.conflicts_for_claims`),
+  (:func:`cfkb.workflow.conflicts.engine_keys`);
+- ``incremental``: one new claim's conflicts (:func:`cfkb.workflow.conflicts.conflicts_for_claims`),
   a new list for each busy group in turn: the worst case over them, and the
   claim table's upkeep for that write;
 - ``batch``: 10k new claims in one write: the claim table's upkeep.
@@ -64,15 +64,15 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
     out: dict = {"engine": engine}
     if engine == "build":
         from cfkb.engine.table import open_table
-        from cfkb.store import KnowledgeBase
+        from cfkb.store.core import KnowledgeBase
 
         with KnowledgeBase.open(store) as kb, open_table(kb) as table:
             out["claims"] = table.count()
     elif engine == "sql":
-        from cfkb.conflicts import load_rules
         from cfkb.engine.rules import sql_rows
         from cfkb.engine.table import open_table
-        from cfkb.store import KnowledgeBase
+        from cfkb.store.core import KnowledgeBase
+        from cfkb.workflow.conflicts import load_rules
 
         with KnowledgeBase.open(store) as kb, open_table(kb) as table:
             assert table.regular
@@ -82,7 +82,7 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
 
         from cfkb.engine.index import open_index
         from cfkb.engine.table import open_table, table_path
-        from cfkb.store import KnowledgeBase
+        from cfkb.store.core import KnowledgeBase
 
         with KnowledgeBase.open(store) as kb:
             open_table(kb).close()
@@ -93,13 +93,13 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
             with open_index(kb) as index:
                 out["keys"] = sorted([k[0], *sorted(k[1])] for k in index.conflict_keys())
     elif engine == "plain":
-        from cfkb.store import KnowledgeBase
+        from cfkb.store.core import KnowledgeBase
 
         with KnowledgeBase.open(store) as kb:
             out["rows"] = sum(1 for _ in kb.query(PLAIN))
     elif engine == "sparql":
-        from cfkb.conflicts import engine_keys
-        from cfkb.store import KnowledgeBase
+        from cfkb.store.core import KnowledgeBase
+        from cfkb.workflow.conflicts import engine_keys
 
         with KnowledgeBase.open(store) as kb:
             out["keys"] = sorted([k[0], *sorted(k[1])] for k in engine_keys(kb))
@@ -107,11 +107,11 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
         import datetime as dt
 
         from bench.generate import BUSY_GROUPS, PROVINCES, iri
-        from cfkb.conflicts import conflicts_for_claims, load_rules, rows_involving
         from cfkb.engine import table as table_module
         from cfkb.engine.index import open_index
-        from cfkb.model import Claim
-        from cfkb.store import KnowledgeBase
+        from cfkb.model.vocabulary import Claim
+        from cfkb.store.core import KnowledgeBase
+        from cfkb.workflow.conflicts import conflicts_for_claims, load_rules, rows_involving
 
         upkeep: list[float] = []
         follow = table_module.follow_write
@@ -152,7 +152,7 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
     elif engine == "batch":
         from bench.generate import generate
         from cfkb.engine import table as table_module
-        from cfkb.store import KnowledgeBase
+        from cfkb.store.core import KnowledgeBase
 
         upkeep: list[float] = []
         follow = table_module.follow_write
@@ -197,7 +197,7 @@ def bench_size(n: int, args: argparse.Namespace) -> list[dict]:
     import pyoxigraph as ox
 
     from bench.generate import write_nquads
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
 
     results = []
     with tempfile.TemporaryDirectory(prefix="cfkb-bench-engine-") as tmp:

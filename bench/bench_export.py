@@ -41,9 +41,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from cfkb.export import ExportOptions, export_base
-from cfkb.model import CFID_NS, CFKB, ONTOLOGY_GRAPH, PREFIXES, RDF, RDFS, Claim, tlp_term
-from cfkb.store import KnowledgeBase
+from cfkb.io.export import ExportOptions, export_base
+from cfkb.model.vocabulary import CFID_NS, CFKB, ONTOLOGY_GRAPH, PREFIXES, RDF, RDFS, Claim, tlp_term
+from cfkb.store.core import KnowledgeBase
 
 _PREDICATES = ("memberOf", "runsAs", "participatesIn", "supports", "leads", "allianceWith")
 FORMATS = ("turtle", "trig", "jsonld", "nt", "nq", "trig+nanopub", "nq+nanopub")
@@ -102,8 +102,8 @@ def _stages(kb: KnowledgeBase, ceiling: str, workdir: Path) -> dict[str, float]:
     over the whole, which shares its garbage-collector pause)."""
     import gc
 
-    from cfkb import export as ex
-    from cfkb.tlp import default_level, release
+    from cfkb.io import export as ex
+    from cfkb.io.tlp import default_level, release
 
     out: dict[str, float] = {}
     opts = ExportOptions(format="turtle", ceiling=ceiling, when=WHEN)

@@ -37,10 +37,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from cfkb.guard import using
-from cfkb.importer import InputFile, commit, import_files, plan_import
-from cfkb.model import CFID_NS, CFKB_NS, Claim
-from cfkb.store import KnowledgeBase
+from cfkb.io.importer import InputFile, commit, import_files, plan_import
+from cfkb.model.vocabulary import CFID_NS, CFKB_NS, Claim
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.guard import using
 
 _CLASSES = {"Person": 300, "Party": 150, "ElectoralList": 60, "Election": 4, "Province": 18, "MediaOutlet": 25,
             "Document": 40}
@@ -156,7 +156,7 @@ def _import(workdir: Path, gazetteer: bytes, f: InputFile) -> dict[str, float]:
 
 def _loader_floor(workdir: Path, gazetteer: bytes, claims: list[Claim]) -> dict[str, float]:
     """What the commit cannot go below: the claims' N-Quads text, made and bulk-loaded on its own."""
-    from cfkb.model import ClaimText
+    from cfkb.model.vocabulary import ClaimText
 
     path = workdir / "store-floor"
     kb = KnowledgeBase.create(path)

@@ -9,7 +9,7 @@ aliases, other case and hyphens, no article, and transliteration variants
 * *read*: the CSV reader alone (``list(read_rows(...))``),
 * *names*: resolving every entity cell of those rows (subject, object,
   source, speaker, area, election, cited_in) with the import's
-  :class:`~cfkb.tables.Resolver`, each distinct text looked up once, as the
+  :class:`~cfkb.io.tables.Resolver`, each distinct text looked up once, as the
   import does;
 
 and prints *names* beside *read*, as a ratio and in seconds. Target
@@ -37,10 +37,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from cfkb.importer import InputFile, import_files, seed_files
-from cfkb.model import CFID_NS, CFKB_NS
-from cfkb.store import KnowledgeBase
-from cfkb.tables import ENTITY_COLUMNS, read_rows
+from cfkb.io.importer import InputFile, import_files, seed_files
+from cfkb.io.tables import ENTITY_COLUMNS, read_rows
+from cfkb.model.vocabulary import CFID_NS, CFKB_NS
+from cfkb.store.core import KnowledgeBase
 
 _SYLLABLES = ["ba", "dar", "fa", "ha", "ja", "ka", "la", "ma", "na", "qa", "ra", "sa", "ta", "wa", "za", "di",
               "mu", "ri", "su", "hus", "sein", "ab", "bas", "kir", "kuk", "nin", "eve", "dhi", "mer"]
@@ -138,10 +138,10 @@ def measure(kb: KnowledgeBase, data: bytes, repeat: int = 1) -> dict[str, Any]:
 
 
 def _measure(kb: KnowledgeBase, data: bytes) -> dict[str, Any]:
-    from cfkb import names as names_module
-    from cfkb.entities import role_types
-    from cfkb.names import EntityIndex
-    from cfkb.tables import Resolver
+    from cfkb.io.resolver import Resolver
+    from cfkb.model import spelling as names_module
+    from cfkb.model.names import EntityIndex
+    from cfkb.workflow.entities import role_types
 
     names_module.normalize.cache_clear()
     names_module.skeleton.cache_clear()

@@ -45,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import pyoxigraph as ox
 
-    from cfkb.conflicts import conflict_page, filed_conflicts
-    from cfkb.queries import load
     from cfkb.server import data, triage
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
+    from cfkb.workflow.conflicts import conflict_page, filed_conflicts
+    from cfkb.workflow.queries import load
 
     kb = KnowledgeBase.open(args.store)
     kb.entity_index()  # as a server does before its first request

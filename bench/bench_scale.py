@@ -67,13 +67,13 @@ def _step(step: str, data: Path, store: Path, scratch: Path) -> dict:
     """In the child: run one step once, timed; what it found, for a sanity check."""
     import pyoxigraph as ox
 
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
 
     found: object = None
     start = time.perf_counter()
     if step == "import":
-        from cfkb.guard import using
-        from cfkb.importer import InputFile, import_files
+        from cfkb.io.importer import InputFile, import_files
+        from cfkb.store.guard import using
 
         kb = KnowledgeBase.create(scratch / "imported")
         with using(quads=1 << 40, file_bytes=1 << 40):
@@ -86,7 +86,7 @@ def _step(step: str, data: Path, store: Path, scratch: Path) -> dict:
         s.flush()
         found = len(s)
     elif step == "import-csv":
-        from cfkb.importer import InputFile, import_files, import_into
+        from cfkb.io.importer import InputFile, import_files, import_into
 
         kb = KnowledgeBase.create(scratch / "imported")
         import_files(kb, [InputFile("gazetteer.ttl", (data.parent / "gazetteer.ttl").read_bytes())], analyst="bench")
@@ -107,8 +107,8 @@ def _step(step: str, data: Path, store: Path, scratch: Path) -> dict:
         g.parse(str(data), format="nquads")
         found = len(g)
     elif step in ("conflicts", "conflicts-warm"):
-        from cfkb.conflicts import find_conflicts
         from cfkb.engine import FILE
+        from cfkb.workflow.conflicts import find_conflicts
 
         kb = KnowledgeBase.open(store)
         if step == "conflicts":
@@ -120,7 +120,7 @@ def _step(step: str, data: Path, store: Path, scratch: Path) -> dict:
     elif step == "incremental":
         import random
 
-        from cfkb.conflicts import conflicts_for_claims
+        from cfkb.workflow.conflicts import conflicts_for_claims
 
         kb = KnowledgeBase.open(store)
         claims = [r["c"].value for r in kb.select("SELECT ?c WHERE { ?c a cfkb:Claim }")]
@@ -139,11 +139,11 @@ def _step(step: str, data: Path, store: Path, scratch: Path) -> dict:
         kb = KnowledgeBase.open(store)
         found = len({(r["rule"].value, r["this"].value, r["value"].value) for r in kb.select(_plain_query())})
     elif step == "pyshacl":
-        from cfkb.conflicts import reference_keys
+        from cfkb.workflow.conflicts import reference_keys
 
         found = len(reference_keys(KnowledgeBase.open(store)))
     elif step == "export":
-        from cfkb.export import ExportOptions, export_base
+        from cfkb.io.export import ExportOptions, export_base
 
         result = export_base(KnowledgeBase.open(store), ExportOptions(ceiling="AMBER"))
         (scratch / "export.ttl").write_text(result.text, encoding="utf-8")
@@ -197,7 +197,7 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
     import pyoxigraph as ox
 
     from bench.generate import write_nquads
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
 
     work = Path(tempfile.mkdtemp(prefix=f"cfkb-scale-{n}-", dir=args.workdir))
     try:
@@ -232,7 +232,7 @@ def write_table(n: int, work: Path) -> None:
     import pyoxigraph as ox
 
     from bench.bench_import import _csv, _synthetic_rows
-    from cfkb.model import CFKB, PROV, XSD, ClaimText
+    from cfkb.model.vocabulary import CFKB, PROV, XSD, ClaimText
 
     gazetteer, rows, claims = _synthetic_rows(n)
     (work / "gazetteer.ttl").write_bytes(gazetteer)

@@ -1,6 +1,6 @@
 """Synthetic claims with planted conflicts and exact ground truth.
 
-``generate(n, seed)`` builds ``n`` :class:`cfkb.model.Claim` objects plus the
+``generate(n, seed)`` builds ``n`` :class:`cfkb.model.vocabulary.Claim` objects plus the
 background quads they need (a gazetteer of provinces, regions that include
 them, elections, outlets, persons, organisations and lists, and a few
 "political wing" relations), and the set of conflicts a correct engine must
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from cfkb.model import CFID_NS, CFKB, CFKB_NS, RDF, RDFS, Claim, background_quads
+from cfkb.model.vocabulary import CFID_NS, CFKB, CFKB_NS, RDF, RDFS, Claim, background_quads
 
 SHAPES_NS = "https://w3id.org/cfkb/shapes#"
 DIRECT = SHAPES_NS + "DirectConflict"

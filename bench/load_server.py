@@ -39,10 +39,10 @@ from urllib.parse import urlencode
 import httpx
 import pyoxigraph as ox
 
-from cfkb.importer import init_store
-from cfkb.model import CFID_NS, CFKB, PREFIXES, RDF, RDFS, Claim
-from cfkb.queries import library
-from cfkb.store import KnowledgeBase
+from cfkb.io.importer import init_store
+from cfkb.model.vocabulary import CFID_NS, CFKB, PREFIXES, RDF, RDFS, Claim
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.queries import library
 
 XSD_DATE = ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")
 

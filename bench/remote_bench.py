@@ -21,11 +21,11 @@ import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from cfkb.conflicts import find_conflicts  # noqa: E402
-from cfkb.importer import init_store  # noqa: E402
-from cfkb.model import CFID_NS, CFKB, RDF, RDFS, Claim  # noqa: E402
-from cfkb.remote import RemoteStore  # noqa: E402
-from cfkb.store import KnowledgeBase  # noqa: E402
+from cfkb.io.importer import init_store  # noqa: E402
+from cfkb.model.vocabulary import CFID_NS, CFKB, RDF, RDFS, Claim  # noqa: E402
+from cfkb.store.core import KnowledgeBase  # noqa: E402
+from cfkb.store.remote import RemoteStore  # noqa: E402
+from cfkb.workflow.conflicts import find_conflicts  # noqa: E402
 from oxiserver import OxigraphServer  # noqa: E402
 
 

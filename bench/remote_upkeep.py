@@ -24,9 +24,9 @@ from bench.generate import PROVINCES, iri
 from cfkb.engine import remote as upkeep
 from cfkb.engine import table as table_module
 from cfkb.engine.index import open_index
-from cfkb.model import Claim
-from cfkb.remote import RemoteStore
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import Claim
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.remote import RemoteStore
 
 
 def main(argv: list[str] | None = None) -> int:

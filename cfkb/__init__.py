@@ -7,8 +7,6 @@ SHACL shapes and set-at-a-time SPARQL surface contradictory claims.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 # the layers kept beside the graph follow every write, whoever writes
 import cfkb.engine  # noqa: E402,F401,I001
 from cfkb.errors import (
@@ -23,8 +21,9 @@ from cfkb.errors import (
     StoreMissingError,
     UnknownNameError,
 )
-from cfkb.model import CFID, CFKB, Claim
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFID, CFKB, Claim
+from cfkb.store.core import KnowledgeBase
+from cfkb.version import __version__
 
 __all__ = [
     "__version__",

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
-from cfkb.model import MODALITIES, Claim
-from cfkb.rdfio import claims_from_quads
-from cfkb.store import KnowledgeBase
+from cfkb.io.rdfio import claims_from_quads
+from cfkb.model.vocabulary import MODALITIES, Claim
+from cfkb.store.core import KnowledgeBase
 
 COLUMNS = ["subject", "predicate", "object", "source", "negated", "area", "election", "speaker", "date", "quote",
            "quote_lang", "cited_in", "url", "reliability", "credibility", "tlp", "modality", "comment",

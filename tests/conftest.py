@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cfkb.importer import init_store
-from cfkb.store import KnowledgeBase
+from cfkb.io.importer import init_store
+from cfkb.store.core import KnowledgeBase
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -77,7 +77,7 @@ def seed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def seeded_copy(seed_template: Path, path: Path, name: str, table: str) -> Path:
     """A copy of the seeded store at ``path`` with one more YAML claim table imported."""
-    from cfkb.importer import InputFile, import_files
+    from cfkb.io.importer import InputFile, import_files
 
     shutil.copytree(seed_template, path)
     with KnowledgeBase.open(path, write=True) as kb:

@@ -14,7 +14,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from cfkb.model import CFID_NS, CFKB, RDF, RDFS, TLP_LEVELS, Claim, tlp_term
+from cfkb.model.vocabulary import CFID_NS, CFKB, RDF, RDFS, TLP_LEVELS, Claim, tlp_term
 
 WHEN = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
 JENA_JARS = Path("/usr/share/java")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
 
 
 @dataclass(frozen=True)

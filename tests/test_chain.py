@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke
 
 HOQUQ_CHAIN = [

@@ -1,9 +1,9 @@
 """Claim records stand in for their quads: as N-Quads text, in the shape check, in a bulk import.
 
 A big import no longer makes a Python quad object per claim property: the
-commit writes each claim as N-Quads text (:class:`cfkb.model.ClaimText`) and
+commit writes each claim as N-Quads text (:class:`cfkb.model.vocabulary.ClaimText`) and
 the compiled shape check reads the records column by column
-(:data:`cfkb.model.CLAIM_PROPERTIES`). These tests hold both to
+(:data:`cfkb.model.vocabulary.CLAIM_PROPERTIES`). These tests hold both to
 :meth:`Claim.quad_list` and to the quad-based check (which
 ``test_shapecheck.py`` holds to pySHACL), and check that a bad row deep in a
 bulk-sized table is still reported at its file, line and column.
@@ -19,10 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cfkb.model import CFID_NS, CFKB, CFKB_NS, CLAIM_PROPERTIES, ONTOLOGY_GRAPH, RDFS, Claim, ClaimText
+from cfkb.model.vocabulary import CFID_NS, CFKB, CFKB_NS, CLAIM_PROPERTIES, ONTOLOGY_GRAPH, RDFS, Claim, ClaimText
 from cfkb.resources import shapes_dir
-from cfkb.shapecheck import check, compiled, record_nodes, type_quads
-from cfkb.store import BULK_MIN_QUADS, KnowledgeBase
+from cfkb.shacl.compiler import compiled
+from cfkb.shacl.shapecheck import check, record_nodes, type_quads
+from cfkb.store.core import BULK_MIN_QUADS, KnowledgeBase
 from conftest import invoke
 from storestate import store_state
 from test_import_roundtrip import claims

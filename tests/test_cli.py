@@ -11,8 +11,8 @@ from pathlib import Path
 import rdflib
 from rdflib.compare import isomorphic
 
-from cfkb import __version__
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
+from cfkb.version import __version__
 from conftest import invoke
 
 

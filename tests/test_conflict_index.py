@@ -10,12 +10,12 @@ import pyoxigraph as ox
 import pytest
 
 from bench.generate import generate
-from cfkb.conflicts import conflict_id, conflict_page, engine_keys, find_conflicts
 from cfkb.engine import FILE
 from cfkb.engine import index as conflict_index
 from cfkb.engine.index import open_index
-from cfkb.model import CFKB_NS, RDF_NS
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFKB_NS, RDF_NS
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import conflict_id, conflict_page, engine_keys, find_conflicts
 from conftest import invoke
 
 
@@ -187,7 +187,7 @@ def _view_tags(c, default_tlp):
 
 @pytest.mark.parametrize("default_tlp", [None, "AMBER"])
 def test_the_dashboard_files_conflicts_as_their_claims_views_would(tmp_path, default_tlp):
-    from cfkb.conflicts import filed_conflicts
+    from cfkb.workflow.conflicts import filed_conflicts
 
     kb, _ = _base(tmp_path, 200, seed=7)
     views = {c.id: c for c in find_conflicts(kb)}

@@ -15,8 +15,8 @@ import pyoxigraph as ox
 import pytest
 
 from bench.generate import generate
-from cfkb.conflicts import conflicts_for_claims, engine_keys, find_conflicts, reference_keys
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import conflicts_for_claims, engine_keys, find_conflicts, reference_keys
 
 CASES = sorted((Path(__file__).parent / "fixtures" / "conflicts").glob("*.ttl"))
 CFKBT = "https://w3id.org/cfkb/test#"

@@ -160,7 +160,7 @@ def test_the_web_form_resolves_reopens_and_resolves_the_other_way(store_path, ho
     from starlette.testclient import TestClient
 
     from cfkb.server.app import create_app
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
     from html_tree import parse
 
     h = hoquq

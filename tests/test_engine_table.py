@@ -20,12 +20,12 @@ import pyoxigraph as ox
 import pytest
 
 from bench.generate import generate
-from cfkb.conflicts import compile_rule, engine_keys, find_conflicts, full_rows, load_rules, reference_keys
 from cfkb.engine import FILE
 from cfkb.engine.rules import RuleFileError, load_sql, parse_rule_file, sql_keys, sql_rows
 from cfkb.engine.table import build, open_table
-from cfkb.model import CFKB, XSD
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFKB, XSD
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import compile_rule, engine_keys, find_conflicts, full_rows, load_rules, reference_keys
 
 CASES = sorted((Path(__file__).parent / "fixtures" / "conflicts").glob("*.ttl"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,7 +192,7 @@ def test_a_writer_killed_between_the_graph_and_the_table_leaves_a_table_that_is_
     script = textwrap.dedent(f"""
         import os, pyoxigraph as ox
         import cfkb.engine
-        from cfkb import store
+        from cfkb.store import core as store
         store._WRITE_FOLLOWERS.insert(0, lambda *a: os._exit(9))
         kb = store.KnowledgeBase.open({str(path)!r}, write=True)
         kb.write(list(ox.parse(path={str(more)!r}, format=ox.RdfFormat.N_QUADS)))
@@ -244,7 +244,7 @@ def test_a_rule_file_that_does_not_parse_is_an_error_naming_the_file(tmp_path):
 def test_one_claims_conflicts_from_the_table_equal_the_full_run_restricted_to_it(tmp_path):
     import random
 
-    from cfkb.conflicts import conflicts_for_claims
+    from cfkb.workflow.conflicts import conflicts_for_claims
 
     ds = generate(600, seed=3, noise_share=0.3, busy=0.2)
     kb = KnowledgeBase.create(tmp_path / "kb")
@@ -362,3 +362,45 @@ def test_a_remote_base_keeps_its_table_locally_stamped_with_the_remote_generatio
         assert table.generation == kb.generation()
         assert sql_keys(table) >= ds.truth
     kb.close()
+
+
+def test_a_shape_file_that_does_not_parse_is_named_with_its_line(tmp_path):
+    from cfkb.errors import InputError
+    from cfkb.resources import shape_files
+
+    bad = tmp_path / "broken.ttl"
+    bad.write_text('@prefix sh: <http://www.w3.org/ns/shacl#> .\n\n<#R> sh:select "SELECT" ;\n'
+                   "  sh:message <no scheme> .\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken\.ttl:4:\d+: the shapes do not parse"):
+        load_rules((*shape_files(), bad))
+
+
+def test_the_tables_log_is_folded_in_before_it_grows_long(store_path):
+    """Each write's upkeep leaves its rows in DuckDB's log, which every open
+    replays; the log is folded into the file once it passes a few dozen
+    kilobytes, so opens never replay a long one."""
+    import datetime as dt
+
+    from cfkb.engine.index import open_index
+    from cfkb.engine.table import LOG_LIMIT
+    from cfkb.model.vocabulary import Claim
+
+    path = store_path
+    limit = int(LOG_LIMIT.removesuffix("KB")) * 1024
+    sizes = []
+    with KnowledgeBase.open(path, write=True) as kb:
+        open_index(kb).close()
+        index = kb.entity_index()
+        for day in range(1, 29):
+            claim = Claim(subject=index.resolve("KH"), predicate=CFKB.participatesIn.value,
+                          object=index.resolve("December 2023 provincial elections"),
+                          source=index.resolve("al-Iraqiya TV"), speaker=None, area=None, election=None,
+                          date=dt.date(2024, 2, day), tlp="CLEAR")
+            kb.write(claim.quads())
+            log = path / (FILE + ".wal")
+            sizes.append(log.stat().st_size if log.exists() else 0)
+        with open_index(kb) as index_now:
+            assert index_now.count() == len(find_conflicts(kb))
+    assert max(sizes) > 0, "the writes left nothing in the log: the upkeep folded each one in"
+    assert max(sizes) < 2 * limit, sizes
+    assert any(b < a for a, b in zip(sizes, sizes[1:], strict=False)), f"the log was never folded in: {sizes}"

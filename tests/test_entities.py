@@ -7,10 +7,10 @@ import json
 import pyoxigraph as ox
 import pytest
 
-from cfkb.entities import add_alias, add_entity, get_merge, merge_entities, show_entity, unmerge
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model import CFID_NS, CFKB, PROV, RDF, STATE_GRAPH
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFID_NS, CFKB, PROV, RDF, STATE_GRAPH
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.entities import add_alias, add_entity, get_merge, merge_entities, show_entity, unmerge
 from conftest import invoke
 from storestate import store_state
 
@@ -79,7 +79,7 @@ def test_merge_rewrites_claims_keeps_their_ids_records_and_undoes(store_path):
 
 
 def add_claim_naming(kb: KnowledgeBase, iri: str) -> str:
-    from cfkb.importer import InputFile, import_files
+    from cfkb.io.importer import InputFile, import_files
 
     data = (f"subject,predicate,object,source,date\n<{iri}>,leads,Ataa,al-Iraqiya TV,2023-08-01\n").encode()
     (claim,) = import_files(kb, [InputFile("x.csv", data)], analyst="t").claims_added
@@ -161,7 +161,7 @@ def test_the_cached_entity_index_follows_writes_as_a_fresh_read_would(kb):
     """After each write, the index a process holds (kept by the write where it
     only adds new entities' names, read again otherwise) answers as one read
     from the graph does."""
-    from cfkb.model import Claim
+    from cfkb.model.vocabulary import Claim
 
     def fresh() -> tuple:
         other = KnowledgeBase.open(kb.path)  # read-only, beside the writer: its own index from the graph

@@ -8,9 +8,9 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from cfkb.export import ExportOptions, export_base
-from cfkb.model import CFID_NS, CFKB, RDF, rank_term
-from cfkb.store import KnowledgeBase
+from cfkb.io.export import ExportOptions, export_base
+from cfkb.model.vocabulary import CFID_NS, CFKB, RDF, rank_term
+from cfkb.store.core import KnowledgeBase
 from exchange_tools import (
     WHEN,
     graphs,
@@ -138,7 +138,7 @@ def test_conflicts_only_exports_whole_conflicts_with_their_claims(seed_kb):
 
 
 def test_accepted_view_asserts_preferred_and_uncontested_claims_only(kb):
-    from cfkb.export import _conflict_keys
+    from cfkb.io.export import _conflict_keys
 
     keys = _conflict_keys(kb)
     contested = {c[1:-1] for k in keys for c in k.clashing}

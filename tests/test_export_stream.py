@@ -10,10 +10,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from cfkb import export
-from cfkb.export import FORMATS, ExportOptions, export_base
-from cfkb.model import CFKB, INTERNAL_GRAPHS, TLP_LEVELS
-from cfkb.store import KnowledgeBase
+from cfkb.io import export
+from cfkb.io.export import FORMATS, ExportOptions, export_base
+from cfkb.model.vocabulary import CFKB, INTERNAL_GRAPHS, TLP_LEVELS
+from cfkb.store.core import KnowledgeBase
 
 WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cfkb import export as ex
-from cfkb.model import CFID_NS, CFKB, PREFIXES, RDF, RDFS, SCHEMA, XSD, tlp_term
-from cfkb.store import KnowledgeBase
+from cfkb.io import export as ex
+from cfkb.model.vocabulary import CFID_NS, CFKB, PREFIXES, RDF, RDFS, SCHEMA, XSD, tlp_term
+from cfkb.store.core import KnowledgeBase
 from exchange_tools import (
     WHEN,
     claim,
@@ -204,7 +204,7 @@ def test_tricky_literals_read_back_the_same_in_every_tool(tricky_exports, tmp_pa
 
 def test_nanopubs_do_not_depend_on_the_order_claims_come_in(tricky_kb):
     graph, bnodes = ex._read(tricky_kb.store)
-    from cfkb.tlp import release
+    from cfkb.io.tlp import release
 
     rel = release(graph, "GREEN", "AMBER")
     sel = ex._select(tricky_kb, graph, rel, ex.ExportOptions(), bnodes=bnodes)

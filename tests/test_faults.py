@@ -23,8 +23,8 @@ import pyoxigraph as ox
 import pytest
 
 from cfkb.errors import StoreError
-from cfkb.importer import InputFile, import_files
-from cfkb.store import KnowledgeBase
+from cfkb.io.importer import InputFile, import_files
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke
 
 BATCH = 60

@@ -27,10 +27,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from cfkb import store as store_module
 from cfkb.errors import StoreError, StoreLockedError
-from cfkb.importer import InputFile, import_files, plan_import
-from cfkb.store import BULK_MIN_QUADS, JOURNAL, JOURNAL_COMMIT, KnowledgeBase
+from cfkb.io.importer import InputFile, import_files, plan_import
+from cfkb.store import core as store_module
+from cfkb.store.core import BULK_MIN_QUADS, JOURNAL, JOURNAL_COMMIT, KnowledgeBase
 from storestate import store_state
 from test_faults import _mount_tmpfs, claims_and_batches, fill_disk, table_agrees_with_graph
 

@@ -1,4 +1,4 @@
-"""Regular files only: what cfkb reads and writes on an analyst's word (``cfkb/files.py``).
+"""Regular files only: what cfkb reads and writes on an analyst's word (``cfkb/store/files.py``).
 
 Real FIFOs, device nodes, symlinks and /proc files; no stand-ins.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cfkb.errors import InputError, ParseError
-from cfkb.files import check_output, read_regular, write_regular
+from cfkb.store.files import check_output, read_regular, write_regular
 from conftest import invoke
 
 SECRET = "SECRETTOKEN-7f3a9c hunter2"
@@ -109,7 +109,7 @@ def test_directories_and_missing_files_are_one_line_errors(runner, store_path, t
 
 
 def test_the_config_file_may_be_a_link_but_not_a_fifo(tmp_path):
-    from cfkb.remote import settings_for
+    from cfkb.store.remote import settings_for
 
     real = tmp_path / "remote.toml"
     real.write_text('timeout = 5\n', encoding="utf-8")

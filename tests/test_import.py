@@ -7,9 +7,9 @@ import datetime as dt
 import pyoxigraph as ox
 import pytest
 
-from cfkb.importer import InputFile, import_files, import_into
-from cfkb.model import CFID_NS, CFKB, CFKB_NS, DCT, PROV, RDF
-from cfkb.store import KnowledgeBase
+from cfkb.io.importer import InputFile, import_files, import_into
+from cfkb.model.vocabulary import CFID_NS, CFKB, CFKB_NS, DCT, PROV, RDF
+from cfkb.store.core import KnowledgeBase
 from conftest import FIXTURES, invoke
 from storestate import claim_count
 
@@ -28,7 +28,7 @@ def test_analysts_csv_of_the_seed_claims_dedupes_against_the_bundled_data(runner
 
 
 def test_analysts_csv_into_an_empty_gazetteer_base_gives_the_seed_claims(tmp_path):
-    from cfkb.importer import init_store, seed_files
+    from cfkb.io.importer import init_store, seed_files
 
     seeded, _ = init_store(str(tmp_path / "seeded"), analyst="a")
     expected = {r["c"].value for r in seeded.select("SELECT ?c WHERE { ?c a cfkb:Claim }")}
@@ -98,7 +98,7 @@ def test_summary_reports_new_conflicts_and_the_command(runner, store_path, tmp_p
 @pytest.mark.parametrize("fmt", ["turtle", "nt", "nq", "trig", "yaml", "csv"])
 def test_every_format_imports_into_an_empty_base(store_path, empty_store, tmp_path, fmt):
     """The seed's claims, exported in each format, import into an empty base (with the gazetteer)."""
-    from cfkb.importer import seed_files
+    from cfkb.io.importer import seed_files
     from claimfiles import claims_in, write_claims
 
     kb = KnowledgeBase.open(store_path)
@@ -126,7 +126,7 @@ def test_progress_counts_every_input_line(kb, tmp_path):
 def test_progress_bar_only_on_a_terminal_for_large_inputs(monkeypatch):
     import sys
 
-    from cfkb import cli
+    from cfkb.cli import progress as cli
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     assert isinstance(cli._progress_bar(10**6), cli._NoBar)
@@ -162,7 +162,7 @@ def test_claim_add_errors_leave_the_store_alone(runner, store_path):
 
 def test_import_lock_refuses_a_second_importer_in_process(store_path):
     from cfkb.errors import StoreLockedError
-    from cfkb.importer import import_lock
+    from cfkb.io.importer import import_lock
 
     with import_lock(store_path), pytest.raises(StoreLockedError, match="store in use"):
         import_into(store_path, [InputFile("x.nt", b"<http://x/a> <http://x/b> <http://x/c> .\n")],

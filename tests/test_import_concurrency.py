@@ -68,7 +68,7 @@ def test_a_refused_importer_touches_no_file_of_the_store(store_path, tmp_path):
     (Checked with the lock held here rather than by a running importer, whose
     own commit may land while the files are compared.)
     """
-    from cfkb.importer import import_lock
+    from cfkb.io.importer import import_lock
 
     small = tmp_path / "small.csv"
     small.write_text("subject,predicate,object,source,date\nHoquq,memberOf,Tahalof Nabni,Al-Rabaa TV,2023-08-11\n")

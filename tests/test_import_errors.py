@@ -271,8 +271,8 @@ def test_parsing_never_opens_other_files(tmp_path):
     """Inputs that name other files are parsed without any file being opened."""
     import sys
 
-    from cfkb.rdfio import parse_rdf
-    from cfkb.tables import read_rows
+    from cfkb.io.rdfio import parse_rdf
+    from cfkb.io.tables import read_rows
 
     global _OPENED
     secret = tmp_path / "secret.ttl"

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from cfkb.errors import CfkbError
-from cfkb.importer import InputFile, import_into, seed_files
-from cfkb.store import KnowledgeBase
+from cfkb.io.importer import InputFile, import_into, seed_files
+from cfkb.store.core import KnowledgeBase
 from claimfiles import claims_in, write_claims
 from conftest import FIXTURES
 from storestate import store_state

@@ -11,11 +11,11 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from cfkb.export import ExportOptions, export_base
-from cfkb.importer import InputFile, import_files
-from cfkb.model import CFID_NS, CFKB, STATE_GRAPH, tlp_term
-from cfkb.store import KnowledgeBase
-from cfkb.tlp import BASE, default_level
+from cfkb.io.export import ExportOptions, export_base
+from cfkb.io.importer import InputFile, import_files
+from cfkb.io.tlp import BASE, default_level
+from cfkb.model.vocabulary import CFID_NS, CFKB, STATE_GRAPH, tlp_term
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke
 from storestate import store_state
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cfkb.importer import InputFile, import_files
-from cfkb.model import CFID_NS, CFKB_NS, CREDIBILITY, RELIABILITY, TLP_LEVELS, Claim
-from cfkb.store import KnowledgeBase
+from cfkb.io.importer import InputFile, import_files
+from cfkb.model.vocabulary import CFID_NS, CFKB_NS, CREDIBILITY, RELIABILITY, TLP_LEVELS, Claim
+from cfkb.store.core import KnowledgeBase
 from claimfiles import claims_in, write_claims
 
 #: A small gazetteer: a few entities of each class the predicates need.

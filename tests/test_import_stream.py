@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cfkb import importstream
-from cfkb.importer import InputFile, import_files, import_into
-from cfkb.spool import SPOOL
-from cfkb.store import MARKER, KnowledgeBase
+from cfkb.io import importstream
+from cfkb.io.importer import InputFile, import_files, import_into
+from cfkb.store.core import MARKER, KnowledgeBase
+from cfkb.store.spool import SPOOL
 from conftest import invoke
 from storestate import store_state
 

@@ -17,7 +17,7 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke, seeded_copy
 
 RED_QUOTE = "RED-SECRET-QUOTE-7f3a"

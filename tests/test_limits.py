@@ -25,7 +25,7 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
 from conftest import ServerProcess, invoke
 
 #: The address space each child may use, and what we expect it to stay under.

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 
 from cfkb.errors import AmbiguousNameError, UnknownNameError
-from cfkb.model import CFID_NS, CFKB_NS
-from cfkb.names import EntityIndex, resolve_predicate
+from cfkb.model.names import EntityIndex
+from cfkb.model.terms import resolve_predicate
+from cfkb.model.vocabulary import CFID_NS, CFKB_NS
 
 
 @pytest.mark.parametrize("name,expected", [
@@ -57,7 +58,7 @@ def test_unknown_predicate_suggests_memberof():
     ("حَيْدَر", "حيدر"),        # short-vowel diacritics
 ])
 def test_arabic_normalisation(variant, canonical):
-    from cfkb.names import normalize
+    from cfkb.model.spelling import normalize
 
     assert normalize(variant) == normalize(canonical)
 
@@ -71,7 +72,7 @@ def test_arabic_normalisation(variant, canonical):
     ("Sadr", "Sadr"),
 ])
 def test_transliteration_variants_share_a_skeleton(a, b):
-    from cfkb.names import skeleton
+    from cfkb.model.spelling import skeleton
 
     assert skeleton(a) == skeleton(b)
 
@@ -84,7 +85,7 @@ def test_arabic_script_names_resolve_with_spelling_variation(kb):
 
 
 def test_suggestions_name_each_entity_once(kb):
-    from cfkb.names import normalize
+    from cfkb.model.spelling import normalize
 
     with pytest.raises(UnknownNameError) as err:
         kb.entity_index().resolve("Kataib Hezbolla Brigade")
@@ -101,7 +102,7 @@ PERSON = {CFKB_NS + "Person"}
 
 @pytest.fixture(scope="module")
 def seed_index(seed_template):
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
 
     with KnowledgeBase.open(seed_template) as kb:
         index = kb.entity_index()
@@ -186,8 +187,8 @@ def test_no_variant_resolves_to_the_wrong_entity(seed_index):
 
 
 def test_every_seed_name_alias_and_arabic_label_resolves(seed_template, seed_index):
-    from cfkb.model import RDFS, SKOS
-    from cfkb.store import KnowledgeBase
+    from cfkb.model.vocabulary import RDFS, SKOS
+    from cfkb.store.core import KnowledgeBase
 
     checked = 0
     with KnowledgeBase.open(seed_template) as kb:
@@ -340,8 +341,8 @@ def test_gazetteer_file_with_another_entitys_label_is_refused(runner, store_path
 def test_new_entity_typed_from_all_its_roles(runner, store_path, tmp_path):
     import pyoxigraph as ox
 
-    from cfkb.model import CFKB, RDF
-    from cfkb.store import KnowledgeBase
+    from cfkb.model.vocabulary import CFKB, RDF
+    from cfkb.store.core import KnowledgeBase
 
     path = _table(tmp_path, "babil.csv", "subject,predicate,object,source,area,date\n"
                   "Harakat Babiliyoun,runsAs,Tahalof Babiliyoun,al-Iraqiya TV,Baghdad,2023-08-22\n"
@@ -427,8 +428,8 @@ def _generated_import(tmp_path, rows: int) -> None:
     from collections import Counter
 
     from bench.bench_names import gazetteer, table
-    from cfkb.importer import InputFile, import_files, seed_files
-    from cfkb.store import KnowledgeBase
+    from cfkb.io.importer import InputFile, import_files, seed_files
+    from cfkb.store.core import KnowledgeBase
 
     gaz, labels = gazetteer(400)
     data = table(rows, labels, seed=11, new_share=0.3)

@@ -1,4 +1,4 @@
-"""Output that attacks its reader: formula cells in CSV/TSV, escape sequences on terminals (``cfkb/output.py``)."""
+"""Output that attacks its reader: formula cells in CSV/TSV, escape sequences on terminals (``cfkb/io/output.py``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from cfkb.output import csv_rows, neutral_cell, safe_results_csv, terminal_text
-from cfkb.store import KnowledgeBase
+from cfkb.io.output import csv_rows, neutral_cell, safe_results_csv, terminal_text
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke, seeded_copy
 
 FORMULA = "=cmd|' /C calc'!A0"

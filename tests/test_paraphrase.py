@@ -7,8 +7,8 @@ import json
 
 import pyoxigraph as ox
 
-from cfkb.model import CFKB
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFKB
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke
 
 MOANES = ("his movement will not take part in the elections because it believes the provincial councils need to be"
@@ -116,7 +116,7 @@ def test_the_encoders_note_on_a_claim_is_shown(runner, store_path):
 def test_bulk_text_and_record_quads_agree_on_a_paraphrase():
     import datetime as dt
 
-    from cfkb.model import CFID_NS, CFKB_NS, CLAIM_PROPERTIES, Claim, ClaimText
+    from cfkb.model.vocabulary import CFID_NS, CFKB_NS, CLAIM_PROPERTIES, Claim, ClaimText
 
     c = Claim(CFID_NS + "harakat-hoquq", CFKB_NS + "participatesIn", CFID_NS + "iraq-provincial-elections-2023",
               CFID_NS + "al-sharqiya-tv", negated=True, speaker=CFID_NS + "hossein-moanes",

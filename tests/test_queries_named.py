@@ -17,10 +17,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from cfkb import queries
-from cfkb.model import RDFS
-from cfkb.server.executor import QueryJob, run_job
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import RDFS
+from cfkb.server.jobs import QueryJob, run_job
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow import queries
 
 BEFORE = Path(__file__).parent / "fixtures" / "queries_before"
 XSD_DATE = ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")

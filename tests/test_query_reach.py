@@ -4,7 +4,7 @@ A listener on 127.0.0.1 stands for the attacker's server: every attack names
 it, and it must never be called. Each attack goes through every way in (the
 library, ``cfkb query`` in-process and as a process, ``cfkb serve`` over a real
 socket, a real browser on another site's page). The second wall, the seccomp
-filter of :mod:`cfkb.sandbox`, is tested on its own with the parser out of the
+filter of :mod:`cfkb.store.sandbox`, is tested on its own with the parser out of the
 way, next to a control run that does reach the listener, so the test can fail.
 """
 
@@ -24,9 +24,9 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
-from cfkb import guard, sandbox, sparqltext
 from cfkb.errors import QueryError, QueryRefusedError, QueryTimeoutError
-from cfkb.store import KnowledgeBase
+from cfkb.store import guard, sandbox, sparqltext
+from cfkb.store.core import KnowledgeBase
 from conftest import ServerProcess, invoke
 
 needs_seccomp = pytest.mark.skipif(not sandbox.available(), reason="seccomp filter: Linux x86-64/AArch64 only")
@@ -240,14 +240,14 @@ def test_a_query_worker_process_has_no_network_even_past_the_parser(store_path, 
     script = tmp_path / "worker_probe.py"
     script.write_text(
         "import sys\n"
-        "import cfkb.store\n"
-        "cfkb.store.check_query = lambda text, name=None: None  # the parser misled\n"
+        "import cfkb.store.core\n"
+        "cfkb.store.core.check_query = lambda text, name=None: None  # the parser misled\n"
         "from multiprocessing.connection import Connection\n"
         "from cfkb.server.executor import worker_main\n"
         "worker_main(Connection(int(sys.argv[1])), sys.argv[2])\n", encoding="utf-8")
     from multiprocessing.connection import Connection
 
-    from cfkb.server.executor import QueryJob
+    from cfkb.server.jobs import QueryJob
 
     ours, theirs = socket.socketpair()
     proc = subprocess.Popen([sys.executable, str(script), str(theirs.fileno()), str(store_path)],
@@ -413,9 +413,9 @@ def _quiet_get(slots, client: str) -> None:
 # -- cfkb's own queries skip the parser, nothing else does ----------------------------------------
 
 def test_own_queries_are_known_and_nothing_else_is(monkeypatch):
-    from cfkb import queries
-    from cfkb.conflicts import compile_rule, load_rules
-    from cfkb.store import KnowledgeBase as _KB  # noqa: F401  (its constants are scanned once imported)
+    from cfkb.store.core import KnowledgeBase as _KB  # noqa: F401  (its constants are scanned once imported)
+    from cfkb.workflow import queries
+    from cfkb.workflow.conflicts import compile_rule, load_rules
 
     def no_parser(text: str) -> None:
         raise AssertionError(f"parsed: {text[:60]}")

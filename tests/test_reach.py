@@ -22,8 +22,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from cfkb.errors import ParseError, QueryRefusedError
-from cfkb.rdfio import parse_rdf
-from cfkb.store import KnowledgeBase
+from cfkb.io.rdfio import parse_rdf
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke
 from reach import sealed
 
@@ -203,9 +203,9 @@ STRACE_SCRIPT = """
 import json, sys
 from pathlib import Path
 from cfkb.errors import CfkbError
-from cfkb.rdfio import parse_rdf
-from cfkb.store import KnowledgeBase
-from cfkb.importer import InputFile, import_files
+from cfkb.io.rdfio import parse_rdf
+from cfkb.store.core import KnowledgeBase
+from cfkb.io.importer import InputFile, import_files
 
 vectors = json.loads(Path(sys.argv[1]).read_text())
 kb = KnowledgeBase.open(sys.argv[2], write=True)

@@ -19,12 +19,12 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
-from cfkb.backend import Backend
 from cfkb.errors import InputError, QueryError, RemoteAuthError, StoreError
-from cfkb.model import ONTOLOGY_GRAPH
-from cfkb.remote import STAGING_PREFIX, RemoteStore, check_url, settings_for
-from cfkb.sparqltext import bind_values
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import ONTOLOGY_GRAPH
+from cfkb.store.backend import Backend
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.remote import STAGING_PREFIX, RemoteStore, check_url, settings_for
+from cfkb.store.sparqltext import bind_values
 from conftest import invoke
 from oxiserver import OxigraphServer, oxigraph_binary
 
@@ -408,7 +408,7 @@ def test_export_bytes_equal_on_both_backends(runner, store_path, remote):
 def test_named_queries_equal_on_both_backends(runner, store_path, remote):
     values = {"entity": "Hoquq", "source": "Al-Rabaa TV", "subject": "Hossein Moanes", "object": "Hoquq",
               "asOf": "2023-08-15"}
-    from cfkb.queries import library
+    from cfkb.workflow.queries import library
 
     for q in library().values():
         args = ["query", q.name, "--format", "csv"]
@@ -572,7 +572,7 @@ def _read_request(sock: socket.socket, buffer: bytes) -> tuple[bytes | None, byt
 
 
 def big_table(path: Path, rows: int) -> Path:
-    """A claim table whose batch is well over :data:`cfkb.remote.POST_ABOVE` bytes of N-Quads."""
+    """A claim table whose batch is well over :data:`cfkb.store.remote.POST_ABOVE` bytes of N-Quads."""
     import datetime as dt
     day = dt.date(2010, 1, 1)
     body = "".join(f"Harakat Hoquq,participatesIn,December 2023 provincial elections,Al-Rabaa TV,true,"

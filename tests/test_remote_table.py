@@ -26,8 +26,8 @@ from bench.generate import generate
 from cfkb.engine.index import fill, open_index, rules_digest
 from cfkb.engine.shapes import load_rules
 from cfkb.engine.table import build, table_path
-from cfkb.remote import RemoteStore
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.remote import RemoteStore
 from conftest import invoke
 from oxiserver import OxigraphServer
 from test_remote import CSV, SEED_CLAIMS, KillingProxy, big_table, needs_server, remote, seed_quads, server  # noqa: F401 - the shared server fixtures

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cfkb.export import ExportOptions, export_base
-from cfkb.importer import InputFile
-from cfkb.model import CFID_NS, CFKB, TLP_LEVELS
-from cfkb.partner import import_partner
-from cfkb.store import KnowledgeBase
-from cfkb.tlp import allowed, effective_ceiling
+from cfkb.io.export import ExportOptions, export_base
+from cfkb.io.importer import InputFile
+from cfkb.io.partner import import_partner
+from cfkb.io.tlp import allowed, effective_ceiling
+from cfkb.model.vocabulary import CFID_NS, CFKB, TLP_LEVELS
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke
 from exchange_tools import WHEN, claim, entity
 
@@ -61,7 +61,7 @@ def test_partner_import_dedupes_keeps_grading_and_reports_new_conflicts(kb, tmp_
     partner_kb = KnowledgeBase.memory()
     partner_kb.write(q for q in ox.parse(export_base(kb, ExportOptions(format="nq", when=WHEN)).text.encode(),
                                          format=ox.RdfFormat.N_QUADS))
-    from cfkb.model import Claim
+    from cfkb.model.vocabulary import Claim
 
     hoquq_in = Claim(subject=CFID_NS + "harakat-hoquq", predicate=CFKB.participatesIn.value,
                      object=CFID_NS + "iraq-provincial-elections-2023", source=CFID_NS + "al-sharqiya-tv",
@@ -109,7 +109,7 @@ def marked_bases(draw):
 @given(base=marked_bases(), ceiling=st.sampled_from(["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]),
        fmt=st.sampled_from(["turtle", "trig", "jsonld", "nt", "nq"]), default=st.sampled_from(TLP_LEVELS))
 def test_no_export_at_any_ceiling_contains_a_withheld_value(base, ceiling, fmt, default):
-    from cfkb.tlp import set_default_level
+    from cfkb.io.tlp import set_default_level
 
     people, outlets, claims = base
     kb = KnowledgeBase.memory()

@@ -32,7 +32,7 @@ def test_updates_through_query_are_refused(runner, store_path):
     result = invoke(runner, store_path, "query", "-e", "PREFIX x: <http://x/>\nDELETE WHERE { ?s ?p ?o }")
     assert result.exit_code == 1
     assert "is a SPARQL update" in result.stderr
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
 
     kb = KnowledgeBase.open(store_path)
     assert kb.claim_count() == 58

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from cfkb.model import CFID_NS, CFKB_NS
+from cfkb.model.vocabulary import CFID_NS, CFKB_NS
 
 ELECTION = CFID_NS + "iraq-provincial-elections-2023"
 
@@ -254,9 +254,9 @@ def test_entities_have_arabic_labels(kb):
 
 
 def test_seed_claims_are_all_tlp_clear_and_valid(kb):
-    from cfkb.export import data_quads
+    from cfkb.io.export import data_quads
     from cfkb.resources import shapes_dir
-    from cfkb.validate import validate_quads
+    from cfkb.shacl.validate import validate_quads
 
     rows = kb.select("SELECT ?c WHERE { ?c a cfkb:Claim FILTER NOT EXISTS { ?c cfkb:tlp cfkb:TLP_CLEAR } }")
     assert rows == []

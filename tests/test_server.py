@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from cfkb.server.app import create_app
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
 from conftest import seeded_copy
 from html_tree import parse
 
@@ -526,7 +526,7 @@ RED_QUOTE = "The red quote nobody outside may read"
 def red_base(tmp_path_factory, seed_template):
     import shutil
 
-    from cfkb.importer import InputFile, import_files
+    from cfkb.io.importer import InputFile, import_files
 
     path = tmp_path_factory.mktemp("hosts") / "red.store"
     shutil.copytree(seed_template, path)
@@ -735,7 +735,7 @@ def test_allow_host_adds_names_to_a_public_bind(seed_template):
 
 
 def test_duplicates_page_on_a_writable_server_only(writable_app, client):
-    from cfkb.entities import add_entity
+    from cfkb.workflow.entities import add_entity
 
     assert client.get("/duplicates").status_code == 404   # a read-only server does not list them
     kb = writable_app.state.cfkb.kb

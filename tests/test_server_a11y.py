@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
 from conftest import CHROMIUM, ServerProcess, seeded_copy
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
@@ -120,7 +120,7 @@ SPILLS = """() => {
 @pytest.fixture(scope="module")
 def server(seed_template, tmp_path_factory):
     path = seeded_copy(seed_template, tmp_path_factory.mktemp("a11y") / "kb.store", "test.yaml", CLAIMS)
-    from cfkb.workflow import flag
+    from cfkb.workflow.decisions import flag
 
     with KnowledgeBase.open(path, write=True) as kb:
         # every status shows on some page: open, disputed, dismissed

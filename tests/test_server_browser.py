@@ -97,7 +97,7 @@ def test_named_query_in_the_editor(server, page):
 
 def test_resolving_a_conflict_moves_it(server, page):
     if not HAS_WORKFLOW:
-        pytest.skip("cfkb.workflow is not in this build; flag/resolve buttons are not shown")
+        pytest.skip("cfkb.workflow.decisions is not in this build; flag/resolve buttons are not shown")
     page.goto(server.url + "/")
     card = page.locator(f"#c-{HOQUQ_CONFLICT}")
     sync_api.expect(page.locator(f"#open #c-{HOQUQ_CONFLICT}")).to_have_count(1)
@@ -157,7 +157,7 @@ def fresh_server(seed_template, tmp_path):
 
 def test_resolve_reopen_and_resolve_the_other_way_in_the_browser(fresh_server, page):
     if not HAS_WORKFLOW:
-        pytest.skip("cfkb.workflow is not in this build; flag/resolve buttons are not shown")
+        pytest.skip("cfkb.workflow.decisions is not in this build; flag/resolve buttons are not shown")
     page.goto(fresh_server.url + f"/conflicts/{HOQUQ_CONFLICT}")
     card = page.locator(f"#c-{HOQUQ_CONFLICT}")
     form = card.locator("form.flag")

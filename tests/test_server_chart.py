@@ -11,11 +11,11 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
-from cfkb.conflicts import find_conflicts
-from cfkb.model import CFID_NS
+from cfkb.model.vocabulary import CFID_NS
 from cfkb.server import chart
 from cfkb.server.app import create_app
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import find_conflicts
 from html_tree import parse
 
 HOQUQ = CFID_NS + "harakat-hoquq"
@@ -148,7 +148,7 @@ def test_hostile_parameters_are_refused_not_run(client, params):
 
 
 def test_the_chart_reads_conflicts_as_find_conflicts_does(kb):
-    from cfkb.workflow import flag
+    from cfkb.workflow.decisions import flag
 
     def same() -> None:
         expected = sorted((c.id, c.kind, c.status, frozenset(v.iri for v in c.claims))

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from cfkb import queries
 from cfkb.server.app import create_app
 from cfkb.server.editing import locate, shown_text, text_to_run
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow import queries
 from html_tree import parse
 
 

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from cfkb.server import pages
 from cfkb.server.app import create_app
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
 from conftest import seeded_copy
 from html_tree import parse
 
@@ -117,7 +117,7 @@ def test_every_claim_shows_its_effective_tlp(client, store):
 def test_the_default_badge_follows_the_base(store, tmp_path):
     import shutil
 
-    from cfkb import tlp
+    from cfkb.io import tlp
 
     copy = tmp_path / "kb.store"
     shutil.copytree(store, copy)
@@ -132,7 +132,7 @@ def cards(doc) -> list[str]:
 
 
 def test_dashboard_newest_first_with_pages_and_counts(client, monkeypatch):
-    from cfkb.conflicts import find_conflicts
+    from cfkb.workflow.conflicts import find_conflicts
 
     doc = parse(client.get("/").text)
     everything = cards(doc)

@@ -8,11 +8,12 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from cfkb.model import CFID_NS, CFKB, ONTOLOGY_GRAPH, PROV, RDF, SH_NS, XSD, Claim
+from cfkb.model.vocabulary import CFID_NS, CFKB, ONTOLOGY_GRAPH, PROV, RDF, SH_NS, XSD, Claim
 from cfkb.resources import shapes_dir
-from cfkb.shapecheck import NotCompilableError, check, compile_shapes, compiled, type_quads
-from cfkb.store import KnowledgeBase
-from cfkb.validate import load_shapes, run_pyshacl, to_rdflib
+from cfkb.shacl.compiler import NotCompilableError, compile_shapes, compiled
+from cfkb.shacl.shapecheck import check, type_quads
+from cfkb.shacl.validate import load_shapes, run_pyshacl, to_rdflib
+from cfkb.store.core import KnowledgeBase
 
 SHAPES = (shapes_dir() / "claims.ttl",)
 GOOD = Claim(subject=CFID_NS + "kataib-hezbollah", predicate=CFKB.participatesIn.value,
@@ -108,22 +109,24 @@ def test_compiled_check_agrees_with_pyshacl(base, name):
 
 
 def test_the_seed_conforms_in_both(base):
-    from cfkb.export import data_quads
+    from cfkb.io.export import data_quads
 
     quads = list(data_quads(base.store))
     assert not check(compiled(SHAPES), quads, [], list(base.quads(ONTOLOGY_GRAPH)))
 
 
 def test_shapes_with_features_not_compiled_are_refused_for_pyshacl():
-    g = rdflib.Graph().parse(data="""
+    g = ox.Store()
+    g.load("""
         @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
         ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ( ex:a ex:b ) ; sh:minCount 1 ] .
-    """, format="turtle")
+    """, format=ox.RdfFormat.TURTLE)
     with pytest.raises(NotCompilableError, match="complex sh:path"):
         compile_shapes(g)
-    g2 = rdflib.Graph().parse(data="""
+    g2 = ox.Store()
+    g2.load("""
         @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
         ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:a ; sh:pattern "^x" ] .
-    """, format="turtle")
+    """, format=ox.RdfFormat.TURTLE)
     with pytest.raises(NotCompilableError, match="pattern"):
         compile_shapes(g2)

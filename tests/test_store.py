@@ -11,8 +11,8 @@ import pyoxigraph as ox
 import pytest
 
 from cfkb.errors import StoreError, StoreExistsError, StoreLockedError, StoreMissingError
-from cfkb.model import CFID, CFKB, RDF
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFID, CFKB, RDF
+from cfkb.store.core import KnowledgeBase
 
 
 def dump(path: Path) -> list[str]:
@@ -43,7 +43,7 @@ def test_second_writer_in_another_process_gets_store_in_use(store_path):
     holder = KnowledgeBase.open(store_path, write=True)
     try:
         code = textwrap.dedent(f"""
-            from cfkb.store import KnowledgeBase
+            from cfkb.store.core import KnowledgeBase
             from cfkb.errors import StoreLockedError
             try:
                 KnowledgeBase.open({str(store_path)!r}, write=True)
@@ -66,7 +66,7 @@ def test_reading_while_another_process_writes_never_reports_damage(store_path):
     writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys
         import pyoxigraph as ox
-        from cfkb.store import KnowledgeBase
+        from cfkb.store.core import KnowledgeBase
         kb = KnowledgeBase.open({str(store_path)!r}, write=True)
         print("writing", flush=True)
         p = ox.NamedNode("http://example.org/p")

@@ -7,11 +7,11 @@ import pytest
 import yaml
 
 from cfkb.errors import InputError
-from cfkb.export import ExportOptions, export_base
-from cfkb.importer import InputFile, import_files
-from cfkb.model import CFID_NS, CFKB, PROV, RDF, RDFS, SCHEMA, TLP_LEVELS, tlp_term
-from cfkb.store import KnowledgeBase
-from cfkb.tlp import allowed, default_level, effective_ceiling, normalise, order, set_default_level
+from cfkb.io.export import ExportOptions, export_base
+from cfkb.io.importer import InputFile, import_files
+from cfkb.io.tlp import allowed, default_level, effective_ceiling, normalise, order, set_default_level
+from cfkb.model.vocabulary import CFID_NS, CFKB, PROV, RDF, RDFS, SCHEMA, TLP_LEVELS, tlp_term
+from cfkb.store.core import KnowledgeBase
 from exchange_tools import WHEN, claim, entity
 
 FORMATS = [("turtle", None), ("trig", None), ("jsonld", None), ("nt", None), ("nq", None), ("trig", "nanopub")]

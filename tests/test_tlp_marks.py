@@ -13,8 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cfkb.export import ExportOptions, export_base
-from cfkb.model import (
+from cfkb.io.export import ExportOptions, export_base
+from cfkb.io.report import briefing
+from cfkb.io.tlp import allowed, effective_ceiling, order
+from cfkb.model.vocabulary import (
     CFID_NS,
     CFKB,
     ONTOLOGY_GRAPH,
@@ -26,9 +28,7 @@ from cfkb.model import (
     Claim,
     tlp_term,
 )
-from cfkb.report import briefing
-from cfkb.store import KnowledgeBase
-from cfkb.tlp import allowed, effective_ceiling, order
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke
 
 WHEN = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)

@@ -17,7 +17,7 @@ CASES = sorted(p for suite in ("turtle", "trig", "ntriples", "nquads") for p in 
 
 @pytest.fixture(scope="module")
 def w3c_store(tmp_path_factory):
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
 
     path = tmp_path_factory.mktemp("w3c") / "s.store"
     KnowledgeBase.create(path).close()
@@ -41,7 +41,7 @@ def test_negative_syntax_is_rejected_with_location(runner, w3c_store, path: Path
 
 
 def test_store_unchanged_after_all_rejections(w3c_store):
-    from cfkb.store import KnowledgeBase
+    from cfkb.store.core import KnowledgeBase
 
     kb = KnowledgeBase.open(w3c_store)
     assert kb.claim_count() == 0

@@ -200,8 +200,8 @@ def test_a_new_stake_counts_at_once_in_the_process_that_wrote_it(kb):
     """The edges a base's stakes are read from are kept per process until a
     write moves the generation: a new 'leads' claim makes its speaker a party
     in the next view, in the same process."""
-    from cfkb.model import CFKB, Claim
-    from cfkb.stakes import Stakes, interest
+    from cfkb.model.vocabulary import CFKB, Claim
+    from cfkb.workflow.stakes import Stakes, interest
 
     index = kb.entity_index()
     speaker, group = index.resolve("Nouri al-Maliki"), index.resolve("Kataib Hezbollah")

@@ -1,6 +1,6 @@
 """The conflict engine: the rules, a claim table beside the graph, and the conflict index.
 
-It depends on the store and the model only; the views (:mod:`cfkb.conflicts`),
+It depends on the store and the model only; the views (:mod:`cfkb.workflow.conflicts`),
 the workflow and the importer read it. :mod:`cfkb.engine.shapes` loads the
 rules from the SHACL shapes and compiles them to SPARQL;
 :mod:`cfkb.engine.table` keeps a DuckDB file with one row per reified
@@ -17,38 +17,12 @@ table and the index current after each committed write.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from cfkb.store import KnowledgeBase, add_write_follower
+from cfkb.engine.common import FILE, INDEX_TABLES, on_progress, tell
+from cfkb.store.core import KnowledgeBase, add_write_follower
 
-#: the claim table's file in the store directory
-FILE = "claims.duckdb"
-
-#: the conflict index's tables (:mod:`cfkb.engine.index`), made with the claim table's
-INDEX_TABLES = """
-CREATE TABLE rule_kinds (rule VARCHAR, kind VARCHAR, ord INTEGER, undoable BOOLEAN);
-CREATE TABLE conflict_rows (rule VARCHAR, this VARCHAR, value VARCHAR, contests VARCHAR, wing VARCHAR);
-CREATE TABLE conflicts (id VARCHAR, rule VARCHAR, this VARCHAR, value VARCHAR);
-CREATE TABLE conflict_members (id VARCHAR, claim VARCHAR);
-CREATE TABLE conflict_entities (id VARCHAR, e VARCHAR);
-"""
-
-
-#: Told how far the making of a claim table from the graph has got: (steps done, steps in all).
-#: The CLI draws a bar on a terminal.
-_PROGRESS: list[Callable[[int, int], None]] = []
-
-
-def on_progress(callback: Callable[[int, int], None] | None) -> None:
-    """Have ``callback`` told how far each making of a claim table has got (None: no one)."""
-    _PROGRESS[:] = [callback] if callback is not None else []
-
-
-def tell(done: int, total: int) -> None:
-    """Tell the :func:`on_progress` callback how far the making of a table has got."""
-    for callback in _PROGRESS:
-        callback(done, total)
+__all__ = ["FILE", "INDEX_TABLES", "on_progress", "tell"]
 
 
 def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], nquads: bytes = b"") -> None:
@@ -57,6 +31,7 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
         return
     if not (kb.path / FILE).is_file():
         return  # no table yet: the first read builds it
+    # DuckDB is loaded by the first write that has a table to keep, not by every command
     from cfkb.engine.index import follow
     from cfkb.engine.table import follow_write
 

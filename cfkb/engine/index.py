@@ -45,8 +45,8 @@ import pyoxigraph as ox
 from cfkb.engine.rules import _execute, load_sql, neighbourhood, statements
 from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
 from cfkb.engine.table import ClaimTable, build, connect, open_table
-from cfkb.model import BACKGROUND_PREFIX, content_hash
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import BACKGROUND_PREFIX, content_hash
+from cfkb.store.core import KnowledgeBase
 
 log = logging.getLogger("cfkb.engine")
 

@@ -32,8 +32,6 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.backend import quads_of_subjects, value_of
-from cfkb.bulk import collector_paused
 from cfkb.engine.table import (
     _CLAIM,
     _INCLUDES,
@@ -43,7 +41,9 @@ from cfkb.engine.table import (
     _TYPE,
     FIELDS,
     KIND_CLASSES,
+    LOG_LIMIT,
     SCHEMA,
+    SMALL_WRITE,
     Also,
     _Facts,
     _load_facts,
@@ -54,8 +54,10 @@ from cfkb.engine.table import (
     connect,
     table_path,
 )
-from cfkb.model import CFKB_NS, STATE_GRAPH
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFKB_NS, STATE_GRAPH
+from cfkb.store.backend import quads_of_subjects, value_of
+from cfkb.store.bulk import collector_paused
+from cfkb.store.core import KnowledgeBase
 
 log = logging.getLogger("cfkb.engine")
 
@@ -101,7 +103,12 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
     except duckdb.Error:
         return  # held by a reader: the stamp stays old, the next open rebuilds
     try:
-        con.execute("PRAGMA disable_checkpoint_on_shutdown")  # as on disk: the rows stay in DuckDB's log
+        # as on disk: the rows stay in DuckDB's log until it passes LOG_LIMIT, and a small
+        # write runs on one DuckDB thread
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
+        if not nquads and len(add) + len(remove) <= SMALL_WRITE:
+            con.execute("SET threads = 1")
         if _stamp(con) != (SCHEMA, before):
             return
         with collector_paused():

@@ -5,7 +5,7 @@ beside ``shapes/direct.ttl``, and so on. A file holds one statement per rule,
 each after a line ``-- rule: LocalName`` (the constraint's name in the
 shapes namespace). A statement selects the rule's variables as columns:
 ``this`` and ``value``, and ``contests`` / ``wing`` where the rule has them;
-its rows are the compiled SPARQL's rows (:func:`cfkb.conflicts.compile_rule`),
+its rows are the compiled SPARQL's rows (:func:`cfkb.workflow.conflicts.compile_rule`),
 as a set. The SHACL-SPARQL stays the declared semantics; tests hold the two
 to the same answers.
 
@@ -28,7 +28,7 @@ import pyoxigraph as ox
 from cfkb.engine.shapes import Rule, compile_rule, incremental_rows
 from cfkb.engine.table import _CREATE, ClaimTable, open_table
 from cfkb.errors import InputError
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
 
 SHAPES_NS = "https://w3id.org/cfkb/shapes#"
 _MARK = re.compile(r"^--\s*rule:\s*(\S+)\s*$", re.MULTILINE)

@@ -23,14 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyoxigraph as ox
-import rdflib
 
 from cfkb.errors import InputError
-from cfkb.model import CFKB_NS, PREFIXES, RDF_NS, SH_NS, content_hash
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFKB_NS, PREFIXES, RDF_NS, SH_NS, content_hash
+from cfkb.shacl.compiler import read_shapes
+from cfkb.store.core import KnowledgeBase
 
 KINDS = ("direct", "derived", "functional", "revision")
 STATUSES = ("open", "disputed", "resolved", "dismissed")
@@ -53,30 +53,53 @@ class Rule:
         return self.iri.rsplit("#", 1)[-1]
 
 
+#: Each rule of the shapes graph with what it says of itself (one value of each).
+_RULES = """
+PREFIX sh: <http://www.w3.org/ns/shacl#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX cfkb: <https://w3id.org/cfkb/ns#>
+SELECT ?constraint ?kind (SAMPLE(?t) AS ?target) (SAMPLE(?l) AS ?label) (SAMPLE(?c) AS ?comment)
+       (SAMPLE(?e) AS ?explanation) (SAMPLE(?s) AS ?select)
+WHERE {
+    ?constraint cfkb:conflictKind ?kind .
+    OPTIONAL { ?shape sh:sparql ?constraint OPTIONAL { ?shape sh:targetClass ?t } }
+    OPTIONAL { ?constraint rdfs:label ?l }
+    OPTIONAL { ?constraint rdfs:comment ?c }
+    OPTIONAL { ?constraint cfkb:explanation ?e }
+    OPTIONAL { ?constraint sh:select ?s }
+} GROUP BY ?constraint ?kind
+"""
+
+
 @lru_cache(maxsize=4)
 def load_rules(paths: tuple[Path, ...] | None = None) -> tuple[Rule, ...]:
-    """Every conflict rule in the shape files, in a stable order."""
-    from cfkb.resources import shape_files
-    from cfkb.validate import load_shapes
+    """Every conflict rule in the shape files, in a stable order.
 
-    g = load_shapes(paths or tuple(shape_files()))
-    SH = rdflib.Namespace(SH_NS)
-    C = rdflib.Namespace(CFKB_NS)
+    Raises:
+        InputError: a shape file cannot be read or does not parse (named).
+    """
+    from cfkb.resources import shape_files
+
+    shapes = read_shapes(paths or tuple(shape_files()))
+
+    def text(row: ox.QuerySolution, name: str) -> str | None:
+        term = row[name]
+        return None if term is None else term.value
+
     rules = []
-    for constraint, kind in g.subject_objects(C.conflictKind):
-        shape = g.value(predicate=SH.sparql, object=constraint)
-        target = g.value(shape, SH.targetClass) if shape is not None else None
+    for row in cast(ox.QuerySolutions, shapes.query(_RULES)):
+        constraint = text(row, "constraint") or ""
         rules.append(Rule(
-            iri=str(constraint),
-            kind=str(kind),
-            label=str(g.value(constraint, rdflib.RDFS.label) or constraint),
-            comment=str(g.value(constraint, rdflib.RDFS.comment) or ""),
-            explanation=str(g.value(constraint, C.explanation) or "{value}; but {this}."),
-            select=str(g.value(constraint, SH.select)),
-            target_class=str(target or C.Claim),
+            iri=constraint,
+            kind=text(row, "kind") or "",
+            label=text(row, "label") or constraint,
+            comment=text(row, "comment") or "",
+            explanation=text(row, "explanation") or "{value}; but {this}.",
+            select=text(row, "select") or "",
+            target_class=text(row, "target") or CFKB_NS + "Claim",
         ))
-    if paths is None:  # the shipped shapes: their compiled queries are cfkb's own (cfkb.guard.is_own)
-        from cfkb.guard import vouch
+    if paths is None:  # the shipped shapes: their compiled queries are cfkb's own (cfkb.store.guard.is_own)
+        from cfkb.store.guard import vouch
 
         for rule in rules:
             vouch(compile_rule(rule))
@@ -145,8 +168,10 @@ def _parsed_once() -> Iterator[None]:
 
 def reference_keys(kb: KnowledgeBase) -> set[tuple[str, frozenset[str]]]:
     """(rule, claims) of every conflict pySHACL finds running the shapes."""
+    import rdflib  # pySHACL's data model, loaded only for the reference semantics
+
     from cfkb.resources import shape_files
-    from cfkb.validate import load_shapes, run_pyshacl, to_rdflib
+    from cfkb.shacl.validate import load_shapes, run_pyshacl, to_rdflib
 
     rules = {r.iri for r in load_rules()}
     data = to_rdflib(kb.quads())
@@ -219,10 +244,12 @@ def _claim_variables(query: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]
     >>> _claim_variables("SELECT ?this ?value WHERE { ?this rdf:subject ?x . ?value rdf:object ?x }")
     (('this', (('subject', 'x'),)), ('value', (('object', 'x'),)))
     """
+    from rdflib import Variable  # the parser's variables (rule_patterns loads rdflib anyway)
+
     selected, patterns = rule_patterns(query)
     links: dict[str, dict[str, str]] = {}
     for s, p, o, _ in patterns:
-        if isinstance(s, rdflib.Variable) and isinstance(o, rdflib.Variable) and p in _SPO:
+        if isinstance(s, Variable) and isinstance(o, Variable) and p in _SPO:
             links.setdefault(str(s), {}).setdefault(_SPO[p], str(o))
     return tuple((v, tuple(sorted(links.get(v, {}).items()))) for v in selected)
 

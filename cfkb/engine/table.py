@@ -17,7 +17,7 @@
     every pair of areas that overlap through ``cfkb:includes+`` (one includes
     the other, or both include a third);
 ``meta``
-    the schema version and the base's :meth:`~cfkb.store.KnowledgeBase.generation`
+    the schema version and the base's :meth:`~cfkb.store.core.KnowledgeBase.generation`
     the table was made from.
 
 The stamp proves agreement: a table whose generation is not the base's
@@ -52,11 +52,11 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.backend import value_of
-from cfkb.bulk import collector_paused
-from cfkb.engine import FILE, INDEX_TABLES, on_progress, tell
-from cfkb.model import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
-from cfkb.store import KnowledgeBase
+from cfkb.engine.common import FILE, INDEX_TABLES, on_progress, tell
+from cfkb.model.vocabulary import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
+from cfkb.store.backend import value_of
+from cfkb.store.bulk import collector_paused
+from cfkb.store.core import KnowledgeBase
 
 __all__ = ["FILE", "ClaimTable", "build", "follow_write", "on_progress", "open_table"]
 log = logging.getLogger("cfkb.engine")
@@ -98,6 +98,10 @@ _CLAIM = ox.NamedNode(CFKB_NS + "Claim")
 _INCLUDES = ox.NamedNode(CFKB_NS + "includes")
 _SUBJECT = ox.NamedNode(RDF_NS + "subject")
 _BOOLEAN, _XSD_DATE = XSD_NS + "boolean", XSD_NS + "date"
+#: How much of DuckDB's log the table's upkeep leaves for the next opens to replay.
+LOG_LIMIT = "64KB"
+#: Quads in a write below which the table's upkeep runs on one thread.
+SMALL_WRITE = 5000
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _CREATE = """
@@ -397,7 +401,7 @@ def table_path(kb: KnowledgeBase) -> Path | None:
     if kb.path is not None:
         return kb.path / FILE
     if kb.location.startswith(("http://", "https://")):
-        from cfkb.usercache import cache_dir
+        from cfkb.store.usercache import cache_dir
 
         key = hashlib.sha256(kb.location.encode("utf-8")).hexdigest()[:24]
         return cache_dir() / "tables" / key / FILE
@@ -506,10 +510,15 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     except duckdb.Error:
         return  # held by a reader: the stamp stays old, the next open rebuilds
     try:
-        # a write's few rows stay in DuckDB's log, which every open replays, rather than
-        # being folded into the file on close (most of a one-claim write's upkeep); the
-        # log is folded in by the commit that takes it past DuckDB's checkpoint threshold
+        # a write's few rows stay in DuckDB's log rather than being folded into the file
+        # on close (a third of a one-claim write's upkeep); every open replays the log
+        # (about 0.5 ms a kilobyte), so the commit that takes it past LOG_LIMIT folds it in
         con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
+        if not nquads and len(add) + len(remove) <= SMALL_WRITE:
+            # a few claims' statements: DuckDB's threads cost more to start than they save
+            # (a quarter of the upkeep's CPU for one claim at 100k claims)
+            con.execute("SET threads = 1")
         if _stamp(con) != (SCHEMA, before):
             return
         with collector_paused():

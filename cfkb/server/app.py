@@ -11,147 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import threading
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cfkb.errors import CfkbError, InputError
-from cfkb.model import CFID_NS, CLAIM_PREFIX, curie, short_id
+from cfkb.errors import CfkbError
+from cfkb.server import chart_page, pages, sparql
+from cfkb.server.common import HERE, ServerConfig, page_templates, render, same_origin
 from cfkb.server.executor import AnswerCache, Runner, make_runner
 from cfkb.server.hosts import HostCheck, HostPolicy
-from cfkb.store import KnowledgeBase
-
-HERE = Path(__file__).resolve().parent
-
-
-@dataclass
-class ServerConfig:
-    """Everything a request handler needs, kept on ``app.state.cfkb``."""
-
-    kb: KnowledgeBase
-    runner: Runner
-    read_only: bool
-    query_timeout: float
-    row_limit: int
-    analyst: str
-    templates: jinja2.Environment
-    cache: AnswerCache | None = None
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
-    #: queries being answered now, so that identical ones wait for that answer
-    inflight: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
-
-    @property
-    def can_flag(self) -> bool:
-        return not self.read_only and importlib.util.find_spec("cfkb.workflow") is not None
-
-
-def config(request: Request) -> ServerConfig:
-    cfg: ServerConfig = request.app.state.cfkb
-    return cfg
-
-
-# -- URLs of things ----------------------------------------------------------------
-
-def entity_url(iri: str) -> str:
-    """The stable page of an entity: ``/entity/<name>`` for cfid: IRIs."""
-    rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
-    if rest and "/" not in rest and "#" not in rest:
-        return "/entity/" + quote(rest, safe="")
-    if iri.startswith(CLAIM_PREFIX):
-        return claim_url(iri)
-    return "/entity?iri=" + quote(iri, safe="")
-
-
-def graph_url(area: str) -> str:
-    """The graph of one area: ``/graph?area=<name>``, the name after ``cfid:`` (slashes and all).
-
-    >>> graph_url("https://w3id.org/cfkb/id/b/r0")
-    '/graph?area=b/r0'
-    """
-    rest = area[len(CFID_NS):] if area.startswith(CFID_NS) else area
-    return "/graph?area=" + quote(rest, safe="/")
-
-
-def chart_url(iri: str) -> str:
-    """The link chart around an entity, named by its CURIE (or its IRI in brackets).
-
-    >>> chart_url("https://w3id.org/cfkb/id/harakat-hoquq")
-    '/chart?entity=cfid:harakat-hoquq'
-    """
-    return "/chart?entity=" + quote(curie(iri), safe=":")
-
-
-def source_url(iri: str) -> str:
-    rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
-    if rest and "/" not in rest and "#" not in rest:
-        return "/source/" + quote(rest, safe="")
-    return "/source?iri=" + quote(iri, safe="")
-
-
-def claim_url(iri: str) -> str:
-    return "/claims/" + quote(short_id(iri), safe="")
-
-
-def _templates(kb: KnowledgeBase) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-    )
-    env.globals.update(entity_url=entity_url, source_url=source_url, claim_url=claim_url, curie=curie,
-                       label=lambda iri: kb.entity_index().label(iri), short_id=short_id)
-    env.globals["default_tlp"] = lambda: default_marking(kb)
-    env.globals["graph_url"] = graph_url
-    env.globals["chart_url"] = chart_url
-    env.filters["rtl"] = lambda lang: "rtl" if (lang or "").split("-")[0] in ("ar", "fa", "he", "ur", "ku") else "auto"
-    return env
-
-
-def default_marking(kb: KnowledgeBase) -> str | None:
-    """The marking unmarked claims count as (:func:`cfkb.tlp.default_level`), or None if unknown."""
-    from cfkb import tlp
-
-    try:
-        return tlp.default_level(kb)
-    except Exception:  # noqa: BLE001 - a base that cannot say shows no default, not an error page
-        return None
-
-
-def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    """A page from ``templates/``, with what every page needs."""
-    cfg = config(request)
-    context.setdefault("nav", "")
-    page = cfg.templates.get_template(name).render(
-        request=request, read_only=cfg.read_only, can_flag=cfg.can_flag, **context)
-    return HTMLResponse(page, status_code=status)
-
-
-def form_fields(body: bytes) -> dict[str, list[str]]:
-    """The fields of an ``application/x-www-form-urlencoded`` body.
-
-    >>> form_fields(b"query=ASK%7B%7D&x=1&x=2")
-    {'query': ['ASK{}'], 'x': ['1', '2']}
-    """
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("the form is not UTF-8 text") from None
-    return parse_qs(text, keep_blank_values=True, max_num_fields=1000)
-
+from cfkb.store.core import KnowledgeBase
 
 # -- errors ----------------------------------------------------------------------
 
@@ -202,24 +81,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def same_origin(headers: Any) -> bool:
-    """Whether a request comes from this server's own pages, or from no page at all.
-
-    A browser says where a request comes from (``Sec-Fetch-Site``, and ``Origin``
-    on POSTs and fetches); a client that is not a browser (curl, a SPARQL
-    library) sends neither, and cannot be driven by another site, so it passes.
-    ``Origin: null`` (a sandboxed frame, a file, some redirects) does not.
-    """
-    origin = headers.get("origin")
-    if origin == "null":
-        return False
-    if origin and urlsplit(origin).netloc != headers.get("host", ""):
-        return False
-    return headers.get("sec-fetch-site") in (None, "same-origin", "none")
-
-
-#: Paths that run queries: another site may not make a browser ask them anything, not even
-#: by a link, since the answer's timing alone tells what is in the base.
 QUERY_PATHS = ("/sparql", "/query")
 
 
@@ -287,13 +148,12 @@ def create_app(kb: KnowledgeBase, *, read_only: bool = True, query_timeout: floa
             entity names. The server waits for both before it answers, up to ``query_timeout``;
             the rest goes on in the background.
     """
-    from cfkb.server import chart_page, pages, sparql
 
     if not read_only and not kb.writable:
         raise CfkbError("a writable server needs the base opened for writing")
     cfg = ServerConfig(kb=kb, runner=runner or make_runner(kb, workers), read_only=read_only,
                        query_timeout=query_timeout, row_limit=row_limit, analyst=analyst,
-                       templates=_templates(kb),
+                       templates=page_templates(kb),
                        # only a read-only server caches: nothing it does can change the answers
                        cache=AnswerCache(cache_bytes) if read_only and cache_bytes > 0 else None)
 

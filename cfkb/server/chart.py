@@ -26,13 +26,14 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from cfkb import queries
-from cfkb.conflicts import conflict_statuses
+from cfkb.engine.index import open_index
 from cfkb.errors import InputError, NotFoundError
-from cfkb.model import CFKB_NS, content_hash
-from cfkb.names import expand_curie
+from cfkb.model.spelling import expand_curie
+from cfkb.model.vocabulary import CFKB_NS, content_hash
 from cfkb.server.data import local_name
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow import queries
+from cfkb.workflow.conflicts import conflict_statuses
 
 #: How far from the centre a chart reaches, at most.
 MAX_DEPTH = 3
@@ -102,9 +103,8 @@ class Clash:
 
 def conflict_set(kb: KnowledgeBase) -> list[Clash]:
     """The base's conflicts, dismissed ones left out: the ones
-    :func:`cfkb.conflicts.find_conflicts` finds, read from the conflict index
+    :func:`cfkb.workflow.conflicts.find_conflicts` finds, read from the conflict index
     (:mod:`cfkb.engine.index`) without building each side's text."""
-    from cfkb.engine.index import open_index
 
     with open_index(kb) as index:
         rows = index.members(conflict_statuses(kb))

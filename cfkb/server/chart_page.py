@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cfkb.errors import CfkbError, InputError, NotFoundError
-from cfkb.model import curie
+from cfkb.model.vocabulary import curie
 from cfkb.server import chart, data
-from cfkb.server.app import ServerConfig, config, entity_url, render
-from cfkb.store import KnowledgeBase
+from cfkb.server.common import ServerConfig, config, entity_url, render
+from cfkb.store.core import KnowledgeBase
 
 
 def parse_filters(kb: KnowledgeBase, params: Any) -> chart.Filters:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from cfkb.conflicts import ClaimView, Conflict, claim_views, conflict_page, conflicts_for_claims
+from cfkb.engine.index import open_index
 from cfkb.errors import NotFoundError
-from cfkb.model import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
-from cfkb.store import KnowledgeBase
+from cfkb.model.vocabulary import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import ClaimView, Conflict, claim_views, conflict_page, conflicts_for_claims
 
 #: The most claims one entity or source page lists.
 PAGE_CLAIMS = 500
@@ -208,7 +209,6 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
 
 def _claims_in_conflict(kb: KnowledgeBase, *, entity: str | None = None, source: str | None = None) -> set[str]:
     """Every claim of every conflict about ``entity`` or by ``source``, from the conflict index."""
-    from cfkb.engine.index import open_index
 
     with open_index(kb) as index:
         return index.claims_of(entity=entity, source=source)
@@ -265,7 +265,6 @@ def graph(kb: KnowledgeBase, area: str | None = None) -> list[AreaGraph]:
 
     With ``area`` (an IRI), only that area and the claims with no area.
     """
-    from cfkb.engine.index import open_index
 
     with open_index(kb) as found:
         in_conflict = found.clashing()
@@ -308,12 +307,6 @@ def predicate_label(iri: str) -> str:
     if iri.startswith(RDFS_NS):
         return "rdfs:" + iri[len(RDFS_NS):]
     return local_name(iri)
-
-
-def is_local(iri: str) -> bool:
-    """An IRI with a page of its own in this server (``/entity/<name>``)."""
-    rest = iri[len(CFID_NS):] if iri.startswith(CFID_NS) else ""
-    return bool(rest) and "/" not in rest and "#" not in rest
 
 
 # -- lists of entities and sources ---------------------------------------------------

@@ -10,8 +10,9 @@ import functools
 import re
 from dataclasses import dataclass
 
-from cfkb import queries
-from cfkb.model import CFKB_NS, PREFIXES
+from cfkb.model.vocabulary import CFKB_NS, PREFIXES
+from cfkb.resources import ontology_path
+from cfkb.workflow import queries
 
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
 #: one alternative the parser lists: a quoted token, a keyword, or a character class
@@ -152,7 +153,6 @@ def vocabulary() -> tuple[str, ...]:
     """The ``cfkb:`` terms of the ontology (classes and properties), for completion."""
     import pyoxigraph as ox
 
-    from cfkb.resources import ontology_path
 
     terms: set[str] = set()
     with open(ontology_path(), "rb") as f:

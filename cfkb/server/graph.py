@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
-from cfkb.model import short_id
+from cfkb.model.vocabulary import short_id
 from cfkb.server.data import AreaGraph
 
 ROW = 28

@@ -16,13 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from cfkb import queries
-from cfkb.conflicts import KINDS, STATUSES, Conflict, conflict_page, filed_conflicts
 from cfkb.errors import CfkbError, ForbiddenError, InputError, NotFoundError
-from cfkb.model import CFID_NS, short_id
-from cfkb.names import Match, expand_curie
+from cfkb.model.names import Match
+from cfkb.model.spelling import expand_curie
+from cfkb.model.vocabulary import CFID_NS, short_id
 from cfkb.server import data, triage
-from cfkb.server.app import (
+from cfkb.server.common import (
     ServerConfig,
     config,
     default_marking,
@@ -32,7 +31,12 @@ from cfkb.server.app import (
     same_origin,
 )
 from cfkb.server.graph import render_panel
-from cfkb.store import KnowledgeBase
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow import queries
+from cfkb.workflow.conflicts import KINDS, STATUSES, Conflict, conflict_page, filed_conflicts
+from cfkb.workflow.decisions import current_rank, display_time, history, latest_assessments
+from cfkb.workflow.decisions import flag as workflow_flag
+from cfkb.workflow.entities import find_duplicates
 
 OPEN = ("open", "disputed")
 
@@ -129,7 +133,6 @@ def _forms(cfg: ServerConfig, found: list[Conflict]) -> dict[str, dict[str, str]
     claim its standing resolution prefers, that decision's reason."""
     if not cfg.can_flag:
         return {}
-    from cfkb.workflow import latest_assessments
 
     latest = latest_assessments(cfg.kb)
     forms = {}
@@ -159,8 +162,6 @@ def conflict(request: Request) -> Response:
 
 def _conflict_page(request: Request, cfg: ServerConfig, cid: str, form: dict[str, str] | None = None,
                    next_url: str | None = None, status: int = 200) -> Response:
-    from cfkb.workflow import current_rank, display_time, history
-
     c = _conflict(cfg.kb, cid)
     ranks = []
     for v in c.claims:
@@ -189,11 +190,7 @@ def _claim_label(c: Conflict, iri: str) -> dict[str, str]:
 
 def _flag(kb: KnowledgeBase, conflict_id: str, *, status: str, prefer: str | None, reason: str,
           analyst: str) -> Any:
-    """Record an analyst's assessment of a conflict (:func:`cfkb.workflow.flag`)."""
-    try:
-        from cfkb.workflow import flag as workflow_flag
-    except ImportError:
-        raise ForbiddenError("flagging conflicts is not available in this version of cfkb") from None
+    """Record an analyst's assessment of a conflict (:func:`cfkb.workflow.decisions.flag`)."""
     return workflow_flag(kb, conflict_id, status=status, prefer=prefer, reason=reason, analyst=analyst)
 
 
@@ -346,7 +343,6 @@ def entities(request: Request) -> Response:
 
 def duplicates(request: Request) -> Response:
     """Likely duplicate entities, scored and explained, for review (a writable server only)."""
-    from cfkb.entities import find_duplicates
 
     cfg = config(request)
     if cfg.read_only:
@@ -358,7 +354,6 @@ def duplicates(request: Request) -> Response:
 
 def claim(request: Request) -> Response:
     cfg = config(request)
-    from cfkb.workflow import current_rank, display_time, history
 
     view, conflicts = data.claim_page(cfg.kb, request.path_params["cid"])
     ranked_by = [{"rank": d.rank, "conflict": d.conflict_id, "when": display_time(d.when), "analyst": d.analyst,

@@ -14,13 +14,12 @@ from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from cfkb import queries
 from cfkb.errors import CfkbError, InputError, QueryError
-from cfkb.model import CLAIM_PREFIX, PREFIXES, curie
-from cfkb.output import BOM
+from cfkb.io.output import BOM
+from cfkb.model.vocabulary import CLAIM_PREFIX, PREFIXES, curie
 from cfkb.server import editing
-from cfkb.server.app import ServerConfig, claim_url, config, entity_url, form_fields, render
-from cfkb.server.executor import QueryJob, QueryOutcome
+from cfkb.server.common import ServerConfig, claim_url, config, entity_url, form_fields, render
+from cfkb.server.jobs import QueryJob, QueryOutcome
 from cfkb.server.protocol import (
     CONTENT_TYPES,
     EXTENSIONS,
@@ -31,6 +30,7 @@ from cfkb.server.protocol import (
     readable,
     service_description,
 )
+from cfkb.workflow import queries
 
 
 def make_job(cfg: ServerConfig, text: str, fmt: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,

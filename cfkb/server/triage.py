@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from cfkb.conflicts import KINDS, STATUSES, Conflict, Filed
+from cfkb.workflow.conflicts import KINDS, STATUSES, Conflict, Filed
 
 #: The facets in the order of the address's parameters, with their headings.
 FACETS = {"kind": "Kind", "status": "Status", "entity": "Entity", "area": "Area", "source": "Source",

@@ -1,0 +1,33 @@
+"""What the engine's modules share: the table's file name, the index's tables, the progress hook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+#: the claim table's file in the store directory
+FILE = "claims.duckdb"
+
+#: the conflict index's tables (:mod:`cfkb.engine.index`), made with the claim table's
+INDEX_TABLES = """
+CREATE TABLE rule_kinds (rule VARCHAR, kind VARCHAR, ord INTEGER, undoable BOOLEAN);
+CREATE TABLE conflict_rows (rule VARCHAR, this VARCHAR, value VARCHAR, contests VARCHAR, wing VARCHAR);
+CREATE TABLE conflicts (id VARCHAR, rule VARCHAR, this VARCHAR, value VARCHAR);
+CREATE TABLE conflict_members (id VARCHAR, claim VARCHAR);
+CREATE TABLE conflict_entities (id VARCHAR, e VARCHAR);
+"""
+
+
+#: Told how far the making of a claim table from the graph has got: (steps done, steps in all).
+#: The CLI draws a bar on a terminal.
+_PROGRESS: list[Callable[[int, int], None]] = []
+
+
+def on_progress(callback: Callable[[int, int], None] | None) -> None:
+    """Have ``callback`` told how far each making of a claim table has got (None: no one)."""
+    _PROGRESS[:] = [callback] if callback is not None else []
+
+
+def tell(done: int, total: int) -> None:
+    """Tell the :func:`on_progress` callback how far the making of a table has got."""
+    for callback in _PROGRESS:
+        callback(done, total)

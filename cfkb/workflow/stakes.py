@@ -1,0 +1,164 @@
+"""Interested parties: a speaker talking about its own side.
+
+A speaker is a party to an entity it leads, is the political wing of, or is
+a member of, directly or in at most :data:`STAKE_STEPS` steps (Khazali leads
+AAH, which leads Safwa). The conflict views flag such claims and say why.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
+
+import pyoxigraph as ox
+
+from cfkb.model.vocabulary import CFKB_NS, RDF_NS
+from cfkb.store.core import KnowledgeBase
+
+#: The relations that make a speaker a party to what a claim is about, read
+#: from the speaker upwards: what it leads, is the political wing of, or is a
+#: member of. Never downwards (a coalition's other members are not the
+#: speaker's side), nor through alliances or support.
+STAKE_RELATIONS = ("leads", "politicalWingOf", "memberOf")
+#: How many such steps a stake may take: Khazali leads AAH, which leads Safwa.
+STAKE_STEPS = 2
+_STAKE_WORDS = {"leads": "leads", "politicalWingOf": "is the political wing of", "memberOf": "is a member of"}
+_RELATIONS = " ".join(f"cfkb:{p}" for p in STAKE_RELATIONS)
+
+#: One step up from ?a: asserted (not negated) claims, and gazetteer relations.
+_UP = (
+    f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {_RELATIONS} }} ?c rdf:subject ?a ; rdf:predicate ?p ; rdf:object ?b ;"
+    " cfkb:negated false }",
+    f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {_RELATIONS} }} ?a ?p ?b FILTER(isIRI(?b))"
+    " FILTER NOT EXISTS { ?a a cfkb:Claim } }",
+)
+
+#: A base in memory reads every edge at once after this many nodes were looked up one by one.
+PRELOAD_AFTER = 32
+#: the relations of :data:`STAKE_RELATIONS` that are the gazetteer's, not claims' (one text, so
+#: the query guard knows it as cfkb's own)
+_GAZETTEER_EDGES = ("SELECT ?a ?p ?b WHERE { VALUES ?p { cfkb:leads cfkb:politicalWingOf cfkb:memberOf } ?a ?p ?b"
+                    " FILTER(isIRI(?a) && isIRI(?b)) FILTER NOT EXISTS { ?a a cfkb:Claim } }")
+
+#: A stake: the steps from the speaker to the entity, as (relation, entity).
+Path = tuple[tuple[str, str], ...]
+
+#: Every edge of a base as :meth:`Stakes.preload` read it, with the generation it was read at:
+#: the edges are claims and gazetteer relations, so no write that leaves the generation moves them.
+_EDGES: weakref.WeakKeyDictionary[KnowledgeBase, tuple[str, dict[str, set[tuple[str, str]]]]] = \
+    weakref.WeakKeyDictionary()
+
+
+class Stakes:
+    """For each speaker, the entities it is a party to, each with the
+    shortest path of :data:`STAKE_RELATIONS` that makes it one (at most
+    :data:`STAKE_STEPS`). Worked out per speaker when first asked, so a view
+    of a few claims does not walk the whole base."""
+
+    def __init__(self, kb: KnowledgeBase, table: Any = None) -> None:
+        self.kb = kb
+        #: an open claim table current for ``kb`` (:class:`cfkb.engine.table.ClaimTable`), to read
+        #: instead of opening it again
+        self.table = table
+        self._of: dict[str, dict[str, Path]] = {}
+        self._up: dict[str, set[tuple[str, str]]] = {}
+        self._preloaded = False
+
+    def preload(self) -> None:
+        """Read every edge at once: cheaper than one speaker at a time when
+        more than a few speakers will be asked. The asserted claims come from
+        the claim table (:mod:`cfkb.engine.table`), the gazetteer's relations
+        from one index scan each."""
+        from cfkb.engine.table import open_table  # deferred: loads duckdb
+
+        generation = self.table.generation if self.table is not None else self.kb.generation()
+        held = _EDGES.get(self.kb)
+        if held is not None and held[0] == generation:
+            self._up, self._preloaded = held[1], True
+            return
+        edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        with open_table(self.kb) if self.table is None else nullcontext(self.table) as table:
+            for a, p, b in table.con.execute(
+                    "SELECT s, p, o FROM claims WHERE neg = false AND s IS NOT NULL AND o IS NOT NULL"
+                    " AND p IN (SELECT unnest(?::VARCHAR[]))",
+                    [[CFKB_NS + r for r in STAKE_RELATIONS]]).fetchall():
+                edges[a].add((p.rsplit("#", 1)[-1], b))
+        if self.kb.path is None:
+            self._gazetteer_edges(edges)
+            self._up, self._preloaded = edges, True
+            _EDGES[self.kb] = (generation, edges)
+            return
+        claim_type = ox.NamedNode(CFKB_NS + "Claim")
+        rdf_type = ox.NamedNode(RDF_NS + "type")
+        for relation in STAKE_RELATIONS:
+            for q in self.kb.store.quads_for_pattern(None, ox.NamedNode(CFKB_NS + relation), None, None):
+                if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.NamedNode) \
+                        and not any(True for _ in self.kb.store.quads_for_pattern(q.subject, rdf_type, claim_type)):
+                    edges[q.subject.value].add((relation, q.object.value))
+        self._up, self._preloaded = edges, True
+        _EDGES[self.kb] = (generation, edges)
+
+    def _gazetteer_edges(self, edges: dict[str, set[tuple[str, str]]]) -> None:
+        """The gazetteer's relations (not claims) in one query: a server would
+        take a request per relation and per statement to check it is no claim."""
+        for r in self.kb.select(_GAZETTEER_EDGES):
+            edges[r["a"].value].add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
+
+    def _steps(self, node: str) -> set[tuple[str, str]]:
+        if not self._preloaded and (self.kb.path is not None or len(self._up) >= PRELOAD_AFTER
+                                    or self.kb.location.startswith(("http://", "https://"))):
+            # a base on disk, or on a server, has a claim table: one read of it beats a query per node
+            self.preload()
+        if self._preloaded:
+            return self._up.get(node, set())
+        if node not in self._up:
+            found: set[tuple[str, str]] = set()
+            for query in _UP:
+                for r in self.kb.select(query, {"a": ox.NamedNode(node)}, plan_with_bindings=True):
+                    found.add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
+            self._up[node] = found
+        return self._up[node]
+
+    def of(self, actor: str) -> dict[str, Path]:
+        """The entities ``actor`` is a party to, with the path to each (itself: no steps)."""
+        if actor not in self._of:
+            paths: dict[str, Path] = {actor: ()}
+            frontier = [actor]
+            for _ in range(STAKE_STEPS):
+                nxt = []
+                for node in frontier:
+                    for relation, target in sorted(self._steps(node)):
+                        if target not in paths:
+                            paths[target] = paths[node] + ((relation, target),)
+                            nxt.append(target)
+                frontier = nxt
+            self._of[actor] = paths
+        return self._of[actor]
+
+
+def interest(stakes: Stakes, speaker: str | None, subject: str, obj: str | None = None,
+             label: Callable[[str], str] = str) -> str | None:
+    """Why the speaker is a party to what the claim is about, or None:
+    'Hossein Moanes leads Harakat Hoquq'; 'Qais al-Khazali leads AAH, which
+    leads Tahalof al-Safwa al-Watani'; 'Hossein Moanes is the claim's subject'."""
+    if not speaker:
+        return None
+    paths = stakes.of(speaker)
+    found = [(len(paths[e]), e) for e in (subject, obj) if e and e in paths]
+    if not found:
+        return None
+    _, target = min(found)
+    path = paths[target]
+    if not path:
+        return f"{label(speaker)} is the claim's {'subject' if target == subject else 'object'}"
+    words = [f"{label(speaker)} {_STAKE_WORDS[path[0][0]]} {label(path[0][1])}"]
+    words += [f"which {_STAKE_WORDS[relation]} {label(node)}" for relation, node in path[1:]]
+    return ", ".join(words)
+
+
+def interested(stakes: Stakes, speaker: str | None, subject: str, obj: str | None = None) -> bool:
+    """True when the speaker talks about its own side (Moanes about Hoquq)."""
+    return interest(stakes, speaker, subject, obj) is not None
