@@ -41,7 +41,9 @@ from cfkb.engine.table import (
     _TYPE,
     FIELDS,
     KIND_CLASSES,
+    LOG_LIMIT,
     SCHEMA,
+    SMALL_WRITE,
     Also,
     _Facts,
     _load_facts,
@@ -101,7 +103,12 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
     except duckdb.Error:
         return  # held by a reader: the stamp stays old, the next open rebuilds
     try:
-        con.execute("PRAGMA disable_checkpoint_on_shutdown")  # as on disk: the rows stay in DuckDB's log
+        # as on disk: the rows stay in DuckDB's log until it passes LOG_LIMIT, and a small
+        # write runs on one DuckDB thread
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
+        if not nquads and len(add) + len(remove) <= SMALL_WRITE:
+            con.execute("SET threads = 1")
         if _stamp(con) != (SCHEMA, before):
             return
         with collector_paused():
