@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,12 @@ def _no_network(event: str, args: tuple) -> None:
 
 
 sys.addaudithook(_no_network)
+
+# cfkb's user cache (remote bases' claim tables, derived facts) goes to a directory of the
+# session's own, for the tests and the cfkb processes they start, never to ~/.cache
+_CACHE = tempfile.mkdtemp(prefix="cfkb-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
