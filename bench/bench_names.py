@@ -9,7 +9,7 @@ aliases, other case and hyphens, no article, and transliteration variants
 * *read*: the CSV reader alone (``list(read_rows(...))``),
 * *names*: resolving every entity cell of those rows (subject, object,
   source, speaker, area, election, cited_in) with the import's
-  :class:`~cfkb.io.tables.Resolver`, each distinct text looked up once, as the
+  :class:`~cfkb.io.resolver.Resolver`, each distinct text looked up once, as the
   import does;
 
 and prints *names* beside *read*, as a ratio and in seconds. Target

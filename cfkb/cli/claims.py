@@ -6,15 +6,7 @@ from typing import Any
 
 import click
 
-from cfkb.cli.base import (
-    State,
-    _claim_date,
-    _echo_err,
-    _say,
-    _tlp_level,
-    cli,
-    pass_state,
-)
+from cfkb.cli.base import State, _claim_date, _echo_err, _say, _tlp_level, cli, pass_state
 from cfkb.cli.importing import _echo_names
 from cfkb.errors import CfkbError, InputError
 

@@ -6,13 +6,7 @@ import json
 
 import click
 
-from cfkb.cli.base import (
-    State,
-    _echo_err,
-    _say,
-    cli,
-    pass_state,
-)
+from cfkb.cli.base import State, _echo_err, _say, cli, pass_state
 
 
 @cli.group()

@@ -6,15 +6,7 @@ import datetime as dt
 
 import click
 
-from cfkb.cli.base import (
-    State,
-    _echo_err,
-    _parse_date,
-    _tlp_level,
-    _write_output,
-    cli,
-    pass_state,
-)
+from cfkb.cli.base import State, _echo_err, _parse_date, _tlp_level, _write_output, cli, pass_state
 
 
 @cli.command()

@@ -8,17 +8,8 @@ from typing import Any
 
 import click
 
-from cfkb.cli.base import (
-    State,
-    _echo_err,
-    _say,
-    cli,
-    pass_state,
-)
-from cfkb.cli.progress import (
-    _every,
-    _progress_bar,
-)
+from cfkb.cli.base import State, _echo_err, _say, cli, pass_state
+from cfkb.cli.progress import _every, _progress_bar
 from cfkb.errors import CfkbError
 from cfkb.store.core import KnowledgeBase
 

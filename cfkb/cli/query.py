@@ -7,18 +7,9 @@ from typing import Any
 import click
 import pyoxigraph as ox
 
-from cfkb.cli.base import (
-    State,
-    _echo_err,
-    _parse_date,
-    _say,
-    cli,
-    pass_state,
-)
+from cfkb.cli.base import State, _echo_err, _parse_date, _say, cli, pass_state
 from cfkb.cli.importing import _dry_run, _read_inputs
-from cfkb.cli.render import (
-    _render_results,
-)
+from cfkb.cli.render import _render_results
 from cfkb.store.core import KnowledgeBase
 
 

@@ -8,21 +8,8 @@ from typing import Any
 import click
 import pyoxigraph as ox
 
-from cfkb.cli.base import (
-    State,
-    _echo_err,
-    _parse_date,
-    _read_name,
-    _say,
-    cli,
-    pass_state,
-)
-from cfkb.cli.render import (
-    _conflicts_table,
-    _render_conflicts,
-    _render_results,
-    _table,
-)
+from cfkb.cli.base import State, _echo_err, _parse_date, _read_name, _say, cli, pass_state
+from cfkb.cli.render import _conflicts_table, _render_conflicts, _render_results, _table
 from cfkb.io.output import csv_rows
 
 

@@ -8,12 +8,7 @@ from pathlib import Path
 
 import click
 
-from cfkb.cli.base import (
-    State,
-    _echo_err,
-    cli,
-    pass_state,
-)
+from cfkb.cli.base import State, _echo_err, cli, pass_state
 
 # -- serve -----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -16,12 +16,9 @@ from cfkb.io.export import ExportOptions, export_base, turtle
 from cfkb.io.tlp import normalise
 from cfkb.model.vocabulary import CFKB, ONTOLOGY_GRAPH, PROV, RDF, RDFS
 from cfkb.store.core import KnowledgeBase
-from cfkb.workflow.conflicts import _statuses, claim_views, conflict_triples, find_conflicts
+from cfkb.workflow.conflicts import ClaimView, Conflict, _statuses, claim_views, conflict_triples, find_conflicts
 from cfkb.workflow.decisions import display_time, history
 from cfkb.workflow.records import source_records
-
-if TYPE_CHECKING:
-    from cfkb.workflow.conflicts import ClaimView, Conflict
 
 
 def conflicts_turtle(found: Sequence[Conflict]) -> str:

@@ -12,12 +12,7 @@ from collections.abc import Callable
 from typing import cast
 
 from cfkb.errors import AmbiguousNameError, ParseError, UnknownNameError
-from cfkb.io.tables import (
-    _T,
-    ENTITY_COLUMNS,
-    MAX_CELL,
-    Row,
-)
+from cfkb.io.tables import _T, ENTITY_COLUMNS, MAX_CELL, Row
 from cfkb.model.names import EntityIndex
 from cfkb.model.spelling import expand_curie, normalize
 from cfkb.model.terms import RoleTypes, new_entity_iri, resolve_predicate

@@ -11,10 +11,7 @@ import pyoxigraph as ox
 from rapidfuzz import fuzz, process
 
 from cfkb.errors import UnknownNameError
-from cfkb.model.spelling import (
-    _APOSTROPHES,
-    expand_curie,
-)
+from cfkb.model.spelling import _APOSTROPHES, expand_curie
 from cfkb.model.vocabulary import CFID_NS, CFKB_NS
 
 #: Words analysts use for the vocabulary's predicates.

@@ -32,17 +32,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from cfkb.errors import (
-    QueryTimeoutError,
-    StoreError,
-)
-from cfkb.server.jobs import (
-    QueryJob,
-    QueryOutcome,
-    _error_reply,
-    _raise_reply,
-    run_job,
-)
+from cfkb.errors import QueryTimeoutError, StoreError
+from cfkb.server.jobs import QueryJob, QueryOutcome, _error_reply, _raise_reply, run_job
 from cfkb.store import sandbox
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.guard import check_query

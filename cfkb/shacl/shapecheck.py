@@ -35,22 +35,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from cfkb.model.vocabulary import (
-    CLAIM_PROPERTIES,
-    RDF,
-    SH_NS,
-    XSD_NS,
-    Claim,
-    content_hash,
-    curie,
-)
-from cfkb.shacl.compiler import (
-    _RDF_TYPE,
-    _SUBCLASS,
-    CompiledShapes,
-    PropertyCheck,
-    SparqlCheck,
-)
+from cfkb.model.vocabulary import CLAIM_PROPERTIES, RDF, SH_NS, XSD_NS, Claim, content_hash, curie
+from cfkb.shacl.compiler import _RDF_TYPE, _SUBCLASS, CompiledShapes, PropertyCheck, SparqlCheck
 from cfkb.shacl.validate import Violation
 from cfkb.store.backend import Term, value_of
 from cfkb.store.usercache import read_json, write_json

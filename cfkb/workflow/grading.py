@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from cfkb.errors import InputError
-from cfkb.model.vocabulary import (
-    CFKB,
-    RELIABILITY,
-    XSD,
-)
+from cfkb.model.vocabulary import CFKB, RELIABILITY, XSD
 from cfkb.store.core import KnowledgeBase
-
-if TYPE_CHECKING:
-    pass
-
-from cfkb.workflow.decisions import (
-    _assessment,
-    _now,
-    _replace,
-    resolve_claim,
-)
+from cfkb.workflow.decisions import _assessment, _now, _replace, resolve_claim
 
 
 def grade_claim(kb: KnowledgeBase, claim_id: str, credibility: int, *, analyst: str,

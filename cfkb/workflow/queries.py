@@ -61,7 +61,7 @@ class NamedQuery:
 
         Those rows are the same, in the same order, as the first ``end`` of the whole
         answer when the page text returns ``end`` rows; when it returns fewer, run
-        :attr:`text` instead (see :func:`cfkb.server.executor.run_job`). ``end`` is an
+        :attr:`text` instead (see :func:`cfkb.server.jobs.run_job`). ``end`` is an
         integer the caller computes; it becomes the text's ``LIMIT``.
         """
         if self.page_text is None:

@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.decisions import _v
 
 if TYPE_CHECKING:
     from cfkb.workflow.conflicts import Conflict
-
-from cfkb.workflow.decisions import (
-    _v,
-)
 
 
 @dataclass
