@@ -404,3 +404,24 @@ def test_the_tables_log_is_folded_in_before_it_grows_long(store_path):
     assert max(sizes) > 0, "the writes left nothing in the log: the upkeep folded each one in"
     assert max(sizes) < 2 * limit, sizes
     assert any(b < a for a, b in zip(sizes, sizes[1:], strict=False)), f"the log was never folded in: {sizes}"
+
+
+def test_a_long_log_left_behind_is_folded_in_by_the_next_open(store_path):
+    """A log far longer than the upkeep leaves (an older cfkb's, a killed
+    writer's) is folded into the file by the next open, not replayed by every
+    one; the table reads the same before and after."""
+    from cfkb.engine.table import LONG_LOG
+
+    with KnowledgeBase.open(store_path) as kb, open_table(kb) as table:
+        before = sorted(table.con.execute("SELECT * FROM claims").fetchall())
+    con = duckdb.connect(str(store_path / FILE))
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute("SET checkpoint_threshold = '1GB'")
+    while not os.path.exists(f"{store_path / FILE}.wal") or os.path.getsize(f"{store_path / FILE}.wal") <= LONG_LOG:
+        con.execute("CREATE OR REPLACE TABLE padding AS SELECT repeat('x', 1000) AS v FROM range(2000)")
+    con.execute("DROP TABLE padding")
+    con.close()
+    with KnowledgeBase.open(store_path) as kb, open_table(kb) as table:
+        assert sorted(table.con.execute("SELECT * FROM claims").fetchall()) == before
+    log = store_path / (FILE + ".wal")
+    assert not log.exists() or log.stat().st_size < LONG_LOG

@@ -100,6 +100,8 @@ _SUBJECT = ox.NamedNode(RDF_NS + "subject")
 _BOOLEAN, _XSD_DATE = XSD_NS + "boolean", XSD_NS + "date"
 #: How much of DuckDB's log the table's upkeep leaves for the next opens to replay.
 LOG_LIMIT = "64KB"
+#: A log longer than this (bytes) is folded in by the next open that can write the file.
+LONG_LOG = 1024 * 1024
 #: Quads in a write below which the table's upkeep runs on one thread.
 SMALL_WRITE = 5000
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -408,6 +410,25 @@ def table_path(kb: KnowledgeBase) -> Path | None:
     return None
 
 
+def _fold_long_log(path: Path) -> None:
+    """Fold a long DuckDB log into the table's file, which a read-only open
+    cannot do: a log left longer than the upkeep leaves it (a killed writer,
+    an older cfkb) would otherwise be replayed by every open. Best effort:
+    a file another process holds stays as it is."""
+    log_file = Path(f"{path}.wal")
+    try:
+        if log_file.stat().st_size <= LONG_LOG:
+            return
+    except OSError:
+        return
+    with contextlib.suppress(duckdb.Error, OSError):
+        con = connect(str(path))
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+
+
 def open_table(kb: KnowledgeBase) -> ClaimTable:
     """The base's claim table, current for ``kb`` as it is now.
 
@@ -422,6 +443,7 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
     if path is None:
         return build(kb)
     if path.is_file():
+        _fold_long_log(path)
         try:
             con = connect(str(path), read_only=True)
         except duckdb.Error:
