@@ -35,24 +35,20 @@ import pyoxigraph as ox
 from cfkb.engine.table import (
     _CLAIM,
     _INCLUDES,
-    _PIVOT,
-    _SEVERAL,
-    _SUBJECT,
     _TYPE,
     FIELDS,
     KIND_CLASSES,
-    LOG_LIMIT,
     SCHEMA,
     SMALL_WRITE,
     Also,
-    _Facts,
     _load_facts,
     _read_lines,
-    _regular,
     _small_tables,
     _stamp,
-    connect,
+    replace_rows,
     table_path,
+    upkeep_connection,
+    written_facts,
 )
 from cfkb.model.vocabulary import CFKB_NS, STATE_GRAPH
 from cfkb.store.backend import quads_of_subjects, value_of
@@ -98,17 +94,10 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
     path = table_path(kb)
     if path is None or not path.is_file():
         return
-    try:
-        con = connect(str(path))
-    except duckdb.Error:
+    con = upkeep_connection(path, small_write=not nquads and len(add) + len(remove) <= SMALL_WRITE)
+    if con is None:
         return  # held by a reader: the stamp stays old, the next open rebuilds
     try:
-        # as on disk: the rows stay in DuckDB's log until it passes LOG_LIMIT, and a small
-        # write runs on one DuckDB thread
-        con.execute("PRAGMA disable_checkpoint_on_shutdown")
-        con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
-        if not nquads and len(add) + len(remove) <= SMALL_WRITE:
-            con.execute("SET threads = 1")
         if _stamp(con) != (SCHEMA, before):
             return
         with collector_paused():
@@ -135,17 +124,7 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
                 _read_lines(con, "touched", subjects, str(path.parent))
             held = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
             reread = held | (subjects - set(added)) | removed
-            facts = _Facts()
-            written = ox.Store()
-            for iri, quads in added.items():
-                if iri in reread:
-                    continue
-                if not any(q.predicate == _SUBJECT for q in quads):
-                    reread.add(iri)
-                    continue
-                written.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
-                               if q.predicate.value in FIELDS or q.predicate == _TYPE)
-            facts.all(written)
+            facts = written_facts(added, reread)
             # the statements to read again: a few batched requests, never one per statement
             for q in quads_of_subjects(kb.store, (ox.NamedNode(i) for i in sorted(reread)), _READ):
                 facts._add(q.subject, q.predicate.value, q.object)
@@ -159,19 +138,9 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
                          kb.location)
                 con.execute("ROLLBACK")
                 return
-        several = con.execute(_SEVERAL).fetchone()[0]  # type: ignore[index]
-        con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
-        con.execute(_PIVOT)
-        con.execute("DELETE FROM facts")
-        if not facts.regular or several:
-            con.execute("UPDATE meta SET v = '0' WHERE k = 'regular'")
-        new = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
-        if also is not None:
-            also(con, before, generation, new, additive=not held and not small,
-                 regular=facts.regular and not several and _regular(con))
-        con.execute("DROP TABLE temp.touched")
-        con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
-        con.execute("COMMIT")
+        # the small tables were made again above, before the generation check
+        replace_rows(con, before, generation, held=bool(held), small=small, facts=facts, also=also,
+                     small_tables_from=None)
     except BaseException:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")

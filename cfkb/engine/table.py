@@ -527,20 +527,10 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     generation = kb.generation()
     if generation == before:
         return
-    try:
-        con = connect(str(path))
-    except duckdb.Error:
+    con = upkeep_connection(path, small_write=not nquads and len(add) + len(remove) <= SMALL_WRITE)
+    if con is None:
         return  # held by a reader: the stamp stays old, the next open rebuilds
     try:
-        # a write's few rows stay in DuckDB's log rather than being folded into the file
-        # on close (a third of a one-claim write's upkeep); every open replays the log
-        # (about 0.5 ms a kilobyte), so the commit that takes it past LOG_LIMIT folds it in
-        con.execute("PRAGMA disable_checkpoint_on_shutdown")
-        con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
-        if not nquads and len(add) + len(remove) <= SMALL_WRITE:
-            # a few claims' statements: DuckDB's threads cost more to start than they save
-            # (a quarter of the upkeep's CPU for one claim at 100k claims)
-            con.execute("SET threads = 1")
         if _stamp(con) != (SCHEMA, before):
             return
         with collector_paused():
@@ -562,38 +552,79 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             held = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
             reread = held | (subjects - set(added))
             reread |= {q.subject.value for q in remove if isinstance(q.subject, ox.NamedNode)}
-            facts = _Facts()
-            # the new statements' quads go through an in-memory store first, which
-            # writes each literal as the graph holds it (a timestamp's "+00:00" as "Z")
-            written = ox.Store()
-            for iri, quads in added.items():
-                if iri in reread:
-                    continue
-                if not any(q.predicate == _SUBJECT for q in quads):
-                    reread.add(iri)  # not a whole statement: what else it has is in the graph
-                    continue
-                written.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
-                               if q.predicate.value in FIELDS or q.predicate == _TYPE)
-            facts.all(written)
+            facts = written_facts(added, reread)
             _load_facts(con, facts.of(kb.store, sorted(reread)), str(path.parent))
-        several = con.execute(_SEVERAL).fetchone()[0]  # type: ignore[index]
-        con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
-        con.execute(_PIVOT)
-        con.execute("DELETE FROM facts")
-        if small:
-            _small_tables(con, kb.store)
-        if not facts.regular or several:
-            con.execute("UPDATE meta SET v = '0' WHERE k = 'regular'")
-        # a write that changed no statement the table held only adds: the index takes a delta
-        new = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
-        if also is not None:
-            also(con, before, generation, new, additive=not held and not small,
-                 regular=facts.regular and not several and _regular(con))
-        con.execute("DROP TABLE temp.touched")
-        con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
-        con.execute("COMMIT")
+        replace_rows(con, before, generation, held=bool(held), small=small, facts=facts, also=also,
+                     small_tables_from=kb.store)
     except (duckdb.Error, OSError):
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
     finally:
         con.close()
+
+
+def upkeep_connection(path: Path, *, small_write: bool) -> duckdb.DuckDBPyConnection | None:
+    """A writing connection to the table file for a write's upkeep; None
+    where another process holds the file."""
+    try:
+        con = connect(str(path))
+    except duckdb.Error:
+        return None
+    try:
+        # a write's few rows stay in DuckDB's log rather than being folded into the file
+        # on close (a third of a one-claim write's upkeep); every open replays the log
+        # (about 0.5 ms a kilobyte), so the commit that takes it past LOG_LIMIT folds it in
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
+        if small_write:
+            # a few claims' statements: DuckDB's threads cost more to start than they save
+            # (a quarter of the upkeep's CPU for one claim at 100k claims)
+            con.execute("SET threads = 1")
+    except duckdb.Error:
+        con.close()
+        return None
+    return con
+
+
+def written_facts(added: dict[str, list[ox.Quad]], reread: set[str]) -> _Facts:
+    """The table's fields of the statements a write made whole, from the
+    write's own quads; a statement not in ``reread`` and not whole (no
+    ``rdf:subject`` in the write) joins ``reread``, to be read from the graph."""
+    facts = _Facts()
+    # the quads go through an in-memory store first, which writes each literal
+    # as the graph holds it (a timestamp's "+00:00" as "Z")
+    written = ox.Store()
+    for iri, quads in added.items():
+        if iri in reread:
+            continue
+        if not any(q.predicate == _SUBJECT for q in quads):
+            reread.add(iri)  # not a whole statement: what else it has is in the graph
+            continue
+        written.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
+                       if q.predicate.value in FIELDS or q.predicate == _TYPE)
+    facts.all(written)
+    return facts
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, before: str, generation: str, *, held: bool, small: bool,
+                 facts: _Facts, also: Also | None, small_tables_from: Any) -> None:
+    """End a write's upkeep, inside its transaction: the touched statements'
+    rows replaced by the loaded facts, the small tables made again from
+    ``small_tables_from`` where ``small`` (None: already done), ``also`` (the
+    conflict index) brought along, the new stamp, and the commit."""
+    several = con.execute(_SEVERAL).fetchone()[0]  # type: ignore[index]
+    con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
+    con.execute(_PIVOT)
+    con.execute("DELETE FROM facts")
+    if small and small_tables_from is not None:
+        _small_tables(con, small_tables_from)
+    if not facts.regular or several:
+        con.execute("UPDATE meta SET v = '0' WHERE k = 'regular'")
+    # a write that changed no statement the table held only adds: the index takes a delta
+    new = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
+    if also is not None:
+        also(con, before, generation, new, additive=not held and not small,
+             regular=facts.regular and not several and _regular(con))
+    con.execute("DROP TABLE temp.touched")
+    con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
+    con.execute("COMMIT")
