@@ -140,19 +140,9 @@ def bind_values(query: str, substitutions: Mapping[ox.Variable, Term]) -> str:
     Raises:
         QueryError: a value is a blank node, or not an RDF term.
     """
-    names, values = [], []
-    for var, term in substitutions.items():
-        if isinstance(term, ox.BlankNode):
-            raise QueryError(f"?{var.value}: a blank node cannot be bound in a query sent to a server")
-        if not isinstance(term, (ox.NamedNode, ox.Literal, ox.Triple)):
-            raise QueryError(f"?{var.value}: {term!r} is not an RDF term")
-        names.append(str(var))
-        values.append(str(term))
-    block = f"VALUES ({' '.join(names)}) {{ ({' '.join(values)}) }}"
-    at = where_group(query)
-    if at is None:
-        return f"{query}\n{block}\n"
-    return f"{query[:at]} {block}{query[at:]}"
+    names = [str(var) for var in substitutions]
+    values = [_term_text(var, term) for var, term in substitutions.items()]
+    return _opening(query, f"VALUES ({' '.join(names)}) {{ ({' '.join(values)}) }}")
 
 
 def bind_many(query: str, variable: ox.Variable, terms: Iterable[Term]) -> str:
@@ -166,14 +156,21 @@ def bind_many(query: str, variable: ox.Variable, terms: Iterable[Term]) -> str:
     Raises:
         QueryError: a value is a blank node, or not an RDF term.
     """
-    values = []
-    for term in terms:
-        if isinstance(term, ox.BlankNode):
-            raise QueryError(f"?{variable.value}: a blank node cannot be bound in a query sent to a server")
-        if not isinstance(term, (ox.NamedNode, ox.Literal, ox.Triple)):
-            raise QueryError(f"?{variable.value}: {term!r} is not an RDF term")
-        values.append(str(term))
-    block = f"VALUES {variable} {{ {' '.join(values)} }}"
+    values = [_term_text(variable, term) for term in terms]
+    return _opening(query, f"VALUES {variable} {{ {' '.join(values)} }}")
+
+
+def _term_text(variable: ox.Variable, term: Term) -> str:
+    """A value for ``variable`` as pyoxigraph writes it (escaped N-Triples), or QueryError."""
+    if isinstance(term, ox.BlankNode):
+        raise QueryError(f"?{variable.value}: a blank node cannot be bound in a query sent to a server")
+    if not isinstance(term, (ox.NamedNode, ox.Literal, ox.Triple)):
+        raise QueryError(f"?{variable.value}: {term!r} is not an RDF term")
+    return str(term)
+
+
+def _opening(query: str, block: str) -> str:
+    """The query with ``block`` opening its WHERE group (or after it, where it has none)."""
     at = where_group(query)
     if at is None:
         return f"{query}\n{block}\n"
