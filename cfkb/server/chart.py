@@ -32,6 +32,7 @@ from cfkb.model.spelling import expand_curie
 from cfkb.model.vocabulary import CFKB_NS, content_hash
 from cfkb.server.data import local_name
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.owntexts import own_query
 from cfkb.workflow import queries
 from cfkb.workflow.conflicts import conflict_statuses
 
@@ -54,41 +55,12 @@ PARTNER_SHARE = 0.5
 #: Claims, and conflicts, listed with one edge, at most (the counts say how many there are).
 EDGE_CLAIMS = 20
 
-#: Areas within or around an area: the regions that include it and what it includes.
-_OVERLAPPING = """
-SELECT ?area ?other WHERE { { ?other cfkb:includes+ ?area } UNION { ?area cfkb:includes+ ?other } }"""
-#: The claims placed in an area.
-_PLACED = """
-SELECT ?area ?claim ?subject ?predicate ?negated ?object ?election ?date WHERE {
-  ?claim cfkb:inArea ?area .
-  FILTER EXISTS { ?claim a cfkb:Claim }
-  FILTER NOT EXISTS { ?claim cfkb:modality cfkb:NoIndication }
-  ?claim rdf:subject ?subject ; rdf:predicate ?predicate ; rdf:object ?object ; cfkb:negated ?negated .
-  FILTER(isIRI(?object))
-  OPTIONAL { ?claim cfkb:election ?election }
-  OPTIONAL { ?claim cfkb:statedOn ?date }
-}"""
-#: Which region includes which area (the gazetteer).
-_INCLUDES = """SELECT ?region ?part WHERE { ?region cfkb:includes ?part }"""
 #: The types of the areas claims are placed in.
 AREA_TYPES = {"Province", "Region"}
 #: The pseudo-predicates of the links the chart draws besides claims: a claim's subject to the area
 #: the claim is placed in, and a region to an area it includes.
 PLACED_IN = CFKB_NS + "inArea"
 INCLUDES = CFKB_NS + "includes"
-
-#: One claim, as the chart reads it.
-_CLAIM = """
-SELECT ?claim ?subject ?predicate ?object ?negated ?area ?election ?date WHERE {
-  ?claim rdf:subject ?subject ; rdf:predicate ?predicate ; rdf:object ?object ; cfkb:negated ?negated .
-  OPTIONAL { ?claim cfkb:inArea ?area }
-  OPTIONAL { ?claim cfkb:election ?election }
-  OPTIONAL { ?claim cfkb:statedOn ?date }
-}"""
-#: The entity that is the subject of the most claims.
-_BUSIEST = """
-SELECT ?entity (COUNT(?claim) AS ?claims) WHERE { ?claim rdf:subject ?entity }
-GROUP BY ?entity ORDER BY DESC(?claims) ?entity LIMIT 1"""
 
 
 @dataclass(frozen=True)
@@ -223,7 +195,7 @@ def _links(kb: KnowledgeBase, entity: str) -> list[Link]:
 
 def overlapping(kb: KnowledgeBase, area: str) -> set[str]:
     """The area, the regions that include it and the areas it includes."""
-    return {area} | {r["other"].value for r in kb.select(_OVERLAPPING, {"area": ox.NamedNode(area)})}
+    return {area} | {r["other"].value for r in kb.select(own_query("chart_overlapping"), {"area": ox.NamedNode(area)})}
 
 
 def entity_iri(kb: KnowledgeBase, text: str) -> str:
@@ -248,14 +220,14 @@ def entity_iri(kb: KnowledgeBase, text: str) -> str:
 
 def busiest(kb: KnowledgeBase) -> str | None:
     """The entity most claims are about (as their subject): where a chart opens when none is named."""
-    rows = kb.select(_BUSIEST)
+    rows = kb.select(own_query("chart_busiest"))
     return rows[0]["entity"].value if rows else None
 
 
 def _placed(kb: KnowledgeBase, area: str) -> list[Link]:
     out: dict[str, Link] = {}
     for a in sorted(overlapping(kb, area)):
-        for r in kb.select(_PLACED, {"area": ox.NamedNode(a)}):
+        for r in kb.select(own_query("chart_placed"), {"area": ox.NamedNode(a)}):
             iri = r["claim"].value
             out.setdefault(iri, _link(r, iri, a))
             if len(out) >= MAX_CLAIMS:
@@ -264,7 +236,7 @@ def _placed(kb: KnowledgeBase, area: str) -> list[Link]:
 
 
 def _claim(kb: KnowledgeBase, iri: str) -> Link | None:
-    rows = kb.select(_CLAIM, {"claim": ox.NamedNode(iri)})
+    rows = kb.select(own_query("chart_claim"), {"claim": ox.NamedNode(iri)})
     if not rows:
         return None
     return _link(rows[0], iri)
@@ -426,7 +398,7 @@ def neighbourhood(kb: KnowledgeBase, centre: str, *, depth: int = 1, filters: Fi
             key = (x.subject, PLACED_IN, x.area, False, None)
             edges.setdefault(key, _edge(key)).claims.append(x)
     if sum(map(walk.is_area, nodes)) > 1:
-        for r in kb.select(_INCLUDES):
+        for r in kb.select(own_query("chart_includes")):
             key = (r["region"].value, INCLUDES, r["part"].value, False, None)
             if key[0] in nodes and key[2] in nodes:
                 edges[key] = _edge(key)

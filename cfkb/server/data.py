@@ -1,7 +1,8 @@
 """What the web pages show, read from the base.
 
-Every query here is fixed text with values bound through substitutions;
-nothing a user types is pasted into SPARQL.
+Every query here is one of cfkb's own texts (``queries/own/<name>.rq``,
+:func:`cfkb.store.owntexts.own_query`) with values bound through
+substitutions; nothing a user types is pasted into SPARQL.
 """
 
 from __future__ import annotations
@@ -15,49 +16,13 @@ from cfkb.engine.index import open_index
 from cfkb.errors import NotFoundError
 from cfkb.model.vocabulary import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.owntexts import own_query
 from cfkb.workflow.conflicts import ClaimView, Conflict, claim_views, conflict_page, conflicts_for_claims
 
 #: The most claims one entity or source page lists.
 PAGE_CLAIMS = 500
 #: An entity's or a source's page lists this many of its conflicts; the dashboard, filtered, lists them all.
 PAGE_CONFLICTS = 50
-
-_LABELS = """
-SELECT ?e ?p ?l WHERE {
-  { ?e rdfs:label ?l BIND(rdfs:label AS ?p) } UNION { ?e skos:altLabel ?l BIND(skos:altLabel AS ?p) }
-}"""
-_FACTS = """
-SELECT ?e ?p ?o ?dir WHERE {
-  { ?e ?p ?o BIND("out" AS ?dir) } UNION { ?o ?p ?e FILTER(isIRI(?o)) BIND("in" AS ?dir) }
-  # the gazetteer's background relations, reified like claims, read as plain facts
-  UNION { ?b a cfkb:BackgroundStatement ; rdf:subject ?e ; rdf:predicate ?p ; rdf:object ?o BIND("out" AS ?dir) }
-  UNION { ?b a cfkb:BackgroundStatement ; rdf:subject ?o ; rdf:predicate ?p ; rdf:object ?e BIND("in" AS ?dir) }
-  FILTER(?p NOT IN (rdfs:label, skos:altLabel, rdf:type, rdf:subject, rdf:object, rdf:predicate,
-                    prov:wasAttributedTo, cfkb:statedIn, cfkb:citedIn, cfkb:inArea, cfkb:election, cfkb:tlp))
-}"""
-_CLAIMS_ABOUT = """
-SELECT ?entity ?c ?date WHERE {
-  ?c a cfkb:Claim . { ?c rdf:subject ?entity } UNION { ?c rdf:object ?entity }
-  OPTIONAL { ?c cfkb:statedOn ?date }
-} ORDER BY ?date ?c"""
-_CLAIMS_BY = """
-SELECT ?source ?c ?how ?date WHERE {
-  ?c a cfkb:Claim .
-  { ?c prov:wasAttributedTo ?source FILTER NOT EXISTS { ?c cfkb:statedIn ?source } BIND("speaker" AS ?how) }
-  UNION { ?c cfkb:statedIn ?source BIND("outlet" AS ?how) }
-  UNION { ?c cfkb:citedIn ?source BIND("cited" AS ?how) }
-  OPTIONAL { ?c cfkb:statedOn ?date }
-} ORDER BY ?date ?c"""
-_GRAPH_EDGES = """
-SELECT ?c ?s ?p ?o ?neg ?area WHERE {
-  VALUES ?p { cfkb:runsAs cfkb:memberOf cfkb:supports }
-  ?c a cfkb:Claim ; rdf:predicate ?p ; rdf:subject ?s ; rdf:object ?o ; cfkb:negated ?neg .
-  FILTER NOT EXISTS { ?c cfkb:modality cfkb:NoIndication }
-  OPTIONAL { ?c cfkb:inArea ?area }
-}"""
-_AREAS = """
-SELECT ?a ?t WHERE { VALUES ?t { cfkb:Region cfkb:Province } ?a a ?t }"""
-
 
 @dataclass
 class Label:
@@ -134,14 +99,14 @@ def _types(kb: KnowledgeBase, iri: str) -> list[str]:
 
 def entity_labels(kb: KnowledgeBase, iri: str) -> list[Label]:
     """Labels first (English, then other languages), then aliases."""
-    rows = kb.select(_LABELS, {"e": ox.NamedNode(iri)})
+    rows = kb.select(own_query("entity_labels"), {"e": ox.NamedNode(iri)})
     labels = [Label(r["l"].value, r["l"].language, r["p"].value == SKOS_NS + "altLabel") for r in rows]
     return sorted(labels, key=lambda x: (x.alt, x.lang != "en", x.lang or "", x.text))
 
 
 def entity_facts(kb: KnowledgeBase, iri: str) -> list[Fact]:
     facts = []
-    for r in kb.select(_FACTS, {"e": ox.NamedNode(iri)}):
+    for r in kb.select(own_query("entity_facts"), {"e": ox.NamedNode(iri)}):
         o = r["o"]
         facts.append(Fact(r["p"].value, o.value, isinstance(o, ox.Literal),
                           o.language if isinstance(o, ox.Literal) else None, r["dir"].value == "in"))
@@ -156,7 +121,7 @@ def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
     """
     _require(kb, iri)
     index = kb.entity_index()
-    rows = kb.select(_CLAIMS_ABOUT, {"entity": ox.NamedNode(iri)}, plan_with_bindings=True)
+    rows = kb.select(own_query("page_claims_about"), {"entity": ox.NamedNode(iri)}, plan_with_bindings=True)
     claim_iris = list(dict.fromkeys(r["c"].value for r in rows))
     views = claim_views(kb, claim_iris[:PAGE_CLAIMS])
     groups: dict[tuple[str | None, str | None], list[ClaimView]] = {}
@@ -165,7 +130,7 @@ def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
         groups.setdefault(key, []).append(v)
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][1] or "", kv[0][0] is not None, kv[0][0] or ""))
     conflict_total, conflicts = conflict_page(kb, entity=iri, limit=PAGE_CONFLICTS)
-    by = kb.select(_CLAIMS_BY, {"source": ox.NamedNode(iri)}, plan_with_bindings=True)
+    by = kb.select(own_query("page_claims_by"), {"source": ox.NamedNode(iri)}, plan_with_bindings=True)
     return EntityPage(
         iri=iri, label=index.label(iri), types=_types(kb, iri), labels=entity_labels(kb, iri),
         facts=entity_facts(kb, iri),
@@ -184,7 +149,7 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
         NotFoundError: no such entity.
     """
     _require(kb, iri)
-    rows = kb.select(_CLAIMS_BY, {"source": ox.NamedNode(iri)}, plan_with_bindings=True)
+    rows = kb.select(own_query("page_claims_by"), {"source": ox.NamedNode(iri)}, plan_with_bindings=True)
     roles: dict[str, set[str]] = {}
     for r in rows:
         roles.setdefault(r["c"].value, set()).add(r["how"].value)
@@ -255,7 +220,7 @@ class AreaGraph:
 def areas(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
     """(IRI, label, Region|Province) of every area, regions first."""
     index = kb.entity_index()
-    out = [(r["a"].value, index.label(r["a"].value), local_name(r["t"].value)) for r in kb.select(_AREAS)]
+    out = [(r["a"].value, index.label(r["a"].value), local_name(r["t"].value)) for r in kb.select(own_query("areas"))]
     return sorted(out, key=lambda a: (a[2] != "Region", a[1]))
 
 
@@ -270,7 +235,7 @@ def graph(kb: KnowledgeBase, area: str | None = None) -> list[AreaGraph]:
         in_conflict = found.clashing()
     index = kb.entity_index()
     panels: dict[str | None, list[Edge]] = {}
-    for r in kb.select(_GRAPH_EDGES):
+    for r in kb.select(own_query("graph_edges")):
         a = r["area"].value if "area" in r else None
         if area is not None and a not in (None, area):
             continue
