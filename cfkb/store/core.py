@@ -62,7 +62,7 @@ from cfkb.errors import (
     StoreMissingError,
 )
 from cfkb.model.names import EntityIndex
-from cfkb.model.vocabulary import CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, STATE_GRAPH
+from cfkb.model.vocabulary import CFKB, CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, RDF, RDFS, SKOS, STATE_GRAPH
 from cfkb.store.backend import Backend, Subject, Term, value_of
 from cfkb.store.guard import check_query
 from cfkb.store.sparqltext import bind_many, bind_values
@@ -388,10 +388,9 @@ class KnowledgeBase:
 
     def claims_present(self, iris: Iterable[str]) -> set[str]:
         """Which of the given IRIs are claims in the base (one point lookup each)."""
-        is_claim = _claim_pattern()
         found = set()
         for iri in iris:
-            for _ in self.store.quads_for_pattern(ox.NamedNode(iri), is_claim[0], is_claim[1], None):
+            for _ in self.store.quads_for_pattern(ox.NamedNode(iri), _RDF_TYPE, _CLAIM_CLASS, None):
                 found.add(iri)
                 break
         return found
@@ -725,7 +724,8 @@ class KnowledgeBase:
                 index.merged[value_of(q.subject)] = value_of(q.object)
             elif q.predicate in _NAMING:
                 names.append(q)
-        preferred: set[Subject] = set()
+        named: list[tuple[str, str, bool]] = []
+        preferred: set[str] = set()
         for q in names:
             subject, label = q.subject, q.object
             if not isinstance(subject, ox.NamedNode) or subject in claims:
@@ -737,35 +737,24 @@ class KnowledgeBase:
                 self._invalidate()  # a name for a known entity, or an odd one: read them all again
                 return
             best = q.predicate == _LABEL and label.language in (None, "en")
-            if best and subject in preferred:
+            if best and subject.value in preferred:
                 self._invalidate()  # two labels for one new entity: which one shows is the index's choice
                 return
             if best:
-                preferred.add(subject)
-        named = [(q.subject.value, q.object, q.predicate == _LABEL and q.object.language in (None, "en"))
-                 for q in names if isinstance(q.subject, ox.NamedNode) and q.subject not in claims
-                 and isinstance(q.object, ox.Literal) and index.labels.get(q.subject.value) != q.object.value]
-        for iri, label, best in sorted(named, key=lambda n: n[2]):  # a preferred label after the others, as it wins
-            index.add(iri, label.value, preferred=best)
+                preferred.add(subject.value)
+            named.append((subject.value, label.value, best))
+        for iri, text, best in sorted(named, key=lambda n: n[2]):  # a preferred label after the others, as it wins
+            index.add(iri, text, preferred=best)
 
 
 #: the labels of some entities (bound to ?e), as :meth:`KnowledgeBase.entity_index` reads every entity's
 _LABELS_OF = ("SELECT ?e ?l ?alt WHERE { { ?e rdfs:label ?l } UNION { ?e skos:altLabel ?l BIND(true AS ?alt) }"
               " FILTER(isIRI(?e)) FILTER NOT EXISTS { ?e a cfkb:Claim } }")
-_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-_CLAIM_CLASS = ox.NamedNode(CFKB_NS + "Claim")
-_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
-_NAMING = (_LABEL, ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"))
-_MERGED_INTO = ox.NamedNode(CFKB_NS + "mergedInto")
+_RDF_TYPE, _CLAIM_CLASS, _LABEL, _MERGED_INTO = RDF.type, CFKB.Claim, RDFS.label, CFKB.mergedInto
+_NAMING = (_LABEL, SKOS.altLabel)
 
 _UNAPPLIED = ("the store at {path} has a committed bulk write that is not applied yet; close it and open it"
               " again to apply it")
-
-
-def _claim_pattern() -> tuple[ox.NamedNode, ox.NamedNode]:
-    from cfkb.model.vocabulary import CFKB, RDF
-
-    return RDF.type, CFKB.Claim
 
 
 def _open_db(path: Path, *, write: bool) -> Backend:
