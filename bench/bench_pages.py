@@ -4,8 +4,10 @@ In one process, as a read-only server holds the base (the entity-name index
 built before the first request, as ``cfkb serve`` does while it gets
 ready), each page's data is made ``--repeat`` times:
 
-- ``dashboard``: the first page of the dashboard (every conflict filed from
-  the index, facets counted, the page's conflicts read whole);
+- ``dashboard``: the first page of the dashboard (every conflict filed and
+  every facet counted in SQL over the index and the marks, the page's 20
+  conflicts read whole); ``dashboard, one entity`` the same filtered by the
+  busy entity;
 - ``entity``: a busy entity's page (its claims, its first conflicts, the
   count of all of them);
 - ``conflicts --entity``: the first 50 conflicts about that entity, as
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from cfkb.server import data, triage
     from cfkb.store.core import KnowledgeBase
-    from cfkb.workflow.conflicts import conflict_page, filed_conflicts
+    from cfkb.workflow.conflicts import conflict_page
     from cfkb.workflow.queries import load
 
     kb = KnowledgeBase.open(args.store)
@@ -55,13 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     label = kb.entity_index().label
     about = load("claims_about")
 
-    def dashboard() -> None:
-        view = triage.view(filed_conflicts(kb, None), {}, 1, 25, label)
+    def dashboard(**filters: str) -> None:
+        view = triage.view(kb, None, filters, 1, 20, label)
         conflict_page(kb, ids=view.ids)
 
     pages = {
         "claims about (baseline)": lambda: list(kb.query(about.text, {"entity": ox.NamedNode(args.entity)})),
         "dashboard": dashboard,
+        "dashboard, one entity": lambda: dashboard(entity=args.entity),
         "entity": lambda: data.entity_page(kb, args.entity),
         "conflicts --entity": lambda: conflict_page(kb, entity=args.entity, limit=50),
     }

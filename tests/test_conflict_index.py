@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 
 import duckdb
 import pyoxigraph as ox
@@ -185,18 +186,96 @@ def _view_tags(c, default_tlp):
     return out
 
 
-@pytest.mark.parametrize("default_tlp", [None, "AMBER"])
-def test_the_dashboard_files_conflicts_as_their_claims_views_would(tmp_path, default_tlp):
-    from cfkb.workflow.conflicts import filed_conflicts
+SECTIONS = (("open", "disputed"), ("resolved",), ("dismissed",))
 
+
+def _filed(kb, default_tlp, filters):
+    from cfkb.engine import facets
+    from cfkb.workflow.conflicts import conflict_statuses
+
+    return facets.file(kb, conflict_statuses(kb), default_tlp, filters, offset=0, limit=10**6, sections=SECTIONS)
+
+
+def _reference(kb, default_tlp, filters):
+    """What the filing must say, worked out from every conflict's claims' views."""
+    views = find_conflicts(kb)
+    tags = {c.id: _view_tags(c, default_tlp) for c in views}
+
+    def passes(cid, skip=None):
+        return all(v in tags[cid][k] for k, v in filters.items() if k != skip)
+
+    counts = {name: Counter(v for cid in tags if passes(cid, name) for v in tags[cid][name])
+              for name in ("kind", "status", "entity", "area", "source", "grading", "tlp")}
+    found = [c for c in views if passes(c.id)]
+    section = {s: i for i, statuses in enumerate(SECTIONS) for s in statuses}
+    return counts, found, section
+
+
+def _check_filing(kb, default_tlp, filters):
+    counts, found, section = _reference(kb, default_tlp, filters)
+    filing = _filed(kb, default_tlp, filters)
+    assert filing.counts == counts, filters
+    assert filing.found == len(found) and set(filing.ids) == {c.id for c in found}, filters
+    assert filing.totals == {i: sum(1 for c in found if section.get(c.status) == i) for i in range(3)}
+    newest = {c.id: (-section.get(c.status, 3), max(v.date or "" for v in c.claims)) for c in found}
+    order = [newest[cid] for cid in filing.ids]
+    assert order == sorted(order, reverse=True), "open first, then newest first"
+
+
+@pytest.mark.parametrize("default_tlp", [None, "AMBER"])
+def test_the_dashboard_files_and_counts_conflicts_as_their_claims_views_would(tmp_path, default_tlp):
     kb, _ = _base(tmp_path, 200, seed=7)
-    views = {c.id: c for c in find_conflicts(kb)}
-    filed = {f.id: f for f in filed_conflicts(kb, default_tlp)}
-    assert filed.keys() == views.keys()
-    for cid, f in filed.items():
-        c = views[cid]
-        assert f.tags == _view_tags(c, default_tlp), cid
-        assert f.newest == max(v.date or "" for v in c.claims)
+    counts, _, _ = _reference(kb, default_tlp, {})
+    assert counts["grading"] and counts["source"] and counts["entity"]
+    rng = random.Random(3)
+    tries = [{}, {"kind": "functional"}, {"status": "open"}]
+    for facet in ("entity", "area", "source", "grading", "tlp"):
+        if counts[facet]:
+            tries.append({facet: rng.choice(sorted(counts[facet]))})
+    tries.append({"entity": counts["entity"].most_common(1)[0][0], "grading": counts["grading"].most_common(1)[0][0]})
+    for filters in tries:
+        _check_filing(kb, default_tlp, filters)
+    kb.close()
+
+
+def test_grades_given_after_the_table_is_made_are_filed_at_once(tmp_path):
+    from cfkb.engine import marks
+    from cfkb.engine.index import open_index
+    from cfkb.workflow.grading import grade_claim, rate_source
+
+    kb, _ = _base(tmp_path, 160, seed=13)
+    _check_filing(kb, None, {})
+    claims = [v for c in find_conflicts(kb) for v in c.claims]
+    claim, bare = claims[0], next(v for v in claims[1:] if v.outlet and v.iri != claims[0].iri)
+    revision = kb.marks_revision()
+    grade_claim(kb, claim.iri, 6 if claim.credibility != "6" else 5, analyst="a")
+    # a claim left with no grade of its own takes its outlet's reliability, and no credibility
+    own = [q for p in ("reliability", "credibility")
+           for q in kb.store.quads_for_pattern(ox.NamedNode(bare.iri), ox.NamedNode(CFKB_NS + p), None, None)]
+    kb.write(remove=own, keeps_conflicts=True)
+    rate_source(kb, bare.outlet.iri, "F", analyst="a")
+    assert kb.marks_revision() != revision
+    with open_index(kb) as index:  # kept by the writes themselves, not made again by a read
+        assert marks.stamped(index.con) == marks.stamp_of(kb)
+    _check_filing(kb, None, {})
+    _check_filing(kb, None, {"source": bare.outlet.iri})
+    assert _filed(kb, None, {}).counts["grading"]["F?"]
+    kb.close()
+
+
+def test_a_marks_table_that_is_not_the_bases_is_made_again(tmp_path):
+    from cfkb.engine import marks
+
+    kb, _ = _base(tmp_path, 120, seed=17)
+    _filed(kb, None, {})
+    con = duckdb.connect(str(kb.path / FILE))
+    con.execute("UPDATE marks SET reliability = 'A', credibility = '1'")  # edited by hand
+    con.execute("UPDATE meta SET v = 'someone else' WHERE k = 'marks'")
+    con.close()
+    _check_filing(kb, None, {})
+    con = duckdb.connect(str(kb.path / FILE), read_only=True)
+    assert marks.stamped(con) == marks.stamp_of(kb)
+    con.close()
     kb.close()
 
 

@@ -25,27 +25,50 @@ from cfkb.store.core import KnowledgeBase, add_write_follower
 __all__ = ["FILE", "INDEX_TABLES", "on_progress", "tell"]
 
 
-def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], nquads: bytes = b"") -> None:
-    if kb.path is None:
-        _follow_remote(kb, before, add, remove, nquads)
-        return
-    if not (kb.path / FILE).is_file():
+def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], nquads: Any = b"") -> None:
+    path = _table_path(kb)
+    if path is None or not path.is_file():
         return  # no table yet: the first read builds it
     # DuckDB is loaded by the first write that has a table to keep, not by every command
+    from cfkb.engine import marks
     from cfkb.engine.index import follow
-    from cfkb.engine.table import follow_write
 
-    follow_write(kb, before, add, remove, nquads, also=follow)
+    moved = marks.revision_moved(add, remove)
+    if moved is not None:  # a grade or a marking: the generation stays, the marks follow
+        marks.follow_alone(kb, path, before, moved, add, remove)
+        return
+    if nquads:  # a batch's quads, parsed once for the table and the marks
+        import pyoxigraph as ox
+
+        from cfkb.store.bulk import collector_paused
+
+        with collector_paused():
+            add = [*add, *ox.parse(nquads, format=ox.RdfFormat.N_QUADS)]
+    revision = kb.marks_revision()
+
+    def also(con: Any, before: str, generation: str, new: set[str], additive: bool, regular: bool) -> None:
+        follow(con, before, generation, new, additive, regular)
+        marks.follow(con, kb, f"{before} {revision}", f"{generation} {revision}", add, remove)
+
+    if kb.path is None:
+        from cfkb.engine.remote import follow_remote_write
+
+        follow_remote_write(kb, before, add, remove, also=also)
+    else:
+        from cfkb.engine.table import follow_write
+
+        follow_write(kb, before, add, remove, also=also)
 
 
-def _follow_remote(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], nquads: bytes) -> None:
-    """A write to a shared server: its table in the user's cache follows by a delta too."""
+def _table_path(kb: KnowledgeBase) -> Any:
+    """The claim table's file of a base on disk or on a server; None for one in memory."""
+    if kb.path is not None:
+        return kb.path / FILE
     if not kb.location.startswith(("http://", "https://")):
-        return  # an in-memory base has no stored table
-    from cfkb.engine.index import follow
-    from cfkb.engine.remote import follow_remote_write
+        return None
+    from cfkb.engine.table import table_path
 
-    follow_remote_write(kb, before, add, remove, nquads, also=follow)
+    return table_path(kb)
 
 
 add_write_follower(_follow)

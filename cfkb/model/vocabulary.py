@@ -111,6 +111,9 @@ OWN_RECORDS: dict[str, str] = {
 
 TLP_LEVELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 RELIABILITY = ("A", "B", "C", "D", "E", "F")
+#: The predicates of a claim's or a source's grading and marking: they change in writes
+#: that keep the base's generation, and move its marks revision instead.
+MARK_PREDICATES = frozenset(CFKB_NS + name for name in ("reliability", "credibility", "tlp"))
 CREDIBILITY = (1, 2, 3, 4, 5, 6)
 RANKS = ("preferred", "normal", "deprecated")
 MODALITIES = {"stated": None, "no-indication": "NoIndication"}

@@ -33,7 +33,7 @@ from cfkb.server.common import (
 from cfkb.server.graph import render_panel
 from cfkb.store.core import KnowledgeBase
 from cfkb.workflow import queries
-from cfkb.workflow.conflicts import KINDS, STATUSES, Conflict, conflict_page, filed_conflicts
+from cfkb.workflow.conflicts import KINDS, STATUSES, Conflict, conflict_page
 from cfkb.workflow.decisions import current_rank, display_time, history, latest_assessments
 from cfkb.workflow.decisions import flag as workflow_flag
 from cfkb.workflow.entities import find_duplicates
@@ -83,8 +83,8 @@ def dashboard(request: Request) -> Response:
     raw_page = request.query_params.get("page") or "1"
     if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
         raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
-    everything = filed_conflicts(cfg.kb, default_marking(cfg.kb))
-    view = triage.view(everything, filters, int(raw_page), DASHBOARD_PAGE, cfg.kb.entity_index().label, seen)
+    view = triage.view(cfg.kb, default_marking(cfg.kb), filters, int(raw_page), DASHBOARD_PAGE,
+                       cfg.kb.entity_index().label, seen)
     shown = {c.id: c for c in conflict_page(cfg.kb, ids=view.ids)[1]} if view.ids else {}
     view.conflicts = [shown[i] for i in view.ids]
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -92,10 +92,10 @@ def dashboard(request: Request) -> Response:
         "title": "Conflicts", "nav": "conflicts", "sections": _sections(view), "v": view,
         "facets": {f.name: f for f in view.facets}, "filters": filters,
         "address": lambda page: triage.address(filters, page),
-        "total": len(everything), "here": here, "compact": compact,
+        "total": view.everything, "here": here, "compact": compact,
         "cards_url": triage.address({k: v for k, v in filters.items() if k != "view"}, int(raw_page)),
         "compact_url": triage.address({**filters, "view": "compact"}, int(raw_page)),
-        "open_total": sum(1 for c in everything if c.status in OPEN), "stats": data.stats(cfg.kb),
+        "open_total": view.everything_open, "stats": data.stats(cfg.kb),
         "analyst": cfg.analyst, "forms": _forms(cfg, view.conflicts), "newest": triage.newest, "seen": seen,
         "new_url": triage.address({**filters, "new": "1"}), "all_url": triage.address(filters, new=None),
     })

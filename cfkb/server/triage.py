@@ -9,12 +9,12 @@ picked before.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from cfkb.workflow.conflicts import KINDS, STATUSES, Conflict, Filed
+from cfkb.store.core import KnowledgeBase
+from cfkb.workflow.conflicts import KINDS, STATUSES, Conflict, file_conflicts
 
 #: The facets in the order of the address's parameters, with their headings.
 FACETS = {"kind": "Kind", "status": "Status", "entity": "Entity", "area": "Area", "source": "Source",
@@ -98,36 +98,33 @@ class View:
     new: set[str] = field(default_factory=set)
     #: IDs of this page's conflicts, in order
     ids: list[str] = field(default_factory=list)
+    #: every conflict, filtered or not; and the open ones among them
+    everything: int = 0
+    everything_open: int = 0
 
 
-def view(filed: list[Filed], filters: Mapping[str, str], page: int, page_size: int,
+def view(kb: KnowledgeBase, default_tlp: str | None, filters: Mapping[str, str], page: int, page_size: int,
          label: Callable[[str], str], seen: dt.datetime | None = None) -> View:
     """The conflicts the filters leave, open first and newest first (by statement date, then
     by when recorded), the IDs of the ``page``-th ``page_size`` of them, and every facet with
-    its counts. With ``seen`` (the analyst's last visit), the conflicts recorded since are
-    new; the filter ``new`` keeps only those. The page's conflicts are for the caller to
-    read (:attr:`View.ids`): only they are read whole.
+    its counts, filed and counted by the conflict index (:func:`file_conflicts`). With
+    ``seen`` (the analyst's last visit), the conflicts recorded since are new; the filter
+    ``new`` keeps only those. The page's conflicts are for the caller to read
+    (:attr:`View.ids`): only they are read whole.
     """
-    new: set[str] = set()
-    if seen is not None:
-        for f in filed:
-            when = parse_time(f.recorded)
-            if when is not None and when > seen:
-                new.add(f.id)
-    if filters.get("new"):
-        filed = [f for f in filed if f.id in new]
+
+    def is_new(recorded: str) -> bool:
+        when = parse_time(recorded)
+        return seen is not None and when is not None and when > seen
+
+    filing = file_conflicts(kb, default_tlp, filters, offset=(page - 1) * page_size, limit=page_size,
+                            sections=[statuses for _, _, statuses in SECTIONS],
+                            is_new=is_new if seen is not None else None, only_new=bool(filters.get("new")))
     active = {k: v for k, v in filters.items() if k in FACETS and v}
     kept = {k: v for k, v in filters.items() if k not in FACETS and v}  # the view: not a filter
-
-    def passes(tags: dict[str, set[str]], skip: str | None = None) -> bool:
-        return all(v in tags[k] for k, v in active.items() if k != skip)
-
     facets = []
     for name, heading in FACETS.items():
-        counts: Counter[str] = Counter()
-        for f in filed:
-            if passes(f.tags, skip=name):
-                counts.update(f.tags[name])
+        counts = filing.counts[name]
         chosen = active.get(name)
         if name in FIXED:
             listed = list(FIXED[name])
@@ -141,16 +138,10 @@ def view(filed: list[Filed], filters: Mapping[str, str], page: int, page_size: i
         facets.append(Facet(name, heading, [
             FacetValue(v, _text(name, v, label), counts[v], address({**active, **kept}, 1, **{name: v}), v == chosen)
             for v in listed], address({**active, **kept}, 1, **{name: None}), chosen, max(more, 0)))
-    found = [f for f in filed if passes(f.tags)]
-    section_of = {s: i for i, (_, _, statuses) in enumerate(SECTIONS) for s in statuses}
-    found.sort(key=lambda f: f.id)
-    found.sort(key=lambda f: (f.newest, f.recorded), reverse=True)
-    found.sort(key=lambda f: section_of.get(f.status, 9))
-    pages = max(1, -(-len(found) // page_size))
-    start = (page - 1) * page_size
-    totals = {key: sum(1 for f in found if f.status in statuses) for key, _, statuses in SECTIONS}
-    return View([], len(found), facets, page, pages, start + 1, totals, new,
-                [f.id for f in found[start:start + page_size]])
+    pages = max(1, -(-filing.found // page_size))
+    totals = {key: filing.totals[i] for i, (key, _, _) in enumerate(SECTIONS)}
+    return View([], filing.found, facets, page, pages, (page - 1) * page_size + 1, totals, filing.new, filing.ids,
+                 sum(filing.overall.values()), filing.overall[0])
 
 
 def _text(facet: str, value: str, label: Callable[[str], str]) -> str:

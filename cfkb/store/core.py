@@ -62,7 +62,17 @@ from cfkb.errors import (
     StoreMissingError,
 )
 from cfkb.model.names import EntityIndex
-from cfkb.model.vocabulary import CFKB, CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, RDF, RDFS, SKOS, STATE_GRAPH
+from cfkb.model.vocabulary import (
+    CFKB,
+    CFKB_NS,
+    MARK_PREDICATES,
+    ONTOLOGY_GRAPH,
+    PREFIXES,
+    RDF,
+    RDFS,
+    SKOS,
+    STATE_GRAPH,
+)
 from cfkb.store.backend import Backend, Subject, Term, value_of
 from cfkb.store.guard import check_query
 from cfkb.store.sparqltext import bind_many, bind_values
@@ -90,6 +100,7 @@ Location = Union[str, "os.PathLike[str]", "RemoteSettings"]
 
 _STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
 _GENERATION = ox.NamedNode(CFKB_NS + "generation")
+MARKS_REVISION = ox.NamedNode(CFKB_NS + "marksRevision")
 
 
 _GENERATION_VALUE = re.compile(r"[0-9]{20}-[0-9a-f]{12}")
@@ -490,6 +501,14 @@ class KnowledgeBase:
             self.write(remove=damaged)
         return len(damaged)
 
+    def marks_revision(self) -> str:
+        """The revision of the base's grading and marking (:data:`MARK_PREDICATES`):
+        it changes, in the same transaction, with every write that keeps the
+        generation but changes a grade or a marking, so a copy of them kept
+        beside the graph is current when it holds both this and the generation."""
+        found = self.store.quads_for_pattern(_STATE, MARKS_REVISION, None, STATE_GRAPH)
+        return max((value_of(q.object) for q in found), default="")
+
     def _next_generation(self) -> tuple[ox.Quad, list[ox.Quad]]:
         """A generation quad later than every one in the store, and those.
 
@@ -526,6 +545,12 @@ class KnowledgeBase:
             damaged = [q for q in old if not _is_generation(q.object)]
             if remove or damaged:  # an update anyway (or a repair): drop the superseded generations with it
                 remove.extend(old)
+        elif any(q.predicate.value in MARK_PREDICATES for q in (*add, *remove)):
+            old = list(self.store.quads_for_pattern(_STATE, MARKS_REVISION, None, STATE_GRAPH))
+            before = self.generation()
+            add.append(ox.Quad(_STATE, MARKS_REVISION, ox.Literal(f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"),
+                               STATE_GRAPH))
+            remove.extend(old)
         try:
             if remove:
                 self.store.update(_data_update(remove, add))

@@ -10,13 +10,15 @@ the rule's explanation. Statuses come from the analysts' assessments.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pyoxigraph as ox
 
 import cfkb.engine  # noqa: F401 - keeps the claim table and the conflict index current after writes
+from cfkb.engine import facets
+from cfkb.engine.facets import Filing
 from cfkb.engine.index import open_index
 from cfkb.engine.rules import full_rows, rows_involving
 from cfkb.engine.shapes import (
@@ -37,9 +39,9 @@ from cfkb.store.backend import quads_of_subjects, value_of
 from cfkb.store.core import KnowledgeBase
 from cfkb.workflow.stakes import Stakes, interest
 
-__all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Filed", "Ref", "Rule", "claim_view", "claim_views",
+__all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Filing", "Ref", "Rule", "claim_view", "claim_views",
            "compile_rule", "conflict_id", "conflict_page", "conflict_statuses", "conflicts_for_claims", "engine_keys",
-           "filed_conflicts", "find_conflicts", "full_rows",
+           "file_conflicts", "find_conflicts", "full_rows",
            "incremental_rows", "load_rules", "reference_keys", "rows_involving", "rule_patterns", "view_as_of"]
 
 # -- conflicts as things ---------------------------------------------------
@@ -423,64 +425,14 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
     return total, [built[x.id] for x in listed]
 
 
-@dataclass
-class Filed:
-    """A conflict as the dashboard files it: its facets' values, without its claims' views."""
-
-    id: str
-    kind: str
-    status: str
-    #: facet -> values (IRIs for entities, areas and sources)
-    tags: dict[str, set[str]]
-    #: the latest statement date and the latest recording time among its claims ("" when none)
-    newest: str = ""
-    recorded: str = ""
-
-
-def _marks(kb: KnowledgeBase, subjects: Iterable[str], predicate: str) -> dict[str, str]:
-    """Each subject's first value of ``predicate``, where it has one: one index lookup each."""
-    out: dict[str, str] = {}
-    prop, node, lookup = ox.NamedNode(predicate), ox.NamedNode, kb.store.quads_for_pattern
-    for subject in subjects:
-        for q in lookup(node(subject), prop, None, None):
-            out[subject] = value_of(q.object)
-            break
-    return out
-
-
-def filed_conflicts(kb: KnowledgeBase, default_tlp: str | None) -> list[Filed]:
+def file_conflicts(kb: KnowledgeBase, default_tlp: str | None, filters: Mapping[str, str], *, offset: int,
+                   limit: int, sections: Sequence[Sequence[str]], is_new: Callable[[str], bool] | None = None,
+                   only_new: bool = False) -> Filing:
     """Every conflict filed under kind, status, entity, area, source, grading
-    and TLP, from the conflict index and a lookup of each claim's grading
-    and marking: no claim is read whole."""
-
-    with open_index(kb) as index:
-        rows = index.members(conflict_statuses(kb))
-    claims = {r[3] for r in rows}
-    sources = {x for r in rows for x in (r[7], r[8]) if x}
-    reliability = _marks(kb, claims | sources, CFKB_NS + "reliability")
-    credibility, tlp = _marks(kb, claims, CFKB_NS + "credibility"), _marks(kb, claims, CFKB_NS + "tlp")
-    out: dict[str, Filed] = {}
-    for cid, kind, status, claim, s, o, area, who, outlet, date, recorded in rows:
-        f = out.get(cid)
-        if f is None:
-            f = out[cid] = Filed(cid, kind, status, {"kind": {kind}, "status": {status}, "entity": set(),
-                                                      "area": set(), "source": set(), "grading": set(),
-                                                      "tlp": set()})
-        tags = f.tags
-        tags["entity"].update(x for x in (s, o) if x)
-        if area:
-            tags["area"].add(area)
-        tags["source"].update(x for x in (who, outlet) if x)
-        speaker = who if who != outlet else None
-        rel = reliability.get(claim) or (reliability.get(speaker) if speaker else None) or reliability.get(outlet or "")
-        cred = credibility.get(claim)
-        tags["grading"].add(f"{rel or '?'}{cred or '?'}" if rel or cred else "ungraded")
-        level = tlp[claim].rsplit("#TLP_", 1)[-1].replace("_", "+") if claim in tlp else default_tlp
-        if level:
-            tags["tlp"].add(level)
-        f.newest = max(f.newest, date or "")
-        f.recorded = max(f.recorded, recorded or "")
-    return list(out.values())
+    and TLP, counted by facet, and one page of the IDs the filters leave
+    (:func:`cfkb.engine.facets.file`, with the conflicts' statuses): no claim is read whole."""
+    return facets.file(kb, conflict_statuses(kb), default_tlp, filters, offset=offset, limit=limit,
+                       sections=sections, is_new=is_new, only_new=only_new)
 
 
 def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, entity: str | None = None,

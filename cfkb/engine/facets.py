@@ -1,0 +1,186 @@
+"""Conflicts filed under facets and counted in SQL, a page at a time.
+
+The dashboard files every conflict under its kind, status, entities, areas,
+sources, grading and TLP (each of its claims'), lets filters combine, counts
+every facet over what the *other* filters leave, and shows one page, open
+first and newest first. Here all of that is a few statements over the
+conflict index, its claims' rows and their marks (:mod:`cfkb.engine.marks`),
+so only a page's conflicts are ever read whole, and no conflict becomes a
+Python object just to be counted.
+
+A conflict's tags, from each of its claims (the clashing pair and the
+supporting ones):
+
+``entity``
+    the claim's subject and object;
+``area``, ``source``
+    its area; its speaker and its outlet;
+``grading``
+    its reliability (the claim's own, else the speaker's, else the outlet's)
+    and credibility, as ``B2``, ``?3``, or ``ungraded``;
+``tlp``
+    its TLP level (``AMBER+STRICT``), or the base's default marking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+
+from cfkb.engine import marks
+from cfkb.engine.index import ConflictIndex, open_index
+from cfkb.engine.table import connect
+from cfkb.store.core import KnowledgeBase
+
+#: The facets a conflict is filed under.
+FACETS = ("kind", "status", "entity", "area", "source", "grading", "tlp")
+
+_MEMBERS = """
+CREATE OR REPLACE TEMP TABLE filed_members AS
+SELECT k.id, r.kind, coalesce(st.status, 'open') AS status, x.s, x.o, x.area, x.who, x.outlet,
+       coalesce(x.date, '') AS date, coalesce(x.recorded, '') AS recorded,
+       coalesce(nullif(mc.reliability, ''), nullif(ms.reliability, ''),
+                nullif(mo.reliability, '')) AS rel,
+       nullif(mc.credibility, '') AS cred,
+       CASE WHEN mc.tlp IS NOT NULL THEN replace(regexp_replace(mc.tlp, '^.*#TLP_', ''), '_', '+')
+            ELSE ?::VARCHAR END AS tlp
+FROM conflicts k JOIN rule_kinds r USING (rule)
+LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS status) st USING (id)
+JOIN conflict_members m ON m.id = k.id JOIN claims x ON x.iri = m.claim
+LEFT JOIN {marks} mc ON mc.subject = x.iri
+LEFT JOIN {marks} ms ON ms.subject = x.who
+LEFT JOIN {marks} mo ON mo.subject = x.outlet
+"""
+
+_TAGS = """
+CREATE OR REPLACE TEMP TABLE filed_tags AS
+SELECT DISTINCT id, facet, value FROM (
+    SELECT id, 'kind' AS facet, kind AS value FROM filed_members
+    UNION ALL SELECT id, 'status', status FROM filed_members
+    UNION ALL SELECT id, 'entity', unnest([s, o]) FROM filed_members
+    UNION ALL SELECT id, 'area', area FROM filed_members
+    UNION ALL SELECT id, 'source', unnest([who, outlet]) FROM filed_members
+    UNION ALL SELECT id, 'grading', CASE WHEN rel IS NULL AND cred IS NULL THEN 'ungraded'
+                                         ELSE coalesce(rel, '?') || coalesce(cred, '?') END FROM filed_members
+    UNION ALL SELECT id, 'tlp', tlp FROM filed_members
+) WHERE value IS NOT NULL AND value <> '';
+CREATE OR REPLACE TEMP TABLE filed AS
+SELECT id, any_value(status) AS status, max(date) AS newest, max(recorded) AS recorded
+FROM filed_members GROUP BY id;
+"""
+
+
+@dataclass
+class Filing:
+    """What the filters leave: how many, each facet's counts, and one page's IDs in order."""
+
+    found: int
+    #: facet -> value -> conflicts, over what the other filters leave
+    counts: dict[str, Counter[str]]
+    #: this page's conflict IDs, in order
+    ids: list[str]
+    #: conflicts per section (over every page)
+    totals: dict[int, int]
+    #: IDs of the conflicts that are new (see :func:`file`), on any page
+    new: set[str] = field(default_factory=set)
+    #: conflicts per section with no filter
+    overall: dict[int, int] = field(default_factory=dict)
+
+
+def _with_marks(kb: KnowledgeBase) -> tuple[ConflictIndex, str]:
+    """The conflict index, and the name of a marks table current for ``kb`` on its connection.
+
+    A stale marks table is made again in the file where it can be written;
+    otherwise the marks are read from the graph into a table of this
+    connection only.
+    """
+    index = open_index(kb)
+    stamp = marks.stamp_of(kb)
+    if marks.stamped(index.con) == stamp:
+        return index, "main.marks"
+    where = index.table.where
+    if where != ":memory:":
+        index.close()
+        with contextlib.suppress(duckdb.Error):
+            con = connect(where)
+            try:
+                if marks.stamp_of(kb) == stamp:
+                    con.execute("BEGIN")
+                    marks.fill(con, kb)
+                    con.execute("COMMIT")
+            finally:
+                con.close()
+        index = open_index(kb)
+        if marks.stamped(index.con) == stamp:
+            return index, "main.marks"
+    index.con.execute("CREATE OR REPLACE TEMP TABLE marks (subject VARCHAR, reliability VARCHAR,"
+                      " credibility VARCHAR, tlp VARCHAR)")
+    marks.fill_into(index.con, "temp.marks", kb)
+    return index, "temp.marks"
+
+
+def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None,
+         filters: Mapping[str, str], *, offset: int, limit: int, sections: Sequence[Sequence[str]],
+         is_new: Callable[[str], bool] | None = None, only_new: bool = False) -> Filing:
+    """File the base's conflicts and count them.
+
+    ``statuses`` are the conflicts' statuses (ID -> status; absent: open),
+    ``default_tlp`` the level of a claim with no marking of its own,
+    ``filters`` facet -> value (every one must hold), ``sections`` the
+    statuses of each section in the listing's order. ``is_new`` tells from
+    a conflict's latest recording time whether it is new; with
+    ``only_new``, the others are left out before anything is counted.
+    The listing: by section, then newest first (statement date, then
+    recording time), then by ID.
+    """
+    index, table = _with_marks(kb)
+    with index:
+        con = index.con
+        con.execute(_MEMBERS.format(marks=table), [default_tlp, list(statuses), list(statuses.values())])
+        con.execute(_TAGS)
+        new: set[str] = set()
+        if is_new is not None:
+            new = {cid for cid, recorded in con.execute("SELECT id, recorded FROM filed").fetchall()
+                   if is_new(recorded)}
+        active = {k: v for k, v in filters.items() if k in FACETS and v}
+        con.execute("CREATE OR REPLACE TEMP TABLE filed_new AS SELECT unnest(?::VARCHAR[]) AS id", [sorted(new)])
+
+        def passing(skip: str | None) -> tuple[str, list[str]]:
+            """A condition on ``id`` that every filter but ``skip``'s holds, and its values."""
+            where, values = ["true"], []
+            if only_new:
+                where.append("id IN (SELECT id FROM filed_new)")
+            for name, value in active.items():
+                if name != skip:
+                    where.append(f"id IN (SELECT id FROM filed_tags WHERE facet = '{name}' AND value = ?)")
+                    values.append(value)
+            return " AND ".join(where), values
+
+        counts: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+        where, values = passing(None)
+        for name, value, n in con.execute(
+                f"SELECT facet, value, count(*) FROM filed_tags WHERE {where} GROUP BY ALL", values).fetchall():
+            if name not in active:
+                counts[name][value] = n
+        for name in active:
+            where_f, values_f = passing(name)
+            counts[name] = Counter(dict(con.execute(
+                f"SELECT value, count(*) FROM filed_tags WHERE facet = '{name}' AND {where_f} GROUP BY ALL",
+                values_f).fetchall()))
+        order = " ".join(f"WHEN status IN (SELECT unnest(?::VARCHAR[])) THEN {i}" for i in range(len(sections)))
+        section = f"CASE {order} ELSE {len(sections)} END" if sections else "0"
+        listed = [list(s) for s in sections]
+        totals = dict(con.execute(f"SELECT {section} AS section, count(*) FROM filed WHERE {where} GROUP BY ALL",
+                                  [*listed, *values]).fetchall())
+        overall = dict(con.execute(f"SELECT {section} AS section, count(*) FROM filed GROUP BY ALL",
+                                   listed).fetchall())
+        ids = [r[0] for r in con.execute(
+            f"SELECT id FROM filed WHERE {where} ORDER BY {section}, newest DESC, recorded DESC, id"
+            f" LIMIT ? OFFSET ?", [*values, *listed, limit, offset]).fetchall()]
+    return Filing(sum(totals.values()), counts, ids, {i: totals.get(i, 0) for i in range(len(sections))}, new,
+                  {i: overall.get(i, 0) for i in range(len(sections) + 1)})
+

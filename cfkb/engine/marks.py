@@ -1,0 +1,171 @@
+"""Grades and markings beside the claim table: each subject's reliability, credibility and TLP.
+
+The dashboard files every conflict under its claims' grading and TLP. At
+100k claims that is some 35k lookups in the graph per page; here they are
+one table in the claim table's file, ``marks``, which the conflict
+listing joins::
+
+    marks (subject, reliability, credibility, tlp)
+
+with a subject's one value of each (:data:`~cfkb.model.vocabulary.MARK_PREDICATES`;
+the least where a subject has several). Grades and markings change in two
+kinds of write: those that move the base's generation (an import brings its
+claims' grades) and those that keep it (``cfkb grade``, ``cfkb mark``), which
+move the base's :meth:`~cfkb.store.core.KnowledgeBase.marks_revision`
+instead. So the table is stamped, in ``meta``, with both; every write
+brings it along by a delta over the quads it wrote, if it was current before
+(:func:`follow`), and a table whose stamp is not the base's is made again
+from the graph before it is read (:func:`current`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pyoxigraph as ox
+
+from cfkb.model.vocabulary import MARK_PREDICATES
+from cfkb.store.backend import value_of
+from cfkb.store.core import MARKS_REVISION, KnowledgeBase
+
+#: predicate IRI -> column
+COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in sorted(MARK_PREDICATES)}
+
+_CREATE = ("CREATE TABLE IF NOT EXISTS marks (subject VARCHAR PRIMARY KEY, reliability VARCHAR,"
+           " credibility VARCHAR, tlp VARCHAR)")
+
+_STAMP = "marks"
+
+
+def stamp_of(kb: KnowledgeBase) -> str:
+    """The stamp a current marks table holds for ``kb`` as it is now."""
+    return f"{kb.generation()} {kb.marks_revision()}"
+
+
+def stamped(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The stamp of the marks table on ``con`` (None: there is none)."""
+    try:
+        row = con.execute("SELECT v FROM meta WHERE k = ?", [_STAMP]).fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
+
+
+def _set_stamp(con: duckdb.DuckDBPyConnection, stamp: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_STAMP, stamp])
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, rows: dict[str, dict[str, str]], table: str = "marks") -> None:
+    """Replace the rows of ``rows``' subjects (subject -> column -> value)."""
+    if not rows:
+        return
+    subjects = sorted(rows)
+    con.execute(f"DELETE FROM {table} WHERE subject IN (SELECT unnest(?::VARCHAR[]))", [subjects])
+    columns = {c: [rows[s].get(c) for s in subjects] for c in COLUMNS.values()}
+    con.execute(f"INSERT INTO {table} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+                " unnest(?::VARCHAR[])",
+                [subjects, columns["reliability"], columns["credibility"], columns["tlp"]])
+
+
+def _read(kb: KnowledgeBase, subjects: Iterable[str] | None) -> dict[str, dict[str, str]]:
+    """Marks from the graph: of ``subjects``, or of every subject (None)."""
+    rows: dict[str, dict[str, str]] = {}
+    for iri, column in COLUMNS.items():
+        predicate = ox.NamedNode(iri)
+        quads = (kb.store.quads_for_pattern(None, predicate, None, None) if subjects is None else
+                 (q for s in subjects for q in kb.store.quads_for_pattern(ox.NamedNode(s), predicate, None, None)))
+        for q in quads:
+            if isinstance(q.subject, ox.NamedNode):
+                row = rows.setdefault(q.subject.value, {})
+                value = value_of(q.object)
+                if column not in row or value < row[column]:
+                    row[column] = value
+    return rows
+
+
+def fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> None:
+    """Make the table again from the graph and stamp it (inside the caller's transaction)."""
+    con.execute(_CREATE)
+    con.execute("DELETE FROM marks")
+    stamp = stamp_of(kb)
+    _upsert(con, _read(kb, None))
+    _set_stamp(con, stamp)
+
+
+def fill_into(con: duckdb.DuckDBPyConnection, table: str, kb: KnowledgeBase) -> None:
+    """Fill ``table`` (of the marks' columns, empty) from the graph, for a
+    connection that cannot keep them in the file."""
+    _upsert(con, _read(kb, None), table)
+
+
+def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after: str,
+           add: list[ox.Quad], remove: list[ox.Quad]) -> None:
+    """Bring the table from stamp ``before`` to ``after`` over a write's quads
+    (inside the write's DuckDB transaction). A table that was not current
+    before is left stale; the next read makes it again.
+
+    A subject that only gained marks takes them from the write; one that
+    lost some is read again from the graph.
+    """
+    if stamped(con) != before:
+        if stamped(con) is not None:
+            _set_stamp(con, "stale")
+        return
+    gained: dict[str, dict[str, str]] = {}
+    lost: set[str] = set()
+    for q in remove:
+        if q.predicate.value in COLUMNS and isinstance(q.subject, ox.NamedNode):
+            lost.add(q.subject.value)
+    for q in add:
+        column = COLUMNS.get(q.predicate.value)
+        if column is not None and isinstance(q.subject, ox.NamedNode) and q.subject.value not in lost:
+            row = gained.setdefault(q.subject.value, {})
+            value = value_of(q.object)
+            if column not in row or value < row[column]:
+                row[column] = value
+    if gained:
+        held = dict.fromkeys(gained)
+        old = con.execute(f"SELECT subject, {', '.join(COLUMNS.values())} FROM marks"
+                          " WHERE subject IN (SELECT unnest(?::VARCHAR[]))", [sorted(held)]).fetchall()
+        for subject, *values in old:
+            row = gained[subject]
+            for column, value in zip(COLUMNS.values(), values, strict=True):
+                if value is not None and (column not in row or value < row[column]):
+                    row[column] = value
+    rows = {**gained, **_read(kb, sorted(lost))}
+    for subject in lost:
+        rows.setdefault(subject, {})
+    _upsert(con, rows)
+    _set_stamp(con, after)
+
+
+def revision_moved(add: list[ox.Quad], remove: list[ox.Quad]) -> tuple[str, str] | None:
+    """(before, after) of the marks revision where a write moved it, else None."""
+    after = [value_of(q.object) for q in add if q.predicate == MARKS_REVISION]
+    if not after:
+        return None
+    return max((value_of(q.object) for q in remove if q.predicate == MARKS_REVISION), default=""), max(after)
+
+
+def follow_alone(kb: KnowledgeBase, path: Path, generation: str, moved: tuple[str, str],
+                 add: list[ox.Quad], remove: list[ox.Quad]) -> None:
+    """Bring the table file at ``path`` along a write that kept the
+    generation and moved the marks revision (``moved``: before, after).
+    Any failure leaves the old stamp, and the next read makes it again."""
+    from cfkb.engine.table import upkeep_connection
+
+    con = upkeep_connection(path, small_write=True)
+    if con is None:
+        return  # held by a reader: the stamp stays old
+    try:
+        con.execute("BEGIN")
+        follow(con, kb, f"{generation} {moved[0]}", f"{generation} {moved[1]}", add, remove)
+        con.execute("COMMIT")
+    except duckdb.Error:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+    finally:
+        con.close()
