@@ -47,8 +47,9 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
     revision = kb.marks_revision()
 
     def also(con: Any, before: str, generation: str, new: set[str], additive: bool, regular: bool) -> None:
-        follow(con, before, generation, new, additive, regular)
+        # the marks first: the index files the conflicts it finds under them
         marks.follow(con, kb, f"{before} {revision}", f"{generation} {revision}", add, remove)
+        follow(con, before, generation, new, additive, regular)
 
     if kb.path is None:
         from cfkb.engine.remote import follow_remote_write

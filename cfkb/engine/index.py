@@ -12,7 +12,12 @@ Four tables sit beside ``claims`` in ``claims.duckdb``:
     computed in SQL), rule, and the two clashing claims;
 ``conflict_members``
     every claim of every conflict (the clashing pair and the supporting
-    claims), which the filters by claim, entity, source and area read.
+    claims), which the filters by claim, entity, source and area read, with
+    the claim's subject, object, area, speaker, outlet, date and recording
+    time, and the grading and TLP it is filed under (kept by
+    :mod:`cfkb.engine.marks`);
+``marks``
+    each subject's grades and marking (:mod:`cfkb.engine.marks`).
 
 The index is stamped, in ``meta``, with the generation it was made for and a
 digest of the rule files. :func:`open_index` reads it when both stamps
@@ -42,6 +47,7 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
+from cfkb.engine.marks import dress_sql
 from cfkb.engine.rules import _execute, load_sql, neighbourhood, statements
 from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
 from cfkb.engine.table import ClaimTable, build, connect, open_table
@@ -68,12 +74,15 @@ DELETE FROM conflicts WHERE id IN (SELECT id FROM fresh);
 INSERT INTO conflict_rows SELECT DISTINCT * FROM fresh_rows;
 INSERT INTO conflicts SELECT * FROM fresh;
 INSERT INTO conflict_members
-    SELECT DISTINCT f.id, m.claim FROM fresh f JOIN fresh_rows r USING (rule, this, value),
+    SELECT DISTINCT f.id, m.claim, x.s, x.o, x.area, x.who, x.outlet, x.date, x.recorded, NULL, NULL
+    FROM fresh f JOIN fresh_rows r USING (rule, this, value),
         LATERAL (SELECT unnest([r.this, r.value, r.contests, r.wing]) AS claim) m
+    LEFT JOIN claims x ON x.iri = m.claim
     WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}');
+{dress_sql("id IN (SELECT id FROM fresh)")};
 INSERT INTO conflict_entities
-    SELECT DISTINCT m.id, e.e FROM fresh f JOIN conflict_members m ON m.id = f.id JOIN claims x ON x.iri = m.claim,
-        LATERAL (SELECT unnest([x.s, x.o]) AS e) e
+    SELECT DISTINCT m.id, e.e FROM fresh f JOIN conflict_members m ON m.id = f.id,
+        LATERAL (SELECT unnest([m.s, m.o]) AS e) e
     WHERE e.e IS NOT NULL;
 DROP TABLE temp.fresh;
 DROP TABLE temp.fresh_rows;

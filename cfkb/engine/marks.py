@@ -34,8 +34,26 @@ from cfkb.store.core import MARKS_REVISION, KnowledgeBase
 #: predicate IRI -> column
 COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in sorted(MARK_PREDICATES)}
 
-_CREATE = ("CREATE TABLE IF NOT EXISTS marks (subject VARCHAR PRIMARY KEY, reliability VARCHAR,"
-           " credibility VARCHAR, tlp VARCHAR)")
+
+
+def dress_sql(where: str, members: str = "conflict_members", marks: str = "marks") -> str:
+    """An update that files the conflict members ``where`` holds under their
+    grading (``B2``, ``?3``, ``F?`` or ``ungraded``: the claim's reliability,
+    else the speaker's, else the outlet's, and the claim's credibility) and
+    their own TLP level (``AMBER+STRICT``; NULL where the claim has none)."""
+    return f"""
+UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp FROM (
+    SELECT id, claim, tlp,
+           CASE WHEN rel IS NULL AND cred IS NULL THEN 'ungraded' ELSE coalesce(rel, '?') || coalesce(cred, '?') END
+           AS grading
+    FROM (SELECT c.id, c.claim,
+                 coalesce(nullif(mc.reliability, ''), nullif(ms.reliability, ''), nullif(mo.reliability, '')) AS rel,
+                 nullif(mc.credibility, '') AS cred,
+                 replace(regexp_replace(mc.tlp, '^.*#TLP_', ''), '_', '+') AS tlp
+          FROM {members} c LEFT JOIN {marks} mc ON mc.subject = c.claim
+          LEFT JOIN {marks} ms ON ms.subject = c.who LEFT JOIN {marks} mo ON mo.subject = c.outlet
+          WHERE {where})
+) g WHERE m.id = g.id AND m.claim = g.claim"""
 
 _STAMP = "marks"
 
@@ -87,18 +105,24 @@ def _read(kb: KnowledgeBase, subjects: Iterable[str] | None) -> dict[str, dict[s
 
 
 def fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> None:
-    """Make the table again from the graph and stamp it (inside the caller's transaction)."""
-    con.execute(_CREATE)
+    """Make the table again from the graph, file every conflict member under
+    its grading and TLP, and stamp it (inside the caller's transaction)."""
     con.execute("DELETE FROM marks")
     stamp = stamp_of(kb)
     _upsert(con, _read(kb, None))
+    con.execute(dress_sql("true"))
     _set_stamp(con, stamp)
 
 
-def fill_into(con: duckdb.DuckDBPyConnection, table: str, kb: KnowledgeBase) -> None:
-    """Fill ``table`` (of the marks' columns, empty) from the graph, for a
-    connection that cannot keep them in the file."""
-    _upsert(con, _read(kb, None), table)
+def filed_apart(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> str:
+    """For a connection that cannot write the file: the conflict members
+    filed under marks read from the graph now, in a table of this connection
+    only; its name."""
+    con.execute("CREATE OR REPLACE TEMP TABLE marks_now AS SELECT * FROM marks LIMIT 0")
+    con.execute("CREATE OR REPLACE TEMP TABLE members_now AS SELECT * FROM conflict_members")
+    _upsert(con, _read(kb, None), "marks_now")
+    con.execute(dress_sql("true", "members_now", "marks_now"))
+    return "members_now"
 
 
 def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after: str,
@@ -139,6 +163,10 @@ def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after
     for subject in lost:
         rows.setdefault(subject, {})
     _upsert(con, rows)
+    if rows:
+        touched = "(SELECT unnest(?::VARCHAR[]))"
+        con.execute(dress_sql(f"c.claim IN {touched} OR c.who IN {touched} OR c.outlet IN {touched}"),
+                    [sorted(rows)] * 3)
     _set_stamp(con, after)
 
 

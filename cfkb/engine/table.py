@@ -68,7 +68,7 @@ log = logging.getLogger("cfkb.engine")
 # fail at once, as it would anyway.
 if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
     sys.modules["pandas"] = None  # type: ignore[assignment]
-SCHEMA = "3"
+SCHEMA = "4"
 
 _IRI, _BOOL, _DATE, _TEXT = "iri", "bool", "date", "text"
 #: predicate IRI -> (column, kind of value)
