@@ -6,27 +6,12 @@ everything else in the default graph. Queries see the union.
 
 Writers take the store's lock: a second writer gets :class:`StoreLockedError`
 ("store in use"). Readers open it read-only; they wait only while a bulk
-write is being applied (see below).
+write is being applied (:mod:`cfkb.store.locks`).
 
-Big additions (:meth:`KnowledgeBase.write_many`) skip RocksDB's transaction,
-which takes minutes for a million quads, and use the bulk loader behind a
-redo journal, so they stay all or nothing even under ``kill -9`` or a full
-disk:
-
-1. the quads are written to ``pending.nq`` (N-Quads) and fsynced (a
-   streamed import's claim lines are already on disk, in its spool, which
-   is completed, fsynced and renamed to ``pending.nq``: :mod:`cfkb.store.spool`);
-2. ``pending.commit`` (size and CRC of the journal) is written, fsynced and
-   renamed into place: this rename is the commit point;
-3. the bulk loader adds the journal to the database, which is flushed;
-4. ``pending.commit`` is removed, then the journal.
-
-Loading a set of quads twice gives the same store, so a journal with its
-commit file is simply loaded again by the next open, for writing or reading,
-before anything else sees the store; a journal without one is thrown away
-(the write never committed, the database was never touched). Steps 2-4 run
-under an exclusive ``flock`` on the store directory and readers take a
-shared one while they open, so no reader opens a half-loaded database.
+Big additions (:meth:`KnowledgeBase.write_many`) skip RocksDB's transaction
+and go through a redo journal and the bulk loader, all or nothing even under
+``kill -9`` or a full disk; the next open finishes a committed one
+(:mod:`cfkb.store.journal`).
 
 A location that is an ``http(s)`` URL is a shared SPARQL server instead
 (:mod:`cfkb.store.remote`); the base is then the server's whole dataset, and the
@@ -37,7 +22,6 @@ stores satisfy :class:`cfkb.store.backend.Backend`.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -45,12 +29,11 @@ import shlex
 import shutil
 import time
 import uuid
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, Union, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, Union
 
 import pyoxigraph as ox
 
@@ -60,28 +43,25 @@ from cfkb.errors import (
     StoreExistsError,
     StoreLockedError,
     StoreMissingError,
+    one_line,
 )
 from cfkb.model.names import EntityIndex
 from cfkb.model.vocabulary import CFKB, CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, RDF, RDFS, SKOS, STATE_GRAPH
+from cfkb.store import journal
 from cfkb.store.backend import Backend, Subject, Term, value_of
 from cfkb.store.guard import check_query
+from cfkb.store.locks import MARKER, apply_lock, mark_writer, open_db, writer_active
 from cfkb.store.sparqltext import bind_many, bind_values
-from cfkb.store.spool import SPOOL, Prefix, Spool
+from cfkb.store.spool import Prefix, Spool
 from cfkb.version import __version__
 
 if TYPE_CHECKING:
     from cfkb.store.remote import RemoteSettings
 
-MARKER = "cfkb.json"
-#: The redo journal of a bulk write, and the file that commits it.
-JOURNAL = "pending.nq"
-JOURNAL_COMMIT = "pending.commit"
 #: Additions of at least this many quads go through the journal and the bulk loader.
 BULK_MIN_QUADS = 20_000
 #: How long (seconds) opening waits for a bulk write in progress to be applied.
 APPLY_WAIT = 300.0
-#: How long (seconds) a read-only open keeps trying while a live writer changes the files under it.
-BUSY_WAIT = 10.0
 Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
 #: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
@@ -155,7 +135,7 @@ class KnowledgeBase:
         self._write_failed = False
         #: a committed bulk write could not be applied: this handle must not be used any more
         self._unapplied = False
-        #: the writer's mark on the database directory (:func:`_mark_writer`), held until closing
+        #: the writer's mark on the database directory (:func:`~cfkb.store.locks.mark_writer`), held until closing
         self._writer_mark: int | None = None
         #: the ``cfkb:generation`` values the last write found (a remote write's upkeep
         #: checks that the server holds exactly those it left, and its own)
@@ -203,7 +183,7 @@ class KnowledgeBase:
             raise StoreError(f"cannot create a store at {path}: {exc}") from exc
         kb = cls(store, path)
         try:
-            kb._writer_mark = _mark_writer(path)
+            kb._writer_mark = mark_writer(path)
             kb.load_ontology()
             (path / MARKER).write_text(
                 json.dumps({"format": 1, "created_by": f"cfkb {__version__}"}, indent=2) + "\n",
@@ -258,16 +238,16 @@ class KnowledgeBase:
             raise StoreError(f"{path} is not a complete cfkb store (no database in {db.name}/);"
                              " restore it from a backup")
         if write:
-            kb = cls(_open_db(path, write=True), path, writable=True)
+            kb = cls(open_db(path, write=True), path, writable=True)
             try:
-                kb._writer_mark = _mark_writer(path)
-                kb._finish_bulk_write()
+                kb._writer_mark = mark_writer(path)
+                journal.finish_bulk_write(path, kb.store)
             except BaseException:
                 kb._write_failed = True
                 kb.close()
                 raise
             return kb
-        return cls(_open_reading(path, wait), path, writable=False)
+        return cls(journal.open_reading(path, wait, lambda p: cls.open(p, write=True).close()), path, writable=False)
 
     @classmethod
     def _open_remote(cls, settings: RemoteSettings, *, write: bool) -> KnowledgeBase:
@@ -314,7 +294,7 @@ class KnowledgeBase:
             if self.writable and self.path is not None and not self._write_failed:
                 self.store.flush()
         except (OSError, RuntimeError) as exc:
-            raise StoreError(f"could not finish writing the store to disk: {_one_line(exc)}") from exc
+            raise StoreError(f"could not finish writing the store to disk: {one_line(exc)}") from exc
         finally:
             del self.store
             if self._writer_mark is not None:
@@ -360,15 +340,15 @@ class KnowledgeBase:
             raise QueryError(f"SPARQL syntax error: {exc}", name) from exc
         except (ValueError, TypeError, RuntimeError) as exc:
             if _damaged(exc):
-                if not self.writable and self.path is not None and _writer_active(self.path):
+                if not self.writable and self.path is not None and writer_active(self.path):
                     raise StoreLockedError(f"store in use: another cfkb process changed the files of {self.path}"
                                            " while this query read them; run it again") from exc
-                raise StoreError(f"the store at {self.path} is damaged: {_one_line(exc)}; restore it from a"
+                raise StoreError(f"the store at {self.path} is damaged: {one_line(exc)}; restore it from a"
                                  " backup") from exc
             # pyoxigraph's word for a bound variable the query does not select, and the like
             raise QueryError(str(exc), name) from exc
         except OSError as exc:
-            raise StoreError(f"store error while querying: {_one_line(exc)}") from exc
+            raise StoreError(f"store error while querying: {one_line(exc)}") from exc
 
     def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None, *,
                plan_with_bindings: bool = False) -> list[Row]:
@@ -534,7 +514,7 @@ class KnowledgeBase:
         except (OSError, SyntaxError, RuntimeError) as exc:
             self._write_failed = True
             self._invalidate()
-            raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
+            raise StoreError(f"write failed, nothing was changed: {one_line(exc)}") from exc
         except BaseException:
             self._invalidate()
             raise
@@ -553,7 +533,7 @@ class KnowledgeBase:
         Every bulk addition goes through here. Fewer than
         :data:`BULK_MIN_QUADS` quads (or a base not on disk) take
         :meth:`write`'s transaction; more go through the redo journal and
-        the bulk loader (see the module docs), which is many times faster
+        the bulk loader (:mod:`cfkb.store.journal`), which is many times faster
         for big batches.
 
         ``nquads`` holds more quads to add, already written as N-Quads lines
@@ -599,99 +579,31 @@ class KnowledgeBase:
             self._follow(before, add, [], Prefix(written, spool.size) if spool is not None else b"")
 
     def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"", spool: Spool | None = None) -> BinaryIO | None:
-        """Journal, commit and apply; with a spool, the journal open for reading from its start."""
+        """Journal, commit and apply (:mod:`cfkb.store.journal`); with a spool, the journal open
+        for reading from its start."""
         assert self.path is not None
-        journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
-        data = ox.serialize(add, format=ox.RdfFormat.N_QUADS) or b""
         committed = False
         written: BinaryIO | None = None
         try:
-            if spool is None:
-                if nquads:
-                    data += nquads
-                del nquads
-                _write_synced(journal, data)
-                record = {"format": 1, "bytes": len(data), "crc32": zlib.crc32(data),
-                          # the bulk loader renames blank nodes; parsing keeps them (see _apply_journal)
-                          "blank_nodes": b"_:" in data}
-            else:
-                spooled = spool.size
-                spool.finish(data, journal)
-                written = open(journal, "rb")  # noqa: SIM115 - the caller reads it after the load
-                record = {"format": 1, "bytes": journal.stat().st_size, "crc32": spool.crc32,
-                          "blank_nodes": spool.blank_nodes}
-                if record["bytes"] != spooled + len(data):
-                    raise OSError(errno.EIO, f"the journal has {record['bytes']} bytes where"
-                                             f" {spooled + len(data)} were written")
-            del data
-            free = shutil.disk_usage(self.path).free
-            # the bulk loader's files take about half the journal's size: ask for all of it
-            if free < record["bytes"]:
-                raise OSError(errno.ENOSPC, f"No space left on device: about {record['bytes'] / 2**20:.0f} MiB"
-                                            f" needed, {free / 2**20:.0f} MiB free")
-            with _apply_lock(self.path, exclusive=True):
-                part = commit.with_name(commit.name + ".part")
-                _write_synced(part, json.dumps(record).encode("utf-8"))
-                os.replace(part, commit)
+            record, written = journal.write_journal(self.path, add, nquads, spool)
+            with apply_lock(self.path, exclusive=True):
+                journal.commit_journal(self.path, record)
                 committed = True
-                _sync_dir(self.path)
-                self._apply_journal()
+                journal.apply_journal(self.path, self.store)
         except (OSError, SyntaxError, RuntimeError, ValueError) as exc:
             if written is not None:
                 written.close()
             self._write_failed = True
             if not committed:
-                _remove(journal, commit.with_name(commit.name + ".part"))
+                journal.discard_uncommitted(self.path)
                 if spool is not None:
                     spool.discard()
-                raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
+                raise StoreError(f"write failed, nothing was changed: {one_line(exc)}") from exc
             self._unapplied = True
-            raise StoreError(f"write failed after it was committed: {_one_line(exc)}; the batch is kept in"
-                             f" {journal} and is applied, whole, the next time the store is opened"
-                             " (free some disk space first)") from exc
+            raise StoreError(f"write failed after it was committed: {one_line(exc)}; the batch is kept in"
+                             f" {self.path / journal.JOURNAL} and is applied, whole, the next time the store is"
+                             " opened (free some disk space first)") from exc
         return written
-
-    def _apply_journal(self) -> None:
-        """Load the committed journal into the database, then remove it (idempotent)."""
-        assert self.path is not None
-        journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
-        try:
-            record = json.loads(commit.read_text(encoding="utf-8"))
-            size, crc = record["bytes"], record["crc32"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"the store at {self.path} has an unreadable {JOURNAL_COMMIT}: {_one_line(exc)};"
-                             " restore it from a backup") from exc
-        if not journal.is_file() or journal.stat().st_size != size or _crc32(journal) != crc:
-            raise StoreError(f"the store at {self.path} has a damaged bulk-write journal ({JOURNAL});"
-                             " restore it from a backup")
-        store = cast(ox.Store, self.store)  # only an on-disk base has a journal
-        if record.get("blank_nodes", True):
-            # parsing keeps blank node labels, so loading twice gives the same nodes
-            store.bulk_extend(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
-        else:
-            store.bulk_load(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True)
-        store.flush()
-        commit.unlink()
-        _sync_dir(self.path)
-        journal.unlink()
-
-    def _finish_bulk_write(self) -> None:
-        """On a write open: apply a committed journal, drop an uncommitted one."""
-        assert self.path is not None
-        if (self.path / SPOOL).exists():
-            _drop_stale_spool(self.path)
-        if not any((self.path / name).exists() for name in (JOURNAL, JOURNAL_COMMIT, JOURNAL_COMMIT + ".part")):
-            return
-        with _apply_lock(self.path, exclusive=True):
-            if (self.path / JOURNAL_COMMIT).exists():
-                try:
-                    self._apply_journal()
-                except (OSError, RuntimeError, SyntaxError, ValueError) as exc:
-                    raise StoreError(f"the store at {self.path} holds a committed import that could not be"
-                                     f" applied: {_one_line(exc)}; free some disk space and open it again") from exc
-            else:
-                # the writer died before committing: the database was never touched
-                _remove(self.path / JOURNAL, self.path / (JOURNAL_COMMIT + ".part"))
 
     def _invalidate(self) -> None:
         self._index = None
@@ -757,180 +669,6 @@ _UNAPPLIED = ("the store at {path} has a committed bulk write that is not applie
               " again to apply it")
 
 
-def _open_db(path: Path, *, write: bool) -> Backend:
-    db = path / "oxigraph"
-    try:
-        return ox.Store(str(db)) if write else ox.Store.read_only(str(db))
-    except OSError as exc:
-        if "lock" in str(exc).lower():
-            raise StoreLockedError(
-                f"store in use: another cfkb process is writing to {path}; try again when it has finished"
-            ) from exc
-        raise StoreError(f"cannot open the store at {path}: {_one_line(exc)}") from exc
-    except (RuntimeError, ValueError) as exc:
-        raise StoreError(f"the store at {path} is damaged and cannot be opened: {_one_line(exc)};"
-                         " restore it from a backup") from exc
-
-
-def _open_reading(path: Path, wait: float) -> Backend:
-    """Open read-only, never in the middle of a bulk write.
-
-    A committed bulk write that nobody is applying is applied first (it
-    needs the write lock, so this waits for a writer to finish).
-
-    A live writer may remove files (logs, old tables) while a read-only open
-    reads the list of them, which RocksDB reports as corruption or a missing
-    file. Such an open is tried again while the writer's mark is held (for
-    :data:`BUSY_WAIT` seconds at most, then "store in use"), and once more
-    after the writer is gone; a store that still fails to open then is damaged.
-    """
-    deadline = time.monotonic() + wait
-    busy_until = time.monotonic() + BUSY_WAIT
-    retried = False
-    while True:
-        failure: StoreError | None = None
-        with _apply_lock(path, exclusive=False, deadline=deadline):
-            if not (path / JOURNAL_COMMIT).exists():
-                try:
-                    return _open_db(path, write=False)
-                except StoreLockedError:
-                    raise
-                except StoreError as exc:
-                    failure = exc
-        if failure is not None:
-            if _writer_active(path):
-                if time.monotonic() >= busy_until:
-                    raise StoreLockedError(f"store in use: another cfkb process is writing to {path} too busily"
-                                           " to open it for reading; try again when it has finished") from failure
-            elif retried:
-                raise failure
-            else:
-                retried = True
-            time.sleep(0.01)
-            continue
-        try:
-            KnowledgeBase.open(path, write=True).close()
-        except StoreLockedError as exc:
-            if time.monotonic() >= deadline or "current process" in str(exc.__cause__):
-                raise StoreLockedError(f"store in use: an import into {path} is still being written; try again"
-                                       " when it has finished") from exc
-            time.sleep(0.05)
-
-
-def _mark_writer(path: Path) -> int | None:
-    """Mark the store as open for writing, for as long as the returned descriptor stays open.
-
-    RocksDB's own lock cannot be asked about without the risk of releasing it
-    (POSIX record locks), so the writer also holds a shared ``flock`` on the
-    database directory, which readers test (:func:`_writer_active`).
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: readers cannot tell a writer from damage
-        return None
-    fd = os.open(path / "oxigraph", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    fcntl.flock(fd, fcntl.LOCK_SH)
-    return fd
-
-
-def _writer_active(path: Path) -> bool:
-    """Whether a process holds the store open for writing (its :func:`_mark_writer`)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return False
-    try:
-        fd = os.open(path / "oxigraph", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-@contextmanager
-def _apply_lock(path: Path, *, exclusive: bool, deadline: float | None = None) -> Iterator[None]:
-    """The ``flock`` on the store directory that keeps readers out of a bulk load.
-
-    The writer holds it exclusively from the commit point until the journal
-    is applied; a reader holds it shared while it opens. ``deadline``: poll
-    until then (else block).
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no reader exclusion
-        yield
-        return
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        if deadline is None:
-            fcntl.flock(fd, mode)
-        else:
-            while True:
-                try:
-                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreLockedError(f"store in use: an import into {path} is still being written;"
-                                               " try again when it has finished") from None
-                    time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def _drop_stale_spool(path: Path) -> None:
-    """Remove an import's spool (:mod:`cfkb.store.spool`) if no import holds the store's import lock."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: left for the next import
-        return
-    fd = os.open(path / MARKER, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return  # an import is running (maybe this process's): the spool is its own
-        _remove(path / SPOOL)
-    finally:
-        os.close(fd)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _crc32(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            crc = zlib.crc32(chunk, crc)
-    return crc
-
-
-def _remove(*paths: Path) -> None:
-    for p in paths:
-        with suppress(FileNotFoundError):
-            p.unlink()
-
-
 def _check_marker(path: Path) -> None:
     try:
         marker = json.loads((path / MARKER).read_text(encoding="utf-8"))
@@ -944,10 +682,6 @@ def _check_marker(path: Path) -> None:
 def _damaged(exc: BaseException) -> bool:
     text = str(exc)
     return text.startswith(("Corruption", "IO error")) or "No such file or directory" in text
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 def _data_block(quads: list[ox.Quad]) -> str:
