@@ -24,16 +24,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
-import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Union
 
 import pyoxigraph as ox
 
@@ -46,8 +42,8 @@ from cfkb.errors import (
     one_line,
 )
 from cfkb.model.names import EntityIndex
-from cfkb.model.vocabulary import CFKB, CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, RDF, RDFS, SKOS, STATE_GRAPH
-from cfkb.store import journal
+from cfkb.model.vocabulary import CFKB, CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, RDF, RDFS, SKOS
+from cfkb.store import generations, journal
 from cfkb.store.backend import Backend, Subject, Term, value_of
 from cfkb.store.guard import check_query
 from cfkb.store.locks import MARKER, apply_lock, mark_writer, open_db, writer_active
@@ -66,40 +62,6 @@ Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
 #: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
 Location = Union[str, "os.PathLike[str]", "RemoteSettings"]
-
-
-_STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
-_GENERATION = ox.NamedNode(CFKB_NS + "generation")
-
-
-_GENERATION_VALUE = re.compile(r"[0-9]{20}-[0-9a-f]{12}")
-
-
-#: How far ahead of this machine's clock a generation may be (another writer's clock).
-_GENERATION_AHEAD_NS = 86_400 * 10**9
-
-
-def _is_generation(term: object) -> TypeGuard[ox.Literal]:
-    """Whether a ``cfkb:generation`` value is one cfkb writes: nanoseconds
-    (not more than a day ahead of now: a value from the far future would be
-    the latest forever), then a random tag."""
-    return (isinstance(term, ox.Literal) and term.datatype.value == "http://www.w3.org/2001/XMLSchema#string"
-            and _GENERATION_VALUE.fullmatch(term.value) is not None
-            and int(term.value[:20]) <= time.time_ns() + _GENERATION_AHEAD_NS)
-
-
-#: What runs after every committed write that moves the generation:
-#: ``follower(kb, generation_before, added, removed, nquads)``. Layers kept
-#: beside the graph (the claim table, :mod:`cfkb.engine.table`) register
-#: here, so the store depends on none of them. A follower must not raise:
-#: the write has committed; what it keeps is stamped and rebuilt if stale.
-_WRITE_FOLLOWERS: list[Any] = []
-
-
-def add_write_follower(follower: Any) -> None:
-    """Run ``follower`` after each committed write that can change a conflict."""
-    if follower not in _WRITE_FOLLOWERS:
-        _WRITE_FOLLOWERS.append(follower)
 
 
 def _where(location: Location) -> Path | RemoteSettings:
@@ -449,23 +411,19 @@ class KnowledgeBase:
         self._invalidate()
 
     def generation(self) -> str:
-        """The generation of the base's data: it changes, in the same
+        """The generation of the base's data (:mod:`cfkb.store.generations`): it changes, in the same
         transaction, with every write that can change a conflict (so a
         claim table and the conflict index say which state of the base they belong to).
         Empty for a base no such write has touched."""
-        found = [q.object.value for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
-                 if _is_generation(q.object)]
-        return max(found) if found else ""
+        return generations.latest(self.store)
 
     def damaged_generations(self) -> list[str]:
         """Values of ``cfkb:generation`` that cfkb did not write (the next write drops them)."""
-        return [str(q.object) for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
-                if not _is_generation(q.object)]
+        return [str(q.object) for q in generations.damaged(self.store)]
 
     def repair_state(self) -> int:
         """Drop :meth:`damaged_generations` and move the base to a new generation; returns how many."""
-        damaged = [q for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
-                   if not _is_generation(q.object)]
+        damaged = generations.damaged(self.store)
         if damaged:
             self.write(remove=damaged)
         return len(damaged)
@@ -476,12 +434,9 @@ class KnowledgeBase:
         Values cfkb did not write (garbage a file or another program put
         there) are ignored and returned with the others, to be dropped.
         """
-        old = list(self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH))
+        old = generations.stamps(self.store)
         self.generations_read = frozenset(q.object for q in old)
-        now = time.time_ns()
-        latest = max((int(q.object.value.split("-")[0]) for q in old if _is_generation(q.object)), default=0)
-        value = f"{max(now, latest + 1):020d}-{uuid.uuid4().hex[:12]}"
-        return ox.Quad(_STATE, _GENERATION, ox.Literal(value), STATE_GRAPH), old
+        return generations.next_stamp(old), old
 
     def write(self, add: Iterable[ox.Quad] = (), remove: Iterable[ox.Quad] = (), *,
               keeps_conflicts: bool = False) -> None:
@@ -501,9 +456,9 @@ class KnowledgeBase:
         before = None
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
-            before = max((value_of(q.object) for q in old), default="")
+            before = generations.previous(old)
             add.append(new)
-            damaged = [q for q in old if not _is_generation(q.object)]
+            damaged = [q for q in old if not generations.is_generation(q.object)]
             if remove or damaged:  # an update anyway (or a repair): drop the superseded generations with it
                 remove.extend(old)
         try:
@@ -520,12 +475,7 @@ class KnowledgeBase:
             raise
         self._written(add, remove)
         if before is not None:
-            self._follow(before, add, remove)
-
-    def _follow(self, before: str, add: list[ox.Quad], remove: list[ox.Quad], nquads: bytes | Prefix = b"") -> None:
-        for follower in _WRITE_FOLLOWERS:
-            with suppress(Exception):  # the write committed; a stale stamp is rebuilt later
-                follower(self, before, add, remove, nquads)
+            generations.follow(self, before, add, remove)
 
     def write_many(self, add: Iterable[ox.Quad] = (), *, nquads: bytes = b"", spool: Spool | None = None) -> None:
         """Add many quads: all of them or none, even if the process is killed.
@@ -566,17 +516,17 @@ class KnowledgeBase:
                 spool.discard()
             raise StoreError(_UNAPPLIED.format(path=self.path))
         new, old = self._next_generation()
-        before = max((value_of(q.object) for q in old), default="")
+        before = generations.previous(old)
         add = [*add, new]  # the new generation comes with the batch, or not at all
         try:
             written = self._bulk_write(add, nquads, spool)
         finally:
             self._invalidate()
         if written is None:
-            self._follow(before, add, [], nquads)
+            generations.follow(self, before, add, [], nquads)
             return
         with written:  # the journal's claim lines, readable after the journal is removed
-            self._follow(before, add, [], Prefix(written, spool.size) if spool is not None else b"")
+            generations.follow(self, before, add, [], Prefix(written, spool.size) if spool is not None else b"")
 
     def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"", spool: Spool | None = None) -> BinaryIO | None:
         """Journal, commit and apply (:mod:`cfkb.store.journal`); with a spool, the journal open
