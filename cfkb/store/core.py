@@ -42,12 +42,12 @@ from cfkb.errors import (
     one_line,
 )
 from cfkb.model.names import EntityIndex
-from cfkb.model.vocabulary import CFKB, CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, RDF, RDFS, SKOS
-from cfkb.store import generations, journal
-from cfkb.store.backend import Backend, Subject, Term, value_of
+from cfkb.model.vocabulary import CFKB, CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, RDF
+from cfkb.store import entityindex, generations, journal
+from cfkb.store.backend import Backend, Subject, Term
 from cfkb.store.guard import check_query
 from cfkb.store.locks import MARKER, apply_lock, mark_writer, open_db, writer_active
-from cfkb.store.sparqltext import bind_many, bind_values
+from cfkb.store.sparqltext import bind_values
 from cfkb.store.spool import Prefix, Spool
 from cfkb.version import __version__
 
@@ -332,7 +332,7 @@ class KnowledgeBase:
         """Which of the given IRIs are claims in the base (one point lookup each)."""
         found = set()
         for iri in iris:
-            for _ in self.store.quads_for_pattern(ox.NamedNode(iri), _RDF_TYPE, _CLAIM_CLASS, None):
+            for _ in self.store.quads_for_pattern(ox.NamedNode(iri), RDF.type, CFKB.Claim, None):
                 found.add(iri)
                 break
         return found
@@ -342,23 +342,9 @@ class KnowledgeBase:
         return int(rows[0]["n"].value)
 
     def entity_index(self) -> EntityIndex:
-        """Every named entity with its labels and types (cached until a write)."""
+        """Every named entity with its labels and types (cached until a write: :mod:`cfkb.store.entityindex`)."""
         if self._index is None:
-            index = EntityIndex()
-            for sol in self.query(
-                "SELECT ?e ?l ?alt WHERE { { ?e rdfs:label ?l } UNION { ?e skos:altLabel ?l BIND(true AS ?alt) }"
-                " FILTER(isIRI(?e)) FILTER NOT EXISTS { ?e a cfkb:Claim } }",
-                union=False,
-            ):
-                lit = sol["l"]
-                preferred = sol["alt"] is None and lit.language in (None, "en")
-                index.add(sol["e"].value, lit.value, preferred=preferred)
-            for sol in self.query("SELECT ?e ?t WHERE { ?e a ?t FILTER(?t != cfkb:Claim) }", union=False):
-                if isinstance(sol["e"], ox.NamedNode):
-                    index.types[sol["e"].value].add(sol["t"].value)
-            for q in self.store.quads_for_pattern(None, ox.NamedNode(CFKB_NS + "mergedInto"), None, None):
-                index.merged[value_of(q.subject)] = value_of(q.object)
-            self._index = index
+            self._index = entityindex.read_index(self)
         return self._index
 
     def entity_labels(self, iris: Iterable[str]) -> dict[str, str]:
@@ -368,18 +354,7 @@ class KnowledgeBase:
         iris = sorted(set(iris))
         if self._index is not None:
             return {i: self._index.labels[i] for i in iris if i in self._index.labels}
-        index = EntityIndex()
-        check_query(_LABELS_OF)
-        for start in range(0, len(iris), 500):
-            text = bind_many(_LABELS_OF, ox.Variable("e"), [ox.NamedNode(i) for i in iris[start:start + 500]])
-            try:
-                found = self.store.query(text, prefixes=dict(PREFIXES))
-            except SyntaxError as exc:
-                raise QueryError(f"SPARQL syntax error: {exc}") from exc
-            for sol in found:  # type: ignore[union-attr]
-                lit = sol["l"]
-                index.add(sol["e"].value, lit.value, preferred=sol["alt"] is None and lit.language in (None, "en"))
-        return dict(index.labels)
+        return entityindex.labels_of(self.store, iris)
 
     def predicates(self) -> dict[str, str]:
         """Local name to IRI of every claim predicate in the ontology."""
@@ -561,59 +536,11 @@ class KnowledgeBase:
 
     def _written(self, add: list[ox.Quad], remove: list[ox.Quad]) -> None:
         """After a committed write: the cached entity index takes the names
-        of entities the write made (so a base of 20k entities is not read
-        again after each claim); any other change to names, types or merges
-        drops it, to be read again when next asked for."""
+        of entities the write made, or is dropped (:func:`cfkb.store.entityindex.follow_write`)."""
         self._predicates = None
-        index = self._index
-        if index is None:
-            return
-        if index.grown or any(q.predicate in _NAMING or q.predicate in (_RDF_TYPE, _MERGED_INTO) for q in remove):
+        if self._index is not None and not entityindex.follow_write(self._index, self.store, add, remove):
             self._invalidate()
-            return
-        names: list[ox.Quad] = []
-        claims = {q.subject for q in add if q.predicate == _RDF_TYPE and q.object == _CLAIM_CLASS}
-        for q in add:
-            if not isinstance(q.graph_name, ox.DefaultGraph):
-                continue
-            if q.predicate == _RDF_TYPE and q.object != _CLAIM_CLASS:
-                if isinstance(q.subject, ox.NamedNode):
-                    index.types[q.subject.value].add(value_of(q.object))
-            elif q.predicate == _MERGED_INTO:
-                if value_of(q.subject) in index.merged:
-                    self._invalidate()
-                    return
-                index.merged[value_of(q.subject)] = value_of(q.object)
-            elif q.predicate in _NAMING:
-                names.append(q)
-        named: list[tuple[str, str, bool]] = []
-        preferred: set[str] = set()
-        for q in names:
-            subject, label = q.subject, q.object
-            if not isinstance(subject, ox.NamedNode) or subject in claims:
-                continue
-            if isinstance(label, ox.Literal) and index.labels.get(subject.value) == label.value:
-                continue  # its name already (an analyst's record written again with each of their acts)
-            if not isinstance(label, ox.Literal) or subject.value in index.labels \
-                    or any(True for _ in self.store.quads_for_pattern(subject, _RDF_TYPE, _CLAIM_CLASS, None)):
-                self._invalidate()  # a name for a known entity, or an odd one: read them all again
-                return
-            best = q.predicate == _LABEL and label.language in (None, "en")
-            if best and subject.value in preferred:
-                self._invalidate()  # two labels for one new entity: which one shows is the index's choice
-                return
-            if best:
-                preferred.add(subject.value)
-            named.append((subject.value, label.value, best))
-        for iri, text, best in sorted(named, key=lambda n: n[2]):  # a preferred label after the others, as it wins
-            index.add(iri, text, preferred=best)
 
-
-#: the labels of some entities (bound to ?e), as :meth:`KnowledgeBase.entity_index` reads every entity's
-_LABELS_OF = ("SELECT ?e ?l ?alt WHERE { { ?e rdfs:label ?l } UNION { ?e skos:altLabel ?l BIND(true AS ?alt) }"
-              " FILTER(isIRI(?e)) FILTER NOT EXISTS { ?e a cfkb:Claim } }")
-_RDF_TYPE, _CLAIM_CLASS, _LABEL, _MERGED_INTO = RDF.type, CFKB.Claim, RDFS.label, CFKB.mergedInto
-_NAMING = (_LABEL, SKOS.altLabel)
 
 _UNAPPLIED = ("the store at {path} has a committed bulk write that is not applied yet; close it and open it"
               " again to apply it")
