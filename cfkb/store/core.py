@@ -47,6 +47,7 @@ from cfkb.store import entityindex, generations, journal
 from cfkb.store.backend import Backend, Subject, Term
 from cfkb.store.guard import check_query
 from cfkb.store.locks import MARKER, apply_lock, mark_writer, open_db, writer_active
+from cfkb.store.owntexts import own_query
 from cfkb.store.sparqltext import bind_values
 from cfkb.store.spool import Prefix, Spool
 from cfkb.version import __version__
@@ -338,7 +339,7 @@ class KnowledgeBase:
         return found
 
     def claim_count(self) -> int:
-        rows = self.select("SELECT (COUNT(?c) AS ?n) WHERE { ?c a cfkb:Claim }")
+        rows = self.select(own_query("store_claim_count"))
         return int(rows[0]["n"].value)
 
     def entity_index(self) -> EntityIndex:
@@ -361,7 +362,7 @@ class KnowledgeBase:
         if self._predicates is None:
             self._predicates = {
                 s["p"].value[len(CFKB_NS):] if s["p"].value.startswith(CFKB_NS) else s["p"].value: s["p"].value
-                for s in self.query("SELECT ?p WHERE { ?p a cfkb:ClaimPredicate }")
+                for s in self.query(own_query("store_claim_predicates"))
             }
         return self._predicates
 
