@@ -60,7 +60,7 @@ from cfkb.store.backend import value_of
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase, Location
 from cfkb.store.locks import MARKER
-from cfkb.store.remote import RemoteSettings, is_remote
+from cfkb.store.remotesettings import RemoteSettings, is_remote
 from cfkb.workflow.entities import role_types
 
 #: Which class a created entity gets, by the column that named it.

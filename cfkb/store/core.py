@@ -53,7 +53,7 @@ from cfkb.store.spool import Prefix, Spool
 from cfkb.version import __version__
 
 if TYPE_CHECKING:
-    from cfkb.store.remote import RemoteSettings
+    from cfkb.store.remotesettings import RemoteSettings
 
 #: Additions of at least this many quads go through the journal and the bulk loader.
 BULK_MIN_QUADS = 20_000
@@ -70,7 +70,8 @@ def _where(location: Location) -> Path | RemoteSettings:
     if isinstance(location, os.PathLike) or (
             isinstance(location, str) and not location.lower().startswith(("http://", "https://"))):
         return Path(location)
-    from cfkb.store.remote import RemoteSettings, check_url
+    from cfkb.store.remotehttp import check_url
+    from cfkb.store.remotesettings import RemoteSettings
 
     return location if isinstance(location, RemoteSettings) else RemoteSettings(check_url(str(location)))
 

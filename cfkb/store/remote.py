@@ -58,47 +58,29 @@ however big. Graphs named ``urn:cfkb:staging:...``, left by earlier versions
 of cfkb that staged, are dropped when a base is opened (:meth:`RemoteStore.drop_staging`).
 
 **Security.** Plain ``http`` is refused except to a loopback address;
-credentials come from the environment or a config file (see
-:func:`settings_for`), never from the URL or the command line, and
-redirects are not followed (they could carry the credentials elsewhere).
+credentials come from the environment or a config file
+(:mod:`cfkb.store.remotesettings`), never from the URL or the command line,
+and redirects are not followed (:mod:`cfkb.store.remotehttp`).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import os
 import re
-import socket
-import ssl
-import sys
-import weakref
-from base64 import b64encode
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
-from urllib.parse import urlencode, urlsplit
+from typing import IO, Any, Protocol
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
 from cfkb.errors import (
-    InputError,
     QueryError,
-    RemoteAuthError,
     RemoteError,
-    RemoteUnreachableError,
     StoreError,
 )
 from cfkb.store.backend import GraphName, Object, QueryResult, Subject, Term
+from cfkb.store.remotehttp import Auth, HttpClient, check_url
 from cfkb.store.sparqltext import bind_values
-
-if TYPE_CHECKING:
-    import httpx
-
-Auth = tuple[str, str] | str
-"""``(user, password)`` for HTTP Basic, or a token for ``Authorization: Bearer``."""
 
 #: Named graphs whose IRI starts with this held additions being staged (cfkb 0.x before
 #: additions went as one request); any left on a server are dropped when a base is opened.
@@ -111,166 +93,6 @@ POST_ABOVE = 512 * 1024
 SUBJECTS_PER_QUERY = 500
 _RESULTS_JSON = "application/sparql-results+json"
 _ACCEPT = f"{_RESULTS_JSON}, application/n-triples;q=0.9, text/turtle;q=0.8"
-
-
-def is_remote(location: object) -> bool:
-    """Whether a store location names a SPARQL server.
-
-    >>> is_remote("https://kb.example.org/cfkb"), is_remote("cfkb.store")
-    (True, False)
-    """
-    return isinstance(location, RemoteSettings) or (
-        isinstance(location, str) and location.lower().startswith(("http://", "https://")))
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str) -> str:
-    """The URL, if it is safe to send credentials and data to.
-
-    >>> check_url("http://127.0.0.1:7878/")
-    'http://127.0.0.1:7878'
-    >>> check_url("http://kb.example.org")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    cfkb.errors.InputError: refusing plain http to kb.example.org: use https (http is allowed only for loopback ...)
-
-    Raises:
-        InputError: not http(s), credentials in the URL, or plain http to a
-            host that is not loopback.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{url!r} is not an http(s) URL")
-    if parts.username or parts.password:
-        raise InputError("credentials in the store URL are not accepted; set CFKB_REMOTE_USER and "
-                         "CFKB_REMOTE_PASSWORD (or CFKB_REMOTE_TOKEN), or use the config file")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise InputError(f"refusing plain http to {parts.hostname}: use https "
-                         "(http is allowed only for loopback addresses)")
-    return url.rstrip("/")
-
-
-# -- settings ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RemoteSettings:
-    """Where a remote base is and how to talk to it. ``str()`` is the URL alone.
-
-    ``query``, ``update`` and ``store`` are the endpoint URLs (default: the
-    URL plus ``/query``, ``/update``, ``/store``, as Oxigraph server has
-    them); ``store`` may be ``""`` for a server without the Graph Store
-    Protocol. ``union_graphs``: see the module documentation.
-    """
-
-    url: str
-    query: str | None = None
-    update: str | None = None
-    store: str | None = None
-    auth: Auth | None = field(default=None, repr=False)
-    timeout: float = 60.0
-    union_graphs: tuple[str, ...] | None = None
-    cafile: str | None = None
-
-    def __str__(self) -> str:
-        return self.url
-
-    def connect(self, *, read_only: bool = False) -> RemoteStore:
-        return RemoteStore(self.url, auth=self.auth, timeout=self.timeout, query_url=self.query,
-                           update_url=self.update, store_url=self.store, union_graphs=self.union_graphs,
-                           cafile=self.cafile, read_only=read_only)
-
-
-def config_path(environ: Mapping[str, str]) -> Path:
-    """The config file: ``$CFKB_REMOTE_CONFIG``, else ``$XDG_CONFIG_HOME/cfkb/remote.toml``
-    (``~/.config/cfkb/remote.toml``)."""
-    if environ.get("CFKB_REMOTE_CONFIG"):
-        return Path(environ["CFKB_REMOTE_CONFIG"])
-    base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".config")
-    return Path(base) / "cfkb" / "remote.toml"
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    if not os.path.lexists(path):
-        return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python 3.10: the same parser, from PyPI
-        import tomli as tomllib
-    from cfkb.store.files import read_regular
-
-    data = read_regular(path, 1024 * 1024, what="config file", hint="a config file is never that long", follow=True)
-    try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:  # names a line and column, never the text
-        raise InputError(f"{path}: {exc}") from None
-
-
-def settings_for(url: str, environ: Mapping[str, str]) -> RemoteSettings:
-    """Settings for a server URL from the config file and the environment.
-
-    The config file (:func:`config_path`) is TOML: top-level keys apply to
-    every server, a table named by the server URL to that one::
-
-        timeout = 120
-        ["https://kb.example.org/cfkb"]
-        user = "alice"
-        password = "..."            # or: token = "..."
-        query = "https://kb.example.org/cfkb/sparql"
-        update = "https://kb.example.org/cfkb/update"
-        store = "https://kb.example.org/cfkb/data"
-        union_graphs = ["urn:x-arq:DefaultGraph", "https://w3id.org/cfkb/graph/ontology"]
-        cafile = "/etc/ssl/certs/our-ca.pem"
-
-    The environment overrides it: ``CFKB_REMOTE_USER`` and
-    ``CFKB_REMOTE_PASSWORD`` (HTTP Basic), ``CFKB_REMOTE_TOKEN`` (Bearer),
-    ``CFKB_REMOTE_TIMEOUT`` (seconds).
-
-    >>> s = settings_for("http://127.0.0.1:7878/", {"CFKB_REMOTE_TOKEN": "t", "HOME": "/nonexistent"})
-    >>> s.url, s.auth, s.timeout, s.query, s.union_graphs
-    ('http://127.0.0.1:7878', 't', 60.0, None, None)
-    """
-    url = check_url(url)
-    path = config_path(environ)
-    config = _read_config(path)
-    section = {k: v for k, v in config.items() if not isinstance(v, dict)}
-    section.update(config.get(url, config.get(url + "/", {})))
-    unknown = set(section) - {"user", "password", "token", "query", "update", "store", "timeout", "union_graphs",
-                              "cafile"}
-    if unknown:
-        raise InputError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
-    user = environ.get("CFKB_REMOTE_USER") or section.get("user")
-    password = environ.get("CFKB_REMOTE_PASSWORD") or section.get("password")
-    token = environ.get("CFKB_REMOTE_TOKEN") or section.get("token")
-    auth: Auth | None = None
-    if token:
-        auth = str(token)
-    elif user:
-        if password is None:
-            raise InputError(f"a user for {url} but no password: set CFKB_REMOTE_PASSWORD or 'password' in {path}")
-        auth = (str(user), str(password))
-    try:
-        timeout = float(environ.get("CFKB_REMOTE_TIMEOUT") or section.get("timeout", 60.0))
-    except ValueError:
-        raise InputError("CFKB_REMOTE_TIMEOUT must be a number of seconds") from None
-    graphs = section.get("union_graphs")
-    return RemoteSettings(url, query=section.get("query"), update=section.get("update"), store=section.get("store"),
-                          auth=auth, timeout=timeout, cafile=section.get("cafile"),
-                          union_graphs=tuple(str(g) for g in graphs) if graphs is not None else None)
-
-
-def parse_location(text: str, environ: Mapping[str, str]) -> str | RemoteSettings:
-    """A ``--store`` value as a location: a path stays text, a URL gets its settings."""
-    return settings_for(text, environ) if is_remote(text) else text
 
 
 # -- query and update text ------------------------------------------------------
@@ -344,29 +166,15 @@ class RemoteStore:
         self.union_graphs = tuple(union_graphs) if union_graphs is not None else None
         self.read_only = read_only
         self.post_above = post_above
-        headers = {"User-Agent": "cfkb"}
-        if isinstance(auth, tuple):
-            user, password = auth
-            headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
-        elif auth:
-            headers["Authorization"] = f"Bearer {auth}"
-        import httpx  # loaded by the first remote store, not by every command
-
-        # trust_env=False: no proxy, .netrc or CA bundle from the environment; redirects are
-        # never followed (they could carry the credentials elsewhere)
-        # plain http (loopback only) needs no certificates: loading the CA bundle is most of the client's set-up
-        tls = any(u is not None and u.startswith("https:") for u in (self.url, self._query, self._update, self._store))
-        self._client = httpx.Client(
-            headers=headers, timeout=timeout, follow_redirects=False, trust_env=False,
-            verify=ssl.create_default_context(cafile=cafile) if cafile else tls)
-        self._closer = weakref.finalize(self, self._client.close)
+        self._http = HttpClient(self.url, (self._query, self._update, self._store), auth=auth, timeout=timeout,
+                                cafile=cafile)
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.url!r})"
 
     def close(self) -> None:
         """Close the connections to the server."""
-        self._closer()
+        self._http.close()
 
     def __enter__(self) -> RemoteStore:
         return self
@@ -374,47 +182,6 @@ class RemoteStore:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-    # -- HTTP --------------------------------------------------------------------
-
-    def _request(self, endpoint: str, body: bytes, *, content_type: str, accept: str | None = None,
-                 writes: bool = False) -> tuple[str, bytes]:
-        """POST one request; the response's media type and body, or a cfkb error."""
-        import httpx
-
-        unsure = "; the server may or may not have applied the change" if writes else ""
-        headers = {"Content-Type": content_type}
-        if accept:
-            headers["Accept"] = accept
-        try:
-            response = self._client.post(endpoint, content=body, headers=headers)
-        except httpx.TimeoutException:
-            raise RemoteError(f"no answer from {endpoint} within {self.timeout:g}s{unsure}") from None
-        except httpx.ConnectError as exc:
-            raise RemoteUnreachableError(f"cannot reach {self.url}: {_connect_failure(exc, endpoint)}") from None
-        except httpx.TransportError as exc:
-            cause = _cause(exc, OSError)
-            reason = cause.strerror if cause is not None and cause.strerror else (str(exc) or type(exc).__name__)
-            raise RemoteError(f"lost the connection to {self.url} ({reason}){unsure}") from None
-        status = response.status_code
-        data = response.content
-        if 200 <= status < 300:
-            media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            return media, data
-        message = _first_line(data)
-        if status in (401, 403):
-            raise RemoteAuthError(
-                f"{endpoint} refused access (HTTP {status}); set CFKB_REMOTE_USER and CFKB_REMOTE_PASSWORD"
-                " (or CFKB_REMOTE_TOKEN), or the config file")
-        if 300 <= status < 400:
-            raise RemoteError(f"{endpoint} redirects to {response.headers.get('Location')}; redirects are not"
-                              " followed, give the final URL as the store")
-        if status == 404:
-            raise RemoteError(f"{endpoint}: not found (HTTP 404); is it a SPARQL endpoint? "
-                              "set the endpoint URLs in the config file")
-        if status in (400, 415, 422):
-            raise SyntaxError(f"{endpoint} rejected the request (HTTP {status}): {message}")
-        raise RemoteError(f"{endpoint} failed (HTTP {status}): {message}{unsure}")
 
     # -- reading -----------------------------------------------------------------
 
@@ -434,7 +201,7 @@ class RemoteStore:
                 form.append(("union-default-graph", ""))
             else:
                 form += [("default-graph-uri", g) for g in self.union_graphs]
-        media, data = self._request(self._query, urlencode(form).encode("utf-8"),
+        media, data = self._http.post(self._query, urlencode(form).encode("utf-8"),
                                     content_type="application/x-www-form-urlencoded", accept=_ACCEPT)
         if media in (_RESULTS_JSON, "application/json"):
             return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
@@ -550,7 +317,7 @@ class RemoteStore:
         self._send_update(_prologue(base_iri, prefixes) + update)
 
     def _send_update(self, text: str) -> None:
-        self._request(self._update, text.encode("utf-8"), content_type="application/sparql-update", writes=True)
+        self._http.post(self._update, text.encode("utf-8"), content_type="application/sparql-update", writes=True)
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads atomically, in one request.
@@ -571,7 +338,7 @@ class RemoteStore:
             del data
             self._send_update(f"INSERT DATA {{\n{data_block(quads)}}}")
             return
-        self._request(self._store, data, content_type="application/n-quads", writes=True)
+        self._http.post(self._store, data, content_type="application/n-quads", writes=True)
 
     def staging_graphs(self) -> list[ox.NamedNode]:
         """Graphs named ``urn:cfkb:staging:...`` (left by an import of an earlier cfkb that staged)."""
@@ -621,41 +388,3 @@ class RemoteStore:
 
     def flush(self) -> None:
         """Nothing to do: the server made each write durable before answering."""
-
-
-_E = TypeVar("_E", bound=BaseException)
-
-
-def _cause(exc: BaseException, kind: type[_E]) -> _E | None:
-    """The first exception of type ``kind`` in the chain that led to ``exc``."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _connect_failure(exc: httpx.ConnectError, endpoint: str) -> str:
-    if _cause(exc, ConnectionRefusedError) is not None:
-        return "connection refused"
-    if _cause(exc, socket.gaierror) is not None:
-        return f"unknown host {urlsplit(endpoint).hostname}"
-    tls = _cause(exc, ssl.SSLError)
-    if tls is not None:
-        return f"TLS error: {tls.reason or tls}"
-    cause = _cause(exc, OSError)
-    return (cause.strerror if cause is not None and cause.strerror else str(exc)) or "connection failed"
-
-
-def _first_line(data: bytes) -> str:
-    text = data.decode("utf-8", "replace").strip()
-    try:
-        parsed = json.loads(text)
-        if isinstance(parsed, dict):
-            text = str(parsed.get("message") or parsed.get("error") or text)
-    except ValueError:
-        pass
-    line = text.splitlines()[0] if text else "(no message)"
-    return line if len(line) <= 300 else line[:297] + "..."
-
