@@ -50,6 +50,7 @@ from cfkb.store.locks import MARKER, apply_lock, mark_writer, open_db, writer_ac
 from cfkb.store.owntexts import own_query
 from cfkb.store.sparqltext import bind_values
 from cfkb.store.spool import Prefix, Spool
+from cfkb.store.updatetext import data_update
 from cfkb.version import __version__
 
 if TYPE_CHECKING:
@@ -440,7 +441,7 @@ class KnowledgeBase:
                 remove.extend(old)
         try:
             if remove:
-                self.store.update(_data_update(remove, add))
+                self.store.update(data_update(remove, add))
             elif add:
                 self.store.extend(add)
         except (OSError, SyntaxError, RuntimeError) as exc:
@@ -561,28 +562,3 @@ def _check_marker(path: Path) -> None:
 def _damaged(exc: BaseException) -> bool:
     text = str(exc)
     return text.startswith(("Corruption", "IO error")) or "No such file or directory" in text
-
-
-def _data_block(quads: list[ox.Quad]) -> str:
-    """Quads as the body of INSERT DATA / DELETE DATA.
-
-    Terms are written by pyoxigraph's own N-Triples serialiser, which escapes
-    every value, so no text is pasted into the update.
-    """
-    by_graph: dict[Any, list[ox.Triple]] = {}
-    for q in quads:
-        by_graph.setdefault(q.graph_name, []).append(q.triple)
-    parts = []
-    for graph, triples in by_graph.items():
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-        text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
-        parts.append(text if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{\n{text}}}\n")
-    return "".join(parts)
-
-
-def _data_update(remove: list[ox.Quad], add: list[ox.Quad]) -> str:
-    update = f"DELETE DATA {{\n{_data_block(remove)}}}"
-    if add:
-        update += f";\nINSERT DATA {{\n{_data_block(add)}}}"
-    return update
-

@@ -68,7 +68,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
@@ -79,8 +79,10 @@ from cfkb.errors import (
     StoreError,
 )
 from cfkb.store.backend import GraphName, Object, QueryResult, Subject, Term
+from cfkb.store.owntexts import own_query
 from cfkb.store.remotehttp import Auth, HttpClient, check_url
-from cfkb.store.sparqltext import bind_values
+from cfkb.store.sparqltext import bind_many, bind_values, filter_in
+from cfkb.store.updatetext import CLEAR_DEFAULT, DROP_ALL, drop_graphs, insert_data
 
 #: Named graphs whose IRI starts with this held additions being staged (cfkb 0.x before
 #: additions went as one request); any left on a server are dropped when a base is opened.
@@ -95,7 +97,7 @@ _RESULTS_JSON = "application/sparql-results+json"
 _ACCEPT = f"{_RESULTS_JSON}, application/n-triples;q=0.9, text/turtle;q=0.8"
 
 
-# -- query and update text ------------------------------------------------------
+# -- query text -----------------------------------------------------------------------
 
 def _prologue(base_iri: str | None, prefixes: Mapping[str, str] | None) -> str:
     lines = [f"BASE {ox.NamedNode(base_iri)}"] if base_iri else []
@@ -104,23 +106,6 @@ def _prologue(base_iri: str | None, prefixes: Mapping[str, str] | None) -> str:
             raise QueryError(f"{prefix!r} is not a SPARQL prefix name")
         lines.append(f"PREFIX {prefix}: {ox.NamedNode(ns)}")
     return "".join(line + "\n" for line in lines)
-
-
-def data_block(quads: Iterable[ox.Quad]) -> str:
-    """Quads as the body of ``INSERT DATA`` / ``DELETE DATA``, written by pyoxigraph."""
-    by_graph: dict[Any, list[ox.Triple]] = {}
-    for q in quads:
-        by_graph.setdefault(q.graph_name, []).append(q.triple)
-    parts = []
-    for graph, triples in by_graph.items():
-        text = _ntriples(triples)
-        parts.append(text if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{\n{text}}}\n")
-    return "".join(parts)
-
-
-def _ntriples(triples: Iterable[ox.Triple]) -> str:
-    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-    return body.decode("utf-8") if isinstance(body, bytes) else str(body)
 
 
 # -- the client --------------------------------------------------------------------
@@ -215,7 +200,7 @@ class RemoteStore:
             scratch.extend(ox.parse(data, format=rdf_format))
         except SyntaxError as exc:
             raise RemoteError(f"{self._query} sent RDF that does not parse: {exc}") from None
-        return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
+        return scratch.query(own_query("remote_scratch_triples"))
 
     def _select(self, query: str, substitutions: dict[ox.Variable, Term] | None = None) -> ox.QuerySolutions:
         result = self.query(query, substitutions=substitutions)
@@ -230,14 +215,13 @@ class RemoteStore:
             if term is not None:
                 bound[ox.Variable(name)] = term
         if graph_name is None:
-            pattern = ("{ ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } "
-                       f'FILTER(!STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }}')
+            text = own_query("remote_quads_all")
         elif isinstance(graph_name, ox.DefaultGraph):
-            pattern = "?s ?p ?o"
+            text = own_query("remote_quads_default")
         else:
-            pattern = "GRAPH ?g { ?s ?p ?o }"
+            text = own_query("remote_quads_named")
             bound[ox.Variable("g")] = graph_name
-        rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ {pattern} }}", bound or None)
+        rows = self._select(text, bound or None)
         for row in rows:
             yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
 
@@ -251,21 +235,21 @@ class RemoteStore:
         never as pasted text.
         """
         wanted = sorted(set(subjects), key=lambda t: t.value)
-        # the predicates as a FILTER, not a second VALUES block: Oxigraph plans that one as a
-        # scan of each predicate (38 s for 500 claims at 100k, against 0.2 s)
-        only = "" if predicates is None else \
-            f"FILTER(?p IN ({', '.join(str(ox.NamedNode(p.value)) for p in sorted(set(predicates), key=str))}))"
+        text = own_query("remote_quads_all")
+        if predicates is not None:
+            # the predicates as a FILTER, not a second VALUES block: Oxigraph plans that one as a
+            # scan of each predicate (38 s for 500 claims at 100k, against 0.2 s)
+            text = filter_in(text, ox.Variable("p"),
+                             [ox.NamedNode(p.value) for p in sorted(set(predicates), key=str)])
         for start in range(0, len(wanted), batch):
-            block = " ".join(str(ox.NamedNode(s.value)) for s in wanted[start:start + batch])
-            rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {block} }}"
-                                f" {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }}"
-                                f' FILTER(!STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }} {only} }}')
+            rows = self._select(bind_many(text, ox.Variable("s"),
+                                          [ox.NamedNode(s.value) for s in wanted[start:start + batch]]))
             for row in rows:
                 yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
 
     def named_graphs(self) -> Iterator[ox.NamedNode | ox.BlankNode]:
         """The names of the graphs that hold quads (staging graphs of an earlier cfkb left out)."""
-        for row in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
+        for row in self._select(own_query("remote_named_graphs")):
             g = row["g"]
             if not (isinstance(g, ox.NamedNode) and g.value.startswith(STAGING_PREFIX)):
                 yield g
@@ -278,10 +262,9 @@ class RemoteStore:
         Only a triple format: what the exporter uses.
         """
         if from_graph is None or isinstance(from_graph, ox.DefaultGraph):
-            result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+            result = self.query(own_query("remote_dump_default"))
         else:
-            result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                substitutions={ox.Variable("g"): from_graph})
+            result = self.query(own_query("remote_dump_graph"), substitutions={ox.Variable("g"): from_graph})
         assert isinstance(result, ox.QueryTriples)
         data = ox.serialize(list(result), format=format or ox.RdfFormat.N_TRIPLES)
         data = data if isinstance(data, bytes) else bytes(data or b"")
@@ -296,12 +279,12 @@ class RemoteStore:
     def contains_named_graph(self, graph_name: GraphName) -> bool:
         if isinstance(graph_name, ox.DefaultGraph):
             return True
-        result = self.query("ASK { GRAPH ?g { ?s ?p ?o } }", substitutions={ox.Variable("g"): graph_name})
+        result = self.query(own_query("remote_has_graph"), substitutions={ox.Variable("g"): graph_name})
         return bool(result)
 
     def is_empty(self) -> bool:
         """Whether the server holds no quad in any graph."""
-        return not bool(self.query("ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"))
+        return not bool(self.query(own_query("remote_any_quad")))
 
     # -- writing -----------------------------------------------------------------
 
@@ -336,14 +319,13 @@ class RemoteStore:
         data = body if isinstance(body, bytes) else bytes(body or b"")
         if self._store is None or len(data) <= self.post_above:
             del data
-            self._send_update(f"INSERT DATA {{\n{data_block(quads)}}}")
+            self._send_update(insert_data(quads))
             return
         self._http.post(self._store, data, content_type="application/n-quads", writes=True)
 
     def staging_graphs(self) -> list[ox.NamedNode]:
         """Graphs named ``urn:cfkb:staging:...`` (left by an import of an earlier cfkb that staged)."""
-        # GRAPH ?g {} lists the named graphs without reading their quads (every open asks this)
-        rows = self._select(f'SELECT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }}')
+        rows = self._select(own_query("remote_staging_graphs"))
         return [row["g"] for row in rows if isinstance(row["g"], ox.NamedNode)]
 
     def drop_staging(self) -> int:
@@ -359,7 +341,7 @@ class RemoteStore:
         stale = self.staging_graphs()
         if stale:
             try:
-                self._send_update(" ;\n".join(f"DROP SILENT GRAPH {g}" for g in stale))
+                self._send_update(drop_graphs(stale))
             except (StoreError, SyntaxError) as exc:
                 raise StoreError(f"{self.url} holds {len(stale)} graph(s) of an unfinished import"
                                  f" ({STAGING_PREFIX}...) that could not be dropped ({exc}); open it once with"
@@ -378,13 +360,13 @@ class RemoteStore:
 
     def remove_graph(self, graph_name: GraphName) -> None:
         if isinstance(graph_name, ox.DefaultGraph):
-            self.update("CLEAR SILENT DEFAULT")
+            self.update(CLEAR_DEFAULT)
         else:
-            self.update(f"DROP SILENT GRAPH {graph_name}")
+            self.update(drop_graphs([graph_name]))
 
     def clear(self) -> None:
         """Remove every quad in every graph."""
-        self.update("DROP SILENT ALL")
+        self.update(DROP_ALL)
 
     def flush(self) -> None:
         """Nothing to do: the server made each write durable before answering."""
