@@ -22,23 +22,19 @@ stores satisfy :class:`cfkb.store.backend.Backend`.
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO, Union
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyoxigraph as ox
 
 from cfkb.errors import (
     QueryError,
     StoreError,
-    StoreExistsError,
     StoreLockedError,
-    StoreMissingError,
     one_line,
 )
 from cfkb.model.names import EntityIndex
@@ -46,12 +42,21 @@ from cfkb.model.vocabulary import CFKB, CFKB_NS, ONTOLOGY_GRAPH, PREFIXES, RDF
 from cfkb.store import entityindex, generations, journal
 from cfkb.store.backend import Backend, Subject, Term
 from cfkb.store.guard import check_query
-from cfkb.store.locks import MARKER, apply_lock, mark_writer, open_db, writer_active
+from cfkb.store.location import (
+    Location,
+    check_directory,
+    check_empty_server,
+    check_server,
+    is_store,
+    new_directory,
+    where,
+    write_marker,
+)
+from cfkb.store.locks import apply_lock, mark_writer, open_db, writer_active
 from cfkb.store.owntexts import own_query
 from cfkb.store.sparqltext import bind_values
 from cfkb.store.spool import Prefix, Spool
 from cfkb.store.updatetext import data_update
-from cfkb.version import __version__
 
 if TYPE_CHECKING:
     from cfkb.store.remotesettings import RemoteSettings
@@ -62,19 +67,6 @@ BULK_MIN_QUADS = 20_000
 APPLY_WAIT = 300.0
 Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
-#: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
-Location = Union[str, "os.PathLike[str]", "RemoteSettings"]
-
-
-def _where(location: Location) -> Path | RemoteSettings:
-    """A store directory, or a server's settings (the remote client is imported only for a server)."""
-    if isinstance(location, os.PathLike) or (
-            isinstance(location, str) and not location.lower().startswith(("http://", "https://"))):
-        return Path(location)
-    from cfkb.store.remotehttp import check_url
-    from cfkb.store.remotesettings import RemoteSettings
-
-    return location if isinstance(location, RemoteSettings) else RemoteSettings(check_url(str(location)))
 
 
 class KnowledgeBase:
@@ -119,11 +111,11 @@ class KnowledgeBase:
     @staticmethod
     def exists(location: Location) -> bool:
         """Whether a cfkb base is at ``location`` (a server is asked)."""
-        where = _where(location)
-        if not isinstance(where, Path):
-            with where.connect(read_only=True) as store:
+        place = where(location)
+        if not isinstance(place, Path):
+            with place.connect(read_only=True) as store:
                 return store.contains_named_graph(ONTOLOGY_GRAPH)
-        return (where / MARKER).is_file()
+        return is_store(place)
 
     @classmethod
     def create(cls, location: Location) -> KnowledgeBase:
@@ -134,26 +126,14 @@ class KnowledgeBase:
             StoreError: the path is a non-empty directory that is not a store,
                 or the server holds data that is not a cfkb base.
         """
-        path = _where(location)
+        path = where(location)
         if not isinstance(path, Path):
             return cls._create_remote(path)
-        if cls.exists(path):
-            raise StoreExistsError(f"a cfkb store already exists at {path}")
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise StoreError(f"{path} exists and is not a cfkb store; choose an empty or new path")
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            store = ox.Store(str(path / "oxigraph"))
-        except OSError as exc:
-            raise StoreError(f"cannot create a store at {path}: {exc}") from exc
-        kb = cls(store, path)
+        kb = cls(new_directory(path), path)
         try:
             kb._writer_mark = mark_writer(path)
             kb.load_ontology()
-            (path / MARKER).write_text(
-                json.dumps({"format": 1, "created_by": f"cfkb {__version__}"}, indent=2) + "\n",
-                encoding="utf-8",
-            )
+            write_marker(path)
         except BaseException:
             kb.close()
             shutil.rmtree(path, ignore_errors=True)
@@ -163,10 +143,7 @@ class KnowledgeBase:
     @classmethod
     def _create_remote(cls, settings: RemoteSettings) -> KnowledgeBase:
         store = settings.connect()
-        if store.contains_named_graph(ONTOLOGY_GRAPH):
-            raise StoreExistsError(f"a cfkb base already exists at {settings}")
-        if not store.is_empty():
-            raise StoreError(f"{settings} holds data that is not a cfkb base; use an empty dataset")
+        check_empty_server(store, settings)
         kb = cls(store, None, location=str(settings))
         kb.load_ontology()
         return kb
@@ -188,20 +165,10 @@ class KnowledgeBase:
                 damaged, or an unapplied bulk write cannot be applied (a full disk).
             RemoteError: the server cannot be reached or fails.
         """
-        path = _where(location)
+        path = where(location)
         if not isinstance(path, Path):
             return cls._open_remote(path, write=write)
-        if not cls.exists(path):
-            if path.exists():
-                raise StoreError(f"{path} is not a cfkb store (no {MARKER}); create one elsewhere with"
-                                 f" 'cfkb --store NEW_PATH init'")
-            raise StoreMissingError(f"no store at {path}; create one with: cfkb --store {shlex.quote(str(path))} init")
-        _check_marker(path)
-        db = path / "oxigraph"
-        # RocksDB would quietly create an empty database where one is missing
-        if not (db / "CURRENT").is_file():
-            raise StoreError(f"{path} is not a complete cfkb store (no database in {db.name}/);"
-                             " restore it from a backup")
+        check_directory(path)
         if write:
             kb = cls(open_db(path, write=True), path, writable=True)
             try:
@@ -218,8 +185,7 @@ class KnowledgeBase:
     def _open_remote(cls, settings: RemoteSettings, *, write: bool) -> KnowledgeBase:
         store = settings.connect(read_only=not write)
         try:
-            if not store.contains_named_graph(ONTOLOGY_GRAPH):
-                raise StoreMissingError(f"no cfkb base at {settings}; create one with 'cfkb --store {settings} init'")
+            check_server(store, settings)
             store.drop_staging()  # an orphan of a killed import must never be read as data
         except BaseException:
             store.close()
@@ -233,12 +199,12 @@ class KnowledgeBase:
         Raises:
             StoreLockedError: another process is writing to the store.
         """
-        where = _where(location)
-        if not isinstance(where, Path):
-            cls.open(where, write=True).destroy()
+        place = where(location)
+        if not isinstance(place, Path):
+            cls.open(place, write=True).destroy()
             return
-        cls.open(where, write=True).close()  # refuses while another process writes
-        shutil.rmtree(where)
+        cls.open(place, write=True).close()  # refuses while another process writes
+        shutil.rmtree(place)
 
     def destroy(self) -> None:
         """Delete this base and close it (a half-made one, when loading it failed)."""
@@ -547,16 +513,6 @@ class KnowledgeBase:
 
 _UNAPPLIED = ("the store at {path} has a committed bulk write that is not applied yet; close it and open it"
               " again to apply it")
-
-
-def _check_marker(path: Path) -> None:
-    try:
-        marker = json.loads((path / MARKER).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        marker = None
-    if not isinstance(marker, dict) or marker.get("format") != 1:
-        raise StoreError(f"{path} is not a cfkb store this version can open ({MARKER} is not cfkb's);"
-                         " check the path")
 
 
 def _damaged(exc: BaseException) -> bool:

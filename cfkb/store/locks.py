@@ -12,9 +12,9 @@ Four locks keep processes apart on one store directory:
   is applied (:mod:`cfkb.store.journal`), and shared by a reader while it
   opens, so no reader opens a half-loaded database
   (:func:`cfkb.store.journal.open_reading`).
-* The import lock: an ``flock`` on the store's :data:`MARKER` file, held by an
-  import (:mod:`cfkb.io.importer`) for as long as its spool is its own
-  (:func:`drop_stale_spool`).
+* The import lock: an ``flock`` on the store's marker file
+  (:data:`cfkb.store.location.MARKER`), held by an import (:mod:`cfkb.io.importer`)
+  for as long as its spool is its own (:func:`drop_stale_spool`).
 
 On Windows there is no ``flock``: only RocksDB's lock keeps writers apart.
 """
@@ -31,10 +31,8 @@ import pyoxigraph as ox
 
 from cfkb.errors import StoreError, StoreLockedError, one_line
 from cfkb.store.backend import Backend
+from cfkb.store.location import MARKER
 from cfkb.store.spool import SPOOL
-
-#: The file that makes a directory a cfkb store (what made it); an import holds a ``flock`` on it.
-MARKER = "cfkb.json"
 
 
 def open_db(path: Path, *, write: bool) -> Backend:
