@@ -41,7 +41,7 @@ class RemoteSettings:
     ``query``, ``update`` and ``store`` are the endpoint URLs (default: the
     URL plus ``/query``, ``/update``, ``/store``, as Oxigraph server has
     them); ``store`` may be ``""`` for a server without the Graph Store
-    Protocol. ``union_graphs``: see the module documentation.
+    Protocol. ``union_graphs``: see :mod:`cfkb.store.remote`.
     """
 
     url: str
