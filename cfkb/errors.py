@@ -213,3 +213,13 @@ class RemoteUnreachableError(RemoteError):
 
 class RemoteAuthError(RemoteError):
     """A remote SPARQL server refused the credentials (HTTP 401 or 403)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's text on one line, for a message of cfkb's own that quotes it
+    (a library's message may span several).
+
+    >>> one_line(OSError("No space\\n  left"))
+    'No space left'
+    """
+    return " ".join(str(exc).split())

@@ -192,9 +192,10 @@ def test_a_writer_killed_between_the_graph_and_the_table_leaves_a_table_that_is_
     script = textwrap.dedent(f"""
         import os, pyoxigraph as ox
         import cfkb.engine
-        from cfkb.store import core as store
-        store._WRITE_FOLLOWERS.insert(0, lambda *a: os._exit(9))
-        kb = store.KnowledgeBase.open({str(path)!r}, write=True)
+        from cfkb.store import generations
+        from cfkb.store.core import KnowledgeBase
+        generations._WRITE_FOLLOWERS.insert(0, lambda *a: os._exit(9))
+        kb = KnowledgeBase.open({str(path)!r}, write=True)
         kb.write(list(ox.parse(path={str(more)!r}, format=ox.RdfFormat.N_QUADS)))
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -29,8 +29,10 @@ import pytest
 
 from cfkb.errors import StoreError, StoreLockedError
 from cfkb.io.importer import InputFile, import_files, plan_import
-from cfkb.store import core as store_module
-from cfkb.store.core import BULK_MIN_QUADS, JOURNAL, JOURNAL_COMMIT, KnowledgeBase
+from cfkb.store import journal as journal_module
+from cfkb.store.core import BULK_MIN_QUADS, KnowledgeBase
+from cfkb.store.journal import JOURNAL, JOURNAL_COMMIT
+from cfkb.store.locks import apply_lock
 from storestate import store_state
 from test_faults import _mount_tmpfs, claims_and_batches, fill_disk, table_agrees_with_graph
 
@@ -192,19 +194,18 @@ def test_a_failing_load_that_keeps_failing_keeps_readers_out(store_path, tmp_pat
     kb.close()
     gc.collect()  # the caught error's frames still hold the store (and its lock)
 
-    def full_disk(self: KnowledgeBase) -> None:
-        self.store = FailingLoad(self.store)  # type: ignore[assignment]
-        return original(self)
+    def full_disk(path: Path, store: object) -> None:
+        return original(path, FailingLoad(store))
 
-    original = KnowledgeBase._apply_journal
-    monkeypatch.setattr(KnowledgeBase, "_apply_journal", full_disk)
+    original = journal_module.apply_journal
+    monkeypatch.setattr(journal_module, "apply_journal", full_disk)
     for write in (False, True):
         with pytest.raises(StoreError) as info:
             KnowledgeBase.open(store_path, write=write)
         assert "could not be applied" in str(info.value) and "\n" not in str(info.value)
         del info
         gc.collect()  # the wrapper's frames in the error hold the store (and its lock)
-    monkeypatch.setattr(KnowledgeBase, "_apply_journal", original)
+    monkeypatch.setattr(journal_module, "apply_journal", original)
     after, _ = claims_and_batches(store_path)
     assert len(after) == len(before[0]) + BULK
 
@@ -217,7 +218,7 @@ def test_a_full_disk_while_writing_the_journal_changes_nothing(store_path, tmp_p
             f.write(data[: len(data) // 3])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store_module, "_write_synced", full)
+    monkeypatch.setattr(journal_module, "_write_synced", full)
     with KnowledgeBase.open(store_path, write=True) as kb, pytest.raises(StoreError) as info:
         import_files(kb, _batch(tmp_path), analyst="t")
     assert str(info.value).startswith("write failed, nothing was changed")
@@ -253,7 +254,7 @@ def test_a_committed_journal_with_blank_nodes_is_applied_once(store_path, tmp_pa
 
 def test_a_reader_waits_for_a_bulk_load_in_progress(store_path):
     """The writer holds the directory lock from the commit to the end of the load."""
-    with store_module._apply_lock(store_path, exclusive=True):
+    with apply_lock(store_path, exclusive=True):
         (store_path / JOURNAL_COMMIT).write_text("{}")
         started = time.monotonic()
         with pytest.raises(StoreLockedError, match="still being written"):

@@ -109,7 +109,7 @@ def test_directories_and_missing_files_are_one_line_errors(runner, store_path, t
 
 
 def test_the_config_file_may_be_a_link_but_not_a_fifo(tmp_path):
-    from cfkb.store.remote import settings_for
+    from cfkb.store.remotesettings import settings_for
 
     real = tmp_path / "remote.toml"
     real.write_text('timeout = 5\n', encoding="utf-8")

@@ -13,7 +13,8 @@ import pytest
 
 from cfkb.io import importstream
 from cfkb.io.importer import InputFile, import_files, import_into
-from cfkb.store.core import MARKER, KnowledgeBase
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.location import MARKER
 from cfkb.store.spool import SPOOL
 from conftest import invoke
 from storestate import store_state

@@ -413,7 +413,7 @@ def _quiet_get(slots, client: str) -> None:
 # -- cfkb's own queries skip the parser, nothing else does ----------------------------------------
 
 def test_own_queries_are_known_and_nothing_else_is(monkeypatch):
-    from cfkb.store.core import KnowledgeBase as _KB  # noqa: F401  (its constants are scanned once imported)
+    from cfkb.store.owntexts import own_query
     from cfkb.workflow import queries
     from cfkb.workflow.conflicts import compile_rule, load_rules
 
@@ -424,11 +424,11 @@ def test_own_queries_are_known_and_nothing_else_is(monkeypatch):
     guard._algebra_verdict.cache_clear()
     named = queries.library()["claims_about"].text
     rule = compile_rule(load_rules()[0])
-    constant = "SELECT (COUNT(?c) AS ?n) WHERE { ?c a cfkb:Claim }"  # KnowledgeBase.claim_count's
-    for text in (named, rule, constant):
+    own = own_query("store_claim_count")  # KnowledgeBase.claim_count's
+    for text in (named, rule, own):
         assert guard.is_own(text)
         guard.check_query(text)  # no parser
-    for text in attacks("http://127.0.0.1:9/sparql") + [named + " ", constant.replace("?c", "?d")]:
+    for text in attacks("http://127.0.0.1:9/sparql") + [named + " ", own.replace("?c", "?d")]:
         assert not guard.is_own(text)
         with pytest.raises(AssertionError, match="parsed"):
             guard._algebra_verdict.__wrapped__(text)

@@ -23,7 +23,9 @@ from cfkb.errors import InputError, QueryError, RemoteAuthError, StoreError
 from cfkb.model.vocabulary import ONTOLOGY_GRAPH
 from cfkb.store.backend import Backend
 from cfkb.store.core import KnowledgeBase
-from cfkb.store.remote import STAGING_PREFIX, RemoteStore, check_url, settings_for
+from cfkb.store.remote import STAGING_PREFIX, RemoteStore
+from cfkb.store.remotehttp import check_url
+from cfkb.store.remotesettings import settings_for
 from cfkb.store.sparqltext import bind_values
 from conftest import invoke
 from oxiserver import OxigraphServer, oxigraph_binary

@@ -114,13 +114,13 @@ def test_quads_of_many_subjects_come_in_one_request_per_batch(remote):  # noqa: 
         ox.NamedNode("https://w3id.org/cfkb/ns#Claim"), None)}, key=str)[:25]
     one_by_one = sorted(str(q) for c in claims for q in store.quads_for_pattern(c, None, None, None))
     sent: list[bytes] = []
-    request = store._request
+    request = store._http.post
 
     def counting(endpoint: str, body: bytes, **kw: Any) -> Any:
         sent.append(body)
         return request(endpoint, body, **kw)
 
-    store._request = counting  # type: ignore[method-assign]
+    store._http.post = counting  # type: ignore[method-assign]
     assert sorted(str(q) for q in store.quads_for_subjects(claims, batch=10)) == one_by_one
     assert len(sent) == 3
     label = ox.NamedNode("https://w3id.org/cfkb/ns#statedOn")

@@ -32,7 +32,7 @@ class State:
     @property
     def location(self) -> Any:
         """The store directory, or a server URL with its settings from the environment."""
-        from cfkb.store.remote import parse_location
+        from cfkb.store.remotesettings import parse_location
 
         return parse_location(self.store_path, os.environ)
 

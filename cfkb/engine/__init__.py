@@ -20,7 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from cfkb.engine.common import FILE, INDEX_TABLES, on_progress, tell
-from cfkb.store.core import KnowledgeBase, add_write_follower
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.generations import add_write_follower
 
 __all__ = ["FILE", "INDEX_TABLES", "on_progress", "tell"]
 

@@ -29,7 +29,8 @@ import pyoxigraph as ox
 
 from cfkb.model.vocabulary import MARK_PREDICATES
 from cfkb.store.backend import value_of
-from cfkb.store.core import MARKS_REVISION, KnowledgeBase
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.generations import MARKS_REVISION
 
 #: predicate IRI -> column
 COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in sorted(MARK_PREDICATES)}

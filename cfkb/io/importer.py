@@ -58,8 +58,9 @@ from cfkb.model.vocabulary import (
 from cfkb.resources import data_dir
 from cfkb.store.backend import value_of
 from cfkb.store.bulk import collector_paused
-from cfkb.store.core import MARKER, KnowledgeBase, Location
-from cfkb.store.remote import RemoteSettings, is_remote
+from cfkb.store.core import KnowledgeBase
+from cfkb.store.location import MARKER, Location
+from cfkb.store.remotesettings import RemoteSettings, is_remote
 from cfkb.workflow.entities import role_types
 
 #: Which class a created entity gets, by the column that named it.

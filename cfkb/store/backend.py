@@ -44,7 +44,7 @@ def quads_of_subjects(store: object, subjects: Iterable[ox.NamedNode],
                       predicates: Iterable[ox.NamedNode] | None = None) -> Iterator[ox.Quad]:
     """The quads of many subjects (only those with one of ``predicates``, if given):
     one lookup each on the embedded store, batched requests on a server
-    (:meth:`cfkb.remote.RemoteStore.quads_for_subjects`), where a request each
+    (:meth:`cfkb.store.remote.RemoteStore.quads_for_subjects`), where a request each
     would cost a round trip each."""
     batched = getattr(store, "quads_for_subjects", None)
     if batched is not None:

@@ -6,27 +6,12 @@ everything else in the default graph. Queries see the union.
 
 Writers take the store's lock: a second writer gets :class:`StoreLockedError`
 ("store in use"). Readers open it read-only; they wait only while a bulk
-write is being applied (see below).
+write is being applied (:mod:`cfkb.store.locks`).
 
-Big additions (:meth:`KnowledgeBase.write_many`) skip RocksDB's transaction,
-which takes minutes for a million quads, and use the bulk loader behind a
-redo journal, so they stay all or nothing even under ``kill -9`` or a full
-disk:
-
-1. the quads are written to ``pending.nq`` (N-Quads) and fsynced (a
-   streamed import's claim lines are already on disk, in its spool, which
-   is completed, fsynced and renamed to ``pending.nq``: :mod:`cfkb.store.spool`);
-2. ``pending.commit`` (size and CRC of the journal) is written, fsynced and
-   renamed into place: this rename is the commit point;
-3. the bulk loader adds the journal to the database, which is flushed;
-4. ``pending.commit`` is removed, then the journal.
-
-Loading a set of quads twice gives the same store, so a journal with its
-commit file is simply loaded again by the next open, for writing or reading,
-before anything else sees the store; a journal without one is thrown away
-(the write never committed, the database was never touched). Steps 2-4 run
-under an exclusive ``flock`` on the store directory and readers take a
-shared one while they open, so no reader opens a half-loaded database.
+Big additions (:meth:`KnowledgeBase.write_many`) skip RocksDB's transaction
+and go through a redo journal and the bulk loader, all or nothing even under
+``kill -9`` or a full disk; the next open finishes a committed one
+(:mod:`cfkb.store.journal`).
 
 A location that is an ``http(s)`` URL is a shared SPARQL server instead
 (:mod:`cfkb.store.remote`); the base is then the server's whole dataset, and the
@@ -37,110 +22,51 @@ stores satisfy :class:`cfkb.store.backend.Backend`.
 
 from __future__ import annotations
 
-import errno
-import json
 import os
-import re
-import shlex
 import shutil
-import time
-import uuid
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard, Union, cast
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyoxigraph as ox
 
 from cfkb.errors import (
     QueryError,
     StoreError,
-    StoreExistsError,
     StoreLockedError,
-    StoreMissingError,
+    one_line,
 )
 from cfkb.model.names import EntityIndex
-from cfkb.model.vocabulary import (
-    CFKB,
-    CFKB_NS,
-    MARK_PREDICATES,
-    ONTOLOGY_GRAPH,
-    PREFIXES,
-    RDF,
-    RDFS,
-    SKOS,
-    STATE_GRAPH,
-)
-from cfkb.store.backend import Backend, Subject, Term, value_of
+from cfkb.model.vocabulary import CFKB, CFKB_NS, MARK_PREDICATES, ONTOLOGY_GRAPH, PREFIXES, RDF
+from cfkb.store import entityindex, generations, journal
+from cfkb.store.backend import Backend, Subject, Term
 from cfkb.store.guard import check_query
-from cfkb.store.sparqltext import bind_many, bind_values
-from cfkb.store.spool import SPOOL, Prefix, Spool
-from cfkb.version import __version__
+from cfkb.store.location import (
+    Location,
+    check_directory,
+    check_empty_server,
+    check_server,
+    is_store,
+    new_directory,
+    where,
+    write_marker,
+)
+from cfkb.store.locks import apply_lock, mark_writer, open_db, writer_active
+from cfkb.store.owntexts import own_query
+from cfkb.store.sparqltext import bind_values
+from cfkb.store.spool import Prefix, Spool
+from cfkb.store.updatetext import data_update
 
 if TYPE_CHECKING:
-    from cfkb.store.remote import RemoteSettings
+    from cfkb.store.remotesettings import RemoteSettings
 
-MARKER = "cfkb.json"
-#: The redo journal of a bulk write, and the file that commits it.
-JOURNAL = "pending.nq"
-JOURNAL_COMMIT = "pending.commit"
 #: Additions of at least this many quads go through the journal and the bulk loader.
 BULK_MIN_QUADS = 20_000
 #: How long (seconds) opening waits for a bulk write in progress to be applied.
 APPLY_WAIT = 300.0
-#: How long (seconds) a read-only open keeps trying while a live writer changes the files under it.
-BUSY_WAIT = 10.0
 Binding = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Any]
-#: Where a base is: a directory, or a SPARQL server (URL text or :class:`RemoteSettings`).
-Location = Union[str, "os.PathLike[str]", "RemoteSettings"]
-
-
-_STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
-_GENERATION = ox.NamedNode(CFKB_NS + "generation")
-MARKS_REVISION = ox.NamedNode(CFKB_NS + "marksRevision")
-
-
-_GENERATION_VALUE = re.compile(r"[0-9]{20}-[0-9a-f]{12}")
-
-
-#: How far ahead of this machine's clock a generation may be (another writer's clock).
-_GENERATION_AHEAD_NS = 86_400 * 10**9
-
-
-def _is_generation(term: object) -> TypeGuard[ox.Literal]:
-    """Whether a ``cfkb:generation`` value is one cfkb writes: nanoseconds
-    (not more than a day ahead of now: a value from the far future would be
-    the latest forever), then a random tag."""
-    return (isinstance(term, ox.Literal) and term.datatype.value == "http://www.w3.org/2001/XMLSchema#string"
-            and _GENERATION_VALUE.fullmatch(term.value) is not None
-            and int(term.value[:20]) <= time.time_ns() + _GENERATION_AHEAD_NS)
-
-
-#: What runs after every committed write that moves the generation:
-#: ``follower(kb, generation_before, added, removed, nquads)``. Layers kept
-#: beside the graph (the claim table, :mod:`cfkb.engine.table`) register
-#: here, so the store depends on none of them. A follower must not raise:
-#: the write has committed; what it keeps is stamped and rebuilt if stale.
-_WRITE_FOLLOWERS: list[Any] = []
-
-
-def add_write_follower(follower: Any) -> None:
-    """Run ``follower`` after each committed write that can change a conflict."""
-    if follower not in _WRITE_FOLLOWERS:
-        _WRITE_FOLLOWERS.append(follower)
-
-
-def _where(location: Location) -> Path | RemoteSettings:
-    """A store directory, or a server's settings (the remote client is imported only for a server)."""
-    if isinstance(location, os.PathLike) or (
-            isinstance(location, str) and not location.lower().startswith(("http://", "https://"))):
-        return Path(location)
-    from cfkb.store.remote import RemoteSettings, check_url
-
-    return location if isinstance(location, RemoteSettings) else RemoteSettings(check_url(str(location)))
 
 
 class KnowledgeBase:
@@ -166,7 +92,7 @@ class KnowledgeBase:
         self._write_failed = False
         #: a committed bulk write could not be applied: this handle must not be used any more
         self._unapplied = False
-        #: the writer's mark on the database directory (:func:`_mark_writer`), held until closing
+        #: the writer's mark on the database directory (:func:`~cfkb.store.locks.mark_writer`), held until closing
         self._writer_mark: int | None = None
         #: the ``cfkb:generation`` values the last write found (a remote write's upkeep
         #: checks that the server holds exactly those it left, and its own)
@@ -185,11 +111,11 @@ class KnowledgeBase:
     @staticmethod
     def exists(location: Location) -> bool:
         """Whether a cfkb base is at ``location`` (a server is asked)."""
-        where = _where(location)
-        if not isinstance(where, Path):
-            with where.connect(read_only=True) as store:
+        place = where(location)
+        if not isinstance(place, Path):
+            with place.connect(read_only=True) as store:
                 return store.contains_named_graph(ONTOLOGY_GRAPH)
-        return (where / MARKER).is_file()
+        return is_store(place)
 
     @classmethod
     def create(cls, location: Location) -> KnowledgeBase:
@@ -200,26 +126,14 @@ class KnowledgeBase:
             StoreError: the path is a non-empty directory that is not a store,
                 or the server holds data that is not a cfkb base.
         """
-        path = _where(location)
+        path = where(location)
         if not isinstance(path, Path):
             return cls._create_remote(path)
-        if cls.exists(path):
-            raise StoreExistsError(f"a cfkb store already exists at {path}")
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise StoreError(f"{path} exists and is not a cfkb store; choose an empty or new path")
+        kb = cls(new_directory(path), path)
         try:
-            path.mkdir(parents=True, exist_ok=True)
-            store = ox.Store(str(path / "oxigraph"))
-        except OSError as exc:
-            raise StoreError(f"cannot create a store at {path}: {exc}") from exc
-        kb = cls(store, path)
-        try:
-            kb._writer_mark = _mark_writer(path)
+            kb._writer_mark = mark_writer(path)
             kb.load_ontology()
-            (path / MARKER).write_text(
-                json.dumps({"format": 1, "created_by": f"cfkb {__version__}"}, indent=2) + "\n",
-                encoding="utf-8",
-            )
+            write_marker(path)
         except BaseException:
             kb.close()
             shutil.rmtree(path, ignore_errors=True)
@@ -229,10 +143,7 @@ class KnowledgeBase:
     @classmethod
     def _create_remote(cls, settings: RemoteSettings) -> KnowledgeBase:
         store = settings.connect()
-        if store.contains_named_graph(ONTOLOGY_GRAPH):
-            raise StoreExistsError(f"a cfkb base already exists at {settings}")
-        if not store.is_empty():
-            raise StoreError(f"{settings} holds data that is not a cfkb base; use an empty dataset")
+        check_empty_server(store, settings)
         kb = cls(store, None, location=str(settings))
         kb.load_ontology()
         return kb
@@ -254,38 +165,27 @@ class KnowledgeBase:
                 damaged, or an unapplied bulk write cannot be applied (a full disk).
             RemoteError: the server cannot be reached or fails.
         """
-        path = _where(location)
+        path = where(location)
         if not isinstance(path, Path):
             return cls._open_remote(path, write=write)
-        if not cls.exists(path):
-            if path.exists():
-                raise StoreError(f"{path} is not a cfkb store (no {MARKER}); create one elsewhere with"
-                                 f" 'cfkb --store NEW_PATH init'")
-            raise StoreMissingError(f"no store at {path}; create one with: cfkb --store {shlex.quote(str(path))} init")
-        _check_marker(path)
-        db = path / "oxigraph"
-        # RocksDB would quietly create an empty database where one is missing
-        if not (db / "CURRENT").is_file():
-            raise StoreError(f"{path} is not a complete cfkb store (no database in {db.name}/);"
-                             " restore it from a backup")
+        check_directory(path)
         if write:
-            kb = cls(_open_db(path, write=True), path, writable=True)
+            kb = cls(open_db(path, write=True), path, writable=True)
             try:
-                kb._writer_mark = _mark_writer(path)
-                kb._finish_bulk_write()
+                kb._writer_mark = mark_writer(path)
+                journal.finish_bulk_write(path, kb.store)
             except BaseException:
                 kb._write_failed = True
                 kb.close()
                 raise
             return kb
-        return cls(_open_reading(path, wait), path, writable=False)
+        return cls(journal.open_reading(path, wait, lambda p: cls.open(p, write=True).close()), path, writable=False)
 
     @classmethod
     def _open_remote(cls, settings: RemoteSettings, *, write: bool) -> KnowledgeBase:
         store = settings.connect(read_only=not write)
         try:
-            if not store.contains_named_graph(ONTOLOGY_GRAPH):
-                raise StoreMissingError(f"no cfkb base at {settings}; create one with 'cfkb --store {settings} init'")
+            check_server(store, settings)
             store.drop_staging()  # an orphan of a killed import must never be read as data
         except BaseException:
             store.close()
@@ -299,12 +199,12 @@ class KnowledgeBase:
         Raises:
             StoreLockedError: another process is writing to the store.
         """
-        where = _where(location)
-        if not isinstance(where, Path):
-            cls.open(where, write=True).destroy()
+        place = where(location)
+        if not isinstance(place, Path):
+            cls.open(place, write=True).destroy()
             return
-        cls.open(where, write=True).close()  # refuses while another process writes
-        shutil.rmtree(where)
+        cls.open(place, write=True).close()  # refuses while another process writes
+        shutil.rmtree(place)
 
     def destroy(self) -> None:
         """Delete this base and close it (a half-made one, when loading it failed)."""
@@ -325,7 +225,7 @@ class KnowledgeBase:
             if self.writable and self.path is not None and not self._write_failed:
                 self.store.flush()
         except (OSError, RuntimeError) as exc:
-            raise StoreError(f"could not finish writing the store to disk: {_one_line(exc)}") from exc
+            raise StoreError(f"could not finish writing the store to disk: {one_line(exc)}") from exc
         finally:
             del self.store
             if self._writer_mark is not None:
@@ -371,15 +271,15 @@ class KnowledgeBase:
             raise QueryError(f"SPARQL syntax error: {exc}", name) from exc
         except (ValueError, TypeError, RuntimeError) as exc:
             if _damaged(exc):
-                if not self.writable and self.path is not None and _writer_active(self.path):
+                if not self.writable and self.path is not None and writer_active(self.path):
                     raise StoreLockedError(f"store in use: another cfkb process changed the files of {self.path}"
                                            " while this query read them; run it again") from exc
-                raise StoreError(f"the store at {self.path} is damaged: {_one_line(exc)}; restore it from a"
+                raise StoreError(f"the store at {self.path} is damaged: {one_line(exc)}; restore it from a"
                                  " backup") from exc
             # pyoxigraph's word for a bound variable the query does not select, and the like
             raise QueryError(str(exc), name) from exc
         except OSError as exc:
-            raise StoreError(f"store error while querying: {_one_line(exc)}") from exc
+            raise StoreError(f"store error while querying: {one_line(exc)}") from exc
 
     def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None, *,
                plan_with_bindings: bool = False) -> list[Row]:
@@ -401,33 +301,19 @@ class KnowledgeBase:
         """Which of the given IRIs are claims in the base (one point lookup each)."""
         found = set()
         for iri in iris:
-            for _ in self.store.quads_for_pattern(ox.NamedNode(iri), _RDF_TYPE, _CLAIM_CLASS, None):
+            for _ in self.store.quads_for_pattern(ox.NamedNode(iri), RDF.type, CFKB.Claim, None):
                 found.add(iri)
                 break
         return found
 
     def claim_count(self) -> int:
-        rows = self.select("SELECT (COUNT(?c) AS ?n) WHERE { ?c a cfkb:Claim }")
+        rows = self.select(own_query("store_claim_count"))
         return int(rows[0]["n"].value)
 
     def entity_index(self) -> EntityIndex:
-        """Every named entity with its labels and types (cached until a write)."""
+        """Every named entity with its labels and types (cached until a write: :mod:`cfkb.store.entityindex`)."""
         if self._index is None:
-            index = EntityIndex()
-            for sol in self.query(
-                "SELECT ?e ?l ?alt WHERE { { ?e rdfs:label ?l } UNION { ?e skos:altLabel ?l BIND(true AS ?alt) }"
-                " FILTER(isIRI(?e)) FILTER NOT EXISTS { ?e a cfkb:Claim } }",
-                union=False,
-            ):
-                lit = sol["l"]
-                preferred = sol["alt"] is None and lit.language in (None, "en")
-                index.add(sol["e"].value, lit.value, preferred=preferred)
-            for sol in self.query("SELECT ?e ?t WHERE { ?e a ?t FILTER(?t != cfkb:Claim) }", union=False):
-                if isinstance(sol["e"], ox.NamedNode):
-                    index.types[sol["e"].value].add(sol["t"].value)
-            for q in self.store.quads_for_pattern(None, ox.NamedNode(CFKB_NS + "mergedInto"), None, None):
-                index.merged[value_of(q.subject)] = value_of(q.object)
-            self._index = index
+            self._index = entityindex.read_index(self)
         return self._index
 
     def entity_labels(self, iris: Iterable[str]) -> dict[str, str]:
@@ -437,25 +323,14 @@ class KnowledgeBase:
         iris = sorted(set(iris))
         if self._index is not None:
             return {i: self._index.labels[i] for i in iris if i in self._index.labels}
-        index = EntityIndex()
-        check_query(_LABELS_OF)
-        for start in range(0, len(iris), 500):
-            text = bind_many(_LABELS_OF, ox.Variable("e"), [ox.NamedNode(i) for i in iris[start:start + 500]])
-            try:
-                found = self.store.query(text, prefixes=dict(PREFIXES))
-            except SyntaxError as exc:
-                raise QueryError(f"SPARQL syntax error: {exc}") from exc
-            for sol in found:  # type: ignore[union-attr]
-                lit = sol["l"]
-                index.add(sol["e"].value, lit.value, preferred=sol["alt"] is None and lit.language in (None, "en"))
-        return dict(index.labels)
+        return entityindex.labels_of(self.store, iris)
 
     def predicates(self) -> dict[str, str]:
         """Local name to IRI of every claim predicate in the ontology."""
         if self._predicates is None:
             self._predicates = {
                 s["p"].value[len(CFKB_NS):] if s["p"].value.startswith(CFKB_NS) else s["p"].value: s["p"].value
-                for s in self.query("SELECT ?p WHERE { ?p a cfkb:ClaimPredicate }")
+                for s in self.query(own_query("store_claim_predicates"))
             }
         return self._predicates
 
@@ -480,34 +355,29 @@ class KnowledgeBase:
         self._invalidate()
 
     def generation(self) -> str:
-        """The generation of the base's data: it changes, in the same
+        """The generation of the base's data (:mod:`cfkb.store.generations`): it changes, in the same
         transaction, with every write that can change a conflict (so a
         claim table and the conflict index say which state of the base they belong to).
         Empty for a base no such write has touched."""
-        found = [q.object.value for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
-                 if _is_generation(q.object)]
-        return max(found) if found else ""
-
-    def damaged_generations(self) -> list[str]:
-        """Values of ``cfkb:generation`` that cfkb did not write (the next write drops them)."""
-        return [str(q.object) for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
-                if not _is_generation(q.object)]
-
-    def repair_state(self) -> int:
-        """Drop :meth:`damaged_generations` and move the base to a new generation; returns how many."""
-        damaged = [q for q in self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH)
-                   if not _is_generation(q.object)]
-        if damaged:
-            self.write(remove=damaged)
-        return len(damaged)
+        return generations.latest(self.store)
 
     def marks_revision(self) -> str:
-        """The revision of the base's grading and marking (:data:`MARK_PREDICATES`):
+        """The revision of the base's grades and markings (:data:`MARK_PREDICATES`):
         it changes, in the same transaction, with every write that keeps the
         generation but changes a grade or a marking, so a copy of them kept
         beside the graph is current when it holds both this and the generation."""
-        found = self.store.quads_for_pattern(_STATE, MARKS_REVISION, None, STATE_GRAPH)
-        return max((value_of(q.object) for q in found), default="")
+        return generations.marks_revision(self.store)
+
+    def damaged_generations(self) -> list[str]:
+        """Values of ``cfkb:generation`` that cfkb did not write (the next write drops them)."""
+        return [str(q.object) for q in generations.damaged(self.store)]
+
+    def repair_state(self) -> int:
+        """Drop :meth:`damaged_generations` and move the base to a new generation; returns how many."""
+        damaged = generations.damaged(self.store)
+        if damaged:
+            self.write(remove=damaged)
+        return len(damaged)
 
     def _next_generation(self) -> tuple[ox.Quad, list[ox.Quad]]:
         """A generation quad later than every one in the store, and those.
@@ -515,12 +385,9 @@ class KnowledgeBase:
         Values cfkb did not write (garbage a file or another program put
         there) are ignored and returned with the others, to be dropped.
         """
-        old = list(self.store.quads_for_pattern(_STATE, _GENERATION, None, STATE_GRAPH))
+        old = generations.stamps(self.store)
         self.generations_read = frozenset(q.object for q in old)
-        now = time.time_ns()
-        latest = max((int(q.object.value.split("-")[0]) for q in old if _is_generation(q.object)), default=0)
-        value = f"{max(now, latest + 1):020d}-{uuid.uuid4().hex[:12]}"
-        return ox.Quad(_STATE, _GENERATION, ox.Literal(value), STATE_GRAPH), old
+        return generations.next_stamp(old), old
 
     def write(self, add: Iterable[ox.Quad] = (), remove: Iterable[ox.Quad] = (), *,
               keeps_conflicts: bool = False) -> None:
@@ -540,37 +407,31 @@ class KnowledgeBase:
         before = None
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
-            before = max((value_of(q.object) for q in old), default="")
+            before = generations.previous(old)
             add.append(new)
-            damaged = [q for q in old if not _is_generation(q.object)]
+            damaged = [q for q in old if not generations.is_generation(q.object)]
             if remove or damaged:  # an update anyway (or a repair): drop the superseded generations with it
                 remove.extend(old)
         elif any(q.predicate.value in MARK_PREDICATES for q in (*add, *remove)):
-            old = list(self.store.quads_for_pattern(_STATE, MARKS_REVISION, None, STATE_GRAPH))
-            before = self.generation()
-            add.append(ox.Quad(_STATE, MARKS_REVISION, ox.Literal(f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"),
-                               STATE_GRAPH))
+            revision, old = generations.next_marks_revision(self.store)
+            before = self.generation()  # the followers see the generation kept, the revision moved
+            add.append(revision)
             remove.extend(old)
         try:
             if remove:
-                self.store.update(_data_update(remove, add))
+                self.store.update(data_update(remove, add))
             elif add:
                 self.store.extend(add)
         except (OSError, SyntaxError, RuntimeError) as exc:
             self._write_failed = True
             self._invalidate()
-            raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
+            raise StoreError(f"write failed, nothing was changed: {one_line(exc)}") from exc
         except BaseException:
             self._invalidate()
             raise
         self._written(add, remove)
         if before is not None:
-            self._follow(before, add, remove)
-
-    def _follow(self, before: str, add: list[ox.Quad], remove: list[ox.Quad], nquads: bytes | Prefix = b"") -> None:
-        for follower in _WRITE_FOLLOWERS:
-            with suppress(Exception):  # the write committed; a stale stamp is rebuilt later
-                follower(self, before, add, remove, nquads)
+            generations.follow(self, before, add, remove)
 
     def write_many(self, add: Iterable[ox.Quad] = (), *, nquads: bytes = b"", spool: Spool | None = None) -> None:
         """Add many quads: all of them or none, even if the process is killed.
@@ -578,7 +439,7 @@ class KnowledgeBase:
         Every bulk addition goes through here. Fewer than
         :data:`BULK_MIN_QUADS` quads (or a base not on disk) take
         :meth:`write`'s transaction; more go through the redo journal and
-        the bulk loader (see the module docs), which is many times faster
+        the bulk loader (:mod:`cfkb.store.journal`), which is many times faster
         for big batches.
 
         ``nquads`` holds more quads to add, already written as N-Quads lines
@@ -611,112 +472,44 @@ class KnowledgeBase:
                 spool.discard()
             raise StoreError(_UNAPPLIED.format(path=self.path))
         new, old = self._next_generation()
-        before = max((value_of(q.object) for q in old), default="")
+        before = generations.previous(old)
         add = [*add, new]  # the new generation comes with the batch, or not at all
         try:
             written = self._bulk_write(add, nquads, spool)
         finally:
             self._invalidate()
         if written is None:
-            self._follow(before, add, [], nquads)
+            generations.follow(self, before, add, [], nquads)
             return
         with written:  # the journal's claim lines, readable after the journal is removed
-            self._follow(before, add, [], Prefix(written, spool.size) if spool is not None else b"")
+            generations.follow(self, before, add, [], Prefix(written, spool.size) if spool is not None else b"")
 
     def _bulk_write(self, add: list[ox.Quad], nquads: bytes = b"", spool: Spool | None = None) -> BinaryIO | None:
-        """Journal, commit and apply; with a spool, the journal open for reading from its start."""
+        """Journal, commit and apply (:mod:`cfkb.store.journal`); with a spool, the journal open
+        for reading from its start."""
         assert self.path is not None
-        journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
-        data = ox.serialize(add, format=ox.RdfFormat.N_QUADS) or b""
         committed = False
         written: BinaryIO | None = None
         try:
-            if spool is None:
-                if nquads:
-                    data += nquads
-                del nquads
-                _write_synced(journal, data)
-                record = {"format": 1, "bytes": len(data), "crc32": zlib.crc32(data),
-                          # the bulk loader renames blank nodes; parsing keeps them (see _apply_journal)
-                          "blank_nodes": b"_:" in data}
-            else:
-                spooled = spool.size
-                spool.finish(data, journal)
-                written = open(journal, "rb")  # noqa: SIM115 - the caller reads it after the load
-                record = {"format": 1, "bytes": journal.stat().st_size, "crc32": spool.crc32,
-                          "blank_nodes": spool.blank_nodes}
-                if record["bytes"] != spooled + len(data):
-                    raise OSError(errno.EIO, f"the journal has {record['bytes']} bytes where"
-                                             f" {spooled + len(data)} were written")
-            del data
-            free = shutil.disk_usage(self.path).free
-            # the bulk loader's files take about half the journal's size: ask for all of it
-            if free < record["bytes"]:
-                raise OSError(errno.ENOSPC, f"No space left on device: about {record['bytes'] / 2**20:.0f} MiB"
-                                            f" needed, {free / 2**20:.0f} MiB free")
-            with _apply_lock(self.path, exclusive=True):
-                part = commit.with_name(commit.name + ".part")
-                _write_synced(part, json.dumps(record).encode("utf-8"))
-                os.replace(part, commit)
+            record, written = journal.write_journal(self.path, add, nquads, spool)
+            with apply_lock(self.path, exclusive=True):
+                journal.commit_journal(self.path, record)
                 committed = True
-                _sync_dir(self.path)
-                self._apply_journal()
+                journal.apply_journal(self.path, self.store)
         except (OSError, SyntaxError, RuntimeError, ValueError) as exc:
             if written is not None:
                 written.close()
             self._write_failed = True
             if not committed:
-                _remove(journal, commit.with_name(commit.name + ".part"))
+                journal.discard_uncommitted(self.path)
                 if spool is not None:
                     spool.discard()
-                raise StoreError(f"write failed, nothing was changed: {_one_line(exc)}") from exc
+                raise StoreError(f"write failed, nothing was changed: {one_line(exc)}") from exc
             self._unapplied = True
-            raise StoreError(f"write failed after it was committed: {_one_line(exc)}; the batch is kept in"
-                             f" {journal} and is applied, whole, the next time the store is opened"
-                             " (free some disk space first)") from exc
+            raise StoreError(f"write failed after it was committed: {one_line(exc)}; the batch is kept in"
+                             f" {self.path / journal.JOURNAL} and is applied, whole, the next time the store is"
+                             " opened (free some disk space first)") from exc
         return written
-
-    def _apply_journal(self) -> None:
-        """Load the committed journal into the database, then remove it (idempotent)."""
-        assert self.path is not None
-        journal, commit = self.path / JOURNAL, self.path / JOURNAL_COMMIT
-        try:
-            record = json.loads(commit.read_text(encoding="utf-8"))
-            size, crc = record["bytes"], record["crc32"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"the store at {self.path} has an unreadable {JOURNAL_COMMIT}: {_one_line(exc)};"
-                             " restore it from a backup") from exc
-        if not journal.is_file() or journal.stat().st_size != size or _crc32(journal) != crc:
-            raise StoreError(f"the store at {self.path} has a damaged bulk-write journal ({JOURNAL});"
-                             " restore it from a backup")
-        store = cast(ox.Store, self.store)  # only an on-disk base has a journal
-        if record.get("blank_nodes", True):
-            # parsing keeps blank node labels, so loading twice gives the same nodes
-            store.bulk_extend(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
-        else:
-            store.bulk_load(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True)
-        store.flush()
-        commit.unlink()
-        _sync_dir(self.path)
-        journal.unlink()
-
-    def _finish_bulk_write(self) -> None:
-        """On a write open: apply a committed journal, drop an uncommitted one."""
-        assert self.path is not None
-        if (self.path / SPOOL).exists():
-            _drop_stale_spool(self.path)
-        if not any((self.path / name).exists() for name in (JOURNAL, JOURNAL_COMMIT, JOURNAL_COMMIT + ".part")):
-            return
-        with _apply_lock(self.path, exclusive=True):
-            if (self.path / JOURNAL_COMMIT).exists():
-                try:
-                    self._apply_journal()
-                except (OSError, RuntimeError, SyntaxError, ValueError) as exc:
-                    raise StoreError(f"the store at {self.path} holds a committed import that could not be"
-                                     f" applied: {_one_line(exc)}; free some disk space and open it again") from exc
-            else:
-                # the writer died before committing: the database was never touched
-                _remove(self.path / JOURNAL, self.path / (JOURNAL_COMMIT + ".part"))
 
     def _invalidate(self) -> None:
         self._index = None
@@ -724,277 +517,16 @@ class KnowledgeBase:
 
     def _written(self, add: list[ox.Quad], remove: list[ox.Quad]) -> None:
         """After a committed write: the cached entity index takes the names
-        of entities the write made (so a base of 20k entities is not read
-        again after each claim); any other change to names, types or merges
-        drops it, to be read again when next asked for."""
+        of entities the write made, or is dropped (:func:`cfkb.store.entityindex.follow_write`)."""
         self._predicates = None
-        index = self._index
-        if index is None:
-            return
-        if index.grown or any(q.predicate in _NAMING or q.predicate in (_RDF_TYPE, _MERGED_INTO) for q in remove):
+        if self._index is not None and not entityindex.follow_write(self._index, self.store, add, remove):
             self._invalidate()
-            return
-        names: list[ox.Quad] = []
-        claims = {q.subject for q in add if q.predicate == _RDF_TYPE and q.object == _CLAIM_CLASS}
-        for q in add:
-            if not isinstance(q.graph_name, ox.DefaultGraph):
-                continue
-            if q.predicate == _RDF_TYPE and q.object != _CLAIM_CLASS:
-                if isinstance(q.subject, ox.NamedNode):
-                    index.types[q.subject.value].add(value_of(q.object))
-            elif q.predicate == _MERGED_INTO:
-                if value_of(q.subject) in index.merged:
-                    self._invalidate()
-                    return
-                index.merged[value_of(q.subject)] = value_of(q.object)
-            elif q.predicate in _NAMING:
-                names.append(q)
-        named: list[tuple[str, str, bool]] = []
-        preferred: set[str] = set()
-        for q in names:
-            subject, label = q.subject, q.object
-            if not isinstance(subject, ox.NamedNode) or subject in claims:
-                continue
-            if isinstance(label, ox.Literal) and index.labels.get(subject.value) == label.value:
-                continue  # its name already (an analyst's record written again with each of their acts)
-            if not isinstance(label, ox.Literal) or subject.value in index.labels \
-                    or any(True for _ in self.store.quads_for_pattern(subject, _RDF_TYPE, _CLAIM_CLASS, None)):
-                self._invalidate()  # a name for a known entity, or an odd one: read them all again
-                return
-            best = q.predicate == _LABEL and label.language in (None, "en")
-            if best and subject.value in preferred:
-                self._invalidate()  # two labels for one new entity: which one shows is the index's choice
-                return
-            if best:
-                preferred.add(subject.value)
-            named.append((subject.value, label.value, best))
-        for iri, text, best in sorted(named, key=lambda n: n[2]):  # a preferred label after the others, as it wins
-            index.add(iri, text, preferred=best)
 
-
-#: the labels of some entities (bound to ?e), as :meth:`KnowledgeBase.entity_index` reads every entity's
-_LABELS_OF = ("SELECT ?e ?l ?alt WHERE { { ?e rdfs:label ?l } UNION { ?e skos:altLabel ?l BIND(true AS ?alt) }"
-              " FILTER(isIRI(?e)) FILTER NOT EXISTS { ?e a cfkb:Claim } }")
-_RDF_TYPE, _CLAIM_CLASS, _LABEL, _MERGED_INTO = RDF.type, CFKB.Claim, RDFS.label, CFKB.mergedInto
-_NAMING = (_LABEL, SKOS.altLabel)
 
 _UNAPPLIED = ("the store at {path} has a committed bulk write that is not applied yet; close it and open it"
               " again to apply it")
 
 
-def _open_db(path: Path, *, write: bool) -> Backend:
-    db = path / "oxigraph"
-    try:
-        return ox.Store(str(db)) if write else ox.Store.read_only(str(db))
-    except OSError as exc:
-        if "lock" in str(exc).lower():
-            raise StoreLockedError(
-                f"store in use: another cfkb process is writing to {path}; try again when it has finished"
-            ) from exc
-        raise StoreError(f"cannot open the store at {path}: {_one_line(exc)}") from exc
-    except (RuntimeError, ValueError) as exc:
-        raise StoreError(f"the store at {path} is damaged and cannot be opened: {_one_line(exc)};"
-                         " restore it from a backup") from exc
-
-
-def _open_reading(path: Path, wait: float) -> Backend:
-    """Open read-only, never in the middle of a bulk write.
-
-    A committed bulk write that nobody is applying is applied first (it
-    needs the write lock, so this waits for a writer to finish).
-
-    A live writer may remove files (logs, old tables) while a read-only open
-    reads the list of them, which RocksDB reports as corruption or a missing
-    file. Such an open is tried again while the writer's mark is held (for
-    :data:`BUSY_WAIT` seconds at most, then "store in use"), and once more
-    after the writer is gone; a store that still fails to open then is damaged.
-    """
-    deadline = time.monotonic() + wait
-    busy_until = time.monotonic() + BUSY_WAIT
-    retried = False
-    while True:
-        failure: StoreError | None = None
-        with _apply_lock(path, exclusive=False, deadline=deadline):
-            if not (path / JOURNAL_COMMIT).exists():
-                try:
-                    return _open_db(path, write=False)
-                except StoreLockedError:
-                    raise
-                except StoreError as exc:
-                    failure = exc
-        if failure is not None:
-            if _writer_active(path):
-                if time.monotonic() >= busy_until:
-                    raise StoreLockedError(f"store in use: another cfkb process is writing to {path} too busily"
-                                           " to open it for reading; try again when it has finished") from failure
-            elif retried:
-                raise failure
-            else:
-                retried = True
-            time.sleep(0.01)
-            continue
-        try:
-            KnowledgeBase.open(path, write=True).close()
-        except StoreLockedError as exc:
-            if time.monotonic() >= deadline or "current process" in str(exc.__cause__):
-                raise StoreLockedError(f"store in use: an import into {path} is still being written; try again"
-                                       " when it has finished") from exc
-            time.sleep(0.05)
-
-
-def _mark_writer(path: Path) -> int | None:
-    """Mark the store as open for writing, for as long as the returned descriptor stays open.
-
-    RocksDB's own lock cannot be asked about without the risk of releasing it
-    (POSIX record locks), so the writer also holds a shared ``flock`` on the
-    database directory, which readers test (:func:`_writer_active`).
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: readers cannot tell a writer from damage
-        return None
-    fd = os.open(path / "oxigraph", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    fcntl.flock(fd, fcntl.LOCK_SH)
-    return fd
-
-
-def _writer_active(path: Path) -> bool:
-    """Whether a process holds the store open for writing (its :func:`_mark_writer`)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return False
-    try:
-        fd = os.open(path / "oxigraph", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-@contextmanager
-def _apply_lock(path: Path, *, exclusive: bool, deadline: float | None = None) -> Iterator[None]:
-    """The ``flock`` on the store directory that keeps readers out of a bulk load.
-
-    The writer holds it exclusively from the commit point until the journal
-    is applied; a reader holds it shared while it opens. ``deadline``: poll
-    until then (else block).
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no reader exclusion
-        yield
-        return
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        if deadline is None:
-            fcntl.flock(fd, mode)
-        else:
-            while True:
-                try:
-                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreLockedError(f"store in use: an import into {path} is still being written;"
-                                               " try again when it has finished") from None
-                    time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def _drop_stale_spool(path: Path) -> None:
-    """Remove an import's spool (:mod:`cfkb.store.spool`) if no import holds the store's import lock."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: left for the next import
-        return
-    fd = os.open(path / MARKER, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return  # an import is running (maybe this process's): the spool is its own
-        _remove(path / SPOOL)
-    finally:
-        os.close(fd)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _crc32(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            crc = zlib.crc32(chunk, crc)
-    return crc
-
-
-def _remove(*paths: Path) -> None:
-    for p in paths:
-        with suppress(FileNotFoundError):
-            p.unlink()
-
-
-def _check_marker(path: Path) -> None:
-    try:
-        marker = json.loads((path / MARKER).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        marker = None
-    if not isinstance(marker, dict) or marker.get("format") != 1:
-        raise StoreError(f"{path} is not a cfkb store this version can open ({MARKER} is not cfkb's);"
-                         " check the path")
-
-
 def _damaged(exc: BaseException) -> bool:
     text = str(exc)
     return text.startswith(("Corruption", "IO error")) or "No such file or directory" in text
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
-
-
-def _data_block(quads: list[ox.Quad]) -> str:
-    """Quads as the body of INSERT DATA / DELETE DATA.
-
-    Terms are written by pyoxigraph's own N-Triples serialiser, which escapes
-    every value, so no text is pasted into the update.
-    """
-    by_graph: dict[Any, list[ox.Triple]] = {}
-    for q in quads:
-        by_graph.setdefault(q.graph_name, []).append(q.triple)
-    parts = []
-    for graph, triples in by_graph.items():
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-        text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
-        parts.append(text if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{\n{text}}}\n")
-    return "".join(parts)
-
-
-def _data_update(remove: list[ox.Quad], add: list[ox.Quad]) -> str:
-    update = f"DELETE DATA {{\n{_data_block(remove)}}}"
-    if add:
-        update += f";\nINSERT DATA {{\n{_data_block(add)}}}"
-    return update
-

@@ -58,47 +58,31 @@ however big. Graphs named ``urn:cfkb:staging:...``, left by earlier versions
 of cfkb that staged, are dropped when a base is opened (:meth:`RemoteStore.drop_staging`).
 
 **Security.** Plain ``http`` is refused except to a loopback address;
-credentials come from the environment or a config file (see
-:func:`settings_for`), never from the URL or the command line, and
-redirects are not followed (they could carry the credentials elsewhere).
+credentials come from the environment or a config file
+(:mod:`cfkb.store.remotesettings`), never from the URL or the command line,
+and redirects are not followed (:mod:`cfkb.store.remotehttp`).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import os
 import re
-import socket
-import ssl
-import sys
-import weakref
-from base64 import b64encode
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
-from urllib.parse import urlencode, urlsplit
+from typing import IO, Protocol
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
 from cfkb.errors import (
-    InputError,
     QueryError,
-    RemoteAuthError,
     RemoteError,
-    RemoteUnreachableError,
     StoreError,
 )
 from cfkb.store.backend import GraphName, Object, QueryResult, Subject, Term
-from cfkb.store.sparqltext import bind_values
-
-if TYPE_CHECKING:
-    import httpx
-
-Auth = tuple[str, str] | str
-"""``(user, password)`` for HTTP Basic, or a token for ``Authorization: Bearer``."""
+from cfkb.store.owntexts import own_query
+from cfkb.store.remotehttp import Auth, HttpClient, check_url
+from cfkb.store.sparqltext import bind_many, bind_values, filter_in
+from cfkb.store.updatetext import CLEAR_DEFAULT, DROP_ALL, drop_graphs, insert_data
 
 #: Named graphs whose IRI starts with this held additions being staged (cfkb 0.x before
 #: additions went as one request); any left on a server are dropped when a base is opened.
@@ -113,167 +97,7 @@ _RESULTS_JSON = "application/sparql-results+json"
 _ACCEPT = f"{_RESULTS_JSON}, application/n-triples;q=0.9, text/turtle;q=0.8"
 
 
-def is_remote(location: object) -> bool:
-    """Whether a store location names a SPARQL server.
-
-    >>> is_remote("https://kb.example.org/cfkb"), is_remote("cfkb.store")
-    (True, False)
-    """
-    return isinstance(location, RemoteSettings) or (
-        isinstance(location, str) and location.lower().startswith(("http://", "https://")))
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str) -> str:
-    """The URL, if it is safe to send credentials and data to.
-
-    >>> check_url("http://127.0.0.1:7878/")
-    'http://127.0.0.1:7878'
-    >>> check_url("http://kb.example.org")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    cfkb.errors.InputError: refusing plain http to kb.example.org: use https (http is allowed only for loopback ...)
-
-    Raises:
-        InputError: not http(s), credentials in the URL, or plain http to a
-            host that is not loopback.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{url!r} is not an http(s) URL")
-    if parts.username or parts.password:
-        raise InputError("credentials in the store URL are not accepted; set CFKB_REMOTE_USER and "
-                         "CFKB_REMOTE_PASSWORD (or CFKB_REMOTE_TOKEN), or use the config file")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise InputError(f"refusing plain http to {parts.hostname}: use https "
-                         "(http is allowed only for loopback addresses)")
-    return url.rstrip("/")
-
-
-# -- settings ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RemoteSettings:
-    """Where a remote base is and how to talk to it. ``str()`` is the URL alone.
-
-    ``query``, ``update`` and ``store`` are the endpoint URLs (default: the
-    URL plus ``/query``, ``/update``, ``/store``, as Oxigraph server has
-    them); ``store`` may be ``""`` for a server without the Graph Store
-    Protocol. ``union_graphs``: see the module documentation.
-    """
-
-    url: str
-    query: str | None = None
-    update: str | None = None
-    store: str | None = None
-    auth: Auth | None = field(default=None, repr=False)
-    timeout: float = 60.0
-    union_graphs: tuple[str, ...] | None = None
-    cafile: str | None = None
-
-    def __str__(self) -> str:
-        return self.url
-
-    def connect(self, *, read_only: bool = False) -> RemoteStore:
-        return RemoteStore(self.url, auth=self.auth, timeout=self.timeout, query_url=self.query,
-                           update_url=self.update, store_url=self.store, union_graphs=self.union_graphs,
-                           cafile=self.cafile, read_only=read_only)
-
-
-def config_path(environ: Mapping[str, str]) -> Path:
-    """The config file: ``$CFKB_REMOTE_CONFIG``, else ``$XDG_CONFIG_HOME/cfkb/remote.toml``
-    (``~/.config/cfkb/remote.toml``)."""
-    if environ.get("CFKB_REMOTE_CONFIG"):
-        return Path(environ["CFKB_REMOTE_CONFIG"])
-    base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".config")
-    return Path(base) / "cfkb" / "remote.toml"
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    if not os.path.lexists(path):
-        return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python 3.10: the same parser, from PyPI
-        import tomli as tomllib
-    from cfkb.store.files import read_regular
-
-    data = read_regular(path, 1024 * 1024, what="config file", hint="a config file is never that long", follow=True)
-    try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:  # names a line and column, never the text
-        raise InputError(f"{path}: {exc}") from None
-
-
-def settings_for(url: str, environ: Mapping[str, str]) -> RemoteSettings:
-    """Settings for a server URL from the config file and the environment.
-
-    The config file (:func:`config_path`) is TOML: top-level keys apply to
-    every server, a table named by the server URL to that one::
-
-        timeout = 120
-        ["https://kb.example.org/cfkb"]
-        user = "alice"
-        password = "..."            # or: token = "..."
-        query = "https://kb.example.org/cfkb/sparql"
-        update = "https://kb.example.org/cfkb/update"
-        store = "https://kb.example.org/cfkb/data"
-        union_graphs = ["urn:x-arq:DefaultGraph", "https://w3id.org/cfkb/graph/ontology"]
-        cafile = "/etc/ssl/certs/our-ca.pem"
-
-    The environment overrides it: ``CFKB_REMOTE_USER`` and
-    ``CFKB_REMOTE_PASSWORD`` (HTTP Basic), ``CFKB_REMOTE_TOKEN`` (Bearer),
-    ``CFKB_REMOTE_TIMEOUT`` (seconds).
-
-    >>> s = settings_for("http://127.0.0.1:7878/", {"CFKB_REMOTE_TOKEN": "t", "HOME": "/nonexistent"})
-    >>> s.url, s.auth, s.timeout, s.query, s.union_graphs
-    ('http://127.0.0.1:7878', 't', 60.0, None, None)
-    """
-    url = check_url(url)
-    path = config_path(environ)
-    config = _read_config(path)
-    section = {k: v for k, v in config.items() if not isinstance(v, dict)}
-    section.update(config.get(url, config.get(url + "/", {})))
-    unknown = set(section) - {"user", "password", "token", "query", "update", "store", "timeout", "union_graphs",
-                              "cafile"}
-    if unknown:
-        raise InputError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
-    user = environ.get("CFKB_REMOTE_USER") or section.get("user")
-    password = environ.get("CFKB_REMOTE_PASSWORD") or section.get("password")
-    token = environ.get("CFKB_REMOTE_TOKEN") or section.get("token")
-    auth: Auth | None = None
-    if token:
-        auth = str(token)
-    elif user:
-        if password is None:
-            raise InputError(f"a user for {url} but no password: set CFKB_REMOTE_PASSWORD or 'password' in {path}")
-        auth = (str(user), str(password))
-    try:
-        timeout = float(environ.get("CFKB_REMOTE_TIMEOUT") or section.get("timeout", 60.0))
-    except ValueError:
-        raise InputError("CFKB_REMOTE_TIMEOUT must be a number of seconds") from None
-    graphs = section.get("union_graphs")
-    return RemoteSettings(url, query=section.get("query"), update=section.get("update"), store=section.get("store"),
-                          auth=auth, timeout=timeout, cafile=section.get("cafile"),
-                          union_graphs=tuple(str(g) for g in graphs) if graphs is not None else None)
-
-
-def parse_location(text: str, environ: Mapping[str, str]) -> str | RemoteSettings:
-    """A ``--store`` value as a location: a path stays text, a URL gets its settings."""
-    return settings_for(text, environ) if is_remote(text) else text
-
-
-# -- query and update text ------------------------------------------------------
+# -- query text -----------------------------------------------------------------------
 
 def _prologue(base_iri: str | None, prefixes: Mapping[str, str] | None) -> str:
     lines = [f"BASE {ox.NamedNode(base_iri)}"] if base_iri else []
@@ -282,23 +106,6 @@ def _prologue(base_iri: str | None, prefixes: Mapping[str, str] | None) -> str:
             raise QueryError(f"{prefix!r} is not a SPARQL prefix name")
         lines.append(f"PREFIX {prefix}: {ox.NamedNode(ns)}")
     return "".join(line + "\n" for line in lines)
-
-
-def data_block(quads: Iterable[ox.Quad]) -> str:
-    """Quads as the body of ``INSERT DATA`` / ``DELETE DATA``, written by pyoxigraph."""
-    by_graph: dict[Any, list[ox.Triple]] = {}
-    for q in quads:
-        by_graph.setdefault(q.graph_name, []).append(q.triple)
-    parts = []
-    for graph, triples in by_graph.items():
-        text = _ntriples(triples)
-        parts.append(text if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{\n{text}}}\n")
-    return "".join(parts)
-
-
-def _ntriples(triples: Iterable[ox.Triple]) -> str:
-    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-    return body.decode("utf-8") if isinstance(body, bytes) else str(body)
 
 
 # -- the client --------------------------------------------------------------------
@@ -344,29 +151,15 @@ class RemoteStore:
         self.union_graphs = tuple(union_graphs) if union_graphs is not None else None
         self.read_only = read_only
         self.post_above = post_above
-        headers = {"User-Agent": "cfkb"}
-        if isinstance(auth, tuple):
-            user, password = auth
-            headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
-        elif auth:
-            headers["Authorization"] = f"Bearer {auth}"
-        import httpx  # loaded by the first remote store, not by every command
-
-        # trust_env=False: no proxy, .netrc or CA bundle from the environment; redirects are
-        # never followed (they could carry the credentials elsewhere)
-        # plain http (loopback only) needs no certificates: loading the CA bundle is most of the client's set-up
-        tls = any(u is not None and u.startswith("https:") for u in (self.url, self._query, self._update, self._store))
-        self._client = httpx.Client(
-            headers=headers, timeout=timeout, follow_redirects=False, trust_env=False,
-            verify=ssl.create_default_context(cafile=cafile) if cafile else tls)
-        self._closer = weakref.finalize(self, self._client.close)
+        self._http = HttpClient(self.url, (self._query, self._update, self._store), auth=auth, timeout=timeout,
+                                cafile=cafile)
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.url!r})"
 
     def close(self) -> None:
         """Close the connections to the server."""
-        self._closer()
+        self._http.close()
 
     def __enter__(self) -> RemoteStore:
         return self
@@ -374,47 +167,6 @@ class RemoteStore:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-    # -- HTTP --------------------------------------------------------------------
-
-    def _request(self, endpoint: str, body: bytes, *, content_type: str, accept: str | None = None,
-                 writes: bool = False) -> tuple[str, bytes]:
-        """POST one request; the response's media type and body, or a cfkb error."""
-        import httpx
-
-        unsure = "; the server may or may not have applied the change" if writes else ""
-        headers = {"Content-Type": content_type}
-        if accept:
-            headers["Accept"] = accept
-        try:
-            response = self._client.post(endpoint, content=body, headers=headers)
-        except httpx.TimeoutException:
-            raise RemoteError(f"no answer from {endpoint} within {self.timeout:g}s{unsure}") from None
-        except httpx.ConnectError as exc:
-            raise RemoteUnreachableError(f"cannot reach {self.url}: {_connect_failure(exc, endpoint)}") from None
-        except httpx.TransportError as exc:
-            cause = _cause(exc, OSError)
-            reason = cause.strerror if cause is not None and cause.strerror else (str(exc) or type(exc).__name__)
-            raise RemoteError(f"lost the connection to {self.url} ({reason}){unsure}") from None
-        status = response.status_code
-        data = response.content
-        if 200 <= status < 300:
-            media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            return media, data
-        message = _first_line(data)
-        if status in (401, 403):
-            raise RemoteAuthError(
-                f"{endpoint} refused access (HTTP {status}); set CFKB_REMOTE_USER and CFKB_REMOTE_PASSWORD"
-                " (or CFKB_REMOTE_TOKEN), or the config file")
-        if 300 <= status < 400:
-            raise RemoteError(f"{endpoint} redirects to {response.headers.get('Location')}; redirects are not"
-                              " followed, give the final URL as the store")
-        if status == 404:
-            raise RemoteError(f"{endpoint}: not found (HTTP 404); is it a SPARQL endpoint? "
-                              "set the endpoint URLs in the config file")
-        if status in (400, 415, 422):
-            raise SyntaxError(f"{endpoint} rejected the request (HTTP {status}): {message}")
-        raise RemoteError(f"{endpoint} failed (HTTP {status}): {message}{unsure}")
 
     # -- reading -----------------------------------------------------------------
 
@@ -434,7 +186,7 @@ class RemoteStore:
                 form.append(("union-default-graph", ""))
             else:
                 form += [("default-graph-uri", g) for g in self.union_graphs]
-        media, data = self._request(self._query, urlencode(form).encode("utf-8"),
+        media, data = self._http.post(self._query, urlencode(form).encode("utf-8"),
                                     content_type="application/x-www-form-urlencoded", accept=_ACCEPT)
         if media in (_RESULTS_JSON, "application/json"):
             return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
@@ -448,7 +200,7 @@ class RemoteStore:
             scratch.extend(ox.parse(data, format=rdf_format))
         except SyntaxError as exc:
             raise RemoteError(f"{self._query} sent RDF that does not parse: {exc}") from None
-        return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
+        return scratch.query(own_query("remote_scratch_triples"))
 
     def _select(self, query: str, substitutions: dict[ox.Variable, Term] | None = None) -> ox.QuerySolutions:
         result = self.query(query, substitutions=substitutions)
@@ -463,14 +215,13 @@ class RemoteStore:
             if term is not None:
                 bound[ox.Variable(name)] = term
         if graph_name is None:
-            pattern = ("{ ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } "
-                       f'FILTER(!STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }}')
+            text = own_query("remote_quads_all")
         elif isinstance(graph_name, ox.DefaultGraph):
-            pattern = "?s ?p ?o"
+            text = own_query("remote_quads_default")
         else:
-            pattern = "GRAPH ?g { ?s ?p ?o }"
+            text = own_query("remote_quads_named")
             bound[ox.Variable("g")] = graph_name
-        rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ {pattern} }}", bound or None)
+        rows = self._select(text, bound or None)
         for row in rows:
             yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
 
@@ -484,21 +235,21 @@ class RemoteStore:
         never as pasted text.
         """
         wanted = sorted(set(subjects), key=lambda t: t.value)
-        # the predicates as a FILTER, not a second VALUES block: Oxigraph plans that one as a
-        # scan of each predicate (38 s for 500 claims at 100k, against 0.2 s)
-        only = "" if predicates is None else \
-            f"FILTER(?p IN ({', '.join(str(ox.NamedNode(p.value)) for p in sorted(set(predicates), key=str))}))"
+        text = own_query("remote_quads_all")
+        if predicates is not None:
+            # the predicates as a FILTER, not a second VALUES block: Oxigraph plans that one as a
+            # scan of each predicate (38 s for 500 claims at 100k, against 0.2 s)
+            text = filter_in(text, ox.Variable("p"),
+                             [ox.NamedNode(p.value) for p in sorted(set(predicates), key=str)])
         for start in range(0, len(wanted), batch):
-            block = " ".join(str(ox.NamedNode(s.value)) for s in wanted[start:start + batch])
-            rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {block} }}"
-                                f" {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }}"
-                                f' FILTER(!STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }} {only} }}')
+            rows = self._select(bind_many(text, ox.Variable("s"),
+                                          [ox.NamedNode(s.value) for s in wanted[start:start + batch]]))
             for row in rows:
                 yield ox.Quad(row["s"], row["p"], row["o"], row["g"] if row["g"] is not None else ox.DefaultGraph())
 
     def named_graphs(self) -> Iterator[ox.NamedNode | ox.BlankNode]:
         """The names of the graphs that hold quads (staging graphs of an earlier cfkb left out)."""
-        for row in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
+        for row in self._select(own_query("remote_named_graphs")):
             g = row["g"]
             if not (isinstance(g, ox.NamedNode) and g.value.startswith(STAGING_PREFIX)):
                 yield g
@@ -511,10 +262,9 @@ class RemoteStore:
         Only a triple format: what the exporter uses.
         """
         if from_graph is None or isinstance(from_graph, ox.DefaultGraph):
-            result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+            result = self.query(own_query("remote_dump_default"))
         else:
-            result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                substitutions={ox.Variable("g"): from_graph})
+            result = self.query(own_query("remote_dump_graph"), substitutions={ox.Variable("g"): from_graph})
         assert isinstance(result, ox.QueryTriples)
         data = ox.serialize(list(result), format=format or ox.RdfFormat.N_TRIPLES)
         data = data if isinstance(data, bytes) else bytes(data or b"")
@@ -529,12 +279,12 @@ class RemoteStore:
     def contains_named_graph(self, graph_name: GraphName) -> bool:
         if isinstance(graph_name, ox.DefaultGraph):
             return True
-        result = self.query("ASK { GRAPH ?g { ?s ?p ?o } }", substitutions={ox.Variable("g"): graph_name})
+        result = self.query(own_query("remote_has_graph"), substitutions={ox.Variable("g"): graph_name})
         return bool(result)
 
     def is_empty(self) -> bool:
         """Whether the server holds no quad in any graph."""
-        return not bool(self.query("ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"))
+        return not bool(self.query(own_query("remote_any_quad")))
 
     # -- writing -----------------------------------------------------------------
 
@@ -550,7 +300,7 @@ class RemoteStore:
         self._send_update(_prologue(base_iri, prefixes) + update)
 
     def _send_update(self, text: str) -> None:
-        self._request(self._update, text.encode("utf-8"), content_type="application/sparql-update", writes=True)
+        self._http.post(self._update, text.encode("utf-8"), content_type="application/sparql-update", writes=True)
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads atomically, in one request.
@@ -569,14 +319,13 @@ class RemoteStore:
         data = body if isinstance(body, bytes) else bytes(body or b"")
         if self._store is None or len(data) <= self.post_above:
             del data
-            self._send_update(f"INSERT DATA {{\n{data_block(quads)}}}")
+            self._send_update(insert_data(quads))
             return
-        self._request(self._store, data, content_type="application/n-quads", writes=True)
+        self._http.post(self._store, data, content_type="application/n-quads", writes=True)
 
     def staging_graphs(self) -> list[ox.NamedNode]:
         """Graphs named ``urn:cfkb:staging:...`` (left by an import of an earlier cfkb that staged)."""
-        # GRAPH ?g {} lists the named graphs without reading their quads (every open asks this)
-        rows = self._select(f'SELECT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), "{STAGING_PREFIX}")) }}')
+        rows = self._select(own_query("remote_staging_graphs"))
         return [row["g"] for row in rows if isinstance(row["g"], ox.NamedNode)]
 
     def drop_staging(self) -> int:
@@ -592,7 +341,7 @@ class RemoteStore:
         stale = self.staging_graphs()
         if stale:
             try:
-                self._send_update(" ;\n".join(f"DROP SILENT GRAPH {g}" for g in stale))
+                self._send_update(drop_graphs(stale))
             except (StoreError, SyntaxError) as exc:
                 raise StoreError(f"{self.url} holds {len(stale)} graph(s) of an unfinished import"
                                  f" ({STAGING_PREFIX}...) that could not be dropped ({exc}); open it once with"
@@ -611,51 +360,13 @@ class RemoteStore:
 
     def remove_graph(self, graph_name: GraphName) -> None:
         if isinstance(graph_name, ox.DefaultGraph):
-            self.update("CLEAR SILENT DEFAULT")
+            self.update(CLEAR_DEFAULT)
         else:
-            self.update(f"DROP SILENT GRAPH {graph_name}")
+            self.update(drop_graphs([graph_name]))
 
     def clear(self) -> None:
         """Remove every quad in every graph."""
-        self.update("DROP SILENT ALL")
+        self.update(DROP_ALL)
 
     def flush(self) -> None:
         """Nothing to do: the server made each write durable before answering."""
-
-
-_E = TypeVar("_E", bound=BaseException)
-
-
-def _cause(exc: BaseException, kind: type[_E]) -> _E | None:
-    """The first exception of type ``kind`` in the chain that led to ``exc``."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _connect_failure(exc: httpx.ConnectError, endpoint: str) -> str:
-    if _cause(exc, ConnectionRefusedError) is not None:
-        return "connection refused"
-    if _cause(exc, socket.gaierror) is not None:
-        return f"unknown host {urlsplit(endpoint).hostname}"
-    tls = _cause(exc, ssl.SSLError)
-    if tls is not None:
-        return f"TLS error: {tls.reason or tls}"
-    cause = _cause(exc, OSError)
-    return (cause.strerror if cause is not None and cause.strerror else str(exc)) or "connection failed"
-
-
-def _first_line(data: bytes) -> str:
-    text = data.decode("utf-8", "replace").strip()
-    try:
-        parsed = json.loads(text)
-        if isinstance(parsed, dict):
-            text = str(parsed.get("message") or parsed.get("error") or text)
-    except ValueError:
-        pass
-    line = text.splitlines()[0] if text else "(no message)"
-    return line if len(line) <= 300 else line[:297] + "..."
-
