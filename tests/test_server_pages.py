@@ -286,3 +286,27 @@ def test_new_since_the_last_visit_without_marking(client):
         assert "cfkb_seen=" not in r.headers["set-cookie"] and "cfkb_visit=" in r.headers["set-cookie"]
     finally:
         client.cookies.clear()
+
+
+def test_an_entity_page_lists_its_claims_a_page_at_a_time(client, monkeypatch):
+    from cfkb.server import data
+
+    def timeline(doc) -> list[str]:
+        return [a.get("href") for li in doc.find("ol", class_="timeline").find_all("li") for a in li.find_all("a")]
+
+    whole = parse(client.get("/entity/harakat-hoquq").text)
+    everything = timeline(whole)
+    assert len(everything) >= 5 and not whole.find_all("nav", class_="pages")
+    monkeypatch.setattr(data, "PAGE_CLAIMS", 2)
+    seen, address = [], "/entity/harakat-hoquq"
+    while address:
+        doc = parse(client.get(address).text)
+        shown = timeline(doc)
+        assert 1 <= len(shown) <= 2
+        nav = doc.find("nav", class_="pages")
+        assert f"{len(seen) + 1}–{len(seen) + len(shown)} of " in nav.text
+        seen += shown
+        later = {a.get("rel"): a.get("href") for a in nav.find_all("a")}.get("next")
+        address = f"/entity/harakat-hoquq{later}" if later else None
+    assert seen == everything  # every claim once, in date order
+    assert client.get("/entity/harakat-hoquq?page=x").status_code == 400

@@ -19,8 +19,8 @@ from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
 from cfkb.workflow.conflicts import ClaimView, Conflict, claim_views, conflict_page, conflicts_for_claims
 
-#: The most claims one entity or source page lists.
-PAGE_CLAIMS = 500
+#: The most claims a source page lists, and an entity page lists at a time (``?page=``).
+PAGE_CLAIMS = 100
 #: An entity's or a source's page lists this many of its conflicts; the dashboard, filtered, lists them all.
 PAGE_CONFLICTS = 50
 
@@ -63,6 +63,19 @@ class EntityPage:
     statements_by: int
     in_conflict: set[str] = field(default_factory=set)
     conflict_total: int = 0
+    #: which page of the claims this is (1-based), of how many
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def first(self) -> int:
+        """The number of the page's first claim (1-based)."""
+        return (self.page - 1) * PAGE_CLAIMS + 1
+
+    @property
+    def shown(self) -> int:
+        """How many claims the page shows."""
+        return sum(len(g.claims) for g in self.groups)
 
 
 @dataclass
@@ -113,8 +126,9 @@ def entity_facts(kb: KnowledgeBase, iri: str) -> list[Fact]:
     return sorted(facts, key=lambda f: (f.incoming, f.predicate, f.other))
 
 
-def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
-    """Names, facts, claims by area and election, conflicts and a timeline of one entity.
+def entity_page(kb: KnowledgeBase, iri: str, page: int = 1) -> EntityPage:
+    """Names, facts, conflicts, and claims by area and election with their
+    timeline, :data:`PAGE_CLAIMS` at a time (by date; ``page`` from 1).
 
     Raises:
         NotFoundError: no such entity.
@@ -123,7 +137,9 @@ def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
     index = kb.entity_index()
     rows = kb.select(own_query("page_claims_about"), {"entity": ox.NamedNode(iri)}, plan_with_bindings=True)
     claim_iris = list(dict.fromkeys(r["c"].value for r in rows))
-    views = claim_views(kb, claim_iris[:PAGE_CLAIMS])
+    pages = max(1, -(-len(claim_iris) // PAGE_CLAIMS))
+    page = min(page, pages)
+    views = claim_views(kb, claim_iris[(page - 1) * PAGE_CLAIMS:page * PAGE_CLAIMS])
     groups: dict[tuple[str | None, str | None], list[ClaimView]] = {}
     for v in views:
         key = (v.area.label if v.area else None, v.election.label if v.election else None)
@@ -138,7 +154,7 @@ def entity_page(kb: KnowledgeBase, iri: str) -> EntityPage:
         timeline=sorted((v for v in views if v.date), key=lambda v: (v.date or "", v.id)),
         conflicts=conflicts, claim_total=len(claim_iris),
         statements_by=len({r["c"].value for r in by}),
-        in_conflict=_claims_in_conflict(kb, entity=iri), conflict_total=conflict_total,
+        in_conflict=_claims_in_conflict(kb, entity=iri), conflict_total=conflict_total, page=page, pages=pages,
     )
 
 

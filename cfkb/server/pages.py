@@ -80,10 +80,8 @@ def dashboard(request: Request) -> Response:
     for name in ("entity", "area", "source"):
         if name in filters:
             filters[name] = expand_curie(filters[name]) or filters[name]
-    raw_page = request.query_params.get("page") or "1"
-    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
-        raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
-    view = triage.view(cfg.kb, default_marking(cfg.kb), filters, int(raw_page), DASHBOARD_PAGE,
+    number = page_number(request)
+    view = triage.view(cfg.kb, default_marking(cfg.kb), filters, number, DASHBOARD_PAGE,
                        cfg.kb.entity_index().label, seen)
     shown = {c.id: c for c in conflict_page(cfg.kb, ids=view.ids)[1]} if view.ids else {}
     view.conflicts = [shown[i] for i in view.ids]
@@ -93,8 +91,8 @@ def dashboard(request: Request) -> Response:
         "facets": {f.name: f for f in view.facets}, "filters": filters,
         "address": lambda page: triage.address(filters, page),
         "total": view.everything, "here": here, "compact": compact,
-        "cards_url": triage.address({k: v for k, v in filters.items() if k != "view"}, int(raw_page)),
-        "compact_url": triage.address({**filters, "view": "compact"}, int(raw_page)),
+        "cards_url": triage.address({k: v for k, v in filters.items() if k != "view"}, number),
+        "compact_url": triage.address({**filters, "view": "compact"}, number),
         "open_total": view.everything_open, "stats": data.stats(cfg.kb),
         "analyst": cfg.analyst, "forms": _forms(cfg, view.conflicts), "newest": triage.newest, "seen": seen,
         "new_url": triage.address({**filters, "new": "1"}), "all_url": triage.address(filters, new=None),
@@ -250,10 +248,23 @@ def _entity_iri(request: Request, kind: str) -> str:
     return iri
 
 
+def page_number(request: Request) -> int:
+    """The ``page`` the address asks for (1 when none).
+
+    Raises:
+        InputError: not a whole number from 1.
+    """
+    raw = request.query_params.get("page") or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= 10**6:
+        raise InputError(f"page must be a whole number from 1, not {raw[:40]!r}")
+    return int(raw)
+
+
 def entity(request: Request) -> Response:
-    """An entity: names (Arabic too), facts, claims by area and election, conflicts, timeline."""
+    """An entity: names (Arabic too), facts, conflicts, claims by area and election and
+    their timeline, a page of claims at a time."""
     cfg = config(request)
-    page = data.entity_page(cfg.kb, _entity_iri(request, "entity"))
+    page = data.entity_page(cfg.kb, _entity_iri(request, "entity"), page_number(request))
     return render(request, "entity.html", {"title": page.label, "nav": "", "e": page,
                                            "predicate_label": data.predicate_label,
                                            "dashboard_url": triage.address({"entity": page.iri})})
@@ -312,9 +323,7 @@ def entities(request: Request) -> Response:
     """Every entity, by name, a page at a time; filtered by type."""
     cfg = config(request)
     kind = request.query_params.get("type") or None
-    raw_page = request.query_params.get("page") or "1"
-    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
-        raise InputError(f"page must be a whole number from 1, not {raw_page[:40]!r}")
+    number = page_number(request)
     text = (request.query_params.get("q") or "").strip()
     if len(text) > 200:
         raise InputError("search text longer than 200 characters")
@@ -331,7 +340,6 @@ def entities(request: Request) -> Response:
     rows = [r for r in everything if kind in r.types] if kind else everything
     if kind and kind not in counts and not text:
         raise InputError(f"no entity has the type {kind[:60]!r}; one of {', '.join(sorted(counts))}")
-    number = int(raw_page)
     pages = max(1, -(-len(rows) // ENTITY_PAGE))
     shown = rows[(number - 1) * ENTITY_PAGE: number * ENTITY_PAGE]
     return render(request, "entities.html", {
