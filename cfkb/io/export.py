@@ -64,6 +64,7 @@ from cfkb.model.vocabulary import (
 from cfkb.store.backend import Backend, GraphName
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.owntexts import own_query
 from cfkb.store.remote import RemoteStore
 from cfkb.version import __version__
 
@@ -267,8 +268,7 @@ def _conflict_keys(kb: KnowledgeBase) -> list[_ConflictKey]:
 
 def _statuses(kb: KnowledgeBase) -> dict[str, str]:
     """The latest status each assessed conflict was given."""
-    rows = kb.select("SELECT ?c ?status ?t WHERE { ?a a cfkb:Assessment ; cfkb:assesses ?c ; cfkb:status ?status ;"
-                     " prov:endedAtTime ?t }")
+    rows = kb.select(own_query("assessment_statuses"))
     latest: dict[str, tuple[str, str]] = {}
     for r in rows:
         c, t = f"<{r['c'].value}>", r["t"].value
