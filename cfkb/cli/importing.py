@@ -133,7 +133,7 @@ def _read_inputs(files: tuple[str, ...], fmt: str | None) -> list[Any]:
 
 def _dry_run(state: State, inputs: list[Any], create_entities: bool, new_entities: bool) -> None:
     """Every check of the import, on the store (or an empty base), and nothing written."""
-    from cfkb.io.importer import plan_import
+    from cfkb.io.importplan import plan_import
 
     kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     plan = plan_import(kb, inputs, create_entities=create_entities, new_entities=new_entities)
