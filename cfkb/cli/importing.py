@@ -190,7 +190,7 @@ def _import(state: State, inputs: list[Any], create_entities: bool, verbose: boo
 
 
 def _echo_left_out(report: Any) -> None:
-    from cfkb.io.rdfio import left_out_text
+    from cfkb.io.dataonly import left_out_text
 
     if report.left_out:
         _echo_err(f"left out {left_out_text(report.left_out)} of the sending base: this base keeps its own")

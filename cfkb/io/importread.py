@@ -1,12 +1,13 @@
 """The import's reading: every file read and its rows resolved to claims, nothing checked or written.
 
 :func:`read_inputs` reads claim tables (:mod:`cfkb.io.tables`, resolved by
-:mod:`cfkb.io.resolver`) and RDF files (:mod:`cfkb.io.rdfio`) in order, so
-that a table may name the entities an RDF file before it defines, follows
-merged entities to the kept ones, and collects every problem rather than the
-first (:class:`Prepared`). :func:`created_entity_quads` gives the entities an
-import creates their class and label. The plan built on this is
-:mod:`cfkb.io.importplan`.
+:mod:`cfkb.io.resolver`) and RDF files (parsed by :mod:`cfkb.io.rdfio`,
+kept to data by :mod:`cfkb.io.dataonly`, claims read by
+:mod:`cfkb.io.rdfclaims`) in order, so that a table may name the entities an
+RDF file before it defines, follows merged entities to the kept ones, and
+collects every problem rather than the first (:class:`Prepared`).
+:func:`created_entity_quads` gives the entities an import creates their
+class and label. The plan built on this is :mod:`cfkb.io.importplan`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import pyoxigraph as ox
 
 from cfkb.errors import InputError, ParseError
 from cfkb.io.batch import InputFile, Progress, raise_problems
+from cfkb.io.dataonly import data_only
 from cfkb.io.importcheck import COLUMN_FIELDS, Origin
-from cfkb.io.rdfio import RDF_FORMATS, claims_from_quads, data_only, guess_format, locate, parse_rdf
+from cfkb.io.rdfclaims import claims_from_quads
+from cfkb.io.rdfio import RDF_FORMATS, guess_format, locate, parse_rdf
 from cfkb.io.resolver import Resolver
 from cfkb.io.tables import Row, read_rows
 from cfkb.model.terms import RoleTypes
