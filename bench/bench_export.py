@@ -103,6 +103,9 @@ def _stages(kb: KnowledgeBase, ceiling: str, workdir: Path) -> dict[str, float]:
     import gc
 
     from cfkb.io import export as ex
+    from cfkb.io.exportgraph import read_base
+    from cfkb.io.exportselect import select
+    from cfkb.io.exportwrite import block_order
     from cfkb.io.tlp import default_level, release
 
     out: dict[str, float] = {}
@@ -114,17 +117,17 @@ def _stages(kb: KnowledgeBase, ceiling: str, workdir: Path) -> dict[str, float]:
         out["read: pyoxigraph N-Triples dump"] = time.perf_counter() - t
         del data
         t = time.perf_counter()
-        graph, bnodes = ex._read(kb.store)
+        graph, bnodes = read_base(kb.store)
         out["read: dump + lines to (predicate, object) pairs per subject"] = time.perf_counter() - t
         t = time.perf_counter()
         rel = release(graph, ceiling, default_level(kb))
         out["TLP release (claims, entities)"] = time.perf_counter() - t
         t = time.perf_counter()
-        sel = ex._select(kb, graph, rel, opts, bnodes=bnodes)
+        sel = select(kb, graph, rel, opts, bnodes=bnodes)
         out["select + filter terms + group per subject"] = time.perf_counter() - t
         t = time.perf_counter()
         iri, header = ex._header(opts, rel, len(sel.claims), WHEN, ex._filters(kb, opts))
-        ex._order(sel.blocks)
+        block_order(sel.blocks)
         out["header + sort subjects"] = time.perf_counter() - t
         t = time.perf_counter()
         text = ex.write("turtle", sel.blocks, header=(iri, header))

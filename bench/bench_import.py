@@ -37,7 +37,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from cfkb.io.importer import InputFile, commit, import_files, plan_import
+from cfkb.io.importer import InputFile, commit, import_files
+from cfkb.io.importplan import plan_import
 from cfkb.model.vocabulary import CFID_NS, CFKB_NS, Claim
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.guard import using

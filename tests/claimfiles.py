@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
-from cfkb.io.rdfio import claims_from_quads
+from cfkb.io.rdfclaims import claims_from_quads
 from cfkb.model.vocabulary import MODALITIES, Claim
 from cfkb.store.core import KnowledgeBase
 

@@ -138,9 +138,9 @@ def test_conflicts_only_exports_whole_conflicts_with_their_claims(seed_kb):
 
 
 def test_accepted_view_asserts_preferred_and_uncontested_claims_only(kb):
-    from cfkb.io.export import _conflict_keys
+    from cfkb.io.exportconflicts import conflict_keys
 
-    keys = _conflict_keys(kb)
+    keys = conflict_keys(kb)
     contested = {c[1:-1] for k in keys for c in k.clashing}
     assert keys, "the seed has conflicts"
 

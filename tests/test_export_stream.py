@@ -10,7 +10,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from cfkb.io import export
+from cfkb.io import export, exportgraph
 from cfkb.io.export import FORMATS, ExportOptions, export_base
 from cfkb.model.vocabulary import CFKB, INTERNAL_GRAPHS, TLP_LEVELS
 from cfkb.store.core import KnowledgeBase
@@ -18,7 +18,7 @@ from cfkb.store.core import KnowledgeBase
 WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
 
 
-def _read_whole(store: ox.Store) -> tuple[export.Graph, bool]:
+def _read_whole(store: ox.Store) -> tuple[exportgraph.Graph, bool]:
     """The reader before: every dump held whole, then split into lines."""
     chunks = [store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())]
     for g in store.named_graphs():
@@ -29,7 +29,7 @@ def _read_whole(store: ox.Store) -> tuple[export.Graph, bool]:
                      for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
             if marks:
                 chunks.append(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES))
-    graph: export.Graph = {}
+    graph: exportgraph.Graph = {}
     bnodes = False
     for chunk in chunks:
         if not chunk:
@@ -68,19 +68,19 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("base", ["seed", "generated"])
 def test_the_graph_read_piece_by_piece_is_the_graph_read_whole(base, seed_template, generated):
     with KnowledgeBase.open(seed_template if base == "seed" else generated) as kb:
-        assert export._read(kb.store) == _read_whole(kb.store)
+        assert exportgraph.read_base(kb.store) == _read_whole(kb.store)
 
 
 def test_pieces_cut_anywhere_give_the_same_graph(generated):
     with KnowledgeBase.open(generated) as kb:
         dump = kb.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
-    expected: export.Graph = {}
+    expected: exportgraph.Graph = {}
     for line in dump.decode("utf-8").split(" .\n")[:-1]:
         s, p, o = line.split(" ", 2)
         expected.setdefault(s, []).append((p, o))
     rng = random.Random(4)
     for _ in range(5):
-        reader = export._Reader()
+        reader = exportgraph.Reader()
         at = 0
         while at < len(dump):
             step = rng.choice([1, 2, 3, 7, 64, 4096])
@@ -96,6 +96,6 @@ def test_the_export_gives_the_bytes_of_the_whole_dump_reader(base, ceiling, seed
     store = seed_template if base == "seed" else generated
     with KnowledgeBase.open(store) as kb:
         now = {f: export_base(kb, ExportOptions(format=f, ceiling=ceiling, when=WHEN)).text for f in FORMATS}
-        monkeypatch.setattr(export, "_read", _read_whole)
+        monkeypatch.setattr(export, "read_base", _read_whole)
         before = {f: export_base(kb, ExportOptions(format=f, ceiling=ceiling, when=WHEN)).text for f in FORMATS}
     assert now == before

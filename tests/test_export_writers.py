@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cfkb.io import export as ex
+from cfkb.io import exportgraph, exportjsonld, exportnanopub, exportselect, exportwrite
+from cfkb.io.tlp import NT_TYPE
 from cfkb.model.vocabulary import CFID_NS, CFKB, PREFIXES, RDF, RDFS, SCHEMA, XSD, tlp_term
 from cfkb.store.core import KnowledgeBase
 from exchange_tools import (
@@ -89,25 +91,25 @@ def test_reading_the_base_keeps_every_term_exactly(quads):
     """Lines are cut at " .\\n": literals holding dots, newlines, quotes or "_:" stay whole.
     (The store keeps some literals in canonical form, "007" as "7": compare with what it holds.)"""
     store = memory_store(quads)
-    graph, bnodes = ex._read(store)
+    graph, bnodes = exportgraph.read_base(store)
     assert {s: set(pairs) for s, pairs in graph.items()} == grouped(store)
     assert all(len(pairs) == len(set(pairs)) for pairs in graph.values())
     if any(isinstance(t, ox.BlankNode) for q in quads for t in (q.subject, q.object)):
         assert bnodes, "a base with blank nodes must say it may have them"
 
 
-def plain_turtle(blocks: ex.Graph) -> str:
+def plain_turtle(blocks: exportgraph.Graph) -> str:
     """The Turtle writer without its one-object-per-predicate shortcut."""
-    short = ex._Shortener(dict(PREFIXES))
-    out = [ex._prefix_lines(dict(PREFIXES))]
-    for s in ex._order(blocks):
+    short = exportwrite.Shortener(dict(PREFIXES))
+    out = [exportwrite.prefix_lines(dict(PREFIXES))]
+    for s in exportwrite.block_order(blocks):
         by_p: dict[str, list[str]] = {}
         for p, o in blocks[s]:
             by_p.setdefault(p, []).append(o)
         preds = sorted(by_p)
-        if ex.NT_TYPE in preds:
-            preds.remove(ex.NT_TYPE)
-            preds.insert(0, ex.NT_TYPE)
+        if NT_TYPE in preds:
+            preds.remove(NT_TYPE)
+            preds.insert(0, NT_TYPE)
         parts = [f"{short(p)} {', '.join(sorted({short(o) for o in by_p[p]}))}" for p in preds]
         joined = " ;\n    ".join(parts)
         out.append(f"\n{short(s)} {joined} .\n")
@@ -131,28 +133,28 @@ def test_turtle_is_the_same_graph_in_pyoxigraph_and_rdflib_and_the_same_bytes_as
 @given(quads=quad_sets())
 def test_jsonld_gives_the_bytes_of_rdflibs_serialiser(quads):
     blocks = ex.read_graph(memory_store(quads))
-    header = ("<https://w3id.org/cfkb/id/export/x>", [(ex.NT_TYPE, f"<{NS}Export>")])
-    ours = ex._jsonld(blocks, header, dict(PREFIXES))
+    header = ("<https://w3id.org/cfkb/id/export/x>", [(NT_TYPE, f"<{NS}Export>")])
+    ours = exportjsonld.write_jsonld(blocks, header, dict(PREFIXES))
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(ex, "_jsonld_nodes", lambda *args: None)  # rdflib's serialiser, as before
-        theirs = ex._jsonld(blocks, header, dict(PREFIXES))
-        again = ex._jsonld(blocks, header, dict(PREFIXES))
+        m.setattr(exportjsonld, "jsonld_nodes", lambda *args: None)  # rdflib's serialiser, as before
+        theirs = exportjsonld.write_jsonld(blocks, header, dict(PREFIXES))
+        again = exportjsonld.write_jsonld(blocks, header, dict(PREFIXES))
     assert ours == theirs == again, "blank nodes keep their labels on either path"
 
 
 def test_jsonld_takes_rdflibs_own_path_for_what_it_treats_specially():
     plain = {"<urn:a>": [(f"<{NS}leads>", "<urn:b>"), (f"<{NS}quote>", "_:b1")]}
-    assert json.loads(json.dumps(ex._jsonld_nodes(plain, None, dict(PREFIXES)))) == [
+    assert json.loads(json.dumps(exportjsonld.jsonld_nodes(plain, None, dict(PREFIXES)))) == [
         {"@id": "urn:a", "cfkb:leads": {"@id": "urn:b"}, "cfkb:quote": {"@id": "_:b1"}}, {"@id": "_:b1"}]
     for blocks in ({"<urn:a>": [(f"<{RDF.first.value}>", "<urn:b>")]},  # RDF lists
-                   {"<urn:a>": [(ex.NT_TYPE, '"not an IRI"')]},
+                   {"<urn:a>": [(NT_TYPE, '"not an IRI"')]},
                    {"<urn:a>": [(f"<{NS}negated>", '"false"^^<http://www.w3.org/2001/XMLSchema#boolean>'),
                                 (f"<{NS}negated>", '"true"^^<http://www.w3.org/2001/XMLSchema#boolean>')]}):
-        assert ex._jsonld_nodes(blocks, None, dict(PREFIXES)) is None
+        assert exportjsonld.jsonld_nodes(blocks, None, dict(PREFIXES)) is None
 
 
 def test_a_subject_left_without_triples_writes_no_block():
-    blocks = {"<urn:a>": [], "<urn:b>": [(ex.NT_TYPE, "<urn:c>")]}
+    blocks = {"<urn:a>": [], "<urn:b>": [(NT_TYPE, "<urn:c>")]}
     for fmt in ("turtle", "trig"):
         text = ex.write(fmt, blocks)
         assert "urn:a" not in text
@@ -203,16 +205,16 @@ def test_tricky_literals_read_back_the_same_in_every_tool(tricky_exports, tmp_pa
 
 
 def test_nanopubs_do_not_depend_on_the_order_claims_come_in(tricky_kb):
-    graph, bnodes = ex._read(tricky_kb.store)
+    graph, bnodes = exportgraph.read_base(tricky_kb.store)
     from cfkb.io.tlp import release
 
     rel = release(graph, "GREEN", "AMBER")
-    sel = ex._select(tricky_kb, graph, rel, ex.ExportOptions(), bnodes=bnodes)
+    sel = exportselect.select(tricky_kb, graph, rel, ex.ExportOptions(), bnodes=bnodes)
     opts = ex.ExportOptions(format="trig", profile="nanopub", exporter="Exporter")
     header = ex._header(opts, rel, len(sel.claims), WHEN, {})
     for fmt in ("trig", "nq"):
-        one = ex._nanopub(fmt, header[0], header[1], sel.blocks, set(sel.claims), WHEN, opts)
-        other = ex._nanopub(fmt, header[0], header[1], dict(reversed(list(sel.blocks.items()))),
+        one = exportnanopub.write_nanopub(fmt, header[0], header[1], sel.blocks, set(sel.claims), WHEN, opts)
+        other = exportnanopub.write_nanopub(fmt, header[0], header[1], dict(reversed(list(sel.blocks.items()))),
                             set(sorted(sel.claims, reverse=True)), WHEN, opts)
         assert one == other
 

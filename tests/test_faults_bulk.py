@@ -28,7 +28,8 @@ import pyoxigraph as ox
 import pytest
 
 from cfkb.errors import StoreError, StoreLockedError
-from cfkb.io.importer import InputFile, import_files, plan_import
+from cfkb.io.importer import InputFile, import_files
+from cfkb.io.importplan import plan_import
 from cfkb.store import journal as journal_module
 from cfkb.store.core import BULK_MIN_QUADS, KnowledgeBase
 from cfkb.store.journal import JOURNAL, JOURNAL_COMMIT

@@ -133,7 +133,7 @@ def _read_inputs(files: tuple[str, ...], fmt: str | None) -> list[Any]:
 
 def _dry_run(state: State, inputs: list[Any], create_entities: bool, new_entities: bool) -> None:
     """Every check of the import, on the store (or an empty base), and nothing written."""
-    from cfkb.io.importer import plan_import
+    from cfkb.io.importplan import plan_import
 
     kb = state.kb() if KnowledgeBase.exists(state.location) else KnowledgeBase.memory()
     plan = plan_import(kb, inputs, create_entities=create_entities, new_entities=new_entities)
@@ -190,7 +190,7 @@ def _import(state: State, inputs: list[Any], create_entities: bool, verbose: boo
 
 
 def _echo_left_out(report: Any) -> None:
-    from cfkb.io.rdfio import left_out_text
+    from cfkb.io.dataonly import left_out_text
 
     if report.left_out:
         _echo_err(f"left out {left_out_text(report.left_out)} of the sending base: this base keeps its own")

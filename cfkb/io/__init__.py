@@ -1,10 +1,16 @@
 """What goes in and out of the base: files, tables, imports, exports, reports.
 
-Readers (:mod:`~cfkb.io.tables`, :mod:`~cfkb.io.rdfio`), rows made claims
-(:mod:`~cfkb.io.resolver`), the import
-(:mod:`~cfkb.io.importer`, :mod:`~cfkb.io.importstream`, :mod:`~cfkb.io.batch`,
+Readers (:mod:`~cfkb.io.tables`, :mod:`~cfkb.io.rdfio`, with
+:mod:`~cfkb.io.dataonly` keeping an import to data and
+:mod:`~cfkb.io.rdfclaims` reading claims out of RDF), rows made claims
+(:mod:`~cfkb.io.resolver`), the import (:mod:`~cfkb.io.importer`; reading
+:mod:`~cfkb.io.importread`, the plan :mod:`~cfkb.io.importplan`,
+:mod:`~cfkb.io.importstream`, :mod:`~cfkb.io.batch`,
 :mod:`~cfkb.io.importcheck`, :mod:`~cfkb.io.partner`), TLP release rules
-(:mod:`~cfkb.io.tlp`), the export and the report (:mod:`~cfkb.io.export`,
-:mod:`~cfkb.io.report`) and output that cannot attack its reader
-(:mod:`~cfkb.io.output`).
+(:mod:`~cfkb.io.tlp`), the export (:mod:`~cfkb.io.export`; reading the base
+:mod:`~cfkb.io.exportgraph`, choosing :mod:`~cfkb.io.exportselect` and
+:mod:`~cfkb.io.exportconflicts`, writing :mod:`~cfkb.io.exportwrite`,
+:mod:`~cfkb.io.exportjsonld` and :mod:`~cfkb.io.exportnanopub`, options
+:mod:`~cfkb.io.exportoptions`), the report (:mod:`~cfkb.io.report`) and
+output that cannot attack its reader (:mod:`~cfkb.io.output`).
 """

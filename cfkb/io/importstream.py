@@ -7,7 +7,7 @@ spool in the store directory (:mod:`cfkb.store.spool`), :data:`CHUNK_ROWS` rows
 at a time; a chunk's claims, rows and check are dropped before the next is
 read. What stays for the whole import is the entity index, the claims'
 IRIs (to tell repeats apart) and the problems found: every problem of every
-chunk is reported at once, as by :func:`cfkb.io.importer.plan_import`. Nothing
+chunk is reported at once, as by :func:`cfkb.io.importplan.plan_import`. Nothing
 reaches the base before :func:`commit_stream`, whose journal commit is the
 one commit point; on any problem the spool is removed and the store's files
 are as they were.
@@ -81,7 +81,7 @@ class StreamPlan:
     name_variants: list[tuple[str, str, str]] = field(default_factory=list)
     #: the base's generation when planned (none: not read)
     generation: str | None = None
-    #: as in :class:`cfkb.io.importer.Plan`: a table import brings no other quads
+    #: as in :class:`cfkb.io.importplan.Plan`: a table import brings no other quads
     created: list[ox.Quad] = field(default_factory=list)
     rest: list[ox.Quad] = field(default_factory=list)
 
@@ -173,7 +173,7 @@ def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, 
 
     Raises:
         InputError: every problem found, located as by
-            :func:`cfkb.io.importer.plan_import`; the spool is removed.
+            :func:`cfkb.io.importplan.plan_import`; the spool is removed.
     """
 
     assert kb.path is not None

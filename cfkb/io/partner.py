@@ -18,7 +18,8 @@ import pyoxigraph as ox
 
 from cfkb.engine.index import open_index
 from cfkb.io.batch import ImportReport, InputFile
-from cfkb.io.importer import import_files, prepare
+from cfkb.io.importer import import_files
+from cfkb.io.importread import prepare
 from cfkb.model.terms import partner_iri
 from cfkb.model.vocabulary import CFID_NS, CFKB, PROV, RDF, XSD, content_hash
 from cfkb.store.core import KnowledgeBase

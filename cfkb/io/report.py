@@ -16,6 +16,7 @@ from cfkb.io.export import ExportOptions, export_base, turtle
 from cfkb.io.tlp import normalise
 from cfkb.model.vocabulary import CFKB, ONTOLOGY_GRAPH, PROV, RDF, RDFS
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.owntexts import own_query
 from cfkb.workflow.conflicts import ClaimView, Conflict, _statuses, claim_views, conflict_triples, find_conflicts
 from cfkb.workflow.decisions import display_time, history
 from cfkb.workflow.records import source_records
@@ -28,7 +29,7 @@ def conflicts_turtle(found: Sequence[Conflict]) -> str:
 # -- the briefing --------------------------------------------------------------
 
 def _timeline(kb: KnowledgeBase) -> list[ClaimView]:
-    rows = kb.select("SELECT ?c ?d WHERE { ?c a cfkb:Claim ; cfkb:statedOn ?d } ORDER BY ?d ?c")
+    rows = kb.select(own_query("claims_by_date"))
     return claim_views(kb, [r["c"].value for r in rows])
 
 

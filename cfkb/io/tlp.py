@@ -8,7 +8,7 @@ Several markings on one node (in any graph) count as the strictest, and so
 do several values of the base's default.
 
 :func:`release` decides, for a ceiling, which nodes of the base an export may
-carry. It works on the N-Triples strings of terms (see :mod:`cfkb.io.export`), so
+carry. It works on the N-Triples strings of terms (see :mod:`cfkb.io.exportgraph`), so
 that it can run over a whole base without building term objects.
 
 Spec: https://www.first.org/tlp/
@@ -267,7 +267,7 @@ def release(graph: Graph, ceiling: str, default: str) -> Release:
     it names (subject, object, speaker, outlet, document, area, election)
     may leave too. An entity leaves when its marking is within the ceiling,
     unless it is mentioned only by withheld claims (its presence would hint at
-    them). Blank nodes follow whatever refers to them (see :mod:`cfkb.io.export`).
+    them). Blank nodes follow whatever refers to them (see :mod:`cfkb.io.exportselect`).
     """
     ceiling = effective_ceiling(ceiling)
     rel = Release(ceiling=ceiling, default=default)
