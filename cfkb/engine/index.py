@@ -249,6 +249,10 @@ def _undo_candidates(con: duckdb.DuckDBPyConnection, new: set[str]) -> set[str]:
 
 # -- reading it ----------------------------------------------------------------
 
+#: the conflicts with a claim by a source or in it: speaker, outlet or cited document (bound three times)
+_BY_SOURCE = ("SELECT id FROM conflict_members WHERE outlet = ? OR who = ?"
+              " OR claim IN (SELECT iri FROM claims WHERE cited = ?)")
+
 @dataclass
 class Listed:
     """One conflict as the index lists it."""
@@ -296,12 +300,11 @@ class ConflictIndex:
         """
         where: list[str] = []
         params: list[Any] = []
-        member = "SELECT m.id FROM conflict_members m JOIN claims x ON x.iri = m.claim WHERE "
         if entity:
             where.append("k.id IN (SELECT id FROM conflict_entities WHERE e = ?)")
             params.append(entity)
         if source:
-            where.append(f"k.id IN ({member} x.outlet = ? OR x.who = ? OR x.cited = ?)")
+            where.append(f"k.id IN ({_BY_SOURCE})")
             params += [source, source, source]
         if claims is not None:
             where.append("k.id IN (SELECT id FROM conflict_members WHERE claim IN (SELECT unnest(?::VARCHAR[])))")
@@ -382,8 +385,7 @@ class ConflictIndex:
         if entity is not None:
             ids, value = "SELECT id FROM conflict_entities WHERE e = ?", [entity]
         else:
-            ids = ("SELECT m.id FROM conflict_members m JOIN claims x ON x.iri = m.claim"
-                   " WHERE x.outlet = ? OR x.who = ? OR x.cited = ?")
+            ids = _BY_SOURCE
             value = [source, source, source]
         return {r[0] for r in self.con.execute(
             f"SELECT DISTINCT claim FROM conflict_members WHERE id IN ({ids})", value).fetchall()}

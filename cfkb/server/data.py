@@ -19,8 +19,10 @@ from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
 from cfkb.workflow.conflicts import ClaimView, Conflict, claim_views, conflict_page, conflicts_for_claims
 
-#: The most claims a source page lists, and an entity page lists at a time (``?page=``).
+#: The claims an entity page lists at a time (``?page=``).
 PAGE_CLAIMS = 100
+#: The most claims a source page lists and sums up (its track record).
+SOURCE_CLAIMS = 500
 #: An entity's or a source's page lists this many of its conflicts; the dashboard, filtered, lists them all.
 PAGE_CONFLICTS = 50
 
@@ -170,7 +172,7 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
     for r in rows:
         roles.setdefault(r["c"].value, set()).add(r["how"].value)
     claim_iris = list(roles)
-    views = claim_views(kb, claim_iris[:PAGE_CLAIMS])
+    views = claim_views(kb, claim_iris[:SOURCE_CLAIMS])
     conflict_total, conflicts = conflict_page(kb, source=iri, limit=PAGE_CONFLICTS)
     dates = sorted(v.date for v in views if v.date)
     return SourcePage(
