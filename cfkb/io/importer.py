@@ -33,7 +33,7 @@ from cfkb.io.importstream import StreamPlan, commit_stream, plan_stream, streams
 from cfkb.resources import data_dir
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
-from cfkb.store.location import MARKER, Location
+from cfkb.store.location import MARKER, Location, check_directory
 from cfkb.store.remotesettings import RemoteSettings, is_remote
 
 
@@ -122,7 +122,7 @@ def import_lock(path: Location) -> Iterator[None]:
         yield
         return
     assert not isinstance(path, RemoteSettings)  # a server's settings are remote, handled above
-    KnowledgeBase.open(path).close()  # a clear error if there is no store
+    check_directory(Path(path))  # a clear error if there is no store (the open that follows checks it all)
     fd = os.open(Path(path) / MARKER, os.O_RDONLY)
     try:
         try:
