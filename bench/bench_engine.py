@@ -107,21 +107,21 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
         import datetime as dt
 
         from bench.generate import BUSY_GROUPS, PROVINCES, iri
-        from cfkb.engine import table as table_module
+        from cfkb.engine import upkeep as upkeep_module
         from cfkb.engine.index import open_index
         from cfkb.model.vocabulary import Claim
         from cfkb.store.core import KnowledgeBase
         from cfkb.workflow.conflicts import conflicts_for_claims, load_rules, rows_involving
 
         upkeep: list[float] = []
-        follow = table_module.follow_write
+        follow = upkeep_module.follow_write
 
         def timed(*args, **kw):
             t = time.perf_counter()
             follow(*args, **kw)
             upkeep.append(time.perf_counter() - t)
 
-        table_module.follow_write = timed
+        upkeep_module.follow_write = timed
         times: list[float] = []
         rule_times: list[float] = []
         writes: list[float] = []
@@ -151,18 +151,18 @@ def _run(engine: str, store: str, seed: int, busy: float) -> dict:
                    rules_max=max(rule_times), rules_median=sorted(rule_times)[len(rule_times) // 2])
     elif engine == "batch":
         from bench.generate import generate
-        from cfkb.engine import table as table_module
+        from cfkb.engine import upkeep as upkeep_module
         from cfkb.store.core import KnowledgeBase
 
         upkeep: list[float] = []
-        follow = table_module.follow_write
+        follow = upkeep_module.follow_write
 
         def timed(*args, **kw):
             t = time.perf_counter()
             follow(*args, **kw)
             upkeep.append(time.perf_counter() - t)
 
-        table_module.follow_write = timed
+        upkeep_module.follow_write = timed
         from cfkb.engine.index import open_index
 
         ds = generate(10_000, seed=seed + 1000)

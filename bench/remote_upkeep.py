@@ -21,8 +21,8 @@ import time
 from typing import Any
 
 from bench.generate import PROVINCES, iri
-from cfkb.engine import remote as upkeep
-from cfkb.engine import table as table_module
+from cfkb.engine import remote as remote_upkeep
+from cfkb.engine import upkeep as local_upkeep
 from cfkb.engine.index import open_index
 from cfkb.model.vocabulary import Claim
 from cfkb.store.core import KnowledgeBase
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return original(self, *a, **kw)
 
     RemoteStore._request = counted  # type: ignore[method-assign]
-    follow = upkeep.follow_remote_write
+    follow = remote_upkeep.follow_remote_write
     timing: dict[str, float] = {}
 
     def timed_follow(*a: Any, **kw: Any) -> None:
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             timing["upkeep"] = time.perf_counter() - t
             timing["upkeep_requests"] = sent[0] - n
 
-    local_follow = table_module.follow_write
+    local_follow = local_upkeep.follow_write
 
     def timed_local_follow(*a: Any, **kw: Any) -> None:
         t = time.perf_counter()
@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             timing["upkeep"] = time.perf_counter() - t
             timing["upkeep_requests"] = 0
 
-    upkeep.follow_remote_write = timed_follow  # type: ignore[assignment]
-    table_module.follow_write = timed_local_follow  # type: ignore[assignment]
+    remote_upkeep.follow_remote_write = timed_follow  # type: ignore[assignment]
+    local_upkeep.follow_write = timed_local_follow  # type: ignore[assignment]
     day = dt.date.fromisoformat(args.day)
     with KnowledgeBase.open(args.url, write=True) as kb:
         with open_index(kb) as index:  # current before the first write

@@ -383,7 +383,7 @@ def test_the_tables_log_is_folded_in_before_it_grows_long(store_path):
     import datetime as dt
 
     from cfkb.engine.index import open_index
-    from cfkb.engine.table import LOG_LIMIT
+    from cfkb.engine.upkeep import LOG_LIMIT
     from cfkb.model.vocabulary import Claim
 
     path = store_path

@@ -333,17 +333,17 @@ def test_a_server_killed_during_a_write_gives_one_error_then_a_correct_table(run
 def test_a_table_read_while_another_client_writes_is_not_stored(remote, cache, monkeypatch):  # noqa: F811 - the fixture imported above
     import cfkb.engine.table as table_module
 
-    small = table_module._small_tables
+    small = table_module.small_tables
     foreign = generate(20, seed=17, noise_share=0.3)
 
     def interleaved(con: Any, store: Any) -> None:
         # the facts are read; another client writes before the small tables are
         other = KnowledgeBase(RemoteStore(remote), None, location="another client")
         other.write(list(foreign.quads()))
-        monkeypatch.setattr(table_module, "_small_tables", small)
+        monkeypatch.setattr(table_module, "small_tables", small)
         small(con, store)
 
-    monkeypatch.setattr(table_module, "_small_tables", interleaved)
+    monkeypatch.setattr(table_module, "small_tables", interleaved)
     kb = KnowledgeBase.open(remote)
     try:
         path = table_path(kb)

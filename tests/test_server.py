@@ -396,6 +396,7 @@ def test_search_lists_partial_and_ambiguous_matches(client):
 def test_editor_lists_named_queries_and_runs_one_with_a_bound_parameter(client):
     doc = html(client.get("/query"))
     names = [a.text for a in doc.find("aside").find_all("a")]
+    assert doc.find("textarea").text.startswith("# Claims in the base, newest first SELECT ?claim")
     assert {"claims_about", "sources", "lists_per_area"} <= set(names)
     form = html(client.get("/query?name=claims_about"))
     assert form.find("input", name="p.entity") and not form.find_all("table")

@@ -213,3 +213,17 @@ def test_a_new_stake_counts_at_once_in_the_process_that_wrote_it(kb):
     after = Stakes(kb)
     after.preload()
     assert interest(after, speaker, group, label=index.label) == "Nouri al-Maliki leads Kataib Hezbollah"
+
+
+def test_the_stake_queries_list_the_stake_relations():
+    """The stake queries name the relations in their own VALUES blocks: those are the same as
+    STAKE_RELATIONS, which the claim table's read of the edges uses."""
+    import re
+
+    from cfkb.store.owntexts import own_query
+    from cfkb.workflow.stakes import STAKE_RELATIONS
+
+    for name in ("stake_step_claimed", "stake_step_gazetteer", "stake_gazetteer_edges"):
+        block = re.search(r"VALUES \?p \{([^}]*)\}", own_query(name))
+        assert block is not None, name
+        assert block.group(1).split() == [f"cfkb:{r}" for r in STAKE_RELATIONS], name

@@ -5,7 +5,9 @@ the workflow and the importer read it. :mod:`cfkb.engine.shapes` loads the
 rules from the SHACL shapes and compiles them to SPARQL;
 :mod:`cfkb.engine.table` keeps a DuckDB file with one row per reified
 statement (claims and gazetteer background statements) in the store
-directory, stamped with the base's generation; :mod:`cfkb.engine.rules` runs
+directory, stamped with the base's generation, its rows read out of the
+graph by :mod:`cfkb.engine.facts` and kept current after each write by
+:mod:`cfkb.engine.upkeep`; :mod:`cfkb.engine.rules` runs
 each rule's executable form (``shapes/*.sql``) over it, with the same rows as
 the compiled SHACL-SPARQL; :mod:`cfkb.engine.index` keeps every conflict in
 the same file, current after every write.
@@ -57,7 +59,7 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
 
         follow_remote_write(kb, before, add, remove, also=also)
     else:
-        from cfkb.engine.table import follow_write
+        from cfkb.engine.upkeep import follow_write
 
         follow_write(kb, before, add, remove, also=also)
 

@@ -26,7 +26,7 @@ claim table, or the compiled SPARQL where the SQL forms cannot read the base
 exactly), and a rule change is logged as the reason.
 
 Every write keeps it current in the same DuckDB transaction as the claim
-table (:func:`follow`, called by :func:`cfkb.engine.table.follow_write`): a
+table (:func:`follow`, called by :func:`cfkb.engine.upkeep.follow_write`): a
 write that only adds statements is a delta over the new rows, however many;
 any other write (an entity merge, a change to the areas or the predicate
 kinds) runs the rules again over the whole table.

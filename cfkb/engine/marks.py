@@ -184,7 +184,7 @@ def follow_alone(kb: KnowledgeBase, path: Path, generation: str, moved: tuple[st
     """Bring the table file at ``path`` along a write that kept the
     generation and moved the marks revision (``moved``: before, after).
     Any failure leaves the old stamp, and the next read makes it again."""
-    from cfkb.engine.table import upkeep_connection
+    from cfkb.engine.upkeep import upkeep_connection
 
     con = upkeep_connection(path, small_write=True)
     if con is None:

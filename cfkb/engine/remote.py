@@ -3,7 +3,7 @@
 A base on a shared SPARQL server keeps its claim table in the user's cache
 (:func:`cfkb.engine.table.table_path`), stamped with the server's
 generation. After a write made through cfkb, :func:`follow_remote_write`
-brings it along as :func:`cfkb.engine.table.follow_write` does for a base on
+brings it along as :func:`cfkb.engine.upkeep.follow_write` does for a base on
 disk, with two differences that a server imposes:
 
 * the statements the write touched and that the table held (or that lost
@@ -32,24 +32,9 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.engine.table import (
-    _CLAIM,
-    _INCLUDES,
-    _TYPE,
-    FIELDS,
-    KIND_CLASSES,
-    SCHEMA,
-    SMALL_WRITE,
-    Also,
-    _load_facts,
-    _read_lines,
-    _small_tables,
-    _stamp,
-    replace_rows,
-    table_path,
-    upkeep_connection,
-    written_facts,
-)
+from cfkb.engine.facts import CLAIM, FIELDS, INCLUDES, KIND_CLASSES, TYPE, load_facts, read_lines, small_tables
+from cfkb.engine.table import SCHEMA, stamp, table_path
+from cfkb.engine.upkeep import SMALL_WRITE, Also, replace_rows, upkeep_connection, written_facts
 from cfkb.model.vocabulary import CFKB_NS, STATE_GRAPH
 from cfkb.store.backend import quads_of_subjects, value_of
 from cfkb.store.bulk import collector_paused
@@ -60,7 +45,7 @@ log = logging.getLogger("cfkb.engine")
 _STATE = ox.NamedNode("https://w3id.org/cfkb/id/base")
 _GENERATION = ox.NamedNode(CFKB_NS + "generation")
 #: the predicates the claim table reads, fetched again for the statements a write touched
-_READ = (*(ox.NamedNode(p) for p in FIELDS), _TYPE)
+_READ = (*(ox.NamedNode(p) for p in FIELDS), TYPE)
 
 
 def _generations(quads: list[ox.Quad]) -> set[Any]:
@@ -98,7 +83,7 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
     if con is None:
         return  # held by a reader: the stamp stays old, the next open rebuilds
     try:
-        if _stamp(con) != (SCHEMA, before):
+        if stamp(con) != (SCHEMA, before):
             return
         with collector_paused():
             if nquads:
@@ -112,25 +97,25 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
             # a subject whose touched quads hold no field of a row keeps its row (or its lack of
             # one): an analyst's or a batch's record is not read back, however many quads it has
             relevant = {q.subject.value for q in (*add, *remove) if isinstance(q.subject, ox.NamedNode)
-                        and (q.predicate.value in FIELDS or (q.predicate == _TYPE and q.object == _CLAIM))}
+                        and (q.predicate.value in FIELDS or (q.predicate == TYPE and q.object == CLAIM))}
             added = {iri: quads for iri, quads in added.items() if iri in relevant}
             removed &= relevant
             subjects = set(added) | removed
-            small = any(q.predicate == _INCLUDES or (q.predicate == _TYPE and value_of(q.object) in KIND_CLASSES)
+            small = any(q.predicate == INCLUDES or (q.predicate == TYPE and value_of(q.object) in KIND_CLASSES)
                         for q in (*add, *remove))
             con.execute("BEGIN")
             con.execute("CREATE TEMP TABLE touched (iri VARCHAR)")
             if subjects:
-                _read_lines(con, "touched", subjects, str(path.parent))
+                read_lines(con, "touched", subjects, str(path.parent))
             held = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
             reread = held | (subjects - set(added)) | removed
             facts = written_facts(added, reread)
             # the statements to read again: a few batched requests, never one per statement
             for q in quads_of_subjects(kb.store, (ox.NamedNode(i) for i in sorted(reread)), _READ):
-                facts._add(q.subject, q.predicate.value, q.object)
-            _load_facts(con, facts.lines, str(path.parent))
+                facts.add(q.subject, q.predicate.value, q.object)
+            load_facts(con, facts.lines, str(path.parent))
             if small:
-                _small_tables(con, kb.store)
+                small_tables(con, kb.store)
             # every read of the graph is done: they saw this write alone, or the table waits for a rebuild
             generation = written_alone(kb, add, remove)
             if generation is None:

@@ -26,7 +26,7 @@ import duckdb
 import pyoxigraph as ox
 
 from cfkb.engine.shapes import Rule, compile_rule, incremental_rows
-from cfkb.engine.table import _CREATE, ClaimTable, open_table
+from cfkb.engine.table import CREATE, ClaimTable, open_table
 from cfkb.errors import InputError
 from cfkb.store.core import KnowledgeBase
 
@@ -72,7 +72,7 @@ def parse_rule_file(path: Path, *, check: bool = True) -> dict[str, str]:
     if check:
         con = duckdb.connect()
         try:
-            con.execute(_CREATE)
+            con.execute(CREATE)
             for iri, body in found.items():
                 cur = _execute(con, iri, f"SELECT * FROM ({body}) AS rule LIMIT 0")
                 columns = [d[0] for d in cur.description]

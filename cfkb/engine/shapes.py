@@ -31,6 +31,7 @@ from cfkb.errors import InputError
 from cfkb.model.vocabulary import CFKB_NS, PREFIXES, RDF_NS, SH_NS, content_hash
 from cfkb.shacl.compiler import read_shapes
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.owntexts import own_query
 
 KINDS = ("direct", "derived", "functional", "revision")
 STATUSES = ("open", "disputed", "resolved", "dismissed")
@@ -53,27 +54,10 @@ class Rule:
         return self.iri.rsplit("#", 1)[-1]
 
 
-#: Each rule of the shapes graph with what it says of itself (one value of each).
-_RULES = """
-PREFIX sh: <http://www.w3.org/ns/shacl#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX cfkb: <https://w3id.org/cfkb/ns#>
-SELECT ?constraint ?kind (SAMPLE(?t) AS ?target) (SAMPLE(?l) AS ?label) (SAMPLE(?c) AS ?comment)
-       (SAMPLE(?e) AS ?explanation) (SAMPLE(?s) AS ?select)
-WHERE {
-    ?constraint cfkb:conflictKind ?kind .
-    OPTIONAL { ?shape sh:sparql ?constraint OPTIONAL { ?shape sh:targetClass ?t } }
-    OPTIONAL { ?constraint rdfs:label ?l }
-    OPTIONAL { ?constraint rdfs:comment ?c }
-    OPTIONAL { ?constraint cfkb:explanation ?e }
-    OPTIONAL { ?constraint sh:select ?s }
-} GROUP BY ?constraint ?kind
-"""
-
-
 @lru_cache(maxsize=4)
 def load_rules(paths: tuple[Path, ...] | None = None) -> tuple[Rule, ...]:
-    """Every conflict rule in the shape files, in a stable order.
+    """Every conflict rule in the shape files, in a stable order (``queries/own/shape_rules.rq``
+    reads each with what it says of itself).
 
     Raises:
         InputError: a shape file cannot be read or does not parse (named).
@@ -87,7 +71,7 @@ def load_rules(paths: tuple[Path, ...] | None = None) -> tuple[Rule, ...]:
         return None if term is None else term.value
 
     rules = []
-    for row in cast(ox.QuerySolutions, shapes.query(_RULES)):
+    for row in cast(ox.QuerySolutions, shapes.query(own_query("shape_rules"))):
         constraint = text(row, "constraint") or ""
         rules.append(Rule(
             iri=constraint,

@@ -30,6 +30,7 @@ from cfkb.server.protocol import (
     readable,
     service_description,
 )
+from cfkb.store.owntexts import own_query
 from cfkb.workflow import queries
 
 
@@ -200,16 +201,6 @@ def read_page(params: Any, default: int | None, row_limit: int) -> Page | None:
     return Page(limit or min(default or row_limit, row_limit), offset or 0)
 
 
-EXAMPLE = """# Claims in the base, newest first
-SELECT ?claim ?date ?subject ?predicate ?object WHERE {
-  ?claim a cfkb:Claim ; rdf:subject ?subject ; rdf:predicate ?predicate ; rdf:object ?object .
-  OPTIONAL { ?claim cfkb:statedOn ?date }
-}
-ORDER BY DESC(?date)
-LIMIT 50
-"""
-
-
 @dataclass
 class Cell:
     text: str
@@ -279,7 +270,9 @@ async def editor(request: Request) -> Response:
     values = {k[2:]: v.strip() for k, v in qp.multi_items() if k.startswith("p.") and v.strip()}
     context: dict[str, Any] = {
         "title": named.name if named else "SPARQL", "nav": "query", "library": library, "named": named,
-        "text": text if text is not None else EXAMPLE, "values": values, "error": None, "status": 200,
+        # the page opens on an example, cfkb's own text (the first line says what it answers)
+        "text": text if text is not None else own_query("sparql_page_example"), "values": values,
+        "error": None, "status": 200,
         "result": None, "downloads": None, "cfg": cfg, "page": None, "pages": None, "problem": None,
         "permalink": None, "prefixes": PREFIXES, "vocabulary": editing.vocabulary(),
     }

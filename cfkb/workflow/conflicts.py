@@ -37,6 +37,7 @@ from cfkb.errors import NotFoundError
 from cfkb.model.vocabulary import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF, RDF_NS, short_id
 from cfkb.store.backend import quads_of_subjects, value_of
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.owntexts import own_query
 from cfkb.workflow.stakes import Stakes, interest
 
 __all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Filing", "Ref", "Rule", "claim_view", "claim_views",
@@ -171,11 +172,11 @@ class _Views:
         self._outlet_reliability: dict[str, Any] = {}
         self.phrases = {
             r["p"].value: (r["pos"].value, r["neg"].value)
-            for r in kb.select("SELECT ?p ?pos ?neg WHERE { ?p cfkb:phrase ?pos ; cfkb:negatedPhrase ?neg }")
+            for r in kb.select(own_query("predicate_phrases"))
         }
         self.predicate_labels = {
             r["p"].value: r["l"].value
-            for r in kb.select("SELECT ?p ?l WHERE { ?p a cfkb:ClaimPredicate ; rdfs:label ?l }")
+            for r in kb.select(own_query("predicate_labels"))
         }
 
     def label(self, iri: str) -> str:
@@ -326,8 +327,7 @@ def claim_views(kb: KnowledgeBase, iris: Iterable[str], role: str = "claim") -> 
 def _statuses(kb: KnowledgeBase) -> dict[str, str]:
     """The latest status of every assessed conflict, in one query."""
     latest: dict[str, tuple[str, str]] = {}
-    for r in kb.select("SELECT ?c ?status ?t WHERE { ?a cfkb:assesses ?c ; cfkb:status ?status ;"
-                       " prov:endedAtTime ?t }"):
+    for r in kb.select(own_query("conflict_statuses")):
         c, t = r["c"].value, r["t"].value
         if c not in latest or t > latest[c][0]:
             latest[c] = (t, r["status"].value)

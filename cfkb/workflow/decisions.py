@@ -35,6 +35,7 @@ from cfkb.model.vocabulary import (
 )
 from cfkb.store.backend import Term, value_of
 from cfkb.store.core import KnowledgeBase, Row
+from cfkb.store.owntexts import own_query
 
 if TYPE_CHECKING:
     from cfkb.workflow.conflicts import Conflict
@@ -278,30 +279,11 @@ def _instant(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-_CONFLICT_ASSESSMENTS = """
-SELECT ?conflict ?a ?when ?status ?reason ?who ?prefers ?deprecates WHERE {
-  ?a cfkb:assesses ?conflict ; prov:endedAtTime ?when ; cfkb:status ?status .
-  OPTIONAL { ?a cfkb:reason ?reason } OPTIONAL { ?a prov:wasAssociatedWith/rdfs:label ?who }
-  OPTIONAL { ?a cfkb:prefers ?prefers } OPTIONAL { ?a cfkb:deprecates ?deprecates }
-}"""
-
-_CONFLICTS_RANKING = """
-SELECT DISTINCT ?claim ?conflict WHERE {
-  ?a cfkb:assesses ?conflict . { ?a cfkb:prefers ?claim } UNION { ?a cfkb:deprecates ?claim }
-}"""
-
-_HAND_RANKS = """
-SELECT ?claim ?a ?when ?rank ?reason ?who WHERE {
-  ?a cfkb:assesses ?claim ; prov:endedAtTime ?when ; cfkb:rank ?rank .
-  OPTIONAL { ?a cfkb:reason ?reason } OPTIONAL { ?a prov:wasAssociatedWith/rdfs:label ?who }
-}"""
-
-
 def _latest_of_conflict(kb: KnowledgeBase, conflict: str) -> _Pending | None:
     """The conflict's latest assessment (the one standing), as read from the base."""
     # per assessment: its first row (when, status, reason, who, prefers) and every claim it deprecates
     found: dict[str, tuple[Row, set[str]]] = {}
-    for r in kb.select(_CONFLICT_ASSESSMENTS, {"conflict": ox.NamedNode(conflict)}):
+    for r in kb.select(own_query("conflict_assessments"), {"conflict": ox.NamedNode(conflict)}):
         _, deprecates = found.setdefault(r["a"].value, (r, set()))
         if "deprecates" in r:
             deprecates.add(r["deprecates"].value)
@@ -335,7 +317,7 @@ def rank_decisions(kb: KnowledgeBase, claim: str, *, pending: _Pending | None = 
     """The decisions standing now that rank ``claim``: each conflict whose
     latest assessment resolves it preferring or deprecating the claim, and
     the claim's latest hand rank (unless it is "normal"). Newest first."""
-    conflicts = {r["conflict"].value for r in kb.select(_CONFLICTS_RANKING, {"claim": ox.NamedNode(claim)})}
+    conflicts = {r["conflict"].value for r in kb.select(own_query("conflicts_ranking"), {"claim": ox.NamedNode(claim)})}
     if pending is not None and not pending.by_hand:
         conflicts.add(pending.target)
     out = []
@@ -345,7 +327,7 @@ def rank_decisions(kb: KnowledgeBase, claim: str, *, pending: _Pending | None = 
     if pending is not None and pending.by_hand and pending.target == claim:
         hand = pending
     else:
-        rows = kb.select(_HAND_RANKS, {"claim": ox.NamedNode(claim)})
+        rows = kb.select(own_query("hand_ranks"), {"claim": ox.NamedNode(claim)})
         if rows:
             r = max(rows, key=lambda r: (_instant(r["when"].value), r["a"].value))
             name = r["rank"].value.rsplit("#", 1)[-1].removesuffix("Rank").lower()
@@ -404,14 +386,7 @@ class Assessment:
 
 def history(kb: KnowledgeBase, target: str) -> list[Assessment]:
     """Every assessment of a conflict or claim, oldest first."""
-    rows = kb.select(
-        """SELECT ?target ?a ?when ?who ?status ?reason ?prefers ?rank ?dep ?cred ?rel WHERE {
-             ?a cfkb:assesses ?target ; prov:endedAtTime ?when ; prov:wasAssociatedWith/rdfs:label ?who .
-             OPTIONAL { ?a cfkb:status ?status } OPTIONAL { ?a cfkb:reason ?reason }
-             OPTIONAL { ?a cfkb:prefers ?prefers } OPTIONAL { ?a cfkb:rank ?rank }
-             OPTIONAL { ?a cfkb:deprecates ?dep } OPTIONAL { ?a cfkb:credibility ?cred }
-             OPTIONAL { ?a cfkb:reliability ?rel } }""",
-        {"target": ox.NamedNode(target)})
+    rows = kb.select(own_query("assessment_history"), {"target": ox.NamedNode(target)})
     found: dict[str, Assessment] = {}
     for r in rows:
         a = r["a"].value
@@ -431,11 +406,7 @@ def history(kb: KnowledgeBase, target: str) -> list[Assessment]:
 def latest_assessments(kb: KnowledgeBase) -> dict[str, Assessment]:
     """The standing (latest) assessment of every assessed conflict, by conflict IRI,
     in one query: what a form to assess it again opens on."""
-    rows = kb.select(
-        """SELECT ?target ?a ?when ?who ?status ?reason ?prefers ?dep WHERE {
-             ?a cfkb:assesses ?target ; cfkb:status ?status ; prov:endedAtTime ?when .
-             OPTIONAL { ?a prov:wasAssociatedWith/rdfs:label ?who } OPTIONAL { ?a cfkb:reason ?reason }
-             OPTIONAL { ?a cfkb:prefers ?prefers } OPTIONAL { ?a cfkb:deprecates ?dep } }""")
+    rows = kb.select(own_query("status_assessments"))
     by_target: dict[str, dict[str, Assessment]] = defaultdict(dict)
     for r in rows:
         found = by_target[r["target"].value]

@@ -48,6 +48,7 @@ from cfkb.model.vocabulary import (
 )
 from cfkb.store.backend import Object, Subject, value_of
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.owntexts import own_query
 
 MERGE_PREFIX = CFID_NS + "merge/"
 OWL_CLASS = ox.NamedNode("http://www.w3.org/2002/07/owl#Class")
@@ -69,7 +70,7 @@ def _lang_of(text: str) -> str:
 
 def entity_classes(kb: KnowledgeBase) -> dict[str, str]:
     """Local name to IRI of every class in the cfkb namespace of the ontology."""
-    rows = kb.select("SELECT ?c ?k WHERE { ?c a ?k }", {"k": OWL_CLASS})
+    rows = kb.select(own_query("entity_classes"), {"k": OWL_CLASS})
     return {r["c"].value[len(CFKB_NS):]: r["c"].value for r in rows
             if isinstance(r["c"], ox.NamedNode) and r["c"].value.startswith(CFKB_NS)}
 

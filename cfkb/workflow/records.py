@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.owntexts import own_query
 from cfkb.workflow.decisions import _v
 
 if TYPE_CHECKING:
@@ -41,18 +42,7 @@ def source_records(kb: KnowledgeBase, conflicts: Iterable[Conflict] | None = Non
             for ref in (v.outlet, v.speaker):
                 if ref is not None:
                     in_conflict[ref.iri].add(c.id)
-    rows = kb.select("""
-        SELECT ?src ?label ?type ?rel (COUNT(DISTINCT ?c) AS ?n) (MAX(?date) AS ?last)
-               (COUNT(DISTINCT ?pc) AS ?pref) (COUNT(DISTINCT ?dc) AS ?dep)
-        WHERE {
-          ?c a cfkb:Claim . { ?c prov:wasAttributedTo ?src } UNION { ?c cfkb:statedIn ?src }
-          OPTIONAL { ?c cfkb:statedOn ?date }
-          OPTIONAL { ?c cfkb:rank cfkb:PreferredRank BIND(?c AS ?pc) }
-          OPTIONAL { ?c cfkb:rank cfkb:DeprecatedRank BIND(?c AS ?dc) }
-          OPTIONAL { ?src rdfs:label ?label FILTER(LANG(?label) = "en") }
-          OPTIONAL { ?src a ?type FILTER(?type IN (cfkb:Person, cfkb:MediaOutlet, cfkb:Document)) }
-          OPTIONAL { ?src cfkb:reliability ?rel }
-        } GROUP BY ?src ?label ?type ?rel ORDER BY DESC(?n) ?label""")
+    rows = kb.select(own_query("source_records"))
     out = []
     for r in rows:
         iri = r["src"].value

@@ -17,6 +17,7 @@ import pyoxigraph as ox
 
 from cfkb.model.vocabulary import CFKB_NS, RDF_NS
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.owntexts import own_query
 
 #: The relations that make a speaker a party to what a claim is about, read
 #: from the speaker upwards: what it leads, is the political wing of, or is a
@@ -26,22 +27,13 @@ STAKE_RELATIONS = ("leads", "politicalWingOf", "memberOf")
 #: How many such steps a stake may take: Khazali leads AAH, which leads Safwa.
 STAKE_STEPS = 2
 _STAKE_WORDS = {"leads": "leads", "politicalWingOf": "is the political wing of", "memberOf": "is a member of"}
-_RELATIONS = " ".join(f"cfkb:{p}" for p in STAKE_RELATIONS)
-
-#: One step up from ?a: asserted (not negated) claims, and gazetteer relations.
-_UP = (
-    f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {_RELATIONS} }} ?c rdf:subject ?a ; rdf:predicate ?p ; rdf:object ?b ;"
-    " cfkb:negated false }",
-    f"SELECT ?a ?p ?b WHERE {{ VALUES ?p {{ {_RELATIONS} }} ?a ?p ?b FILTER(isIRI(?b))"
-    " FILTER NOT EXISTS { ?a a cfkb:Claim } }",
-)
+#: One step up from ?a: asserted (not negated) claims, and gazetteer relations. Each file lists
+#: :data:`STAKE_RELATIONS` in its VALUES block.
+def _up_texts() -> tuple[str, str]:
+    return own_query("stake_step_claimed"), own_query("stake_step_gazetteer")
 
 #: A base in memory reads every edge at once after this many nodes were looked up one by one.
 PRELOAD_AFTER = 32
-#: the relations of :data:`STAKE_RELATIONS` that are the gazetteer's, not claims' (one text, so
-#: the query guard knows it as cfkb's own)
-_GAZETTEER_EDGES = ("SELECT ?a ?p ?b WHERE { VALUES ?p { cfkb:leads cfkb:politicalWingOf cfkb:memberOf } ?a ?p ?b"
-                    " FILTER(isIRI(?a) && isIRI(?b)) FILTER NOT EXISTS { ?a a cfkb:Claim } }")
 
 #: A stake: the steps from the speaker to the entity, as (relation, entity).
 Path = tuple[tuple[str, str], ...]
@@ -104,7 +96,7 @@ class Stakes:
     def _gazetteer_edges(self, edges: dict[str, set[tuple[str, str]]]) -> None:
         """The gazetteer's relations (not claims) in one query: a server would
         take a request per relation and per statement to check it is no claim."""
-        for r in self.kb.select(_GAZETTEER_EDGES):
+        for r in self.kb.select(own_query("stake_gazetteer_edges")):
             edges[r["a"].value].add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
 
     def _steps(self, node: str) -> set[tuple[str, str]]:
@@ -116,8 +108,8 @@ class Stakes:
             return self._up.get(node, set())
         if node not in self._up:
             found: set[tuple[str, str]] = set()
-            for query in _UP:
-                for r in self.kb.select(query, {"a": ox.NamedNode(node)}, plan_with_bindings=True):
+            for text in _up_texts():
+                for r in self.kb.select(text, {"a": ox.NamedNode(node)}, plan_with_bindings=True):
                     found.add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
             self._up[node] = found
         return self._up[node]
