@@ -47,7 +47,7 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.engine.marks import dress_sql
+from cfkb.engine.marks import dress
 from cfkb.engine.rules import _execute, load_sql, neighbourhood, statements
 from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
 from cfkb.engine.table import ClaimTable, build, connect, open_table
@@ -79,14 +79,21 @@ INSERT INTO conflict_members
         LATERAL (SELECT unnest([r.this, r.value, r.contests, r.wing]) AS claim) m
     LEFT JOIN claims x ON x.iri = m.claim
     WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}');
-{dress_sql("id IN (SELECT id FROM fresh)")};
+
 INSERT INTO conflict_entities
     SELECT DISTINCT m.id, e.e FROM fresh f JOIN conflict_members m ON m.id = f.id,
         LATERAL (SELECT unnest([m.s, m.o]) AS e) e
     WHERE e.e IS NOT NULL;
-DROP TABLE temp.fresh;
-DROP TABLE temp.fresh_rows;
 """
+
+
+def _derive(con: duckdb.DuckDBPyConnection) -> None:
+    """The conflicts and members of the rows in ``fresh_rows``, filed under their marks."""
+    for statement in statements(_DERIVE):
+        con.execute(statement)
+    dress(con, "id IN (SELECT id FROM fresh)")
+    con.execute("DROP TABLE temp.fresh")
+    con.execute("DROP TABLE temp.fresh_rows")
 
 #: above this many new statements a write runs the rules over the whole table:
 #: the neighbourhood of so many claims is most of a base anyway
@@ -168,8 +175,7 @@ def fill(table: ClaimTable, kb: KnowledgeBase, rules: Sequence[Rule], digest: st
                 _insert_sql_rows(con, rule.iri, forms[rule.iri])
             else:
                 _insert_rows(con, rule.iri, kb.select(compile_rule(rule)))
-        for statement in statements(_DERIVE):
-            con.execute(statement)
+        _derive(con)
         _set_meta(con, index_generation=table.generation, index_rules=digest,
                   index_sql="1" if len(forms) == len(rules) else "0")
         con.execute("COMMIT")
@@ -228,8 +234,7 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
             con.execute(f"DELETE FROM {name}")
         for iri in rules:
             _insert_sql_rows(con, iri, forms[iri])
-    for statement in statements(_DERIVE):
-        con.execute(statement)
+    _derive(con)
     _set_meta(con, index_generation=generation)
 
 

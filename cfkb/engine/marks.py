@@ -21,7 +21,7 @@ from the graph before it is read (:func:`current`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -37,12 +37,20 @@ COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in sorted(MARK_PREDICATES)}
 
 
 
-def dress_sql(where: str, members: str = "conflict_members", marks: str = "marks") -> str:
-    """An update that files the conflict members ``where`` holds under their
-    grading (``B2``, ``?3``, ``F?`` or ``ungraded``: the claim's reliability,
-    else the speaker's, else the outlet's, and the claim's credibility) and
-    their own TLP level (``AMBER+STRICT``; NULL where the claim has none)."""
-    return f"""
+def dress(con: duckdb.DuckDBPyConnection, where: str, values: Sequence[object] = (),
+          members: str = "conflict_members", marks: str = "marks") -> None:
+    """File the conflict members that ``where`` (with ``values``) picks under
+    their grading (``B2``, ``?3``, ``F?`` or ``ungraded``: the claim's
+    reliability, else the speaker's, else the outlet's, and the claim's
+    credibility) and their own TLP level (``AMBER+STRICT``; NULL where the
+    claim has none). Only the picked members' marks are read: a write that
+    touches no member costs one scan of the members."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE dressing AS SELECT id, claim, who, outlet FROM {members} WHERE {where}",
+                list(values))
+    if con.execute("SELECT count(*) FROM dressing").fetchone() == (0,):
+        con.execute("DROP TABLE temp.dressing")
+        return
+    con.execute(f"""
 UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp FROM (
     SELECT id, claim, tlp,
            CASE WHEN rel IS NULL AND cred IS NULL THEN 'ungraded' ELSE coalesce(rel, '?') || coalesce(cred, '?') END
@@ -51,10 +59,13 @@ UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp FROM (
                  coalesce(nullif(mc.reliability, ''), nullif(ms.reliability, ''), nullif(mo.reliability, '')) AS rel,
                  nullif(mc.credibility, '') AS cred,
                  replace(regexp_replace(mc.tlp, '^.*#TLP_', ''), '_', '+') AS tlp
-          FROM {members} c LEFT JOIN {marks} mc ON mc.subject = c.claim
-          LEFT JOIN {marks} ms ON ms.subject = c.who LEFT JOIN {marks} mo ON mo.subject = c.outlet
-          WHERE {where})
-) g WHERE m.id = g.id AND m.claim = g.claim"""
+          FROM dressing c
+          LEFT JOIN near mc ON mc.subject = c.claim
+          LEFT JOIN near ms ON ms.subject = c.who LEFT JOIN near mo ON mo.subject = c.outlet)
+) g WHERE m.id = g.id AND m.claim = g.claim""".replace("near", f"""(SELECT * FROM {marks} WHERE subject IN (
+        SELECT claim FROM dressing UNION SELECT who FROM dressing UNION SELECT outlet FROM dressing))"""))
+    con.execute("DROP TABLE temp.dressing")
+
 
 _STAMP = "marks"
 
@@ -111,7 +122,7 @@ def fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> None:
     con.execute("DELETE FROM marks")
     stamp = stamp_of(kb)
     _upsert(con, _read(kb, None))
-    con.execute(dress_sql("true"))
+    dress(con, "true")
     _set_stamp(con, stamp)
 
 
@@ -122,7 +133,7 @@ def filed_apart(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> str:
     con.execute("CREATE OR REPLACE TEMP TABLE marks_now AS SELECT * FROM marks LIMIT 0")
     con.execute("CREATE OR REPLACE TEMP TABLE members_now AS SELECT * FROM conflict_members")
     _upsert(con, _read(kb, None), "marks_now")
-    con.execute(dress_sql("true", "members_now", "marks_now"))
+    dress(con, "true", (), "members_now", "marks_now")
     return "members_now"
 
 
@@ -166,8 +177,7 @@ def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after
     _upsert(con, rows)
     if rows:
         touched = "(SELECT unnest(?::VARCHAR[]))"
-        con.execute(dress_sql(f"c.claim IN {touched} OR c.who IN {touched} OR c.outlet IN {touched}"),
-                    [sorted(rows)] * 3)
+        dress(con, f"claim IN {touched} OR who IN {touched} OR outlet IN {touched}", [sorted(rows)] * 3)
     _set_stamp(con, after)
 
 
