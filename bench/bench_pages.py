@@ -58,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     about = load("claims_about")
 
     def dashboard(**filters: str) -> None:
-        view = triage.view(kb, None, filters, 1, 20, label)
-        conflict_page(kb, ids=view.ids)
+        triage.view(kb, None, filters, 1, 20, label)
 
     pages = {
         "claims about (baseline)": lambda: list(kb.query(about.text, {"entity": ox.NamedNode(args.entity)})),

@@ -113,7 +113,8 @@ def _filed_index(kb: KnowledgeBase) -> tuple[ConflictIndex, str]:
 
 def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None,
          filters: Mapping[str, str], *, offset: int, limit: int, sections: Sequence[Sequence[str]],
-         is_new: Callable[[str], bool] | None = None, only_new: bool = False) -> Filing:
+         is_new: Callable[[str], bool] | None = None, only_new: bool = False,
+         then: Callable[[ConflictIndex, list[str]], None] | None = None) -> Filing:
     """File the base's conflicts and count them.
 
     ``statuses`` are the conflicts' statuses (ID -> status; absent: open),
@@ -123,7 +124,9 @@ def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None
     a conflict's latest recording time whether it is new; with
     ``only_new``, the others are left out before anything is counted.
     The listing: by section, then newest first (statement date, then
-    recording time), then by ID.
+    recording time), then by ID. ``then`` is given the open index and the
+    page's IDs, to read the page's conflicts before it is closed (each
+    opening of the file costs some 25 ms).
     """
     index, members = _filed_index(kb)
     with index:
@@ -181,6 +184,8 @@ def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None
         ids = [r[0] for r in con.execute(
             f"SELECT id FROM filed WHERE {where} ORDER BY {section}, newest DESC, recorded DESC, id"
             f" LIMIT ? OFFSET ?", [*values, *listed, limit, offset]).fetchall()]
+        if then is not None:
+            then(index, ids)
     return Filing(sum(totals.values()), counts, ids, {i: totals.get(i, 0) for i in range(len(sections))}, new,
                   {i: overall.get(i, 0) for i in range(len(sections) + 1)})
 

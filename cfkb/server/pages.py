@@ -83,8 +83,6 @@ def dashboard(request: Request) -> Response:
     number = page_number(request)
     view = triage.view(cfg.kb, default_marking(cfg.kb), filters, number, DASHBOARD_PAGE,
                        cfg.kb.entity_index().label, seen)
-    shown = {c.id: c for c in conflict_page(cfg.kb, ids=view.ids)[1]} if view.ids else {}
-    view.conflicts = [shown[i] for i in view.ids]
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     response = render(request, "dashboard.html", {
         "title": "Conflicts", "nav": "conflicts", "sections": _sections(view), "v": view,

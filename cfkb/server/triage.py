@@ -109,15 +109,14 @@ def view(kb: KnowledgeBase, default_tlp: str | None, filters: Mapping[str, str],
     by when recorded), the IDs of the ``page``-th ``page_size`` of them, and every facet with
     its counts, filed and counted by the conflict index (:func:`file_conflicts`). With
     ``seen`` (the analyst's last visit), the conflicts recorded since are new; the filter
-    ``new`` keeps only those. The page's conflicts are for the caller to read
-    (:attr:`View.ids`): only they are read whole.
+    ``new`` keeps only those. Only the page's conflicts are read whole.
     """
 
     def is_new(recorded: str) -> bool:
         when = parse_time(recorded)
         return seen is not None and when is not None and when > seen
 
-    filing = file_conflicts(kb, default_tlp, filters, offset=(page - 1) * page_size, limit=page_size,
+    filing, shown = file_conflicts(kb, default_tlp, filters, offset=(page - 1) * page_size, limit=page_size,
                             sections=[statuses for _, _, statuses in SECTIONS],
                             is_new=is_new if seen is not None else None, only_new=bool(filters.get("new")))
     active = {k: v for k, v in filters.items() if k in FACETS and v}
@@ -140,7 +139,7 @@ def view(kb: KnowledgeBase, default_tlp: str | None, filters: Mapping[str, str],
             for v in listed], address({**active, **kept}, 1, **{name: None}), chosen, max(more, 0)))
     pages = max(1, -(-filing.found // page_size))
     totals = {key: filing.totals[i] for i, (key, _, _) in enumerate(SECTIONS)}
-    return View([], filing.found, facets, page, pages, (page - 1) * page_size + 1, totals, filing.new, filing.ids,
+    return View(shown, filing.found, facets, page, pages, (page - 1) * page_size + 1, totals, filing.new, filing.ids,
                  sum(filing.overall.values()), filing.overall[0])
 
 

@@ -9,6 +9,7 @@ the rule's explanation. Statuses come from the analysts' assessments.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,7 @@ import pyoxigraph as ox
 import cfkb.engine  # noqa: F401 - keeps the claim table and the conflict index current after writes
 from cfkb.engine import facets
 from cfkb.engine.facets import Filing
-from cfkb.engine.index import open_index
+from cfkb.engine.index import ConflictIndex, open_index
 from cfkb.engine.rules import full_rows, rows_involving
 from cfkb.engine.shapes import (
     KINDS,
@@ -394,7 +395,7 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
                   source: str | None = None, claims: Iterable[str] | None = None, prefix: str | None = None,
                   ids: Iterable[str] | None = None, include_dismissed: bool = True, status: Sequence[str] | None = None,
                   rules: Sequence[Rule] | None = None, limit: int | None = None,
-                  offset: int = 0) -> tuple[int, list[Conflict]]:
+                  offset: int = 0, index: ConflictIndex | None = None) -> tuple[int, list[Conflict]]:
     """A page of the base's conflicts, in listing order (status, kind, date,
     ID), with claims side by side; and how many conflicts pass the filters.
 
@@ -402,13 +403,13 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
     entity (subject or object), or stated by or in that source; ``claims``
     keeps those with one of these claims in any role, ``prefix`` those whose
     ID starts with it, ``ids`` those with these IDs, ``status`` those with one of these statuses. Only the
-    page's conflicts are read from the graph.
+    page's conflicts are read from the graph. ``index`` is an open conflict index to read (left open).
     """
 
     statuses = _statuses(kb)
     by_id = _by_id(statuses)
     chosen = {r.iri: r for r in (rules or load_rules())}
-    with open_index(kb, rules) as index:
+    with contextlib.nullcontext(index) if index is not None else open_index(kb, rules) as index:
         total, listed = index.page(by_id, kinds=kinds, entity=entity, source=source,
                                    claims=None if claims is None else sorted(set(claims)), prefix=prefix,
                                    ids=None if ids is None else sorted(set(ids)),
@@ -427,12 +428,21 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
 
 def file_conflicts(kb: KnowledgeBase, default_tlp: str | None, filters: Mapping[str, str], *, offset: int,
                    limit: int, sections: Sequence[Sequence[str]], is_new: Callable[[str], bool] | None = None,
-                   only_new: bool = False) -> Filing:
+                   only_new: bool = False) -> tuple[Filing, list[Conflict]]:
     """Every conflict filed under kind, status, entity, area, source, grading
-    and TLP, counted by facet, and one page of the IDs the filters leave
-    (:func:`cfkb.engine.facets.file`, with the conflicts' statuses): no claim is read whole."""
-    return facets.file(kb, conflict_statuses(kb), default_tlp, filters, offset=offset, limit=limit,
-                       sections=sections, is_new=is_new, only_new=only_new)
+    and TLP, counted by facet (:func:`cfkb.engine.facets.file`, with the
+    conflicts' statuses), and the page the filters leave, its conflicts read
+    whole: no other claim is read."""
+    page: list[Conflict] = []
+
+    def read(index: ConflictIndex, ids: list[str]) -> None:
+        if ids:
+            shown = {c.id: c for c in conflict_page(kb, ids=ids, index=index)[1]}
+            page.extend(shown[i] for i in ids)
+
+    filing = facets.file(kb, conflict_statuses(kb), default_tlp, filters, offset=offset, limit=limit,
+                         sections=sections, is_new=is_new, only_new=only_new, then=read)
+    return filing, page
 
 
 def find_conflicts(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, entity: str | None = None,
