@@ -355,3 +355,23 @@ def test_a_table_read_while_another_client_writes_is_not_stored(remote, cache, m
         kb.close()
     assert_agrees_with_a_fresh_table(remote)
     assert_current_by_delta(remote)
+
+
+def test_the_dashboard_files_a_remote_bases_conflicts_and_follows_its_grades(remote, cache):  # noqa: F811 - the fixture imported above
+    from cfkb.engine import marks
+    from cfkb.workflow.grading import rate_source
+    from test_conflict_index import _check_filing, _filed
+
+    kb = KnowledgeBase.open(remote, write=True)
+    try:
+        _check_filing(kb, None, {})
+        outlet = next(iter(_filed(kb, None, {}).counts["source"]))
+        revision = kb.marks_revision()
+        rate_source(kb, outlet, "E", analyst="a")  # a write that keeps the generation
+        assert kb.marks_revision() != revision
+        with open_index(kb) as index:  # the write kept the cached marks current: no read made them again
+            assert marks.stamped(index.con) == marks.stamp_of(kb)
+        _check_filing(kb, None, {})
+        _check_filing(kb, "AMBER", {"source": outlet})
+    finally:
+        kb.close()
