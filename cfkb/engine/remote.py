@@ -33,8 +33,8 @@ import duckdb
 import pyoxigraph as ox
 
 from cfkb.engine.facts import CLAIM, FIELDS, INCLUDES, KIND_CLASSES, TYPE, load_facts, read_lines, small_tables
-from cfkb.engine.table import SCHEMA, stamp, table_path
-from cfkb.engine.upkeep import SMALL_WRITE, Also, replace_rows, upkeep_connection, written_facts
+from cfkb.engine.table import table_path
+from cfkb.engine.upkeep import Also, open_current, replace_rows, written_facts
 from cfkb.model.vocabulary import CFKB_NS, STATE_GRAPH
 from cfkb.store.backend import quads_of_subjects, value_of
 from cfkb.store.bulk import collector_paused
@@ -68,7 +68,7 @@ def written_alone(kb: KnowledgeBase, add: list[ox.Quad], remove: list[ox.Quad]) 
 
 
 def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Quad],
-                        nquads: bytes = b"", also: Also | None = None) -> None:
+                        also: Also | None = None) -> None:
     """Apply a committed write on a server to the local claim table (and,
     through ``also``, the conflict index), if the table was current at
     ``before`` and no other client wrote meanwhile (module docs).
@@ -79,15 +79,11 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
     path = table_path(kb)
     if path is None or not path.is_file():
         return
-    con = upkeep_connection(path, small_write=not nquads and len(add) + len(remove) <= SMALL_WRITE)
+    con = open_current(path, before, len(add) + len(remove))
     if con is None:
-        return  # held by a reader: the stamp stays old, the next open rebuilds
+        return
     try:
-        if stamp(con) != (SCHEMA, before):
-            return
         with collector_paused():
-            if nquads:
-                add = [*add, *ox.parse(nquads, format=ox.RdfFormat.N_QUADS)]
             added: dict[str, list[ox.Quad]] = {}
             for q in add:
                 if isinstance(q.subject, ox.NamedNode) and q.graph_name != STATE_GRAPH:

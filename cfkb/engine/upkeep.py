@@ -50,7 +50,7 @@ Also = Callable[..., None]
 
 
 def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Quad],
-                 nquads: bytes = b"", also: Also | None = None) -> None:
+                 also: Also | None = None) -> None:
     """Apply a committed write to the claim table, if it was current before it.
 
     ``before`` is the base's generation before the write. The statements the
@@ -70,15 +70,11 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     generation = kb.generation()
     if generation == before:
         return
-    con = upkeep_connection(path, small_write=not nquads and len(add) + len(remove) <= SMALL_WRITE)
+    con = open_current(path, before, len(add) + len(remove))
     if con is None:
-        return  # held by a reader: the stamp stays old, the next open rebuilds
+        return
     try:
-        if stamp(con) != (SCHEMA, before):
-            return
         with collector_paused():
-            if nquads:
-                add = [*add, *ox.parse(nquads, format=ox.RdfFormat.N_QUADS)]
             added: dict[str, list[ox.Quad]] = {}
             for q in add:
                 if isinstance(q.subject, ox.NamedNode):
@@ -104,6 +100,18 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             con.execute("ROLLBACK")
     finally:
         con.close()
+
+
+def open_current(path: Path, before: str, quads: int) -> duckdb.DuckDBPyConnection | None:
+    """A writing connection to the table file at ``path`` for the upkeep of a
+    write of so many ``quads``, if the table was current at ``before``; None
+    where another process holds the file (the stamp stays old) or the table
+    was stale already (the next open makes it again)."""
+    con = upkeep_connection(path, small_write=quads <= SMALL_WRITE)
+    if con is not None and stamp(con) != (SCHEMA, before):
+        con.close()
+        return None
+    return con
 
 
 def upkeep_connection(path: Path, *, small_write: bool) -> duckdb.DuckDBPyConnection | None:
