@@ -9,6 +9,7 @@ picked before.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -129,11 +130,14 @@ def view(kb: KnowledgeBase, default_tlp: str | None, filters: Mapping[str, str],
             listed = list(FIXED[name])
             more = 0
         else:
-            ranked = sorted(counts, key=lambda v: (-counts[v], _text(name, v, label).casefold()))
+            # the most frequent, ties by name: only the values that can make the list are named
+            least = min(heapq.nlargest(TOP, counts.values()), default=0)
+            ranked = sorted((v for v, n in counts.items() if n >= least),
+                            key=lambda v: (-counts[v], _text(name, v, label).casefold()))
             listed = ranked[:TOP]
             if chosen and chosen not in listed:
                 listed.append(chosen)
-            more = len(ranked) - len(listed[:TOP])
+            more = len(counts) - len(listed[:TOP])
         facets.append(Facet(name, heading, [
             FacetValue(v, _text(name, v, label), counts[v], address({**active, **kept}, 1, **{name: v}), v == chosen)
             for v in listed], address({**active, **kept}, 1, **{name: None}), chosen, max(more, 0)))
