@@ -36,7 +36,6 @@ from cfkb.store.generations import MARKS_REVISION
 COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in sorted(MARK_PREDICATES)}
 
 
-
 def dress(con: duckdb.DuckDBPyConnection, where: str, values: Sequence[object] = (),
           members: str = "conflict_members", marks: str = "marks") -> None:
     """File the conflict members that ``where`` (with ``values``) picks under
@@ -50,6 +49,9 @@ def dress(con: duckdb.DuckDBPyConnection, where: str, values: Sequence[object] =
     if con.execute("SELECT count(*) FROM dressing").fetchone() == (0,):
         con.execute("DROP TABLE temp.dressing")
         return
+    # the marks of the picked members' claims, speakers and outlets only
+    near = (f"(SELECT * FROM {marks} WHERE subject IN"
+            " (SELECT claim FROM dressing UNION SELECT who FROM dressing UNION SELECT outlet FROM dressing))")
     con.execute(f"""
 UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp FROM (
     SELECT id, claim, tlp,
@@ -60,10 +62,9 @@ UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp FROM (
                  nullif(mc.credibility, '') AS cred,
                  replace(regexp_replace(mc.tlp, '^.*#TLP_', ''), '_', '+') AS tlp
           FROM dressing c
-          LEFT JOIN near mc ON mc.subject = c.claim
-          LEFT JOIN near ms ON ms.subject = c.who LEFT JOIN near mo ON mo.subject = c.outlet)
-) g WHERE m.id = g.id AND m.claim = g.claim""".replace("near", f"""(SELECT * FROM {marks} WHERE subject IN (
-        SELECT claim FROM dressing UNION SELECT who FROM dressing UNION SELECT outlet FROM dressing))"""))
+          LEFT JOIN {near} mc ON mc.subject = c.claim
+          LEFT JOIN {near} ms ON ms.subject = c.who LEFT JOIN {near} mo ON mo.subject = c.outlet)
+) g WHERE m.id = g.id AND m.claim = g.claim""")
     con.execute("DROP TABLE temp.dressing")
 
 
@@ -146,8 +147,9 @@ def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after
     A subject that only gained marks takes them from the write; one that
     lost some is read again from the graph.
     """
-    if stamped(con) != before:
-        if stamped(con) is not None:
+    current = stamped(con)
+    if current != before:
+        if current is not None:
             _set_stamp(con, "stale")
         return
     gained: dict[str, dict[str, str]] = {}
@@ -163,9 +165,8 @@ def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after
             if column not in row or value < row[column]:
                 row[column] = value
     if gained:
-        held = dict.fromkeys(gained)
         old = con.execute(f"SELECT subject, {', '.join(COLUMNS.values())} FROM marks"
-                          " WHERE subject IN (SELECT unnest(?::VARCHAR[]))", [sorted(held)]).fetchall()
+                          " WHERE subject IN (SELECT unnest(?::VARCHAR[]))", [sorted(gained)]).fetchall()
         for subject, *values in old:
             row = gained[subject]
             for column, value in zip(COLUMNS.values(), values, strict=True):
