@@ -248,13 +248,3 @@ def _type_clash(label: str, uses: Mapping[tuple[str, str | None], Row | None], r
                     return row_b.error(col_b, message)
                 return InputError(message)
     return InputError(f"new entity {label!r}: no class fits all its roles; add it first with 'cfkb entity add'")
-
-
-def prepare_quads(kb: KnowledgeBase, f: InputFile) -> list[ox.Quad]:
-    """The quads a file would add (claims, entities, the rest), without writing."""
-    claims, rest, resolver = prepare(kb, [f], create_entities=True)
-    quads = [q for c in claims for q in c.quads()]
-    mentioned = {q.object for q in quads + rest if isinstance(q.object, ox.NamedNode)}
-    context = [ox.Quad(ox.NamedNode(s.value), RDF.type, ox.NamedNode(t))
-               for s in mentioned for t in kb.entity_index().types.get(s.value, ())]
-    return quads + rest + created_entity_quads(kb, resolver) + context
