@@ -40,28 +40,23 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
     if moved is not None:  # a grade or a marking: the generation stays, the marks follow
         marks.follow_alone(kb, path, before, moved, add, remove)
         return
-    if nquads:  # a batch's quads, parsed once for the table and the marks
-        import pyoxigraph as ox
 
-        from cfkb.store.bulk import collector_paused
-
-        with collector_paused():
-            add = [*add, *ox.parse(nquads, format=ox.RdfFormat.N_QUADS)]
-    revision = kb.marks_revision()
-
-    def also(con: Any, before: str, generation: str, new: set[str], additive: bool, regular: bool) -> None:
-        # the marks first: the index files the conflicts it finds under them
+    def also(con: Any, before: str, generation: str, new: set[str], additive: bool, regular: bool,
+             add: list[Any]) -> None:
+        # the marks first (``add`` with the batch's lines parsed): the index files the
+        # conflicts it finds under them
+        revision = kb.marks_revision()
         marks.follow(con, kb, f"{before} {revision}", f"{generation} {revision}", add, remove)
         follow(con, before, generation, new, additive, regular)
 
     if kb.path is None:
         from cfkb.engine.remote import follow_remote_write
 
-        follow_remote_write(kb, before, add, remove, also=also)
+        follow_remote_write(kb, before, add, remove, nquads, also=also)
     else:
         from cfkb.engine.upkeep import follow_write
 
-        follow_write(kb, before, add, remove, also=also)
+        follow_write(kb, before, add, remove, nquads, also=also)
 
 
 def _table_path(kb: KnowledgeBase) -> Any:

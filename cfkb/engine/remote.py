@@ -26,6 +26,7 @@ delta to the claims and the index.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from typing import Any
 
@@ -34,7 +35,7 @@ import pyoxigraph as ox
 
 from cfkb.engine.facts import CLAIM, FIELDS, INCLUDES, KIND_CLASSES, TYPE, load_facts, read_lines, small_tables
 from cfkb.engine.table import table_path
-from cfkb.engine.upkeep import Also, open_current, replace_rows, written_facts
+from cfkb.engine.upkeep import SMALL_WRITE, Also, open_current, replace_rows, written_facts
 from cfkb.model.vocabulary import CFKB_NS, STATE_GRAPH
 from cfkb.store.backend import quads_of_subjects, value_of
 from cfkb.store.bulk import collector_paused
@@ -68,7 +69,7 @@ def written_alone(kb: KnowledgeBase, add: list[ox.Quad], remove: list[ox.Quad]) 
 
 
 def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Quad],
-                        also: Also | None = None) -> None:
+                        nquads: Any = b"", also: Also | None = None) -> None:
     """Apply a committed write on a server to the local claim table (and,
     through ``also``, the conflict index), if the table was current at
     ``before`` and no other client wrote meanwhile (module docs).
@@ -79,11 +80,13 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
     path = table_path(kb)
     if path is None or not path.is_file():
         return
-    con = open_current(path, before, len(add) + len(remove))
+    con = open_current(path, before, small_write=not nquads and len(add) + len(remove) <= SMALL_WRITE)
     if con is None:
         return
     try:
         with collector_paused():
+            if nquads:  # a batch's lines, parsed only for a table that is kept
+                add = [*add, *ox.parse(nquads, format=ox.RdfFormat.N_QUADS)]
             added: dict[str, list[ox.Quad]] = {}
             for q in add:
                 if isinstance(q.subject, ox.NamedNode) and q.graph_name != STATE_GRAPH:
@@ -120,8 +123,8 @@ def follow_remote_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remo
                 con.execute("ROLLBACK")
                 return
         # the small tables were made again above, before the generation check
-        replace_rows(con, before, generation, held=bool(held), small=small, facts=facts, also=also,
-                     small_tables_from=None)
+        replace_rows(con, before, generation, held=bool(held), small=small, facts=facts,
+                     also=None if also is None else functools.partial(also, add=add), small_tables_from=None)
     except BaseException:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")

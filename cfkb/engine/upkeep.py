@@ -11,6 +11,7 @@ on a server, with :func:`upkeep_connection`, :func:`written_facts` and
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ Also = Callable[..., None]
 
 
 def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Quad],
-                 also: Also | None = None) -> None:
+                 nquads: Any = b"", also: Also | None = None) -> None:
     """Apply a committed write to the claim table, if it was current before it.
 
     ``before`` is the base's generation before the write. The statements the
@@ -70,11 +71,13 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     generation = kb.generation()
     if generation == before:
         return
-    con = open_current(path, before, len(add) + len(remove))
+    con = open_current(path, before, small_write=not nquads and len(add) + len(remove) <= SMALL_WRITE)
     if con is None:
         return
     try:
         with collector_paused():
+            if nquads:  # a batch's lines, parsed only for a table that is kept
+                add = [*add, *ox.parse(nquads, format=ox.RdfFormat.N_QUADS)]
             added: dict[str, list[ox.Quad]] = {}
             for q in add:
                 if isinstance(q.subject, ox.NamedNode):
@@ -93,8 +96,8 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             reread |= {q.subject.value for q in remove if isinstance(q.subject, ox.NamedNode)}
             facts = written_facts(added, reread)
             load_facts(con, facts.of(kb.store, sorted(reread)), str(path.parent))
-        replace_rows(con, before, generation, held=bool(held), small=small, facts=facts, also=also,
-                     small_tables_from=kb.store)
+        replace_rows(con, before, generation, held=bool(held), small=small, facts=facts,
+                     also=None if also is None else functools.partial(also, add=add), small_tables_from=kb.store)
     except (duckdb.Error, OSError):
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
@@ -102,12 +105,12 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
         con.close()
 
 
-def open_current(path: Path, before: str, quads: int) -> duckdb.DuckDBPyConnection | None:
-    """A writing connection to the table file at ``path`` for the upkeep of a
-    write of so many ``quads``, if the table was current at ``before``; None
+def open_current(path: Path, before: str, *, small_write: bool) -> duckdb.DuckDBPyConnection | None:
+    """A writing connection to the table file at ``path`` for a write's upkeep
+    (see :func:`upkeep_connection`), if the table was current at ``before``; None
     where another process holds the file (the stamp stays old) or the table
     was stale already (the next open makes it again)."""
-    con = upkeep_connection(path, small_write=quads <= SMALL_WRITE)
+    con = upkeep_connection(path, small_write=small_write)
     if con is not None and stamp(con) != (SCHEMA, before):
         con.close()
         return None
