@@ -227,3 +227,33 @@ def test_the_stake_queries_list_the_stake_relations():
         block = re.search(r"VALUES \?p \{([^}]*)\}", own_query(name))
         assert block is not None, name
         assert block.group(1).split() == [f"cfkb:{r}" for r in STAKE_RELATIONS], name
+
+
+def test_a_page_of_speakers_reads_the_same_sides_as_the_whole_base(kb):
+    from cfkb.workflow.stakes import Stakes
+
+    speakers = sorted({r["w"].value for r in kb.select(
+        "SELECT DISTINCT ?w WHERE { ?c a cfkb:Claim ; prov:wasAttributedTo ?w }")})
+    prepared = Stakes(kb)
+    prepared.prepare(speakers)  # the first page in a process: these speakers' edges alone
+    assert not prepared._preloaded
+    whole = Stakes(kb)
+    whole.preload()
+    sides = {s: prepared.of(s) for s in speakers}
+    assert sides == {s: whole.of(s) for s in speakers}
+    assert any(len(path) == 2 for paths in sides.values() for path in paths.values())  # two steps up
+    assert not prepared._preloaded  # every node the walk needed was read by prepare
+    again = Stakes(kb)
+    again.prepare(speakers[:1])  # a process showing page after page reads every edge once
+    assert again._preloaded
+
+
+def test_a_page_of_conflicts_names_its_entities_without_reading_every_name(kb):
+    from cfkb.workflow.conflicts import conflict_page
+
+    total, page = conflict_page(kb, limit=5)
+    assert total == len(page) == 2
+    said = {(v.subject.label, v.object.label, v.speaker.label if v.speaker else None) for c in page for v in c.claims}
+    assert ("Harakat Hoquq", "December 2023 provincial elections", "Hossein Moanes") in said
+    assert ("Kataib Hezbollah", "December 2023 provincial elections", "Qais al-Khazali") in said
+    assert kb._index is None  # the labels of the claims shown were read for them alone

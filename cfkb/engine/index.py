@@ -336,7 +336,7 @@ class ConflictIndex:
         total = int(self.con.execute(f"SELECT count(*) {body}", head).fetchone()[0])  # type: ignore[index]
         found = self.con.execute(f"""
             SELECT k.id, k.rule, k.this, k.value, coalesce(st.status, 'open') {body.replace(
-                "USING (id)", "USING (id) LEFT JOIN claims t ON t.iri = k.this", 1)}
+                "USING (id)", "USING (id) LEFT JOIN conflict_members t ON t.id = k.id AND t.claim = k.this", 1)}
             ORDER BY coalesce(list_position(?::VARCHAR[], coalesce(st.status, 'open')), 10), r.ord,
                      coalesce(t.date, ''), k.id
             LIMIT ? OFFSET ?""", [*head, list(STATUSES), total if limit is None else max(0, limit),

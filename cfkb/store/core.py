@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -54,7 +54,7 @@ from cfkb.store.location import (
 )
 from cfkb.store.locks import apply_lock, mark_writer, open_db, writer_active
 from cfkb.store.owntexts import own_query
-from cfkb.store.sparqltext import bind_values
+from cfkb.store.sparqltext import bind_many, bind_values
 from cfkb.store.spool import Prefix, Spool
 from cfkb.store.updatetext import data_update
 
@@ -242,7 +242,8 @@ class KnowledgeBase:
     # -- reading -------------------------------------------------------
 
     def query(self, sparql: str, bindings: Mapping[str, Binding] | None = None, *,
-              union: bool = True, name: str | None = None, plan_with_bindings: bool = False) -> Any:
+              union: bool = True, name: str | None = None, plan_with_bindings: bool = False,
+              values: tuple[str, Sequence[Term]] | None = None) -> Any:
         """Run a SPARQL query with values bound to variables (never pasted).
 
         Every query passes :func:`cfkb.store.guard.check_query` first: SERVICE,
@@ -253,6 +254,8 @@ class KnowledgeBase:
         the top of the WHERE clause instead (each term written by pyoxigraph
         as one escaped term), which Oxigraph's planner sees: a join then
         starts from the bound claim instead of scanning the base.
+        ``values`` binds one variable to each of several terms the same way
+        (one solution each).
 
         Raises:
             QueryError: the query does not parse.
@@ -264,6 +267,8 @@ class KnowledgeBase:
         subs: dict[ox.Variable, Term] = {ox.Variable(k): v for k, v in (bindings or {}).items()}
         if plan_with_bindings and subs:
             sparql, subs = bind_values(sparql, subs), {}
+        if values is not None:
+            sparql = bind_many(sparql, ox.Variable(values[0]), values[1])
         try:
             return self.store.query(sparql, prefixes=dict(PREFIXES), use_default_graph_as_union=union,
                                     substitutions=subs or None)
@@ -282,9 +287,9 @@ class KnowledgeBase:
             raise StoreError(f"store error while querying: {one_line(exc)}") from exc
 
     def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None, *,
-               plan_with_bindings: bool = False) -> list[Row]:
+               plan_with_bindings: bool = False, values: tuple[str, Sequence[Term]] | None = None) -> list[Row]:
         """A SELECT query's rows as dicts of variable name to term (unbound left out)."""
-        results = self.query(sparql, bindings, plan_with_bindings=plan_with_bindings)
+        results = self.query(sparql, bindings, plan_with_bindings=plan_with_bindings, values=values)
         names = [v.value for v in results.variables]
         rows = []
         for solution in results:

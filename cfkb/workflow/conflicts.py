@@ -165,7 +165,7 @@ class _Views:
         self._label: dict[str, str] = {}
         self._cache: dict[str, ClaimView] = {}
         self._quads: dict[str, list[ox.Quad]] = {}
-        self._stakes: Any = None
+        self._stakes: Stakes | None = None
         #: the claim table, when one is open for the base as it is (the interested parties read it)
         self.table: Any = None
 
@@ -214,10 +214,26 @@ class _Views:
         for q in quads_of_subjects(self.kb.store, (ox.NamedNode(x) for x in sorted(sources)), [_RELIABILITY]):
             if self._outlet_reliability[value_of(q.subject)] is None:
                 self._outlet_reliability[value_of(q.subject)] = q.object
+        if not self.whole_base:  # the speakers' sides, read for them alone
+            speakers = set()
+            for i in todo:
+                said = {_CLAIM_FIELDS[q.predicate.value]: q.object for q in self._quads[i]
+                        if _CLAIM_FIELDS[q.predicate.value] in ("who", "outlet")}
+                if "who" in said and said["who"] != said.get("outlet") and isinstance(said["who"], ox.NamedNode):
+                    speakers.add(said["who"].value)
+            self.stakes().prepare(speakers)
         if self._labels is not None:
             self._fetch_labels(value_of(q.object) for i in todo for q in self._quads[i]
                                if isinstance(q.object, ox.NamedNode)
                                and _CLAIM_FIELDS[q.predicate.value] in _LABELLED)
+
+    def stakes(self) -> Stakes:
+        """The interested parties, read whole when claims all over the base are coming."""
+        if self._stakes is None:
+            self._stakes = Stakes(self.kb, self.table)
+            if self.whole_base:
+                self._stakes.preload()
+        return self._stakes
 
     def ref(self, term: Any) -> Ref | None:
         if term is None:
@@ -285,11 +301,7 @@ class _Views:
                 tlp=r["tlp"].value.rsplit("#TLP_", 1)[-1].replace("_", "+") if "tlp" in r else None,
             )
             if view.speaker is not None:
-                if self._stakes is None:
-                    self._stakes = Stakes(self.kb, self.table)
-                    if self.whole_base:
-                        self._stakes.preload()
-                why = interest(self._stakes, view.speaker.iri, view.subject.iri, view.object.iri, self.label)
+                why = interest(self.stakes(), view.speaker.iri, view.subject.iri, view.object.iri, self.label)
                 view.interested, view.interest = why is not None, why
             view.statement = self.statement(view)
             view.sentence = self.sentence(view)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from typing import Any
 
@@ -32,8 +32,14 @@ _STAKE_WORDS = {"leads": "leads", "politicalWingOf": "is the political wing of",
 def _up_texts() -> tuple[str, str]:
     return own_query("stake_step_claimed"), own_query("stake_step_gazetteer")
 
+#: How many entities one request for their gazetteer relations names.
+_NODES_PER_QUERY = 500
 #: A base in memory reads every edge at once after this many nodes were looked up one by one.
 PRELOAD_AFTER = 32
+
+#: The bases a :meth:`Stakes.prepare` has read a few speakers' edges of, in this process: the
+#: next one reads every edge instead, kept for later pages (:data:`_EDGES`).
+_PREPARED: weakref.WeakSet[KnowledgeBase] = weakref.WeakSet()
 
 #: A stake: the steps from the speaker to the entity, as (relation, entity).
 Path = tuple[tuple[str, str], ...]
@@ -93,6 +99,41 @@ class Stakes:
         self._up, self._preloaded = edges, True
         _EDGES[self.kb] = (generation, edges)
 
+    def prepare(self, actors: Iterable[str]) -> None:
+        """Read the edges within :data:`STAKE_STEPS` of these speakers at once: a page's few
+        dozen speakers cost two short reads, not every edge of the base (:meth:`preload`)."""
+        if self._preloaded or (self.kb.path is None and not self.kb.location.startswith(("http://", "https://"))):
+            return  # every edge is read already, or a base in memory, asked node by node
+        if self.kb in _PREPARED:  # a process that shows page after page (a server): read them all, once
+            self.preload()
+            return
+        _PREPARED.add(self.kb)
+        from cfkb.engine.table import open_table  # deferred: loads duckdb
+
+        frontier = sorted({a for a in actors if a not in self._up})
+        with open_table(self.kb) if self.table is None else nullcontext(self.table) as table:
+            for _ in range(STAKE_STEPS):
+                if not frontier:
+                    break
+                found = self._edges_of(table, frontier)
+                for node in frontier:
+                    self._up[node] = found.get(node, set())
+                frontier = sorted({b for node in frontier for _, b in self._up[node] if b not in self._up})
+
+    def _edges_of(self, table: Any, nodes: list[str]) -> dict[str, set[tuple[str, str]]]:
+        """The asserted claims (from the claim table) and gazetteer relations one step up from each node."""
+        edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for a, p, b in table.con.execute(
+                "SELECT s, p, o FROM claims WHERE neg = false AND o IS NOT NULL"
+                " AND p IN (SELECT unnest(?::VARCHAR[])) AND s IN (SELECT unnest(?::VARCHAR[]))",
+                [[CFKB_NS + r for r in STAKE_RELATIONS], nodes]).fetchall():
+            edges[a].add((p.rsplit("#", 1)[-1], b))
+        for start in range(0, len(nodes), _NODES_PER_QUERY):
+            chunk = [ox.NamedNode(n) for n in nodes[start:start + _NODES_PER_QUERY]]
+            for r in self.kb.select(own_query("stake_step_gazetteer"), values=("a", chunk)):
+                edges[r["a"].value].add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
+        return edges
+
     def _gazetteer_edges(self, edges: dict[str, set[tuple[str, str]]]) -> None:
         """The gazetteer's relations (not claims) in one query: a server would
         take a request per relation and per statement to check it is no claim."""
@@ -100,13 +141,15 @@ class Stakes:
             edges[r["a"].value].add((r["p"].value.rsplit("#", 1)[-1], r["b"].value))
 
     def _steps(self, node: str) -> set[tuple[str, str]]:
+        if node in self._up:  # prepared, or asked before
+            return self._up[node]
         if not self._preloaded and (self.kb.path is not None or len(self._up) >= PRELOAD_AFTER
                                     or self.kb.location.startswith(("http://", "https://"))):
             # a base on disk, or on a server, has a claim table: one read of it beats a query per node
             self.preload()
         if self._preloaded:
             return self._up.get(node, set())
-        if node not in self._up:
+        if node not in self._up:  # a base in memory: one node's two queries
             found: set[tuple[str, str]] = set()
             for text in _up_texts():
                 for r in self.kb.select(text, {"a": ox.NamedNode(node)}, plan_with_bindings=True):
