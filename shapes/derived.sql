@@ -16,9 +16,13 @@ WITH denial AS (
     SELECT * FROM claims
     WHERE p = 'https://w3id.org/cfkb/ns#contests' AND neg = false AND NOT noind AND s IS NOT NULL AND o IS NOT NULL
 ), chain AS (
-    -- X is part of L, and L contests E: only the (X, E) pairs some claim denies
+    -- X is part of L, and L contests E: only the (X, E) pairs some claim denies. The parts
+    -- and the contests are cut to the denied X and E before they are joined: a busy list
+    -- is said to contest its election again and again, so the join of all of them is
+    -- millions of rows that the pair filter would then drop
     SELECT v.iri AS value, v.s AS x, v.area AS va, c.iri AS contests, c.o AS e
-    FROM member v JOIN contest c ON c.s = v.o
+    FROM (SELECT * FROM member WHERE s IN (SELECT s FROM denial)) v
+    JOIN (SELECT * FROM contest WHERE o IN (SELECT o FROM denial)) c ON c.s = v.o
     WHERE (v.election IS NULL OR v.election = c.o)
       AND (v.s, c.o) IN (SELECT s, o FROM denial)
 )

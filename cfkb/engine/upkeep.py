@@ -20,7 +20,6 @@ import duckdb
 import pyoxigraph as ox
 
 from cfkb.engine.facts import (
-    FIELDS,
     INCLUDES,
     KIND_CLASSES,
     PIVOT,
@@ -145,17 +144,19 @@ def written_facts(added: dict[str, list[ox.Quad]], reread: set[str]) -> Facts:
     write's own quads; a statement not in ``reread`` and not whole (no
     ``rdf:subject`` in the write) joins ``reread``, to be read from the graph."""
     facts = Facts()
-    # the quads go through an in-memory store first, which writes each literal
-    # as the graph holds it (a timestamp's "+00:00" as "Z")
-    written = ox.Store()
+    whole: list[ox.Quad] = []
     for iri, quads in added.items():
         if iri in reread:
             continue
         if not any(q.predicate == SUBJECT for q in quads):
             reread.add(iri)  # not a whole statement: what else it has is in the graph
             continue
-        written.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
-                       if q.predicate.value in FIELDS or q.predicate == TYPE)
+        whole += quads
+    # the quads go through an in-memory store first, which writes each literal as the
+    # graph holds it (a timestamp's "+00:00" as "Z"); in their graphs, as the graph
+    # holds them, and all at once (the fields are picked by predicate when read)
+    written = ox.Store()
+    written.extend(whole)
     facts.all(written)
     return facts
 
