@@ -127,6 +127,32 @@ def test_named_query_with_alias_parameter(runner, store_path):
     assert result.stdout.splitlines()[0].startswith("entity,claim,")
 
 
+def test_query_pages_walk_the_whole_answer_in_order(runner, store_path):
+    claims = "SELECT ?c ?d WHERE { ?c a cfkb:Claim ; cfkb:statedOn ?d } ORDER BY ?d ?c"
+    whole = invoke(runner, store_path, "query", "-e", claims, "--format", "json")
+    rows = json.loads(whole.stdout)["results"]["bindings"]
+    assert len(rows) > 20
+    seen = []
+    for offset in range(0, len(rows) + 10, 10):
+        page = invoke(runner, store_path, "query", "-e", claims, "--format", "json",
+                      "--limit", "10", "--offset", str(offset))
+        assert page.exit_code == 0, page.output
+        got = json.loads(page.stdout)["results"]["bindings"]  # the page alone: valid JSON, count on stderr
+        assert len(got) == max(0, min(10, len(rows) - offset))
+        assert page.stderr.strip().endswith(f"of {len(rows)}")
+        seen += got
+    assert seen == rows
+    last = invoke(runner, store_path, "query", "-e", claims, "--offset", str(len(rows) - 1), "--format", "csv")
+    assert last.stdout.splitlines()[1:] and len(last.stdout.splitlines()) == 2
+    assert last.stderr.strip() == f"row {len(rows)} of {len(rows)}"
+    # a CONSTRUCT's triples page the same way, here through a query process with a time limit
+    graph = invoke(runner, store_path, "query", "-e", "CONSTRUCT WHERE { ?c a cfkb:Claim }", "--limit", "3",
+                   "--timeout", "60")
+    assert graph.exit_code == 0, graph.output
+    assert graph.stdout.count("a cfkb:Claim") == 3
+    assert graph.stderr.strip() == f"rows 1-3 of {len(rows)}"
+
+
 def test_query_refuses_service(runner, store_path):
     result = invoke(runner, store_path, "query", "-e", "SELECT * WHERE { SERVICE <http://example.org/> { ?s ?p ?o } }")
     assert result.exit_code == 1

@@ -82,18 +82,25 @@ def validate(state: State, file: str | None, fmt: str | None, create_entities: b
 @click.option("--list", "list_", is_flag=True, help="List the named queries and their parameters.")
 @click.option("--timeout", type=click.FloatRange(0.01, 86400), default=None, metavar="S",
               help="Stop the query after S seconds (it runs in a separate process that is killed at the limit).")
+@click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Show at most N rows (a page); how many there are in all goes to stderr.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, metavar="N", help="Skip the first N rows.")
 @pass_state
 def query(state: State, spec: str | None, text: str | None, params: tuple[str, ...], fmt: str,
-          as_of: str | None, list_: bool, timeout: float | None) -> None:
+          as_of: str | None, list_: bool, timeout: float | None, limit: int | None, offset: int) -> None:
     """Run a named query, a .rq file or a query given with -e.
 
     Parameters are bound as values, never pasted into the query text.
-    The table shows CURIEs; json is SPARQL 1.1 Results JSON.
+    The table shows CURIEs; json is SPARQL 1.1 Results JSON. With --limit
+    or --offset a page of the answer is shown (rows, or a CONSTRUCT's
+    triples), and 'rows 1-50 of 1234' goes to stderr, so the page itself
+    stays valid JSON or CSV.
 
     \b
     Example:
       cfkb query --list
       cfkb query claims_about --param entity=Hoquq
+      cfkb query claims_about --param entity=Hoquq --limit 50 --offset 50
       cfkb query -e 'SELECT (COUNT(*) AS ?n) WHERE { ?c a cfkb:Claim }' --format csv
       cfkb query -e 'SELECT * WHERE { ?l rdf:rest* ?x }' --timeout 30
     """
@@ -128,10 +135,21 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
         from cfkb.workflow.conflicts import view_as_of
 
         kb = view_as_of(kb, _parse_date(as_of, "--as-of"))
-    if timeout is not None:
+    paged = limit is not None or offset > 0
+    if timeout is not None and not paged:
         _query_with_timeout(kb, nq.text, bound, fmt, timeout)
         return
-    _render_results(queries.run(kb, nq.text, bound, nq.name), fmt)
+    if timeout is not None:
+        answer, total = _page_with_timeout(kb, nq.text, bound, timeout, limit, offset)
+    else:
+        answer, total = queries.run_page(kb, nq.text, bound, nq.name, limit=limit, offset=offset)
+    _render_results(answer, fmt)
+    if paged and total is not None:
+        shown = len(answer) if isinstance(answer, list) else None
+        if shown is None:  # a SELECT's page: what is left past the offset, up to the limit
+            shown = max(0, min(total - offset, total if limit is None else limit))
+        rows = f"row {offset + 1}" if shown == 1 else f"rows {offset + 1}-{offset + shown}" if shown else "rows: none"
+        _echo_err(f"{rows} of {total}")
 
 
 def _query_with_timeout(kb: KnowledgeBase, text: str, bound: dict[str, Any], fmt: str, timeout: float) -> None:
@@ -147,3 +165,21 @@ def _query_with_timeout(kb: KnowledgeBase, text: str, bound: dict[str, Any], fmt
         click.echo(outcome.body.decode("utf-8"), nl=False)
         return
     _render_results(ox.parse_query_results(outcome.body, format=ox.QueryResultsFormat.JSON), fmt)
+
+
+def _page_with_timeout(kb: KnowledgeBase, text: str, bound: dict[str, Any], timeout: float, limit: int | None,
+                       offset: int) -> tuple[Any, int | None]:
+    """A page of the answer of a query run in a process of its own, stopped at ``timeout``."""
+    from cfkb.server.executor import make_runner
+    from cfkb.server.jobs import QueryJob
+    from cfkb.workflow import queries
+
+    runner = make_runner(kb, 1)
+    try:
+        outcome = runner.run(QueryJob.make(text, "json", 10**15, bound), timeout)  # a graph comes as Turtle
+    finally:
+        runner.close()
+    if outcome.form == "ask":
+        return ox.parse_query_results(outcome.body, format=ox.QueryResultsFormat.JSON), None
+    return queries.page_of(outcome.form, outcome.body, limit=limit, offset=offset,
+                           graph_format=ox.RdfFormat.TURTLE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +189,16 @@ Answer = ox.QuerySolutions | list[ox.Triple] | bool
 
 def run(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,
         name: str | None = None) -> Answer:
-    """Run a query from outside (a user's text or file) and read its answer to the end.
+    """Run a query from outside (a user's text or file) and read its answer to the end
+    (:func:`run_page`, every row)."""
+    return run_page(kb, text, bindings, name)[0]
+
+
+def run_page(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,
+             name: str | None = None, *, limit: int | None = None, offset: int = 0) -> tuple[Answer, int | None]:
+    """Run a query from outside (a user's text or file); its answer from row
+    ``offset`` (a SELECT's solutions, a CONSTRUCT's triples), at most ``limit``,
+    and how many there are in all (None for an ASK, and for a whole SELECT).
 
     On a local base the query is evaluated on a thread with no network
     (:func:`cfkb.store.sandbox.run_offline`), so that nothing a query says can reach
@@ -217,9 +227,26 @@ def run(kb: KnowledgeBase, text: str, bindings: dict[str, ox.NamedNode | ox.Lite
     else:
         form, body = sandbox.run_offline(evaluate)
     if isinstance(body, bool):
-        return body
+        return body, None
+    return page_of(form, body, limit=limit, offset=offset)
+
+
+def page_of(form: str, body: bytes, *, limit: int | None = None, offset: int = 0,
+            graph_format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> tuple[Answer, int | None]:
+    """A page of a query's answer as the evaluation wrote it (``select``: SPARQL
+    JSON, ``graph``: ``graph_format``), and how many rows or triples it has in all
+    (a SELECT's are counted only for a page)."""
+    end = None if limit is None else offset + limit
     if form == "graph":
-        return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
+        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=graph_format)]
+        return triples[offset:end], len(triples)
+    total: int | None = None  # not counted when the whole answer is asked for
+    if limit is not None or offset:
+        results = json.loads(body)
+        rows = results["results"]["bindings"]
+        total = len(rows)
+        results["results"]["bindings"] = rows[offset:end]
+        body = json.dumps(results).encode("utf-8")
     solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
     assert isinstance(solutions, ox.QuerySolutions)
-    return solutions
+    return solutions, total
