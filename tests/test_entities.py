@@ -190,3 +190,31 @@ def test_the_cached_entity_index_follows_writes_as_a_fresh_read_would(kb):
         assert _names_of(kb.entity_index()) == fresh()
     # a new entity and a claim keep the index held; a new name for a known entity and a merge read it again
     assert kept == [True, True, False, True, False]
+
+
+def test_an_iri_or_curie_is_looked_up_alone_as_the_index_would_find_it(store_path):
+    from cfkb.errors import UnknownNameError
+
+    kb = KnowledgeBase.open(store_path, write=True)
+    dup = add_entity(kb, "Falah Fayyadh (duplicate)", "Person", analyst="t", force=True)
+    merge_entities(kb, "Falah al-Fayyadh", dup, analyst="Jane", reason="same man, two spellings")
+    claim = kb.select("SELECT ?c WHERE { ?c a cfkb:Claim } LIMIT 1")[0]["c"].value
+    kb.close()
+    index = KnowledgeBase.open(store_path).entity_index()
+    names = ["cfid:harakat-hoquq", f"<{CFID_NS}kataib-hezbollah>", f"{CFID_NS}ihec", dup, f"<{claim}>",
+             "cfid:no-such-entity", *sorted(index.labels)[:40]]
+    for name in names:
+        kb = KnowledgeBase.open(store_path)  # the index not read: a few lookups of this one IRI
+        try:
+            expected = index.lookup(name)
+        except UnknownNameError as exc:
+            with pytest.raises(UnknownNameError) as got:
+                kb.entity_match(name)
+            assert str(got.value) == str(exc)
+        else:
+            assert kb.entity_match(name) == expected
+        assert kb._index is None
+        kb.close()
+    assert index.lookup(dup).iri == CFID_NS + "falah-al-fayyadh"  # a merged entity's IRI leads to the kept one
+    with pytest.raises(UnknownNameError):
+        index.lookup(f"<{claim}>")  # a claim is no entity

@@ -120,7 +120,7 @@ def _echo_problems(exc: BaseException) -> None:
 def _read_name(kb: KnowledgeBase, name: str, allowed: set[str] | None = None) -> str:
     """The entity a name given to a read means; a looser match is taken only when it is the
     only one, and the note says what it matched and how."""
-    match = kb.entity_index().lookup(name, allowed, accept="suggestion")
+    match = kb.entity_match(name, allowed, accept="suggestion")
     if match.tier != "exact":
         _echo_err("note: " + match.note(name))
     return match.iri

@@ -130,7 +130,7 @@ def query(state: State, spec: str | None, text: str | None, params: tuple[str, .
     if missing:
         raise click.UsageError(f"query {nq.name} needs " + " ".join(f"--param {k}=VALUE" for k in missing))
     kb = state.kb()
-    bound = queries.bind(nq, values, kb.entity_index())
+    bound = queries.bind(nq, values, kb.resolve_entity)
     if as_of:
         from cfkb.workflow.conflicts import view_as_of
 

@@ -159,9 +159,9 @@ def source_rate(state: State, name: str, reliability: str) -> None:
     from cfkb.workflow.grading import rate_source
 
     kb = state.kb(write=True)
-    iri = kb.entity_index().resolve(name)
-    rate_source(kb, iri, reliability, analyst=state.analyst)
-    _say(f"{kb.entity_index().label(iri)}: reliability {reliability.upper()}")
+    match = kb.entity_match(name)
+    rate_source(kb, match.iri, reliability, analyst=state.analyst)
+    _say(f"{kb.entity_labels([match.iri]).get(match.iri, match.name)}: reliability {reliability.upper()}")
 
 
 @source.command(name="show")
@@ -179,7 +179,7 @@ def source_show(state: State, name: str) -> None:
 
     kb = state.kb()
     iri = _read_name(kb, name)
-    _say(f"{kb.entity_index().label(iri)}  <{iri}>")
+    _say(f"{kb.entity_labels([iri]).get(iri) or iri.rsplit('/', 1)[-1]}  <{iri}>")
     nq = queries.load("said_by")
     _render_results(kb.query(nq.text, {"source": ox.NamedNode(iri)}, name=nq.name), "table")
     found = find_conflicts(kb, source=iri)

@@ -44,7 +44,7 @@ from cfkb.store.core import KnowledgeBase
 
 def resolve_name(kb: KnowledgeBase, name: str | None) -> str | None:
     """The IRI (as N-Triples) of the entity a filter names, or None without one."""
-    return f"<{kb.entity_index().resolve(name)}>" if name else None
+    return f"<{kb.resolve_entity(name)}>" if name else None
 
 
 def _overlapping(graph: Graph, area: str) -> set[str]:

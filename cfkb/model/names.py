@@ -190,11 +190,11 @@ class EntityIndex:
         and an exact match of another type is kept only when nothing of an
         allowed type matches exactly.
         """
-        self._tables()
         iri = expand_curie(name)
-        if iri is not None:
+        if iri is not None:  # no lookup tables needed
             iri = self._follow(iri)
             return [Match(iri, "exact", "CURIE or IRI", self.label(iri))] if iri in self else []
+        self._tables()
         key = normalize(name)
         if not key:
             return []

@@ -294,7 +294,7 @@ async def editor(request: Request) -> Response:
         text = editing.text_to_run(named, text)
         queries.check_safe(text)
         form = queries.query_form(text)
-        bound = queries.bind(named, values, cfg.kb.entity_index()) if named else {}
+        bound = queries.bind(named, values, cfg.kb.resolve_entity) if named else {}
         if fmt:
             fmt = choose_format(form, None, fmt)
             outcome, cached = await run_query(request, text, fmt, bound, page, named)

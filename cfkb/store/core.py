@@ -35,9 +35,11 @@ from cfkb.errors import (
     QueryError,
     StoreError,
     StoreLockedError,
+    UnknownNameError,
     one_line,
 )
-from cfkb.model.names import EntityIndex
+from cfkb.model.names import EntityIndex, Match
+from cfkb.model.spelling import expand_curie
 from cfkb.model.vocabulary import CFKB, CFKB_NS, MARK_PREDICATES, ONTOLOGY_GRAPH, PREFIXES, RDF
 from cfkb.store import entityindex, generations, journal
 from cfkb.store.backend import Backend, Subject, Term
@@ -320,6 +322,30 @@ class KnowledgeBase:
         if self._index is None:
             self._index = entityindex.read_index(self)
         return self._index
+
+    def entity_match(self, name: str, allowed: set[str] | None = None, *, accept: str = "variant") -> Match:
+        """The one entity ``name`` means, as :meth:`EntityIndex.lookup` finds it.
+
+        An IRI or CURIE is looked up alone while the index is not read: a few
+        point lookups, where reading the names of a million-claim base takes
+        seconds.
+
+        Raises:
+            UnknownNameError: no entity matches (with the suggestions, explained).
+            AmbiguousNameError: several match (with every candidate).
+        """
+        iri = expand_curie(name)
+        if iri is None or self._index is not None:
+            return self.entity_index().lookup(name, allowed, accept=accept)
+        found = entityindex.known_entity(self.store, iri)
+        if found is None:
+            raise UnknownNameError(name)
+        label = self.entity_labels([found]).get(found) or found.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        return Match(found, "exact", "CURIE or IRI", label)
+
+    def resolve_entity(self, name: str, allowed: set[str] | None = None) -> str:
+        """The IRI of the one entity ``name`` means (:meth:`entity_match`, exact or a specific variant)."""
+        return self.entity_match(name, allowed).iri
 
     def entity_labels(self, iris: Iterable[str]) -> dict[str, str]:
         """The display label of each of these entities that has one, as

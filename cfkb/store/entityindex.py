@@ -55,6 +55,25 @@ def read_index(base: Base) -> EntityIndex:
     return index
 
 
+def known_entity(store: Backend, iri: str) -> str | None:
+    """The entity ``iri`` names, merges followed, if the index would hold it (a
+    name or a type, and no claim), found by a few point lookups alone."""
+    graph = ox.DefaultGraph()
+    node = ox.NamedNode(iri)
+    for _ in range(16):  # merges of merges, as the index follows them, never a loop
+        into = next(iter(store.quads_for_pattern(node, _MERGED_INTO, None, None)), None)
+        if into is None or not isinstance(into.object, ox.NamedNode):
+            break
+        node = into.object
+    types = [q.object for q in store.quads_for_pattern(node, _RDF_TYPE, None, graph)]
+    if any(t != _CLAIM_CLASS for t in types):
+        return node.value
+    if _CLAIM_CLASS not in types and any(
+            True for p in _NAMING for _ in store.quads_for_pattern(node, p, None, graph)):
+        return node.value
+    return None
+
+
 def labels_of(store: Backend, iris: list[str]) -> dict[str, str]:
     """The display label of each of these entities that has one, as :func:`read_index` picks it,
     read for them alone (a few batched requests on a server, where the whole index is megabytes)."""

@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,6 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, QueryError
-from cfkb.model.names import EntityIndex
 from cfkb.model.spelling import expand_curie
 from cfkb.resources import queries_dir
 from cfkb.store import sandbox
@@ -144,8 +144,10 @@ def check_safe(text: str, name: str | None = None) -> None:
     screen_query(text, name)
 
 
-def bind(query: NamedQuery, values: dict[str, str], index: EntityIndex) -> dict[str, ox.NamedNode | ox.Literal]:
-    """Typed terms for the parameter values given as text.
+def bind(query: NamedQuery, values: dict[str, str],
+         resolve: Callable[[str], str]) -> dict[str, ox.NamedNode | ox.Literal]:
+    """Typed terms for the parameter values given as text; ``resolve`` gives the
+    IRI an entity's name means (:meth:`cfkb.store.core.KnowledgeBase.resolve_entity`).
 
     Raises:
         QueryError: a parameter is unknown or missing, or a value is malformed.
@@ -159,7 +161,7 @@ def bind(query: NamedQuery, values: dict[str, str], index: EntityIndex) -> dict[
     for name, text in values.items():
         kind = declared[name].type if name in declared else "string"
         if kind == "entity":
-            bound[name] = ox.NamedNode(index.resolve(text))
+            bound[name] = ox.NamedNode(resolve(text))
         elif kind == "iri":
             iri = expand_curie(text)
             try:
