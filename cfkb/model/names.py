@@ -112,6 +112,11 @@ class EntityIndex:
     #: names added but not yet normalised: the lookup tables are built on the
     #: first lookup, so a caller that only wants labels never pays for them
     _pending: list[tuple[str, str]] = field(default_factory=list)
+    #: names in the exact-name table (:meth:`_strict_tables`) but not yet in the
+    #: looser ones (:meth:`_tables`), with their strict keys
+    _keyed: list[tuple[str, str, str]] = field(default_factory=list)
+    #: strict keys whose words and spellings are in the looser tables
+    _worded: set[str] = field(default_factory=set)
 
     def add(self, iri: str, name: str, *, preferred: bool = False) -> None:
         """Register ``name`` (a label or alias) for the entity ``iri``."""
@@ -124,7 +129,9 @@ class EntityIndex:
         self._tables()
         return self
 
-    def _tables(self) -> None:
+    def _strict_tables(self) -> None:
+        """The exact names (after case, diacritics, hyphens and articles): all that a
+        name given exactly needs, a fifth of the cost of every table."""
         if not self._pending:
             return
         pending, self._pending = self._pending, []
@@ -133,12 +140,22 @@ class EntityIndex:
             if not key:
                 continue
             self._strict[key].add(iri)
+            self._names.setdefault(key, name)
+            self._keyed.append((iri, name, key))
+
+    def _tables(self) -> None:
+        """Every lookup table: the exact names, then the spellings, words and scripts."""
+        self._strict_tables()
+        if not self._keyed:
+            return
+        keyed, self._keyed = self._keyed, []
+        for iri, name, key in keyed:
             loose = skeleton(name)
             self._loose[loose].add(iri)
             self._loose_names.setdefault((loose, iri), name)
-            if key in self._names:
+            if key in self._worded:
                 continue
-            self._names[key] = name
+            self._worded.add(key)
             content = _content(key.split())
             for w in content:
                 self._words[w].add(key)
@@ -194,7 +211,7 @@ class EntityIndex:
         if iri is not None:  # no lookup tables needed
             iri = self._follow(iri)
             return [Match(iri, "exact", "CURIE or IRI", self.label(iri))] if iri in self else []
-        self._tables()
+        self._strict_tables()
         key = normalize(name)
         if not key:
             return []
@@ -212,6 +229,7 @@ class EntityIndex:
                        else "one of its names", self._known_name(i, key)))
         if fitting and not exhaustive:
             return list(found.values())  # an exact name of an allowed type: nothing looser matters
+        self._tables()
         loose = skeleton(name)
         for i in self._loose.get(loose, ()):
             if i in found or not self._allows(self.types.get(i, set()), allowed):
@@ -361,8 +379,7 @@ class EntityIndex:
         """The entity whose name ``name`` is, when exactly one has it (the common case, made cheap)."""
         if ":" in name:
             return None  # a CURIE or IRI: see :meth:`lookup`
-        if self._pending:
-            self._tables()
+        self._strict_tables()
         found = self._strict.get(normalize(name))
         if found is not None and len(found) == 1:
             for iri in found:
@@ -371,7 +388,7 @@ class EntityIndex:
 
     def strict_matches(self, name: str) -> set[str]:
         """The entities with exactly this name (after case, diacritics, hyphens and articles)."""
-        self._tables()
+        self._strict_tables()
         return set(self._strict.get(normalize(name), ()))
 
     def near_duplicates(self, name: str, allowed: set[str] | None = None) -> list[Match]:
