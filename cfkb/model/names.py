@@ -117,12 +117,38 @@ class EntityIndex:
     _keyed: list[tuple[str, str, str]] = field(default_factory=list)
     #: strict keys whose words and spellings are in the looser tables
     _worded: set[str] = field(default_factory=set)
+    #: every name added, in order: (IRI, name, preferred, strict key where known), for :meth:`rows`
+    _added: list[tuple[str, str, bool, str | None]] = field(default_factory=list)
 
     def add(self, iri: str, name: str, *, preferred: bool = False) -> None:
         """Register ``name`` (a label or alias) for the entity ``iri``."""
         if preferred or iri not in self.labels:
             self.labels[iri] = name
         self._pending.append((iri, name))
+        self._added.append((iri, name, preferred, None))
+
+    def rows(self) -> list[tuple[str, str, bool, str]]:
+        """Every name added, in order, with its strict key: (IRI, name, preferred, key), what
+        :meth:`from_rows` makes the same index again from without normalising a name."""
+        self._added = [(iri, name, preferred, normalize(name) if key is None else key)
+                       for iri, name, preferred, key in self._added]
+        return [(iri, name, preferred, key or "") for iri, name, preferred, key in self._added]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, bool, str]], types: dict[str, set[str]],
+                  merged: dict[str, str]) -> EntityIndex:
+        """The index :meth:`rows` was read from, with these types and merges."""
+        index = cls(merged=merged)
+        index.types.update(types)
+        for iri, name, preferred, key in rows:
+            if preferred or iri not in index.labels:
+                index.labels[iri] = name
+            index._added.append((iri, name, preferred, key))
+            if key:
+                index._strict[key].add(iri)
+                index._names.setdefault(key, name)
+                index._keyed.append((iri, name, key))
+        return index
 
     def prepare(self) -> EntityIndex:
         """Build the lookup tables now rather than on the first lookup (a server does, as it starts)."""

@@ -41,7 +41,7 @@ from cfkb.errors import (
 from cfkb.model.names import EntityIndex, Match
 from cfkb.model.spelling import expand_curie
 from cfkb.model.vocabulary import CFKB, CFKB_NS, MARK_PREDICATES, ONTOLOGY_GRAPH, PREFIXES, RDF
-from cfkb.store import entityindex, generations, journal
+from cfkb.store import entityindex, generations, journal, namescache
 from cfkb.store.backend import Backend, Subject, Term
 from cfkb.store.guard import check_query
 from cfkb.store.location import (
@@ -318,9 +318,18 @@ class KnowledgeBase:
         return int(rows[0]["n"].value)
 
     def entity_index(self) -> EntityIndex:
-        """Every named entity with its labels and types (cached until a write: :mod:`cfkb.store.entityindex`)."""
+        """Every named entity with its labels and types (cached until a write: :mod:`cfkb.store.entityindex`),
+        from the file a big base keeps them in when it is current (:mod:`cfkb.store.namescache`)."""
         if self._index is None:
-            self._index = entityindex.read_index(self)
+            if self.path is None:
+                self._index = entityindex.read_index(self)
+                return self._index
+            state = namescache.stamp(self.store)
+            self._index = namescache.load(self.path, state)
+            if self._index is None:
+                self._index = entityindex.read_index(self)
+                if len(self._index.labels) >= namescache.KEEP_FROM:
+                    namescache.save(self.path, state, self._index)
         return self._index
 
     def entity_match(self, name: str, allowed: set[str] | None = None, *, accept: str = "variant") -> Match:
@@ -436,6 +445,7 @@ class KnowledgeBase:
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
         before = None
+        names_before = self._names_file_state()
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
             before = generations.previous(old)
@@ -443,11 +453,16 @@ class KnowledgeBase:
             damaged = [q for q in old if not generations.is_generation(q.object)]
             if remove or damaged:  # an update anyway (or a repair): drop the superseded generations with it
                 remove.extend(old)
-        elif any(q.predicate.value in MARK_PREDICATES for q in (*add, *remove)):
-            revision, old = generations.next_marks_revision(self.store)
-            before = self.generation()  # the followers see the generation kept, the revision moved
-            add.append(revision)
-            remove.extend(old)
+        else:
+            if any(q.predicate.value in MARK_PREDICATES for q in (*add, *remove)):
+                revision, old = generations.next_marks_revision(self.store)
+                before = self.generation()  # the followers see the generation kept, the revision moved
+                add.append(revision)
+                remove.extend(old)
+            if any(q.predicate in entityindex.INDEXED for q in (*add, *remove)):
+                revision, old = generations.next_marks_revision(self.store, generations.NAMES_REVISION)
+                add.append(revision)
+                remove.extend(old)
         try:
             if remove:
                 self.store.update(data_update(remove, add))
@@ -460,7 +475,7 @@ class KnowledgeBase:
         except BaseException:
             self._invalidate()
             raise
-        self._written(add, remove)
+        self._written(add, remove, names_before)
         if before is not None:
             generations.follow(self, before, add, remove)
 
@@ -546,12 +561,29 @@ class KnowledgeBase:
         self._index = None
         self._predicates = None
 
-    def _written(self, add: list[ox.Quad], remove: list[ox.Quad]) -> None:
+    def _names_file_state(self) -> str | None:
+        """The state of the base, when it keeps its names in a file (:mod:`cfkb.store.namescache`)."""
+        if self.path is None or not (self.path / namescache.FILE).is_file():
+            return None
+        return namescache.stamp(self.store)
+
+    def _written(self, add: list[ox.Quad], remove: list[ox.Quad], names_before: str | None = None) -> None:
         """After a committed write: the cached entity index takes the names
-        of entities the write made, or is dropped (:func:`cfkb.store.entityindex.follow_write`)."""
+        of entities the write made, or is dropped (:func:`cfkb.store.entityindex.follow_write`);
+        so does the names file, if it was current before the write."""
         self._predicates = None
-        if self._index is not None and not entityindex.follow_write(self._index, self.store, add, remove):
+        index = self._index
+        if index is None and names_before is not None and self.path is not None:
+            index = namescache.load(self.path, names_before)
+        if index is None:
+            return
+        if not entityindex.follow_write(index, self.store, add, remove):
             self._invalidate()
+            return
+        if self._index is not None:
+            self._index = index
+        if names_before is not None and self.path is not None:
+            namescache.save(self.path, namescache.stamp(self.store), index)
 
 
 _UNAPPLIED = ("the store at {path} has a committed bulk write that is not applied yet; close it and open it"

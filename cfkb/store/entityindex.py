@@ -28,6 +28,8 @@ from cfkb.store.sparqltext import bind_many
 
 _RDF_TYPE, _CLAIM_CLASS, _LABEL, _MERGED_INTO = RDF.type, CFKB.Claim, RDFS.label, CFKB.mergedInto
 _NAMING = (_LABEL, SKOS.altLabel)
+#: The predicates of what the index holds: a write of one of them changes it.
+INDEXED = frozenset((_LABEL, SKOS.altLabel, _RDF_TYPE, _MERGED_INTO))
 #: How many entities one :func:`labels_of` request names.
 _LABELS_PER_QUERY = 500
 

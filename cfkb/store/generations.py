@@ -33,6 +33,9 @@ GENERATION = ox.NamedNode(CFKB_NS + "generation")
 #: The revision of the grades and markings (:data:`~cfkb.model.vocabulary.MARK_PREDICATES`):
 #: a write that keeps the generation but changes one of them replaces it.
 MARKS_REVISION = ox.NamedNode(CFKB_NS + "marksRevision")
+#: The revision of the names, types and merges (what the entity index holds): a write that
+#: keeps the generation but changes one of them replaces it.
+NAMES_REVISION = ox.NamedNode(CFKB_NS + "namesRevision")
 
 _VALUE = re.compile(r"[0-9]{20}-[0-9a-f]{12}")
 #: How far ahead of this machine's clock a generation may be (another writer's clock).
@@ -72,17 +75,17 @@ def next_stamp(old: list[ox.Quad]) -> ox.Quad:
     return ox.Quad(STATE, GENERATION, ox.Literal(value), STATE_GRAPH)
 
 
-def marks_revision(store: Backend) -> str:
-    """The latest marks revision of the base; empty for one no grading write has touched."""
-    return max((value_of(q.object) for q in store.quads_for_pattern(STATE, MARKS_REVISION, None, STATE_GRAPH)),
-               default="")
+def marks_revision(store: Backend, which: ox.NamedNode = MARKS_REVISION) -> str:
+    """The latest marks revision of the base (or names revision, as ``which`` says); empty for
+    one no such write has touched."""
+    return max((value_of(q.object) for q in store.quads_for_pattern(STATE, which, None, STATE_GRAPH)), default="")
 
 
-def next_marks_revision(store: Backend) -> tuple[ox.Quad, list[ox.Quad]]:
-    """A new marks revision statement, and the ones it replaces."""
-    old = list(store.quads_for_pattern(STATE, MARKS_REVISION, None, STATE_GRAPH))
+def next_marks_revision(store: Backend, which: ox.NamedNode = MARKS_REVISION) -> tuple[ox.Quad, list[ox.Quad]]:
+    """A new marks (or names) revision statement, and the ones it replaces."""
+    old = list(store.quads_for_pattern(STATE, which, None, STATE_GRAPH))
     value = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
-    return ox.Quad(STATE, MARKS_REVISION, ox.Literal(value), STATE_GRAPH), old
+    return ox.Quad(STATE, which, ox.Literal(value), STATE_GRAPH), old
 
 
 def previous(old: list[ox.Quad]) -> str:
