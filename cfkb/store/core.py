@@ -35,7 +35,6 @@ from cfkb.errors import (
     QueryError,
     StoreError,
     StoreLockedError,
-    UnknownNameError,
     one_line,
 )
 from cfkb.model.names import EntityIndex, Match
@@ -321,15 +320,7 @@ class KnowledgeBase:
         """Every named entity with its labels and types (cached until a write: :mod:`cfkb.store.entityindex`),
         from the file a big base keeps them in when it is current (:mod:`cfkb.store.namescache`)."""
         if self._index is None:
-            if self.path is None:
-                self._index = entityindex.read_index(self)
-                return self._index
-            state = namescache.stamp(self.store)
-            self._index = namescache.load(self.path, state)
-            if self._index is None:
-                self._index = entityindex.read_index(self)
-                if len(self._index.labels) >= namescache.KEEP_FROM:
-                    namescache.save(self.path, state, self._index)
+            self._index = entityindex.read_index(self) if self.path is None else namescache.index_of(self, self.path)
         return self._index
 
     def entity_match(self, name: str, allowed: set[str] | None = None, *, accept: str = "variant") -> Match:
@@ -346,11 +337,7 @@ class KnowledgeBase:
         iri = expand_curie(name)
         if iri is None or self._index is not None:
             return self.entity_index().lookup(name, allowed, accept=accept)
-        found = entityindex.known_entity(self.store, iri)
-        if found is None:
-            raise UnknownNameError(name)
-        label = self.entity_labels([found]).get(found) or found.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-        return Match(found, "exact", "CURIE or IRI", label)
+        return entityindex.match_iri(self.store, name, iri)
 
     def resolve_entity(self, name: str, allowed: set[str] | None = None) -> str:
         """The IRI of the one entity ``name`` means (:meth:`entity_match`, exact or a specific variant)."""
@@ -445,7 +432,7 @@ class KnowledgeBase:
         if self._unapplied:
             raise StoreError(_UNAPPLIED.format(path=self.path))
         before = None
-        names_before = self._names_file_state()
+        names_before = namescache.state_if_kept(self.path, self.store)
         if (add or remove) and not keeps_conflicts:
             new, old = self._next_generation()
             before = generations.previous(old)
@@ -561,29 +548,15 @@ class KnowledgeBase:
         self._index = None
         self._predicates = None
 
-    def _names_file_state(self) -> str | None:
-        """The state of the base, when it keeps its names in a file (:mod:`cfkb.store.namescache`)."""
-        if self.path is None or not (self.path / namescache.FILE).is_file():
-            return None
-        return namescache.stamp(self.store)
-
     def _written(self, add: list[ox.Quad], remove: list[ox.Quad], names_before: str | None = None) -> None:
         """After a committed write: the cached entity index takes the names
         of entities the write made, or is dropped (:func:`cfkb.store.entityindex.follow_write`);
-        so does the names file, if it was current before the write."""
+        so does the names file, if it was current before the write (:func:`cfkb.store.namescache.follow`)."""
         self._predicates = None
-        index = self._index
-        if index is None and names_before is not None and self.path is not None:
-            index = namescache.load(self.path, names_before)
-        if index is None:
-            return
-        if not entityindex.follow_write(index, self.store, add, remove):
+        if self._index is not None and not entityindex.follow_write(self._index, self.store, add, remove):
             self._invalidate()
-            return
-        if self._index is not None:
-            self._index = index
         if names_before is not None and self.path is not None:
-            namescache.save(self.path, namescache.stamp(self.store), index)
+            namescache.follow(self.path, names_before, self._index, self.store, add, remove)
 
 
 _UNAPPLIED = ("the store at {path} has a committed bulk write that is not applied yet; close it and open it"

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from cfkb.errors import QueryError
-from cfkb.model.names import EntityIndex
+from cfkb.errors import QueryError, UnknownNameError
+from cfkb.model.names import EntityIndex, Match
 from cfkb.model.vocabulary import CFKB, PREFIXES, RDF, RDFS, SKOS
 from cfkb.store.backend import Backend, value_of
 from cfkb.store.guard import check_query
@@ -55,6 +55,20 @@ def read_index(base: Base) -> EntityIndex:
     for q in base.store.quads_for_pattern(None, _MERGED_INTO, None, None):
         index.merged[value_of(q.subject)] = value_of(q.object)
     return index
+
+
+def match_iri(store: Backend, name: str, iri: str) -> Match:
+    """The entity the IRI or CURIE ``name`` (``iri``, expanded) means, as
+    :meth:`EntityIndex.lookup` finds it, by a few point lookups alone.
+
+    Raises:
+        UnknownNameError: the index would not hold it.
+    """
+    found = known_entity(store, iri)
+    if found is None:
+        raise UnknownNameError(name)
+    label = labels_of(store, [found]).get(found) or found.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+    return Match(found, "exact", "CURIE or IRI", label)
 
 
 def known_entity(store: Backend, iri: str) -> str | None:

@@ -23,9 +23,11 @@ import contextlib
 import json
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from cfkb.errors import InputError
 from cfkb.model.names import EntityIndex
-from cfkb.store import generations
+from cfkb.store import entityindex, generations
 from cfkb.store.backend import Backend
 from cfkb.store.files import write_regular
 
@@ -35,6 +37,36 @@ FILE = "names.json"
 VERSION = 1
 #: A base with fewer names than this reads them each time (a few milliseconds) and keeps no file.
 KEEP_FROM = 5_000
+
+
+def index_of(base: entityindex.Base, directory: Path) -> EntityIndex:
+    """The entity index of the base in ``directory``: from the file if it is current, else read
+    from the graph (and kept in the file, for a base with :data:`KEEP_FROM` names or more)."""
+    state = stamp(base.store)
+    index = load(directory, state)
+    if index is None:
+        index = entityindex.read_index(base)
+        if len(index.labels) >= KEEP_FROM:
+            save(directory, state, index)
+    return index
+
+
+def state_if_kept(directory: Path | None, store: Backend) -> str | None:
+    """The state of the base (:func:`stamp`), when it keeps its names in the file; else None."""
+    if directory is None or not (directory / FILE).is_file():
+        return None
+    return stamp(store)
+
+
+def follow(directory: Path, before: str, index: EntityIndex | None, store: Backend, add: list[ox.Quad],
+           remove: list[ox.Quad]) -> None:
+    """After a committed write: the file, if it held the base as it was ``before`` the write,
+    takes what the write changed (``index``: the writer's own index, already followed)."""
+    if index is None:
+        index = load(directory, before)
+        if index is None or not entityindex.follow_write(index, store, add, remove):
+            return  # left behind: its stamp is not the base's any more
+    save(directory, stamp(store), index)
 
 
 def stamp(store: Backend) -> str:
