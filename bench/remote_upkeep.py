@@ -26,7 +26,7 @@ from cfkb.engine import upkeep as local_upkeep
 from cfkb.engine.index import open_index
 from cfkb.model.vocabulary import Claim
 from cfkb.store.core import KnowledgeBase
-from cfkb.store.remote import RemoteStore
+from cfkb.store.remotehttp import HttpClient
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,13 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     spent: dict[str, list[float]] = {"write": [], "upkeep": [], "check": []}
     requests: dict[str, list[int]] = {"upkeep": [], "check": []}
     sent = [0]
-    original = RemoteStore._request
+    original = HttpClient.post
 
-    def counted(self: RemoteStore, *a: Any, **kw: Any) -> Any:
+    def counted(self: HttpClient, *a: Any, **kw: Any) -> Any:
         sent[0] += 1
         return original(self, *a, **kw)
 
-    RemoteStore._request = counted  # type: ignore[method-assign]
+    HttpClient.post = counted  # type: ignore[method-assign]
     follow = remote_upkeep.follow_remote_write
     timing: dict[str, float] = {}
 
