@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -36,6 +38,7 @@ _KEY = len(_CLAIM) + 2
 FLUSH_BYTES = 16 << 20
 #: A bucket larger than this is split by its subjects' next character when it is read.
 BUCKET_BYTES = 48 << 20
+_key_of = itemgetter(slice(None, _KEY))
 _INCLUDES = f"<{CFKB.includes.value}>"
 _INCLUDES_B = _INCLUDES.encode()
 
@@ -62,19 +65,22 @@ class SpillReader(Reader):
         rest: list[bytes] = []
         pending = self._pending
         size = 0
-        for line in lines:
-            if line.startswith(_CLAIM):
-                key = line[:_KEY]
-                if b" " in key:  # a subject shorter than the key: the key is the subject
-                    key = line[:line.index(b" ")]
-                found = pending.get(key)
-                if found is None:
-                    pending[key] = [line]
-                else:
-                    found.append(line)
-                size += len(line)
+        # the dump gives a subject's lines together: route them run by run
+        for key, run in groupby(lines, _key_of):
+            if not key.startswith(_CLAIM):
+                rest.extend(run)
+                continue
+            held = list(run)
+            size += sum(map(len, held))
+            if b" " in key:  # a subject shorter than the key: the key is the subject
+                for line in held:
+                    pending.setdefault(line[:line.index(b" ")], []).append(line)
+                continue
+            found = pending.get(key)
+            if found is None:
+                pending[key] = held
             else:
-                rest.append(line)
+                found.extend(held)
         if _INCLUDES_B in piece:
             for line in lines:
                 if line.startswith(_CLAIM):
