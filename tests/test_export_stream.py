@@ -13,7 +13,7 @@ import pytest
 
 from cfkb.io import export, exportgraph
 from cfkb.io.export import FORMATS, ExportOptions, export_base
-from cfkb.model.vocabulary import CFKB, INTERNAL_GRAPHS, TLP_LEVELS
+from cfkb.model.vocabulary import CFKB, INTERNAL_GRAPHS, TLP_LEVELS, tlp_term
 from cfkb.store.core import KnowledgeBase
 
 WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
@@ -132,23 +132,31 @@ def _same(kb: KnowledgeBase, **kw: object) -> None:
 
 
 @pytest.mark.parametrize("base", ["seed", "generated"])
-@pytest.mark.parametrize("fmt", export.STREAMED)
 @pytest.mark.parametrize("ceiling", ["GREEN", "AMBER+STRICT"])
-def test_the_streamed_export_gives_the_bytes_of_the_whole_export(base, fmt, ceiling, seed_template, generated):
+def test_the_streamed_export_gives_the_bytes_of_the_whole_export(base, ceiling, seed_template, generated):
     with KnowledgeBase.open(seed_template if base == "seed" else generated) as kb:
-        for subset in SUBSETS[base]:
+        for fmt in export.STREAMED:
+            _same(kb, format=fmt, ceiling=ceiling)
+
+
+@pytest.mark.parametrize("base", ["seed", "generated"])
+@pytest.mark.parametrize("fmt", ["turtle", "nq"])
+@pytest.mark.parametrize("ceiling", ["GREEN", "AMBER+STRICT"])
+def test_a_streamed_subset_gives_the_bytes_of_the_whole_export(base, fmt, ceiling, seed_template, generated):
+    with KnowledgeBase.open(seed_template if base == "seed" else generated) as kb:
+        for subset in SUBSETS[base][1:]:
             _same(kb, format=fmt, ceiling=ceiling, **subset)
 
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated base with claims at every marking, claims naming withheld entities, claim IRIs
-    that are no claims, a claim outside the claims' namespace, assessments and blank nodes."""
+    """A generated base with claims and entities at every marking, a mark in the base's own graph,
+    a claim IRI that names no claim, a claim outside the claims' namespace, assessments and blank nodes."""
     from bench.generate import write_nquads
 
     path = tmp_path_factory.mktemp("mixed")
     data = path / "claims.nq"
-    write_nquads(3000, 5, data)
+    write_nquads(800, 5, data)
     kb = KnowledgeBase.create(path / "kb")
     kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
     rng = random.Random(7)
@@ -156,13 +164,13 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), CFKB.Claim, None))
     entities = sorted({q.object for q in kb.store.quads_for_pattern(None, ox.NamedNode(
         "http://www.w3.org/1999/02/22-rdf-syntax-ns#subject"), None, None)}, key=str)
-    levels = [CFKB.term("TLP_" + lv.replace("+", "_")) for lv in TLP_LEVELS]
+    levels = [tlp_term(lv) for lv in TLP_LEVELS]
     quads = []
-    for c in rng.sample(claims, 600):
+    for c in rng.sample(claims, 250):
         quads.append(ox.Quad(c, CFKB.tlp, rng.choice(levels)))
-    for c in rng.sample(claims, 50):  # a mark in the base's own graph, beside its claim
+    for c in rng.sample(claims, 30):  # a mark in the base's own graph, beside its claim
         quads.append(ox.Quad(c, CFKB.tlp, rng.choice(levels), INTERNAL_GRAPHS[1]))
-    for e in rng.sample(entities, 30):
+    for e in rng.sample(entities, 20):
         quads.append(ox.Quad(e, CFKB.tlp, rng.choice(levels)))
     claim_ns = claims[0].value.rsplit("/", 1)[0] + "/"
     ghost = ox.NamedNode(claim_ns + "0000ghost")  # a claim IRI that names no claim: a mark alone
@@ -179,13 +187,15 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                   ox.Quad(a, CFKB.term("about"), c), ox.Quad(a, CFKB.term("status"), ox.Literal("seen"))]
         if i % 3 == 0:
             quads.append(ox.Quad(a, CFKB.term("about"), ghost))
+    # unmarked nodes count as GREEN: what a GREEN export carries differs from an AMBER one
+    quads.append(ox.Quad(ox.NamedNode("https://w3id.org/cfkb/id/base"), CFKB.defaultTlp, levels[1]))
     kb.store.extend(quads)
     kb.close()
     return path / "kb"
 
 
-@pytest.mark.parametrize("fmt", export.STREAMED)
-@pytest.mark.parametrize("ceiling", ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT"])
+@pytest.mark.parametrize("fmt", ["turtle", "nq"])
+@pytest.mark.parametrize("ceiling", ["GREEN", "AMBER"])
 def test_a_mixed_base_gives_the_same_bytes_streamed(mixed, fmt, ceiling):
     with KnowledgeBase.open(mixed) as kb:
         for subset in ({}, {"since": dt.date(2023, 6, 1)}, {"conflicts_only": True}, {"accepted_view": True}):

@@ -1,13 +1,19 @@
 """Export: deterministic, prefixed, TLP-filtered RDF of the base for partners.
 
-:func:`export_base` reads the base once as N-Triples strings
-(:mod:`cfkb.io.exportgraph`), decides with :func:`cfkb.io.tlp.release` what
-may leave under the TLP ceiling, narrows that to the subset asked for
-(:mod:`cfkb.io.exportselect`, with :mod:`cfkb.io.exportconflicts` for the
-conflicts-only export and the accepted view), and writes one of five formats
-(:func:`write`: :mod:`cfkb.io.exportwrite`, :mod:`cfkb.io.exportjsonld`; the
-nanopublication profile :mod:`cfkb.io.exportnanopub`). The options and the
-result are in :mod:`cfkb.io.exportoptions`. Each subject's triples
+:func:`export_to` hands the text to a writer as it is made (the CLI's
+``-o`` file, stdout); :func:`export_base` gives it back as a string. Turtle,
+TriG, N-Triples and N-Quads never hold the base (:mod:`cfkb.io.exportstream`:
+the claims are spilled to files and read back in IRI order). JSON-LD and
+the nanopublication profile, and :func:`export_whole` for any format, read
+the base once as N-Triples strings (:mod:`cfkb.io.exportgraph`), decide with
+:func:`cfkb.io.tlp.release` what may leave under the TLP ceiling, narrow
+that to the subset asked for (:mod:`cfkb.io.exportselect`, with
+:mod:`cfkb.io.exportconflicts` for the conflicts-only export and the
+accepted view), and write it (:func:`write`: :mod:`cfkb.io.exportwrite`,
+:mod:`cfkb.io.exportjsonld`; the nanopublication profile
+:mod:`cfkb.io.exportnanopub`); both ways give the same bytes. The options
+and the result are in :mod:`cfkb.io.exportoptions`, the header block in
+:mod:`cfkb.io.exportheader`. Each subject's triples
 form one block (a claim with its provenance together); blocks and their lines
 are sorted, so the same base and options always give the same bytes. A header
 block says who exported, when, with which cfkb, filters, ceiling and licence,
