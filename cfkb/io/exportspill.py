@@ -3,7 +3,8 @@
 :func:`read_spilled` reads the base's dump once, as :func:`cfkb.io.exportgraph.read_base`
 does, but every line whose subject is a claim IRI (``cfid:claim/...``, nearly
 all of a base) goes to a bucket file named by the first characters of its
-subject, in the order the dump gives it; only the other subjects (entities,
+subject, in the order the dump gives it (the dump gives a subject's lines
+together, so they are routed run by run); only the other subjects (entities,
 sources, vocabulary, assessments, blank nodes ...) are kept as a
 :data:`~cfkb.io.exportgraph.Graph`. A bucket's key is a prefix of each of its
 subjects, so the buckets in key order, each grouped by subject and sorted,
@@ -11,8 +12,8 @@ give every claim-prefixed subject with all its triples, in IRI order
 (:meth:`Spilled.blocks`), whatever order the dump gave the lines in (pyoxigraph
 gives a subject's triples together within a graph, but a subject's marks in
 another graph come later). A bucket that grew past :data:`BUCKET_BYTES` is
-split again by the next character when it is read, so memory is bounded by a
-bucket, not by the base.
+cut again by the next character before it is read back, so memory is bounded
+by a bucket, not by the base.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ _CLAIM = CLAIM_NT.encode()
 #: The first two characters of the claim's hash name its bucket (256 buckets for hex hashes).
 _KEY = len(_CLAIM) + 2
 #: Spilled lines held before they are appended to their buckets.
-FLUSH_BYTES = 16 << 20
-#: A bucket larger than this is split by its subjects' next character when it is read.
-BUCKET_BYTES = 48 << 20
+FLUSH_BYTES = 8 << 20
+#: A bucket larger than this is cut by its subjects' next character before it is read back
+#: (256 buckets of 6 MB at a million claims).
+BUCKET_BYTES = 8 << 20
 _key_of = itemgetter(slice(None, _KEY))
 _INCLUDES = f"<{CFKB.includes.value}>"
 _INCLUDES_B = _INCLUDES.encode()
@@ -105,6 +107,7 @@ class SpillReader(Reader):
     def close(self) -> None:
         super().close()
         self.spill()
+        self._terms = {}  # the kept graph holds its terms; the index of them is no longer needed
 
 
 class Spilled:
@@ -116,7 +119,7 @@ class Spilled:
         self.bnodes = reader.bnodes
         self.includes = reader.includes
         self.directory = reader.directory
-        self.buckets = [reader.directory / key.hex() for key in sorted(reader.keys)]
+        self.buckets = [part for key in sorted(reader.keys) for part in _fit(reader.directory / key.hex())]
 
     def blocks(self) -> Iterator[tuple[str, list[tuple[str, str]]]]:
         """Every claim-prefixed subject with its (predicate, object) pairs, in IRI order,
@@ -126,22 +129,15 @@ class Spilled:
 
 
 def _sorted_blocks(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
-    if os.path.getsize(path) > BUCKET_BYTES:
-        parts = _split(path)
-        if parts is not None:
-            for part in parts:
-                yield from _sorted_blocks(part)
-                part.unlink()
-            return
-    graph = _group(path.read_bytes())
+    graph = _group(path)
     for s in sorted(graph):
         yield s, graph[s]
 
 
-def _group(data: bytes) -> dict[str, list[tuple[str, str]]]:
+def _group(path: Path) -> dict[str, list[tuple[str, str]]]:
     graph: dict[str, list[tuple[str, str]]] = {}
     get = graph.get
-    lines = data.decode("utf-8").split(" .\n")
+    lines = path.read_bytes().decode("utf-8").split(" .\n")
     lines.pop()
     for line in lines:
         s, p, o = line.split(" ", 2)
@@ -151,6 +147,17 @@ def _group(data: bytes) -> dict[str, list[tuple[str, str]]]:
         else:
             pairs.append((p, o))
     return graph
+
+
+def _fit(path: Path) -> list[Path]:
+    """A bucket, or the smaller ones it is cut into while it is larger than :data:`BUCKET_BYTES`, in order."""
+    if os.path.getsize(path) <= BUCKET_BYTES:
+        return [path]
+    parts = _split(path)
+    if parts is None:
+        return [path]
+    path.unlink()
+    return [fitted for part in parts for fitted in _fit(part)]
 
 
 def _split(path: Path) -> list[Path] | None:

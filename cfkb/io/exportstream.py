@@ -81,7 +81,7 @@ from cfkb.store.core import KnowledgeBase
 STREAMED = ("turtle", "trig", "nt", "nq")
 _SKIP = LOCAL_RECORD | {NT_TLP}
 #: Decisions remembered per distinct term at most (they are recomputed once forgotten).
-_MEMO = 200_000
+_MEMO = 50_000
 #: Text gathered before it is handed to the writer.
 _CHUNK = 1 << 20
 
