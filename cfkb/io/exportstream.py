@@ -121,15 +121,15 @@ class _Export:
         self.kinds: dict[str, str] = {}
         self.levels: dict[str, str] = {}
         self.hidden: set[str] = set()
-        self.ok_entities: set[str] = set()
+        #: each entity that may leave: 0 no claim mentions it, 1 only withheld claims do, 3 a released claim does
+        #: (its keys are the kept graph's strings: a claim read back adds none)
+        self.mentions: dict[str, int] = {}
         self.rest_claims: list[str] = []
         self._facts: dict[str, Facts] = {}
         for s, pairs in self.graph.items():
             self._know(s, pairs)
         self.decided = _Memo(lambda o: self._may_name_released(o) if o[0] == "<" else
                              _bnode_ok(self.graph, o, self._may_name_released, self.ceiling, self.default, set()))
-        self.mentioned: set[str] = set()
-        self.by_released: set[str] = set()
         self.withheld = 0
         self.released_of: dict[str, bool] = {}
         self.chosen_of: dict[str, bool] = {}
@@ -152,12 +152,12 @@ class _Export:
     def _know(self, s: str, pairs: Pairs) -> None:
         kind, level, hidden, ok = self._facts_of(s, pairs)
         self.kinds[s] = kind
-        if kind in ("claim", "entity", "vocabulary"):
+        if kind == "vocabulary":  # (the only level read once the release is made)
             self.levels[s] = level
         if kind == "claim":
             self.rest_claims.append(s)
         if ok:
-            self.ok_entities.add(s)
+            self.mentions.setdefault(s, 0)
         if hidden:
             self.hidden.add(s)
 
@@ -187,7 +187,7 @@ class _Export:
         return self.facts(term)[2] if term.startswith(CLAIM_NT) else term in self.hidden
 
     def is_ok_entity(self, term: str) -> bool:
-        return self.facts(term)[3] if term.startswith(CLAIM_NT) else term in self.ok_entities
+        return self.facts(term)[3] if term.startswith(CLAIM_NT) else term in self.mentions
 
     # -- the release (cfkb.io.tlp.release) ----------------------------------------------
 
@@ -211,11 +211,11 @@ class _Export:
     def _claim(self, c: str, pairs: Pairs) -> bool:
         """Judge a claim, count it and note the entities it mentions; whether it goes out (filters too)."""
         ok, refs = self._judge(c, pairs)
+        mentions = self.mentions
+        seen = 3 if ok else 1
         for r in refs:
             if self.is_ok_entity(r):
-                self.mentioned.add(r)
-                if ok:
-                    self.by_released.add(r)
+                mentions[r] = mentions.get(r, 0) | seen
         if not ok:
             self.withheld += 1
             return False
@@ -246,7 +246,7 @@ class _Export:
     def nodes(self, term: str) -> bool:
         """Whether an IRI is one of the release's nodes (a claim or entity that may leave)."""
         if self.is_ok_entity(term):
-            return term not in self.mentioned or term in self.by_released
+            return self.mentions.get(term, 0) != 1
         return self.kind(term) == "claim" and self.released(term)
 
     def may_name(self, term: str) -> bool:
