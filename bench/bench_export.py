@@ -103,6 +103,7 @@ def _stages(kb: KnowledgeBase, ceiling: str, workdir: Path) -> dict[str, float]:
     import gc
 
     from cfkb.io import export as ex
+    from cfkb.io import exportheader
     from cfkb.io.exportgraph import read_base
     from cfkb.io.exportselect import select
     from cfkb.io.exportwrite import block_order
@@ -126,7 +127,9 @@ def _stages(kb: KnowledgeBase, ceiling: str, workdir: Path) -> dict[str, float]:
         sel = select(kb, graph, rel, opts, bnodes=bnodes)
         out["select + filter terms + group per subject"] = time.perf_counter() - t
         t = time.perf_counter()
-        iri, header = ex._header(opts, rel, len(sel.claims), WHEN, ex._filters(kb, opts))
+        iri, header = exportheader.header(opts, ceiling=rel.ceiling, default=rel.default,
+                                          withheld=rel.withheld_claims, claims=len(sel.claims), when=WHEN,
+                                          filters=exportheader.filters_of(kb, opts))
         block_order(sel.blocks)
         out["header + sort subjects"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -24,7 +24,7 @@ step                    what runs
 ``incremental``         cfkb: ``conflicts_for_claims`` for one claim (median of 20)
 ``plain``               plain pyoxigraph: the UNION of every rule as one query
 ``pyshacl``             pySHACL running the shapes (up to ``--pyshacl-max`` claims)
-``export``              cfkb: ``export_base`` to Turtle (TLP ceiling AMBER: everything)
+``export``              cfkb: ``export_to`` a Turtle file as it is made (TLP ceiling AMBER: everything)
 ``dump``                plain pyoxigraph: ``Store.dump`` of the default graph to Turtle
 ======================  ==========================================================
 
@@ -143,10 +143,10 @@ def _step(step: str, data: Path, store: Path, scratch: Path) -> dict:
 
         found = len(reference_keys(KnowledgeBase.open(store)))
     elif step == "export":
-        from cfkb.io.export import ExportOptions, export_base
+        from cfkb.io.export import ExportOptions, export_to
 
-        result = export_base(KnowledgeBase.open(store), ExportOptions(ceiling="AMBER"))
-        (scratch / "export.ttl").write_text(result.text, encoding="utf-8")
+        with open(scratch / "export.ttl", "w", encoding="utf-8") as out:
+            result = export_to(KnowledgeBase.open(store), out.write, ExportOptions(ceiling="AMBER"))
         found = result.claims
     elif step == "dump":
         s = ox.Store.read_only(str(store / "oxigraph"))

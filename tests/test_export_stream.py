@@ -1,5 +1,6 @@
 """The export reads the base piece by piece as pyoxigraph dumps it: the same graph, the same bytes
-as reading the whole dump at once (issue 21)."""
+as reading the whole dump at once; Turtle, TriG, N-Triples and N-Quads are written as they are made,
+the claims spilled to files, and give the bytes of the export that holds the base (issue 21)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from cfkb.io import export, exportgraph
 from cfkb.io.export import FORMATS, ExportOptions, export_base
-from cfkb.model.vocabulary import CFKB, INTERNAL_GRAPHS, TLP_LEVELS
+from cfkb.model.vocabulary import CFKB, INTERNAL_GRAPHS, TLP_LEVELS, tlp_term
 from cfkb.store.core import KnowledgeBase
 
 WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
@@ -97,5 +98,127 @@ def test_the_export_gives_the_bytes_of_the_whole_dump_reader(base, ceiling, seed
     with KnowledgeBase.open(store) as kb:
         now = {f: export_base(kb, ExportOptions(format=f, ceiling=ceiling, when=WHEN)).text for f in FORMATS}
         monkeypatch.setattr(export, "read_base", _read_whole)
-        before = {f: export_base(kb, ExportOptions(format=f, ceiling=ceiling, when=WHEN)).text for f in FORMATS}
+        before = {f: export.export_whole(kb, ExportOptions(format=f, ceiling=ceiling, when=WHEN)).text
+                  for f in FORMATS}
     assert now == before
+
+
+# -- the streamed export against the export that holds the base --------------------------
+
+SUBSETS = {
+    "seed": [{}, {"entity": "Hoquq"}, {"source": "Al-Rabaa TV"}, {"area": "Diyala"},
+             {"since": dt.date(2023, 8, 1), "until": dt.date(2023, 8, 31)}, {"conflicts_only": True},
+             {"accepted_view": True}, {"conflicts_only": True, "accepted_view": True},
+             {"entity": "Hoquq", "conflicts_only": True}],
+    "generated": [{}, {"area": "https://w3id.org/cfkb/id/b/r2"}, {"since": dt.date(2023, 3, 1)},
+                  {"entity": "https://w3id.org/cfkb/id/b/hub-list-3"}, {"conflicts_only": True},
+                  {"accepted_view": True}],
+}
+
+
+def _outcome(run: object, kb: KnowledgeBase, opts: ExportOptions) -> tuple[object, ...]:
+    try:
+        r = run(kb, opts)  # type: ignore[operator]
+    except Exception as exc:  # the same refusal both ways
+        return type(exc).__name__, str(exc)
+    return r.text, r.claims, r.withheld, r.triples, r.iri, r.filters
+
+
+def _same(kb: KnowledgeBase, **kw: object) -> None:
+    opts = ExportOptions(when=WHEN, exporter="Exporter", **kw)  # type: ignore[arg-type]
+    streamed, whole = _outcome(export_base, kb, opts), _outcome(export.export_whole, kb, opts)
+    assert streamed[0] == whole[0], kw
+    assert streamed == whole, kw
+
+
+@pytest.mark.parametrize("base", ["seed", "generated"])
+@pytest.mark.parametrize("ceiling", ["GREEN", "AMBER+STRICT"])
+def test_the_streamed_export_gives_the_bytes_of_the_whole_export(base, ceiling, seed_template, generated):
+    with KnowledgeBase.open(seed_template if base == "seed" else generated) as kb:
+        for fmt in export.STREAMED:
+            _same(kb, format=fmt, ceiling=ceiling)
+
+
+@pytest.mark.parametrize("base", ["seed", "generated"])
+@pytest.mark.parametrize("fmt", ["turtle", "nq"])
+@pytest.mark.parametrize("ceiling", ["GREEN", "AMBER+STRICT"])
+def test_a_streamed_subset_gives_the_bytes_of_the_whole_export(base, fmt, ceiling, seed_template, generated):
+    with KnowledgeBase.open(seed_template if base == "seed" else generated) as kb:
+        for subset in SUBSETS[base][1:]:
+            _same(kb, format=fmt, ceiling=ceiling, **subset)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated base with claims and entities at every marking, a mark in the base's own graph,
+    a claim IRI that names no claim, a claim outside the claims' namespace, assessments and blank nodes."""
+    from bench.generate import write_nquads
+
+    path = tmp_path_factory.mktemp("mixed")
+    data = path / "claims.nq"
+    write_nquads(800, 5, data)
+    kb = KnowledgeBase.create(path / "kb")
+    kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
+    rng = random.Random(7)
+    claims = sorted(q.subject for q in kb.store.quads_for_pattern(None, ox.NamedNode(
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), CFKB.Claim, None))
+    entities = sorted({q.object for q in kb.store.quads_for_pattern(None, ox.NamedNode(
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#subject"), None, None)}, key=str)
+    levels = [tlp_term(lv) for lv in TLP_LEVELS]
+    quads = []
+    for c in rng.sample(claims, 250):
+        quads.append(ox.Quad(c, CFKB.tlp, rng.choice(levels)))
+    for c in rng.sample(claims, 30):  # a mark in the base's own graph, beside its claim
+        quads.append(ox.Quad(c, CFKB.tlp, rng.choice(levels), INTERNAL_GRAPHS[1]))
+    for e in rng.sample(entities, 20):
+        quads.append(ox.Quad(e, CFKB.tlp, rng.choice(levels)))
+    claim_ns = claims[0].value.rsplit("/", 1)[0] + "/"
+    ghost = ox.NamedNode(claim_ns + "0000ghost")  # a claim IRI that names no claim: a mark alone
+    quads.append(ox.Quad(ghost, CFKB.tlp, levels[0]))
+    foreign = ox.NamedNode("https://example.org/claims/1")  # a claim outside the claims' namespace
+    quads += [ox.Quad(foreign, q.predicate, q.object) for q in kb.store.quads_for_pattern(claims[1], None, None, None)]
+    node = ox.BlankNode("note")
+    quads += [ox.Quad(claims[2], CFKB.term("note"), node), ox.Quad(node, CFKB.term("says"), ox.Literal("x")),
+              ox.Quad(entities[0], CFKB.term("note"), ox.BlankNode("other")),
+              ox.Quad(ox.BlankNode("other"), CFKB.term("about"), claims[3])]
+    for i, c in enumerate(claims[10:20]):  # assessments of claims and of a ghost
+        a = ox.NamedNode(f"https://w3id.org/cfkb/id/assessment/{i}")
+        quads += [ox.Quad(a, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), CFKB.Assessment),
+                  ox.Quad(a, CFKB.term("about"), c), ox.Quad(a, CFKB.term("status"), ox.Literal("seen"))]
+        if i % 3 == 0:
+            quads.append(ox.Quad(a, CFKB.term("about"), ghost))
+    # unmarked nodes count as GREEN: what a GREEN export carries differs from an AMBER one
+    quads.append(ox.Quad(ox.NamedNode("https://w3id.org/cfkb/id/base"), CFKB.defaultTlp, levels[1]))
+    kb.store.extend(quads)
+    kb.close()
+    return path / "kb"
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "nq"])
+@pytest.mark.parametrize("ceiling", ["GREEN", "AMBER"])
+def test_a_mixed_base_gives_the_same_bytes_streamed(mixed, fmt, ceiling):
+    with KnowledgeBase.open(mixed) as kb:
+        for subset in ({}, {"since": dt.date(2023, 6, 1)}, {"conflicts_only": True}, {"accepted_view": True}):
+            _same(kb, format=fmt, ceiling=ceiling, **subset)
+
+
+def test_buckets_split_when_they_grow_give_the_same_bytes(generated, monkeypatch):
+    from cfkb.io import exportspill
+
+    with KnowledgeBase.open(generated) as kb:
+        before = export_base(kb, ExportOptions(format="nt", ceiling="AMBER", when=WHEN)).text
+        monkeypatch.setattr(exportspill, "BUCKET_BYTES", 2000)
+        monkeypatch.setattr(exportspill, "FLUSH_BYTES", 3000)
+        assert export_base(kb, ExportOptions(format="nt", ceiling="AMBER", when=WHEN)).text == before
+
+
+def test_the_streamed_export_writes_as_it_goes_and_leaves_no_spill(generated, monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    pieces: list[str] = []
+    with KnowledgeBase.open(generated) as kb:
+        result = export.export_to(kb, pieces.append, ExportOptions(format="turtle", ceiling="AMBER", when=WHEN))
+        whole = export.export_whole(kb, ExportOptions(format="turtle", ceiling="AMBER", when=WHEN))
+    assert result.text == "" and "".join(pieces) == whole.text
+    assert list(tmp_path.iterdir()) == []

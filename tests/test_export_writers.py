@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cfkb.io import export as ex
-from cfkb.io import exportgraph, exportjsonld, exportnanopub, exportselect, exportwrite
+from cfkb.io import exportgraph, exportheader, exportjsonld, exportnanopub, exportselect, exportwrite
 from cfkb.io.tlp import NT_TYPE
 from cfkb.model.vocabulary import CFID_NS, CFKB, PREFIXES, RDF, RDFS, SCHEMA, XSD, tlp_term
 from cfkb.store.core import KnowledgeBase
@@ -211,7 +211,8 @@ def test_nanopubs_do_not_depend_on_the_order_claims_come_in(tricky_kb):
     rel = release(graph, "GREEN", "AMBER")
     sel = exportselect.select(tricky_kb, graph, rel, ex.ExportOptions(), bnodes=bnodes)
     opts = ex.ExportOptions(format="trig", profile="nanopub", exporter="Exporter")
-    header = ex._header(opts, rel, len(sel.claims), WHEN, {})
+    header = exportheader.header(opts, ceiling=rel.ceiling, default=rel.default, withheld=rel.withheld_claims,
+                                 claims=len(sel.claims), when=WHEN, filters={})
     for fmt in ("trig", "nq"):
         one = exportnanopub.write_nanopub(fmt, header[0], header[1], sel.blocks, set(sel.claims), WHEN, opts)
         other = exportnanopub.write_nanopub(fmt, header[0], header[1], dict(reversed(list(sel.blocks.items()))),

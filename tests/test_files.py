@@ -162,6 +162,38 @@ def test_export_o_writes_a_new_path_and_replaces_a_regular_file(runner, store_pa
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+def test_a_failed_export_leaves_no_partial_file(runner, store_path, tmp_path, monkeypatch):
+    """The export is written to its file as it is made: when it fails, what was there stays and
+    nothing else is left beside it."""
+    from cfkb.io import exportstream
+
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "out.ttl"
+    result = invoke(runner, store_path, "export", "--entity", "no such entity anywhere", "-o", str(target))
+    assert result.exit_code != 0 and not target.exists()
+    target.write_text("old", encoding="utf-8")
+
+    def broken(pieces, write):  # the disk fills after the first piece
+        write(next(iter(pieces)))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exportstream, "_write_chunked", broken)
+    result = invoke(runner, store_path, "export", "-o", str(target))
+    assert result.exit_code != 0 and "No space left" in result.output
+    assert target.read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in out.iterdir()) == ["out.ttl"]
+
+
+def test_writing_regular_removes_its_file_when_the_block_fails(tmp_path):
+    from cfkb.store.files import writing_regular
+
+    with pytest.raises(RuntimeError), writing_regular(tmp_path / "a.txt") as out:
+        out.write(b"half")
+        raise RuntimeError("stop")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_write_regular_and_check_output(tmp_path):
     with pytest.raises(InputError, match="directory does not exist"):
         check_output(tmp_path / "no" / "such.ttl")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import click
 
 from cfkb.cli.base import State, _echo_err, _parse_date, _tlp_level, _write_output, cli, pass_state
+from cfkb.io.output import terminal_text
 
 
 @cli.command()
@@ -47,7 +49,7 @@ def export(state: State, fmt: str, output: str | None, ceiling: str, entity: str
       cfkb export --tlp AMBER --entity Hoquq --format jsonld -o hoquq.jsonld
       cfkb export --format trig --profile nanopub -o claims.trig
     """
-    from cfkb.io.export import TLP_LICENSE, ExportOptions, export_base
+    from cfkb.io.export import TLP_LICENSE, ExportOptions, export_to
 
     if profile == "nanopub" and fmt not in ("trig", "nq"):
         raise click.UsageError("the nanopub profile needs named graphs: use --format trig or nq")
@@ -64,8 +66,17 @@ def export(state: State, fmt: str, output: str | None, ceiling: str, entity: str
         conflicts_only=conflicts_only, accepted_view=accepted_view, profile=profile, when=moment,
         exporter=state.analyst, license=licence or TLP_LICENSE,
     )
-    result = export_base(state.kb(), options)
-    _write_output(result.text, output)
+    kb = state.kb()
+    if output is None:
+        # on a terminal, escape sequences in quoted text are shown, not obeyed; a pipe gets the exact text
+        tty = sys.stdout.isatty()
+        result = export_to(kb, lambda text: click.echo(terminal_text(text) if tty else text, nl=False), options)
+    else:
+        from cfkb.store.files import writing_regular
+
+        with writing_regular(output) as out:  # written as it is made; renamed into place at the end
+            result = export_to(kb, lambda text: out.write(text.encode("utf-8")), options)
+        _echo_err(f"wrote {output}")
     _echo_err(f"exported {result.claims} claims at TLP:{result.ceiling} or below;"
               f" {result.withheld} withheld by TLP")
 

@@ -8,9 +8,11 @@ Readers (:mod:`~cfkb.io.tables`, :mod:`~cfkb.io.rdfio`, with
 :mod:`~cfkb.io.importstream`, :mod:`~cfkb.io.batch`,
 :mod:`~cfkb.io.importcheck`, :mod:`~cfkb.io.partner`), TLP release rules
 (:mod:`~cfkb.io.tlp`), the export (:mod:`~cfkb.io.export`; reading the base
-:mod:`~cfkb.io.exportgraph`, choosing :mod:`~cfkb.io.exportselect` and
-:mod:`~cfkb.io.exportconflicts`, writing :mod:`~cfkb.io.exportwrite`,
-:mod:`~cfkb.io.exportjsonld` and :mod:`~cfkb.io.exportnanopub`, options
-:mod:`~cfkb.io.exportoptions`), the report (:mod:`~cfkb.io.report`) and
+:mod:`~cfkb.io.exportgraph`, or with the claims spilled to files
+:mod:`~cfkb.io.exportspill`, choosing :mod:`~cfkb.io.exportselect` and
+:mod:`~cfkb.io.exportconflicts`, or all in bounded memory
+:mod:`~cfkb.io.exportstream`, the header :mod:`~cfkb.io.exportheader`,
+writing :mod:`~cfkb.io.exportwrite`, :mod:`~cfkb.io.exportjsonld` and
+:mod:`~cfkb.io.exportnanopub`, options :mod:`~cfkb.io.exportoptions`), the report (:mod:`~cfkb.io.report`) and
 output that cannot attack its reader (:mod:`~cfkb.io.output`).
 """

@@ -28,6 +28,7 @@ from cfkb.io.exportgraph import (
     NT_SUBJECT,
     NT_TRUE,
     Graph,
+    Pairs,
 )
 from cfkb.model.vocabulary import CONFLICT_PREFIX
 from cfkb.store.core import KnowledgeBase
@@ -80,21 +81,33 @@ def accepted_triples(graph: Graph, claims: set[str], conflicts: Sequence[Conflic
     that is not dismissed. Negated claims and claims with a modality assert
     no triple (RDF cannot say "not").
     """
+    contested = contested_claims(conflicts, statuses)
+    out: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for c in claims:
+        triple = accepted_triple(graph[c], contested, c)
+        if triple is not None:
+            out[triple].add(c)
+    return out
+
+
+def contested_claims(conflicts: Sequence[ConflictKey], statuses: dict[str, str]) -> set[str]:
+    """The clashing claims of every conflict that is not dismissed."""
     contested: set[str] = set()
     for k in conflicts:
         if statuses.get(k.iri) != "dismissed":
             contested |= k.clashing
-    out: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for c in claims:
-        pairs = graph[c]
-        values = dict(pairs)
-        rank = values.get(NT_RANK)
-        if rank == NT_DEPRECATED or values.get(NT_NEGATED) == NT_TRUE or NT_MODALITY in values:
-            continue
-        if rank != NT_PREFERRED and c in contested:
-            continue
-        out[(values[NT_SUBJECT], values[NT_PREDICATE], values[NT_OBJECT])].add(c)
-    return out
+    return contested
+
+
+def accepted_triple(pairs: Pairs, contested: set[str], claim: str) -> tuple[str, str, str] | None:
+    """The bare triple a claim gives the accepted view, or None (see :func:`accepted_triples`)."""
+    values = dict(pairs)
+    rank = values.get(NT_RANK)
+    if rank == NT_DEPRECATED or values.get(NT_NEGATED) == NT_TRUE or NT_MODALITY in values:
+        return None
+    if rank != NT_PREFERRED and claim in contested:
+        return None
+    return values[NT_SUBJECT], values[NT_PREDICATE], values[NT_OBJECT]
 
 
 def conflict_nodes(kb: KnowledgeBase, iris: set[str]) -> list[ox.Triple]:

@@ -60,6 +60,12 @@ def read_base(store: Backend) -> tuple[Graph, bool]:
     only when no ``_:`` occurs anywhere in it, so the blank-node passes can be
     skipped)."""
     reader = Reader()
+    read_into(store, reader)
+    return reader.graph, reader.bnodes
+
+
+def read_into(store: Backend, reader: Reader) -> None:
+    """The base's dump, every graph but the ontology (and the marks in the base's own graphs), into ``reader``."""
     _dump(store, reader, ox.DefaultGraph())
     for g in store.named_graphs():
         if g not in INTERNAL_GRAPHS:
@@ -70,7 +76,6 @@ def read_base(store: Backend) -> tuple[Graph, bool]:
             if marks:
                 reader.write(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES) or b"")
     reader.close()
-    return reader.graph, reader.bnodes
 
 
 def _dump(store: Backend, reader: Reader, graph: GraphName) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -49,18 +49,21 @@ def resolve_name(kb: KnowledgeBase, name: str | None) -> str | None:
 
 def _overlapping(graph: Graph, area: str) -> set[str]:
     """The area, the regions that include it and the provinces it includes."""
+    return overlapping(((s, o) for s, pairs in graph.items() for p, o in pairs if p == NT_INCLUDES), area)
+
+
+def overlapping(edges: Iterable[tuple[str, str]], area: str) -> set[str]:
+    """The area, and what includes it or it includes along ``edges`` (region, what it includes), transitively."""
     down: dict[str, set[str]] = defaultdict(set)
     up: dict[str, set[str]] = defaultdict(set)
-    for s, pairs in graph.items():
-        for p, o in pairs:
-            if p == NT_INCLUDES:
-                down[s].add(o)
-                up[o].add(s)
+    for s, o in edges:
+        down[s].add(o)
+        up[o].add(s)
     found = {area}
-    for edges in (down, up):
+    for edges_of in (down, up):
         todo = [area]
         while todo:
-            for nxt in edges[todo.pop()] - found:
+            for nxt in edges_of[todo.pop()] - found:
                 found.add(nxt)
                 todo.append(nxt)
     return found
@@ -73,25 +76,32 @@ def _date_of(pairs: Pairs) -> str | None:
     return None
 
 
-def _filter_claims(graph: Graph, claims: Iterable[str], *, entity: str | None, area: set[str] | None,
-                   source: str | None, since: dt.date | None, until: dt.date | None) -> set[str]:
-    out = set()
+def claim_matcher(*, entity: str | None, area: set[str] | None, source: str | None, since: dt.date | None,
+                  until: dt.date | None) -> Callable[[Pairs], bool]:
+    """Whether a claim's pairs match the filters (an entity, areas, a source, dates)."""
     lo = since.isoformat() if since else None
     hi = until.isoformat() if until else None
-    for c in claims:
-        pairs = graph[c]
+
+    def matches(pairs: Pairs) -> bool:
         if entity and not any(o == entity and p in (NT_SUBJECT, NT_OBJECT) for p, o in pairs):
-            continue
+            return False
         if area is not None and not any(p == NT_IN_AREA and o in area for p, o in pairs):
-            continue
+            return False
         if source and not any(o == source and p in (NT_STATED_IN, NT_ATTRIBUTED, NT_CITED_IN) for p, o in pairs):
-            continue
+            return False
         if lo or hi:
             day = _date_of(pairs)
             if day is None or (lo and day < lo) or (hi and day > hi):
-                continue
-        out.add(c)
-    return out
+                return False
+        return True
+
+    return matches
+
+
+def _filter_claims(graph: Graph, claims: Iterable[str], *, entity: str | None, area: set[str] | None,
+                   source: str | None, since: dt.date | None, until: dt.date | None) -> set[str]:
+    matches = claim_matcher(entity=entity, area=area, source=source, since=since, until=until)
+    return {c for c in claims if matches(graph[c])}
 
 @dataclass
 class Selection:
@@ -202,11 +212,23 @@ def _bnode_releasable(graph: Graph, rel: Release, node: str, seen: set[str]) -> 
 def _canonical_bnodes(blocks: Graph) -> Graph:
     """Relabel blank nodes by what they say and what points at them, so that
     the same graph in another base gets the same labels (and bytes)."""
+    labels = bnode_labels(blocks)
+    if not labels:
+        return blocks
+
+    def relabel(t: str) -> str:
+        return labels.get(t, t)
+
+    return {relabel(s): [(p, relabel(o)) for p, o in pairs] for s, pairs in blocks.items()}
+
+
+def bnode_labels(blocks: Graph) -> dict[str, str]:
+    """The label of each blank node of the blocks (as subject or object), by what it says and what points at it."""
     bnodes = sorted(s for s in blocks if s[0] == "_")
     dangling = {o for pairs in blocks.values() for _, o in pairs if o[0] == "_"} - set(blocks)
     bnodes += sorted(dangling)
     if not bnodes:
-        return blocks
+        return {}
     incoming: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for s, pairs in blocks.items():
         for p, o in pairs:
@@ -225,8 +247,4 @@ def _canonical_bnodes(blocks: Graph) -> Graph:
         n = used[sig[b]]
         used[sig[b]] += 1
         labels[b] = f"_:b{sig[b][:16]}" + (f"x{n}" if n else "")
-
-    def relabel(t: str) -> str:
-        return labels.get(t, t)
-
-    return {relabel(s): [(p, relabel(o)) for p, o in pairs] for s, pairs in blocks.items()}
+    return labels

@@ -12,6 +12,7 @@ profile :mod:`cfkb.io.exportnanopub`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 from cfkb.io.exportgraph import ACCEPTED_PREFIX, XSD_STRING, Graph, Pairs
 from cfkb.io.tlp import NT_TYPE
@@ -24,9 +25,10 @@ _CANONICAL_INTEGER = re.compile(r'^"-?(0|[1-9][0-9]*)$')
 class Shortener:
     """N-Triples terms to Turtle, shortened with prefixes where that is safe."""
 
-    def __init__(self, prefixes: dict[str, str]) -> None:
+    def __init__(self, prefixes: dict[str, str], limit: int = 1_000_000) -> None:
         self.prefixes = [(f"<{ns}", p) for p, ns in prefixes.items()]
         self.cache: dict[str, str] = {f"<{RDF.type.value}>": "a"}
+        self.limit = limit  # terms remembered at most (a streamed export keeps fewer)
 
     def iri(self, t: str) -> str:
         for ns, p in self.prefixes:
@@ -57,7 +59,7 @@ class Shortener:
                 found = f'{lex}"^^{self.iri("<" + dtype + ">")}'
         else:
             found = t
-        if len(self.cache) < 1_000_000:
+        if len(self.cache) < self.limit:
             self.cache[t] = found
         return found
 
@@ -127,24 +129,38 @@ def prefix_lines(prefixes: dict[str, str]) -> str:
     return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items())
 
 
+def nt_pieces(blocks: Iterable[tuple[str, Pairs]], header: tuple[str, Pairs] | None = None) -> Iterator[str]:
+    """N-Triples of blocks given in their order, piece by piece: the header block, then each block."""
+    if header:
+        yield nt_block(*header)
+    for s, pairs in blocks:
+        yield nt_block(s, pairs)
+
+
+def turtle_pieces(blocks: Iterable[tuple[str, Pairs]], prefixes: dict[str, str], *,
+                  header: tuple[str, Pairs] | None = None, trig: bool = False,
+                  short: Shortener | None = None) -> Iterator[str]:
+    """Turtle (or TriG) of blocks given in their order, piece by piece: prefixes, the header, each block."""
+    short = short or Shortener(prefixes)
+    yield prefix_lines(prefixes)
+    if trig:
+        yield "\n{"  # the default graph, written as a graph block for every TriG reader
+    if header:
+        yield "\n# This export: who, when, what was asked, under which TLP ceiling.\n"
+        yield turtle_block(header[0], header[1], short) + "\n"
+    for s, pairs in blocks:
+        if pairs:  # a subject left with no triple writes nothing ("s ." is not Turtle)
+            yield "\n" + turtle_block(s, pairs, short) + "\n"
+    if trig:
+        yield "}\n"
+
+
 def write_nt(blocks: Graph, header: tuple[str, Pairs] | None = None) -> str:
     """N-Triples (an N-Quads file of the default graph): the header block, then sorted blocks of sorted lines."""
-    head = nt_block(*header) if header else ""
-    return head + "".join([nt_block(s, blocks[s]) for s in block_order(blocks)])
+    return "".join(nt_pieces([(s, blocks[s]) for s in block_order(blocks)], header))
 
 
 def write_turtle(blocks: Graph, prefixes: dict[str, str], *, header: tuple[str, Pairs] | None = None,
                  trig: bool = False) -> str:
     """Turtle (or TriG, the same in a default graph block): prefixes, the header block, then sorted blocks."""
-    short = Shortener(prefixes)
-    out = [prefix_lines(prefixes)]
-    if trig:
-        out.append("\n{")  # the default graph, written as a graph block for every TriG reader
-    if header:
-        out.append("\n# This export: who, when, what was asked, under which TLP ceiling.\n")
-        out.append(turtle_block(header[0], header[1], short) + "\n")
-    # a subject left with no triple writes nothing ("s ." is not Turtle)
-    out += ["\n" + turtle_block(s, blocks[s], short) + "\n" for s in block_order(blocks) if blocks[s]]
-    if trig:
-        out.append("}\n")
-    return "".join(out)
+    return "".join(turtle_pieces([(s, blocks[s]) for s in block_order(blocks)], prefixes, header=header, trig=trig))

@@ -26,7 +26,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from cfkb.errors import InputError, ParseError
 
@@ -124,6 +127,19 @@ def write_regular(path: str | os.PathLike[str], data: bytes) -> None:
         InputError: the path may not be written (:func:`check_output`), or writing failed;
             what was there is unchanged.
     """
+    with writing_regular(path) as out:
+        out.write(data)
+
+
+@contextmanager
+def writing_regular(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file to write ``path`` with, atomically: a temporary file beside it,
+    renamed into place when the block ends, removed if it raises.
+
+    Raises:
+        InputError: the path may not be written (:func:`check_output`), or writing failed;
+            what was there is unchanged.
+    """
     target = check_output(path)
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -133,15 +149,15 @@ def write_regular(path: str | os.PathLike[str], data: bytes) -> None:
         raise InputError(f"cannot write {target}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         check_output(target)  # not swapped for a device or a link meanwhile
         os.replace(tmp, target)
-    except InputError:
-        tmp.unlink(missing_ok=True)
-        raise
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
         raise InputError(f"cannot write {target}: {reason}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
