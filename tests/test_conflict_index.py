@@ -349,7 +349,8 @@ def test_a_bulk_batch_keeps_the_table_marks_and_index_current_read_in_chunks(tmp
            for q in kb.store.quads_for_pattern(graded, None, None, None) if q.predicate.value in marks.COLUMNS}
     extra = [ox.Quad(graded, ox.NamedNode(CFKB_NS + "reliability"), ox.Literal("0")),  # less than any grade
              ox.Quad(graded, ox.NamedNode(CFKB_NS + "credibility"), ox.Literal("9")),  # more than any
-             ox.Quad(ox.NamedNode(claims[1].iri), ox.NamedNode(CFKB_NS + "reliability"), ox.Literal("\tA\nB"))]
+             ox.Quad(ox.NamedNode(claims[1].iri), ox.NamedNode(CFKB_NS + "reliability"), ox.Literal("\tA\nB")),
+             ox.Quad(ox.NamedNode(claims[2].iri), ox.NamedNode(CFKB_NS + "credibility"), ox.Literal(""))]
     text = ox.serialize([q for c in claims[150:] for q in c.quads()] + extra, format=ox.RdfFormat.N_QUADS) or b""
     kb.write_many(nquads=text)
     assert len(batches) == 1  # the journalled path
@@ -366,6 +367,7 @@ def test_a_bulk_batch_keeps_the_table_marks_and_index_current_read_in_chunks(tmp
     expected = {s: (m.get("reliability"), m.get("credibility"), m.get("tlp")) for s, m in marks._read(kb, None).items()}
     assert stored == expected
     assert stored[graded.value][:2] == ("0", old["credibility"]) and stored[claims[1].iri][0] == "\tA\nB"
+    assert stored[claims[2].iri][1] == ""
     with build(kb) as fresh:
         assert rows == fresh.con.execute("SELECT * FROM claims ORDER BY ALL").fetchall()
     assert len(rows) >= 400

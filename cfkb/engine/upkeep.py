@@ -150,9 +150,9 @@ def _follow_batch(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str
                 column = MARK_COLUMNS.get(p.value)
                 if column is not None:
                     value = value_of(q.object)
-                    if value.isprintable():
+                    if value and value.isprintable():
                         marked.append(f"{s.value}\t{column}\t{value}")
-                    else:  # a tab or a line break, which the lines cannot hold
+                    else:  # empty, or a tab or a line break, which the lines cannot hold
                         odd.append((s.value, column, value))
             del chunk
             facts = Facts()
@@ -212,7 +212,7 @@ def upkeep_connection(path: Path, *, small_write: bool) -> duckdb.DuckDBPyConnec
         con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
         if not small_write:
             # a big batch reruns the rules over the whole table: DuckDB spills to disk
-            # past this rather than taking 80% of the machine (0.8 GB more at 100k claims)
+            # past this rather than taking 80% of the machine (0.7 GB more at 100k claims)
             con.execute(f"SET memory_limit = '{BIG_WRITE_MEMORY}'")
         if small_write:
             # a few claims' statements: DuckDB's threads cost more to start than they save
