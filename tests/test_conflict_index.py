@@ -322,3 +322,54 @@ def test_an_entity_page_lists_a_page_of_its_conflicts_and_counts_them_all(tmp_pa
     # every claim of every conflict about it is marked, not only those of the page listed
     assert page.in_conflict == {v.iri for c in about for v in c.claims}
     kb.close()
+
+
+@pytest.mark.parametrize("chunk", [7, 100_000])
+def test_a_bulk_batch_keeps_the_table_marks_and_index_current_read_in_chunks(tmp_path, monkeypatch, chunk):
+    """A journalled batch's lines are read in chunks (a statement may span two) into the
+    table's upkeep: claims, marks (the least of the batch's and the table's) and the
+    conflict index end as a full build from the graph makes them."""
+    from cfkb.engine import marks, upkeep
+    from cfkb.engine.table import build
+    from cfkb.store import core
+
+    monkeypatch.setattr(upkeep, "BATCH_CHUNK", chunk)
+    batches = []
+    follow_batch = upkeep._follow_batch
+    monkeypatch.setattr(upkeep, "_follow_batch", lambda *a: (batches.append(a), follow_batch(*a)))
+    monkeypatch.setattr(core, "BULK_MIN_QUADS", 100)
+    ds = generate(400, seed=9, noise_share=0.3)
+    claims = list(ds.claims)
+    kb = KnowledgeBase.create(tmp_path / "kb")
+    kb.write(list(ds.background) + [q for c in claims[:150] for q in c.quads()])
+    assert _index_keys(kb) == engine_keys(kb)  # the table and the index made
+    _filed(kb, None, {})  # and the marks
+    graded = ox.NamedNode(claims[0].iri)
+    old = {q.predicate.value.rsplit("#")[1]: q.object.value
+           for q in kb.store.quads_for_pattern(graded, None, None, None) if q.predicate.value in marks.COLUMNS}
+    extra = [ox.Quad(graded, ox.NamedNode(CFKB_NS + "reliability"), ox.Literal("0")),  # less than any grade
+             ox.Quad(graded, ox.NamedNode(CFKB_NS + "credibility"), ox.Literal("9")),  # more than any
+             ox.Quad(ox.NamedNode(claims[1].iri), ox.NamedNode(CFKB_NS + "reliability"), ox.Literal("\tA\nB")),
+             ox.Quad(ox.NamedNode(claims[2].iri), ox.NamedNode(CFKB_NS + "credibility"), ox.Literal(""))]
+    text = ox.serialize([q for c in claims[150:] for q in c.quads()] + extra, format=ox.RdfFormat.N_QUADS) or b""
+    kb.write_many(nquads=text)
+    assert len(batches) == 1  # the journalled path
+    stamp = _stamp(kb)
+    assert stamp["generation"] == stamp["index_generation"] == kb.generation()
+    con = duckdb.connect(str(kb.path / FILE), read_only=True)
+    try:
+        assert marks.stamped(con) == marks.stamp_of(kb)
+        stored = {r[0]: r[1:] for r in
+                  con.execute("SELECT subject, reliability, credibility, tlp FROM marks").fetchall()}
+        rows = con.execute("SELECT * FROM claims ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    expected = {s: (m.get("reliability"), m.get("credibility"), m.get("tlp")) for s, m in marks._read(kb, None).items()}
+    assert stored == expected
+    assert stored[graded.value][:2] == ("0", old["credibility"]) and stored[claims[1].iri][0] == "\tA\nB"
+    assert stored[claims[2].iri][1] == ""
+    with build(kb) as fresh:
+        assert rows == fresh.con.execute("SELECT * FROM claims ORDER BY ALL").fetchall()
+    assert len(rows) >= 400
+    assert _index_keys(kb) == engine_keys(kb) == ds.truth
+    kb.close()

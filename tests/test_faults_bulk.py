@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import pyoxigraph as ox
 import pytest
@@ -151,8 +152,9 @@ class FailingLoad:
         self._store.flush()
         raise OSError(errno.ENOSPC, "IO error: No space left on device: While appending to file: 000099.sst")
 
-    def bulk_load(self, *, path: str, format: ox.RdfFormat, lenient: bool = False) -> None:
-        self._half_then_fail(list(ox.parse(path=path, format=format)))
+    def bulk_load(self, input: bytes | None = None, *, path: str | None = None, format: ox.RdfFormat,
+                  lenient: bool = False) -> None:
+        self._half_then_fail(list(ox.parse(input, path=path, format=format)))
 
     def bulk_extend(self, quads: object) -> None:
         self._half_then_fail(list(quads))  # type: ignore[call-overload]
@@ -292,3 +294,92 @@ def test_a_real_full_disk_during_a_bulk_import_leaves_the_store_intact(seed_temp
         assert journal_files(store) == []
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+# -- the journal applied in slices ---------------------------------------------------------
+
+def _journal_text() -> bytes:
+    """N-Quads lines as a journal holds them: IRIs, literals with escaped line breaks, a named graph."""
+    p, g = ox.NamedNode("http://example.org/p"), ox.NamedNode("http://example.org/g")
+    quads = [ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), p, ox.Literal(f"line {i}\nand \"more\"" * (i % 4)),
+                     g if i % 3 else ox.DefaultGraph()) for i in range(3000)]
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+
+
+class CountingLoad:
+    """A pyoxigraph store that counts the bulk loader's calls (and can die after some)."""
+
+    def __init__(self, store: ox.Store, die_after: int = 0) -> None:
+        self._store = store
+        self.calls = 0
+        self._die_after = die_after
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def _called(self) -> None:
+        self.calls += 1
+        if self.calls == self._die_after:
+            import os
+
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def bulk_load(self, *args: Any, **kwargs: Any) -> None:
+        self._store.bulk_load(*args, **kwargs)
+        self._called()
+
+    def bulk_extend(self, quads: Any) -> None:
+        self._store.bulk_extend(quads)
+        self._called()
+
+
+@pytest.mark.parametrize("blank_nodes", [False, True])
+def test_a_journal_loaded_in_slices_gives_the_store_one_load_gives(tmp_path, monkeypatch, blank_nodes):
+    journal = tmp_path / JOURNAL
+    journal.write_bytes(_journal_text())
+    stores = []
+    for n, (size, count) in enumerate([(1 << 30, 1 << 30), (4096, 100)]):
+        monkeypatch.setattr(journal_module, "SLICE_BYTES", size)
+        monkeypatch.setattr(journal_module, "SLICE_QUADS", count)
+        store = CountingLoad(ox.Store(str(tmp_path / f"db{n}")))
+        journal_module.load_slices(cast(ox.Store, store), journal, blank_nodes)
+        assert store.calls == 1 if n == 0 else store.calls >= 30
+        stores.append(store)
+    one, sliced = ({str(q) for q in s._store} for s in stores)
+    assert len(one) == 3000 and sliced == one
+
+
+KILL_BETWEEN_SLICES = """
+import sys
+from pathlib import Path
+from cfkb.io.importer import InputFile, import_files
+from cfkb.store import journal
+from cfkb.store.core import KnowledgeBase
+sys.path.insert(0, {tests!r})
+from test_faults_bulk import CountingLoad
+journal.SLICE_BYTES = journal.SLICE_QUADS = 4096
+kb = KnowledgeBase.open(Path({store!r}), write=True)
+kb.store = CountingLoad(kb.store, die_after=3)
+import_files(kb, [InputFile("bulk.csv", Path({csv!r}).read_bytes())], analyst="killer")
+"""
+
+
+@pytest.mark.parametrize("quote", ["", "_:b1 looks like a blank node"])
+def test_a_kill_between_slices_is_finished_by_the_next_open(seed_template, tmp_path, quote):
+    """Killed after the third slice of the load: the next open loads the whole journal again."""
+    store = tmp_path / "kb.store"
+    shutil.copytree(seed_template, store)
+    with KnowledgeBase.open(store) as kb:  # a current claim table, which the next open keeps current
+        from cfkb.engine.table import open_table
+
+        open_table(kb).close()
+    claims, batches = claims_and_batches(store)
+    csv = bulk_csv(tmp_path / "bulk.csv", 5, quote=quote)
+    script = KILL_BETWEEN_SLICES.format(tests=str(Path(__file__).parent), store=str(store), csv=str(csv))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert journal_files(store) == sorted([JOURNAL, JOURNAL_COMMIT])
+    after, after_batches = claims_and_batches(store)  # a read open applies the journal first
+    assert len(after) == len(claims) + BULK and len(after_batches) == len(batches) + 1
+    assert journal_files(store) == []
+    table_agrees_with_graph(store)

@@ -42,11 +42,11 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
         return
 
     def also(con: Any, before: str, generation: str, new: set[str], additive: bool, regular: bool,
-             add: list[Any]) -> None:
-        # the marks first (``add`` with the batch's lines parsed): the index files the
-        # conflicts it finds under them
+             add: list[Any], marks_table: str | None = None) -> None:
+        # the marks first (``add`` with the batch's lines parsed, or the batch's marks in
+        # ``marks_table``): the index files the conflicts it finds under them
         revision = kb.marks_revision()
-        marks.follow(con, kb, f"{before} {revision}", f"{generation} {revision}", add, remove)
+        marks.follow(con, kb, f"{before} {revision}", f"{generation} {revision}", add, remove, marks_table)
         follow(con, before, generation, new, additive, regular)
 
     if kb.path is None:

@@ -177,7 +177,10 @@ class Facts:
         return self.lines
 
 
-_COLUMNS = {"facts": "{'iri': 'VARCHAR', 'f': 'VARCHAR', 'v': 'VARCHAR'}", "touched": "{'iri': 'VARCHAR'}"}
+_FACT_COLUMNS = "{'iri': 'VARCHAR', 'f': 'VARCHAR', 'v': 'VARCHAR'}"
+_COLUMNS = {"facts": _FACT_COLUMNS, "batch_facts": _FACT_COLUMNS, "touched": "{'iri': 'VARCHAR'}",
+            "batch_subjects": "{'iri': 'VARCHAR', 'whole': 'BOOLEAN'}",
+            "batch_marks": "{'subject': 'VARCHAR', 'c': 'VARCHAR', 'v': 'VARCHAR'}"}
 
 
 def read_tsv(con: duckdb.DuckDBPyConnection, table: str, path: str) -> None:

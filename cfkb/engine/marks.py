@@ -139,18 +139,26 @@ def filed_apart(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> str:
 
 
 def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after: str,
-           add: list[ox.Quad], remove: list[ox.Quad]) -> None:
+           add: list[ox.Quad], remove: list[ox.Quad], written: str | None = None) -> None:
     """Bring the table from stamp ``before`` to ``after`` over a write's quads
     (inside the write's DuckDB transaction). A table that was not current
     before is left stale; the next read makes it again.
 
     A subject that only gained marks takes them from the write; one that
-    lost some is read again from the graph.
+    lost some is read again from the graph. ``written`` names a table on
+    ``con`` with more of the write's marks, (subject, column, value) rows (a
+    bulk batch's, never held in Python); it is dropped.
     """
     current = stamped(con)
     if current != before:
         if current is not None:
             _set_stamp(con, "stale")
+        if written is not None:
+            con.execute(f"DROP TABLE temp.{written}")
+        return
+    if written is not None:
+        _follow_written(con, kb, add, remove, written)
+        _set_stamp(con, after)
         return
     gained: dict[str, dict[str, str]] = {}
     lost: set[str] = set()
@@ -180,6 +188,34 @@ def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after
         touched = "(SELECT unnest(?::VARCHAR[]))"
         dress(con, f"claim IN {touched} OR who IN {touched} OR outlet IN {touched}", [sorted(rows)] * 3)
     _set_stamp(con, after)
+
+
+def _follow_written(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, add: list[ox.Quad], remove: list[ox.Quad],
+                    written: str) -> None:
+    """:func:`follow` with the write's marks in the table ``written`` (and
+    in ``add``), brought in by SQL: each gained column takes the least of
+    the write's values and the table's."""
+    lost = sorted({q.subject.value for q in remove
+                   if q.predicate.value in COLUMNS and isinstance(q.subject, ox.NamedNode)})
+    rows = [(q.subject.value, COLUMNS[q.predicate.value], value_of(q.object)) for q in add
+            if q.predicate.value in COLUMNS and isinstance(q.subject, ox.NamedNode)]
+    if rows:
+        con.executemany(f"INSERT INTO {written} VALUES (?, ?, ?)", rows)
+    if lost:
+        con.execute(f"DELETE FROM {written} WHERE subject IN (SELECT unnest(?::VARCHAR[]))", [lost])
+    picked = ", ".join(f"least(min(w.v) FILTER (WHERE w.c = '{c}'), any_value(m.{c})) AS {c}"
+                       for c in COLUMNS.values())
+    con.execute(f"""CREATE TEMP TABLE gained AS SELECT w.subject, {picked}
+                    FROM {written} w LEFT JOIN marks m USING (subject) GROUP BY w.subject""")
+    con.execute(f"DROP TABLE temp.{written}")
+    con.execute("DELETE FROM marks WHERE subject IN (SELECT subject FROM gained)")
+    con.execute("INSERT INTO marks BY NAME SELECT * FROM gained")
+    _upsert(con, {**dict.fromkeys(lost, {}), **_read(kb, lost)})
+    if lost:
+        con.execute("INSERT INTO gained (subject) SELECT unnest(?::VARCHAR[])", [lost])
+    touched = "(SELECT subject FROM temp.gained)"
+    dress(con, f"claim IN {touched} OR who IN {touched} OR outlet IN {touched}")
+    con.execute("DROP TABLE temp.gained")
 
 
 def revision_moved(add: list[ox.Quad], remove: list[ox.Quad]) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from cfkb.engine.facts import (
     small_tables,
 )
 from cfkb.engine.table import SCHEMA, connect, is_regular, stamp, table_path
+from cfkb.model.vocabulary import MARK_PREDICATES
 from cfkb.store.backend import value_of
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
@@ -43,7 +45,15 @@ __all__ = ["LOG_LIMIT", "SMALL_WRITE", "Also", "follow_write", "replace_rows", "
 LOG_LIMIT = "64KB"
 #: Quads in a write below which the table's upkeep runs on one thread.
 SMALL_WRITE = 5000
+#: DuckDB's memory for the upkeep of a write of more quads (see :func:`upkeep_connection`).
+BIG_WRITE_MEMORY = "512MB"
+#: Quads of a bulk batch read into the upkeep's temporary tables at a time.
+BATCH_CHUNK = 100_000
+#: The temporary table of a bulk batch's grades and markings: (subject, column, value).
+BATCH_MARKS = "batch_marks"
 
+#: mark predicate IRI -> the marks table's column
+MARK_COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in MARK_PREDICATES}
 #: ``also(con, before, generation, new, additive=..., regular=...)``: what else
 #: :func:`follow_write` keeps current in its transaction (the conflict index)
 Also = Callable[..., None]
@@ -74,9 +84,10 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     if con is None:
         return
     try:
+        if nquads and not remove:  # a batch's lines, read only for a table that is kept
+            _follow_batch(con, kb, before, generation, add, nquads, also)
+            return
         with collector_paused():
-            if nquads:  # a batch's lines, parsed only for a table that is kept
-                add = [*add, *ox.parse(nquads, format=ox.RdfFormat.N_QUADS)]
             added: dict[str, list[ox.Quad]] = {}
             for q in add:
                 if isinstance(q.subject, ox.NamedNode):
@@ -104,6 +115,75 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
         con.close()
 
 
+def _follow_batch(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, generation: str,
+                  add: list[ox.Quad], nquads: Any, also: Also | None) -> None:
+    """:func:`follow_write` for a bulk batch that only adds: ``add`` and the
+    batch's N-Quads lines ``nquads`` are read :data:`BATCH_CHUNK` quads at a
+    time into temporary tables (the statements they touch, their fields, their
+    marks), so the upkeep's memory does not grow with the batch. As in
+    :func:`follow_write`, a statement the table held, or that the batch does
+    not make whole (no ``rdf:subject`` in it), is read again from the graph."""
+    workdir = str(kb.path)
+    con.execute("BEGIN")
+    con.execute("CREATE TEMP TABLE touched (iri VARCHAR)")
+    con.execute("CREATE TEMP TABLE batch_subjects (iri VARCHAR, whole BOOLEAN)")
+    con.execute("CREATE TEMP TABLE batch_facts (iri VARCHAR, f VARCHAR, v VARCHAR)")
+    con.execute(f"CREATE TEMP TABLE {BATCH_MARKS} (subject VARCHAR, c VARCHAR, v VARCHAR)")
+    regular, small = True, False
+    quads = itertools.chain(add, ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
+    with collector_paused():
+        while chunk := list(itertools.islice(quads, BATCH_CHUNK)):
+            subjects: dict[str, bool] = {}
+            marked: list[str] = []
+            odd: list[tuple[str, str, str]] = []
+            written = ox.Store()  # writes each literal as the graph holds it (see written_facts)
+            for q in chunk:
+                s, p = q.subject, q.predicate
+                small = small or p == INCLUDES or (p == TYPE and value_of(q.object) in KIND_CLASSES)
+                if not isinstance(s, ox.NamedNode):
+                    continue
+                whole = subjects.get(s.value, False) or p == SUBJECT
+                subjects[s.value] = whole
+                if p.value in FIELDS or p == TYPE:
+                    written.add(ox.Quad(s, p, q.object))
+                column = MARK_COLUMNS.get(p.value)
+                if column is not None:
+                    value = value_of(q.object)
+                    if value and value.isprintable():
+                        marked.append(f"{s.value}\t{column}\t{value}")
+                    else:  # empty, or a tab or a line break, which the lines cannot hold
+                        odd.append((s.value, column, value))
+            del chunk
+            facts = Facts()
+            lines = facts.all(written)
+            del written
+            regular = regular and facts.regular
+            # through files: DuckDB takes long lists as query parameters slowly
+            read_lines(con, "batch_subjects", [f"{iri}\t{'true' if whole else 'false'}"
+                                               for iri, whole in subjects.items()], workdir)
+            read_lines(con, "batch_facts", lines, workdir)
+            read_lines(con, BATCH_MARKS, marked, workdir)
+            if odd:
+                con.executemany(f"INSERT INTO {BATCH_MARKS} VALUES (?, ?, ?)", odd)
+            del subjects, marked, odd, facts, lines
+        con.execute("INSERT INTO touched SELECT DISTINCT iri FROM batch_subjects")
+        held = con.execute("SELECT count(*) FROM claims SEMI JOIN touched USING (iri)").fetchone() != (0,)
+        # held by the table, or not made whole by the batch: read again from the graph
+        con.execute("""CREATE TEMP TABLE reread AS SELECT iri FROM batch_subjects GROUP BY iri
+                       HAVING NOT bool_or(whole) OR iri IN (SELECT iri FROM claims)""")
+        reread = sorted(r[0] for r in con.execute("SELECT iri FROM reread").fetchall())
+        facts = Facts()
+        facts.regular = regular
+        con.execute("DELETE FROM facts")
+        con.execute("INSERT INTO facts SELECT * FROM batch_facts ANTI JOIN reread USING (iri)")
+        read_lines(con, "facts", facts.of(kb.store, reread), workdir)
+        for name in ("batch_subjects", "batch_facts", "reread"):
+            con.execute(f"DROP TABLE temp.{name}")
+    replace_rows(con, before, generation, held=held, small=small, facts=facts,
+                 also=None if also is None else functools.partial(also, add=add, marks_table=BATCH_MARKS),
+                 small_tables_from=kb.store)
+
+
 def open_current(path: Path, before: str, *, small_write: bool) -> duckdb.DuckDBPyConnection | None:
     """A writing connection to the table file at ``path`` for a write's upkeep
     (see :func:`upkeep_connection`), if the table was current at ``before``; None
@@ -129,6 +209,10 @@ def upkeep_connection(path: Path, *, small_write: bool) -> duckdb.DuckDBPyConnec
         # (about 0.5 ms a kilobyte), so the commit that takes it past LOG_LIMIT folds it in
         con.execute("PRAGMA disable_checkpoint_on_shutdown")
         con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
+        if not small_write:
+            # a big batch reruns the rules over the whole table: DuckDB spills to disk
+            # past this rather than taking 80% of the machine (0.7 GB more at 100k claims)
+            con.execute(f"SET memory_limit = '{BIG_WRITE_MEMORY}'")
         if small_write:
             # a few claims' statements: DuckDB's threads cost more to start than they save
             # (a quarter of the upkeep's CPU for one claim at 100k claims)

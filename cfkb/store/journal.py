@@ -11,7 +11,9 @@ a full disk:
    (:func:`write_journal`);
 2. ``pending.commit`` (size and CRC of the journal) is written, fsynced and
    renamed into place: this rename is the commit point (:func:`commit_journal`);
-3. the bulk loader adds the journal to the database, which is flushed;
+3. the bulk loader adds the journal to the database, a slice at a time
+   (:func:`load_slices`: its memory grows with the quads of one call), and
+   the database is flushed;
 4. ``pending.commit`` is removed, then the journal (3 and 4: :func:`apply_journal`).
 
 Loading a set of quads twice gives the same store, so a journal with its
@@ -26,6 +28,7 @@ take it shared while they open, so no reader opens a half-loaded database.
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import shutil
@@ -46,6 +49,10 @@ from cfkb.store.spool import SPOOL, Spool
 #: The redo journal of a bulk write, and the file that commits it.
 JOURNAL = "pending.nq"
 JOURNAL_COMMIT = "pending.commit"
+#: How much of the journal one call of the bulk loader takes (its memory grows with it): bytes of
+#: lines, or quads where the journal is parsed first
+SLICE_BYTES = 32 << 20
+SLICE_QUADS = 250_000
 #: How long (seconds) a read-only open keeps trying while a live writer changes the files under it.
 BUSY_WAIT = 10.0
 
@@ -117,16 +124,33 @@ def apply_journal(path: Path, store: Backend) -> None:
     if not journal.is_file() or journal.stat().st_size != size or _crc32(journal) != crc:
         raise StoreError(f"the store at {path} has a damaged bulk-write journal ({JOURNAL});"
                          " restore it from a backup")
-    db = cast(ox.Store, store)  # only an on-disk base has a journal
-    if record.get("blank_nodes", True):
-        # parsing keeps blank node labels, so loading twice gives the same nodes
-        db.bulk_extend(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
-    else:
-        db.bulk_load(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True)
-    db.flush()
+    load_slices(cast(ox.Store, store), journal, record.get("blank_nodes", True))  # only an on-disk base has one
     commit.unlink()
     _sync_dir(path)
     journal.unlink()
+
+
+def load_slices(db: ox.Store, journal: Path, blank_nodes: bool) -> None:
+    """Step 3: the bulk loader adds the journal to the database in slices of
+    about :data:`SLICE_BYTES` (or :data:`SLICE_QUADS`), then flushes it.
+
+    The loader's memory grows with the quads of one call (about 1.3 GB for
+    1.8M quads, 0.3 GB for a 32 MiB slice), not with the store. A kill between
+    slices leaves the commit file, so the next open loads the whole journal
+    again, which is safe: loading a quad twice adds it once.
+    """
+    if blank_nodes:
+        # parsing keeps blank node labels, so loading twice gives the same nodes
+        quads = iter(ox.parse(path=str(journal), format=ox.RdfFormat.N_QUADS, lenient=True))
+        for first in quads:
+            db.bulk_extend(itertools.chain((first,), itertools.islice(quads, SLICE_QUADS - 1)))
+    else:
+        with open(journal, "rb") as f:
+            # the journal's N-Quads hold one quad a line (line breaks in literals are escaped)
+            while data := f.read(SLICE_BYTES):
+                db.bulk_load(input=data + f.readline(), format=ox.RdfFormat.N_QUADS, lenient=True)
+                del data
+    db.flush()
 
 
 def finish_bulk_write(path: Path, store: Backend) -> None:
