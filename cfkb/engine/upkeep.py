@@ -21,6 +21,7 @@ import duckdb
 import pyoxigraph as ox
 
 from cfkb.engine.facts import (
+    FIELDS,
     INCLUDES,
     KIND_CLASSES,
     PIVOT,
