@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -112,6 +112,16 @@ class Selection:
     conflict_triples: list[ox.Triple] = field(default_factory=list)
 
 
+
+def add_accepted(blocks: Graph, accepted: Mapping[tuple[str, str, str], Iterable[str]]) -> None:
+    """The accepted view into ``blocks``: each asserted triple on its subject, and a statement
+    node for it naming the claims that support it."""
+    for (s, p, o), claims in accepted.items():
+        blocks.setdefault(s, []).append((p, o))
+        node = f"<{ACCEPTED_PREFIX}{content_hash(s, p, o)}>"
+        blocks[node] = [(NT_TYPE, NT_STATEMENT), (NT_SUBJECT, s), (NT_PREDICATE, p), (NT_OBJECT, o)]
+        blocks[node] += [(NT_SUPPORTED_BY, c) for c in claims]
+
 def select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions, *,
            bnodes: bool = True) -> Selection:
     """What of the released base goes out under these options (``bnodes``: the base may hold blank nodes)."""
@@ -180,11 +190,7 @@ def select(kb: KnowledgeBase, graph: Graph, rel: Release, opts: ExportOptions, *
         )
         if targets_ok and any(o in blocks or o in released_conflicts for o in refs):
             blocks[a] = [(p, o) for p, o in graph[a] if keep_term(o)]
-    for (s, p, o), claims in accepted.items():
-        blocks.setdefault(s, []).append((p, o))
-        node = f"<{ACCEPTED_PREFIX}{content_hash(s, p, o)}>"
-        blocks[node] = [(NT_TYPE, NT_STATEMENT), (NT_SUBJECT, s), (NT_PREDICATE, p), (NT_OBJECT, o)]
-        blocks[node] += [(NT_SUPPORTED_BY, c) for c in claims]
+    add_accepted(blocks, accepted)
     if not bnodes:  # nothing in the base is a blank node: nothing to follow or relabel
         return Selection(blocks=blocks, claims=chosen, conflict_triples=conflict_triples)
     # blank nodes go with what refers to them

@@ -46,18 +46,12 @@ from cfkb.io.exportconflicts import (
     latest_statuses,
 )
 from cfkb.io.exportgraph import (
-    ACCEPTED_PREFIX,
     NT_INCLUDES,
-    NT_OBJECT,
-    NT_PREDICATE,
-    NT_STATEMENT,
-    NT_SUBJECT,
-    NT_SUPPORTED_BY,
     Pairs,
 )
 from cfkb.io.exportheader import filters_of, header
 from cfkb.io.exportoptions import ExportOptions, ExportResult
-from cfkb.io.exportselect import bnode_labels, claim_matcher, overlapping, resolve_name
+from cfkb.io.exportselect import add_accepted, bnode_labels, claim_matcher, overlapping, resolve_name
 from cfkb.io.exportspill import CLAIM_NT, Spilled, read_spilled
 from cfkb.io.exportwrite import Shortener, block_order, nt_pieces, turtle_pieces
 from cfkb.io.tlp import (
@@ -74,7 +68,7 @@ from cfkb.io.tlp import (
     kind_of,
     level_of,
 )
-from cfkb.model.vocabulary import CFKB, CONFLICT_PREFIX, INTERNAL_GRAPHS, PREFIXES, TLP_LEVELS, content_hash
+from cfkb.model.vocabulary import CFKB, CONFLICT_PREFIX, INTERNAL_GRAPHS, PREFIXES, TLP_LEVELS
 from cfkb.store.core import KnowledgeBase
 
 #: The formats written this way; JSON-LD and the nanopublication profile read the base whole.
@@ -191,9 +185,9 @@ class _Export:
 
     # -- the release (cfkb.io.tlp.release) ----------------------------------------------
 
-    def _may_name_released(self, term: str) -> bool:
-        if self.is_ok_entity(term):
-            return True
+    def _by_kind(self, term: str) -> bool | None:
+        """Whether a term that is no released node may be named, where its marking, its kind or
+        its namespace decide (None: the base's default marking does)."""
         if self.is_hidden(term):
             return False
         kind = self.kind(term)
@@ -201,7 +195,13 @@ class _Export:
             return True
         if kind is not None or is_private(term):
             return False
-        return self.default_ok
+        return None
+
+    def _may_name_released(self, term: str) -> bool:
+        if self.is_ok_entity(term):
+            return True
+        decided = self._by_kind(term)
+        return self.default_ok if decided is None else decided
 
     def _judge(self, c: str, pairs: Pairs) -> tuple[bool, list[str]]:
         """Whether a claim may leave, and the IRIs and blank nodes it names."""
@@ -253,14 +253,8 @@ class _Export:
         """:meth:`cfkb.io.tlp.Release.may_name`."""
         if self.nodes(term):
             return True
-        if self.is_hidden(term):
-            return False
-        kind = self.kind(term)
-        if is_vocabulary(term) and (kind or "vocabulary") == "vocabulary":
-            return True
-        if kind is not None or is_private(term):
-            return False
-        return term.startswith("<") and self.default_ok
+        decided = self._by_kind(term)
+        return term.startswith("<") and self.default_ok if decided is None else decided
 
     def _bnode_releasable(self, node: str, seen: set[str]) -> bool:
         if node in seen:
@@ -464,11 +458,7 @@ class _Export:
             )
             if targets_ok and any(out(o) or o in released_conflicts for o in refs):
                 blocks[a] = [(p, o) for p, o in graph[a] if keep_term(o)]
-        for (s, p, o), claims in accepted.items():
-            blocks.setdefault(s, []).append((p, o))
-            node = f"<{ACCEPTED_PREFIX}{content_hash(s, p, o)}>"
-            blocks[node] = [(NT_TYPE, NT_STATEMENT), (NT_SUBJECT, s), (NT_PREDICATE, p), (NT_OBJECT, o)]
-            blocks[node] += [(NT_SUPPORTED_BY, c) for c in claims]
+        add_accepted(blocks, accepted)
         return blocks
 
 
