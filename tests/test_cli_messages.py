@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 import shlex
 
+import pyoxigraph as ox
 import pytest
 
 from cfkb.cli import cli
+from cfkb.model.vocabulary import CFKB_NS, CLAIM_PREFIX
+from cfkb.store.core import KnowledgeBase
 from conftest import invoke
 
 
@@ -72,6 +75,20 @@ def test_claim_add_accepts_lower_case_grades_and_markings(runner, store_path):
     assert result.exit_code == 0, result.output
     show = invoke(runner, store_path, "claim", "show", result.stdout.strip()).stdout
     assert "reliability  B" in show and "credibility  2" in show and "tlp          AMBER" in show
+
+
+def test_claim_add_keeps_the_quote_word_for_word(runner, store_path):
+    """The options go into the importer as a one-row table: commas, quotes,
+    line breaks, Arabic and a leading hash reach the store unchanged."""
+    quote = '# "We will not," he said, \n\u0644\u0646 \u0646\u0634\u0627\u0631\u0643; "never".'
+    result = invoke(runner, store_path, "claim", "add", "--subject", "Hoquq", "--predicate", "memberOf",
+                    "--object", "Safwa", "--source", "al-Sharqiya TV", "--date", "2023-09-03",
+                    "--quote", quote, "--quote-lang", "ar")
+    assert result.exit_code == 0, result.output
+    iri = CLAIM_PREFIX + result.stdout.strip()
+    with KnowledgeBase.open(store_path) as kb:
+        found = list(kb.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(CFKB_NS + "quote"), None))
+    assert [(q.object.value, q.object.language) for q in found] == [(quote, "ar")]
 
 
 def test_claim_show_has_no_empty_history_line_after_a_grade(runner, store_path):

@@ -15,6 +15,7 @@ import click
 from cfkb.errors import CfkbError, InputError
 from cfkb.io.output import terminal_text
 from cfkb.store.core import KnowledgeBase
+from cfkb.store.location import names_server
 from cfkb.version import __version__
 
 DEFAULT_STORE = "cfkb.store"
@@ -32,6 +33,8 @@ class State:
     @property
     def location(self) -> Any:
         """The store directory, or a server URL with its settings from the environment."""
+        if not names_server(self.store_path):
+            return self.store_path  # the remote client is loaded for a server only
         from cfkb.store.remotesettings import parse_location
 
         return parse_location(self.store_path, os.environ)

@@ -48,7 +48,8 @@ def claim_add(state: State, /, create_entities: bool, new_entities: bool, **valu
         --object "December 2023 provincial elections" --negated \\
         --speaker "Qais al-Khazali" --source "al-Iraqiya TV" --date 2023-08-22
     """
-    import yaml
+    import csv
+    import io
 
     from cfkb.io.batch import InputFile
     from cfkb.io.importer import import_into
@@ -60,9 +61,11 @@ def claim_add(state: State, /, create_entities: bool, new_entities: bool, **valu
         row["reliability"] = row["reliability"].upper()
     if row.get("credibility") is not None:
         row["credibility"] = str(row["credibility"])
-    data = yaml.safe_dump([row], allow_unicode=True).encode("utf-8")
+    table = io.StringIO()
+    csv.writer(table).writerows([list(row), list(row.values())])  # a one-row claim table
+    data = table.getvalue().encode("utf-8")
     try:
-        report = import_into(state.location, [InputFile(_COMMAND_LINE, data, "yaml")], analyst=state.analyst,
+        report = import_into(state.location, [InputFile(_COMMAND_LINE, data, "csv")], analyst=state.analyst,
                              create_entities=create_entities, count_conflicts=True,
                              new_entities=new_entities)
     except CfkbError as exc:

@@ -33,8 +33,7 @@ from cfkb.io.importstream import StreamPlan, commit_stream, plan_stream, streams
 from cfkb.resources import data_dir
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
-from cfkb.store.location import MARKER, Location, check_directory
-from cfkb.store.remotesettings import RemoteSettings, is_remote
+from cfkb.store.location import MARKER, Location, check_directory, where
 
 
 def commit(kb: KnowledgeBase, plan: Plan, *, analyst: str, when: dt.datetime | None = None,
@@ -111,7 +110,8 @@ def import_lock(path: Location) -> Iterator[None]:
     Raises:
         StoreLockedError: another process is importing into the store.
     """
-    if is_remote(path):
+    place = where(path)  # the remote client is imported only for a server
+    if not isinstance(place, Path):
         # a shared server keeps writers apart with its own transactions
         KnowledgeBase.open(path).close()
         yield
@@ -121,9 +121,8 @@ def import_lock(path: Location) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: the database lock alone
         yield
         return
-    assert not isinstance(path, RemoteSettings)  # a server's settings are remote, handled above
-    check_directory(Path(path))  # a clear error if there is no store (the open that follows checks it all)
-    fd = os.open(Path(path) / MARKER, os.O_RDONLY)
+    check_directory(place)  # a clear error if there is no store (the open that follows checks it all)
+    fd = os.open(place / MARKER, os.O_RDONLY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -11,13 +11,14 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
-
-import yaml
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from cfkb.errors import InputError, ParseError
 from cfkb.io.rdfio import decode, refuse_markup
 from cfkb.store.guard import check_size, limits
+
+if TYPE_CHECKING:
+    import yaml
 
 _T = TypeVar("_T")
 
@@ -182,6 +183,8 @@ def _position(mark: _Mark | None) -> tuple[int | None, int | None]:
 
 def read_yaml(path: str, data: bytes) -> Iterator[Row]:
     """Rows of a YAML claim table: a list of mappings, or ``{defaults:, claims:}``."""
+    import yaml  # deferred: a CSV import or a one-claim command does not load it
+
     text = _check_text(path, data)
     try:
         depth, max_depth = 0, limits().depth
@@ -241,6 +244,8 @@ def _yaml_error(path: str, node: yaml.Node, message: str) -> ParseError:
 
 
 def _yaml_cells(path: str, node: yaml.Node) -> dict[str, Cell]:
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         raise _yaml_error(path, node, "expected a mapping of column: value")
     cells = {}

@@ -30,8 +30,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from cfkb.errors import AmbiguousNameError, UnknownNameError
 from cfkb.model.spelling import (
     _COMMON_WORD,
@@ -335,6 +333,8 @@ class EntityIndex:
                     pool |= self._loose_words.get(w, set())
         if not pool:
             return []
+        from rapidfuzz import fuzz, process  # deferred: only a name not found loads it
+
         choices = list(pool)
         found = process.extract(key, choices, scorer=fuzz.ratio, limit=8, score_cutoff=cutoff)
         digits = _DIGITS.findall(key)
@@ -443,6 +443,8 @@ class EntityIndex:
         only names sharing a word that at most ``common`` names have. Names
         that differ in a number are never paired.
         """
+        from rapidfuzz import fuzz
+
         self._tables()
         pairs: dict[tuple[str, str], tuple[float, list[str]]] = {}
 

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from rapidfuzz import fuzz, process
 
 from cfkb.errors import UnknownNameError
 from cfkb.model.spelling import _APOSTROPHES, expand_curie
@@ -55,6 +54,8 @@ def resolve_predicate(name: str, predicates: dict[str, str]) -> str:
     synonym = PREDICATE_SYNONYMS.get(key)
     if synonym in predicates:
         suggestions.append(synonym)
+    from rapidfuzz import fuzz, process  # deferred: only an unknown predicate loads it
+
     for k, _, _ in process.extract(key, list(by_key), scorer=fuzz.ratio, limit=2, score_cutoff=60):
         local = by_key[k][len(CFKB_NS):]
         if local not in suggestions:

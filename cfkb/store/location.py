@@ -32,10 +32,18 @@ MARKER = "cfkb.json"
 Location = Union[str, "os.PathLike[str]", "RemoteSettings"]
 
 
+def names_server(location: object) -> bool:
+    """Whether a location's text is a server's URL (checked without loading the remote client).
+
+    >>> names_server("https://kb.example.org/cfkb"), names_server("cfkb.store")
+    (True, False)
+    """
+    return isinstance(location, str) and location.lower().startswith(("http://", "https://"))
+
+
 def where(location: Location) -> Path | RemoteSettings:
     """A store directory, or a server's settings (the remote client is imported only for a server)."""
-    if isinstance(location, os.PathLike) or (
-            isinstance(location, str) and not location.lower().startswith(("http://", "https://"))):
+    if isinstance(location, os.PathLike) or (isinstance(location, str) and not names_server(location)):
         return Path(location)
     from cfkb.store.remotehttp import check_url
     from cfkb.store.remotesettings import RemoteSettings
