@@ -170,6 +170,31 @@ def test_claim_add_keeps_the_index_current_and_counts_what_it_made(runner, store
         assert _index_keys(kb) == engine_keys(kb)
 
 
+def test_a_writer_counts_its_new_conflicts_as_its_upkeep_filed_them(runner, store_path):
+    """A write's own upkeep says how many conflicts its new claims are in: the
+    same number the index gives when it is opened afterwards."""
+    from cfkb.io.batch import InputFile
+    from cfkb.io.importer import import_into
+
+    assert invoke(runner, store_path, "conflicts").exit_code == 0  # the index exists: writes keep it
+    rows = ("subject,predicate,object,source,date,negated\n"
+            "Harakat Hoquq,participatesIn,December 2023 provincial elections,Al-Iraqiya TV,2023-09-01,true\n"
+            "Kataib Hezbollah,participatesIn,December 2023 provincial elections,Al-Rabaa TV,2023-09-02,false\n"
+            "Harakat Hoquq,memberOf,Tahalof al-Safwa al-Watani,Al-Iraqiya TV,2023-09-03,true\n")
+    report = import_into(str(store_path), [InputFile("three.csv", rows.encode())], analyst="test",
+                         count_conflicts=True)
+    assert len(report.claims_added) == 3
+    with KnowledgeBase.open(store_path) as kb:
+        generation = kb.generation()
+        assert conflict_index.filed_for(generation, report.claims_added) == report.new_conflicts
+        assert conflict_index.filed_for("another generation", report.claims_added) is None
+        with open_index(kb) as index:
+            assert index.page({}, claims=report.claims_added, limit=0)[0] == report.new_conflicts
+            assert [index.page({}, claims=[c], limit=0)[0] for c in report.claims_added] == [
+                conflict_index.filed_for(generation, [c]) for c in report.claims_added]
+    assert report.new_conflicts >= 2
+
+
 def _view_tags(c, default_tlp):
     """What a conflict is filed under, read from its claims' views."""
     out = {"kind": {c.kind}, "status": {c.status}, "entity": set(), "area": set(), "source": set(),

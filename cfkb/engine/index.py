@@ -236,6 +236,31 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
             _insert_sql_rows(con, iri, forms[iri])
     _derive(con)
     _set_meta(con, index_generation=generation)
+    global _filed
+    _filed = None
+    if additive and len(new) <= DELTA_LIMIT:
+        found: dict[str, set[str]] = {}
+        for claim, conflict in con.execute(
+                "SELECT m.claim, m.id FROM conflict_members m JOIN conflicts k USING (id) JOIN rule_kinds USING (rule)"
+                " WHERE m.claim IN (SELECT unnest(?::VARCHAR[]))", [sorted(new)]).fetchall():
+            found.setdefault(claim, set()).add(conflict)
+        _filed = (generation, found)
+
+
+#: ``(generation, claim -> conflict IDs)``: the conflicts the last small write this
+#: process kept the index for filed under that write's new statements
+_filed: tuple[str, dict[str, set[str]]] | None = None
+
+
+def filed_for(generation: str, claims: Sequence[str]) -> int | None:
+    """How many conflicts involve one of ``claims`` (new statements of a write
+    that made ``generation``), as this process filed them while keeping the
+    index for that write; None if it did not (the index has to be read).
+
+    A writer says what it made without opening the index a second time."""
+    if _filed is None or _filed[0] != generation:
+        return None
+    return len(set().union(*(_filed[1].get(c, set()) for c in claims)))
 
 
 def _undo_candidates(con: duckdb.DuckDBPyConnection, new: set[str]) -> set[str]:

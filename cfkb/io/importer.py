@@ -170,8 +170,11 @@ def _conflicts_involving(kb: KnowledgeBase, claims: Sequence[str]) -> int:
     (which the write has just brought up to date)."""
     if not claims:
         return 0
-    from cfkb.engine.index import open_index  # deferred: loads duckdb
+    from cfkb.engine.index import filed_for, open_index  # deferred: loads duckdb
 
+    known = filed_for(kb.generation(), claims)  # what the write's own upkeep filed
+    if known is not None:
+        return known
     with open_index(kb) as index:
         return index.page({}, claims=claims, limit=0)[0]
 
