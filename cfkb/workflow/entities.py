@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from cfkb.errors import InputError, NotFoundError
+from cfkb.model.duplicates import likely_duplicates
 from cfkb.model.spelling import expand_curie
 from cfkb.model.terms import RoleTypes, analyst_iri, new_entity_iri
 from cfkb.model.vocabulary import (
@@ -267,7 +268,7 @@ class DuplicatePair:
 def find_duplicates(kb: KnowledgeBase, *, min_score: float = 80) -> list[DuplicatePair]:
     """Likely duplicate entities in the base, best first.
 
-    Pairs come from :meth:`cfkb.model.names.EntityIndex.likely_duplicates`; pairs
+    Pairs come from :func:`cfkb.model.duplicates.likely_duplicates`; pairs
     whose types cannot describe one thing (a person and a party, a province
     and a list) are left out, as ``entity merge`` would refuse them.
     """
@@ -275,7 +276,7 @@ def find_duplicates(kb: KnowledgeBase, *, min_score: float = 80) -> list[Duplica
     rt = role_types(kb)
     classes = set(rt.classes)
     out = []
-    for (a, b), (score, reasons) in index.likely_duplicates(min_score).items():
+    for (a, b), (score, reasons) in likely_duplicates(index, min_score).items():
         ta = {t for t in index.types.get(a, ()) if t in classes}
         tb = {t for t in index.types.get(b, ()) if t in classes}
         if not ta or not tb:
