@@ -231,7 +231,7 @@ def follow_alone(kb: KnowledgeBase, path: Path, generation: str, moved: tuple[st
     """Bring the table file at ``path`` along a write that kept the
     generation and moved the marks revision (``moved``: before, after).
     Any failure leaves the old stamp, and the next read makes it again."""
-    from cfkb.engine.upkeep import upkeep_connection
+    from cfkb.engine.upkeep import fold_long_log, upkeep_connection
 
     con = upkeep_connection(path, small_write=True)
     if con is None:
@@ -240,6 +240,7 @@ def follow_alone(kb: KnowledgeBase, path: Path, generation: str, moved: tuple[st
         con.execute("BEGIN")
         follow(con, kb, f"{generation} {moved[0]}", f"{generation} {moved[1]}", add, remove)
         con.execute("COMMIT")
+        fold_long_log(con)
     except duckdb.Error:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")

@@ -39,11 +39,13 @@ from cfkb.store.backend import value_of
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
 
-__all__ = ["LOG_LIMIT", "SMALL_WRITE", "Also", "follow_write", "replace_rows", "upkeep_connection",
+__all__ = ["LOG_LIMIT", "SMALL_WRITE", "Also", "fold_long_log", "follow_write", "replace_rows", "upkeep_connection",
            "written_facts"]
 
 #: How much of DuckDB's log the table's upkeep leaves for the next opens to replay.
 LOG_LIMIT = "64KB"
+#: DuckDB's own threshold on an upkeep connection: never reached, :func:`fold_long_log` decides
+_NO_AUTO_FOLD = "1GB"
 #: Quads in a write below which the table's upkeep runs on one thread.
 SMALL_WRITE = 5000
 #: DuckDB's memory for the upkeep of a write of more quads (see :func:`upkeep_connection`).
@@ -207,9 +209,12 @@ def upkeep_connection(path: Path, *, small_write: bool) -> duckdb.DuckDBPyConnec
     try:
         # a write's few rows stay in DuckDB's log rather than being folded into the file
         # on close (a third of a one-claim write's upkeep); every open replays the log
-        # (about 0.5 ms a kilobyte), so the commit that takes it past LOG_LIMIT folds it in
+        # (about 0.5 ms a kilobyte), so the write that takes it past LOG_LIMIT folds it in
+        # (fold_long_log). DuckDB's own threshold is not used: it weighs a transaction by an
+        # estimate (256 KB to 1 MB for one claim at 100k claims, whose log is 1 KB), so
+        # every write folded the log in, a checkpoint of about 100 ms each.
         con.execute("PRAGMA disable_checkpoint_on_shutdown")
-        con.execute(f"SET checkpoint_threshold = '{LOG_LIMIT}'")
+        con.execute(f"SET checkpoint_threshold = '{_NO_AUTO_FOLD}'")
         if not small_write:
             # a big batch reruns the rules over the whole table: DuckDB spills to disk
             # past this rather than taking 80% of the machine (0.7 GB more at 100k claims)
@@ -268,3 +273,21 @@ def replace_rows(con: duckdb.DuckDBPyConnection, before: str, generation: str, *
     con.execute("DROP TABLE temp.touched")
     con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
     con.execute("COMMIT")
+    fold_long_log(con)
+
+
+def fold_long_log(con: duckdb.DuckDBPyConnection) -> None:
+    """Fold DuckDB's log into the table's file once it is longer than
+    :data:`LOG_LIMIT` (outside a transaction, after a write's upkeep)."""
+    found = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    log = Path(f"{found[0]}.wal") if found and found[0] else None
+    if log is not None and log.is_file() and log.stat().st_size > _bytes(LOG_LIMIT):
+        con.execute("CHECKPOINT")
+
+
+def _bytes(size: str) -> int:
+    """A DuckDB size setting ("64KB", "1MB") in bytes."""
+    for unit, factor in (("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30)):
+        if size.endswith(unit):
+            return int(size.removesuffix(unit)) * factor
+    return int(size)
