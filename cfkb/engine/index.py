@@ -352,13 +352,17 @@ class ConflictIndex:
             LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS status) st USING (id)
             {"WHERE " + " AND ".join(where) if where else ""}"""
         head: list[Any] = [list(statuses), list(statuses.values()), *params]
-        total = int(self.con.execute(f"SELECT count(*) {body}", head).fetchone()[0])  # type: ignore[index]
+        everything = limit is None and offset <= 0  # every row is read: they are the count
+        total = 0 if everything else \
+            int(self.con.execute(f"SELECT count(*) {body}", head).fetchone()[0])  # type: ignore[index]
         found = self.con.execute(f"""
             SELECT k.id, k.rule, k.this, k.value, coalesce(st.status, 'open') {body}
             ORDER BY coalesce(list_position(?::VARCHAR[], coalesce(st.status, 'open')), 10), r.ord, k.date, k.id
-            LIMIT ? OFFSET ?""", [*head, list(STATUSES), total if limit is None else max(0, limit),
+            {"" if everything else "LIMIT ? OFFSET ?"}""",
+                                 [*head, list(STATUSES)] if everything else
+                                 [*head, list(STATUSES), total if limit is None else max(0, limit),
                                   max(0, offset)]).fetchall()
-        return total, [Listed(*r) for r in found]
+        return len(found) if everything else total, [Listed(*r) for r in found]
 
     def rows(self, listed: Sequence[Listed]) -> dict[str, list[dict[str, ox.NamedNode]]]:
         """The rule rows of the listed conflicts, by rule IRI."""
