@@ -16,7 +16,7 @@ from cfkb.engine import index as conflict_index
 from cfkb.engine.index import open_index
 from cfkb.model.vocabulary import CFKB_NS, RDF_NS
 from cfkb.store.core import KnowledgeBase
-from cfkb.workflow.conflicts import conflict_id, conflict_page, engine_keys, find_conflicts
+from cfkb.workflow.conflicts import claim_views, conflict_id, conflict_page, engine_keys, find_conflicts
 from conftest import invoke
 
 
@@ -31,6 +31,44 @@ def _stamp(kb: KnowledgeBase) -> dict[str, str]:
         return dict(con.execute("SELECT k, v FROM meta").fetchall())
     finally:
         con.close()
+
+
+def _filing(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[tuple]]:
+    """What the index keeps for the listings: every conflict's tags and its dates."""
+    return (con.execute("SELECT id, facet, value FROM conflict_tags ORDER BY ALL").fetchall(),
+            con.execute("SELECT id, date, newest, recorded FROM conflicts ORDER BY ALL").fetchall())
+
+
+def _assert_filing_as_made_afresh(kb: KnowledgeBase) -> None:
+    """The tags and dates the writes kept equal those of an index made from scratch,
+    and the tags are what each conflict's member rows say, tag by tag."""
+    from cfkb.engine import marks
+    from cfkb.engine.index import fill, rules_digest
+    from cfkb.engine.shapes import load_rules
+    from cfkb.engine.table import build
+
+    with open_index(kb) as index:
+        assert marks.stamped(index.con) == marks.stamp_of(kb)
+        kept = _filing(index.con)
+        members = index.con.execute("SELECT id, s, o, area, who, outlet, grading, tlp FROM conflict_members").fetchall()
+        dates = index.con.execute(
+            "SELECT m.id, m.claim, m.date, m.recorded, k.this FROM conflict_members m JOIN conflicts k USING (id)"
+        ).fetchall()
+    with build(kb) as fresh:
+        fill(fresh, kb, load_rules(), rules_digest())
+        marks.fill(fresh.con, kb)
+        assert _filing(fresh.con) == kept
+    tags = set()
+    for cid, s, o, area, who, outlet, grading, tlp in members:
+        tags |= {(cid, "entity", e) for e in (s, o) if e} | {(cid, "source", e) for e in (who, outlet) if e}
+        tags |= {(cid, "area", area)} if area else set()
+        tags |= {(cid, "grading", grading), (cid, "tlp", tlp)}
+    assert set(kept[0]) == tags and len(kept[0]) == len(tags)
+    by_id: dict[str, list] = {}
+    for cid, claim, date, recorded, this in dates:
+        by_id.setdefault(cid, []).append((claim, date or "", recorded or "", this))
+    assert kept[1] == sorted((cid, next((d for c, d, _, t in rows if c == t), ""), max(d for _, d, _, _ in rows),
+                              max(r for _, _, r, _ in rows)) for cid, rows in by_id.items())
 
 
 def _base(tmp_path, n: int = 160, seed: int = 11) -> tuple[KnowledgeBase, object]:
@@ -108,10 +146,13 @@ def test_batches_of_any_size_keep_the_index_equal_to_a_full_run(tmp_path, monkey
         assert _index_keys(kb) == engine_keys(kb)
     assert engine_keys(kb) == ds.truth
     # a claim taken back (a write that changes a statement the table held)
+    _filed(kb, None, {})  # the marks made, and kept from here on
+    _assert_filing_as_made_afresh(kb)
     victim = next(iter(next(iter(ds.truth))[1]))
     kb.write(remove=list(kb.store.quads_for_pattern(ox.NamedNode(victim), None, None, None)))
     assert _stamp(kb)["index_generation"] == kb.generation()
     assert _index_keys(kb) == engine_keys(kb)
+    _assert_filing_as_made_afresh(kb)
     kb.close()
 
 
@@ -285,6 +326,7 @@ def test_grades_given_after_the_table_is_made_are_filed_at_once(tmp_path):
     _check_filing(kb, None, {})
     _check_filing(kb, None, {"source": bare.outlet.iri})
     assert _filed(kb, None, {}).counts["grading"]["F?"]
+    _assert_filing_as_made_afresh(kb)
     kb.close()
 
 
@@ -349,6 +391,36 @@ def test_an_entity_page_lists_a_page_of_its_conflicts_and_counts_them_all(tmp_pa
     kb.close()
 
 
+def test_a_source_page_lists_a_page_of_its_conflicts_and_counts_them_all(tmp_path, monkeypatch):
+    from cfkb.server import data
+
+    kb, _ = _base(tmp_path, 260, seed=5)
+    everything = find_conflicts(kb)
+    outlet = Counter(v.outlet.iri for c in everything for v in c.claims).most_common(1)[0][0]
+    by = find_conflicts(kb, source=outlet)
+    assert len(by) >= 3 and all(any(outlet in (v.outlet.iri, v.speaker and v.speaker.iri) for v in c.claims)
+                                for c in by)
+    monkeypatch.setattr(data, "PAGE_CONFLICTS", 2)
+    page = data.source_page(kb, outlet)
+    assert page.conflict_total == len(by)
+    assert page.conflicts == by[:2]
+    # its claims in any conflict it is in, and each shown as the claims' own views show it
+    shown = {v.iri for v in page.claims}
+    assert page.in_conflict == {v.iri for c in by for v in c.claims} & shown
+    assert page.claims == claim_views(kb, [v.iri for v in page.claims])
+    kb.close()
+
+
+def test_a_listing_read_whole_counts_what_it_read(tmp_path):
+    kb, _ = _base(tmp_path)
+    total, everything = conflict_page(kb)
+    assert total == len(everything) == conflict_page(kb, limit=1)[0]
+    some = [c.id for c in everything[::3]]
+    assert conflict_page(kb, ids=some) == (len(some), [c for c in everything if c.id in set(some)])
+    assert conflict_page(kb, ids=some, offset=1) == (len(some), [c for c in everything if c.id in set(some)][1:])
+    kb.close()
+
+
 @pytest.mark.parametrize("chunk", [7, 100_000])
 def test_a_bulk_batch_keeps_the_table_marks_and_index_current_read_in_chunks(tmp_path, monkeypatch, chunk):
     """A journalled batch's lines are read in chunks (a statement may span two) into the
@@ -397,4 +469,5 @@ def test_a_bulk_batch_keeps_the_table_marks_and_index_current_read_in_chunks(tmp
         assert rows == fresh.con.execute("SELECT * FROM claims ORDER BY ALL").fetchall()
     assert len(rows) >= 400
     assert _index_keys(kb) == engine_keys(kb) == ds.truth
+    _assert_filing_as_made_afresh(kb)
     kb.close()

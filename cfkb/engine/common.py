@@ -11,10 +11,12 @@ FILE = "claims.duckdb"
 INDEX_TABLES = """
 CREATE TABLE rule_kinds (rule VARCHAR, kind VARCHAR, ord INTEGER, undoable BOOLEAN);
 CREATE TABLE conflict_rows (rule VARCHAR, this VARCHAR, value VARCHAR, contests VARCHAR, wing VARCHAR);
-CREATE TABLE conflicts (id VARCHAR, rule VARCHAR, this VARCHAR, value VARCHAR);
+CREATE TABLE conflicts (id VARCHAR, rule VARCHAR, this VARCHAR, value VARCHAR, date VARCHAR, newest VARCHAR,
+                        recorded VARCHAR);
 CREATE TABLE conflict_members (id VARCHAR, claim VARCHAR, s VARCHAR, o VARCHAR, area VARCHAR, who VARCHAR,
                                outlet VARCHAR, date VARCHAR, recorded VARCHAR, grading VARCHAR, tlp VARCHAR);
 CREATE TABLE conflict_entities (id VARCHAR, e VARCHAR);
+CREATE TABLE conflict_tags (id VARCHAR, facet VARCHAR, value VARCHAR);
 CREATE TABLE marks (subject VARCHAR PRIMARY KEY, reliability VARCHAR, credibility VARCHAR, tlp VARCHAR);
 """
 

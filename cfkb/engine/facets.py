@@ -4,9 +4,10 @@ The dashboard files every conflict under its kind, status, entities, areas,
 sources, grading and TLP (each of its claims'), lets filters combine, counts
 every facet over what the *other* filters leave, and shows one page, open
 first and newest first. Here all of that is a few statements over the
-conflict index, its claims' rows and their marks (:mod:`cfkb.engine.marks`),
-so only a page's conflicts are ever read whole, and no conflict becomes a
-Python object just to be counted.
+conflict index: its conflicts and the tags it keeps for them, the gradings
+and TLP levels among them kept by :mod:`cfkb.engine.marks`; so only a
+page's conflicts are ever read whole, and no conflict becomes a Python
+object just to be counted.
 
 A conflict's tags, from each of its claims (the clashing pair and the
 supporting ones):
@@ -41,28 +42,21 @@ FACETS = ("kind", "status", "entity", "area", "source", "grading", "tlp")
 #: Facets with one value per conflict (the others take each of its claims')
 _OWN = ("kind", "status")
 
-# Views, not tables: each count reads the members once, which costs less than
-# writing their tags out first (measured: a third of the CPU at 100k claims).
+# Each conflict's tags are kept by the index (``conflict_tags``), so filing is a
+# join of the conflicts with the statuses, and each count one GROUP BY over the
+# tags: a conflict has one row per (facet, value), except the TLP levels, where
+# a claim with no level of its own (NULL) stands for the default.
 _FILED = """
 CREATE OR REPLACE TEMP TABLE filed_status AS SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS status;
 CREATE OR REPLACE TEMP TABLE filed_default AS SELECT ?::VARCHAR AS tlp;
-CREATE OR REPLACE TEMP VIEW filed_members AS
-SELECT k.id, r.kind, coalesce(st.status, 'open') AS status, m.s, m.o, m.area, m.who, m.outlet,
-       coalesce(m.date, '') AS date, coalesce(m.recorded, '') AS recorded, m.grading,
-       coalesce(m.tlp, d.tlp) AS tlp
-FROM conflicts k JOIN rule_kinds r USING (rule) LEFT JOIN filed_status st USING (id)
-JOIN {members} m ON m.id = k.id CROSS JOIN filed_default d;
-CREATE OR REPLACE TEMP VIEW filed_tags AS
-SELECT id, facet, value FROM (
-    SELECT id, 'entity' AS facet, unnest([s, o]) AS value FROM filed_members
-    UNION ALL SELECT id, 'area', area FROM filed_members
-    UNION ALL SELECT id, 'source', unnest([who, outlet]) FROM filed_members
-    UNION ALL SELECT id, 'grading', grading FROM filed_members
-    UNION ALL SELECT id, 'tlp', tlp FROM filed_members
-) WHERE value IS NOT NULL AND value <> '';
 CREATE OR REPLACE TEMP TABLE filed AS
-SELECT id, any_value(kind) AS kind, any_value(status) AS status, max(date) AS newest, max(recorded) AS recorded
-FROM filed_members GROUP BY id
+SELECT k.id, r.kind, coalesce(st.status, 'open') AS status, k.newest, k.recorded
+FROM conflicts k JOIN rule_kinds r USING (rule) LEFT JOIN filed_status st USING (id)
+WHERE k.newest IS NOT NULL;
+CREATE OR REPLACE TEMP VIEW filed_tlp AS
+SELECT * FROM (SELECT id, coalesce(t.value, d.tlp) AS value FROM {tags} t CROSS JOIN filed_default d
+               WHERE t.facet = 'tlp')
+WHERE value IS NOT NULL AND value <> ''
 """
 
 
@@ -84,7 +78,7 @@ class Filing:
 
 
 def _filed_index(kb: KnowledgeBase) -> tuple[ConflictIndex, str]:
-    """The conflict index, and the name of its members' table filed under
+    """The conflict index, and the name of its table of tags with the
     grades and markings current for ``kb``.
 
     Stale marks are made again in the file where it can be written;
@@ -93,7 +87,7 @@ def _filed_index(kb: KnowledgeBase) -> tuple[ConflictIndex, str]:
     index = open_index(kb)
     stamp = marks.stamp_of(kb)
     if marks.stamped(index.con) == stamp:
-        return index, "conflict_members"
+        return index, "conflict_tags"
     where = index.table.where
     if where != ":memory:":
         index.close()
@@ -107,7 +101,7 @@ def _filed_index(kb: KnowledgeBase) -> tuple[ConflictIndex, str]:
                 con.close()
         index = open_index(kb)
         if marks.stamped(index.con) == stamp:
-            return index, "conflict_members"
+            return index, "conflict_tags"
     return index, marks.filed_apart(index.con, kb)
 
 
@@ -128,10 +122,10 @@ def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None
     page's IDs, to read the page's conflicts before it is closed (each
     opening of the file costs some 25 ms).
     """
-    index, members = _filed_index(kb)
+    index, tags = _filed_index(kb)
     with index:
         con = index.con
-        text = _FILED.format(members=members).split(";")
+        text = _FILED.format(tags=tags).split(";")
         con.execute(text[0], [list(statuses), list(statuses.values())])
         con.execute(text[1], [default_tlp])
         for statement in text[2:]:
@@ -151,22 +145,26 @@ def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None
             for name, value in active.items():
                 if name != skip:
                     where.append(f"id IN (SELECT id FROM filed WHERE {name} = ?)" if name in _OWN else
-                                 f"id IN (SELECT id FROM filed_tags WHERE facet = '{name}' AND value = ?)")
+                                 "id IN (SELECT id FROM filed_tlp WHERE value = ?)" if name == "tlp" else
+                                 f"id IN (SELECT id FROM {tags} WHERE facet = '{name}' AND value = ?)")
                     values.append(value)
             return " AND ".join(where), values
 
         def count(name: str, where: str, values: list[str]) -> Counter[str]:
             if name in _OWN:
                 text = f"SELECT {name}, count(*) FROM filed WHERE {where} GROUP BY ALL"
+            elif name == "tlp":
+                text = f"SELECT value, count(DISTINCT id) FROM filed_tlp WHERE {where} GROUP BY ALL"
             else:
-                text = (f"SELECT value, count(DISTINCT id) FROM filed_tags WHERE facet = '{name}' AND {where}"
-                        " GROUP BY ALL")
+                text = f"SELECT value, count(*) FROM {tags} WHERE facet = '{name}' AND {where} GROUP BY ALL"
             return Counter(dict(con.execute(text, values).fetchall()))
 
         counts: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
         where, values = passing(None)
-        every = f"SELECT facet, value, count(DISTINCT id) FROM filed_tags WHERE {where} GROUP BY ALL"
-        for name, value, n in con.execute(every, values).fetchall():
+        # a conflict of the filing has each tag once (one of the index, and only with its conflict)
+        every = (f"SELECT facet, value, count(*) FROM {tags} WHERE facet <> 'tlp' AND {where} GROUP BY ALL"
+                 f" UNION ALL SELECT 'tlp', value, count(DISTINCT id) FROM filed_tlp WHERE {where} GROUP BY ALL")
+        for name, value, n in con.execute(every, [*values, *values]).fetchall():
             if name not in active:
                 counts[name][value] = n
         for name in FACETS:

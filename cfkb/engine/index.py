@@ -1,6 +1,6 @@
 """The conflict index: every conflict the rules find, in the claim table's file.
 
-Four tables sit beside ``claims`` in ``claims.duckdb``:
+These tables sit beside ``claims`` in ``claims.duckdb``:
 
 ``rule_kinds``
     each rule's kind and its place in the listing order;
@@ -9,13 +9,21 @@ Four tables sit beside ``claims`` in ``claims.duckdb``:
     where a rule has them): a derived conflict has a row per supporting chain;
 ``conflicts``
     one row per conflict: its ID (:func:`~cfkb.engine.shapes.conflict_id`,
-    computed in SQL), rule, and the two clashing claims;
+    computed in SQL), rule, the two clashing claims, the date of the first
+    (``this``), and the latest statement date and recording time of all its
+    claims ('' where none has one), which the listings sort by;
 ``conflict_members``
     every claim of every conflict (the clashing pair and the supporting
     claims), which the filters by claim, entity, source and area read, with
     the claim's subject, object, area, speaker, outlet, date and recording
     time, and the grading and TLP it is filed under (kept by
     :mod:`cfkb.engine.marks`);
+``conflict_tags``
+    what the dashboard files each conflict under (:mod:`cfkb.engine.facets`),
+    one row per (ID, facet, value): its claims' entities (subject and
+    object), areas and sources (speaker and outlet), and, kept by
+    :mod:`cfkb.engine.marks`, their gradings and TLP levels (NULL for a
+    claim with no level of its own, which is filed under the base's default);
 ``marks``
     each subject's grades and marking (:mod:`cfkb.engine.marks`).
 
@@ -59,7 +67,7 @@ log = logging.getLogger("cfkb.engine")
 #: the stamp of an index a write could not keep current: no generation is this
 STALE = "stale"
 
-_CLEAR = ("conflict_rows", "conflicts", "conflict_members", "conflict_entities")
+_CLEAR = ("conflict_rows", "conflicts", "conflict_members", "conflict_entities", "conflict_tags")
 
 # the conflicts and members of the rows in fresh_rows, replacing those of the same keys
 _DERIVE = f"""
@@ -70,20 +78,30 @@ CREATE TEMP TABLE fresh AS
 DELETE FROM conflict_rows WHERE (rule, this, value) IN (SELECT rule, this, value FROM fresh);
 DELETE FROM conflict_members WHERE id IN (SELECT id FROM fresh);
 DELETE FROM conflict_entities WHERE id IN (SELECT id FROM fresh);
+DELETE FROM conflict_tags WHERE id IN (SELECT id FROM fresh);
 DELETE FROM conflicts WHERE id IN (SELECT id FROM fresh);
 INSERT INTO conflict_rows SELECT DISTINCT * FROM fresh_rows;
-INSERT INTO conflicts SELECT * FROM fresh;
 INSERT INTO conflict_members
     SELECT DISTINCT f.id, m.claim, x.s, x.o, x.area, x.who, x.outlet, x.date, x.recorded, NULL, NULL
     FROM fresh f JOIN fresh_rows r USING (rule, this, value),
         LATERAL (SELECT unnest([r.this, r.value, r.contests, r.wing]) AS claim) m
     LEFT JOIN claims x ON x.iri = m.claim
     WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}');
-
+INSERT INTO conflicts
+    SELECT f.id, f.rule, f.this, f.value, coalesce(t.date, ''), d.newest, d.recorded
+    FROM fresh f LEFT JOIN conflict_members t ON t.id = f.id AND t.claim = f.this
+    LEFT JOIN (SELECT id, max(coalesce(date, '')) AS newest, max(coalesce(recorded, '')) AS recorded
+               FROM conflict_members WHERE id IN (SELECT id FROM fresh) GROUP BY id) d ON d.id = f.id;
 INSERT INTO conflict_entities
     SELECT DISTINCT m.id, e.e FROM fresh f JOIN conflict_members m ON m.id = f.id,
         LATERAL (SELECT unnest([m.s, m.o]) AS e) e
     WHERE e.e IS NOT NULL;
+INSERT INTO conflict_tags
+    SELECT DISTINCT id, facet, value FROM (
+        SELECT m.id, 'entity' AS facet, unnest([m.s, m.o]) AS value FROM conflict_members m
+        UNION ALL SELECT m.id, 'area', m.area FROM conflict_members m
+        UNION ALL SELECT m.id, 'source', unnest([m.who, m.outlet]) FROM conflict_members m
+    ) WHERE id IN (SELECT id FROM fresh) AND value IS NOT NULL AND value <> '';
 """
 
 
@@ -228,6 +246,7 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
             con.execute(f"DELETE FROM conflicts WHERE id IN ({gone})")
             con.execute("DELETE FROM conflict_members WHERE id NOT IN (SELECT id FROM conflicts)")
             con.execute("DELETE FROM conflict_entities WHERE id NOT IN (SELECT id FROM conflicts)")
+            con.execute("DELETE FROM conflict_tags WHERE id NOT IN (SELECT id FROM conflicts)")
             con.execute("DROP TABLE temp.involved")
     else:
         for name in _CLEAR:
@@ -358,15 +377,17 @@ class ConflictIndex:
             LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS status) st USING (id)
             {"WHERE " + " AND ".join(where) if where else ""}"""
         head: list[Any] = [list(statuses), list(statuses.values()), *params]
-        total = int(self.con.execute(f"SELECT count(*) {body}", head).fetchone()[0])  # type: ignore[index]
+        everything = limit is None and offset <= 0  # every row is read: they are the count
+        total = 0 if everything else \
+            int(self.con.execute(f"SELECT count(*) {body}", head).fetchone()[0])  # type: ignore[index]
         found = self.con.execute(f"""
-            SELECT k.id, k.rule, k.this, k.value, coalesce(st.status, 'open') {body.replace(
-                "USING (id)", "USING (id) LEFT JOIN conflict_members t ON t.id = k.id AND t.claim = k.this", 1)}
-            ORDER BY coalesce(list_position(?::VARCHAR[], coalesce(st.status, 'open')), 10), r.ord,
-                     coalesce(t.date, ''), k.id
-            LIMIT ? OFFSET ?""", [*head, list(STATUSES), total if limit is None else max(0, limit),
+            SELECT k.id, k.rule, k.this, k.value, coalesce(st.status, 'open') {body}
+            ORDER BY coalesce(list_position(?::VARCHAR[], coalesce(st.status, 'open')), 10), r.ord, k.date, k.id
+            {"" if everything else "LIMIT ? OFFSET ?"}""",
+                                 [*head, list(STATUSES)] if everything else
+                                 [*head, list(STATUSES), total if limit is None else max(0, limit),
                                   max(0, offset)]).fetchall()
-        return total, [Listed(*r) for r in found]
+        return len(found) if everything else total, [Listed(*r) for r in found]
 
     def rows(self, listed: Sequence[Listed]) -> dict[str, list[dict[str, ox.NamedNode]]]:
         """The rule rows of the listed conflicts, by rule IRI."""

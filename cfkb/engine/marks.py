@@ -37,13 +37,14 @@ COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in sorted(MARK_PREDICATES)}
 
 
 def dress(con: duckdb.DuckDBPyConnection, where: str, values: Sequence[object] = (),
-          members: str = "conflict_members", marks: str = "marks") -> None:
+          members: str = "conflict_members", marks: str = "marks", tags: str = "conflict_tags") -> None:
     """File the conflict members that ``where`` (with ``values``) picks under
     their grading (``B2``, ``?3``, ``F?`` or ``ungraded``: the claim's
     reliability, else the speaker's, else the outlet's, and the claim's
     credibility) and their own TLP level (``AMBER+STRICT``; NULL where the
-    claim has none). Only the picked members' marks are read: a write that
-    touches no member costs one scan of the members."""
+    claim has none), and file their conflicts in ``tags`` under them. Only
+    the picked members' marks are read: a write that touches no member costs
+    one scan of the members."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE dressing AS SELECT id, claim, who, outlet FROM {members} WHERE {where}",
                 list(values))
     if con.execute("SELECT count(*) FROM dressing").fetchone() == (0,):
@@ -65,6 +66,12 @@ UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp FROM (
           LEFT JOIN {near} mc ON mc.subject = c.claim
           LEFT JOIN {near} ms ON ms.subject = c.who LEFT JOIN {near} mo ON mo.subject = c.outlet)
 ) g WHERE m.id = g.id AND m.claim = g.claim""")
+    picked = f"(SELECT * FROM {members} WHERE id IN (SELECT id FROM dressing))"
+    con.execute(f"DELETE FROM {tags} WHERE facet IN ('grading', 'tlp') AND id IN (SELECT id FROM dressing)")
+    con.execute(f"""
+INSERT INTO {tags} SELECT DISTINCT id, facet, value FROM (
+    SELECT id, 'grading' AS facet, grading AS value FROM {picked} WHERE grading IS NOT NULL AND grading <> ''
+    UNION ALL SELECT id, 'tlp', tlp FROM {picked} WHERE tlp IS NULL OR tlp <> '')""")
     con.execute("DROP TABLE temp.dressing")
 
 
@@ -128,14 +135,16 @@ def fill(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> None:
 
 
 def filed_apart(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> str:
-    """For a connection that cannot write the file: the conflict members
-    filed under marks read from the graph now, in a table of this connection
-    only; its name."""
+    """For a connection that cannot write the file: the conflicts' tags
+    (as ``conflict_tags``) with gradings and TLP levels from marks read
+    from the graph now, in a table of this connection only; its name."""
     con.execute("CREATE OR REPLACE TEMP TABLE marks_now AS SELECT * FROM marks LIMIT 0")
     con.execute("CREATE OR REPLACE TEMP TABLE members_now AS SELECT * FROM conflict_members")
+    con.execute("CREATE OR REPLACE TEMP TABLE tags_now AS"
+                " SELECT * FROM conflict_tags WHERE facet NOT IN ('grading', 'tlp')")
     _upsert(con, _read(kb, None), "marks_now")
-    dress(con, "true", (), "members_now", "marks_now")
-    return "members_now"
+    dress(con, "true", (), "members_now", "marks_now", "tags_now")
+    return "tags_now"
 
 
 def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after: str,

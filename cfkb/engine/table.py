@@ -70,7 +70,7 @@ if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
     sys.modules["pandas"] = None  # type: ignore[assignment]
 
 #: the version of the tables' layout: a file of another is made again
-SCHEMA = "4"
+SCHEMA = "5"
 
 #: A log longer than this (bytes) is folded in by the next open that can write the file.
 LONG_LOG = 1024 * 1024
@@ -155,8 +155,8 @@ def stamp(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
         if meta.get("schema") != SCHEMA:
             return meta.get("schema") or None, meta.get("generation")
         # a table missing here is a damaged file
-        con.execute("SELECT 1 FROM claims, kinds, area_overlap, conflicts, conflict_rows, conflict_entities"
-                    " LIMIT 0").fetchall()
+        con.execute("SELECT 1 FROM claims, kinds, area_overlap, conflicts, conflict_rows, conflict_entities,"
+                    " conflict_tags LIMIT 0").fetchall()
     except duckdb.Error:
         return None, None
     return meta.get("schema"), meta.get("generation")

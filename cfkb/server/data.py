@@ -17,7 +17,7 @@ from cfkb.errors import NotFoundError
 from cfkb.model.vocabulary import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
-from cfkb.workflow.conflicts import ClaimView, Conflict, claim_views, conflict_page, conflicts_for_claims
+from cfkb.workflow.conflicts import ClaimView, Conflict, claim_views, claims_and_conflicts, conflicts_for_claims
 
 #: The claims an entity page lists at a time (``?page=``).
 PAGE_CLAIMS = 100
@@ -141,13 +141,13 @@ def entity_page(kb: KnowledgeBase, iri: str, page: int = 1) -> EntityPage:
     claim_iris = list(dict.fromkeys(r["c"].value for r in rows))
     pages = max(1, -(-len(claim_iris) // PAGE_CLAIMS))
     page = min(page, pages)
-    views = claim_views(kb, claim_iris[(page - 1) * PAGE_CLAIMS:page * PAGE_CLAIMS])
+    views, conflict_total, conflicts, in_conflict = claims_and_conflicts(
+        kb, claim_iris[(page - 1) * PAGE_CLAIMS:page * PAGE_CLAIMS], entity=iri, limit=PAGE_CONFLICTS)
     groups: dict[tuple[str | None, str | None], list[ClaimView]] = {}
     for v in views:
         key = (v.area.label if v.area else None, v.election.label if v.election else None)
         groups.setdefault(key, []).append(v)
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][1] or "", kv[0][0] is not None, kv[0][0] or ""))
-    conflict_total, conflicts = conflict_page(kb, entity=iri, limit=PAGE_CONFLICTS)
     by = kb.select(own_query("page_claims_by"), {"source": ox.NamedNode(iri)}, plan_with_bindings=True)
     return EntityPage(
         iri=iri, label=index.label(iri), types=_types(kb, iri), labels=entity_labels(kb, iri),
@@ -156,7 +156,7 @@ def entity_page(kb: KnowledgeBase, iri: str, page: int = 1) -> EntityPage:
         timeline=sorted((v for v in views if v.date), key=lambda v: (v.date or "", v.id)),
         conflicts=conflicts, claim_total=len(claim_iris),
         statements_by=len({r["c"].value for r in by}),
-        in_conflict=_claims_in_conflict(kb, entity=iri), conflict_total=conflict_total, page=page, pages=pages,
+        in_conflict=in_conflict, conflict_total=conflict_total, page=page, pages=pages,
     )
 
 
@@ -172,8 +172,8 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
     for r in rows:
         roles.setdefault(r["c"].value, set()).add(r["how"].value)
     claim_iris = list(roles)
-    views = claim_views(kb, claim_iris[:SOURCE_CLAIMS])
-    conflict_total, conflicts = conflict_page(kb, source=iri, limit=PAGE_CONFLICTS)
+    views, conflict_total, conflicts, in_conflict = claims_and_conflicts(kb, claim_iris[:SOURCE_CLAIMS], source=iri,
+                                                                        limit=PAGE_CONFLICTS)
     dates = sorted(v.date for v in views if v.date)
     return SourcePage(
         iri=iri, label=kb.entity_index().label(iri), types=_types(kb, iri), claims=views,
@@ -186,15 +186,8 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
         negated=sum(1 for v in views if v.negated),
         first=dates[0] if dates else None, last=dates[-1] if dates else None,
         conflicts=conflicts, conflict_total=conflict_total,
-        in_conflict=_claims_in_conflict(kb, source=iri) & set(claim_iris),
+        in_conflict=in_conflict & set(claim_iris),
     )
-
-
-def _claims_in_conflict(kb: KnowledgeBase, *, entity: str | None = None, source: str | None = None) -> set[str]:
-    """Every claim of every conflict about ``entity`` or by ``source``, from the conflict index."""
-
-    with open_index(kb) as index:
-        return index.claims_of(entity=entity, source=source)
 
 
 def claim_page(kb: KnowledgeBase, short: str) -> tuple[ClaimView, list[Conflict]]:

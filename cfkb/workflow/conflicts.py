@@ -42,6 +42,7 @@ from cfkb.store.owntexts import own_query
 from cfkb.workflow.stakes import Stakes, interest
 
 __all__ = ["KINDS", "STATUSES", "ClaimView", "Conflict", "Filing", "Ref", "Rule", "claim_view", "claim_views",
+           "claims_and_conflicts",
            "compile_rule", "conflict_id", "conflict_page", "conflict_statuses", "conflicts_for_claims", "engine_keys",
            "file_conflicts", "find_conflicts", "full_rows",
            "incremental_rows", "load_rules", "reference_keys", "rows_involving", "rule_patterns", "view_as_of"]
@@ -419,23 +420,53 @@ def conflict_page(kb: KnowledgeBase, *, kinds: Sequence[str] | None = None, enti
     """
 
     statuses = _statuses(kb)
-    by_id = _by_id(statuses)
-    chosen = {r.iri: r for r in (rules or load_rules())}
     with contextlib.nullcontext(index) if index is not None else open_index(kb, rules) as index:
-        total, listed = index.page(by_id, kinds=kinds, entity=entity, source=source,
-                                   claims=None if claims is None else sorted(set(claims)), prefix=prefix,
-                                   ids=None if ids is None else sorted(set(ids)),
-                                   include_dismissed=include_dismissed, status=status, limit=limit,
-                                   offset=offset)
-        rows = index.rows(listed)
+        return _read_page(kb, index, statuses, rules, None, kinds=kinds, entity=entity, source=source,
+                          claims=None if claims is None else sorted(set(claims)), prefix=prefix,
+                          ids=None if ids is None else sorted(set(ids)), include_dismissed=include_dismissed,
+                          status=status, limit=limit, offset=offset)
+
+
+def _read_page(kb: KnowledgeBase, index: ConflictIndex, statuses: dict[str, str], rules: Sequence[Rule] | None,
+               views: _Views | None, **filters: Any) -> tuple[int, list[Conflict]]:
+    """:func:`conflict_page` on an open index, with the statuses read, dressed by ``views``
+    (None: views made for the page)."""
+    chosen = {r.iri: r for r in (rules or load_rules())}
+    total, listed = index.page(_by_id(statuses), **filters)
+    rows = index.rows(listed)
+    if views is None:
         views = _Views(kb, whole_base=len(listed) > 500)
         views.table = index.table
-        views.prefetch(row[var].value for found in rows.values() for row in found for var in row
-                       if not row[var].value.startswith(BACKGROUND_PREFIX))
-        built: dict[str, Conflict] = {}
-        for rule_iri, found in rows.items():
-            built.update(_conflicts(views, statuses, chosen[rule_iri], found))
+    views.prefetch(row[var].value for found in rows.values() for row in found for var in row
+                   if not row[var].value.startswith(BACKGROUND_PREFIX))
+    built: dict[str, Conflict] = {}
+    for rule_iri, found in rows.items():
+        built.update(_conflicts(views, statuses, chosen[rule_iri], found))
     return total, [built[x.id] for x in listed]
+
+
+def claims_and_conflicts(kb: KnowledgeBase, claim_iris: Iterable[str], *, entity: str | None = None,
+                         source: str | None = None,
+                         limit: int) -> tuple[list[ClaimView], int, list[Conflict], set[str]]:
+    """What an entity's or a source's page shows: these claims' views (as
+    :func:`claim_views`), the first ``limit`` conflicts about ``entity`` (or
+    with a claim by or in ``source``, as :func:`conflict_page`), how many
+    such conflicts there are, and every claim of every one of them. One
+    opening of the conflict index, and one set of views for all the claims.
+
+    Raises:
+        NotFoundError: one of the IRIs is not a claim in the base.
+    """
+    statuses = _statuses(kb)
+    iris = list(claim_iris)
+    with open_index(kb) as index:
+        views = _Views(kb)
+        views.table = index.table
+        views.prefetch(iris)
+        shown = [views.claim(iri, "claim") for iri in iris]
+        total, conflicts = _read_page(kb, index, statuses, None, views, entity=entity, source=source, limit=limit)
+        involved = index.claims_of(entity=entity, source=source)
+    return shown, total, conflicts, involved
 
 
 def file_conflicts(kb: KnowledgeBase, default_tlp: str | None, filters: Mapping[str, str], *, offset: int,

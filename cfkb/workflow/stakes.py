@@ -62,6 +62,8 @@ class Stakes:
         #: instead of opening it again
         self.table = table
         self._of: dict[str, dict[str, Path]] = {}
+        #: each node's steps up in order, as :meth:`of` walks them (many speakers share the nodes above them)
+        self._ordered: dict[str, list[tuple[str, str]]] = {}
         self._up: dict[str, set[tuple[str, str]]] = {}
         self._preloaded = False
 
@@ -165,7 +167,10 @@ class Stakes:
             for _ in range(STAKE_STEPS):
                 nxt = []
                 for node in frontier:
-                    for relation, target in sorted(self._steps(node)):
+                    ordered = self._ordered.get(node)
+                    if ordered is None:
+                        ordered = self._ordered[node] = sorted(self._steps(node))
+                    for relation, target in ordered:
                         if target not in paths:
                             paths[target] = paths[node] + ((relation, target),)
                             nxt.append(target)
