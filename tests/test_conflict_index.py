@@ -421,16 +421,19 @@ def test_a_listing_read_whole_counts_what_it_read(tmp_path):
     kb.close()
 
 
-@pytest.mark.parametrize("chunk", [7, 100_000])
-def test_a_bulk_batch_keeps_the_table_marks_and_index_current_read_in_chunks(tmp_path, monkeypatch, chunk):
+@pytest.mark.parametrize(("chunk", "remade"), [(7, False), (100_000, False), (100_000, True)])
+def test_a_bulk_batch_keeps_the_table_marks_and_index_current_read_in_chunks(tmp_path, monkeypatch, chunk, remade):
     """A journalled batch's lines are read in chunks (a statement may span two) into the
     table's upkeep: claims, marks (the least of the batch's and the table's) and the
-    conflict index end as a full build from the graph makes them."""
+    conflict index end as a full build from the graph makes them. A batch many times
+    the table's size has them made again from the graph instead, with the same result."""
     from cfkb.engine import marks, upkeep
     from cfkb.engine.table import build
     from cfkb.store import core
 
     monkeypatch.setattr(upkeep, "BATCH_CHUNK", chunk)
+    if not remade:  # the batch below is bigger than the table: followed only if the ratio allows it
+        monkeypatch.setattr(upkeep, "REMAKE_RATIO", 10**9)
     batches = []
     follow_batch = upkeep._follow_batch
     monkeypatch.setattr(upkeep, "_follow_batch", lambda *a: (batches.append(a), follow_batch(*a)))
@@ -449,8 +452,9 @@ def test_a_bulk_batch_keeps_the_table_marks_and_index_current_read_in_chunks(tmp
              ox.Quad(ox.NamedNode(claims[1].iri), ox.NamedNode(CFKB_NS + "reliability"), ox.Literal("\tA\nB")),
              ox.Quad(ox.NamedNode(claims[2].iri), ox.NamedNode(CFKB_NS + "credibility"), ox.Literal(""))]
     text = ox.serialize([q for c in claims[150:] for q in c.quads()] + extra, format=ox.RdfFormat.N_QUADS) or b""
+    assert upkeep.remade_cheaper(kb.path / FILE, [], text) == remade
     kb.write_many(nquads=text)
-    assert len(batches) == 1  # the journalled path
+    assert len(batches) == (0 if remade else 1)  # the journalled path: followed, or made again
     stamp = _stamp(kb)
     assert stamp["generation"] == stamp["index_generation"] == kb.generation()
     con = duckdb.connect(str(kb.path / FILE), read_only=True)

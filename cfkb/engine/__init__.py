@@ -54,8 +54,15 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
 
         follow_remote_write(kb, before, add, remove, nquads, also=also)
     else:
-        from cfkb.engine.upkeep import follow_write
+        from cfkb.engine.upkeep import follow_write, remade_cheaper
 
+        if nquads and not remove and remade_cheaper(path, add, nquads):
+            from cfkb.engine.facets import filed_index
+
+            # the table, the index and the marks made again from the graph, as a first read makes them
+            index, _ = filed_index(kb)
+            index.close()
+            return
         follow_write(kb, before, add, remove, nquads, also=also)
 
 

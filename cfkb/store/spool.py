@@ -113,6 +113,10 @@ class Prefix:
     def __bool__(self) -> bool:
         return self._left > 0
 
+    def __len__(self) -> int:
+        """The bytes not read yet."""
+        return self._left
+
     def read(self, size: int = -1) -> bytes:
         if self._left <= 0:
             return b""
