@@ -190,8 +190,8 @@ def _follow_batch(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str
 #: A bulk batch of more quads than this many times the table's rows has the table and
 #: the index made again from the graph rather than followed: the delta costs some
 #: 20-45 us of Python a quad of the batch, the making 5-8 us a quad of the whole base
-#: (a 30k-claim CSV into a base holding its gazetteer: 24 s of delta; at 1M claims
-#: the delta ran 750 s and did not finish within DuckDB's memory)
+#: (a 30k-claim CSV into a base holding its gazetteer: 13-18 s of delta against 10 s;
+#: at 1M claims the delta took some 750 s and still left the index stale)
 REMAKE_RATIO = 4
 #: a batch's N-Quads lines are about this long on average (claim tables' quads)
 _LINE_BYTES = 110
