@@ -36,5 +36,11 @@ def test_every_text_asked_for_is_there_and_every_one_there_is_asked_for():
 
 
 def test_the_staging_filter_names_the_staging_prefix():
-    for name in ("remote_quads_all", "remote_staging_graphs"):
+    for name in ("remote_quads_all", "remote_staging_graphs", "remote_open_graphs"):
         assert f'"{STAGING_PREFIX}"' in (queries_dir() / "own" / f"{name}.rq").read_text(encoding="utf-8")
+
+
+def test_the_open_check_names_the_ontology_graph():
+    from cfkb.model.vocabulary import ONTOLOGY_GRAPH
+
+    assert str(ONTOLOGY_GRAPH) in (queries_dir() / "own" / "remote_open_graphs.rq").read_text(encoding="utf-8")

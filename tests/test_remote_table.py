@@ -375,3 +375,57 @@ def test_the_dashboard_files_a_remote_bases_conflicts_and_follows_its_grades(rem
         _check_filing(kb, "AMBER", {"source": outlet})
     finally:
         kb.close()
+
+
+# -- a warm listing ------------------------------------------------------------------------
+
+@pytest.fixture
+def busy(remote: str, store_path: Path) -> tuple[str, Path]:  # noqa: F811 - the fixture imported above
+    """The same base on the server and on disk: the seed and claims about busy hub entities."""
+    quads = list(generate(600, seed=23, noise_share=0.3, busy=0.3).quads())
+    for where in (remote, store_path):
+        kb = KnowledgeBase.open(where, write=True)
+        try:
+            kb.write(quads)
+        finally:
+            kb.close()
+    return remote, store_path
+
+
+def test_a_warm_listing_on_the_server_is_the_listing_on_disk(runner, busy, cache):
+    url, store_path = busy
+    for args in (("conflicts", "--limit", "50"), ("conflicts", "--limit", "50", "--offset", "50"),
+                 ("conflicts", "--format", "json", "--limit", "50"), ("conflicts", "--format", "json")):
+        for _ in range(2):  # the first makes the tables, the second reads them warm
+            a = invoke(runner, store_path, *args)
+            b = invoke(runner, url, *args)  # type: ignore[arg-type]
+            assert a.exit_code == b.exit_code == 0, (a.output, b.output)
+            assert a.stdout == b.stdout and a.stderr == b.stderr
+    assert len(json.loads(a.stdout)) > 100
+    assert_current_by_delta(url)
+
+
+def test_a_warm_listing_sends_a_few_requests_whatever_the_page(runner, busy, cache, monkeypatch):
+    """Each kind of read is one request for the whole page: the base check, the statuses, the
+    generation, the predicates' words, the claims shown, their sources' grades, the speakers' sides
+    (a request per step up) and the entities' labels."""
+    from cfkb.store.remotehttp import HttpClient
+
+    url, _ = busy
+    assert invoke(runner, url, "conflicts", "--limit", "1").exit_code == 0  # type: ignore[arg-type]
+    sent: list[bytes] = []
+    post = HttpClient.post
+
+    def counted(self: HttpClient, endpoint: str, body: bytes, **kw: Any) -> Any:
+        sent.append(body)
+        return post(self, endpoint, body, **kw)
+
+    monkeypatch.setattr(HttpClient, "post", counted)
+    counts = {}
+    for limit in ("5", "50", "120"):
+        sent.clear()
+        result = invoke(runner, url, "conflicts", "--limit", limit)  # type: ignore[arg-type]
+        assert result.exit_code == 0 and f"conflicts 1-{limit} of" in result.stderr
+        counts[limit] = len(sent)
+    assert counts == dict.fromkeys(counts, 9), counts
+    assert_current_by_delta(url)  # warm: nothing was made again

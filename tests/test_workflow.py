@@ -248,6 +248,35 @@ def test_a_page_of_speakers_reads_the_same_sides_as_the_whole_base(kb):
     assert again._preloaded
 
 
+def test_a_page_of_speakers_walks_up_through_gazetteer_relations_and_claims_alike(kb):
+    """A step up may be a gazetteer relation (read from the graph) or a claim (read from the claim
+    table), in either order: the sides a page's speakers are read with are the whole base's."""
+    import pyoxigraph as ox
+
+    from cfkb.model.vocabulary import CFID_NS, CFKB, Claim
+    from cfkb.workflow.stakes import Stakes
+
+    a, b, c, d = (CFID_NS + f"stake-test-{x}" for x in "abcd")
+    source = kb.entity_index().resolve("Al-Rabaa TV")
+
+    def claim(subject: str, predicate: ox.NamedNode, obj: str) -> list[ox.Quad]:
+        return Claim(subject=subject, predicate=predicate.value, object=obj, source=source, speaker=None,
+                     area=None, election=None, date=None, tlp="CLEAR").quads()
+
+    # a leads b (gazetteer), b memberOf c (claim), d politicalWingOf a (claim), c memberOf d (gazetteer)
+    kb.write([ox.Quad(ox.NamedNode(a), CFKB.leads, ox.NamedNode(b)), *claim(b, CFKB.memberOf, c),
+              *claim(d, CFKB.politicalWingOf, a), ox.Quad(ox.NamedNode(c), CFKB.memberOf, ox.NamedNode(d))])
+    prepared = Stakes(kb)
+    prepared.prepare([a, d])
+    assert not prepared._preloaded
+    whole = Stakes(kb)
+    whole.preload()
+    assert {s: prepared.of(s) for s in (a, d)} == {s: whole.of(s) for s in (a, d)}
+    assert prepared.of(a)[c] == (("leads", b), ("memberOf", c))  # a gazetteer step, then a claim
+    assert prepared.of(d)[b] == (("politicalWingOf", a), ("leads", b))  # a claim, then a gazetteer step
+    assert not prepared._preloaded  # every node the walk needed was read by prepare
+
+
 def test_a_page_of_conflicts_names_its_entities_without_reading_every_name(kb):
     from cfkb.workflow.conflicts import conflict_page
 

@@ -186,8 +186,8 @@ class KnowledgeBase:
     def _open_remote(cls, settings: RemoteSettings, *, write: bool) -> KnowledgeBase:
         store = settings.connect(read_only=not write)
         try:
-            check_server(store, settings)
-            store.drop_staging()  # an orphan of a killed import must never be read as data
+            staging = check_server(store, settings)
+            store.drop_staging(staging)  # an orphan of a killed import must never be read as data
         except BaseException:
             store.close()
             raise

@@ -94,7 +94,7 @@ def labels_of(store: Backend, iris: list[str]) -> dict[str, str]:
     """The display label of each of these entities that has one, as :func:`read_index` picks it,
     read for them alone (a few batched requests on a server, where the whole index is megabytes)."""
     index = EntityIndex()
-    text = own_query("store_entity_labels")
+    text = own_query("store_entity_labels_of")
     check_query(text)
     for start in range(0, len(iris), _LABELS_PER_QUERY):
         bound = bind_many(text, ox.Variable("e"), [ox.NamedNode(i) for i in iris[start:start + _LABELS_PER_QUERY]])

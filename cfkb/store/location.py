@@ -121,11 +121,14 @@ def check_empty_server(store: RemoteStore, settings: RemoteSettings) -> None:
         raise StoreError(f"{settings} holds data that is not a cfkb base; use an empty dataset")
 
 
-def check_server(store: RemoteStore, settings: RemoteSettings) -> None:
-    """Refuse to open a server that holds no cfkb base.
+def check_server(store: RemoteStore, settings: RemoteSettings) -> list[ox.NamedNode]:
+    """Refuse to open a server that holds no cfkb base; the staging graphs an older cfkb left
+    there (read in the same request, :meth:`RemoteStore.open_graphs`).
 
     Raises:
         StoreMissingError: the server holds no cfkb base.
     """
-    if not store.contains_named_graph(ONTOLOGY_GRAPH):
+    base, staging = store.open_graphs()
+    if not base:
         raise StoreMissingError(f"no cfkb base at {settings}; create one with 'cfkb --store {settings} init'")
+    return staging

@@ -328,17 +328,30 @@ class RemoteStore:
         rows = self._select(own_query("remote_staging_graphs"))
         return [row["g"] for row in rows if isinstance(row["g"], ox.NamedNode)]
 
-    def drop_staging(self) -> int:
+    def open_graphs(self) -> tuple[bool, list[ox.NamedNode]]:
+        """What every open of a base asks, in one request: whether the ontology graph holds a
+        quad (the server holds a cfkb base), and the staging graphs (:meth:`staging_graphs`)."""
+        base, staging = False, []
+        for row in self._select(own_query("remote_open_graphs")):
+            if row["base"] is not None:
+                base = True
+            elif isinstance(row["g"], ox.NamedNode):
+                staging.append(row["g"])
+        return base, staging
+
+    def drop_staging(self, stale: list[ox.NamedNode] | None = None) -> int:
         """Drop every staging graph, whatever its age; how many there were.
 
         cfkb no longer writes such graphs, so any found is an orphan of a
         killed import: a union read would count its quads as data. This is
         done even on a store opened read-only (it removes what is not data).
+        ``stale``: the staging graphs, when they were just read (:meth:`open_graphs`).
 
         Raises:
             StoreError: there are staging graphs and the server refused to drop them.
         """
-        stale = self.staging_graphs()
+        if stale is None:
+            stale = self.staging_graphs()
         if stale:
             try:
                 self._send_update(drop_graphs(stale))

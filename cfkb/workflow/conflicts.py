@@ -172,14 +172,13 @@ class _Views:
 
 
         self._outlet_reliability: dict[str, Any] = {}
-        self.phrases = {
-            r["p"].value: (r["pos"].value, r["neg"].value)
-            for r in kb.select(own_query("predicate_phrases"))
-        }
-        self.predicate_labels = {
-            r["p"].value: r["l"].value
-            for r in kb.select(own_query("predicate_labels"))
-        }
+        self.phrases: dict[str, tuple[str, str]] = {}
+        self.predicate_labels: dict[str, str] = {}
+        for r in kb.select(own_query("predicate_words")):
+            if "l" not in r:
+                self.phrases[r["p"].value] = (r["pos"].value, r["neg"].value)
+            else:
+                self.predicate_labels[r["p"].value] = r["l"].value
 
     def label(self, iri: str) -> str:
         if self.index is not None:
