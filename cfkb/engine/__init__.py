@@ -57,11 +57,8 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
         from cfkb.engine.upkeep import follow_write, remade_cheaper
 
         if nquads and not remove and remade_cheaper(path, add, nquads):
-            from cfkb.engine.facets import filed_index
-
-            # the table, the index and the marks made again from the graph, as a first read makes them
-            index, _ = filed_index(kb)
-            index.close()
+            # the stamp stays old: the next read makes the table, the index and the marks
+            # again from the graph, in its own process and with a progress bar
             return
         follow_write(kb, before, add, remove, nquads, also=also)
 

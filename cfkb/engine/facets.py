@@ -77,7 +77,7 @@ class Filing:
     overall: dict[int, int] = field(default_factory=dict)
 
 
-def filed_index(kb: KnowledgeBase) -> tuple[ConflictIndex, str]:
+def _filed_index(kb: KnowledgeBase) -> tuple[ConflictIndex, str]:
     """The conflict index, and the name of its table of tags with the
     grades and markings current for ``kb``.
 
@@ -122,7 +122,7 @@ def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None
     page's IDs, to read the page's conflicts before it is closed (each
     opening of the file costs some 25 ms).
     """
-    index, tags = filed_index(kb)
+    index, tags = _filed_index(kb)
     with index:
         con = index.con
         text = _FILED.format(tags=tags).split(";")

@@ -187,11 +187,13 @@ def _follow_batch(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str
                  small_tables_from=kb.store)
 
 
-#: A bulk batch of more quads than this many times the table's rows has the table and
-#: the index made again from the graph rather than followed: the delta costs some
-#: 20-45 us of Python a quad of the batch, the making 5-8 us a quad of the whole base
-#: (a 30k-claim CSV into a base holding its gazetteer: 13-18 s of delta against 10 s;
-#: at 1M claims the delta took some 750 s and still left the index stale)
+#: A bulk batch of more quads than this many times the table's rows is not followed:
+#: the table, the index and the marks are made again from the graph by the next read.
+#: The delta costs some 20-45 us of Python a quad of the batch, the making 5-8 us a
+#: quad of the whole base (a 30k-claim CSV into a base holding its gazetteer: 13-18 s
+#: of delta against 10 s; at 1M claims the delta took some 750 s and still left the
+#: index stale; made within the importing process, next to what the import holds,
+#: it passed 8 GB)
 REMAKE_RATIO = 4
 #: a batch's N-Quads lines are about this long on average (claim tables' quads)
 _LINE_BYTES = 110
@@ -200,7 +202,7 @@ _LINE_BYTES = 110
 def remade_cheaper(path: Path, add: list[ox.Quad], nquads: Any) -> bool:
     """Whether a bulk batch (``add`` and its N-Quads lines ``nquads``) is big
     enough against the claim table at ``path`` that making the table and the
-    index again from the graph costs less than following it."""
+    index again from the graph (as the next read does) costs less than following it."""
     quads = len(add) + len(nquads) // _LINE_BYTES
     try:
         with duckdb.connect(str(path), read_only=True) as con:
