@@ -194,12 +194,27 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path / "kb"
 
 
-@pytest.mark.parametrize("fmt", ["turtle", "nq", "jsonld"])
+@pytest.mark.parametrize("fmt", ["turtle", "nq", "jsonld", "trig nanopub", "nq nanopub"])
 @pytest.mark.parametrize("ceiling", ["GREEN", "AMBER"])
 def test_a_mixed_base_gives_the_same_bytes_streamed(mixed, fmt, ceiling):
+    fmt, _, profile = fmt.partition(" ")
     with KnowledgeBase.open(mixed) as kb:
         for subset in ({}, {"since": dt.date(2023, 6, 1)}, {"conflicts_only": True}, {"accepted_view": True}):
-            _same(kb, format=fmt, ceiling=ceiling, **subset)
+            _same(kb, format=fmt, ceiling=ceiling, profile=profile or None, **subset)
+
+
+@pytest.mark.parametrize("base", ["seed", "generated"])
+@pytest.mark.parametrize("fmt", ["trig", "nq"])
+def test_the_nanopub_profile_is_streamed_with_the_same_bytes(base, fmt, seed_template, generated, monkeypatch):
+    with KnowledgeBase.open(seed_template if base == "seed" else generated) as kb:
+        for ceiling in ("GREEN", "AMBER+STRICT"):
+            for subset in SUBSETS[base][:4] + [{"conflicts_only": True}, {"accepted_view": True}]:
+                _same(kb, format=fmt, ceiling=ceiling, profile="nanopub", **subset)
+        whole = export.export_whole(kb, ExportOptions(format=fmt, profile="nanopub", ceiling="AMBER", when=WHEN))
+        _whole_refused(monkeypatch)
+        pieces: list[str] = []
+        export.export_to(kb, pieces.append, ExportOptions(format=fmt, profile="nanopub", ceiling="AMBER", when=WHEN))
+    assert "".join(pieces) == whole.text
 
 
 @pytest.mark.parametrize("fmt", ["nt", "jsonld"])
@@ -254,8 +269,9 @@ def _copies(claim: ox.NamedNode, store: ox.Store, *names: str) -> list[ox.Quad]:
             for n in names for q in store.quads_for_pattern(claim, None, None, ox.DefaultGraph())]
 
 
-@pytest.mark.parametrize("case", ["order", "dropped", "list"])
-def test_jsonld_that_can_not_be_streamed_is_written_whole_with_the_same_bytes(unplain, tmp_path, monkeypatch, case):
+@pytest.mark.parametrize(("case", "fmt"), [("order", "jsonld"), ("dropped", "jsonld"), ("list", "jsonld"),
+                                           ("order", "nq nanopub"), ("order", "trig nanopub")])
+def test_what_can_not_be_streamed_is_written_whole_with_the_same_bytes(unplain, tmp_path, monkeypatch, case, fmt):
     import shutil
 
     shutil.copytree(unplain, tmp_path / "kb")
@@ -277,7 +293,8 @@ def test_jsonld_that_can_not_be_streamed_is_written_whole_with_the_same_bytes(un
     whole = export._export
     monkeypatch.setattr(export, "_export", lambda *args: held.append(True) or whole(*args))
     with KnowledgeBase.open(tmp_path / "kb") as kb:
-        opts = ExportOptions(format="jsonld", ceiling="AMBER", when=WHEN)
+        fmt, _, profile = fmt.partition(" ")
+        opts = ExportOptions(format=fmt, profile=profile or None, ceiling="AMBER", when=WHEN)
         pieces: list[str] = []
         export.export_to(kb, pieces.append, opts)
         assert held == [True]

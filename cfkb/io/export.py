@@ -83,7 +83,7 @@ def export_to(kb: KnowledgeBase, write: Callable[[str], object],
     """
     opts = _checked(options)
     with collector_paused():
-        if opts.format in STREAMED and opts.profile is None:
+        if opts.format in STREAMED:
             streamed = export_streamed(kb, opts, write)
             if streamed is not None:
                 return streamed

@@ -57,6 +57,7 @@ from cfkb.io.exportgraph import (
 )
 from cfkb.io.exportheader import filters_of, header
 from cfkb.io.exportjsonld import NotPlain, jsonld_pieces
+from cfkb.io.exportnanopub import OutOfOrder, nanopub_pieces
 from cfkb.io.exportoptions import ExportOptions, ExportResult
 from cfkb.io.exportselect import add_accepted, bnode_labels, claim_matcher, overlapping, resolve_name
 from cfkb.io.exportspill import CLAIM_NT, Spilled, read_spilled
@@ -78,8 +79,8 @@ from cfkb.io.tlp import (
 from cfkb.model.vocabulary import CFKB, CONFLICT_PREFIX, INTERNAL_GRAPHS, PREFIXES, TLP_LEVELS
 from cfkb.store.core import KnowledgeBase
 
-#: The formats written this way (JSON-LD unless rdflib must make its nodes); the nanopublication profile
-#: reads the base whole.
+#: The formats written this way (JSON-LD unless rdflib must make its nodes), and the nanopublication
+#: profile (unless its claims' names sort otherwise than their IRIs).
 STREAMED = ("turtle", "trig", "nt", "nq", "jsonld")
 _SKIP = LOCAL_RECORD | {NT_TLP}
 #: Decisions remembered per distinct term at most (they are recomputed once forgotten).
@@ -406,10 +407,19 @@ class _Export:
         rest = {s: pairs for s, pairs in blocks.items() if not s.startswith(CLAIM_NT)}
         ordered = _merge(self._claim_blocks(flags, labels), [(s, blocks[s]) for s in mem_claims])
         counted = _Counted(ordered)
-        if opts.format == "jsonld":
+        if opts.profile == "nanopub":
+            # the claims named as claims, in IRI order; the other claims held; the rest is the default graph
+            counted = _Counted(self._claim_blocks(flags, labels))
+            held = {c: rest.pop(c) for c in self.rest_claims if c in rest}
+            rest.update((s, blocks[s]) for s in mem_claims)
+            if not self._via_file(nanopub_pieces(opts.format, iri, head, rest, counted, when, opts, held=held),
+                                  write, OutOfOrder):
+                return None
+            rest.update(held)
+        elif opts.format == "jsonld":
             stream_bnodes = {c: [(p, labels.get(o, o)) for p, o in pairs] for c, pairs in claim_bnodes.items()}
-            if not self._jsonld(jsonld_pieces(counted, rest, (iri, head), dict(PREFIXES), stream_bnodes, _MEMO),
-                                write):
+            if not self._via_file(jsonld_pieces(counted, rest, (iri, head), dict(PREFIXES), stream_bnodes, _MEMO),
+                                  write, NotPlain):
                 return None
         else:
             everything = _chain(counted, ((s, rest[s]) for s in block_order(rest)))
@@ -423,15 +433,15 @@ class _Export:
         return ExportResult(text="", iri=iri[1:-1], claims=chosen_count, withheld=self.withheld,
                             ceiling=self.ceiling, triples=triples, filters=filters)
 
-    def _jsonld(self, pieces: Iterable[str], write: Callable[[str], object]) -> bool:
-        """Write JSON-LD to a file beside the spill, then hand it to ``write``; False (nothing written)
-        when rdflib must make the nodes (:class:`cfkb.io.exportjsonld.NotPlain`): the export then holds the
-        base."""
-        path = self.spill.directory / "export.jsonld"
+    def _via_file(self, pieces: Iterable[str], write: Callable[[str], object], refusal: type[Exception]) -> bool:
+        """Write the pieces to a file beside the spill, then hand it to ``write``; False (nothing written)
+        when making them raised ``refusal`` (JSON-LD that rdflib must make, claims whose nanopublications
+        come out of order): the export then holds the base."""
+        path = self.spill.directory / "export.out"
         try:
             with open(path, "w", encoding="utf-8") as out:
                 _write_chunked(pieces, out.write)
-        except NotPlain:
+        except refusal:
             return False
         with open(path, encoding="utf-8") as done:
             while chunk := done.read(_CHUNK):
