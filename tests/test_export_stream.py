@@ -140,7 +140,7 @@ def test_the_streamed_export_gives_the_bytes_of_the_whole_export(base, ceiling, 
 
 
 @pytest.mark.parametrize("base", ["seed", "generated"])
-@pytest.mark.parametrize("fmt", ["turtle", "nq"])
+@pytest.mark.parametrize("fmt", ["turtle", "nq", "jsonld"])
 @pytest.mark.parametrize("ceiling", ["GREEN", "AMBER+STRICT"])
 def test_a_streamed_subset_gives_the_bytes_of_the_whole_export(base, fmt, ceiling, seed_template, generated):
     with KnowledgeBase.open(seed_template if base == "seed" else generated) as kb:
@@ -194,31 +194,108 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path / "kb"
 
 
-@pytest.mark.parametrize("fmt", ["turtle", "nq"])
+@pytest.mark.parametrize("fmt", ["turtle", "nq", "jsonld", "trig nanopub", "nq nanopub"])
 @pytest.mark.parametrize("ceiling", ["GREEN", "AMBER"])
 def test_a_mixed_base_gives_the_same_bytes_streamed(mixed, fmt, ceiling):
+    fmt, _, profile = fmt.partition(" ")
     with KnowledgeBase.open(mixed) as kb:
         for subset in ({}, {"since": dt.date(2023, 6, 1)}, {"conflicts_only": True}, {"accepted_view": True}):
-            _same(kb, format=fmt, ceiling=ceiling, **subset)
+            _same(kb, format=fmt, ceiling=ceiling, profile=profile or None, **subset)
 
 
-def test_buckets_split_when_they_grow_give_the_same_bytes(generated, monkeypatch):
+@pytest.mark.parametrize("base", ["seed", "generated"])
+@pytest.mark.parametrize("fmt", ["trig", "nq"])
+def test_the_nanopub_profile_is_streamed_with_the_same_bytes(base, fmt, seed_template, generated, monkeypatch):
+    with KnowledgeBase.open(seed_template if base == "seed" else generated) as kb:
+        for ceiling in ("GREEN", "AMBER+STRICT"):
+            for subset in SUBSETS[base][:4] + [{"conflicts_only": True}, {"accepted_view": True}]:
+                _same(kb, format=fmt, ceiling=ceiling, profile="nanopub", **subset)
+        whole = export.export_whole(kb, ExportOptions(format=fmt, profile="nanopub", ceiling="AMBER", when=WHEN))
+        _whole_refused(monkeypatch)
+        pieces: list[str] = []
+        export.export_to(kb, pieces.append, ExportOptions(format=fmt, profile="nanopub", ceiling="AMBER", when=WHEN))
+    assert "".join(pieces) == whole.text
+
+
+@pytest.mark.parametrize("fmt", ["nt", "jsonld"])
+def test_buckets_split_when_they_grow_give_the_same_bytes(generated, monkeypatch, fmt):
     from cfkb.io import exportspill
 
     with KnowledgeBase.open(generated) as kb:
-        before = export_base(kb, ExportOptions(format="nt", ceiling="AMBER", when=WHEN)).text
+        before = export.export_whole(kb, ExportOptions(format=fmt, ceiling="AMBER", when=WHEN)).text
         monkeypatch.setattr(exportspill, "BUCKET_BYTES", 2000)
         monkeypatch.setattr(exportspill, "FLUSH_BYTES", 3000)
-        assert export_base(kb, ExportOptions(format="nt", ceiling="AMBER", when=WHEN)).text == before
+        assert export_base(kb, ExportOptions(format=fmt, ceiling="AMBER", when=WHEN)).text == before
 
 
-def test_the_streamed_export_writes_as_it_goes_and_leaves_no_spill(generated, monkeypatch, tmp_path):
-    import tempfile
+def _whole_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("the export held the base")
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    pieces: list[str] = []
-    with KnowledgeBase.open(generated) as kb:
-        result = export.export_to(kb, pieces.append, ExportOptions(format="turtle", ceiling="AMBER", when=WHEN))
-        whole = export.export_whole(kb, ExportOptions(format="turtle", ceiling="AMBER", when=WHEN))
-    assert result.text == "" and "".join(pieces) == whole.text
-    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(export, "_export", refuse)
+
+
+@pytest.mark.parametrize("base", ["seed", "generated"])
+def test_jsonld_is_streamed(base, seed_template, generated, monkeypatch):
+    with KnowledgeBase.open(seed_template if base == "seed" else generated) as kb:
+        whole = export.export_whole(kb, ExportOptions(format="jsonld", ceiling="AMBER", when=WHEN)).text
+        _whole_refused(monkeypatch)
+        pieces: list[str] = []
+        export.export_to(kb, pieces.append, ExportOptions(format="jsonld", ceiling="AMBER", when=WHEN))
+    assert "".join(pieces) == whole
+
+
+@pytest.fixture(scope="module")
+def unplain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated base, and beside it a claim IRI whose compacted name sorts elsewhere than its IRI."""
+    from bench.generate import write_nquads
+
+    path = tmp_path_factory.mktemp("unplain")
+    data = path / "claims.nq"
+    write_nquads(60, 2, data)
+    kb = KnowledgeBase.create(path / "kb")
+    kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
+    kb.close()
+    return path / "kb"
+
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+
+def _copies(claim: ox.NamedNode, store: ox.Store, *names: str) -> list[ox.Quad]:
+    """The claim's triples said again by other claims of the claims' namespace."""
+    ns = claim.value.rsplit("/", 1)[0] + "/"
+    return [ox.Quad(ox.NamedNode(ns + n), q.predicate, q.object)
+            for n in names for q in store.quads_for_pattern(claim, None, None, ox.DefaultGraph())]
+
+
+@pytest.mark.parametrize(("case", "fmt"), [("order", "jsonld"), ("dropped", "jsonld"), ("list", "jsonld"),
+                                           ("order", "nq nanopub"), ("order", "trig nanopub")])
+def test_what_can_not_be_streamed_is_written_whole_with_the_same_bytes(unplain, tmp_path, monkeypatch, case, fmt):
+    import shutil
+
+    shutil.copytree(unplain, tmp_path / "kb")
+    with KnowledgeBase.open(tmp_path / "kb", write=True) as kb:
+        claim = min(q.subject for q in kb.store.quads_for_pattern(None, ox.NamedNode(_RDF + "type"), CFKB.Claim, None))
+        assert isinstance(claim, ox.NamedNode)
+        if case == "order":
+            # compacted, "ffabc" sorts before "ffabc-x"; as IRIs, "<...ffabc-x>" before "<...ffabc>"
+            quads = _copies(claim, kb.store, "ffabc", "ffabc-x")
+        elif case == "dropped":  # two values for one key, one of them "": rdflib keeps one
+            quads = [ox.Quad(claim, CFKB.term("note"), ox.Literal(v)) for v in ("", "x")]
+        else:  # an RDF list: rdflib writes it
+            first = ox.BlankNode("l1")
+            quads = [ox.Quad(claim, CFKB.term("note"), first),
+                     ox.Quad(first, ox.NamedNode(_RDF + "first"), ox.Literal("1")),
+                     ox.Quad(first, ox.NamedNode(_RDF + "rest"), ox.NamedNode(_RDF + "nil"))]
+        kb.store.extend(quads)
+    held: list[bool] = []
+    whole = export._export
+    monkeypatch.setattr(export, "_export", lambda *args: held.append(True) or whole(*args))
+    with KnowledgeBase.open(tmp_path / "kb") as kb:
+        fmt, _, profile = fmt.partition(" ")
+        opts = ExportOptions(format=fmt, profile=profile or None, ceiling="AMBER", when=WHEN)
+        pieces: list[str] = []
+        export.export_to(kb, pieces.append, opts)
+        assert held == [True]
+        assert "".join(pieces) == export.export_whole(kb, opts).text

@@ -2,9 +2,11 @@
 
 :func:`export_to` hands the text to a writer as it is made (the CLI's
 ``-o`` file, stdout); :func:`export_base` gives it back as a string. Turtle,
-TriG, N-Triples and N-Quads never hold the base (:mod:`cfkb.io.exportstream`:
-the claims are spilled to files and read back in IRI order). JSON-LD and
-the nanopublication profile, and :func:`export_whole` for any format, read
+TriG, N-Triples, N-Quads and JSON-LD never hold the base
+(:mod:`cfkb.io.exportstream`: the claims are spilled to files and read back
+in IRI order), but for JSON-LD that rdflib's serialiser must write (RDF
+lists, a value rdflib would drop: decided per export). The nanopublication
+profile, that JSON-LD, and :func:`export_whole` for any format, read
 the base once as N-Triples strings (:mod:`cfkb.io.exportgraph`), decide with
 :func:`cfkb.io.tlp.release` what may leave under the TLP ceiling, narrow
 that to the subset asked for (:mod:`cfkb.io.exportselect`, with
@@ -70,8 +72,9 @@ def export_base(kb: KnowledgeBase, options: ExportOptions | None = None) -> Expo
 def export_to(kb: KnowledgeBase, write: Callable[[str], object],
               options: ExportOptions | None = None) -> ExportResult:
     """Export the base as the options say, handing the text to ``write`` piece by piece as it is
-    made (the result's ``text`` is empty). Turtle, TriG, N-Triples and N-Quads never hold the base
-    (:mod:`cfkb.io.exportstream`); JSON-LD and the nanopublication profile read it whole first.
+    made (the result's ``text`` is empty). Turtle, TriG, N-Triples, N-Quads and JSON-LD never hold the
+    base (:mod:`cfkb.io.exportstream`); JSON-LD that rdflib must write and the nanopublication profile
+    read it whole first.
     Nothing is written when the export fails before its first piece (a filter naming nothing,
     an entity above the ceiling).
 
@@ -80,8 +83,10 @@ def export_to(kb: KnowledgeBase, write: Callable[[str], object],
     """
     opts = _checked(options)
     with collector_paused():
-        if opts.format in STREAMED and opts.profile is None:
-            return export_streamed(kb, opts, write)
+        if opts.format in STREAMED:
+            streamed = export_streamed(kb, opts, write)
+            if streamed is not None:
+                return streamed
         result = _export(kb, opts)
     write(result.text)
     result.text = ""

@@ -1,4 +1,4 @@
-"""The export in bounded memory: Turtle, TriG, N-Triples and N-Quads written as they are made.
+"""The export in bounded memory: Turtle, TriG, N-Triples, N-Quads and JSON-LD written as they are made.
 
 The same release and selection as :func:`cfkb.io.tlp.release` and
 :func:`cfkb.io.exportselect.select`, and the same bytes, without holding the
@@ -19,7 +19,13 @@ spills the claims to bucket files that give them back in IRI order. Then:
    chosen in memory as the selection does, and the header is made (it
    counts the claims, so it waits for step 1);
 4. the header, the claims read back a last time in IRI order, each filtered
-   and written at once, then the other blocks in their order.
+   and written at once, then the other blocks in their order. JSON-LD's
+   nodes go by their compacted ``@id``: the claims' nodes come in that order
+   (checked as they come), the others are merged in
+   (:func:`cfkb.io.exportjsonld.jsonld_pieces`); the text goes to a file
+   beside the spill first, since what rdflib's serialiser must write instead
+   (RDF lists, a value it would drop, claims whose names sort otherwise) may
+   only show late, and then the export holds the base after all.
 
 An IRI in the claims' namespace that a kept block names (an assessment's
 target, say) is judged from the store itself, the way the dump would have
@@ -50,6 +56,8 @@ from cfkb.io.exportgraph import (
     Pairs,
 )
 from cfkb.io.exportheader import filters_of, header
+from cfkb.io.exportjsonld import NotPlain, jsonld_pieces
+from cfkb.io.exportnanopub import OutOfOrder, nanopub_pieces
 from cfkb.io.exportoptions import ExportOptions, ExportResult
 from cfkb.io.exportselect import add_accepted, bnode_labels, claim_matcher, overlapping, resolve_name
 from cfkb.io.exportspill import CLAIM_NT, Spilled, read_spilled
@@ -71,8 +79,9 @@ from cfkb.io.tlp import (
 from cfkb.model.vocabulary import CFKB, CONFLICT_PREFIX, INTERNAL_GRAPHS, PREFIXES, TLP_LEVELS
 from cfkb.store.core import KnowledgeBase
 
-#: The formats written this way; JSON-LD and the nanopublication profile read the base whole.
-STREAMED = ("turtle", "trig", "nt", "nq")
+#: The formats written this way (JSON-LD unless rdflib must make its nodes), and the nanopublication
+#: profile (unless its claims' names sort otherwise than their IRIs).
+STREAMED = ("turtle", "trig", "nt", "nq", "jsonld")
 _SKIP = LOCAL_RECORD | {NT_TLP}
 #: Decisions remembered per distinct term at most (they are recomputed once forgotten).
 _MEMO = 50_000
@@ -97,9 +106,10 @@ class _Memo(dict[str, bool]):
         return value
 
 
-def export_streamed(kb: KnowledgeBase, opts: ExportOptions, write: Callable[[str], object]) -> ExportResult:
+def export_streamed(kb: KnowledgeBase, opts: ExportOptions, write: Callable[[str], object]) -> ExportResult | None:
     """Export in one of :data:`STREAMED` formats, handing the text to ``write`` piece by piece
-    (the result's ``text`` is empty)."""
+    (the result's ``text`` is empty); None, with nothing written, for JSON-LD that rdflib's serialiser
+    must make (:func:`cfkb.io.exportjsonld.write_jsonld`: the export then holds the base)."""
     with tempfile.TemporaryDirectory(prefix="cfkb-export-") as tmp:
         return _Export(kb, opts, read_spilled(kb.store, Path(tmp))).run(write)
 
@@ -278,7 +288,7 @@ class _Export:
 
     # -- the export ----------------------------------------------------------------------
 
-    def run(self, write: Callable[[str], object]) -> ExportResult:
+    def run(self, write: Callable[[str], object]) -> ExportResult | None:
         opts, kb, graph, kinds = self.opts, self.kb, self.graph, self.kinds
         when = (opts.when or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
         entity, source = resolve_name(kb, opts.entity), resolve_name(kb, opts.source)
@@ -397,16 +407,46 @@ class _Export:
         rest = {s: pairs for s, pairs in blocks.items() if not s.startswith(CLAIM_NT)}
         ordered = _merge(self._claim_blocks(flags, labels), [(s, blocks[s]) for s in mem_claims])
         counted = _Counted(ordered)
-        everything = _chain(counted, ((s, rest[s]) for s in block_order(rest)))
-        if opts.format in ("nt", "nq"):
-            pieces = nt_pieces(everything, (iri, head))
+        if opts.profile == "nanopub":
+            # the claims named as claims, in IRI order; the other claims held; the rest is the default graph
+            counted = _Counted(self._claim_blocks(flags, labels))
+            held = {c: rest.pop(c) for c in self.rest_claims if c in rest}
+            rest.update((s, blocks[s]) for s in mem_claims)
+            if not self._via_file(nanopub_pieces(opts.format, iri, head, rest, counted, when, opts, held=held),
+                                  write, OutOfOrder):
+                return None
+            rest.update(held)
+        elif opts.format == "jsonld":
+            stream_bnodes = {c: [(p, labels.get(o, o)) for p, o in pairs] for c, pairs in claim_bnodes.items()}
+            if not self._via_file(jsonld_pieces(counted, rest, (iri, head), dict(PREFIXES), stream_bnodes, _MEMO),
+                                  write, NotPlain):
+                return None
         else:
-            pieces = turtle_pieces(everything, dict(PREFIXES), header=(iri, head), trig=opts.format == "trig",
-                                   short=Shortener(dict(PREFIXES), limit=_MEMO))
-        _write_chunked(pieces, write)
+            everything = _chain(counted, ((s, rest[s]) for s in block_order(rest)))
+            if opts.format in ("nt", "nq"):
+                pieces = nt_pieces(everything, (iri, head))
+            else:
+                pieces = turtle_pieces(everything, dict(PREFIXES), header=(iri, head), trig=opts.format == "trig",
+                                       short=Shortener(dict(PREFIXES), limit=_MEMO))
+            _write_chunked(pieces, write)
         triples = counted.triples + sum(len(pairs) for pairs in rest.values())
         return ExportResult(text="", iri=iri[1:-1], claims=chosen_count, withheld=self.withheld,
                             ceiling=self.ceiling, triples=triples, filters=filters)
+
+    def _via_file(self, pieces: Iterable[str], write: Callable[[str], object], refusal: type[Exception]) -> bool:
+        """Write the pieces to a file beside the spill, then hand it to ``write``; False (nothing written)
+        when making them raised ``refusal`` (JSON-LD that rdflib must make, claims whose nanopublications
+        come out of order): the export then holds the base."""
+        path = self.spill.directory / "export.out"
+        try:
+            with open(path, "w", encoding="utf-8") as out:
+                _write_chunked(pieces, out.write)
+        except refusal:
+            return False
+        with open(path, encoding="utf-8") as done:
+            while chunk := done.read(_CHUNK):
+                write(chunk)
+        return True
 
     def _claim_blocks(self, flags: bytearray, labels: dict[str, str]) -> Iterator[tuple[str, Pairs]]:
         explicit = self.explicit
