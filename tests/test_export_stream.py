@@ -45,16 +45,22 @@ def _read_whole(store: ox.Store) -> tuple[exportgraph.Graph, bool]:
     return graph, bnodes
 
 
+def _generated_base(path: Path, claims: int, seed: int) -> KnowledgeBase:
+    """A new base at ``path / "kb"`` holding ``claims`` claims from the conflict generator, open."""
+    from bench.generate import write_nquads
+
+    data = path / "claims.nq"
+    write_nquads(claims, seed, data)
+    kb = KnowledgeBase.create(path / "kb")
+    kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
+    return kb
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A base from the conflict generator, with a named graph, a blank node and Arabic text beside it."""
-    from bench.generate import write_nquads
-
     path = tmp_path_factory.mktemp("generated")
-    data = path / "claims.nq"
-    write_nquads(400, 3, data)
-    kb = KnowledgeBase.create(path / "kb")
-    kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
+    kb = _generated_base(path, 400, 3)
     kb.store.load(b'<https://w3id.org/cfkb/id/x> <http://www.w3.org/2000/01/rdf-schema#label>'
                   b' "\xd8\xad\xd9\x82\xd9\x88\xd9\x82"@ar .\n'
                   b'<https://w3id.org/cfkb/id/x> <https://w3id.org/cfkb/ns#note> _:n .\n'
@@ -248,14 +254,8 @@ def test_jsonld_is_streamed(base, seed_template, generated, monkeypatch):
 @pytest.fixture(scope="module")
 def unplain(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated base, and beside it a claim IRI whose compacted name sorts elsewhere than its IRI."""
-    from bench.generate import write_nquads
-
     path = tmp_path_factory.mktemp("unplain")
-    data = path / "claims.nq"
-    write_nquads(60, 2, data)
-    kb = KnowledgeBase.create(path / "kb")
-    kb.store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
-    kb.close()
+    _generated_base(path, 60, 2).close()
     return path / "kb"
 
 
