@@ -399,7 +399,7 @@ def test_the_tables_log_is_folded_in_before_it_grows_long(store_path):
     from cfkb.model.vocabulary import Claim
 
     path = store_path
-    limit = int(LOG_LIMIT.removesuffix("KB")) * 1024
+    limit = LOG_LIMIT
     sizes = []
     with KnowledgeBase.open(path, write=True) as kb:
         open_index(kb).close()

@@ -54,12 +54,8 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
 
         follow_remote_write(kb, before, add, remove, nquads, also=also)
     else:
-        from cfkb.engine.upkeep import follow_write, remade_cheaper
+        from cfkb.engine.upkeep import follow_write
 
-        if nquads and not remove and remade_cheaper(path, add, nquads):
-            # the stamp stays old: the next read makes the table, the index and the marks
-            # again from the graph, in its own process and with a progress bar
-            return
         follow_write(kb, before, add, remove, nquads, also=also)
 
 

@@ -42,8 +42,8 @@ from cfkb.store.core import KnowledgeBase
 __all__ = ["LOG_LIMIT", "SMALL_WRITE", "Also", "fold_long_log", "follow_write", "replace_rows", "upkeep_connection",
            "written_facts"]
 
-#: How much of DuckDB's log the table's upkeep leaves for the next opens to replay.
-LOG_LIMIT = "64KB"
+#: How much of DuckDB's log (bytes) the table's upkeep leaves for the next opens to replay.
+LOG_LIMIT = 64 << 10
 #: DuckDB's own threshold on an upkeep connection: never reached, :func:`fold_long_log` decides
 _NO_AUTO_FOLD = "1GB"
 #: Quads in a write below which the table's upkeep runs on one thread.
@@ -88,6 +88,8 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
         return
     try:
         if nquads and not remove:  # a batch's lines, read only for a table that is kept
+            if remade_cheaper(con, add, nquads):
+                return  # the stamp stays old: the next read makes the table, the index and the marks again
             _follow_batch(con, kb, before, generation, add, nquads, also)
             return
         with collector_paused():
@@ -199,16 +201,12 @@ REMAKE_RATIO = 4
 _LINE_BYTES = 110
 
 
-def remade_cheaper(path: Path, add: list[ox.Quad], nquads: Any) -> bool:
+def remade_cheaper(con: duckdb.DuckDBPyConnection, add: list[ox.Quad], nquads: Any) -> bool:
     """Whether a bulk batch (``add`` and its N-Quads lines ``nquads``) is big
-    enough against the claim table at ``path`` that making the table and the
+    enough against the claim table on ``con`` that making the table and the
     index again from the graph (as the next read does) costs less than following it."""
     quads = len(add) + len(nquads) // _LINE_BYTES
-    try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            rows = con.execute("SELECT count(*) FROM claims").fetchone()[0]  # type: ignore[index]
-    except duckdb.Error:
-        return False  # held by a writer: the follower finds out and leaves the stamp old
+    rows = con.execute("SELECT count(*) FROM claims").fetchone()[0]  # type: ignore[index]
     return bool(quads > REMAKE_RATIO * int(rows))
 
 
@@ -306,13 +304,5 @@ def fold_long_log(con: duckdb.DuckDBPyConnection) -> None:
     :data:`LOG_LIMIT` (outside a transaction, after a write's upkeep)."""
     found = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
     log = Path(f"{found[0]}.wal") if found and found[0] else None
-    if log is not None and log.is_file() and log.stat().st_size > _bytes(LOG_LIMIT):
+    if log is not None and log.is_file() and log.stat().st_size > LOG_LIMIT:
         con.execute("CHECKPOINT")
-
-
-def _bytes(size: str) -> int:
-    """A DuckDB size setting ("64KB", "1MB") in bytes."""
-    for unit, factor in (("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30)):
-        if size.endswith(unit):
-            return int(size.removesuffix(unit)) * factor
-    return int(size)
