@@ -12,8 +12,9 @@ ready), each page's data is made ``--repeat`` times:
   count of all of them);
 - ``conflicts --entity``: the first 50 conflicts about that entity, as
   ``cfkb conflicts --entity X --limit 50`` reads them;
-- ``source`` (with ``--source``): a busy outlet's page (its first 500
-  claims, its first conflicts, the count of all of them);
+- ``source`` (with ``--source``): a busy outlet's page (its track record
+  over all its claims, its first page of claims, its first conflicts, the
+  count of all of them);
 - ``claims about`` (the baseline): the shipped ``claims_about`` named query
   for the same entity, in plain pyoxigraph.
 

@@ -307,6 +307,37 @@ def test_an_entity_page_lists_its_claims_a_page_at_a_time(client, monkeypatch):
         assert f"{len(seen) + 1}–{len(seen) + len(shown)} of " in nav.text
         seen += shown
         later = {a.get("rel"): a.get("href") for a in nav.find_all("a")}.get("next")
-        address = f"/entity/harakat-hoquq{later}" if later else None
+        address = later
     assert seen == everything  # every claim once, in date order
     assert client.get("/entity/harakat-hoquq?page=x").status_code == 400
+    # an entity asked for by its IRI links to its pages too
+    doc = parse(client.get("/entity", params={"iri": "cfid:harakat-hoquq"}).text)
+    later = {a.get("rel"): a.get("href") for a in doc.find("nav", class_="pages").find_all("a")}["next"]
+    assert timeline(parse(client.get(later).text)) == everything[2:4]
+
+
+def test_a_source_page_lists_its_claims_a_page_at_a_time_and_sums_up_all_of_them(client, monkeypatch):
+    from cfkb.server import data
+
+    def record(doc) -> dict[str, str]:
+        return {d.find("dt").text: d.find("dd").text for d in doc.find("dl", class_="counts").find_all("div")}
+
+    def claims(doc) -> list[str]:
+        return [a.find("a").get("href") for a in doc.find_all("article", class_="claim")]
+
+    whole = parse(client.get("/source/al-rabaa-tv").text)
+    everything, summed = claims(whole), record(whole)
+    by_predicate = whole.find("section", class_="record").find("p").text
+    assert len(everything) == 3 and not whole.find_all("nav", class_="pages")
+    monkeypatch.setattr(data, "PAGE_CLAIMS", 2)
+    seen, address = [], "/source/al-rabaa-tv"
+    while address:
+        doc = parse(client.get(address).text)
+        # the track record is over all its claims, whichever page is shown
+        assert record(doc) == summed
+        assert doc.find("section", class_="record").find("p").text == by_predicate
+        seen += claims(doc)
+        nav = doc.find("nav", class_="pages")
+        address = {a.get("rel"): a.get("href") for a in nav.find_all("a")}.get("next")
+    assert seen == everything
+    assert client.get("/source/al-rabaa-tv?page=0").status_code == 400

@@ -93,6 +93,17 @@ def source_url(iri: str) -> str:
     return "/source?iri=" + quote(iri, safe="")
 
 
+def with_page(url: str, page: int) -> str:
+    """``url`` asking for page ``page`` of its list (what else it asks, such as ``iri``, kept).
+
+    >>> with_page("/entity?iri=https%3A%2F%2Fx.org%2Fa", 2)
+    '/entity?iri=https%3A%2F%2Fx.org%2Fa&page=2'
+    >>> with_page("/source/al-rabaa-tv", 3)
+    '/source/al-rabaa-tv?page=3'
+    """
+    return f"{url}{'&' if '?' in url else '?'}page={page}"
+
+
 def claim_url(iri: str) -> str:
     return "/claims/" + quote(short_id(iri), safe="")
 
@@ -107,6 +118,7 @@ def page_templates(kb: KnowledgeBase) -> jinja2.Environment:
     env.globals["default_tlp"] = lambda: default_marking(kb)
     env.globals["graph_url"] = graph_url
     env.globals["chart_url"] = chart_url
+    env.globals["with_page"] = with_page
     env.filters["rtl"] = lambda lang: "rtl" if (lang or "").split("-")[0] in ("ar", "fa", "he", "ur", "ku") else "auto"
     return env
 

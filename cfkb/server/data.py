@@ -18,11 +18,10 @@ from cfkb.model.vocabulary import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
 from cfkb.workflow.conflicts import ClaimView, Conflict, claim_views, claims_and_conflicts, conflicts_for_claims
+from cfkb.workflow.records import track_record
 
-#: The claims an entity page lists at a time (``?page=``).
+#: The claims an entity's or a source's page lists at a time (``?page=``).
 PAGE_CLAIMS = 100
-#: The most claims a source page lists and sums up (its track record).
-SOURCE_CLAIMS = 500
 #: An entity's or a source's page lists this many of its conflicts; the dashboard, filtered, lists them all.
 PAGE_CONFLICTS = 50
 
@@ -97,6 +96,14 @@ class SourcePage:
     conflicts: list[Conflict]  # the first PAGE_CONFLICTS
     in_conflict: set[str] = field(default_factory=set)
     conflict_total: int = 0
+    #: which page of the claims this is (1-based), of how many
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def first_shown(self) -> int:
+        """The number of the page's first claim (1-based)."""
+        return (self.page - 1) * PAGE_CLAIMS + 1
 
 
 def local_name(iri: str) -> str:
@@ -160,8 +167,9 @@ def entity_page(kb: KnowledgeBase, iri: str, page: int = 1) -> EntityPage:
     )
 
 
-def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
-    """A speaker's, outlet's or document's claims and track record.
+def source_page(kb: KnowledgeBase, iri: str, page: int = 1) -> SourcePage:
+    """A speaker's, outlet's or document's track record over all its claims,
+    and its claims :data:`PAGE_CLAIMS` at a time (by date; ``page`` from 1).
 
     Raises:
         NotFoundError: no such entity.
@@ -172,21 +180,21 @@ def source_page(kb: KnowledgeBase, iri: str) -> SourcePage:
     for r in rows:
         roles.setdefault(r["c"].value, set()).add(r["how"].value)
     claim_iris = list(roles)
-    views, conflict_total, conflicts, in_conflict = claims_and_conflicts(kb, claim_iris[:SOURCE_CLAIMS], source=iri,
-                                                                        limit=PAGE_CONFLICTS)
-    dates = sorted(v.date for v in views if v.date)
+    pages = max(1, -(-len(claim_iris) // PAGE_CLAIMS))
+    page = min(page, pages)
+    with open_index(kb) as index:
+        views, conflict_total, conflicts, in_conflict = claims_and_conflicts(
+            kb, claim_iris[(page - 1) * PAGE_CLAIMS:page * PAGE_CLAIMS], source=iri, limit=PAGE_CONFLICTS,
+            index=index)
+        record = track_record(kb, index.table, claim_iris)
     return SourcePage(
         iri=iri, label=kb.entity_index().label(iri), types=_types(kb, iri), claims=views,
         claim_total=len(claim_iris),
         roles=Counter(how for hows in roles.values() for how in hows),
-        predicates=Counter(v.predicate.label for v in views),
-        ranks=Counter(v.rank for v in views),
-        grades=Counter(f"{v.reliability or '?'}{v.credibility or '?'}" for v in views
-                       if v.reliability or v.credibility),
-        negated=sum(1 for v in views if v.negated),
-        first=dates[0] if dates else None, last=dates[-1] if dates else None,
+        predicates=record.predicates, ranks=record.ranks, grades=record.grades, negated=record.negated,
+        first=record.first, last=record.last,
         conflicts=conflicts, conflict_total=conflict_total,
-        in_conflict=in_conflict & set(claim_iris),
+        in_conflict=in_conflict & set(claim_iris), page=page, pages=pages,
     )
 
 

@@ -272,9 +272,9 @@ entity_by_iri = entity
 
 
 def source(request: Request) -> Response:
-    """A speaker, outlet or document: its claims and track record."""
+    """A speaker, outlet or document: its track record, and its claims a page at a time."""
     cfg = config(request)
-    page = data.source_page(cfg.kb, _entity_iri(request, "source"))
+    page = data.source_page(cfg.kb, _entity_iri(request, "source"), page_number(request))
     return render(request, "source.html", {"title": page.label, "nav": "sources", "s": page,
                                            "dashboard_url": triage.address({"source": page.iri})})
 

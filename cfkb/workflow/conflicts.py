@@ -445,27 +445,29 @@ def _read_page(kb: KnowledgeBase, index: ConflictIndex, statuses: dict[str, str]
 
 
 def claims_and_conflicts(kb: KnowledgeBase, claim_iris: Iterable[str], *, entity: str | None = None,
-                         source: str | None = None,
-                         limit: int) -> tuple[list[ClaimView], int, list[Conflict], set[str]]:
+                         source: str | None = None, limit: int,
+                         index: ConflictIndex | None = None) -> tuple[list[ClaimView], int, list[Conflict], set[str]]:
     """What an entity's or a source's page shows: these claims' views (as
     :func:`claim_views`), the first ``limit`` conflicts about ``entity`` (or
     with a claim by or in ``source``, as :func:`conflict_page`), how many
     such conflicts there are, and every claim of every one of them. One
-    opening of the conflict index, and one set of views for all the claims.
+    opening of the conflict index (or ``index``, open already), and one set
+    of views for all the claims.
 
     Raises:
         NotFoundError: one of the IRIs is not a claim in the base.
     """
+    if index is None:
+        with open_index(kb) as opened:
+            return claims_and_conflicts(kb, claim_iris, entity=entity, source=source, limit=limit, index=opened)
     statuses = _statuses(kb)
     iris = list(claim_iris)
-    with open_index(kb) as index:
-        views = _Views(kb)
-        views.table = index.table
-        views.prefetch(iris)
-        shown = [views.claim(iri, "claim") for iri in iris]
-        total, conflicts = _read_page(kb, index, statuses, None, views, entity=entity, source=source, limit=limit)
-        involved = index.claims_of(entity=entity, source=source)
-    return shown, total, conflicts, involved
+    views = _Views(kb)
+    views.table = index.table
+    views.prefetch(iris)
+    shown = [views.claim(iri, "claim") for iri in iris]
+    total, conflicts = _read_page(kb, index, statuses, None, views, entity=entity, source=source, limit=limit)
+    return shown, total, conflicts, index.claims_of(entity=entity, source=source)
 
 
 def file_conflicts(kb: KnowledgeBase, default_tlp: str | None, filters: Mapping[str, str], *, offset: int,
