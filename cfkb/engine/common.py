@@ -1,8 +1,10 @@
-"""What the engine's modules share: the table's file name, the index's tables, the progress hook."""
+"""What the engine's modules share: the table's file name, the index's tables, the
+progress hook, and how a list of values reaches a statement."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 
 #: the claim table's file in the store directory
 FILE = "claims.duckdb"
@@ -19,6 +21,25 @@ CREATE TABLE conflict_entities (id VARCHAR, e VARCHAR);
 CREATE TABLE conflict_tags (id VARCHAR, facet VARCHAR, value VARCHAR);
 CREATE TABLE marks (subject VARCHAR PRIMARY KEY, reliability VARCHAR, credibility VARCHAR, tlp VARCHAR);
 """
+
+
+#: A list of texts given as one statement parameter (:func:`texts`), read as rows of one
+#: column: ``... WHERE iri IN (SELECT {TEXTS})``, or several of the same length side by side.
+TEXTS = """unnest(from_json(?, '["VARCHAR"]'))"""
+
+
+def texts(values: Iterable[str | None]) -> str:
+    """``values`` (NULLs too) as the one parameter of a :data:`TEXTS`.
+
+    DuckDB converts a list given as a parameter item by item, and at each
+    item tries to import pandas (a module cfkb does not use): 30k IRIs took
+    0.54 s that way, and 0.02 s as one JSON text.
+
+    >>> import duckdb
+    >>> duckdb.connect().execute(f"SELECT {TEXTS} AS v", [texts(["a", None, 'q"\\t'])]).fetchall()
+    [('a',), (None,), ('q"\\t',)]
+    """
+    return json.dumps(list(values), ensure_ascii=False)
 
 
 #: Told how far the making of a claim table from the graph has got: (steps done, steps in all).

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from cfkb.engine import marks
+from cfkb.engine.common import TEXTS, texts
 from cfkb.engine.index import ConflictIndex, open_index
 from cfkb.engine.table import connect
 from cfkb.store.core import KnowledgeBase
@@ -47,7 +48,7 @@ _OWN = ("kind", "status")
 # tags: a conflict has one row per (facet, value), except the TLP levels, where
 # a claim with no level of its own (NULL) stands for the default.
 _FILED = """
-CREATE OR REPLACE TEMP TABLE filed_status AS SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS status;
+CREATE OR REPLACE TEMP TABLE filed_status AS SELECT {texts} AS id, {texts} AS status;
 CREATE OR REPLACE TEMP TABLE filed_default AS SELECT ?::VARCHAR AS tlp;
 CREATE OR REPLACE TEMP TABLE filed AS
 SELECT k.id, r.kind, coalesce(st.status, 'open') AS status, k.newest, k.recorded
@@ -125,8 +126,8 @@ def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None
     index, tags = _filed_index(kb)
     with index:
         con = index.con
-        text = _FILED.format(tags=tags).split(";")
-        con.execute(text[0], [list(statuses), list(statuses.values())])
+        text = _FILED.format(tags=tags, texts=TEXTS).split(";")
+        con.execute(text[0], [texts(statuses), texts(statuses.values())])
         con.execute(text[1], [default_tlp])
         for statement in text[2:]:
             con.execute(statement)
@@ -135,7 +136,7 @@ def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None
             new = {cid for cid, recorded in con.execute("SELECT id, recorded FROM filed").fetchall()
                    if is_new(recorded)}
         active = {k: v for k, v in filters.items() if k in FACETS and v}
-        con.execute("CREATE OR REPLACE TEMP TABLE filed_new AS SELECT unnest(?::VARCHAR[]) AS id", [sorted(new)])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE filed_new AS SELECT {TEXTS} AS id", [texts(sorted(new))])
 
         def passing(skip: str | None) -> tuple[str, list[str]]:
             """A condition on ``id`` that every filter but ``skip``'s holds, and its values."""
@@ -172,9 +173,9 @@ def file(kb: KnowledgeBase, statuses: Mapping[str, str], default_tlp: str | None
                 counts[name] = count(name, *passing(name))
             elif name in _OWN:
                 counts[name] = count(name, where, values)
-        order = " ".join(f"WHEN status IN (SELECT unnest(?::VARCHAR[])) THEN {i}" for i in range(len(sections)))
+        order = " ".join(f"WHEN status IN (SELECT {TEXTS}) THEN {i}" for i in range(len(sections)))
         section = f"CASE {order} ELSE {len(sections)} END" if sections else "0"
-        listed = [list(s) for s in sections]
+        listed = [texts(s) for s in sections]
         totals = dict(con.execute(f"SELECT {section} AS section, count(*) FROM filed WHERE {where} GROUP BY ALL",
                                   [*listed, *values]).fetchall())
         overall = dict(con.execute(f"SELECT {section} AS section, count(*) FROM filed GROUP BY ALL",

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.engine.common import tell
+from cfkb.engine.common import TEXTS, tell, texts
 from cfkb.model.vocabulary import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
 
 _IRI, _BOOL, _DATE, _TEXT = "iri", "bool", "date", "text"
@@ -201,8 +201,8 @@ def read_lines(con: duckdb.DuckDBPyConnection, table: str, lines: Iterable[str],
     if len(lines) < _FEW_LINES:
         columns = list(zip(*(line.split("\t") for line in lines), strict=True)) if lines else []
         if columns:
-            con.execute(f"INSERT INTO {table} SELECT {', '.join('unnest(?::VARCHAR[])' for _ in columns)}",
-                        [list(c) for c in columns])
+            con.execute(f"INSERT INTO {table} SELECT {', '.join(TEXTS for _ in columns)}",
+                        [texts(c) for c in columns])
         return
     fd, tmp = tempfile.mkstemp(prefix=f".cfkb-{table}-", suffix=".tsv", dir=workdir)
     try:

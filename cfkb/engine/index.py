@@ -55,7 +55,8 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
-from cfkb.engine.marks import dress
+from cfkb.engine.common import TEXTS, texts
+from cfkb.engine.marks import file_marks, graded
 from cfkb.engine.rules import _execute, load_sql, neighbourhood, statements
 from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
 from cfkb.engine.table import ClaimTable, build, connect, open_table
@@ -69,7 +70,16 @@ STALE = "stale"
 
 _CLEAR = ("conflict_rows", "conflicts", "conflict_members", "conflict_entities", "conflict_tags")
 
-# the conflicts and members of the rows in fresh_rows, replacing those of the same keys
+# every claim of each conflict in fresh_rows, with the fields its listings read
+_FRESH_MEMBERS = f"""(
+    SELECT DISTINCT f.id, m.claim, x.s, x.o, x.area, x.who, x.outlet, x.date, x.recorded
+    FROM fresh f JOIN fresh_rows r USING (rule, this, value),
+        LATERAL (SELECT unnest([r.this, r.value, r.contests, r.wing]) AS claim) m
+    LEFT JOIN claims x ON x.iri = m.claim
+    WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}'))"""
+
+# the conflicts and members of the rows in fresh_rows, replacing those of the same keys, the
+# members filed under their gradings and TLP levels as they are made
 _DERIVE = f"""
 CREATE TEMP TABLE fresh AS
     SELECT DISTINCT substr(sha256(rule || chr(31) || least(this, value) || chr(31) || greatest(this, value)), 1, 16)
@@ -82,11 +92,7 @@ DELETE FROM conflict_tags WHERE id IN (SELECT id FROM fresh);
 DELETE FROM conflicts WHERE id IN (SELECT id FROM fresh);
 INSERT INTO conflict_rows SELECT DISTINCT * FROM fresh_rows;
 INSERT INTO conflict_members
-    SELECT DISTINCT f.id, m.claim, x.s, x.o, x.area, x.who, x.outlet, x.date, x.recorded, NULL, NULL
-    FROM fresh f JOIN fresh_rows r USING (rule, this, value),
-        LATERAL (SELECT unnest([r.this, r.value, r.contests, r.wing]) AS claim) m
-    LEFT JOIN claims x ON x.iri = m.claim
-    WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}');
+    SELECT id, claim, s, o, area, who, outlet, date, recorded, grading, tlp FROM {graded(_FRESH_MEMBERS)};
 INSERT INTO conflicts
     SELECT f.id, f.rule, f.this, f.value, coalesce(t.date, ''), d.newest, d.recorded
     FROM fresh f LEFT JOIN conflict_members t ON t.id = f.id AND t.claim = f.this
@@ -109,7 +115,7 @@ def _derive(con: duckdb.DuckDBPyConnection) -> None:
     """The conflicts and members of the rows in ``fresh_rows``, filed under their marks."""
     for statement in statements(_DERIVE):
         con.execute(statement)
-    dress(con, "id IN (SELECT id FROM fresh)")
+    file_marks(con, "id IN (SELECT id FROM fresh)")
     con.execute("DROP TABLE temp.fresh")
     con.execute("DROP TABLE temp.fresh_rows")
 
@@ -137,8 +143,7 @@ def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def _set_meta(con: duckdb.DuckDBPyConnection, **values: str) -> None:
-    con.execute("INSERT OR REPLACE INTO meta SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
-                [list(values), list(values.values())])
+    con.execute(f"INSERT OR REPLACE INTO meta SELECT {TEXTS}, {TEXTS}", [texts(values), texts(values.values())])
 
 
 # -- making it -----------------------------------------------------------------
@@ -227,7 +232,7 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
         wanted = sorted(new | _undo_candidates(con, new))
         if wanted:
             con.execute("CREATE TEMP TABLE involved (claim VARCHAR)")
-            con.execute("INSERT INTO involved SELECT unnest(?)", [wanted])
+            con.execute(f"INSERT INTO involved SELECT {TEXTS}", [texts(wanted)])
             with neighbourhood(con, wanted):
                 for iri in rules:
                     # all rows of each (this, value) pair that has a wanted claim in any role
@@ -261,7 +266,7 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
         found: dict[str, set[str]] = {}
         for claim, conflict in con.execute(
                 "SELECT m.claim, m.id FROM conflict_members m JOIN conflicts k USING (id) JOIN rule_kinds USING (rule)"
-                " WHERE m.claim IN (SELECT unnest(?::VARCHAR[]))", [sorted(new)]).fetchall():
+                f" WHERE m.claim IN (SELECT {TEXTS})", [texts(sorted(new))]).fetchall():
             found.setdefault(claim, set()).add(conflict)
         _filed = (generation, found)
 
@@ -286,13 +291,14 @@ def _undo_candidates(con: duckdb.DuckDBPyConnection, new: set[str]) -> set[str]:
     """The claims of stored conflicts a new statement can undo: conflicts of a
     rule with an exception (``NOT EXISTS``) whose entities include both the
     statement's subject and object, as an exception reads them."""
-    rows = con.execute("""
-        WITH t AS (SELECT s, o FROM claims WHERE iri IN (SELECT unnest(?)) AND s IS NOT NULL AND o IS NOT NULL),
+    rows = con.execute(f"""
+        WITH t AS (SELECT s, o FROM claims WHERE iri IN (SELECT {TEXTS}) AND s IS NOT NULL AND o IS NOT NULL),
         hit AS (
             SELECT DISTINCT a.id FROM t JOIN conflict_entities a ON a.e = t.s
             JOIN conflict_entities b ON b.id = a.id AND b.e = t.o
             JOIN conflicts k ON k.id = a.id JOIN rule_kinds r ON r.rule = k.rule AND r.undoable)
-        SELECT DISTINCT claim FROM conflict_members WHERE id IN (SELECT id FROM hit)""", [sorted(new)]).fetchall()
+        SELECT DISTINCT claim FROM conflict_members WHERE id IN (SELECT id FROM hit)""",
+                       [texts(sorted(new))]).fetchall()
     return {r[0] for r in rows}
 
 
@@ -356,27 +362,27 @@ class ConflictIndex:
             where.append(f"k.id IN ({_BY_SOURCE})")
             params += [source, source, source]
         if claims is not None:
-            where.append("k.id IN (SELECT id FROM conflict_members WHERE claim IN (SELECT unnest(?::VARCHAR[])))")
-            params.append(list(claims))
+            where.append(f"k.id IN (SELECT id FROM conflict_members WHERE claim IN (SELECT {TEXTS}))")
+            params.append(texts(claims))
         if ids is not None:
-            where.append("k.id IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(ids))
+            where.append(f"k.id IN (SELECT {TEXTS})")
+            params.append(texts(ids))
         if prefix is not None:
             where.append("starts_with(k.id, ?)")
             params.append(prefix)
         if kinds:
-            where.append("r.kind IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(kinds))
+            where.append(f"r.kind IN (SELECT {TEXTS})")
+            params.append(texts(kinds))
         if not include_dismissed:
             where.append("coalesce(st.status, 'open') <> 'dismissed'")
         if status is not None:
-            where.append("coalesce(st.status, 'open') IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(status))
+            where.append(f"coalesce(st.status, 'open') IN (SELECT {TEXTS})")
+            params.append(texts(status))
         body = f"""
             FROM conflicts k JOIN rule_kinds r USING (rule)
-            LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS status) st USING (id)
+            LEFT JOIN (SELECT {TEXTS} AS id, {TEXTS} AS status) st USING (id)
             {"WHERE " + " AND ".join(where) if where else ""}"""
-        head: list[Any] = [list(statuses), list(statuses.values()), *params]
+        head: list[Any] = [texts(statuses), texts(statuses.values()), *params]
         everything = limit is None and offset <= 0  # every row is read: they are the count
         total = 0 if everything else \
             int(self.con.execute(f"SELECT count(*) {body}", head).fetchone()[0])  # type: ignore[index]
@@ -395,9 +401,8 @@ class ConflictIndex:
             return {}
         found = self.con.execute(
             "SELECT r.rule, r.this, r.value, r.contests, r.wing FROM conflict_rows r"
-            " SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS rule, unnest(?::VARCHAR[]) AS this,"
-            " unnest(?::VARCHAR[]) AS value) w USING (rule, this, value)",
-            [[x.rule for x in listed], [x.this for x in listed], [x.value for x in listed]]).fetchall()
+            f" SEMI JOIN (SELECT {TEXTS} AS rule, {TEXTS} AS this, {TEXTS} AS value) w USING (rule, this, value)",
+            [texts(x.rule for x in listed), texts(x.this for x in listed), texts(x.value for x in listed)]).fetchall()
         out: dict[str, list[dict[str, ox.NamedNode]]] = {}
         node = ox.NamedNode
         for rule, this, value, contests, wing in found:
@@ -422,13 +427,13 @@ class ConflictIndex:
         """Every conflict's claims with what the dashboard files them under:
         (ID, kind, status, claim, subject, object, area, speaker, outlet,
         date, recorded), one row per claim of each conflict."""
-        return self.con.execute("""
+        return self.con.execute(f"""
             SELECT k.id, r.kind, coalesce(st.status, 'open'), x.iri, x.s, x.o, x.area, x.who, x.outlet,
                    x.date, x.recorded
             FROM conflicts k JOIN rule_kinds r USING (rule)
-            LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS status) st USING (id)
+            LEFT JOIN (SELECT {TEXTS} AS id, {TEXTS} AS status) st USING (id)
             JOIN conflict_members m ON m.id = k.id JOIN claims x ON x.iri = m.claim""",
-                                [list(statuses), list(statuses.values())]).fetchall()
+                                [texts(statuses), texts(statuses.values())]).fetchall()
 
     def claims_of(self, *, entity: str | None = None, source: str | None = None) -> set[str]:
         """Every claim of every conflict about ``entity`` (or with a claim by or in ``source``)."""

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pyoxigraph as ox
 
+from cfkb.engine.common import TEXTS, texts
 from cfkb.model.vocabulary import MARK_PREDICATES
 from cfkb.store.backend import value_of
 from cfkb.store.core import KnowledgeBase
@@ -36,15 +37,32 @@ from cfkb.store.generations import MARKS_REVISION
 COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in sorted(MARK_PREDICATES)}
 
 
+def graded(rows: str, marks: str = "marks") -> str:
+    """``rows`` (a table or a subquery with the columns ``claim``, ``who`` and
+    ``outlet``, and none named ``grading`` or ``tlp``) with two more: the
+    grading each claim is filed under (``B2``, ``?3``, ``F?`` or
+    ``ungraded``: the claim's reliability, else the speaker's, else the
+    outlet's, and the claim's credibility) and its own TLP level
+    (``AMBER+STRICT``; NULL where the claim has none), from ``marks``."""
+    return f"""(
+    SELECT * EXCLUDE (rel, cred),
+           CASE WHEN rel IS NULL AND cred IS NULL THEN 'ungraded' ELSE coalesce(rel, '?') || coalesce(cred, '?') END
+           AS grading
+    FROM (SELECT r.*,
+                 coalesce(nullif(mc.reliability, ''), nullif(ms.reliability, ''), nullif(mo.reliability, '')) AS rel,
+                 nullif(mc.credibility, '') AS cred,
+                 replace(regexp_replace(mc.tlp, '^.*#TLP_', ''), '_', '+') AS tlp
+          FROM {rows} r
+          LEFT JOIN {marks} mc ON mc.subject = r.claim
+          LEFT JOIN {marks} ms ON ms.subject = r.who LEFT JOIN {marks} mo ON mo.subject = r.outlet))"""
+
+
 def dress(con: duckdb.DuckDBPyConnection, where: str, values: Sequence[object] = (),
           members: str = "conflict_members", marks: str = "marks", tags: str = "conflict_tags") -> None:
     """File the conflict members that ``where`` (with ``values``) picks under
-    their grading (``B2``, ``?3``, ``F?`` or ``ungraded``: the claim's
-    reliability, else the speaker's, else the outlet's, and the claim's
-    credibility) and their own TLP level (``AMBER+STRICT``; NULL where the
-    claim has none), and file their conflicts in ``tags`` under them. Only
-    the picked members' marks are read: a write that touches no member costs
-    one scan of the members."""
+    their grading and their own TLP level (:func:`graded`), and file their
+    conflicts in ``tags`` under them. Only the picked members' marks are
+    read: a write that touches no member costs one scan of the members."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE dressing AS SELECT id, claim, who, outlet FROM {members} WHERE {where}",
                 list(values))
     if con.execute("SELECT count(*) FROM dressing").fetchone() == (0,):
@@ -53,26 +71,22 @@ def dress(con: duckdb.DuckDBPyConnection, where: str, values: Sequence[object] =
     # the marks of the picked members' claims, speakers and outlets only
     near = (f"(SELECT * FROM {marks} WHERE subject IN"
             " (SELECT claim FROM dressing UNION SELECT who FROM dressing UNION SELECT outlet FROM dressing))")
-    con.execute(f"""
-UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp FROM (
-    SELECT id, claim, tlp,
-           CASE WHEN rel IS NULL AND cred IS NULL THEN 'ungraded' ELSE coalesce(rel, '?') || coalesce(cred, '?') END
-           AS grading
-    FROM (SELECT c.id, c.claim,
-                 coalesce(nullif(mc.reliability, ''), nullif(ms.reliability, ''), nullif(mo.reliability, '')) AS rel,
-                 nullif(mc.credibility, '') AS cred,
-                 replace(regexp_replace(mc.tlp, '^.*#TLP_', ''), '_', '+') AS tlp
-          FROM dressing c
-          LEFT JOIN {near} mc ON mc.subject = c.claim
-          LEFT JOIN {near} ms ON ms.subject = c.who LEFT JOIN {near} mo ON mo.subject = c.outlet)
-) g WHERE m.id = g.id AND m.claim = g.claim""")
-    picked = f"(SELECT * FROM {members} WHERE id IN (SELECT id FROM dressing))"
-    con.execute(f"DELETE FROM {tags} WHERE facet IN ('grading', 'tlp') AND id IN (SELECT id FROM dressing)")
+    con.execute(f"UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp FROM {graded('dressing', near)} g"
+                " WHERE m.id = g.id AND m.claim = g.claim")
+    file_marks(con, "id IN (SELECT id FROM dressing)", members, tags)
+    con.execute("DROP TABLE temp.dressing")
+
+
+def file_marks(con: duckdb.DuckDBPyConnection, where: str, members: str = "conflict_members",
+               tags: str = "conflict_tags") -> None:
+    """File the conflicts that ``where`` picks (a condition on ``id``) in ``tags``
+    under the gradings and TLP levels of their members, in place of any they had."""
+    picked = f"(SELECT * FROM {members} WHERE {where})"
+    con.execute(f"DELETE FROM {tags} WHERE facet IN ('grading', 'tlp') AND {where}")
     con.execute(f"""
 INSERT INTO {tags} SELECT DISTINCT id, facet, value FROM (
     SELECT id, 'grading' AS facet, grading AS value FROM {picked} WHERE grading IS NOT NULL AND grading <> ''
     UNION ALL SELECT id, 'tlp', tlp FROM {picked} WHERE tlp IS NULL OR tlp <> '')""")
-    con.execute("DROP TABLE temp.dressing")
 
 
 _STAMP = "marks"
@@ -101,11 +115,10 @@ def _upsert(con: duckdb.DuckDBPyConnection, rows: dict[str, dict[str, str]], tab
     if not rows:
         return
     subjects = sorted(rows)
-    con.execute(f"DELETE FROM {table} WHERE subject IN (SELECT unnest(?::VARCHAR[]))", [subjects])
-    columns = {c: [rows[s].get(c) for s in subjects] for c in COLUMNS.values()}
-    con.execute(f"INSERT INTO {table} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
-                " unnest(?::VARCHAR[])",
-                [subjects, columns["reliability"], columns["credibility"], columns["tlp"]])
+    con.execute(f"DELETE FROM {table} WHERE subject IN (SELECT {TEXTS})", [texts(subjects)])
+    columns = {c: texts(rows[s].get(c) for s in subjects) for c in COLUMNS.values()}
+    con.execute(f"INSERT INTO {table} SELECT {TEXTS}, {TEXTS}, {TEXTS}, {TEXTS}",
+                [texts(subjects), columns["reliability"], columns["credibility"], columns["tlp"]])
 
 
 def _read(kb: KnowledgeBase, subjects: Iterable[str] | None) -> dict[str, dict[str, str]]:
@@ -183,7 +196,7 @@ def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after
                 row[column] = value
     if gained:
         old = con.execute(f"SELECT subject, {', '.join(COLUMNS.values())} FROM marks"
-                          " WHERE subject IN (SELECT unnest(?::VARCHAR[]))", [sorted(gained)]).fetchall()
+                          f" WHERE subject IN (SELECT {TEXTS})", [texts(sorted(gained))]).fetchall()
         for subject, *values in old:
             row = gained[subject]
             for column, value in zip(COLUMNS.values(), values, strict=True):
@@ -194,8 +207,8 @@ def follow(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str, after
         rows.setdefault(subject, {})
     _upsert(con, rows)
     if rows:
-        touched = "(SELECT unnest(?::VARCHAR[]))"
-        dress(con, f"claim IN {touched} OR who IN {touched} OR outlet IN {touched}", [sorted(rows)] * 3)
+        touched = f"(SELECT {TEXTS})"
+        dress(con, f"claim IN {touched} OR who IN {touched} OR outlet IN {touched}", [texts(sorted(rows))] * 3)
     _set_stamp(con, after)
 
 
@@ -211,7 +224,7 @@ def _follow_written(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, add: list
     if rows:
         con.executemany(f"INSERT INTO {written} VALUES (?, ?, ?)", rows)
     if lost:
-        con.execute(f"DELETE FROM {written} WHERE subject IN (SELECT unnest(?::VARCHAR[]))", [lost])
+        con.execute(f"DELETE FROM {written} WHERE subject IN (SELECT {TEXTS})", [texts(lost)])
     picked = ", ".join(f"least(min(w.v) FILTER (WHERE w.c = '{c}'), any_value(m.{c})) AS {c}"
                        for c in COLUMNS.values())
     con.execute(f"""CREATE TEMP TABLE gained AS SELECT w.subject, {picked}
@@ -221,7 +234,7 @@ def _follow_written(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, add: list
     con.execute("INSERT INTO marks BY NAME SELECT * FROM gained")
     _upsert(con, {**dict.fromkeys(lost, {}), **_read(kb, lost)})
     if lost:
-        con.execute("INSERT INTO gained (subject) SELECT unnest(?::VARCHAR[])", [lost])
+        con.execute(f"INSERT INTO gained (subject) SELECT {TEXTS}", [texts(lost)])
     touched = "(SELECT subject FROM temp.gained)"
     dress(con, f"claim IN {touched} OR who IN {touched} OR outlet IN {touched}")
     con.execute("DROP TABLE temp.gained")

@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
+from cfkb.engine.common import TEXTS, texts
 from cfkb.engine.shapes import Rule, compile_rule, incremental_rows
 from cfkb.engine.table import CREATE, ClaimTable, open_table
 from cfkb.errors import InputError
@@ -157,9 +158,9 @@ def statements(sql: str) -> list[str]:
 
 
 # temporary tables shadow the stored ones of the same name while the rules run
-_NEIGHBOURHOOD = """
+_NEIGHBOURHOOD = f"""
 CREATE TEMP TABLE wanted (iri VARCHAR);
-INSERT INTO wanted SELECT unnest(?);
+INSERT INTO wanted SELECT {TEXTS};
 CREATE TEMP TABLE n1 AS
     SELECT s AS e FROM main.claims WHERE iri IN (SELECT iri FROM wanted) AND s IS NOT NULL
     UNION SELECT o FROM main.claims WHERE iri IN (SELECT iri FROM wanted) AND o IS NOT NULL;
@@ -191,7 +192,7 @@ def neighbourhood(con: duckdb.DuckDBPyConnection, claim_iris: list[str]) -> Iter
     """
     try:
         for statement in statements(_NEIGHBOURHOOD):
-            con.execute(statement, [list(claim_iris)] if "?" in statement else None)
+            con.execute(statement, [texts(claim_iris)] if "?" in statement else None)
         yield
     finally:
         for name in _TEMP:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from cfkb.engine.common import TEXTS, texts
 from cfkb.model.vocabulary import CFKB_NS, PROV_NS, RDF_NS
 from cfkb.store.backend import value_of
 from cfkb.store.core import KnowledgeBase
@@ -97,8 +98,8 @@ def track_record(kb: KnowledgeBase, table: ClaimTable, claim_iris: Iterable[str]
     graph_fields = dict(_GRAPH_FIELDS)
     if table.regular:
         for iri, p, neg, date, who, outlet in table.con.execute(
-                "SELECT iri, p, neg, date, who, outlet FROM claims WHERE iri IN (SELECT unnest(?::VARCHAR[]))",
-                [iris]).fetchall():
+                f"SELECT iri, p, neg, date, who, outlet FROM claims WHERE iri IN (SELECT {TEXTS})",
+                [texts(iris)]).fetchall():
             got = {"p": p, "neg": None if neg is None else str(neg).lower(), "date": date, "who": who,
                    "outlet": outlet}
             fields[iri].update((k, v) for k, v in got.items() if v is not None)

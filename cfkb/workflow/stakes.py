@@ -15,6 +15,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from cfkb.engine.common import TEXTS, texts
 from cfkb.model.vocabulary import CFKB_NS, RDF_NS
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
@@ -55,14 +56,14 @@ def _claimed_within(table: Any, nodes: list[str], steps: int) -> dict[str, set[t
     node that ``nodes`` reach in fewer than ``steps`` such claims, every one of those nodes a key
     (an empty set for one with none): one statement, one scan of the table, for the whole walk."""
     # a level of the walk per step (a recursive CTE costs more here: 63 against 48 ms at 100k claims)
-    levels = ["l1 AS MATERIALIZED (SELECT s, p, o FROM up WHERE s IN (SELECT unnest(?::VARCHAR[])))"]
+    levels = [f"l1 AS MATERIALIZED (SELECT s, p, o FROM up WHERE s IN (SELECT {TEXTS}))"]
     levels += [f"l{i} AS MATERIALIZED (SELECT s, p, o FROM up WHERE s IN (SELECT o FROM l{i - 1}))"
                for i in range(2, steps + 1)]
     rows = table.con.execute(
         "WITH up AS MATERIALIZED (SELECT s, p, o FROM claims WHERE neg = false AND o IS NOT NULL"
-        " AND p IN (SELECT unnest(?::VARCHAR[]))), " + ", ".join(levels) + " "
+        f" AND p IN (SELECT {TEXTS})), " + ", ".join(levels) + " "
         + " UNION ".join(f"SELECT s, p, o FROM l{i}" for i in range(1, steps + 1)),
-        [[CFKB_NS + r for r in STAKE_RELATIONS], nodes]).fetchall()
+        [texts(CFKB_NS + r for r in STAKE_RELATIONS), texts(nodes)]).fetchall()
     reached, frontier = set(nodes), set(nodes)
     for _ in range(steps - 1):
         frontier = {b for a, _, b in rows if a in frontier}
@@ -106,8 +107,8 @@ class Stakes:
         with open_table(self.kb) if self.table is None else nullcontext(self.table) as table:
             for a, p, b in table.con.execute(
                     "SELECT s, p, o FROM claims WHERE neg = false AND s IS NOT NULL AND o IS NOT NULL"
-                    " AND p IN (SELECT unnest(?::VARCHAR[]))",
-                    [[CFKB_NS + r for r in STAKE_RELATIONS]]).fetchall():
+                    f" AND p IN (SELECT {TEXTS})",
+                    [texts(CFKB_NS + r for r in STAKE_RELATIONS)]).fetchall():
                 edges[a].add((p.rsplit("#", 1)[-1], b))
         if self.kb.path is None:
             self._gazetteer_edges(edges)
