@@ -92,15 +92,43 @@ def test_a_write_that_keeps_the_generation_still_moves_the_names_state(store_pat
 
 def test_a_file_of_another_state_or_damaged_is_not_used(store_path, keeping):
     _index(store_path)
-    path = store_path / namescache.FILE
+    path, stamp_path = store_path / namescache.FILE, store_path / namescache.STAMP_FILE
+    content, state = stamp_path.read_text(encoding="utf-8").split(" ", 1)
     held = json.loads(path.read_text(encoding="utf-8"))
     held["names"] = [["https://example.org/wrong", "Harakat Hoquq", True, "harakat hoquq"]]
-    held["stamp"] = "another state"
     path.write_text(json.dumps(held), encoding="utf-8")
+    stamp_path.write_text(f"{content} another state", encoding="utf-8")
+    assert _index(store_path).resolve("Harakat Hoquq") == CFID_NS + "harakat-hoquq"
+    # a stamp for other contents than the file's (a names file copied from elsewhere)
+    held["content"] = "another"
+    path.write_text(json.dumps(held), encoding="utf-8")
+    stamp_path.write_text(f"{content} {state}", encoding="utf-8")
     assert _index(store_path).resolve("Harakat Hoquq") == CFID_NS + "harakat-hoquq"
     path.write_text("{not json", encoding="utf-8")
     assert _index(store_path).resolve("Harakat Hoquq") == CFID_NS + "harakat-hoquq"
-    assert len(keeping) == 3
+    stamp_path.write_bytes(b"\xff")
+    assert _index(store_path).resolve("Harakat Hoquq") == CFID_NS + "harakat-hoquq"
+    assert len(keeping) == 5
+
+
+def test_a_write_that_names_nothing_moves_only_the_stamp(store_path, keeping):
+    from cfkb.model.vocabulary import Claim
+
+    first = _index(store_path)
+    names = (store_path / namescache.FILE).read_bytes()
+    kb = KnowledgeBase.open(store_path, write=True)
+    claim = Claim(subject=CFID_NS + "harakat-hoquq", predicate=CFKB.memberOf.value, object=CFID_NS + "ihec",
+                  source=CFID_NS + "al-rabaa-tv")
+    kb.write(claim.quads())
+    assert not entityindex.names_touched(claim.quads(), [])
+    state = namescache.stamp(kb.store)
+    kb.close()
+    assert (store_path / namescache.FILE).read_bytes() == names  # not written again
+    assert (store_path / namescache.STAMP_FILE).read_text(encoding="utf-8").endswith(" " + state)
+    _same(_index(store_path), first)
+    assert len(keeping) == 1  # the file, not the graph
+    # a claim's own type is no entity's; any other type is
+    assert entityindex.names_touched([ox.Quad(ox.NamedNode(CFID_NS + "x"), RDF.type, CFKB.Party)], [])
 
 
 def test_a_small_base_keeps_no_file(store_path):

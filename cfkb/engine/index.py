@@ -56,7 +56,7 @@ import duckdb
 import pyoxigraph as ox
 
 from cfkb.engine.common import TEXTS, texts
-from cfkb.engine.marks import file_marks, graded
+from cfkb.engine.marks import file_marks, graded, near
 from cfkb.engine.rules import _execute, load_sql, neighbourhood, statements
 from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
 from cfkb.engine.table import ClaimTable, build, connect, open_table
@@ -71,12 +71,12 @@ STALE = "stale"
 _CLEAR = ("conflict_rows", "conflicts", "conflict_members", "conflict_entities", "conflict_tags")
 
 # every claim of each conflict in fresh_rows, with the fields its listings read
-_FRESH_MEMBERS = f"""(
+_FRESH_MEMBERS = f"""
     SELECT DISTINCT f.id, m.claim, x.s, x.o, x.area, x.who, x.outlet, x.date, x.recorded
     FROM fresh f JOIN fresh_rows r USING (rule, this, value),
         LATERAL (SELECT unnest([r.this, r.value, r.contests, r.wing]) AS claim) m
     LEFT JOIN claims x ON x.iri = m.claim
-    WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}'))"""
+    WHERE m.claim IS NOT NULL AND NOT starts_with(m.claim, '{BACKGROUND_PREFIX}')"""
 
 # the conflicts and members of the rows in fresh_rows, replacing those of the same keys, the
 # members filed under their gradings and TLP levels as they are made
@@ -91,8 +91,9 @@ DELETE FROM conflict_entities WHERE id IN (SELECT id FROM fresh);
 DELETE FROM conflict_tags WHERE id IN (SELECT id FROM fresh);
 DELETE FROM conflicts WHERE id IN (SELECT id FROM fresh);
 INSERT INTO conflict_rows SELECT DISTINCT * FROM fresh_rows;
-INSERT INTO conflict_members
-    SELECT id, claim, s, o, area, who, outlet, date, recorded, grading, tlp FROM {graded(_FRESH_MEMBERS)};
+CREATE TEMP TABLE fresh_members AS {_FRESH_MEMBERS};
+INSERT INTO conflict_members SELECT id, claim, s, o, area, who, outlet, date, recorded, grading, tlp
+    FROM {graded("fresh_members", near("fresh_members"))};
 INSERT INTO conflicts
     SELECT f.id, f.rule, f.this, f.value, coalesce(t.date, ''), d.newest, d.recorded
     FROM fresh f LEFT JOIN conflict_members t ON t.id = f.id AND t.claim = f.this
@@ -116,6 +117,7 @@ def _derive(con: duckdb.DuckDBPyConnection) -> None:
     for statement in statements(_DERIVE):
         con.execute(statement)
     file_marks(con, "id IN (SELECT id FROM fresh)")
+    con.execute("DROP TABLE temp.fresh_members")
     con.execute("DROP TABLE temp.fresh")
     con.execute("DROP TABLE temp.fresh_rows")
 

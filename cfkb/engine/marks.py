@@ -57,6 +57,13 @@ def graded(rows: str, marks: str = "marks") -> str:
           LEFT JOIN {marks} ms ON ms.subject = r.who LEFT JOIN {marks} mo ON mo.subject = r.outlet))"""
 
 
+def near(rows: str, marks: str = "marks") -> str:
+    """The rows of ``marks`` for the claims, speakers and outlets of ``rows`` (a table), and no
+    others: what :func:`graded` reads for a few members costs a lookup each, not a join of all."""
+    return (f"(SELECT * FROM {marks} WHERE subject IN"
+            f" (SELECT claim FROM {rows} UNION SELECT who FROM {rows} UNION SELECT outlet FROM {rows}))")
+
+
 def dress(con: duckdb.DuckDBPyConnection, where: str, values: Sequence[object] = (),
           members: str = "conflict_members", marks: str = "marks", tags: str = "conflict_tags") -> None:
     """File the conflict members that ``where`` (with ``values``) picks under
@@ -68,11 +75,8 @@ def dress(con: duckdb.DuckDBPyConnection, where: str, values: Sequence[object] =
     if con.execute("SELECT count(*) FROM dressing").fetchone() == (0,):
         con.execute("DROP TABLE temp.dressing")
         return
-    # the marks of the picked members' claims, speakers and outlets only
-    near = (f"(SELECT * FROM {marks} WHERE subject IN"
-            " (SELECT claim FROM dressing UNION SELECT who FROM dressing UNION SELECT outlet FROM dressing))")
-    con.execute(f"UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp FROM {graded('dressing', near)} g"
-                " WHERE m.id = g.id AND m.claim = g.claim")
+    con.execute(f"UPDATE {members} AS m SET grading = g.grading, tlp = g.tlp"
+                f" FROM {graded('dressing', near('dressing', marks))} g WHERE m.id = g.id AND m.claim = g.claim")
     file_marks(con, "id IN (SELECT id FROM dressing)", members, tags)
     con.execute("DROP TABLE temp.dressing")
 

@@ -109,6 +109,13 @@ def labels_of(store: Backend, iris: list[str]) -> dict[str, str]:
     return dict(index.labels)
 
 
+def names_touched(add: list[ox.Quad], remove: list[ox.Quad]) -> bool:
+    """Whether a write may change the entity index: it writes or removes a name, a type
+    (other than a claim's own) or a merge."""
+    return any(q.predicate in INDEXED and not (q.predicate == _RDF_TYPE and q.object == _CLAIM_CLASS)
+               for q in (*add, *remove))
+
+
 def follow_write(index: EntityIndex, store: Backend, add: list[ox.Quad], remove: list[ox.Quad]) -> bool:
     """After a committed write: ``index`` takes the names of entities the write made.
 
