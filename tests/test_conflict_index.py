@@ -481,3 +481,32 @@ def test_a_bulk_batch_keeps_the_table_marks_and_index_current_read_in_chunks(tmp
     assert _index_keys(kb) == engine_keys(kb) == ds.truth
     _assert_filing_as_made_afresh(kb)
     kb.close()
+
+
+def test_an_index_delta_cut_short_leaves_the_claim_table_current_and_the_index_made_again(tmp_path, monkeypatch):
+    """The index's delta runs in a transaction of its own, after the claim table's has
+    committed: one that fails (a killed process, a full disk) leaves the table current
+    and the index stamped for the state before the write; the next read makes it again."""
+    kb, ds = _base(tmp_path)
+    find_conflicts(kb)
+    before = kb.generation()
+    assert _stamp(kb)["index_generation"] == before
+    # a second value for a functional fact the base has: a new conflict
+    claim = next(c for c in ds.claims if c.predicate.endswith("#runsAs") and not c.negated)
+    other = type(claim)(subject=claim.subject, predicate=claim.predicate, object=claim.object + "-other",
+                        source=claim.source, area=claim.area, election=claim.election, date=claim.date)
+
+    def cut_short(con: duckdb.DuckDBPyConnection) -> None:
+        raise duckdb.IOException("disk full")
+
+    monkeypatch.setattr(conflict_index, "_derive", cut_short)
+    kb.write(other.quads())
+    stamp = _stamp(kb)
+    assert stamp["generation"] == kb.generation() != before and stamp["index_generation"] == before
+    monkeypatch.undo()
+    found = {(c.rule, frozenset(v.iri for v in c.claims[:2])) for c in find_conflicts(kb)}
+    assert any(other.iri in pair for _, pair in found)
+    # as the rules' SPARQL finds them over the graph
+    assert found == {(rule.rsplit("#", 1)[-1], pair) for rule, pair in engine_keys(kb)}
+    assert _stamp(kb)["index_generation"] == kb.generation()
+    kb.close()

@@ -19,6 +19,7 @@ table and the index current after each committed write.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from cfkb.engine.common import FILE, INDEX_TABLES, on_progress, tell
@@ -42,12 +43,14 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
         return
 
     def also(con: Any, before: str, generation: str, new: set[str], additive: bool, regular: bool,
-             add: list[Any], marks_table: str | None = None) -> None:
-        # the marks first (``add`` with the batch's lines parsed, or the batch's marks in
-        # ``marks_table``): the index files the conflicts it finds under them
+             add: list[Any], marks_table: str | None = None) -> Any:
+        # the marks in the claim table's transaction (``add`` with the batch's lines parsed, or
+        # the batch's marks in ``marks_table``); the index once that has committed, filing the
+        # conflicts it finds under them
         revision = kb.marks_revision()
         marks.follow(con, kb, f"{before} {revision}", f"{generation} {revision}", add, remove, marks_table)
-        follow(con, before, generation, new, additive, regular)
+        return functools.partial(follow, before=before, generation=generation, new=new, additive=additive,
+                                 regular=regular)
 
     if kb.path is None:
         from cfkb.engine.remote import follow_remote_write

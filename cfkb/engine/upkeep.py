@@ -58,8 +58,10 @@ BATCH_MARKS = "batch_marks"
 #: mark predicate IRI -> the marks table's column
 MARK_COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in MARK_PREDICATES}
 #: ``also(con, before, generation, new, additive=..., regular=...)``: what else
-#: :func:`follow_write` keeps current in its transaction (the conflict index)
-Also = Callable[..., None]
+#: :func:`follow_write` keeps current in its transaction (the marks); it may return
+#: what is to run on ``con`` once that has committed (the conflict index's delta,
+#: :func:`cfkb.engine.index.follow`, in a transaction of its own)
+Also = Callable[..., Callable[[duckdb.DuckDBPyConnection], None] | None]
 
 
 def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Quad],
@@ -279,7 +281,8 @@ def replace_rows(con: duckdb.DuckDBPyConnection, before: str, generation: str, *
     """End a write's upkeep, inside its transaction: the touched statements'
     rows replaced by the loaded facts, the small tables made again from
     ``small_tables_from`` where ``small`` (None: already done), ``also`` (the
-    conflict index) brought along, the new stamp, and the commit."""
+    marks) brought along, the new stamp, and the commit; then what ``also``
+    left for after it (the conflict index)."""
     several = con.execute(SEVERAL).fetchone()[0]  # type: ignore[index]
     con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
     con.execute(PIVOT)
@@ -290,12 +293,13 @@ def replace_rows(con: duckdb.DuckDBPyConnection, before: str, generation: str, *
         con.execute("UPDATE meta SET v = '0' WHERE k = 'regular'")
     # a write that changed no statement the table held only adds: the index takes a delta
     new = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
-    if also is not None:
-        also(con, before, generation, new, additive=not held and not small,
-             regular=facts.regular and not several and is_regular(con))
+    after = None if also is None else also(con, before, generation, new, additive=not held and not small,
+                                           regular=facts.regular and not several and is_regular(con))
     con.execute("DROP TABLE temp.touched")
     con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
     con.execute("COMMIT")
+    if after is not None:
+        after(con)
     fold_long_log(con)
 
 
