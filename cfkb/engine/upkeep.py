@@ -279,20 +279,22 @@ def written_facts(added: dict[str, list[ox.Quad]], reread: set[str]) -> Facts:
 def replace_rows(con: duckdb.DuckDBPyConnection, before: str, generation: str, *, held: bool, small: bool,
                  facts: Facts, also: Also | None, small_tables_from: Any) -> None:
     """End a write's upkeep, inside its transaction: the touched statements'
-    rows replaced by the loaded facts, the small tables made again from
+    rows (``held``: the table has some) replaced by the loaded facts, the small tables made again from
     ``small_tables_from`` where ``small`` (None: already done), ``also`` (the
     marks) brought along, the new stamp, and the commit; then what ``also``
     left for after it (the conflict index)."""
     several = con.execute(SEVERAL).fetchone()[0]  # type: ignore[index]
-    con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
+    if held:  # otherwise the table has no row of a touched statement: each is a scan of it
+        con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
     con.execute(PIVOT)
+    # the statements that have a row now: those the pivot made (the facts are the touched statements')
+    new = {r[0] for r in con.execute("SELECT DISTINCT iri FROM facts WHERE f IN ('s', 'claim')").fetchall()}
     con.execute("DELETE FROM facts")
     if small and small_tables_from is not None:
         small_tables(con, small_tables_from)
     if not facts.regular or several:
         con.execute("UPDATE meta SET v = '0' WHERE k = 'regular'")
     # a write that changed no statement the table held only adds: the index takes a delta
-    new = {r[0] for r in con.execute("SELECT iri FROM claims SEMI JOIN touched USING (iri)").fetchall()}
     after = None if also is None else also(con, before, generation, new, additive=not held and not small,
                                            regular=facts.regular and not several and is_regular(con))
     con.execute("DROP TABLE temp.touched")
