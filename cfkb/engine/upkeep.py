@@ -279,10 +279,10 @@ def written_facts(added: dict[str, list[ox.Quad]], reread: set[str]) -> Facts:
 def replace_rows(con: duckdb.DuckDBPyConnection, before: str, generation: str, *, held: bool, small: bool,
                  facts: Facts, also: Also | None, small_tables_from: Any) -> None:
     """End a write's upkeep, inside its transaction: the touched statements'
-    rows (``held``: the table has some) replaced by the loaded facts, the small tables made again from
-    ``small_tables_from`` where ``small`` (None: already done), ``also`` (the
-    marks) brought along, the new stamp, and the commit; then what ``also``
-    left for after it (the conflict index)."""
+    rows (``held``: the table has some) replaced by the loaded facts, the
+    small tables made again from ``small_tables_from`` where ``small`` (None:
+    already done), ``also`` (the marks) brought along, the new stamp, and the
+    commit; then what ``also`` left for after it (the conflict index)."""
     several = con.execute(SEVERAL).fetchone()[0]  # type: ignore[index]
     if held:  # otherwise the table has no row of a touched statement: each is a scan of it
         con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
