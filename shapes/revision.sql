@@ -53,7 +53,7 @@ WITH said AS (
 ), sublist AS (
     SELECT DISTINCT s, o FROM claims WHERE p = 'https://w3id.org/cfkb/ns#memberOf' AND neg = false
       AND s IS NOT NULL AND o IS NOT NULL
-), pairs AS (
+), pairs AS MATERIALIZED (
     SELECT g1.s, g1.p, g1.who, g1.o AS o1, g1.ka AS a1, g1.ke AS e1, g2.o AS o2, g2.ka AS a2, g2.ke AS e2
     FROM groups g1 JOIN groups g2 ON g1.s = g2.s AND g1.p = g2.p AND g1.who = g2.who AND g1.o <> g2.o
     WHERE (g1.ke = '' OR g2.ke = '' OR g1.ke = g2.ke)
@@ -61,9 +61,14 @@ WITH said AS (
            OR EXISTS (SELECT 1 FROM area_overlap x WHERE x.a = g1.ka AND x.b = g2.ka))
       AND NOT EXISTS (SELECT 1 FROM sublist m WHERE m.s = g1.o AND m.o = g2.o)
       AND NOT EXISTS (SELECT 1 FROM sublist m WHERE m.s = g2.o AND m.o = g1.o)
+), half AS MATERIALIZED (
+    -- the pairs with their first claims, then the second (as in functional.sql)
+    SELECT q.*, t.iri AS ti, t.date AS td
+    FROM pairs q
+    JOIN ctx t ON t.s = q.s AND t.p = q.p AND t.who = q.who AND t.o = q.o1 AND t.ka = q.a1 AND t.ke = q.e1
+    WHERE t.is_claim
 )
-SELECT t.iri AS this, v.iri AS value
-FROM pairs q
-JOIN ctx t ON t.s = q.s AND t.p = q.p AND t.who = q.who AND t.o = q.o1 AND t.ka = q.a1 AND t.ke = q.e1
-JOIN ctx v ON v.s = q.s AND v.p = q.p AND v.who = q.who AND v.o = q.o2 AND v.ka = q.a2 AND v.ke = q.e2
-WHERE t.is_claim AND t.date > v.date;
+SELECT h.ti AS this, v.iri AS value
+FROM half h
+JOIN ctx v ON v.s = h.s AND v.p = h.p AND v.who = h.who AND v.o = h.o2 AND v.ka = h.a2 AND v.ke = h.e2
+WHERE h.td > v.date;
