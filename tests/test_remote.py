@@ -692,3 +692,37 @@ def test_server_killed_mid_import_leaves_the_base_whole(runner, tmp_path, at):
             assert after == before
     finally:
         srv.stop()
+
+
+@needs_server
+def test_a_source_page_on_the_server_reads_as_on_disk_in_a_few_requests(remote, store_path, monkeypatch, tmp_path):
+    """The track record's fields and the sources' grades go in batched requests, not one per claim."""
+    from cfkb.engine.index import open_index
+    from cfkb.model.vocabulary import CFID_NS
+    from cfkb.server import data
+    from cfkb.store import remotehttp
+    from cfkb.workflow.records import track_record
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the server's claim table, kept for this test
+    outlet = CFID_NS + "al-rabaa-tv"
+    with KnowledgeBase.open(store_path) as kb:
+        here = data.source_page(kb, outlet)
+    with KnowledgeBase.open(remote) as kb:
+        there = data.source_page(kb, outlet)
+        sent: list[str] = []
+        real = remotehttp.HttpClient.post
+
+        def counted(self: Any, endpoint: str, body: bytes, **kw: Any) -> Any:
+            sent.append(endpoint)
+            return real(self, endpoint, body, **kw)
+
+        monkeypatch.setattr(remotehttp.HttpClient, "post", counted)
+        with open_index(kb) as index:
+            sent.clear()
+            track_record(kb, index.table, [v.iri for v in there.claims] * 2)
+    # the claims' fields, their sources' grades, the predicates' labels
+    assert len(sent) <= 3, sent
+    assert (there.claim_total, there.roles, there.predicates, there.ranks, there.grades, there.negated, there.first,
+            there.last) == (here.claim_total, here.roles, here.predicates, here.ranks, here.grades, here.negated,
+                            here.first, here.last)
+    assert [v.iri for v in there.claims] == [v.iri for v in here.claims]

@@ -11,7 +11,7 @@ import pyoxigraph as ox
 
 from cfkb.engine.common import TEXTS, texts
 from cfkb.model.vocabulary import CFKB_NS, PROV_NS, RDF_NS
-from cfkb.store.backend import value_of
+from cfkb.store.backend import quads_of_subjects, value_of
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
 from cfkb.workflow.decisions import _v
@@ -89,8 +89,8 @@ def track_record(kb: KnowledgeBase, table: ClaimTable, claim_iris: Iterable[str]
     from the fields counted alone, not the claims' views: the predicate,
     sign, date, speaker and outlet from the base's claim ``table`` (all of
     them in one statement, where the table is regular; otherwise from the
-    graph), the rank and grading from the graph, a lookup per claim and
-    field. A claim's grading is its own reliability, else its speaker's
+    graph), the rank and grading from the graph (a lookup per claim and
+    field; batched requests on a server). A claim's grading is its own reliability, else its speaker's
     (where the speaker is not the outlet), else its outlet's, with its own
     credibility, as :class:`~cfkb.workflow.conflicts.ClaimView` shows it."""
     iris = list(dict.fromkeys(claim_iris))
@@ -105,18 +105,14 @@ def track_record(kb: KnowledgeBase, table: ClaimTable, claim_iris: Iterable[str]
             fields[iri].update((k, v) for k, v in got.items() if v is not None)
     else:
         graph_fields.update(_TABLE_FIELDS)
-    for predicate, name in graph_fields.items():
-        node = ox.NamedNode(predicate)
-        for iri in iris:
-            for q in kb.store.quads_for_pattern(ox.NamedNode(iri), node, None, None):
-                fields[iri][name] = value_of(q.object)
-                break
+    # batched requests on a server (quads_of_subjects), a lookup per claim and field on disk
+    for q in quads_of_subjects(kb.store, (ox.NamedNode(i) for i in iris),
+                               [ox.NamedNode(p) for p in graph_fields]):
+        fields[value_of(q.subject)].setdefault(graph_fields[q.predicate.value], value_of(q.object))
     sources = sorted({f[k] for f in fields.values() for k in ("who", "outlet") if k in f})
     reliability: dict[str, str] = {}
-    for source in sources:
-        for q in kb.store.quads_for_pattern(ox.NamedNode(source), _RELIABILITY, None, None):
-            reliability[source] = value_of(q.object)
-            break
+    for q in quads_of_subjects(kb.store, (ox.NamedNode(s) for s in sources), [_RELIABILITY]):
+        reliability.setdefault(value_of(q.subject), value_of(q.object))
     labels = {r["p"].value: r["l"].value for r in kb.select(own_query("predicate_words")) if "l" in r}
     record = TrackRecord()
     dates = []
