@@ -140,6 +140,15 @@ def rank_term(rank: str) -> ox.NamedNode:
     return CFKB.term(rank.capitalize() + "Rank")
 
 
+def rank_name(iri: str) -> str:
+    """The rank a rank IRI names (:func:`rank_term`'s inverse).
+
+    >>> rank_name("https://w3id.org/cfkb/ns#DeprecatedRank")
+    'deprecated'
+    """
+    return iri.rsplit("#", 1)[-1].removesuffix("Rank").lower()
+
+
 def curie(iri: str) -> str:
     """Shorten an IRI with the cfkb prefixes, or return it in angle brackets.
 

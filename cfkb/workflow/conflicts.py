@@ -35,7 +35,17 @@ from cfkb.engine.shapes import (
     rule_patterns,
 )
 from cfkb.errors import NotFoundError
-from cfkb.model.vocabulary import BACKGROUND_PREFIX, CFKB, CFKB_NS, CONFLICT_PREFIX, PROV_NS, RDF, RDF_NS, short_id
+from cfkb.model.vocabulary import (
+    BACKGROUND_PREFIX,
+    CFKB,
+    CFKB_NS,
+    CONFLICT_PREFIX,
+    PROV_NS,
+    RDF,
+    RDF_NS,
+    rank_name,
+    short_id,
+)
 from cfkb.store.backend import quads_of_subjects, value_of
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
@@ -297,7 +307,7 @@ class _Views:
                 cited_in=self.ref(r.get("cited")),
                 reliability=next((r[k].value for k in ("rel", "sprel", "srel") if k in r), None),
                 credibility=int(r["cred"].value) if "cred" in r else None,
-                rank=r["rank"].value.rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else "normal",
+                rank=rank_name(r["rank"].value) if "rank" in r else "normal",
                 tlp=r["tlp"].value.rsplit("#TLP_", 1)[-1].replace("_", "+") if "tlp" in r else None,
             )
             if view.speaker is not None:

@@ -30,6 +30,7 @@ from cfkb.model.vocabulary import (
     RDFS,
     XSD,
     content_hash,
+    rank_name,
     rank_term,
     short_id,
 )
@@ -330,7 +331,7 @@ def rank_decisions(kb: KnowledgeBase, claim: str, *, pending: _Pending | None = 
         rows = kb.select(own_query("hand_ranks"), {"claim": ox.NamedNode(claim)})
         if rows:
             r = max(rows, key=lambda r: (_instant(r["when"].value), r["a"].value))
-            name = r["rank"].value.rsplit("#", 1)[-1].removesuffix("Rank").lower()
+            name = rank_name(r["rank"].value)
             hand = _Pending(claim, r["a"].value, _instant(r["when"].value), name, None, frozenset(),
                             _v(r, "reason"), _v(r, "who") or "", by_hand=True)
     if hand is not None and hand.status != "normal":
@@ -393,7 +394,7 @@ def history(kb: KnowledgeBase, target: str) -> list[Assessment]:
         if a not in found:
             found[a] = Assessment(
                 r["when"].value, r["who"].value, _v(r, "status"), _v(r, "reason"), _v(r, "prefers"),
-                (_v(r, "rank") or "").rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in r else None,
+                rank_name(r["rank"].value) if "rank" in r else None,
                 iri=a, credibility=_v(r, "cred"), reliability=_v(r, "rel"))
         dep = _v(r, "dep")
         if dep and dep not in found[a].deprecates:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from cfkb.engine.common import TEXTS, texts
-from cfkb.model.vocabulary import CFKB_NS, PROV_NS, RDF_NS
+from cfkb.model.vocabulary import CFKB_NS, PROV_NS, RDF_NS, rank_name
 from cfkb.store.backend import quads_of_subjects, value_of
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
@@ -122,7 +122,7 @@ def track_record(kb: KnowledgeBase, table: ClaimTable, claim_iris: Iterable[str]
         record.negated += f.get("neg") == "true"
         if "date" in f:
             dates.append(f["date"])
-        record.ranks[f["rank"].rsplit("#", 1)[-1].removesuffix("Rank").lower() if "rank" in f else "normal"] += 1
+        record.ranks[rank_name(f["rank"]) if "rank" in f else "normal"] += 1
         spoke = "who" in f and f["who"] != f.get("outlet")
         rel = next((r for r in (f.get("rel"), reliability.get(f["who"]) if spoke else None,
                                 reliability.get(f.get("outlet", ""))) if r is not None), None)
