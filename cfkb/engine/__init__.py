@@ -66,7 +66,7 @@ def _table_path(kb: KnowledgeBase) -> Any:
     """The claim table's file of a base on disk or on a server; None for one in memory."""
     if kb.path is not None:
         return kb.path / FILE
-    if not kb.location.startswith(("http://", "https://")):
+    if kb.in_memory:
         return None
     from cfkb.engine.table import table_path
 

@@ -179,7 +179,7 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, iri: str, rows: Iterable[Mappin
 
 def _exact(table: ClaimTable, kb: KnowledgeBase) -> bool:
     """Whether the SQL forms may answer for this base (a regular table of a base not in memory)."""
-    return (kb.path is not None or kb.location.startswith(("http://", "https://"))) and table.regular
+    return not kb.in_memory and table.regular
 
 
 def fill(table: ClaimTable, kb: KnowledgeBase, rules: Sequence[Rule], digest: str, *, sql: bool = True) -> None:

@@ -240,7 +240,7 @@ def full_rows(kb: KnowledgeBase, rules: Sequence[Rule]) -> dict[str, list[dict[s
     with no SQL form run the compiled SPARQL.
     """
     answers: dict[str, list[dict[str, Any]]] = {}
-    if kb.path is not None or kb.location.startswith(("http://", "https://")):
+    if not kb.in_memory:
         forms = load_sql()
         with open_table(kb) as table:
             if table.regular:
@@ -262,7 +262,7 @@ def rows_involving(kb: KnowledgeBase, rules: Sequence[Rule],
     """
     wanted = sorted({str(i) for i in claim_iris})
     answers: dict[str, list[dict[str, Any]]] = {}
-    if wanted and (kb.path is not None or kb.location.startswith(("http://", "https://"))):
+    if wanted and not kb.in_memory:
         forms = load_sql()
         with open_table(kb) as table:
             if table.regular:

@@ -194,7 +194,7 @@ def table_path(kb: KnowledgeBase) -> Path | None:
     remote base a cache directory keyed by its URL."""
     if kb.path is not None:
         return kb.path / FILE
-    if kb.location.startswith(("http://", "https://")):
+    if kb.on_server:
         from cfkb.store.usercache import cache_dir
 
         key = hashlib.sha256(kb.location.encode("utf-8")).hexdigest()[:24]

@@ -49,6 +49,7 @@ from cfkb.store.location import (
     check_empty_server,
     check_server,
     is_store,
+    names_server,
     new_directory,
     where,
     write_marker,
@@ -380,6 +381,17 @@ class KnowledgeBase:
         self.store.load(path=str(ontology_path()), format=ox.RdfFormat.TURTLE, to_graph=ONTOLOGY_GRAPH)
         self.store.extend([self._next_generation()[0]])  # the rules read the ontology's annotations
         self._invalidate()
+
+    @property
+    def on_server(self) -> bool:
+        """Whether the base is on a SPARQL server."""
+        return names_server(self.location)
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the base is in memory only: neither on disk nor on a server (so it keeps no
+        claim table, nor anything else, beside it)."""
+        return self.path is None and not self.on_server
 
     def generation(self) -> str:
         """The generation of the base's data (:mod:`cfkb.store.generations`): it changes, in the same

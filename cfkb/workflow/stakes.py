@@ -128,7 +128,7 @@ class Stakes:
     def prepare(self, actors: Iterable[str]) -> None:
         """Read the edges within :data:`STAKE_STEPS` of these speakers at once: a page's few
         dozen speakers cost two short reads, not every edge of the base (:meth:`preload`)."""
-        if self._preloaded or (self.kb.path is None and not self.kb.location.startswith(("http://", "https://"))):
+        if self._preloaded or self.kb.in_memory:
             return  # every edge is read already, or a base in memory, asked node by node
         if self.kb in _PREPARED:  # a process that shows page after page (a server): read them all, once
             self.preload()
@@ -171,8 +171,7 @@ class Stakes:
     def _steps(self, node: str) -> set[tuple[str, str]]:
         if node in self._up:  # prepared, or asked before
             return self._up[node]
-        if not self._preloaded and (self.kb.path is not None or len(self._up) >= PRELOAD_AFTER
-                                    or self.kb.location.startswith(("http://", "https://"))):
+        if not self._preloaded and (not self.kb.in_memory or len(self._up) >= PRELOAD_AFTER):
             # a base on disk, or on a server, has a claim table: one read of it beats a query per node
             self.preload()
         if self._preloaded:
