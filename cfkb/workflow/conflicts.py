@@ -467,17 +467,15 @@ def claims_and_conflicts(kb: KnowledgeBase, claim_iris: Iterable[str], *, entity
     Raises:
         NotFoundError: one of the IRIs is not a claim in the base.
     """
-    if index is None:
-        with open_index(kb) as opened:
-            return claims_and_conflicts(kb, claim_iris, entity=entity, source=source, limit=limit, index=opened)
     statuses = _statuses(kb)
     iris = list(claim_iris)
-    views = _Views(kb)
-    views.table = index.table
-    views.prefetch(iris)
-    shown = [views.claim(iri, "claim") for iri in iris]
-    total, conflicts = _read_page(kb, index, statuses, None, views, entity=entity, source=source, limit=limit)
-    return shown, total, conflicts, index.claims_of(entity=entity, source=source)
+    with contextlib.nullcontext(index) if index is not None else open_index(kb) as index:
+        views = _Views(kb)
+        views.table = index.table
+        views.prefetch(iris)
+        shown = [views.claim(iri, "claim") for iri in iris]
+        total, conflicts = _read_page(kb, index, statuses, None, views, entity=entity, source=source, limit=limit)
+        return shown, total, conflicts, index.claims_of(entity=entity, source=source)
 
 
 def file_conflicts(kb: KnowledgeBase, default_tlp: str | None, filters: Mapping[str, str], *, offset: int,
