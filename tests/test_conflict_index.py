@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 
 from bench.generate import generate
-from cfkb.engine import FILE
+from cfkb.engine import FILE, delta
 from cfkb.engine import index as conflict_index
 from cfkb.engine.index import open_index
 from cfkb.model.vocabulary import CFKB_NS, RDF_NS
@@ -122,13 +122,13 @@ def test_a_rule_change_makes_the_index_again_and_says_so(tmp_path, caplog):
     kb.close()
 
 
-@pytest.mark.parametrize("limit", [conflict_index.DELTA_LIMIT, 10])
+@pytest.mark.parametrize("limit", [delta.DELTA_LIMIT, 10])
 def test_batches_of_any_size_keep_the_index_equal_to_a_full_run(tmp_path, monkeypatch, limit):
     """Claims arrive in batches of 1 to 40 (above ``limit`` a batch runs the
     rules over the whole table); after each, the index equals the compiled
     SPARQL over the whole base, including conflicts a new sub-list
     membership takes away, and claims taken back."""
-    monkeypatch.setattr(conflict_index, "DELTA_LIMIT", limit)
+    monkeypatch.setattr(delta, "DELTA_LIMIT", limit)
     ds = generate(260, seed=5, noise_share=0.2)
     kb = KnowledgeBase.create(tmp_path / "kb")
     kb.write(list(ds.background))
@@ -227,12 +227,12 @@ def test_a_writer_counts_its_new_conflicts_as_its_upkeep_filed_them(runner, stor
     assert len(report.claims_added) == 3
     with KnowledgeBase.open(store_path) as kb:
         generation = kb.generation()
-        assert conflict_index.filed_for(generation, report.claims_added) == report.new_conflicts
-        assert conflict_index.filed_for("another generation", report.claims_added) is None
+        assert delta.filed_for(generation, report.claims_added) == report.new_conflicts
+        assert delta.filed_for("another generation", report.claims_added) is None
         with open_index(kb) as index:
             assert index.page({}, claims=report.claims_added, limit=0)[0] == report.new_conflicts
             assert [index.page({}, claims=[c], limit=0)[0] for c in report.claims_added] == [
-                conflict_index.filed_for(generation, [c]) for c in report.claims_added]
+                delta.filed_for(generation, [c]) for c in report.claims_added]
     assert report.new_conflicts >= 2
 
 

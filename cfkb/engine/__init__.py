@@ -35,7 +35,7 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
         return  # no table yet: the first read builds it
     # DuckDB is loaded by the first write that has a table to keep, not by every command
     from cfkb.engine import marks
-    from cfkb.engine.index import follow
+    from cfkb.engine.delta import follow
 
     moved = marks.revision_moved(add, remove)
     if moved is not None:  # a grade or a marking: the generation stays, the marks follow

@@ -33,11 +33,11 @@ match; otherwise it is made again from the rules (set-based SQL over the
 claim table, or the compiled SPARQL where the SQL forms cannot read the base
 exactly), and a rule change is logged as the reason.
 
-Every write keeps it current in the same DuckDB transaction as the claim
-table (:func:`follow`, called by :func:`cfkb.engine.upkeep.follow_write`): a
-write that only adds statements is a delta over the new rows, however many;
-any other write (an entity merge, a change to the areas or the predicate
-kinds) runs the rules again over the whole table.
+Every write keeps it current once the claim table's upkeep has committed
+(:func:`cfkb.engine.delta.follow`, run by :func:`cfkb.engine.upkeep.replace_rows`):
+a write that only adds statements is a delta over the new rows; any other
+write (an entity merge, a change to the areas or the predicate kinds) runs
+the rules again over the whole table.
 
 Statuses are not in the index: an assessment does not move the generation,
 so they are read from the graph at each listing and joined in (:meth:`ConflictIndex.page`).
@@ -45,7 +45,6 @@ so they are read from the graph at each listing and joined in (:meth:`ConflictIn
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +57,7 @@ import pyoxigraph as ox
 
 from cfkb.engine.common import TEXTS, texts
 from cfkb.engine.marks import file_marks, graded, near
-from cfkb.engine.rules import _execute, load_sql, neighbourhood, statements
+from cfkb.engine.rules import _execute, load_sql, statements
 from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
 from cfkb.engine.table import ClaimTable, build, connect, open_table
 from cfkb.model.vocabulary import BACKGROUND_PREFIX, content_hash
@@ -122,9 +121,6 @@ def _derive(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE temp.fresh")
     con.execute("DROP TABLE temp.fresh_rows")
 
-#: above this many new statements a write runs the rules over the whole table:
-#: the neighbourhood of so many claims is most of a base anyway
-DELTA_LIMIT = 2_000
 
 
 def rules_digest(paths: Iterable[Path] | None = None) -> str:
@@ -208,123 +204,6 @@ def fill(table: ClaimTable, kb: KnowledgeBase, rules: Sequence[Rule], digest: st
     except BaseException:
         con.execute("ROLLBACK")
         raise
-
-
-def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: set[str], additive: bool,
-           regular: bool) -> None:
-    """Bring the index on ``con`` from ``before`` to ``generation``, once the
-    claim table's write has committed (its ``claims`` rows current), in a
-    transaction of its own: a process killed between the two leaves the
-    index stamped for ``before``, and the next read makes it again.
-
-    ``new`` are the statements the write made; ``additive`` says the write
-    only added statements (none lost or changed a field). Where the index
-    was not current for ``before``, or the rules cannot run as SQL here, it
-    is left stale for the next read to make again.
-
-    The neighbourhood of a delta is read into its tables before the
-    transaction begins: DuckDB plans a join over tables made inside a
-    transaction without knowing their sizes, and paired a busy group's
-    claims with one another (365k rows) before it kept the few pairs of
-    lists that clash (49 ms against 11 ms for one rule).
-    """
-    meta = _meta(con)
-    if meta.get("index_generation") != before or meta.get("index_sql") != "1" or not regular \
-            or meta.get("index_rules") != rules_digest():
-        _set_meta(con, index_generation=STALE)
-        return
-    forms = {iri: sql for iri, (_, sql) in load_sql().items()}
-    rules = [r for (r,) in con.execute("SELECT rule FROM rule_kinds").fetchall()]
-    if any(r not in forms for r in rules):
-        _set_meta(con, index_generation=STALE)
-        return
-    _fresh_rows(con)
-    delta = additive and len(new) <= DELTA_LIMIT
-    wanted = sorted(new | _undo_candidates(con, new)) if delta else []
-    with contextlib.ExitStack() as read:
-        if wanted:
-            con.execute("CREATE TEMP TABLE involved (claim VARCHAR)")
-            con.execute(f"INSERT INTO involved SELECT {TEXTS}", [texts(wanted)])
-            read.callback(con.execute, "DROP TABLE IF EXISTS temp.involved")
-            read.enter_context(neighbourhood(con, wanted))
-        con.execute("BEGIN")
-        try:
-            if delta:
-                if wanted:
-                    _rows_involving_wanted(con, rules, forms)
-            else:
-                for name in _CLEAR:
-                    con.execute(f"DELETE FROM {name}")
-                for iri in rules:
-                    _insert_sql_rows(con, iri, forms[iri])
-            _derive(con)
-            _set_meta(con, index_generation=generation)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    global _filed
-    _filed = None
-    if delta:
-        found: dict[str, set[str]] = {}
-        for claim, conflict in con.execute(
-                "SELECT m.claim, m.id FROM conflict_members m JOIN conflicts k USING (id) JOIN rule_kinds USING (rule)"
-                f" WHERE m.claim IN (SELECT {TEXTS})", [texts(sorted(new))]).fetchall():
-            found.setdefault(claim, set()).add(conflict)
-        _filed = (generation, found)
-
-
-def _rows_involving_wanted(con: duckdb.DuckDBPyConnection, rules: list[str], forms: dict[str, str]) -> None:
-    """Each rule's rows over the neighbourhood of the ``wanted`` claims, for every
-    (this, value) pair that has one of them in any role, into ``fresh_rows``; the
-    stored conflicts of the ``involved`` claims go, to be replaced by those found."""
-    for iri in rules:
-        _execute(con, iri, f"""
-            INSERT INTO fresh_rows BY NAME
-            WITH found AS (SELECT * FROM ({forms[iri]})), hit AS (
-                SELECT DISTINCT this, value FROM found
-                WHERE this IN (SELECT iri FROM wanted) OR value IN (SELECT iri FROM wanted)
-                   OR {'contests IN (SELECT iri FROM wanted)' if 'contests' in forms[iri] else 'false'}
-                   OR {'wing IN (SELECT iri FROM wanted)' if 'wing' in forms[iri] else 'false'})
-            SELECT '{_quote(iri)}' AS rule, found.* FROM found SEMI JOIN hit USING (this, value)""")
-    gone = "SELECT id FROM conflict_members WHERE claim IN (SELECT claim FROM involved)"
-    con.execute(f"DELETE FROM conflict_rows WHERE (rule, this, value) IN"
-                f" (SELECT rule, this, value FROM conflicts WHERE id IN ({gone}))")
-    con.execute(f"DELETE FROM conflicts WHERE id IN ({gone})")
-    con.execute("DELETE FROM conflict_members WHERE id NOT IN (SELECT id FROM conflicts)")
-    con.execute("DELETE FROM conflict_entities WHERE id NOT IN (SELECT id FROM conflicts)")
-    con.execute("DELETE FROM conflict_tags WHERE id NOT IN (SELECT id FROM conflicts)")
-
-
-#: ``(generation, claim -> conflict IDs)``: the conflicts the last small write this
-#: process kept the index for filed under that write's new statements
-_filed: tuple[str, dict[str, set[str]]] | None = None
-
-
-def filed_for(generation: str, claims: Sequence[str]) -> int | None:
-    """How many conflicts involve one of ``claims`` (new statements of a write
-    that made ``generation``), as this process filed them while keeping the
-    index for that write; None if it did not (the index has to be read).
-
-    A writer says what it made without opening the index a second time."""
-    if _filed is None or _filed[0] != generation:
-        return None
-    return len(set().union(*(_filed[1].get(c, set()) for c in claims)))
-
-
-def _undo_candidates(con: duckdb.DuckDBPyConnection, new: set[str]) -> set[str]:
-    """The claims of stored conflicts a new statement can undo: conflicts of a
-    rule with an exception (``NOT EXISTS``) whose entities include both the
-    statement's subject and object, as an exception reads them."""
-    rows = con.execute(f"""
-        WITH t AS (SELECT s, o FROM claims WHERE iri IN (SELECT {TEXTS}) AND s IS NOT NULL AND o IS NOT NULL),
-        hit AS (
-            SELECT DISTINCT a.id FROM t JOIN conflict_entities a ON a.e = t.s
-            JOIN conflict_entities b ON b.id = a.id AND b.e = t.o
-            JOIN conflicts k ON k.id = a.id JOIN rule_kinds r ON r.rule = k.rule AND r.undoable)
-        SELECT DISTINCT claim FROM conflict_members WHERE id IN (SELECT id FROM hit)""",
-                       [texts(sorted(new))]).fetchall()
-    return {r[0] for r in rows}
 
 
 # -- reading it ----------------------------------------------------------------

@@ -60,7 +60,7 @@ MARK_COLUMNS = {iri: iri.rsplit("#", 1)[1] for iri in MARK_PREDICATES}
 #: ``also(con, before, generation, new, additive=..., regular=...)``: what else
 #: :func:`follow_write` keeps current in its transaction (the marks); it may return
 #: what is to run on ``con`` once that has committed (the conflict index's delta,
-#: :func:`cfkb.engine.index.follow`, in a transaction of its own)
+#: :func:`cfkb.engine.delta.follow`, in a transaction of its own)
 Also = Callable[..., Callable[[duckdb.DuckDBPyConnection], None] | None]
 
 

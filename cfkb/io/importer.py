@@ -170,7 +170,8 @@ def _conflicts_involving(kb: KnowledgeBase, claims: Sequence[str]) -> int:
     (which the write has just brought up to date)."""
     if not claims:
         return 0
-    from cfkb.engine.index import filed_for, open_index  # deferred: loads duckdb
+    from cfkb.engine.delta import filed_for  # deferred: loads duckdb
+    from cfkb.engine.index import open_index
 
     known = filed_for(kb.generation(), claims)  # what the write's own upkeep filed
     if known is not None:
