@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cfkb.io import importstream
+from cfkb.errors import InputError
+from cfkb.io import chunkwork, importstream
 from cfkb.io.importer import InputFile, import_files, import_into
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.location import MARKER
@@ -45,9 +46,12 @@ def _data(store: Path) -> list[str]:
     return [q for q in store_state(store).data if "cfkb/ns#generation>" not in q]
 
 
-@pytest.fixture
-def small_chunks(monkeypatch):
+@pytest.fixture(params=["in-process", "beside"])
+def small_chunks(request, monkeypatch):
+    """Chunks of :data:`CHUNK` rows, each checked in the importing process or by a second one."""
     monkeypatch.setattr(importstream, "CHUNK_ROWS", CHUNK)
+    monkeypatch.setattr(importstream, "PARALLEL_ROWS", 2 * CHUNK if request.param == "beside" else 10**9)
+    return request.param
 
 
 def test_a_problem_in_the_last_chunk_leaves_the_store_as_it_was(runner, store_path, tmp_path, small_chunks):
@@ -113,3 +117,56 @@ def test_a_killed_imports_spool_goes_with_the_next_write_open_unless_an_import_r
         os.close(fd)
     KnowledgeBase.open(store_path, write=True).close()
     assert not spool.exists()
+
+
+def _checks_here(monkeypatch) -> list[int]:
+    """Counts the chunks this process checks itself."""
+    here: list[int] = []
+    real = chunkwork._check
+
+    def counted(records, context, ontology):
+        here.append(len(records))
+        return real(records, context, ontology)
+
+    monkeypatch.setattr(chunkwork, "_check", counted)
+    return here
+
+
+def test_a_second_process_checks_the_chunks_and_finds_what_this_one_finds(store_path, tmp_path, monkeypatch):
+    monkeypatch.setattr(importstream, "CHUNK_ROWS", CHUNK)
+    bad = {3: BAD_SHAPE, 2 * CHUNK + 7: BAD_SHAPE.replace("08-22", "08-23"), 6 * CHUNK - 1: BAD_NAME}
+    data = _table(tmp_path / "t.csv", 6 * CHUNK, bad).read_bytes()
+    here = _checks_here(monkeypatch)
+    found = {}
+    for where, rows in (("here", 10**9), ("beside", 0)):
+        monkeypatch.setattr(importstream, "PARALLEL_ROWS", rows)
+        with KnowledgeBase.open(store_path) as kb, pytest.raises(InputError) as raised:
+            importstream.plan_stream(kb, [InputFile("t.csv", data)], analyst="tester")
+        found[where] = (str(raised.value), getattr(raised.value, "details", None))
+        assert not (store_path / SPOOL).exists()
+        if where == "here":
+            assert len(here) == 6
+            here.clear()
+    assert here == []  # every chunk was checked by the worker
+    assert found["beside"] == found["here"]
+    details = found["here"][1]
+    assert [d.split(" ", 1)[0] for d in details] == [f"t.csv:{i + 2}:{4 if 'partof' in row else 19}:"
+                                                    for i, row in sorted(bad.items())], details
+
+
+def test_a_second_process_that_fails_leaves_its_chunks_to_the_import(seed_template, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(importstream, "CHUNK_ROWS", CHUNK)
+    monkeypatch.setattr(importstream, "PARALLEL_ROWS", 0)
+    # a worker that reads the start of its first message and ends
+    monkeypatch.setattr(chunkwork, "COMMAND", ("-c", "import sys; sys.stdin.buffer.read(8)"))
+    here = _checks_here(monkeypatch)
+    data = _table(tmp_path / "t.csv", 4 * CHUNK, {CHUNK + 2: BAD_SHAPE}).read_bytes()
+    store = tmp_path / "kb.store"
+    shutil.copytree(seed_template, store)
+    with pytest.raises(InputError) as raised:
+        import_into(store, [InputFile("t.csv", data)], analyst="tester")
+    assert raised.value.line == CHUNK + 4 and raised.value.column == 19, raised.value
+    assert len(here) == 4  # this process checked every chunk itself
+    assert "second process failed" in caplog.text
+    good = _table(tmp_path / "good.csv", 4 * CHUNK).read_bytes()
+    assert len(import_into(store, [InputFile("good.csv", good)], analyst="tester").claims_added) == 4 * CHUNK

@@ -2,7 +2,9 @@
 
 :func:`check_shapes` checks new data with the types of what it mentions;
 :func:`shape_violations` and :func:`shape_error` are its two halves, for a
-check made chunk by chunk (:mod:`cfkb.io.importstream`). An :class:`Origin`
+check made chunk by chunk (:mod:`cfkb.io.importstream`), and
+:func:`shape_context` and :func:`violations_in` the two halves of the first,
+the second reading no base (:mod:`cfkb.io.chunkwork`). An :class:`Origin`
 says which file, row or claim node a claim came from, so a violation is
 reported at its ``file:line:column``.
 """
@@ -84,22 +86,37 @@ def check_shapes(kb: KnowledgeBase, additions: list[ox.Quad], origins: dict[str,
 def shape_violations(kb: KnowledgeBase, additions: list[ox.Quad], records: Sequence[tuple[str, Claim]] = ()
                      ) -> list[Violation]:
     """What :func:`check_shapes` finds, as violations (nothing raised)."""
-    from cfkb.shacl.compiler import NotCompilableError, compiled
-    from cfkb.shacl.shapecheck import check, record_nodes, type_quads
-    from cfkb.shacl.validate import validate_quads  # deferred: loads rdflib
+    return violations_in(additions, shape_context(kb, additions, records), list(kb.quads(ONTOLOGY_GRAPH)), records)
+
+
+def shape_context(kb: KnowledgeBase, additions: Sequence[ox.Quad], records: Sequence[tuple[str, Claim]] = ()
+                  ) -> list[ox.Quad]:
+    """The ``rdf:type`` quads of what new data mentions, from the base's entity index."""
+    from cfkb.shacl.shapecheck import record_nodes, type_quads
 
     index = kb.entity_index()
     mentioned = {q.object for q in additions if isinstance(q.object, ox.NamedNode)}
     mentioned |= {q.subject for q in additions if isinstance(q.subject, ox.NamedNode)}
     mentioned |= record_nodes(records, index.types)
-    context = type_quads(mentioned, index.types)
+    return type_quads(mentioned, index.types)
+
+
+def violations_in(additions: list[ox.Quad], context: Sequence[ox.Quad], ontology: Sequence[ox.Quad],
+                  records: Sequence[tuple[str, Claim]] = ()) -> list[Violation]:
+    """The shapes' violations by new data, given the types of what it mentions
+    (:func:`shape_context`) and the ontology: no base is read, so a second
+    process can check a chunk (:mod:`cfkb.io.chunkwork`)."""
+    from cfkb.shacl.compiler import NotCompilableError, compiled
+    from cfkb.shacl.shapecheck import check
+    from cfkb.shacl.validate import validate_quads  # deferred: loads rdflib
+
     paths = (shapes_dir() / "claims.ttl",)
     try:
         shapes = compiled(paths)
     except NotCompilableError:
         quads = additions + [q for iri, claim in records for q in claim.quad_list(iri=iri)]
-        return validate_quads(quads + context, list(paths))
-    return check(shapes, additions, context, list(kb.quads(ONTOLOGY_GRAPH)), records)
+        return validate_quads([*quads, *context], list(paths))
+    return check(shapes, additions, context, ontology, records)
 
 
 def shape_error(found: Sequence[Violation], origins: dict[str, Origin], count: int | None = None) -> ShapeError:

@@ -19,7 +19,9 @@ that class.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -37,10 +39,12 @@ from cfkb.io.batch import (
     now,
     raise_problems,
 )
-from cfkb.io.importcheck import MAX_DETAILS, Origin, shape_error, shape_violations, violation_order
+from cfkb.io.chunkwork import InProcess, InWorker, Taken
+from cfkb.io.importcheck import MAX_DETAILS, Origin, shape_context, shape_error, violation_order
 from cfkb.io.rdfio import guess_format
 from cfkb.io.resolver import Resolver
 from cfkb.io.tables import READERS, Row, read_rows
+from cfkb.model.vocabulary import ONTOLOGY_GRAPH
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.spool import Spool
@@ -52,6 +56,10 @@ if TYPE_CHECKING:
 
 #: Rows read, resolved, checked and spooled at a time.
 CHUNK_ROWS = 10_000
+#: Rows from which the chunks' check and lines are made by a second process
+#: (:mod:`cfkb.io.chunkwork`) while this one reads: below, its start (some
+#: 0.3 s) costs more than it saves
+PARALLEL_ROWS = 30_000
 
 
 def streams(kb: KnowledgeBase, files: Sequence[InputFile], *, create_entities: bool) -> bool:
@@ -110,15 +118,17 @@ class _Violations:
 
 
 class _Planner:
-    def __init__(self, kb: KnowledgeBase, plan: StreamPlan, resolver: Resolver, validate: bool) -> None:
+    def __init__(self, kb: KnowledgeBase, plan: StreamPlan, resolver: Resolver, check: InProcess | None) -> None:
         self.kb = kb
         self.plan = plan
         self.resolver = resolver
-        self.validate = validate
+        self.check = check
         self.text = claim_text(plan.batch, plan.analyst, plan.when)
         self.seen: set[str] = set()
         self.problems: list[InputError] = []
         self.violations = _Violations()
+        #: chunks given to ``check`` and not taken back yet: their outcome, claims and origins
+        self.pending: deque[tuple[Taken | None, list[tuple[str, Claim]], dict[str, Origin]]] = deque()
 
     def read(self, f: InputFile, progress: Progress | None, chunk_rows: int) -> None:
         chunk: list[tuple[Claim, Row]] = []
@@ -156,11 +166,21 @@ class _Planner:
             self.plan.added.append(iri)
             records.append((iri, claim))
             origins[iri] = Origin(path, row=row, claim=claim)
-        if self.validate and records:
-            found = shape_violations(self.kb, [], records)
-            if found:
-                self.violations.add(found, origins)
-        if not self.problems and not self.violations.count and records:
+        if not records:
+            return
+        check = self.check
+        outcome = check.submit(records, shape_context(self.kb, [], records)) if check is not None else None
+        self.pending.append((outcome, records, origins))
+        while len(self.pending) > (check.ahead if check else 0):
+            self.take_back()
+
+    def take_back(self) -> None:
+        """The first pending chunk's violations, and its lines spooled (while nothing is wrong)."""
+        outcome, records, origins = self.pending.popleft()
+        found = outcome.result() if outcome is not None else []
+        if found:
+            self.violations.add(found, origins)
+        if not self.problems and not self.violations.count:
             self.plan.spool.write("".join([self.text.lines(claim, iri) for iri, claim in records]))
 
 
@@ -181,11 +201,18 @@ def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, 
     resolver = Resolver(kb.entity_index(), kb.predicates(), roles=role_types(kb))
     plan = StreamPlan(list(files), Spool(kb.path), batch_iri(when, analyst, files), analyst, when,
                       generation=kb.generation())
+    rows = chunk_rows or CHUNK_ROWS
+    check = None
+    if validate:
+        beside = sum(f.lines for f in files) >= PARALLEL_ROWS
+        check = (InWorker if beside else InProcess)(list(kb.quads(ONTOLOGY_GRAPH)))
     try:
-        with collector_paused():
-            planner = _Planner(kb, plan, resolver, validate)
+        with collector_paused(), contextlib.closing(check or InProcess([])):
+            planner = _Planner(kb, plan, resolver, check)
             for f in files:
-                planner.read(f, progress, chunk_rows or CHUNK_ROWS)
+                planner.read(f, progress, rows)
+            while planner.pending:
+                planner.take_back()
         problems = planner.problems
         if planner.violations.count:
             problems.append(planner.violations.error())

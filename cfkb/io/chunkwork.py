@@ -1,0 +1,216 @@
+"""A chunk's SHACL check, made beside the reading of the next chunk.
+
+:mod:`cfkb.io.importstream` reads, resolves and spools a claim table
+chunk by chunk. The check of each chunk's new claims (the compiled shapes,
+:func:`cfkb.io.importcheck.violations_in`) depends on nothing but the
+claims, the types of what they name and the ontology, and is about half of
+the reading's work: for a big table it runs in a second process
+(:class:`InWorker`), one chunk behind the reading, so the two halves share
+the machine's cores; for a small one, in the importing process
+(:class:`InProcess`). Both find the same violations, chunk by chunk, in the
+order the chunks were given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
+
+import pyoxigraph as ox
+
+if TYPE_CHECKING:
+    from cfkb.model.vocabulary import Claim
+    from cfkb.shacl.validate import Violation
+
+log = logging.getLogger("cfkb.import")
+
+#: what a chunk gives back: its violations
+Outcome = list["Violation"]
+Records = Sequence[tuple[str, "Claim"]]
+#: the worker's command line, after the interpreter
+COMMAND = ("-m", "cfkb.io.chunkwork")
+
+
+class Taken(Protocol):
+    """A chunk given: its outcome, when asked for."""
+
+    def result(self) -> Outcome: ...
+
+
+class _Done:
+    def __init__(self, outcome: Outcome) -> None:
+        self._outcome = outcome
+
+    def result(self) -> Outcome:
+        return self._outcome
+
+
+class InProcess:
+    """Each chunk checked in this process, when it is given."""
+
+    #: how many chunks may be given before the first of them is taken back
+    ahead = 0
+
+    def __init__(self, ontology: list[ox.Quad]) -> None:
+        """``ontology``: the quads the check reads beside each chunk."""
+        self._ontology = ontology
+
+    def submit(self, records: Records, context: list[ox.Quad]) -> Taken:
+        """The outcome of one chunk: its new claims and the types of what they name."""
+        return _Done(_check(records, context, self._ontology))
+
+    def close(self) -> None:
+        pass
+
+
+class InWorker(InProcess):
+    """Each chunk checked by a second process while the next is read.
+
+    The worker is ``python -m cfkb.io.chunkwork`` (a process of its own, not
+    a fork: the importing process holds the store and its threads open; and
+    not :mod:`multiprocessing`, which would run the importing program's main
+    module again). Chunks go to it and outcomes come back in order, as
+    length-prefixed pickles over its standard input and output, a private
+    pipe between two cfkb processes; a thread sends, so that this process
+    reads on while the worker is busy. A worker that cannot start or fails
+    leaves its chunks to this process: the outcome is the same, only slower.
+    """
+
+    ahead = 1
+
+    def __init__(self, ontology: list[ox.Quad]) -> None:
+        super().__init__(ontology)
+        self._outbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self._proc: subprocess.Popen[bytes] | None = None
+        #: chunks given to the worker, and outcomes read back
+        self._given = self._received = 0
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        try:
+            self._proc = subprocess.Popen([sys.executable, *COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          env=env)
+        except OSError as exc:  # pragma: no cover - a machine that cannot start one
+            log.warning("the import's check runs in one process: %s", exc)
+            return
+        self._outbox.put((ontology,))
+        self._sender = threading.Thread(target=self._send, name="cfkb-chunk-sender", daemon=True)
+        self._sender.start()
+
+    def submit(self, records: Records, context: list[ox.Quad]) -> Taken:
+        if self._proc is None:
+            return super().submit(records, context)
+        self._outbox.put((list(records), context))
+        self._given += 1
+        return _FromWorker(self, records, context)
+
+    def _send(self) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None
+        try:
+            while (message := self._outbox.get()) is not None:
+                _write(proc.stdin, message)
+        except OSError:
+            pass  # the worker is gone: the outcomes read from it fail, and this process does the chunks
+        finally:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+
+    def receive(self, records: Records, context: list[ox.Quad]) -> Outcome:
+        """The next outcome from the worker (the outcomes come back in the order the chunks went)."""
+        if self._proc is not None:
+            assert self._proc.stdout is not None
+            try:
+                outcome = _read(self._proc.stdout)
+                if outcome is not None:
+                    self._received += 1
+                    return cast(Outcome, outcome)
+                problem = f"it ended with status {self._proc.wait()}"
+            except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                problem = str(exc)
+            log.warning("the import's second process failed (%s); its chunks are checked here", problem)
+            self._stop()
+        return _check(records, context, self._ontology)
+
+    def _stop(self) -> None:
+        if self._proc is None:
+            return
+        self._outbox.put(None)
+        self._sender.join()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a worker stuck in a chunk
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._proc = None
+
+    def close(self) -> None:
+        if self._proc is not None and self._given != self._received:
+            self._proc.kill()  # an import that failed does not wait for the chunks still in the worker
+        self._stop()
+
+
+class _FromWorker:
+    """A chunk given to the worker: its outcome, read when first asked for."""
+
+    def __init__(self, worker: InWorker, records: Records, context: list[ox.Quad]) -> None:
+        self._worker, self._records, self._context = worker, records, context
+        self._outcome: Outcome | None = None
+
+    def result(self) -> Outcome:
+        if self._outcome is None:
+            self._outcome = self._worker.receive(self._records, self._context)
+            self._records, self._context = (), []
+        return self._outcome
+
+
+def _write(out: IO[bytes], message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(len(data).to_bytes(8, "little"))
+    out.write(data)
+    out.flush()
+
+
+def _read(source: IO[bytes]) -> object:
+    """The next message; None at the end of the stream."""
+    head = source.read(8)
+    if not head:
+        return None
+    if len(head) < 8:
+        raise EOFError("a message was cut short")
+    size = int.from_bytes(head, "little")
+    data = source.read(size)
+    if len(data) < size:
+        raise EOFError("a message was cut short")
+    return pickle.loads(data)  # noqa: S301 - from the worker this process started, over its own pipe
+
+
+def _check(records: Records, context: list[ox.Quad], ontology: list[ox.Quad]) -> Outcome:
+    from cfkb.io.importcheck import violations_in
+
+    return violations_in([], context, ontology, records)
+
+
+def _serve(source: IO[bytes], out: IO[bytes]) -> None:
+    """The worker: the first message starts it, each next one is a chunk, answered in turn."""
+    first = _read(source)
+    if first is None:
+        return
+    (ontology,) = cast(tuple[Any, ...], first)
+    while (chunk := _read(source)) is not None:
+        records, context = cast(tuple[Any, ...], chunk)
+        _write(out, _check(records, context, ontology))
+
+
+if __name__ == "__main__":
+    _serve(sys.stdin.buffer, sys.stdout.buffer)
