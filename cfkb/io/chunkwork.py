@@ -16,18 +16,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pickle
-import queue
-import subprocess
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
-import pyoxigraph as ox
-
 if TYPE_CHECKING:
+    import queue
+    import subprocess
+
+    import pyoxigraph as ox
+
     from cfkb.model.vocabulary import Claim
     from cfkb.shacl.validate import Violation
 
@@ -88,6 +87,11 @@ class InWorker(InProcess):
     ahead = 1
 
     def __init__(self, ontology: list[ox.Quad]) -> None:
+        # (loaded here: a one-claim command imports this module, and never starts a worker)
+        import queue
+        import subprocess
+        import threading
+
         super().__init__(ontology)
         self._outbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
         self._proc: subprocess.Popen[bytes] | None = None
@@ -126,6 +130,8 @@ class InWorker(InProcess):
 
     def receive(self, records: Records, context: list[ox.Quad]) -> Outcome:
         """The next outcome from the worker (the outcomes come back in the order the chunks went)."""
+        import pickle
+
         if self._proc is not None:
             assert self._proc.stdout is not None
             try:
@@ -141,6 +147,8 @@ class InWorker(InProcess):
         return _check(records, context, self._ontology)
 
     def _stop(self) -> None:
+        import subprocess
+
         if self._proc is None:
             return
         self._outbox.put(None)
@@ -175,6 +183,8 @@ class _FromWorker:
 
 
 def _write(out: IO[bytes], message: object) -> None:
+    import pickle
+
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     out.write(len(data).to_bytes(8, "little"))
     out.write(data)
@@ -183,6 +193,8 @@ def _write(out: IO[bytes], message: object) -> None:
 
 def _read(source: IO[bytes]) -> object:
     """The next message; None at the end of the stream."""
+    import pickle
+
     head = source.read(8)
     if not head:
         return None
