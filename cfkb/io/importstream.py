@@ -181,7 +181,8 @@ class _Planner:
         if found:
             self.violations.add(found, origins)
         if not self.problems and not self.violations.count:
-            self.plan.spool.write("".join([self.text.lines(claim, iri) for iri, claim in records]))
+            # (ClaimText writes IRIs and literals only: no blank node to look for in 25 MB a chunk)
+            self.plan.spool.write("".join([self.text.lines(claim, iri) for iri, claim in records]), blank_nodes=False)
 
 
 def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, validate: bool = True,

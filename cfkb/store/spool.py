@@ -42,8 +42,9 @@ class Spool:
         except OSError as exc:
             raise _failed(exc) from exc
 
-    def write(self, text: str) -> None:
-        """Append whole N-Quads lines."""
+    def write(self, text: str, *, blank_nodes: bool | None = None) -> None:
+        """Append whole N-Quads lines; ``blank_nodes``, where the writer knows it, says
+        whether they name a blank node (else the text is searched for ``_:``)."""
         assert self._file is not None, "the spool is closed"
         data = text.encode("utf-8")
         try:
@@ -54,7 +55,7 @@ class Spool:
         self.size += len(data)
         self.lines += data.count(b"\n")
         self.crc32 = zlib.crc32(data, self.crc32)
-        self.blank_nodes = self.blank_nodes or b"_:" in data
+        self.blank_nodes = self.blank_nodes or (b"_:" in data if blank_nodes is None else blank_nodes)
 
     def read(self) -> bytes:
         """Everything written (for a batch small enough for a transaction)."""
