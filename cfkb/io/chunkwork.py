@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,8 +34,11 @@ log = logging.getLogger("cfkb.import")
 #: what a chunk gives back: its violations
 Outcome = list["Violation"]
 Records = Sequence[tuple[str, "Claim"]]
-#: the worker's command line, after the interpreter
-COMMAND = ("-m", "cfkb.io.chunkwork")
+#: the worker's command line, after the interpreter; then the folder that holds this cfkb,
+#: which the worker looks in last (an installed cfkb is found where it always is; the
+#: working folder, which ``-c`` puts first, is left out, as a cfkb there may be another)
+COMMAND = ("-c", "import runpy, sys; del sys.path[0]; sys.path.append(sys.argv[1]);"
+                 " runpy.run_module('cfkb.io.chunkwork', run_name='__main__', alter_sys=True)")
 
 
 class Taken(Protocol):
@@ -74,10 +76,10 @@ class InProcess:
 class InWorker(InProcess):
     """Each chunk checked by a second process while the next is read.
 
-    The worker is ``python -m cfkb.io.chunkwork`` (a process of its own, not
-    a fork: the importing process holds the store and its threads open; and
-    not :mod:`multiprocessing`, which would run the importing program's main
-    module again). Chunks go to it and outcomes come back in order, as
+    The worker is this module run as a program (:data:`COMMAND`: a process
+    of its own, not a fork, since the importing process holds the store and
+    its threads open; and not :mod:`multiprocessing`, which would run the
+    importing program's main module again). Chunks go to it and outcomes come back in order, as
     length-prefixed pickles over its standard input and output, a private
     pipe between two cfkb processes; a thread sends, so that this process
     reads on while the worker is busy. A worker that cannot start or fails
@@ -98,10 +100,9 @@ class InWorker(InProcess):
         #: chunks given to the worker, and outcomes read back
         self._given = self._received = 0
         root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         try:
-            self._proc = subprocess.Popen([sys.executable, *COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          env=env)
+            self._proc = subprocess.Popen([sys.executable, *COMMAND, root], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE)
         except OSError as exc:  # pragma: no cover - a machine that cannot start one
             log.warning("the import's check runs in one process: %s", exc)
             return
