@@ -157,8 +157,9 @@ def test_a_second_process_checks_the_chunks_and_finds_what_this_one_finds(store_
 def test_a_second_process_that_fails_leaves_its_chunks_to_the_import(seed_template, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(importstream, "CHUNK_ROWS", CHUNK)
     monkeypatch.setattr(importstream, "PARALLEL_ROWS", 0)
-    # a worker that reads the start of its first message and ends
-    monkeypatch.setattr(chunkwork, "COMMAND", ("-c", "import sys; sys.stdin.buffer.read(8)"))
+    # a worker that reads its first message and ends
+    monkeypatch.setattr(chunkwork, "COMMAND", (
+        "-c", "import sys; from multiprocessing.connection import Connection; Connection(int(sys.argv[2])).recv()"))
     here = _checks_here(monkeypatch)
     data = _table(tmp_path / "t.csv", 4 * CHUNK, {CHUNK + 2: BAD_SHAPE}).read_bytes()
     store = tmp_path / "kb.store"

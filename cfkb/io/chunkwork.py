@@ -13,16 +13,16 @@ order the chunks were given.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     import queue
     import subprocess
+    from multiprocessing.connection import Connection
 
     import pyoxigraph as ox
 
@@ -36,7 +36,8 @@ Outcome = list["Violation"]
 Records = Sequence[tuple[str, "Claim"]]
 #: the worker's command line, after the interpreter; then the folder that holds this cfkb,
 #: which the worker looks in last (an installed cfkb is found where it always is; the
-#: working folder, which ``-c`` puts first, is left out, as a cfkb there may be another)
+#: working folder, which ``-c`` puts first, is left out, as a cfkb there may be another),
+#: and the worker's end of the socket
 COMMAND = ("-c", "import runpy, sys; del sys.path[0]; sys.path.append(sys.argv[1]);"
                  " runpy.run_module('cfkb.io.chunkwork', run_name='__main__', alter_sys=True)")
 
@@ -76,14 +77,17 @@ class InProcess:
 class InWorker(InProcess):
     """Each chunk checked by a second process while the next is read.
 
-    The worker is this module run as a program (:data:`COMMAND`: a process
-    of its own, not a fork, since the importing process holds the store and
-    its threads open; and not :mod:`multiprocessing`, which would run the
-    importing program's main module again). Chunks go to it and outcomes come back in order, as
-    length-prefixed pickles over its standard input and output, a private
-    pipe between two cfkb processes; a thread sends, so that this process
-    reads on while the worker is busy. A worker that cannot start or fails
-    leaves its chunks to this process: the outcome is the same, only slower.
+    The worker is this module run as a program (:data:`COMMAND`), as
+    :mod:`cfkb.server.executor` runs its query workers: a plain subprocess
+    and one end of a socket pair, over which
+    :class:`multiprocessing.connection.Connection` sends pickles (a private
+    channel between two cfkb processes); not :mod:`multiprocessing`'s
+    spawning, which would run the importing program's main module again,
+    and not a fork, since the importing process holds the store and its
+    threads open. Chunks go and outcomes come back in order; a thread sends,
+    so that this process reads on while the worker is busy. A worker that
+    cannot start or fails leaves its chunks to this process: the outcome is
+    the same, only slower.
     """
 
     ahead = 1
@@ -91,21 +95,28 @@ class InWorker(InProcess):
     def __init__(self, ontology: list[ox.Quad]) -> None:
         # (loaded here: a one-claim command imports this module, and never starts a worker)
         import queue
+        import socket
         import subprocess
         import threading
+        from multiprocessing.connection import Connection
 
         super().__init__(ontology)
         self._outbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
         self._proc: subprocess.Popen[bytes] | None = None
         #: chunks given to the worker, and outcomes read back
         self._given = self._received = 0
-        root = str(Path(__file__).resolve().parents[2])
+        ours, theirs = socket.socketpair()
         try:
-            self._proc = subprocess.Popen([sys.executable, *COMMAND, root], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE)
+            self._proc = subprocess.Popen(
+                [sys.executable, *COMMAND, str(Path(__file__).resolve().parents[2]), str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         except OSError as exc:  # pragma: no cover - a machine that cannot start one
             log.warning("the import's check runs in one process: %s", exc)
+            ours.close()
             return
+        finally:
+            theirs.close()
+        self._conn = Connection(ours.detach())
         self._outbox.put((ontology,))
         self._sender = threading.Thread(target=self._send, name="cfkb-chunk-sender", daemon=True)
         self._sender.start()
@@ -118,31 +129,23 @@ class InWorker(InProcess):
         return _FromWorker(self, records, context)
 
     def _send(self) -> None:
-        proc = self._proc
-        assert proc is not None and proc.stdin is not None
         try:
             while (message := self._outbox.get()) is not None:
-                _write(proc.stdin, message)
+                self._conn.send(message)
         except OSError:
-            pass  # the worker is gone: the outcomes read from it fail, and this process does the chunks
-        finally:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
+            pass  # the worker is gone: reading its outcomes fails, and this process does the chunks
 
     def receive(self, records: Records, context: list[ox.Quad]) -> Outcome:
         """The next outcome from the worker (the outcomes come back in the order the chunks went)."""
         import pickle
 
         if self._proc is not None:
-            assert self._proc.stdout is not None
             try:
-                outcome = _read(self._proc.stdout)
-                if outcome is not None:
-                    self._received += 1
-                    return cast(Outcome, outcome)
-                problem = f"it ended with status {self._proc.wait()}"
+                outcome = cast(Outcome, self._conn.recv())
+                self._received += 1
+                return outcome
             except (OSError, EOFError, pickle.UnpicklingError) as exc:
-                problem = str(exc)
+                problem = str(exc) or f"it ended with status {self._proc.wait()}"
             log.warning("the import's second process failed (%s); its chunks are checked here", problem)
             self._stop()
         return _check(records, context, self._ontology)
@@ -153,19 +156,18 @@ class InWorker(InProcess):
         if self._proc is None:
             return
         self._outbox.put(None)
+        if self._given != self._received:
+            self._proc.kill()  # chunks still in the worker: an import that failed does not wait for them
         self._sender.join()
+        self._conn.close()  # the worker reads the end of its input and ends
         try:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover - a worker stuck in a chunk
             self._proc.kill()
             self._proc.wait()
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
         self._proc = None
 
     def close(self) -> None:
-        if self._proc is not None and self._given != self._received:
-            self._proc.kill()  # an import that failed does not wait for the chunks still in the worker
         self._stop()
 
 
@@ -183,47 +185,24 @@ class _FromWorker:
         return self._outcome
 
 
-def _write(out: IO[bytes], message: object) -> None:
-    import pickle
-
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(len(data).to_bytes(8, "little"))
-    out.write(data)
-    out.flush()
-
-
-def _read(source: IO[bytes]) -> object:
-    """The next message; None at the end of the stream."""
-    import pickle
-
-    head = source.read(8)
-    if not head:
-        return None
-    if len(head) < 8:
-        raise EOFError("a message was cut short")
-    size = int.from_bytes(head, "little")
-    data = source.read(size)
-    if len(data) < size:
-        raise EOFError("a message was cut short")
-    return pickle.loads(data)  # noqa: S301 - from the worker this process started, over its own pipe
-
-
 def _check(records: Records, context: list[ox.Quad], ontology: list[ox.Quad]) -> Outcome:
     from cfkb.io.importcheck import violations_in
 
     return violations_in([], context, ontology, records)
 
 
-def _serve(source: IO[bytes], out: IO[bytes]) -> None:
+def _serve(conn: Connection) -> None:
     """The worker: the first message starts it, each next one is a chunk, answered in turn."""
-    first = _read(source)
-    if first is None:
-        return
-    (ontology,) = cast(tuple[Any, ...], first)
-    while (chunk := _read(source)) is not None:
-        records, context = cast(tuple[Any, ...], chunk)
-        _write(out, _check(records, context, ontology))
+    try:
+        (ontology,) = conn.recv()
+        while True:
+            records, context = conn.recv()
+            conn.send(_check(records, context, ontology))
+    except EOFError:
+        return  # the importer is done (or gone)
 
 
 if __name__ == "__main__":
-    _serve(sys.stdin.buffer, sys.stdout.buffer)
+    from multiprocessing.connection import Connection
+
+    _serve(Connection(int(sys.argv[2])))
