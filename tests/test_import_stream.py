@@ -124,9 +124,9 @@ def _checks_here(monkeypatch) -> list[int]:
     here: list[int] = []
     real = chunkwork._check
 
-    def counted(records, context, ontology):
+    def counted(records, ontology, types):
         here.append(len(records))
-        return real(records, context, ontology)
+        return real(records, ontology, types)
 
     monkeypatch.setattr(chunkwork, "_check", counted)
     return here

@@ -3,8 +3,8 @@
 :mod:`cfkb.io.importstream` reads, resolves and spools a claim table
 chunk by chunk. The check of each chunk's new claims (the compiled shapes,
 :func:`cfkb.io.importcheck.violations_in`) depends on nothing but the
-claims, the types of what they name and the ontology, and is about half of
-the reading's work: for a big table it runs in a second process
+claims, the types of what they name (from the entity index) and the
+ontology, and is about half of the reading's work: for a big table it runs in a second process
 (:class:`InWorker`), one chunk behind the reading, so the two halves share
 the machine's cores; for a small one, in the importing process
 (:class:`InProcess`). Both find the same violations, chunk by chunk, in the
@@ -62,13 +62,14 @@ class InProcess:
     #: how many chunks may be given before the first of them is taken back
     ahead = 0
 
-    def __init__(self, ontology: list[ox.Quad]) -> None:
-        """``ontology``: the quads the check reads beside each chunk."""
-        self._ontology = ontology
+    def __init__(self, ontology: list[ox.Quad], types: dict[str, set[str]]) -> None:
+        """``ontology``: the quads the check reads beside each chunk; ``types``: the
+        entity index's types, from which each chunk's context is taken."""
+        self._ontology, self._types = ontology, types
 
-    def submit(self, records: Records, context: list[ox.Quad]) -> Taken:
-        """The outcome of one chunk: its new claims and the types of what they name."""
-        return _Done(_check(records, context, self._ontology))
+    def submit(self, records: Records) -> Taken:
+        """The outcome of one chunk: its new claims."""
+        return _Done(_check(records, self._ontology, self._types))
 
     def close(self) -> None:
         pass
@@ -92,7 +93,7 @@ class InWorker(InProcess):
 
     ahead = 1
 
-    def __init__(self, ontology: list[ox.Quad]) -> None:
+    def __init__(self, ontology: list[ox.Quad], types: dict[str, set[str]]) -> None:
         # (loaded here: a one-claim command imports this module, and never starts a worker)
         import queue
         import socket
@@ -100,7 +101,7 @@ class InWorker(InProcess):
         import threading
         from multiprocessing.connection import Connection
 
-        super().__init__(ontology)
+        super().__init__(ontology, types)
         self._outbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
         self._proc: subprocess.Popen[bytes] | None = None
         #: chunks given to the worker, and outcomes read back
@@ -117,16 +118,16 @@ class InWorker(InProcess):
         finally:
             theirs.close()
         self._conn = Connection(ours.detach())
-        self._outbox.put((ontology,))
+        self._outbox.put((ontology, types))
         self._sender = threading.Thread(target=self._send, name="cfkb-chunk-sender", daemon=True)
         self._sender.start()
 
-    def submit(self, records: Records, context: list[ox.Quad]) -> Taken:
+    def submit(self, records: Records) -> Taken:
         if self._proc is None:
-            return super().submit(records, context)
-        self._outbox.put((list(records), context))
+            return super().submit(records)
+        self._outbox.put((list(records),))
         self._given += 1
-        return _FromWorker(self, records, context)
+        return _FromWorker(self, records)
 
     def _send(self) -> None:
         try:
@@ -135,7 +136,7 @@ class InWorker(InProcess):
         except OSError:
             pass  # the worker is gone: reading its outcomes fails, and this process does the chunks
 
-    def receive(self, records: Records, context: list[ox.Quad]) -> Outcome:
+    def receive(self, records: Records) -> Outcome:
         """The next outcome from the worker (the outcomes come back in the order the chunks went)."""
         import pickle
 
@@ -148,7 +149,7 @@ class InWorker(InProcess):
                 problem = str(exc) or f"it ended with status {self._proc.wait()}"
             log.warning("the import's second process failed (%s); its chunks are checked here", problem)
             self._stop()
-        return _check(records, context, self._ontology)
+        return _check(records, self._ontology, self._types)
 
     def _stop(self) -> None:
         import subprocess
@@ -174,30 +175,30 @@ class InWorker(InProcess):
 class _FromWorker:
     """A chunk given to the worker: its outcome, read when first asked for."""
 
-    def __init__(self, worker: InWorker, records: Records, context: list[ox.Quad]) -> None:
-        self._worker, self._records, self._context = worker, records, context
+    def __init__(self, worker: InWorker, records: Records) -> None:
+        self._worker, self._records = worker, records
         self._outcome: Outcome | None = None
 
     def result(self) -> Outcome:
         if self._outcome is None:
-            self._outcome = self._worker.receive(self._records, self._context)
-            self._records, self._context = (), []
+            self._outcome = self._worker.receive(self._records)
+            self._records = ()
         return self._outcome
 
 
-def _check(records: Records, context: list[ox.Quad], ontology: list[ox.Quad]) -> Outcome:
-    from cfkb.io.importcheck import violations_in
+def _check(records: Records, ontology: list[ox.Quad], types: dict[str, set[str]]) -> Outcome:
+    from cfkb.io.importcheck import records_context, violations_in
 
-    return violations_in([], context, ontology, records)
+    return violations_in([], records_context(records, types), ontology, records)
 
 
 def _serve(conn: Connection) -> None:
     """The worker: the first message starts it, each next one is a chunk, answered in turn."""
     try:
-        (ontology,) = conn.recv()
+        ontology, types = conn.recv()
         while True:
-            records, context = conn.recv()
-            conn.send(_check(records, context, ontology))
+            (records,) = conn.recv()
+            conn.send(_check(records, ontology, types))
     except EOFError:
         return  # the importer is done (or gone)
 

@@ -94,11 +94,18 @@ def shape_context(kb: KnowledgeBase, additions: Sequence[ox.Quad], records: Sequ
     """The ``rdf:type`` quads of what new data mentions, from the base's entity index."""
     from cfkb.shacl.shapecheck import record_nodes, type_quads
 
-    index = kb.entity_index()
+    types = kb.entity_index().types
     mentioned = {q.object for q in additions if isinstance(q.object, ox.NamedNode)}
     mentioned |= {q.subject for q in additions if isinstance(q.subject, ox.NamedNode)}
-    mentioned |= record_nodes(records, index.types)
-    return type_quads(mentioned, index.types)
+    mentioned |= record_nodes(records, types)
+    return type_quads(mentioned, types)
+
+
+def records_context(records: Sequence[tuple[str, Claim]], types: dict[str, set[str]]) -> list[ox.Quad]:
+    """:func:`shape_context` of claim records alone, from the entity index's types (no base read)."""
+    from cfkb.shacl.shapecheck import record_nodes, type_quads
+
+    return type_quads(record_nodes(records, types), types)
 
 
 def violations_in(additions: list[ox.Quad], context: Sequence[ox.Quad], ontology: Sequence[ox.Quad],

@@ -40,7 +40,7 @@ from cfkb.io.batch import (
     raise_problems,
 )
 from cfkb.io.chunkwork import InProcess, InWorker, Taken
-from cfkb.io.importcheck import MAX_DETAILS, Origin, shape_context, shape_error, violation_order
+from cfkb.io.importcheck import MAX_DETAILS, Origin, shape_error, violation_order
 from cfkb.io.rdfio import guess_format
 from cfkb.io.resolver import Resolver
 from cfkb.io.tables import READERS, Row, read_rows
@@ -169,7 +169,7 @@ class _Planner:
         if not records:
             return
         check = self.check
-        outcome = check.submit(records, shape_context(self.kb, [], records)) if check is not None else None
+        outcome = check.submit(records) if check is not None else None
         self.pending.append((outcome, records, origins))
         while len(self.pending) > (check.ahead if check else 0):
             self.take_back()
@@ -206,9 +206,9 @@ def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, 
     check = None
     if validate:
         beside = sum(f.lines for f in files) >= PARALLEL_ROWS
-        check = (InWorker if beside else InProcess)(list(kb.quads(ONTOLOGY_GRAPH)))
+        check = (InWorker if beside else InProcess)(list(kb.quads(ONTOLOGY_GRAPH)), kb.entity_index().types)
     try:
-        with collector_paused(), contextlib.closing(check or InProcess([])):
+        with collector_paused(), contextlib.closing(check or InProcess([], {})):
             planner = _Planner(kb, plan, resolver, check)
             for f in files:
                 planner.read(f, progress, rows)
