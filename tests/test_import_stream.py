@@ -171,3 +171,40 @@ def test_a_second_process_that_fails_leaves_its_chunks_to_the_import(seed_templa
     assert "second process failed" in caplog.text
     good = _table(tmp_path / "good.csv", 4 * CHUNK).read_bytes()
     assert len(import_into(store, [InputFile("good.csv", good)], analyst="tester").claims_added) == 4 * CHUNK
+
+
+def test_a_chunk_that_cannot_go_to_the_second_process_is_checked_here(seed_template, tmp_path, monkeypatch, caplog):
+    import pickle
+    import threading
+    from multiprocessing.connection import Connection
+
+    monkeypatch.setattr(importstream, "CHUNK_ROWS", CHUNK)
+    monkeypatch.setattr(importstream, "PARALLEL_ROWS", 0)
+    real = Connection.send
+
+    def send(self, message):
+        if len(message) == 1:  # a chunk (the first message, which starts the worker, goes)
+            raise pickle.PicklingError("cannot pickle this chunk")
+        return real(self, message)
+
+    monkeypatch.setattr(Connection, "send", send)
+    here = _checks_here(monkeypatch)
+    data = _table(tmp_path / "t.csv", 3 * CHUNK, {2 * CHUNK + 1: BAD_SHAPE}).read_bytes()
+    store = tmp_path / "kb.store"
+    shutil.copytree(seed_template, store)
+    raised: list[BaseException] = []
+
+    def run():
+        try:
+            import_into(store, [InputFile("t.csv", data)], analyst="tester")
+        except BaseException as exc:  # noqa: BLE001 - looked at below
+            raised.append(exc)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(120)
+    assert not runner.is_alive(), "the import waited for an outcome that could not come"
+    assert len(raised) == 1 and isinstance(raised[0], InputError), raised
+    assert raised[0].line == 2 * CHUNK + 3 and raised[0].column == 19
+    assert len(here) == 3
+    assert "could not go to the import's second process" in caplog.text

@@ -4,11 +4,11 @@
 chunk by chunk. The check of each chunk's new claims (the compiled shapes,
 :func:`cfkb.io.importcheck.violations_in`) depends on nothing but the
 claims, the types of what they name (from the entity index) and the
-ontology, and is about half of the reading's work: for a big table it runs in a second process
-(:class:`InWorker`), one chunk behind the reading, so the two halves share
-the machine's cores; for a small one, in the importing process
-(:class:`InProcess`). Both find the same violations, chunk by chunk, in the
-order the chunks were given.
+ontology, and is about half of the reading's work: for a big table it
+runs in a second process (:class:`InWorker`), one chunk behind the
+reading, so the two halves share the machine's cores; for a small one, in
+the importing process (:class:`InProcess`). Both find the same violations,
+chunk by chunk, in the order the chunks were given.
 """
 
 from __future__ import annotations
@@ -133,8 +133,14 @@ class InWorker(InProcess):
         try:
             while (message := self._outbox.get()) is not None:
                 self._conn.send(message)
-        except OSError:
-            pass  # the worker is gone: reading its outcomes fails, and this process does the chunks
+        except BaseException as exc:  # noqa: BLE001 - this thread's end: the importer reads on
+            # the worker is gone, or a chunk could not be sent: with the worker stopped, reading
+            # its outcomes fails at once (never waits for one that will not come), and the
+            # importer checks the chunks itself
+            if not isinstance(exc, OSError):
+                log.warning("a chunk could not go to the import's second process: %s", exc)
+            assert self._proc is not None
+            self._proc.kill()
 
     def receive(self, records: Records) -> Outcome:
         """The next outcome from the worker (the outcomes come back in the order the chunks went)."""

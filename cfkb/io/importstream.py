@@ -10,7 +10,8 @@ IRIs (to tell repeats apart) and the problems found: every problem of every
 chunk is reported at once, as by :func:`cfkb.io.importplan.plan_import`. Nothing
 reaches the base before :func:`commit_stream`, whose journal commit is the
 one commit point; on any problem the spool is removed and the store's files
-are as they were.
+are as they were. From :data:`PARALLEL_ROWS` rows, each chunk is checked by
+a second process while the next is read (:mod:`cfkb.io.chunkwork`).
 
 An import that creates entities reads whole, as before: a new entity's
 class comes from every row that names it, and the check of each claim needs
@@ -56,9 +57,8 @@ if TYPE_CHECKING:
 
 #: Rows read, resolved, checked and spooled at a time.
 CHUNK_ROWS = 10_000
-#: Rows from which the chunks' check and lines are made by a second process
-#: (:mod:`cfkb.io.chunkwork`) while this one reads: below, its start (some
-#: 0.3 s) costs more than it saves
+#: Rows from which the chunks are checked by a second process (:mod:`cfkb.io.chunkwork`)
+#: while this one reads on: below, its start (some 0.3 s) costs more than it saves
 PARALLEL_ROWS = 30_000
 
 
@@ -203,12 +203,12 @@ def plan_stream(kb: KnowledgeBase, files: Sequence[InputFile], *, analyst: str, 
     plan = StreamPlan(list(files), Spool(kb.path), batch_iri(when, analyst, files), analyst, when,
                       generation=kb.generation())
     rows = chunk_rows or CHUNK_ROWS
-    check = None
-    if validate:
-        beside = sum(f.lines for f in files) >= PARALLEL_ROWS
-        check = (InWorker if beside else InProcess)(list(kb.quads(ONTOLOGY_GRAPH)), kb.entity_index().types)
     try:
-        with collector_paused(), contextlib.closing(check or InProcess([], {})):
+        check = None
+        if validate:
+            beside = sum(f.lines for f in files) >= PARALLEL_ROWS
+            check = (InWorker if beside else InProcess)(list(kb.quads(ONTOLOGY_GRAPH)), kb.entity_index().types)
+        with collector_paused(), contextlib.closing(check) if check else contextlib.nullcontext():
             planner = _Planner(kb, plan, resolver, check)
             for f in files:
                 planner.read(f, progress, rows)
