@@ -118,13 +118,21 @@ def test_a_click_on_an_entity_adds_its_neighbours(server, page):
 
 def test_a_red_edge_leads_to_its_conflict(server, page):
     open_chart(page, server.url + "/chart?entity=cfid:harakat-hoquq")
-    page.evaluate("id => document.getElementById('chart').scrollIntoView()")
-    box = page.locator("#chart").bounding_box()
-    at = page.evaluate("""id => { const e = cfkbChart.edges().filter(e => e.data('source') === id
-                                    && e.data('edge').predicate === 'participatesIn')[0];
-                                  return e.renderedMidpoint(); }""", HOQUQ)
-    page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
     link = page.locator("#chart-details a", has_text=HOQUQ_CONFLICT)
+    # the edge's place is measured again before each click: on a busy machine the page can
+    # still move between the measure and the click (a click that misses shows no details)
+    for _ in range(3):
+        page.evaluate("id => document.getElementById('chart').scrollIntoView()")
+        box = page.locator("#chart").bounding_box()
+        at = page.evaluate("""id => { const e = cfkbChart.edges().filter(e => e.data('source') === id
+                                        && e.data('edge').predicate === 'participatesIn')[0];
+                                      return e.renderedMidpoint(); }""", HOQUQ)
+        page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
+        try:
+            link.wait_for(state="visible", timeout=5_000)
+            break
+        except sync_api.TimeoutError:
+            continue
     link.click()
     expect(page).to_have_url(server.url + f"/conflicts/{HOQUQ_CONFLICT}")
 
