@@ -18,13 +18,14 @@ by a bucket, not by the base.
 
 from __future__ import annotations
 
+import marshal
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from cfkb.io.exportgraph import Graph, Reader, read_into
 from cfkb.model.vocabulary import CFKB, CLAIM_PREFIX
@@ -128,10 +129,18 @@ class Spilled:
             yield from _sorted_blocks(path)
 
 
-def _sorted_blocks(path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
-    graph = _group(path)
-    for s in sorted(graph):
-        yield s, graph[s]
+def _sorted_blocks(path: Path) -> list[tuple[str, list[tuple[str, str]]]]:
+    """A bucket's subjects with their pairs, in IRI order. An export reads the claims more
+    than once (to judge them, then to write them): the first read parses the bucket's lines
+    and keeps the result in its place (``marshal``, read back in C at about a third of the
+    parse's cost); the later reads load that."""
+    kept = path.with_name(path.name + ".m")
+    if kept.exists():
+        return cast(list[tuple[str, list[tuple[str, str]]]], marshal.loads(kept.read_bytes()))
+    blocks = sorted(_group(path).items())
+    kept.write_bytes(marshal.dumps(blocks))
+    path.unlink()
+    return blocks
 
 
 def _group(path: Path) -> dict[str, list[tuple[str, str]]]:
