@@ -122,7 +122,6 @@ def _derive(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE temp.fresh_rows")
 
 
-
 def rules_digest(paths: Iterable[Path] | None = None) -> str:
     """A digest of the rule files (the shapes and their SQL forms): other rules, other answers."""
     from cfkb.resources import rule_sql_files, shape_files
