@@ -16,7 +16,8 @@ from cfkb.engine import index as conflict_index
 from cfkb.engine.index import open_index
 from cfkb.model.vocabulary import CFKB_NS, RDF_NS
 from cfkb.store.core import KnowledgeBase
-from cfkb.workflow.conflicts import claim_views, conflict_id, conflict_page, engine_keys, find_conflicts
+from cfkb.workflow.claimviews import claim_views
+from cfkb.workflow.conflicts import conflict_id, conflict_page, engine_keys, find_conflicts
 from conftest import invoke
 
 

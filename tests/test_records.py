@@ -10,7 +10,7 @@ from bench.generate import generate
 from cfkb.engine.table import open_table
 from cfkb.model.vocabulary import CFKB
 from cfkb.store.core import KnowledgeBase
-from cfkb.workflow.conflicts import claim_views
+from cfkb.workflow.claimviews import claim_views
 from cfkb.workflow.decisions import rank
 from cfkb.workflow.grading import rate_source
 from cfkb.workflow.records import TrackRecord, track_record

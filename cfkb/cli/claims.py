@@ -130,7 +130,7 @@ def claim_show(state: State, claim_id: str) -> None:
     Example:
       cfkb claim show 5c1e0f2a
     """
-    from cfkb.workflow.conflicts import claim_view
+    from cfkb.workflow.claimviews import claim_view
     from cfkb.workflow.decisions import current_rank, display_time, history, resolve_claim
 
     kb = state.kb()

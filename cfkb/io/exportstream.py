@@ -59,6 +59,7 @@ from cfkb.io.exportheader import filters_of, header
 from cfkb.io.exportjsonld import NotPlain, jsonld_pieces
 from cfkb.io.exportnanopub import OutOfOrder, nanopub_pieces
 from cfkb.io.exportoptions import ExportOptions, ExportResult
+from cfkb.io.exportpieces import CHUNK, MEMO, Counted, Memo, chain, merge_sorted, write_chunked
 from cfkb.io.exportselect import add_accepted, bnode_labels, claim_matcher, overlapping, resolve_name
 from cfkb.io.exportspill import CLAIM_NT, Spilled, read_spilled
 from cfkb.io.exportwrite import Shortener, block_order, nt_pieces, turtle_pieces
@@ -83,27 +84,8 @@ from cfkb.store.core import KnowledgeBase
 #: profile (unless its claims' names sort otherwise than their IRIs).
 STREAMED = ("turtle", "trig", "nt", "nq", "jsonld")
 _SKIP = LOCAL_RECORD | {NT_TLP}
-#: Decisions remembered per distinct term at most (they are recomputed once forgotten).
-_MEMO = 50_000
-#: Text gathered before it is handed to the writer.
-_CHUNK = 1 << 20
 
 Facts = tuple[str | None, str, bool, bool]  # kind (None: not a subject), marking, hidden, a releasable entity
-
-
-class _Memo(dict[str, bool]):
-    """``self[term]`` is ``decide(term)``, remembered for at most :data:`_MEMO` terms."""
-
-    def __init__(self, decide: Callable[[str], bool]) -> None:
-        super().__init__()
-        self.decide = decide
-
-    def __missing__(self, term: str) -> bool:
-        value = self.decide(term)
-        if len(self) >= _MEMO:
-            self.clear()
-        self[term] = value
-        return value
 
 
 def export_streamed(kb: KnowledgeBase, opts: ExportOptions, write: Callable[[str], object]) -> ExportResult | None:
@@ -132,7 +114,7 @@ class _Export:
         self._facts: dict[str, Facts] = {}
         for s, pairs in self.graph.items():
             self._know(s, pairs)
-        self.decided = _Memo(lambda o: self._may_name_released(o) if o[0] == "<" else
+        self.decided = Memo(lambda o: self._may_name_released(o) if o[0] == "<" else
                              _bnode_ok(self.graph, o, self._may_name_released, self.ceiling, self.default, set()))
         self.withheld = 0
         self.released_of: dict[str, bool] = {}
@@ -140,7 +122,7 @@ class _Export:
         self.matches: Callable[[Pairs], bool] | None = None
         #: the claims that go out, when a conflict or the accepted view chose them (else the flags say)
         self.explicit: set[str] | None = None
-        self.keep = _Memo(lambda o: self.may_name(o) if o[0] == "<" else
+        self.keep = Memo(lambda o: self.may_name(o) if o[0] == "<" else
                           self._bnode_releasable(o, set()) if o[0] == "_" else True)
         self.default_tlp = NT_OF_LEVEL[self.default]
 
@@ -405,11 +387,11 @@ class _Export:
                            claims=chosen_count, when=when, filters=filters)
         mem_claims = sorted(s for s in blocks if s.startswith(CLAIM_NT))
         rest = {s: pairs for s, pairs in blocks.items() if not s.startswith(CLAIM_NT)}
-        ordered = _merge(self._claim_blocks(flags, labels), [(s, blocks[s]) for s in mem_claims])
-        counted = _Counted(ordered)
+        ordered = merge_sorted(self._claim_blocks(flags, labels), [(s, blocks[s]) for s in mem_claims])
+        counted = Counted(ordered)
         if opts.profile == "nanopub":
             # the claims named as claims, in IRI order; the other claims held; the rest is the default graph
-            counted = _Counted(self._claim_blocks(flags, labels))
+            counted = Counted(self._claim_blocks(flags, labels))
             held = {c: rest.pop(c) for c in self.rest_claims if c in rest}
             rest.update((s, blocks[s]) for s in mem_claims)
             if not self._via_file(nanopub_pieces(opts.format, iri, head, rest, counted, when, opts, held=held),
@@ -418,17 +400,17 @@ class _Export:
             rest.update(held)
         elif opts.format == "jsonld":
             stream_bnodes = {c: [(p, labels.get(o, o)) for p, o in pairs] for c, pairs in claim_bnodes.items()}
-            if not self._via_file(jsonld_pieces(counted, rest, (iri, head), dict(PREFIXES), stream_bnodes, _MEMO),
+            if not self._via_file(jsonld_pieces(counted, rest, (iri, head), dict(PREFIXES), stream_bnodes, MEMO),
                                   write, NotPlain):
                 return None
         else:
-            everything = _chain(counted, ((s, rest[s]) for s in block_order(rest)))
+            everything = chain(counted, ((s, rest[s]) for s in block_order(rest)))
             if opts.format in ("nt", "nq"):
                 pieces = nt_pieces(everything, (iri, head))
             else:
                 pieces = turtle_pieces(everything, dict(PREFIXES), header=(iri, head), trig=opts.format == "trig",
-                                       short=Shortener(dict(PREFIXES), limit=_MEMO))
-            _write_chunked(pieces, write)
+                                       short=Shortener(dict(PREFIXES), limit=MEMO))
+            write_chunked(pieces, write)
         triples = counted.triples + sum(len(pairs) for pairs in rest.values())
         return ExportResult(text="", iri=iri[1:-1], claims=chosen_count, withheld=self.withheld,
                             ceiling=self.ceiling, triples=triples, filters=filters)
@@ -440,11 +422,11 @@ class _Export:
         path = self.spill.directory / "export.out"
         try:
             with open(path, "w", encoding="utf-8") as out:
-                _write_chunked(pieces, out.write)
+                write_chunked(pieces, out.write)
         except refusal:
             return False
         with open(path, encoding="utf-8") as done:
-            while chunk := done.read(_CHUNK):
+            while chunk := done.read(CHUNK):
                 write(chunk)
         return True
 
@@ -500,49 +482,3 @@ class _Export:
                 blocks[a] = [(p, o) for p, o in graph[a] if keep_term(o)]
         add_accepted(blocks, accepted)
         return blocks
-
-
-class _Counted:
-    """Blocks passed through, their triples counted."""
-
-    def __init__(self, blocks: Iterable[tuple[str, Pairs]]) -> None:
-        self.blocks = blocks
-        self.triples = 0
-
-    def __iter__(self) -> Iterator[tuple[str, Pairs]]:
-        for s, pairs in self.blocks:
-            self.triples += len(pairs)
-            yield s, pairs
-
-
-def _chain(*parts: Iterable[tuple[str, Pairs]]) -> Iterator[tuple[str, Pairs]]:
-    for part in parts:
-        yield from part
-
-
-def _merge(stream: Iterable[tuple[str, Pairs]], extra: list[tuple[str, Pairs]]) -> Iterator[tuple[str, Pairs]]:
-    """Two runs of blocks sorted by subject as one; a subject in both gets both its pairs."""
-    j = 0
-    for s, pairs in stream:
-        while j < len(extra) and extra[j][0] < s:
-            yield extra[j]
-            j += 1
-        if j < len(extra) and extra[j][0] == s:
-            pairs = pairs + extra[j][1]
-            j += 1
-        yield s, pairs
-    yield from extra[j:]
-
-
-def _write_chunked(pieces: Iterable[str], write: Callable[[str], object]) -> None:
-    buf: list[str] = []
-    size = 0
-    for piece in pieces:
-        buf.append(piece)
-        size += len(piece)
-        if size >= _CHUNK:
-            write("".join(buf))
-            buf.clear()
-            size = 0
-    if buf:
-        write("".join(buf))

@@ -17,7 +17,8 @@ from cfkb.io.tlp import normalise
 from cfkb.model.vocabulary import CFKB, ONTOLOGY_GRAPH, PROV, RDF, RDFS
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
-from cfkb.workflow.conflicts import ClaimView, Conflict, _statuses, claim_views, conflict_triples, find_conflicts
+from cfkb.workflow.claimviews import ClaimView, claim_views
+from cfkb.workflow.conflicts import Conflict, _statuses, conflict_triples, find_conflicts
 from cfkb.workflow.decisions import display_time, history
 from cfkb.workflow.records import source_records
 

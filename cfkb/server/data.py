@@ -17,7 +17,8 @@ from cfkb.errors import NotFoundError
 from cfkb.model.vocabulary import CFID_NS, CFKB_NS, CLAIM_PREFIX, RDFS_NS, SKOS_NS
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.owntexts import own_query
-from cfkb.workflow.conflicts import ClaimView, Conflict, claim_views, claims_and_conflicts, conflicts_for_claims
+from cfkb.workflow.claimviews import ClaimView, claim_views
+from cfkb.workflow.conflicts import Conflict, claims_and_conflicts, conflicts_for_claims
 from cfkb.workflow.records import track_record
 
 #: The claims an entity's or a source's page lists at a time (``?page=``).

@@ -92,7 +92,7 @@ def track_record(kb: KnowledgeBase, table: ClaimTable, claim_iris: Iterable[str]
     graph), the rank and grading from the graph (a lookup per claim and
     field; batched requests on a server). A claim's grading is its own reliability, else its speaker's
     (where the speaker is not the outlet), else its outlet's, with its own
-    credibility, as :class:`~cfkb.workflow.conflicts.ClaimView` shows it."""
+    credibility, as :class:`~cfkb.workflow.claimviews.ClaimView` shows it."""
     iris = list(dict.fromkeys(claim_iris))
     fields: dict[str, dict[str, str]] = {iri: {} for iri in iris}
     graph_fields = dict(_GRAPH_FIELDS)
