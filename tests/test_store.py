@@ -131,3 +131,16 @@ def test_read_only_store_refuses_writes(store_path):
     with pytest.raises(StoreError, match="read-only"):
         kb.write(add=[ox.Quad(CFID.x, RDF.type, CFKB.Person)])
     kb.close()
+
+
+def test_claims_present_on_a_base_without_claims_and_with_one(tmp_path):
+    """A base that holds no claim answers without a lookup per IRI; once it holds
+    one (here only in a partner's named graph), each IRI is looked up again."""
+    from cfkb.model.vocabulary import CLAIM_PREFIX
+
+    mine, other = CLAIM_PREFIX + "a" * 24, CLAIM_PREFIX + "b" * 24
+    with KnowledgeBase.create(tmp_path / "kb") as kb:
+        assert kb.claims_present([mine, other]) == set()
+        kb.write([ox.Quad(ox.NamedNode(mine), RDF.type, CFKB.Claim, ox.NamedNode("https://partner.example/np/1"))])
+    with KnowledgeBase.open(tmp_path / "kb") as kb:
+        assert kb.claims_present([mine, other]) == {mine}

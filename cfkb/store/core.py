@@ -305,8 +305,13 @@ class KnowledgeBase:
         return False
 
     def claims_present(self, iris: Iterable[str]) -> set[str]:
-        """Which of the given IRIs are claims in the base (one point lookup each)."""
-        found = set()
+        """Which of the given IRIs are claims in the base (one point lookup each;
+        none in a base on disk that holds no claim yet, as a new base's first import)."""
+        found: set[str] = set()
+        # (a server would send every claim for this question: there each IRI is asked for)
+        if isinstance(self.store, ox.Store) and next(self.store.quads_for_pattern(None, RDF.type, CFKB.Claim),
+                                                     None) is None:
+            return found
         for iri in iris:
             for _ in self.store.quads_for_pattern(ox.NamedNode(iri), RDF.type, CFKB.Claim, None):
                 found.add(iri)
