@@ -349,6 +349,56 @@ def test_a_journal_loaded_in_slices_gives_the_store_one_load_gives(tmp_path, mon
     assert len(one) == 3000 and sliced == one
 
 
+class MeetingLoad:
+    """A pyoxigraph store whose bulk loader waits, in each of its first calls, for a
+    second call to be at work too (it breaks the barrier, and fails, if none comes);
+    it can fail at a given call, as on a full disk."""
+
+    def __init__(self, store: ox.Store, fail_at: int = 0) -> None:
+        import threading
+
+        self._store = store
+        self._lock = threading.Lock()
+        self.meeting = threading.Barrier(2, timeout=60)
+        self.calls = 0
+        self._fail_at = fail_at
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def bulk_load(self, *args: Any, **kwargs: Any) -> None:
+        with self._lock:
+            self.calls += 1
+            call = self.calls
+        if call <= 2:
+            self.meeting.wait()  # two calls at once, or a BrokenBarrierError
+        if call == self._fail_at:
+            raise OSError(errno.ENOSPC, "IO error: No space left on device")
+        self._store.bulk_load(*args, **kwargs)
+
+
+def test_a_journal_of_lines_is_loaded_two_slices_at_a_time(tmp_path, monkeypatch):
+    journal = tmp_path / JOURNAL
+    journal.write_bytes(_journal_text())
+    monkeypatch.setattr(journal_module, "SLICE_BYTES", 4096)
+    store = MeetingLoad(ox.Store(str(tmp_path / "db")))
+    journal_module.load_slices(cast(ox.Store, store), journal, False)
+    assert store.calls >= 30 and not store.meeting.broken
+    assert len({str(q) for q in store._store}) == 3000
+
+
+def test_a_failing_slice_stops_the_load_and_its_error_is_raised(tmp_path, monkeypatch):
+    """The first failure is the load's: no slice is taken after it, and it reaches the caller."""
+    journal = tmp_path / JOURNAL
+    journal.write_bytes(_journal_text())
+    monkeypatch.setattr(journal_module, "SLICE_BYTES", 4096)
+    slices = len(_journal_text()) // 4096
+    store = MeetingLoad(ox.Store(str(tmp_path / "db")), fail_at=3)
+    with pytest.raises(OSError, match="No space left on device"):
+        journal_module.load_slices(cast(ox.Store, store), journal, False)
+    assert store.calls < slices // 2  # (the call at work beside the failing one may take a slice more)
+
+
 KILL_BETWEEN_SLICES = """
 import sys
 from pathlib import Path

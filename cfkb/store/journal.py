@@ -11,9 +11,9 @@ a full disk:
    (:func:`write_journal`);
 2. ``pending.commit`` (size and CRC of the journal) is written, fsynced and
    renamed into place: this rename is the commit point (:func:`commit_journal`);
-3. the bulk loader adds the journal to the database, a slice at a time
-   (:func:`load_slices`: its memory grows with the quads of one call), and
-   the database is flushed;
+3. the bulk loader adds the journal to the database, a few slices at a time
+   (:func:`load_slices`: its memory grows with the quads of the calls at
+   work), and the database is flushed;
 4. ``pending.commit`` is removed, then the journal (3 and 4: :func:`apply_journal`).
 
 Loading a set of quads twice gives the same store, so a journal with its
@@ -32,6 +32,7 @@ import itertools
 import json
 import os
 import shutil
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -51,8 +52,12 @@ JOURNAL = "pending.nq"
 JOURNAL_COMMIT = "pending.commit"
 #: How much of the journal one call of the bulk loader takes (its memory grows with it): bytes of
 #: lines, or quads where the journal is parsed first
-SLICE_BYTES = 32 << 20
+SLICE_BYTES = 16 << 20
 SLICE_QUADS = 250_000
+#: How many calls of the bulk loader take slices of the journal's lines at once, each in a thread
+#: of its own: the loader lets go of Python while it works, and one call parses its slice and only
+#: then writes it, so two calls keep both busy (the memory: this many slices)
+LOAD_THREADS = 2
 #: How long (seconds) a read-only open keeps trying while a live writer changes the files under it.
 BUSY_WAIT = 10.0
 
@@ -135,7 +140,8 @@ def load_slices(db: ox.Store, journal: Path, blank_nodes: bool) -> None:
     about :data:`SLICE_BYTES` (or :data:`SLICE_QUADS`), then flushes it.
 
     The loader's memory grows with the quads of one call (about 1.3 GB for
-    1.8M quads, 0.3 GB for a 32 MiB slice), not with the store. A kill between
+    1.8M quads, 0.15 GB for a 16 MiB slice), not with the store. A journal of
+    lines is loaded by :data:`LOAD_THREADS` calls at once. A kill between
     slices leaves the commit file, so the next open loads the whole journal
     again, which is safe: loading a quad twice adds it once.
     """
@@ -145,12 +151,47 @@ def load_slices(db: ox.Store, journal: Path, blank_nodes: bool) -> None:
         for first in quads:
             db.bulk_extend(itertools.chain((first,), itertools.islice(quads, SLICE_QUADS - 1)))
     else:
-        with open(journal, "rb") as f:
-            # the journal's N-Quads hold one quad a line (line breaks in literals are escaped)
-            while data := f.read(SLICE_BYTES):
-                db.bulk_load(input=data + f.readline(), format=ox.RdfFormat.N_QUADS, lenient=True)
-                del data
+        _load_lines(db, journal)
     db.flush()
+
+
+def _load_lines(db: ox.Store, journal: Path) -> None:
+    """The journal's lines, a slice for each of :data:`LOAD_THREADS` threads at a
+    time; the first failure stops them all (no new slice is taken) and is raised."""
+    lock = threading.Lock()
+    stop = threading.Event()
+    failed: list[BaseException] = []
+    with open(journal, "rb") as f:
+        def take() -> bytes:
+            with lock:
+                if stop.is_set():
+                    return b""
+                # the journal's N-Quads hold one quad a line (line breaks in literals are escaped)
+                data = f.read(SLICE_BYTES)
+                return data + f.readline() if data else b""
+
+        def load() -> None:
+            try:
+                while data := take():
+                    db.bulk_load(input=data, format=ox.RdfFormat.N_QUADS, lenient=True)
+                    del data
+            except BaseException as exc:  # noqa: BLE001 - raised by the caller below
+                failed.append(exc)
+                stop.set()
+
+        threads = [threading.Thread(target=load, name=f"cfkb-load-{i}") for i in range(LOAD_THREADS)]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                thread.join()
+        except BaseException:  # an interrupt: the calls at work finish, no new one starts
+            stop.set()
+            for thread in threads:
+                thread.join()
+            raise
+    if failed:
+        raise failed[0]
 
 
 def finish_bulk_write(path: Path, store: Backend) -> None:
