@@ -78,6 +78,66 @@ def test_the_graph_read_piece_by_piece_is_the_graph_read_whole(base, seed_templa
         assert exportgraph.read_base(kb.store) == _read_whole(kb.store)
 
 
+def test_the_dump_read_while_it_is_written_in_small_pieces_is_the_graph_read_whole(generated, monkeypatch):
+    """The dump file read a kilobyte at a time as pyoxigraph writes it, its read part given back to the disk
+    every 4 KB: the same graph."""
+    monkeypatch.setattr(exportgraph, "_PIECE", 1024)
+    monkeypatch.setattr(exportgraph, "_RELEASE", 4096)
+    with KnowledgeBase.open(generated) as kb:
+        assert exportgraph.read_base(kb.store) == _read_whole(kb.store)
+
+
+class _SlowDump:
+    """A store whose dump writes its file a few lines at a time, with pauses, then fails if told to."""
+
+    def __init__(self, lines: list[bytes], fail: bool = False) -> None:
+        self.lines, self.fail = lines, fail
+
+    def dump(self, output: str, **_: object) -> None:
+        import time
+
+        with open(output, "wb") as f:  # truncates the file the reader has open, as pyoxigraph does
+            for i in range(0, len(self.lines), 7):
+                f.write(b"".join(self.lines[i:i + 7]))
+                f.flush()
+                time.sleep(0.002)
+        if self.fail:
+            raise OSError(28, "No space left on device")
+
+
+def test_a_dump_written_slowly_is_read_whole_and_its_file_removed(tmp_path):
+    lines = [f"<https://example.org/s{i}> <https://example.org/p> \"{i}\" .\n".encode() for i in range(200)]
+    reader = exportgraph.Reader()
+    exportgraph._dump_beside(_SlowDump(lines), reader, ox.DefaultGraph(), tmp_path)  # type: ignore[arg-type]
+    reader.close()
+    assert sorted(reader.graph) == sorted(f"<https://example.org/s{i}>" for i in range(200))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dump_that_fails_raises_its_error_and_leaves_no_file(tmp_path):
+    lines = [b"<https://example.org/s> <https://example.org/p> <https://example.org/o> .\n"] * 30
+    with pytest.raises(OSError, match="No space left"):
+        exportgraph._dump_beside(_SlowDump(lines, fail=True), exportgraph.Reader(), ox.DefaultGraph(),  # type: ignore[arg-type]
+                                 tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_read_part_of_the_dump_file_is_given_back_to_the_disk(tmp_path):
+    path = tmp_path / "dump.nt"
+    path.write_bytes(b"x" * (8 << 20))
+    import os
+
+    with open(path, "r+b") as f:  # as the dump file is read: through the handle it was made with
+        os.fsync(f.fileno())
+        before = os.fstat(f.fileno()).st_blocks
+        exportgraph._give_back(f.fileno(), 4 << 20)
+        after = os.fstat(f.fileno()).st_blocks
+    if after == before:
+        pytest.skip("this file system keeps the blocks of a punched hole")
+    assert after * 512 <= (4 << 20) + (1 << 16) and path.stat().st_size == 8 << 20
+    assert path.read_bytes()[(4 << 20):] == b"x" * (4 << 20)
+
+
 def test_pieces_cut_anywhere_give_the_same_graph(generated):
     with KnowledgeBase.open(generated) as kb:
         dump = kb.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())

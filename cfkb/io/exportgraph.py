@@ -10,7 +10,12 @@ for, and :func:`nt_iri` and :func:`literal` spell others.
 
 from __future__ import annotations
 
-from typing import IO, cast
+import contextlib
+import ctypes
+import os
+import tempfile
+import threading
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -64,29 +69,96 @@ def read_base(store: Backend) -> tuple[Graph, bool]:
     return reader.graph, reader.bnodes
 
 
-def read_into(store: Backend, reader: Reader) -> None:
-    """The base's dump, every graph but the ontology (and the marks in the base's own graphs), into ``reader``."""
-    _dump(store, reader, ox.DefaultGraph())
-    for g in store.named_graphs():
-        if g not in INTERNAL_GRAPHS:
-            _dump(store, reader, g)
-        else:  # a marking counts wherever it is (only the marking is read from the base's own graphs)
-            marks = [ox.Triple(q.subject, q.predicate, q.object)
-                     for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
-            if marks:
-                reader.write(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES) or b"")
+def read_into(store: Backend, reader: Reader, directory: Path | None = None) -> None:
+    """The base's dump, every graph but the ontology (and the marks in the base's own graphs), into
+    ``reader``; a base on this machine is dumped through a file in ``directory`` (see :func:`_dump`)."""
+    with contextlib.ExitStack() as stack:
+        if directory is None and isinstance(store, ox.Store):
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cfkb-dump-")))
+        _dump(store, reader, ox.DefaultGraph(), directory)
+        for g in store.named_graphs():
+            if g not in INTERNAL_GRAPHS:
+                _dump(store, reader, g, directory)
+            else:  # a marking counts wherever it is (only the marking is read from the base's own graphs)
+                marks = [ox.Triple(q.subject, q.predicate, q.object)
+                         for q in store.quads_for_pattern(None, CFKB.tlp, None, g)]
+                if marks:
+                    reader.write(ox.serialize(marks, format=ox.RdfFormat.N_TRIPLES) or b"")
     reader.close()
 
 
-def _dump(store: Backend, reader: Reader, graph: GraphName) -> None:
+def _dump(store: Backend, reader: Reader, graph: GraphName, directory: Path | None) -> None:
     """One graph of the base as N-Triples, written piece by piece into ``reader``."""
     if isinstance(store, ox.Store):
-        # pyoxigraph writes to anything with a write method; its stub names IO[bytes]
-        store.dump(cast(IO[bytes], reader), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        assert directory is not None
+        _dump_beside(store, reader, graph, directory)
     elif isinstance(store, RemoteStore):
         store.dump(reader, format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
     else:  # pragma: no cover - the two backends there are
         raise TypeError(f"cannot read a graph from {type(store).__name__}")
+
+
+#: The dump file is read this much at a time; what was read is given back to the disk every
+#: :data:`_RELEASE` bytes, so the file never takes the whole graph's size on disk.
+_PIECE = 1 << 20
+_RELEASE = 64 << 20
+#: How long (seconds) the reading waits for the dump to write more.
+_WAIT = 0.005
+
+
+def _dump_beside(store: ox.Store, reader: Reader, graph: GraphName, directory: Path) -> None:
+    """pyoxigraph writes the graph to a file in ``directory`` from a thread of its own (it lets go of
+    Python while it writes a file, and not while it writes to a Python object), and this thread reads
+    the file as it grows: the dump and the reading of its lines share the machine's cores."""
+    fd, name = tempfile.mkstemp(prefix="dump-", suffix=".nt", dir=directory)
+    failed: list[BaseException] = []
+    done = threading.Event()
+
+    def dump() -> None:
+        try:
+            store.dump(output=name, format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        except BaseException as exc:  # noqa: BLE001 - raised by the reading thread
+            failed.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=dump, name="cfkb-dump", daemon=True)
+    try:
+        with os.fdopen(fd, "rb") as f:  # pyoxigraph truncates the same file: this handle reads what it writes
+            writer.start()
+            given_back = 0
+            while True:
+                data = f.read(_PIECE)
+                if not data:
+                    if not done.is_set():
+                        done.wait(_WAIT)
+                        continue
+                    data = f.read()  # what was written since the last read; then the file is whole
+                    if not data:
+                        break
+                reader.write(data)
+                if f.tell() - given_back >= _RELEASE:
+                    given_back = _give_back(f.fileno(), f.tell())
+    finally:
+        writer.join()
+        os.unlink(name)
+    if failed:
+        raise failed[0]
+
+
+_libc: ctypes.CDLL | None = None
+_PUNCH_HOLE = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+
+
+def _give_back(fd: int, upto: int) -> int:
+    """Free the disk blocks of a file's first ``upto`` bytes (already read), where the system can
+    (Linux's ``fallocate``); returns how far the file is given back."""
+    global _libc
+    with contextlib.suppress(OSError, AttributeError):
+        if _libc is None:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.fallocate(fd, _PUNCH_HOLE, ctypes.c_longlong(0), ctypes.c_longlong(upto))
+    return upto
 
 
 class Reader:

@@ -205,5 +205,5 @@ def read_spilled(store: Backend, directory: Path) -> Spilled:
     """Read the base as :func:`cfkb.io.exportgraph.read_base` does, spilling claim-prefixed subjects
     to bucket files in ``directory``."""
     reader = SpillReader(directory)
-    read_into(store, reader)
+    read_into(store, reader, directory)
     return Spilled(reader)
