@@ -209,20 +209,18 @@ class ClaimViews:
         who = found.pop("who")
         if who != found["outlet"]:
             found["speaker"] = who
-        outlet = found["outlet"].value
-        if outlet not in self._outlet_reliability:
-            rel = next(iter(self.kb.store.quads_for_pattern(found["outlet"], _RELIABILITY, None, None)), None)
-            self._outlet_reliability[outlet] = rel.object if rel is not None else None
-        if self._outlet_reliability[outlet] is not None:
-            found["srel"] = self._outlet_reliability[outlet]
-        if "speaker" in found:
-            speaker = found["speaker"].value
-            if speaker not in self._outlet_reliability:
-                rel = next(iter(self.kb.store.quads_for_pattern(found["speaker"], _RELIABILITY, None, None)), None)
-                self._outlet_reliability[speaker] = rel.object if rel is not None else None
-            if self._outlet_reliability[speaker] is not None:
-                found["sprel"] = self._outlet_reliability[speaker]
+        for source, key in (("outlet", "srel"), ("speaker", "sprel")):
+            if source in found and (grade := self._source_reliability(found[source])) is not None:
+                found[key] = grade
         return found
+
+    def _source_reliability(self, source: Any) -> Any:
+        """A source's own reliability grade (None: ungraded), looked up once per source."""
+        iri = source.value
+        if iri not in self._outlet_reliability:
+            rel = next(iter(self.kb.store.quads_for_pattern(source, _RELIABILITY, None, None)), None)
+            self._outlet_reliability[iri] = rel.object if rel is not None else None
+        return self._outlet_reliability[iri]
 
     def claim(self, iri: str, role: str) -> ClaimView:
         if iri not in self._cache:
