@@ -92,6 +92,7 @@ class _SlowDump:
 
     def __init__(self, lines: list[bytes], fail: bool = False) -> None:
         self.lines, self.fail = lines, fail
+        self.finished = False
 
     def dump(self, output: str, **_: object) -> None:
         import time
@@ -101,6 +102,7 @@ class _SlowDump:
                 f.write(b"".join(self.lines[i:i + 7]))
                 f.flush()
                 time.sleep(0.002)
+        self.finished = True
         if self.fail:
             raise OSError(28, "No space left on device")
 
@@ -120,6 +122,18 @@ def test_a_dump_that_fails_raises_its_error_and_leaves_no_file(tmp_path):
         exportgraph._dump_beside(_SlowDump(lines, fail=True), exportgraph.Reader(), ox.DefaultGraph(),  # type: ignore[arg-type]
                                  tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reading_that_fails_does_not_wait_for_the_dump_and_leaves_no_file(tmp_path):
+    class Failing(exportgraph.Reader):
+        def write(self, data: bytes) -> int:
+            raise ValueError("the reading failed")
+
+    lines = [f"<https://example.org/s{i}> <https://example.org/p> \"{i}\" .\n".encode() for i in range(6000)]
+    dump = _SlowDump(lines)  # at least 1.7 s of writing: 857 pauses
+    with pytest.raises(ValueError, match="the reading failed"):
+        exportgraph._dump_beside(dump, Failing(), ox.DefaultGraph(), tmp_path)  # type: ignore[arg-type]
+    assert not dump.finished and list(tmp_path.iterdir()) == []  # gone while the dump still writes
 
 
 def test_the_read_part_of_the_dump_file_is_given_back_to_the_disk(tmp_path):

@@ -139,9 +139,14 @@ def _dump_beside(store: ox.Store, reader: Reader, graph: GraphName, directory: P
                 reader.write(data)
                 if f.tell() - given_back >= _RELEASE:
                     given_back = _give_back(f.fileno(), f.tell())
-    finally:
-        writer.join()
-        os.unlink(name)
+    except BaseException:
+        # the reading failed or was interrupted: a dump cannot be stopped, so its thread writes on
+        # (a daemon, it ends with the process) into a file no longer in the folder
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    writer.join()
+    os.unlink(name)
     if failed:
         raise failed[0]
 
