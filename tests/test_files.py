@@ -178,7 +178,7 @@ def test_a_failed_export_leaves_no_partial_file(runner, store_path, tmp_path, mo
         write(next(iter(pieces)))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(exportstream, "_write_chunked", broken)
+    monkeypatch.setattr(exportstream, "write_chunked", broken)
     result = invoke(runner, store_path, "export", "-o", str(target))
     assert result.exit_code != 0 and "No space left" in result.output
     assert target.read_text(encoding="utf-8") == "old"

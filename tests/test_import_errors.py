@@ -296,3 +296,23 @@ def test_parsing_never_opens_other_files(tmp_path):
         assert _OPENED == []
     finally:
         _OPENED = None
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_csv_row_is_located_after_a_cell_that_holds_a_line_separator(end):
+    """Line endings as a file read with newline="" sees them; a line or paragraph separator,
+    a form feed or a group separator inside a quoted cell is no line end."""
+    from cfkb.errors import ParseError
+    from cfkb.io.tables import read_rows
+
+    text = end.join(["subject,predicate,object,source,quote",
+                     'KH,memberOf,PMF,Al-Rabaa TV,"a\u2028b\u2029c\x0cd\x1ce"',
+                     'KH,memberOf,"two', 'lines",Al-Rabaa TV,', "KH,memberOf,,Al-Rabaa TV", ""])
+    rows = read_rows("t.csv", text.encode(), "csv")
+    first, second = next(rows), next(rows)
+    assert (first.line, first.values["quote"]) == (2, "a\u2028b\u2029c\x0cd\x1ce")
+    assert (second.line, second.values["object"]) == (3, "two" + end + "lines")
+    with pytest.raises(ParseError) as info:
+        next(rows)
+    assert (info.value.line, info.value.column) == (5, len("KH,memberOf,") + 1)
+    assert "no object" in str(info.value)

@@ -8,7 +8,7 @@ resolve (:mod:`cfkb.io.resolver`).
 from __future__ import annotations
 
 import csv
-import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -119,16 +119,45 @@ def _field_starts(line: str, delimiter: str = ",") -> list[int]:
     return starts
 
 
+#: A line with its end, as a file opened with ``newline=""`` gives it to the CSV reader.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+class _Lines:
+    """The lines of a table's text, one at a time (the text is never copied or split whole:
+    a copy to read from took four bytes a character), each record's first kept for its messages."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = _LINE.finditer(text)
+        #: the first line of the record being read, without its end
+        self.first = ""
+        self._new = True
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines).group()
+        if self._new:
+            self.first, self._new = line.rstrip("\r\n"), False
+        return line
+
+    def take_first(self) -> str:
+        """The first line of the record just read; the next line read begins another."""
+        self._new = True
+        return self.first
+
+
 def read_csv(path: str, data: bytes) -> Iterator[Row]:
     """Rows of a CSV claim table (header line first)."""
     text = _check_text(path, data)
-    lines = text.splitlines()
-    reader = csv.reader(io.StringIO(text, newline=""))
+    lines = _Lines(text)
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except (csv.Error, StopIteration) as exc:
         raise ParseError(path, 1, 1, f"cannot read the CSV header: {exc}") from exc
-    starts = _field_starts(lines[0])
+    starts = _field_starts(lines.take_first())
     keys = [_check_header(path, h, 1, starts[i] if i < len(starts) else 1) for i, h in enumerate(header)]
     missing = [c for c in REQUIRED if c not in keys]
     if missing:
@@ -147,6 +176,7 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
     try:
         for n, record in enumerate(reader, 1):
             line_no, ended = ended + 1, reader.line_num
+            raw = lines.take_first()
             if n > MAX_ROWS:
                 raise ParseError(path, line_no, 1, f"more than {MAX_ROWS} rows; split the file")
             values = {k: v for k, v in zip(keys, map(strip, record), strict=False) if v}
@@ -154,7 +184,6 @@ def read_csv(path: str, data: bytes) -> Iterator[Row]:
                 continue
             if len(record) > width:
                 raise ParseError(path, line_no, 1, f"{len(record)} fields but the header has {width}")
-            raw = lines[line_no - 1] if line_no - 1 < len(lines) else ""
             row = Row(path, line_no, values=values, source=(raw, keys, record))
             if len(values) < 4 or not all(c in values for c in REQUIRED):
                 missing = [c for c in REQUIRED if c not in values]
