@@ -130,7 +130,7 @@ class _Lines:
     def __init__(self, text: str) -> None:
         self._lines = _LINE.finditer(text)
         #: the first line of the record being read, without its end
-        self.first = ""
+        self._first = ""
         self._new = True
 
     def __iter__(self) -> _Lines:
@@ -139,13 +139,13 @@ class _Lines:
     def __next__(self) -> str:
         line = next(self._lines).group()
         if self._new:
-            self.first, self._new = line.rstrip("\r\n"), False
+            self._first, self._new = line.rstrip("\r\n"), False
         return line
 
     def take_first(self) -> str:
         """The first line of the record just read; the next line read begins another."""
         self._new = True
-        return self.first
+        return self._first
 
 
 def read_csv(path: str, data: bytes) -> Iterator[Row]:
