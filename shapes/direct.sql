@@ -9,11 +9,11 @@ WITH said AS (
     WHERE s IS NOT NULL AND p IS NOT NULL AND o IS NOT NULL AND neg IS NOT NULL
       AND who IS NOT NULL AND NOT noind
 ), both_ways AS (
-    SELECT s, p, o FROM said GROUP BY s, p, o HAVING bool_or(neg) AND bool_or(NOT neg)
+    SELECT s, p, o FROM said GROUP BY s, p, o HAVING max(neg) AND max(NOT neg)
 ), denied AS (
-    SELECT said.* FROM said SEMI JOIN both_ways USING (s, p, o) WHERE said.neg AND said.is_claim
+    SELECT said.* FROM said WHERE (s, p, o) IN (SELECT s, p, o FROM both_ways) AND said.neg AND said.is_claim
 ), asserted AS (
-    SELECT said.* FROM said SEMI JOIN both_ways USING (s, p, o) WHERE NOT said.neg
+    SELECT said.* FROM said WHERE (s, p, o) IN (SELECT s, p, o FROM both_ways) AND NOT said.neg
 )
 SELECT t.iri AS this, v.iri AS value
 FROM denied t JOIN asserted v ON v.s = t.s AND v.p = t.p AND v.o = t.o

@@ -13,7 +13,7 @@ WITH said AS (
 ), several AS (
     SELECT s, p FROM said GROUP BY s, p HAVING count(DISTINCT o) > 1
 ), ctx AS (
-    SELECT said.* FROM said SEMI JOIN several USING (s, p)
+    SELECT said.* FROM said WHERE (s, p) IN (SELECT s, p FROM several)
 ), groups AS (
     SELECT DISTINCT s, p, o, ka, ke FROM ctx
 ), sublist AS (

@@ -10,9 +10,9 @@ WITH said AS (
     WHERE s IS NOT NULL AND p IS NOT NULL AND o IS NOT NULL AND neg IS NOT NULL
       AND who IS NOT NULL AND date IS NOT NULL AND NOT noind
 ), both_ways AS (
-    SELECT s, p, o, who FROM said GROUP BY s, p, o, who HAVING bool_or(neg) AND bool_or(NOT neg)
+    SELECT s, p, o, who FROM said GROUP BY s, p, o, who HAVING max(neg) AND max(NOT neg)
 ), ctx AS (
-    SELECT said.* FROM said SEMI JOIN both_ways USING (s, p, o, who)
+    SELECT said.* FROM said WHERE (s, p, o, who) IN (SELECT s, p, o, who FROM both_ways)
 )
 SELECT t.iri AS this, v.iri AS value
 FROM ctx t JOIN ctx v ON v.s = t.s AND v.p = t.p AND v.o = t.o AND v.who = t.who
@@ -27,9 +27,9 @@ WITH said AS (
     WHERE s IS NOT NULL AND p IS NOT NULL AND o IS NOT NULL AND neg IS NOT NULL
       AND who IS NOT NULL AND date IS NOT NULL AND NOT noind
 ), both_ways AS (
-    SELECT s, p, o, who FROM said GROUP BY s, p, o, who HAVING bool_or(neg) AND bool_or(NOT neg)
+    SELECT s, p, o, who FROM said GROUP BY s, p, o, who HAVING max(neg) AND max(NOT neg)
 ), ctx AS (
-    SELECT said.* FROM said SEMI JOIN both_ways USING (s, p, o, who)
+    SELECT said.* FROM said WHERE (s, p, o, who) IN (SELECT s, p, o, who FROM both_ways)
 )
 SELECT t.iri AS this, v.iri AS value
 FROM ctx t JOIN ctx v ON v.s = t.s AND v.p = t.p AND v.o = t.o AND v.who = t.who
@@ -47,7 +47,7 @@ WITH said AS (
 ), several AS (
     SELECT s, p, who FROM said GROUP BY s, p, who HAVING count(DISTINCT o) > 1
 ), ctx AS (
-    SELECT said.* FROM said SEMI JOIN several USING (s, p, who)
+    SELECT said.* FROM said WHERE (s, p, who) IN (SELECT s, p, who FROM several)
 ), groups AS (
     SELECT DISTINCT s, p, who, o, ka, ke FROM ctx
 ), sublist AS (

@@ -20,9 +20,10 @@ table and the index current after each committed write.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
-from cfkb.engine.common import FILE, INDEX_TABLES, on_progress, tell
+from cfkb.engine.common import FILE, INDEX_TABLES, LOOKUP_FILE, on_progress, tell
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.generations import add_write_follower
 
@@ -33,6 +34,42 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
     path = _table_path(kb)
     if path is None or not path.is_file():
         return  # no table yet: the first read builds it
+    if kb.path is not None:
+        from cfkb.engine import lookup  # SQLite: a small write is kept without loading DuckDB
+
+        if lookup.keep(kb, before, add, remove, nquads):
+            return
+        held = lookup.take_held(kb, before)
+        if held is not None:  # the writes the copy held go to DuckDB with this one
+            from cfkb.engine.marks import revision_moved
+
+            if revision_moved(add, remove) is not None:  # a grade: the held writes first, under their revision
+                _to_table(kb, path, held.table, held.quads, [], b"", held.revision)
+            else:
+                before, add = held.table, [*held.quads, *add]
+        _to_table(kb, path, before, add, remove, nquads)
+        lookup.settle(kb)
+        return
+    _to_table(kb, path, before, add, remove, nquads)
+
+
+def fold_held(kb: KnowledgeBase) -> None:
+    """Hand the writes the key-lookup copy holds (:mod:`cfkb.engine.lookup`)
+    to DuckDB's upkeep, before the claim table is read."""
+    if kb.path is None or not (kb.path / LOOKUP_FILE).is_file():
+        return
+    from cfkb.engine import lookup
+
+    held = lookup.take_held(kb, kb.generation())
+    if held is None:
+        return
+    _to_table(kb, kb.path / FILE, held.table, held.quads, [], b"", held.revision)
+    lookup.settle(kb)
+
+
+def _to_table(kb: KnowledgeBase, path: Path, before: str, add: list[Any], remove: list[Any], nquads: Any,
+              revision: str | None = None) -> None:
+    """DuckDB's upkeep of a write: the claim table, the marks and the conflict index."""
     # DuckDB is loaded by the first write that has a table to keep, not by every command
     from cfkb.engine import marks
     from cfkb.engine.delta import follow
@@ -47,8 +84,8 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
         # the marks in the claim table's transaction (``add`` with the batch's lines parsed, or
         # the batch's marks in ``marks_table``); the index once that has committed, filing the
         # conflicts it finds under them
-        revision = kb.marks_revision()
-        marks.follow(con, kb, f"{before} {revision}", f"{generation} {revision}", add, remove, marks_table)
+        made = kb.marks_revision() if revision is None else revision
+        marks.follow(con, kb, f"{before} {made}", f"{generation} {made}", add, remove, marks_table)
         return functools.partial(follow, before=before, generation=generation, new=new, additive=additive,
                                  regular=regular)
 

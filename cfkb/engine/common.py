@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 
 #: the claim table's file in the store directory
 FILE = "claims.duckdb"
+#: its key-lookup copy beside it (:mod:`cfkb.engine.lookup`)
+LOOKUP_FILE = "claims.sqlite"
 
 #: the conflict index's tables (:mod:`cfkb.engine.index`), made with the claim table's
 INDEX_TABLES = """
@@ -56,3 +58,26 @@ def tell(done: int, total: int) -> None:
     """Tell the :func:`on_progress` callback how far the making of a table has got."""
     for callback in _PROGRESS:
         callback(done, total)
+
+
+#: ``(generation, claim -> conflict IDs)``: the conflicts the last small write this
+#: process kept the index for (or the copy, :mod:`cfkb.engine.lookup`) filed under
+#: that write's new statements
+_FILED: list[tuple[str, dict[str, set[str]]]] = []
+
+
+def file_found(generation: str, found: dict[str, set[str]] | None) -> None:
+    """Note what a write's upkeep filed under its new statements (None: nothing known)."""
+    _FILED[:] = [] if found is None else [(generation, found)]
+
+
+def filed_for(generation: str, claims: Iterable[str]) -> int | None:
+    """How many conflicts involve one of ``claims`` (new statements of a write
+    that made ``generation``), as this process filed them while keeping the
+    index or its copy for that write; None if it did not (the index has to be read).
+
+    A writer says what it made without opening the index a second time."""
+    if not _FILED or _FILED[0][0] != generation:
+        return None
+    found = _FILED[0][1]
+    return len(set().union(*(found.get(c, set()) for c in claims)))

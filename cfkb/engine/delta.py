@@ -12,13 +12,14 @@ statements is kept for :func:`filed_for`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 
 import duckdb
 
 from cfkb.engine import index
-from cfkb.engine.common import TEXTS, texts
+from cfkb.engine.common import TEXTS, file_found, filed_for, texts
 from cfkb.engine.rules import _execute, load_sql, neighbourhood
+
+__all__ = ["DELTA_LIMIT", "filed_for", "follow"]
 
 #: above this many new statements a write runs the rules over the whole table:
 #: the neighbourhood of so many claims is most of a base anyway
@@ -78,15 +79,14 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    global _filed
-    _filed = None
+    file_found(generation, None)
     if delta:
         found: dict[str, set[str]] = {}
         for claim, conflict in con.execute(
                 "SELECT m.claim, m.id FROM conflict_members m JOIN conflicts k USING (id) JOIN rule_kinds USING (rule)"
                 f" WHERE m.claim IN (SELECT {TEXTS})", [texts(sorted(new))]).fetchall():
             found.setdefault(claim, set()).add(conflict)
-        _filed = (generation, found)
+        file_found(generation, found)
 
 
 def _rows_involving_wanted(con: duckdb.DuckDBPyConnection, rules: list[str], forms: dict[str, str]) -> None:
@@ -109,22 +109,6 @@ def _rows_involving_wanted(con: duckdb.DuckDBPyConnection, rules: list[str], for
     con.execute("DELETE FROM conflict_members WHERE id NOT IN (SELECT id FROM conflicts)")
     con.execute("DELETE FROM conflict_entities WHERE id NOT IN (SELECT id FROM conflicts)")
     con.execute("DELETE FROM conflict_tags WHERE id NOT IN (SELECT id FROM conflicts)")
-
-
-#: ``(generation, claim -> conflict IDs)``: the conflicts the last small write this
-#: process kept the index for filed under that write's new statements
-_filed: tuple[str, dict[str, set[str]]] | None = None
-
-
-def filed_for(generation: str, claims: Sequence[str]) -> int | None:
-    """How many conflicts involve one of ``claims`` (new statements of a write
-    that made ``generation``), as this process filed them while keeping the
-    index for that write; None if it did not (the index has to be read).
-
-    A writer says what it made without opening the index a second time."""
-    if _filed is None or _filed[0] != generation:
-        return None
-    return len(set().union(*(_filed[1].get(c, set()) for c in claims)))
 
 
 def _undo_candidates(con: duckdb.DuckDBPyConnection, new: set[str]) -> set[str]:

@@ -18,13 +18,15 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyoxigraph as ox
 
 from cfkb.engine.common import TEXTS, tell, texts
 from cfkb.model.vocabulary import CFKB_NS, PROV_NS, RDF_NS, XSD_NS
+
+if TYPE_CHECKING:  # the facts are read without DuckDB; only their loading needs it
+    import duckdb
 
 _IRI, _BOOL, _DATE, _TEXT = "iri", "bool", "date", "text"
 #: predicate IRI -> (column, kind of value)
@@ -175,6 +177,58 @@ class Facts:
                 if p in FIELDS or p == RDF_NS + "type":
                     self.add(q.subject, p, q.object)
         return self.lines
+
+
+def written_facts(added: dict[str, list[ox.Quad]], reread: set[str]) -> Facts:
+    """The table's fields of the statements a write made whole, from the
+    write's own quads; a statement not in ``reread`` and not whole (no
+    ``rdf:subject`` in the write) joins ``reread``, to be read from the graph."""
+    facts = Facts()
+    whole: list[ox.Quad] = []
+    for iri, quads in added.items():
+        if iri in reread:
+            continue
+        if not any(q.predicate == SUBJECT for q in quads):
+            reread.add(iri)  # not a whole statement: what else it has is in the graph
+            continue
+        whole += quads
+    # the quads go through an in-memory store first, which writes each literal as the
+    # graph holds it (a timestamp's "+00:00" as "Z"); in their graphs, as the graph
+    # holds them, and all at once (the fields are picked by predicate when read)
+    written = ox.Store()
+    written.extend(whole)
+    facts.all(written)
+    return facts
+
+
+#: the claim table's columns, in order (:data:`PIVOT`)
+COLUMNS = ("iri", "is_claim", "s", "p", "o", "neg", "who", "outlet", "cited", "date", "area", "election",
+           "modality", "noind", "recorded", "batch")
+_ONE = ("s", "p", "o", "who", "outlet", "cited", "date", "area", "election", "recorded", "batch")
+
+
+def rows(lines: Iterable[str]) -> tuple[list[tuple[Any, ...]], bool]:
+    """The claim table's rows of some facts' lines, as :data:`PIVOT` makes
+    them, and whether they are regular: no statement has two values of a
+    field :data:`SEVERAL` counts (the rows then keep one of them)."""
+    fields: dict[str, dict[str, set[str]]] = {}
+    for line in lines:
+        iri, f, v = line.split("\t", 2)
+        fields.setdefault(iri, {}).setdefault(f, set()).add(v)
+    out: list[tuple[Any, ...]] = []
+    regular = True
+    counted = (*RULE_FIELDS, "outlet")
+    for iri, f in fields.items():
+        if any(len(f.get(c, ())) > 1 for c in counted):
+            regular = False
+        if "s" not in f and "claim" not in f:
+            continue
+        one = {c: min(f[c]) if c in f else None for c in _ONE}
+        neg = min(f["neg"]) == "true" if "neg" in f else None
+        out.append((iri, "claim" in f, one["s"], one["p"], one["o"], neg, one["who"], one["outlet"], one["cited"],
+                    one["date"], one["area"], one["election"], min(f["modality"]) if "modality" in f else None,
+                    "noind" in f, one["recorded"], one["batch"]))
+    return out, regular
 
 
 _FACT_COLUMNS = "{'iri': 'VARCHAR', 'f': 'VARCHAR', 'v': 'VARCHAR'}"

@@ -48,14 +48,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyoxigraph as ox
 
 from cfkb.engine.common import TEXTS, texts
+from cfkb.engine.forms import rules_digest, undoable
 from cfkb.engine.marks import file_marks, graded, near
 from cfkb.engine.rules import _execute, load_sql, statements
 from cfkb.engine.shapes import KINDS, STATUSES, Rule, compile_rule, load_rules
@@ -122,20 +121,6 @@ def _derive(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE temp.fresh_rows")
 
 
-def rules_digest(paths: Iterable[Path] | None = None) -> str:
-    """A digest of the rule files (the shapes and their SQL forms): other rules, other answers."""
-    from cfkb.resources import rule_sql_files, shape_files
-
-    files = sorted(paths) if paths is not None else [*shape_files(), *rule_sql_files()]
-    return _digest(tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
-
-
-@lru_cache(maxsize=8)
-def _digest(files: tuple[tuple[str, int, int], ...]) -> str:
-    return content_hash("index-1", *(Path(name).name + "\n" + Path(name).read_text(encoding="utf-8")
-                                     for name, _, _ in files))
-
-
 def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT k, v FROM meta").fetchall())
 
@@ -189,7 +174,7 @@ def fill(table: ClaimTable, kb: KnowledgeBase, rules: Sequence[Rule], digest: st
         con.execute("DELETE FROM rule_kinds")
         con.executemany("INSERT INTO rule_kinds VALUES (?, ?, ?, ?)",
                         [(r.iri, r.kind, KINDS.index(r.kind) if r.kind in KINDS else 9,
-                          "NOT EXISTS" in forms.get(r.iri, "NOT EXISTS").upper()) for r in rules])
+                          undoable(forms.get(r.iri, "NOT EXISTS"))) for r in rules])
         _fresh_rows(con)
         for rule in rules:
             if rule.iri in forms:

@@ -15,10 +15,8 @@ The tables the statements read are those of :mod:`cfkb.engine.table`:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +24,17 @@ import duckdb
 import pyoxigraph as ox
 
 from cfkb.engine.common import TEXTS, texts
+from cfkb.engine.forms import LINES, RuleFileError, load_forms, split_rule_file
 from cfkb.engine.shapes import Rule, compile_rule, incremental_rows
 from cfkb.engine.table import CREATE, ClaimTable, open_table
-from cfkb.errors import InputError
 from cfkb.store.core import KnowledgeBase
 
-SHAPES_NS = "https://w3id.org/cfkb/shapes#"
-_MARK = re.compile(r"^--\s*rule:\s*(\S+)\s*$", re.MULTILINE)
 COLUMNS = ("this", "value", "contests", "wing")
 
 
-class RuleFileError(InputError):
-    """A rule's executable form that does not parse, or does not fit its rule."""
-
-
 def parse_rule_file(path: Path, *, check: bool = True) -> dict[str, str]:
-    """Rule IRI -> SQL statement, from one ``.sql`` rule file.
+    """Rule IRI -> SQL statement, from one ``.sql`` rule file
+    (:func:`cfkb.engine.forms.split_rule_file`).
 
     With ``check``, each statement is also prepared against the table's
     schema (an empty in-memory DuckDB), so a statement that does not parse,
@@ -52,24 +45,7 @@ def parse_rule_file(path: Path, *, check: bool = True) -> dict[str, str]:
             does not parse or selects other columns (the message names the
             file, line and rule).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleFileError(f"{path}: cannot read this rule file: {exc}") from exc
-    marks = list(_MARK.finditer(text))
-    if not marks:
-        raise RuleFileError(f"{path}:1:1: no '-- rule: Name' line; each statement follows one")
-    found: dict[str, str] = {}
-    for i, m in enumerate(marks):
-        body = text[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(text)].strip()
-        body = body.rstrip().rstrip(";").strip()
-        line = text.count("\n", 0, m.start()) + 1
-        name = m.group(1)
-        iri = name if name.startswith(("http://", "https://")) else SHAPES_NS + name
-        if not body:
-            raise RuleFileError(f"{path}:{line}:1: rule {name} has no statement")
-        found[iri] = body
-        _LINES[iri] = (path, line, name)
+    found = split_rule_file(path)
     if check:
         con = duckdb.connect()
         try:
@@ -78,7 +54,7 @@ def parse_rule_file(path: Path, *, check: bool = True) -> dict[str, str]:
                 cur = _execute(con, iri, f"SELECT * FROM ({body}) AS rule LIMIT 0")
                 columns = [d[0] for d in cur.description]
                 if columns[:2] != ["this", "value"] or any(c not in COLUMNS for c in columns):
-                    where, line, name = _LINES[iri]
+                    where, line, name = LINES[iri]
                     raise RuleFileError(f"{where}:{line}:1: rule {name} selects {', '.join(columns)}; it must"
                                         " select this, value and only contests or wing besides")
         finally:
@@ -86,33 +62,20 @@ def parse_rule_file(path: Path, *, check: bool = True) -> dict[str, str]:
     return found
 
 
-#: rule IRI -> (file, line, name) of its SQL form, for messages
-_LINES: dict[str, tuple[Path, int, str]] = {}
-
-
 def _execute(con: duckdb.DuckDBPyConnection, iri: str, sql: str) -> Any:
     """Run a rule's statement; a statement DuckDB refuses is an error naming its file and line."""
     try:
         return con.execute(sql)
     except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as exc:
-        where, line, name = _LINES.get(iri, (Path("shapes"), 1, iri))
+        where, line, name = LINES.get(iri, (Path("shapes"), 1, iri))
         first = " ".join(str(exc).split())
         raise RuleFileError(f"{where}:{line}:1: rule {name} does not parse as SQL: {first}") from exc
 
 
-@lru_cache(maxsize=4)
 def load_sql(paths: tuple[Path, ...] | None = None) -> dict[str, tuple[Path, str]]:
-    """Rule IRI -> (file, SQL) for every rule file (the shipped ones by default)."""
-    from cfkb.resources import rule_sql_files
-
-    out: dict[str, tuple[Path, str]] = {}
-    for path in paths or tuple(rule_sql_files()):
-        # statements are checked as they first run (see _execute); tests check them all up front
-        for iri, sql in parse_rule_file(path, check=False).items():
-            if iri in out:
-                raise RuleFileError(f"{path}: rule {iri} is also in {out[iri][0]}")
-            out[iri] = (path, sql)
-    return out
+    """Rule IRI -> (file, SQL) for every rule file (the shipped ones by default);
+    statements are checked as they first run (see _execute); tests check them all up front."""
+    return load_forms(paths)
 
 
 def sql_rows(table: ClaimTable, rule_iris: list[str]) -> dict[str, list[dict[str, Any]]]:

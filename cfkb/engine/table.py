@@ -230,10 +230,14 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
     directory, another process holding it), the table is built in memory.
     An in-memory base gets an in-memory table.
     """
-    generation = kb.generation()
     path = table_path(kb)
     if path is None:
         return build(kb)
+    if path.is_file() and kb.path is not None:
+        from cfkb.engine import fold_held
+
+        fold_held(kb)  # the small writes the key-lookup copy holds, into the table first
+    generation = kb.generation()
     if path.is_file():
         _fold_long_log(path)
         try:
@@ -257,7 +261,14 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
         os.close(fd)
         os.unlink(tmp)  # DuckDB makes the file itself
         try:
-            build(kb, tmp).close()
+            made = build(kb, tmp)
+            try:
+                if kb.path is not None:  # its key-lookup copy with it (cfkb.engine.lookup)
+                    from cfkb.engine import lookup
+
+                    lookup.make(made.con, kb.path / lookup.FILE, generation)
+            finally:
+                made.close()
             if _moved_meanwhile(kb, generation):
                 raise OSError("the base moved on while its table was made")
             # a log left by a killed writer belongs to the old file: never replay it onto the new one

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pyoxigraph as ox
 
+from cfkb.engine import lookup
 from cfkb.engine.facts import (
     FIELDS,
     INCLUDES,
@@ -32,6 +33,7 @@ from cfkb.engine.facts import (
     load_facts,
     read_lines,
     small_tables,
+    written_facts,
 )
 from cfkb.engine.table import SCHEMA, connect, is_regular, stamp, table_path
 from cfkb.model.vocabulary import MARK_PREDICATES
@@ -115,6 +117,7 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             load_facts(con, facts.of(kb.store, sorted(reread)), str(path.parent))
         replace_rows(con, before, generation, held=bool(held), small=small, facts=facts,
                      also=None if also is None else functools.partial(also, add=add), small_tables_from=kb.store)
+        lookup.follow_table(con, kb, before, generation, small=small)
     except (duckdb.Error, OSError):
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
@@ -189,6 +192,7 @@ def _follow_batch(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str
     replace_rows(con, before, generation, held=held, small=small, facts=facts,
                  also=None if also is None else functools.partial(also, add=add, marks_table=BATCH_MARKS),
                  small_tables_from=kb.store)
+    lookup.follow_table(con, kb, before, generation, small=small)
 
 
 #: A bulk batch of more quads than this many times the table's rows is not followed:
@@ -254,35 +258,14 @@ def upkeep_connection(path: Path, *, small_write: bool) -> duckdb.DuckDBPyConnec
     return con
 
 
-def written_facts(added: dict[str, list[ox.Quad]], reread: set[str]) -> Facts:
-    """The table's fields of the statements a write made whole, from the
-    write's own quads; a statement not in ``reread`` and not whole (no
-    ``rdf:subject`` in the write) joins ``reread``, to be read from the graph."""
-    facts = Facts()
-    whole: list[ox.Quad] = []
-    for iri, quads in added.items():
-        if iri in reread:
-            continue
-        if not any(q.predicate == SUBJECT for q in quads):
-            reread.add(iri)  # not a whole statement: what else it has is in the graph
-            continue
-        whole += quads
-    # the quads go through an in-memory store first, which writes each literal as the
-    # graph holds it (a timestamp's "+00:00" as "Z"); in their graphs, as the graph
-    # holds them, and all at once (the fields are picked by predicate when read)
-    written = ox.Store()
-    written.extend(whole)
-    facts.all(written)
-    return facts
-
-
 def replace_rows(con: duckdb.DuckDBPyConnection, before: str, generation: str, *, held: bool, small: bool,
                  facts: Facts, also: Also | None, small_tables_from: Any) -> None:
     """End a write's upkeep, inside its transaction: the touched statements'
     rows (``held``: the table has some) replaced by the loaded facts, the
     small tables made again from ``small_tables_from`` where ``small`` (None:
     already done), ``also`` (the marks) brought along, the new stamp, and the
-    commit; then what ``also`` left for after it (the conflict index)."""
+    commit; then what ``also`` left for after it (the conflict index). The touched
+    statements stay in ``temp.touched`` for the key-lookup copy (:func:`cfkb.engine.lookup.follow_table`)."""
     several = con.execute(SEVERAL).fetchone()[0]  # type: ignore[index]
     if held:  # otherwise the table has no row of a touched statement: each is a scan of it
         con.execute("DELETE FROM claims WHERE iri IN (SELECT iri FROM touched)")
@@ -297,7 +280,6 @@ def replace_rows(con: duckdb.DuckDBPyConnection, before: str, generation: str, *
     # a write that changed no statement the table held only adds: the index takes a delta
     after = None if also is None else also(con, before, generation, new, additive=not held and not small,
                                            regular=facts.regular and not several and is_regular(con))
-    con.execute("DROP TABLE temp.touched")
     con.execute("UPDATE meta SET v = ? WHERE k = 'generation'", [generation])
     con.execute("COMMIT")
     if after is not None:

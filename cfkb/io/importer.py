@@ -170,12 +170,13 @@ def _conflicts_involving(kb: KnowledgeBase, claims: Sequence[str]) -> int:
     (which the write has just brought up to date)."""
     if not claims:
         return 0
-    from cfkb.engine.delta import filed_for  # deferred: loads duckdb
-    from cfkb.engine.index import open_index
+    from cfkb.engine.common import filed_for
 
     known = filed_for(kb.generation(), claims)  # what the write's own upkeep filed
     if known is not None:
         return known
+    from cfkb.engine.index import open_index  # deferred: loads duckdb
+
     with open_index(kb) as index:
         return index.page({}, claims=claims, limit=0)[0]
 
