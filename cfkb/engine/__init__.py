@@ -23,7 +23,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from cfkb.engine.common import FILE, INDEX_TABLES, LOOKUP_FILE, on_progress, tell
+from cfkb.engine.common import BEFORE_READ, FILE, INDEX_TABLES, LOOKUP_FILE, on_progress, tell
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.generations import add_write_follower
 
@@ -111,3 +111,11 @@ def _table_path(kb: KnowledgeBase) -> Any:
 
 
 add_write_follower(_follow)
+
+
+def _before_read(kb: KnowledgeBase) -> None:
+    if kb.path is not None:
+        fold_held(kb)
+
+
+BEFORE_READ.append(_before_read)

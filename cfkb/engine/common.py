@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from typing import Any
 
 #: the claim table's file in the store directory
 FILE = "claims.duckdb"
@@ -23,6 +24,11 @@ CREATE TABLE conflict_entities (id VARCHAR, e VARCHAR);
 CREATE TABLE conflict_tags (id VARCHAR, facet VARCHAR, value VARCHAR);
 CREATE TABLE marks (subject VARCHAR PRIMARY KEY, reliability VARCHAR, credibility VARCHAR, tlp VARCHAR);
 """
+
+
+#: Called with a base before its stored claim table is read: the engine hands the
+#: writes the table's key-lookup copy holds to the table's upkeep (:func:`cfkb.engine.fold_held`).
+BEFORE_READ: list[Callable[[Any], None]] = []
 
 
 #: A list of texts given as one statement parameter (:func:`texts`), read as rows of one

@@ -17,6 +17,7 @@ import duckdb
 
 from cfkb.engine import index
 from cfkb.engine.common import TEXTS, file_found, filed_for, texts
+from cfkb.engine.forms import rules_digest
 from cfkb.engine.rules import _execute, load_sql, neighbourhood
 
 __all__ = ["DELTA_LIMIT", "filed_for", "follow"]
@@ -46,7 +47,7 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
     """
     meta = index._meta(con)
     if meta.get("index_generation") != before or meta.get("index_sql") != "1" or not regular \
-            or meta.get("index_rules") != index.rules_digest():
+            or meta.get("index_rules") != rules_digest():
         index._set_meta(con, index_generation=index.STALE)
         return
     forms = {iri: sql for iri, (_, sql) in load_sql().items()}

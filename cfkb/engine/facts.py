@@ -213,8 +213,8 @@ def rows(lines: Iterable[str]) -> tuple[list[tuple[Any, ...]], bool]:
     field :data:`SEVERAL` counts (the rows then keep one of them)."""
     fields: dict[str, dict[str, set[str]]] = {}
     for line in lines:
-        iri, f, v = line.split("\t", 2)
-        fields.setdefault(iri, {}).setdefault(f, set()).add(v)
+        iri, field, v = line.split("\t", 2)
+        fields.setdefault(iri, {}).setdefault(field, set()).add(v)
     out: list[tuple[Any, ...]] = []
     regular = True
     counted = (*RULE_FIELDS, "outlet")

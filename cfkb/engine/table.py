@@ -53,7 +53,7 @@ from pathlib import Path
 
 import duckdb
 
-from cfkb.engine.common import FILE, INDEX_TABLES, on_progress, tell
+from cfkb.engine.common import BEFORE_READ, FILE, INDEX_TABLES, on_progress, tell
 from cfkb.engine.facts import FIELDS, PIVOT, SEVERAL, Facts, read_tsv, small_tables
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
@@ -233,10 +233,9 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
     path = table_path(kb)
     if path is None:
         return build(kb)
-    if path.is_file() and kb.path is not None:
-        from cfkb.engine import fold_held
-
-        fold_held(kb)  # the small writes the key-lookup copy holds, into the table first
+    if path.is_file():
+        for hook in BEFORE_READ:  # the small writes the key-lookup copy holds, into the table first
+            hook(kb)
     generation = kb.generation()
     if path.is_file():
         _fold_long_log(path)
@@ -263,10 +262,11 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
         try:
             made = build(kb, tmp)
             try:
-                if kb.path is not None:  # its key-lookup copy with it (cfkb.engine.lookup)
-                    from cfkb.engine import lookup
+                if kb.path is not None:  # its key-lookup copy with it
+                    from cfkb.engine.lookup import FILE as LOOKUP
+                    from cfkb.engine.lookup import make
 
-                    lookup.make(made.con, kb.path / lookup.FILE, generation)
+                    make(made.con, kb.path / LOOKUP, generation)
             finally:
                 made.close()
             if _moved_meanwhile(kb, generation):
