@@ -8,6 +8,7 @@ WITH said AS (
     SELECT * FROM claims
     WHERE s IS NOT NULL AND p IS NOT NULL AND o IS NOT NULL AND neg IS NOT NULL
       AND who IS NOT NULL AND NOT noind
+      -- delta: AND (s, p, o) IN (SELECT s, p, o FROM claims WHERE iri IN (SELECT iri FROM wanted))
 ), both_ways AS (
     SELECT s, p, o FROM said GROUP BY s, p, o HAVING max(neg) AND max(NOT neg)
 ), denied AS (

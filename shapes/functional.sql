@@ -6,10 +6,19 @@
 -- functional.ttl is the semantics; tests hold the two to the same answers.
 
 -- rule: FunctionalConflict
-WITH said AS (
-    SELECT c.*, coalesce(c.area, '') AS ka, coalesce(c.election, '') AS ke FROM claims c
+WITH
+-- delta: focus AS MATERIALIZED (SELECT * FROM claims WHERE iri IN (SELECT iri FROM wanted)),
+said AS (
+    SELECT c.iri, c.is_claim, c.s, c.p, c.o, c.who, c.date, coalesce(c.area, '') AS ka,
+           coalesce(c.election, '') AS ke
+    FROM claims c
     JOIN kinds k ON k.p = c.p AND k.kind = 'https://w3id.org/cfkb/ns#FunctionalPerContext'
     WHERE c.s IS NOT NULL AND c.o IS NOT NULL AND c.neg = false AND c.who IS NOT NULL AND NOT c.noind
+      -- the values said of a wanted claim's subject in a context that overlaps the claim's
+      -- delta: AND EXISTS (SELECT 1 FROM focus w WHERE w.s = c.s AND w.p = c.p
+      -- delta:             AND (w.election IS NULL OR c.election IS NULL OR w.election = c.election)
+      -- delta:             AND (w.area IS NULL OR c.area IS NULL OR w.area = c.area
+      -- delta:                  OR EXISTS (SELECT 1 FROM area_overlap x WHERE x.a = w.area AND x.b = c.area)))
 ), several AS (
     SELECT s, p FROM said GROUP BY s, p HAVING count(DISTINCT o) > 1
 ), ctx AS (
@@ -28,6 +37,8 @@ WITH said AS (
       -- a list and its sub-list are not two different lists
       AND NOT EXISTS (SELECT 1 FROM sublist m WHERE m.s = g1.o AND m.o = g2.o)
       AND NOT EXISTS (SELECT 1 FROM sublist m WHERE m.s = g2.o AND m.o = g1.o)
+      -- a wanted claim's list first (each pair of lists is here both ways round)
+      -- delta: AND (g1.o, g1.ka, g1.ke) IN (SELECT o, coalesce(area, ''), coalesce(election, '') FROM focus)
 ), half AS MATERIALIZED (
     -- the pairs with their first claims, then the second: joined the other way round, a
     -- busy group's claims were paired with one another first (64M rows at 1M claims)
@@ -38,5 +49,8 @@ WITH said AS (
 SELECT h.ti AS this, v.iri AS value
 FROM half h
 JOIN ctx v ON v.s = h.s AND v.p = h.p AND v.o = h.o2 AND v.ka = h.a2 AND v.ke = h.e2
-WHERE h.ti < v.iri
+WHERE (h.ti < v.iri
+       -- each pair once; for a wanted claim, the pair with it first
+       -- delta: OR h.ti IN (SELECT iri FROM wanted)
+      )
   AND NOT (h.tw = v.who AND h.td IS NOT NULL AND v.date IS NOT NULL AND h.td <> v.date);

@@ -9,6 +9,7 @@ WITH said AS (
     SELECT * FROM claims
     WHERE s IS NOT NULL AND p IS NOT NULL AND o IS NOT NULL AND neg IS NOT NULL
       AND who IS NOT NULL AND date IS NOT NULL AND NOT noind
+      -- delta: AND (s, p, o, who) IN (SELECT s, p, o, who FROM claims WHERE iri IN (SELECT iri FROM wanted))
 ), both_ways AS (
     SELECT s, p, o, who FROM said GROUP BY s, p, o, who HAVING max(neg) AND max(NOT neg)
 ), ctx AS (
@@ -26,6 +27,7 @@ WITH said AS (
     SELECT * FROM claims
     WHERE s IS NOT NULL AND p IS NOT NULL AND o IS NOT NULL AND neg IS NOT NULL
       AND who IS NOT NULL AND date IS NOT NULL AND NOT noind
+      -- delta: AND (s, p, o, who) IN (SELECT s, p, o, who FROM claims WHERE iri IN (SELECT iri FROM wanted))
 ), both_ways AS (
     SELECT s, p, o, who FROM said GROUP BY s, p, o, who HAVING max(neg) AND max(NOT neg)
 ), ctx AS (
@@ -39,11 +41,19 @@ WHERE t.is_claim AND NOT t.neg AND v.neg AND t.date > v.date
        OR EXISTS (SELECT 1 FROM area_overlap x WHERE x.a = t.area AND x.b = v.area));
 
 -- rule: RevisionOfValue
-WITH said AS (
+WITH
+-- delta: focus AS MATERIALIZED (SELECT * FROM claims WHERE iri IN (SELECT iri FROM wanted)),
+said AS (
     SELECT c.*, coalesce(c.area, '') AS ka, coalesce(c.election, '') AS ke FROM claims c
     JOIN kinds k ON k.p = c.p AND k.kind = 'https://w3id.org/cfkb/ns#FunctionalPerContext'
     WHERE c.s IS NOT NULL AND c.o IS NOT NULL AND c.neg = false AND c.who IS NOT NULL
       AND c.date IS NOT NULL AND NOT c.noind
+      -- the values a wanted claim's speaker gave its subject in a context that overlaps the claim's
+      -- delta: AND EXISTS (SELECT 1 FROM focus w WHERE w.s = c.s AND w.p = c.p AND w.who = c.who
+      -- delta:             AND (w.election IS NULL OR c.election IS NULL OR w.election = c.election)
+      -- delta:             AND (w.area IS NULL OR c.area IS NULL OR w.area = c.area
+      -- delta:                  OR EXISTS (SELECT 1 FROM area_overlap x WHERE x.a = w.area AND x.b = c.area)
+      -- delta:                  OR EXISTS (SELECT 1 FROM area_overlap x WHERE x.a = c.area AND x.b = w.area)))
 ), several AS (
     SELECT s, p, who FROM said GROUP BY s, p, who HAVING count(DISTINCT o) > 1
 ), ctx AS (
@@ -61,6 +71,8 @@ WITH said AS (
            OR EXISTS (SELECT 1 FROM area_overlap x WHERE x.a = g1.ka AND x.b = g2.ka))
       AND NOT EXISTS (SELECT 1 FROM sublist m WHERE m.s = g1.o AND m.o = g2.o)
       AND NOT EXISTS (SELECT 1 FROM sublist m WHERE m.s = g2.o AND m.o = g1.o)
+      -- delta: AND ((g1.o, g1.ka, g1.ke) IN (SELECT o, coalesce(area, ''), coalesce(election, '') FROM focus)
+      -- delta:      OR (g2.o, g2.ka, g2.ke) IN (SELECT o, coalesce(area, ''), coalesce(election, '') FROM focus))
 ), half AS MATERIALIZED (
     -- the pairs with their first claims, then the second (as in functional.sql)
     SELECT q.*, t.iri AS ti, t.date AS td

@@ -6,6 +6,15 @@ both read (no ``SEMI JOIN``, no ``bool_or``): DuckDB runs them over the
 whole claim table (:mod:`cfkb.engine.rules`), SQLite over the few rows near
 one new claim (:mod:`cfkb.engine.lookup`). This module only splits the
 files, names their rules, and digests them; it loads neither database.
+
+A line that starts ``-- delta:`` is a comment to the whole run. Where a
+statement runs for a few wanted statements (a table ``wanted (iri)``
+beside ``claims``), the rest of the line is read as SQL
+(:func:`for_delta`): a condition that keeps the rule to rows that can
+involve a wanted statement (the keys of a wanted claim), so that a new
+claim about a busy group is not paired with every other claim of that
+group only to be dropped. Tests hold the rows that involve each claim to
+be the same with and without these lines.
 """
 
 from __future__ import annotations
@@ -132,3 +141,11 @@ def _with_body(sql: str, name: str) -> str | None:
         depth += {"(": 1, ")": -1}.get(sql[i], 0)
         i += 1
     return sql[m.end(): i - 1]
+
+
+_DELTA = re.compile(r"^(\s*)--\s*delta:\s?", re.MULTILINE)
+
+
+def for_delta(sql: str) -> str:
+    """A rule's statement with its ``-- delta:`` lines read as SQL (the module's docs)."""
+    return _DELTA.sub(r"\1", sql)

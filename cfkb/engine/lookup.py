@@ -38,8 +38,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +49,14 @@ import pyoxigraph as ox
 
 from cfkb.engine.common import LOOKUP_FILE, file_found
 from cfkb.engine.facts import COLUMNS, FIELDS, INCLUDES, KIND_CLASSES, TYPE, Facts, rows, written_facts
-from cfkb.engine.forms import exception_predicates, load_forms, rules_digest
+from cfkb.engine.forms import exception_predicates, for_delta, load_forms, rules_digest
 from cfkb.model.vocabulary import BACKGROUND_PREFIX
 from cfkb.store.backend import value_of
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.generations import MARKS_REVISION
 
-__all__ = ["FILE", "HOLD_LIMIT", "Held", "build", "conflicts_of", "follow_table", "keep", "make", "settle", "take_held"]
+__all__ = ["FILE", "HOLD_LIMIT", "Held", "build", "conflicts_of", "follow_table", "keep", "make",
+           "settle", "take_held"]
 
 #: the copy's file in the store directory, beside the claim table's
 FILE = LOOKUP_FILE
@@ -69,6 +72,8 @@ QUAD_LIMIT = 2_000
 HOLD_LIMIT = 100
 #: how long a writer waits for another process's hold on the file (seconds)
 _WAIT = 5.0
+#: bytes of the file read through memory mapping, rather than one read call a page
+_MAP = 1 << 30
 
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
@@ -119,6 +124,8 @@ class Held:
 def _connect(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=_WAIT, isolation_level=None)
     con.execute("PRAGMA synchronous = NORMAL")  # the graph's journal is the commit point, not this file
+    con.execute("PRAGMA temp_store = MEMORY")  # the rows near a claim, which the rules read
+    con.execute(f"PRAGMA mmap_size = {_MAP}")
     return con
 
 
@@ -179,7 +186,7 @@ def keep(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Qua
                     others.add(q.subject, q.predicate.value, q.object)
         if not others.regular or rows(others.lines)[0]:
             return False
-    undoing = exception_predicates(sql for _, sql in load_forms().values())
+    undoing = _undoing(rules_digest())
     if undoing is None or any(r[3] in undoing for r in new):
         return False
     generation = kb.generation()
@@ -198,7 +205,6 @@ def keep(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Qua
             con.execute("ROLLBACK")
             return False
         con.executemany(_INSERT, new)
-        found = conflicts_of(con, [r[0] for r in new])
         con.execute("INSERT INTO held (revision, nquads) VALUES (?, ?)",
                     [kb.marks_revision(), ox.serialize(add, format=ox.RdfFormat.N_QUADS)])
         _set(con, generation=generation)
@@ -206,11 +212,24 @@ def keep(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Qua
     except sqlite3.Error:
         if con.in_transaction:
             con.execute("ROLLBACK")
+        con.close()
         return False
+    # the write is kept; its conflicts are only told here (the index files them when handed the write)
+    claims = [r[0] for r in new]
+    file_found(generation, None)
+    try:
+        file_found(generation, _filed(conflicts_of(con, claims), claims))
+    except sqlite3.Error:
+        pass
     finally:
         con.close()
-    file_found(generation, _filed(found, [r[0] for r in new]))
     return True
+
+
+@lru_cache(maxsize=2)
+def _undoing(digest: str) -> frozenset[str] | None:
+    """The predicates the rules' exceptions read, for the rule files of ``digest``."""
+    return exception_predicates(sql for _, sql in load_forms().values())
 
 
 def conflicts_of(con: sqlite3.Connection, claims: Sequence[str]) -> set[tuple[str, str, str, str | None, str | None]]:
@@ -218,26 +237,42 @@ def conflicts_of(con: sqlite3.Connection, claims: Sequence[str]) -> set[tuple[st
     (in any role), as (rule, this, value, contests, wing): each rule's SQL
     form run over the statements near them in the copy on ``con``."""
     found: set[tuple[str, str, str, str | None, str | None]] = set()
+    with _near(con, claims):
+        for rule, form in load_forms().items():
+            found.update(_run(con, rule, form))
+    return found
+
+
+@contextmanager
+def _near(con: sqlite3.Connection, claims: Sequence[str]) -> Iterator[None]:
+    """While open, the rules' ``claims`` on ``con`` reads only the statements near ``claims``."""
     try:
         con.execute(_NEAR[0])
         con.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?)", [(c,) for c in claims])
         for statement in _NEAR[1:]:
             con.execute(statement)
-        for iri, (_, sql) in load_forms().items():
-            cur = con.execute(_involving(sql))
-            names = [d[0] for d in cur.description]
-            for values in cur.fetchall():
-                row = dict(zip(names, values, strict=True))
-                found.add((iri, row["this"], row["value"], row.get("contests"), row.get("wing")))
+        yield
     finally:
         for name in _NEAR_TABLES:
             con.execute(f"DROP TABLE IF EXISTS temp.{name}")
-    return found
+
+
+def _run(con: sqlite3.Connection, rule: str, form: tuple[Path, str]) -> list[tuple[str, str, str, Any, Any]]:
+    """A rule's rows that involve a wanted statement, on a connection :func:`_near` has readied."""
+    cur = con.execute(_involving(form[1]))
+    names = [d[0] for d in cur.description]
+    out = []
+    for values in cur.fetchall():
+        row = dict(zip(names, values, strict=True))
+        out.append((rule, row["this"], row["value"], row.get("contests"), row.get("wing")))
+    return out
 
 
 def _involving(sql: str) -> str:
     """A rule's statement kept to the rows of conflicts that involve a wanted statement in any role
-    (as :func:`cfkb.engine.delta.follow` keeps them)."""
+    (as :func:`cfkb.engine.delta.follow` keeps them), its ``-- delta:`` lines read
+    (:func:`cfkb.engine.forms.for_delta`)."""
+    sql = for_delta(sql)
     roles = ["this", "value", *(c for c in ("contests", "wing") if c in sql)]
     hit = " OR ".join(f"{c} IN (SELECT iri FROM temp.wanted)" for c in roles)
     return f"""WITH found AS MATERIALIZED (SELECT * FROM ({sql})),
@@ -379,7 +414,8 @@ def build(duck: Any, con: sqlite3.Connection, generation: str) -> None:
     for statement in _CREATE.strip().split(";"):
         if statement.strip():
             con.execute(statement)
-    cur = duck.execute("SELECT * FROM claims")
+    # in subject order: the statements about one entity, which one claim's rules read, share pages
+    cur = duck.execute("SELECT * FROM claims ORDER BY s, o")
     while batch := cur.fetchmany(50_000):
         con.executemany(_INSERT, batch)
     _copy_small(duck, con)
@@ -388,6 +424,9 @@ def build(duck: Any, con: sqlite3.Connection, generation: str) -> None:
             con.execute(statement)
     _set(con, schema=SCHEMA, generation=generation, table=generation, regular=_regular(duck), rules=rules_digest())
     con.execute("COMMIT")
+    # a write-ahead log: a kept write commits without waiting for the disk, and readers read on
+    # meanwhile (the graph's own journal is the commit point a kill is judged by)
+    con.execute("PRAGMA journal_mode = WAL")
 
 
 def _copy_small(duck: Any, con: sqlite3.Connection) -> None:
