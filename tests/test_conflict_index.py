@@ -528,3 +528,28 @@ def test_an_index_delta_cut_short_leaves_the_claim_table_current_and_the_index_m
     assert found == {(rule.rsplit("#", 1)[-1], pair) for rule, pair in engine_keys(kb)}
     assert _stamp(kb)["index_generation"] == kb.generation()
     kb.close()
+
+
+def test_a_grade_given_while_the_copy_holds_writes_files_them_both(tmp_path):
+    """A kept claim, then a grade of it: the grade's upkeep hands the held claim on first, under
+    the marks revision it was made under, then files the grade; nothing is made again by a read."""
+    from cfkb.engine import marks
+    from cfkb.workflow.grading import grade_claim
+
+    kb, ds = _base(tmp_path, 160, seed=13)
+    _check_filing(kb, None, {})
+    claim = next(c for c in ds.claims if c.predicate.endswith("#runsAs") and not c.negated)
+    other = type(claim)(subject=claim.subject, predicate=claim.predicate, object=claim.object + "-other",
+                        source=claim.source, area=claim.area, election=claim.election, date=claim.date)
+    kb.write(other.quads())
+    assert _held_in_copy(kb)
+    grade_claim(kb, other.iri, 2, analyst="a")
+    assert not _held_in_copy(kb) and _stamp(kb)["index_generation"] == kb.generation()
+    con = duckdb.connect(str(kb.path / FILE), read_only=True)
+    try:
+        assert marks.stamped(con) == marks.stamp_of(kb), "the writes kept the marks, no read made them again"
+    finally:
+        con.close()
+    assert _index_keys(kb) == engine_keys(kb)
+    _assert_filing_as_made_afresh(kb)
+    kb.close()

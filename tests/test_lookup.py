@@ -311,3 +311,29 @@ def test_a_writer_killed_around_the_copy_leaves_graph_table_and_copy_agreeing(tm
         kb.write(_new_list(9, 1).quads())
         assert open_index(kb).conflict_keys() == engine_keys(kb)
         _copy_agrees_with_table(kb)
+
+
+def test_a_write_kept_while_another_process_hands_the_held_ones_on_stays_held(tmp_path):
+    """A reader hands the held writes on while a writer keeps one more: the table takes the
+    ones the reader read, for the generation they were held at; the new one stays held."""
+    import cfkb.engine
+
+    ds = generate(400, seed=12, noise_share=0.5, busy=0.2)
+    kb = _on_disk(tmp_path / "kb", ds.quads())
+    open_index(kb).close()
+    kb.write(_new_list(10, 0).quads())
+    first = kb.generation()
+    held = lookup.take_held(kb, first)  # the reader has read the held writes ...
+    assert held is not None and held.generation == first
+    kb.write(_new_list(11, 1).quads())  # ... when the writer keeps another
+    assert _held(kb) == 2
+    cfkb.engine._to_table(kb, kb.path / FILE, held.table, held.quads, [], b"", held.revision, held.generation,
+                          held.upto)
+    lookup.settle(kb, held.generation)
+    assert _table_stamp(kb) == first != kb.generation()
+    assert _held(kb) == 1 and _meta(kb)["table"] == first and _meta(kb)["generation"] == kb.generation()
+    with open_index(kb) as index:  # the next reader hands the other on
+        assert index.conflict_keys() == engine_keys(kb)
+    assert _table_stamp(kb) == kb.generation()
+    _copy_agrees_with_table(kb)
+    kb.close()

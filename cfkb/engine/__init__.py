@@ -40,15 +40,17 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
         if lookup.keep(kb, before, add, remove, nquads):
             return
         held = lookup.take_held(kb, before)
+        upto = None
         if held is not None:  # the writes the copy held go to DuckDB with this one
             from cfkb.engine.marks import revision_moved
 
             if revision_moved(add, remove) is not None:  # a grade: the held writes first, under their revision
-                _to_table(kb, path, held.table, held.quads, [], b"", held.revision)
+                _to_table(kb, path, held.table, held.quads, [], b"", held.revision, held.generation, held.upto)
             else:
-                before, add = held.table, [*held.quads, *add]
-        _to_table(kb, path, before, add, remove, nquads)
-        lookup.settle(kb)
+                before, add, upto = held.table, [*held.quads, *add], held.upto
+        generation = kb.generation()
+        _to_table(kb, path, before, add, remove, nquads, generation=generation, upto=upto)
+        lookup.settle(kb, generation)
         return
     _to_table(kb, path, before, add, remove, nquads)
 
@@ -63,13 +65,15 @@ def fold_held(kb: KnowledgeBase) -> None:
     held = lookup.take_held(kb, kb.generation())
     if held is None:
         return
-    _to_table(kb, kb.path / FILE, held.table, held.quads, [], b"", held.revision)
-    lookup.settle(kb)
+    # for the generation the copy held them at: another process may write meanwhile
+    _to_table(kb, kb.path / FILE, held.table, held.quads, [], b"", held.revision, held.generation, held.upto)
+    lookup.settle(kb, held.generation)
 
 
 def _to_table(kb: KnowledgeBase, path: Path, before: str, add: list[Any], remove: list[Any], nquads: Any,
-              revision: str | None = None) -> None:
-    """DuckDB's upkeep of a write: the claim table, the marks and the conflict index."""
+              revision: str | None = None, generation: str | None = None, upto: int | None = None) -> None:
+    """DuckDB's upkeep of a write: the claim table, the marks and the conflict index
+    (``generation``, ``upto``: see :func:`cfkb.engine.upkeep.follow_write`)."""
     # DuckDB is loaded by the first write that has a table to keep, not by every command
     from cfkb.engine import marks
     from cfkb.engine.delta import follow
@@ -96,7 +100,7 @@ def _to_table(kb: KnowledgeBase, path: Path, before: str, add: list[Any], remove
     else:
         from cfkb.engine.upkeep import follow_write
 
-        follow_write(kb, before, add, remove, nquads, also=also)
+        follow_write(kb, before, add, remove, nquads, also=also, generation=generation, held_upto=upto)
 
 
 def _table_path(kb: KnowledgeBase) -> Any:

@@ -119,6 +119,9 @@ class Held:
     table: str
     quads: list[ox.Quad]
     revision: str
+    #: the generation the copy was at with them, and the last of them
+    generation: str
+    upto: int
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -309,15 +312,17 @@ def take_held(kb: KnowledgeBase, at: str) -> Held | None:
     except sqlite3.Error:
         return None
     try:
-        held = con.execute("SELECT revision, nquads FROM held ORDER BY seq").fetchall()
+        con.execute("BEGIN")  # the held writes and the stamps as one reading
+        held = con.execute("SELECT seq, revision, nquads FROM held ORDER BY seq").fetchall()
+        meta = _meta(con)
+        con.execute("COMMIT")
         if not held:
             return None
-        meta = _meta(con)
         if meta.get("generation") != at or meta.get("table", STALE) == STALE:
             _forget(con)
             return None
-        quads = [q for _, text in held for q in ox.parse(text, format=ox.RdfFormat.N_QUADS)]
-        return Held(meta["table"], quads, held[-1][0])
+        quads = [q for _, _, text in held for q in ox.parse(text, format=ox.RdfFormat.N_QUADS)]
+        return Held(meta["table"], quads, held[-1][1], at, held[-1][0])
     except (sqlite3.Error, SyntaxError, ValueError):
         return None
     finally:
@@ -332,18 +337,17 @@ def _forget(con: sqlite3.Connection) -> None:
     con.execute("COMMIT")
 
 
-def settle(kb: KnowledgeBase) -> None:
-    """After a write went to DuckDB's upkeep: a copy that upkeep did not
-    bring to the base's generation (the table was stale, held by another
-    process, or not followed) drops its held writes and is marked stale."""
+def settle(kb: KnowledgeBase, generation: str) -> None:
+    """After a write, or held writes, went to DuckDB's upkeep for ``generation``:
+    a copy that upkeep did not bring along (the table was stale, held by
+    another process, or not followed) drops its held writes and is marked stale."""
     path = None if kb.path is None else kb.path / FILE
     if path is None or not path.is_file():
         return
     try:
         con = _connect(path)
         try:
-            meta = _meta(con)
-            if meta.get("table") != kb.generation() or meta.get("generation") != kb.generation():
+            if _meta(con).get("table") != generation:
                 _forget(con)
         finally:
             con.close()
@@ -351,14 +355,18 @@ def settle(kb: KnowledgeBase) -> None:
         return
 
 
-def follow_table(duck: Any, kb: KnowledgeBase, before: str, generation: str, *, small: bool) -> None:
+def follow_table(duck: Any, kb: KnowledgeBase, before: str, generation: str, *, small: bool,
+                 upto: int | None = None) -> None:
     """Bring the copy along a write DuckDB's upkeep has just committed on
     ``duck`` (from the table's generation ``before`` to ``generation``; its
     statements in ``temp.touched``; ``small``: the areas or predicate kinds
-    changed). The write included any held writes (:func:`take_held`).
+    changed). The write included the held writes up to ``upto`` (all: None),
+    which go.
 
-    A copy at ``before`` takes the touched statements' rows; a missing or
-    stale one is made again from the table."""
+    A copy whose table was at ``before`` takes the touched statements' rows;
+    a missing or stale one is made again from the table. A write the copy
+    kept meanwhile (another process's, while this one handed the held writes
+    on) stays held, and the copy stays at its generation."""
     if kb.path is None:
         return
     try:
@@ -379,8 +387,13 @@ def follow_table(duck: Any, kb: KnowledgeBase, before: str, generation: str, *, 
             con.executemany(_INSERT, batch)
         if small:
             _copy_small(duck, con)
-        con.execute("DELETE FROM held")
-        _set(con, generation=generation, table=generation, regular=_regular(duck), rules=rules_digest())
+        if upto is None:
+            con.execute("DELETE FROM held")
+        else:
+            con.execute("DELETE FROM held WHERE seq <= ?", [upto])
+        if con.execute("SELECT count(*) FROM held").fetchone()[0] == 0:
+            _set(con, generation=generation)
+        _set(con, table=generation, regular=_regular(duck), rules=rules_digest())
         con.execute("COMMIT")
     except sqlite3.Error:
         if con.in_transaction:

@@ -67,7 +67,8 @@ Also = Callable[..., Callable[[duckdb.DuckDBPyConnection], None] | None]
 
 
 def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Quad],
-                 nquads: Any = b"", also: Also | None = None) -> None:
+                 nquads: Any = b"", also: Also | None = None, *, generation: str | None = None,
+                 held_upto: int | None = None) -> None:
     """Apply a committed write to the claim table, if it was current before it.
 
     ``before`` is the base's generation before the write. The statements the
@@ -80,11 +81,16 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
     conflict index), given the statements the write made and whether it only
     added. The new stamp goes in the same DuckDB transaction. Any failure
     leaves the old stamp, so the next open rebuilds.
+
+    ``generation`` is the one the write made (by default the base's now:
+    writes the key-lookup copy held are handed on for the generation the
+    copy was at, however far the base has moved since); the copy then
+    drops the held writes up to ``held_upto`` (:func:`cfkb.engine.lookup.follow_table`).
     """
     path = table_path(kb)
     if path is None or kb.path is None or not path.is_file():
         return
-    generation = kb.generation()
+    generation = kb.generation() if generation is None else generation
     if generation == before:
         return
     con = open_current(path, before, small_write=not nquads and len(add) + len(remove) <= SMALL_WRITE)
@@ -95,6 +101,7 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             if remade_cheaper(con, add, nquads):
                 return  # the stamp stays old: the next read makes the table, the index and the marks again
             _follow_batch(con, kb, before, generation, add, nquads, also)
+            lookup.follow_table(con, kb, before, generation, small=True, upto=held_upto)
             return
         with collector_paused():
             added: dict[str, list[ox.Quad]] = {}
@@ -117,7 +124,7 @@ def follow_write(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: lis
             load_facts(con, facts.of(kb.store, sorted(reread)), str(path.parent))
         replace_rows(con, before, generation, held=bool(held), small=small, facts=facts,
                      also=None if also is None else functools.partial(also, add=add), small_tables_from=kb.store)
-        lookup.follow_table(con, kb, before, generation, small=small)
+        lookup.follow_table(con, kb, before, generation, small=small, upto=held_upto)
     except (duckdb.Error, OSError):
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
@@ -192,7 +199,6 @@ def _follow_batch(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, before: str
     replace_rows(con, before, generation, held=held, small=small, facts=facts,
                  also=None if also is None else functools.partial(also, add=add, marks_table=BATCH_MARKS),
                  small_tables_from=kb.store)
-    lookup.follow_table(con, kb, before, generation, small=small)
 
 
 #: A bulk batch of more quads than this many times the table's rows is not followed:
