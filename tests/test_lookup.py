@@ -337,3 +337,18 @@ def test_a_write_kept_while_another_process_hands_the_held_ones_on_stays_held(tm
     assert _table_stamp(kb) == kb.generation()
     _copy_agrees_with_table(kb)
     kb.close()
+
+
+def test_held_writes_beyond_the_limit_go_to_duckdb_with_the_next(tmp_path, monkeypatch):
+    monkeypatch.setattr(lookup, "HOLD_LIMIT", 3)
+    ds = generate(300, seed=14, noise_share=0.5, busy=0.2)
+    kb = _on_disk(tmp_path / "kb", ds.quads())
+    open_index(kb).close()
+    for n in range(3):
+        kb.write(_new_list(n, n).quads())
+    assert _held(kb) == 3 and _table_stamp(kb) != kb.generation()
+    kb.write(_new_list(3, 3).quads())  # the fourth: DuckDB takes it and the three
+    assert _held(kb) == 0 and _table_stamp(kb) == kb.generation() == _meta(kb)["generation"]
+    assert open_index(kb).conflict_keys() == engine_keys(kb)
+    _copy_agrees_with_table(kb)
+    kb.close()
