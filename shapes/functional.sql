@@ -46,11 +46,13 @@ said AS (
     FROM pairs q JOIN ctx t ON t.s = q.s AND t.p = q.p AND t.o = q.o1 AND t.ka = q.a1 AND t.ke = q.e1
     WHERE t.is_claim
 )
-SELECT h.ti AS this, v.iri AS value
+-- the pair with its lesser IRI first, as each pair is found once in a full run
+SELECT CASE WHEN h.ti < v.iri THEN h.ti ELSE v.iri END AS this,
+       CASE WHEN h.ti < v.iri THEN v.iri ELSE h.ti END AS value
 FROM half h
 JOIN ctx v ON v.s = h.s AND v.p = h.p AND v.o = h.o2 AND v.ka = h.a2 AND v.ke = h.e2
 WHERE (h.ti < v.iri
-       -- each pair once; for a wanted claim, the pair with it first
+       -- each pair once; for a wanted claim, found with it first
        -- delta: OR h.ti IN (SELECT iri FROM wanted)
       )
   AND NOT (h.tw = v.who AND h.td IS NOT NULL AND v.date IS NOT NULL AND h.td <> v.date);

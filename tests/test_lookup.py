@@ -91,14 +91,8 @@ def _copy_agrees_with_table(kb: KnowledgeBase) -> None:
 
 
 def _rows(found: dict) -> set[tuple]:
-    return _pairs((rule, r["this"].value, r["value"].value, r["contests"].value if "contests" in r else None,
-                   r["wing"].value if "wing" in r else None) for rule, rows in found.items() for r in rows)
-
-
-def _pairs(rows) -> set[tuple]:
-    """Rows with their pair of claims unordered: a rule's delta lines may put the wanted claim first
-    (the conflict is the same, and its ID too)."""
-    return {(rule, frozenset((this, value)), contests, wing) for rule, this, value, contests, wing in rows}
+    return {(rule, r["this"].value, r["value"].value, r["contests"].value if "contests" in r else None,
+             r["wing"].value if "wing" in r else None) for rule, rows in found.items() for r in rows}
 
 
 def _same_answers(kb: KnowledgeBase, claims: list[str]) -> None:
@@ -108,8 +102,7 @@ def _same_answers(kb: KnowledgeBase, claims: list[str]) -> None:
     try:
         with open_table(kb) as table:
             for claim in claims:
-                assert _pairs(lookup.conflicts_of(con, [claim])) == _rows(sql_rows_involving(table, rules, [claim])), \
-                    claim
+                assert lookup.conflicts_of(con, [claim]) == _rows(sql_rows_involving(table, rules, [claim])), claim
             whole = _rows(sql_rows(table, rules))
         everything = set()
         for rule, (_, sql) in load_forms().items():
@@ -118,7 +111,7 @@ def _same_answers(kb: KnowledgeBase, claims: list[str]) -> None:
             for values in cur.fetchall():
                 row = dict(zip(names, values, strict=True))
                 everything.add((rule, row["this"], row["value"], row.get("contests"), row.get("wing")))
-        assert _pairs(everything) == whole
+        assert everything == whole
     finally:
         con.close()
 
