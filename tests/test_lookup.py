@@ -180,6 +180,32 @@ def test_one_claim_writes_are_kept_and_their_conflicts_are_the_ones_the_index_fi
     kb.close()
 
 
+def test_the_hand_over_files_the_rows_the_copy_found_without_running_the_rules(tmp_path, monkeypatch):
+    from cfkb.engine import delta
+
+    ds = generate(600, seed=15, noise_share=0.5, busy=0.2)
+    kb = _on_disk(tmp_path / "kb", ds.quads())
+    open_index(kb).close()
+    for n, group in enumerate((1, 5, 9)):
+        kb.write(_new_list(group, n).quads())
+    # the first negation of a claim the base holds: a direct conflict, found in the copy
+    said = next(c for c in ds.claims if not c.negated and c.speaker)
+    kb.write(Claim(subject=said.subject, predicate=said.predicate, object=said.object, negated=True,
+                   source=said.source, speaker=said.speaker, area=said.area, election=said.election,
+                   date=dt.date(2024, 2, 1), tlp="CLEAR").quads())
+    assert _held(kb) == 4
+
+    def no_rules(*args, **kwargs):
+        raise AssertionError("the hand-over ran the rules again")
+
+    monkeypatch.setattr(delta, "_rows_involving_wanted", no_rules)
+    with open_index(kb) as index:
+        assert index.conflict_keys() == engine_keys(kb)
+    monkeypatch.undo()
+    _copy_agrees_with_table(kb)
+    kb.close()
+
+
 def test_a_kept_write_does_not_load_duckdb(tmp_path):
     ds = generate(300, seed=6, noise_share=0.5, busy=0.2)
     path = tmp_path / "kb"

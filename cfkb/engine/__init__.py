@@ -45,7 +45,8 @@ def _follow(kb: KnowledgeBase, before: str, add: list[Any], remove: list[Any], n
             from cfkb.engine.marks import revision_moved
 
             if revision_moved(add, remove) is not None:  # a grade: the held writes first, under their revision
-                _to_table(kb, path, held.table, held.quads, [], b"", held.revision, held.generation, held.upto)
+                _to_table(kb, path, held.table, held.quads, [], b"", held.revision, held.generation, held.upto,
+                          held.found)
             else:
                 before, add, upto = held.table, [*held.quads, *add], held.upto
         generation = kb.generation()
@@ -66,14 +67,17 @@ def fold_held(kb: KnowledgeBase) -> None:
     if held is None:
         return
     # for the generation the copy held them at: another process may write meanwhile
-    _to_table(kb, kb.path / FILE, held.table, held.quads, [], b"", held.revision, held.generation, held.upto)
+    _to_table(kb, kb.path / FILE, held.table, held.quads, [], b"", held.revision, held.generation, held.upto,
+              held.found)
     lookup.settle(kb, held.generation)
 
 
 def _to_table(kb: KnowledgeBase, path: Path, before: str, add: list[Any], remove: list[Any], nquads: Any,
-              revision: str | None = None, generation: str | None = None, upto: int | None = None) -> None:
+              revision: str | None = None, generation: str | None = None, upto: int | None = None,
+              found: list[Any] | None = None) -> None:
     """DuckDB's upkeep of a write: the claim table, the marks and the conflict index
-    (``generation``, ``upto``: see :func:`cfkb.engine.upkeep.follow_write`)."""
+    (``generation``, ``upto``: see :func:`cfkb.engine.upkeep.follow_write`; ``found``:
+    the rows of the conflicts the write's statements are in, found by the key-lookup copy)."""
     # DuckDB is loaded by the first write that has a table to keep, not by every command
     from cfkb.engine import marks
     from cfkb.engine.delta import follow
@@ -91,7 +95,7 @@ def _to_table(kb: KnowledgeBase, path: Path, before: str, add: list[Any], remove
         made = kb.marks_revision() if revision is None else revision
         marks.follow(con, kb, f"{before} {made}", f"{generation} {made}", add, remove, marks_table)
         return functools.partial(follow, before=before, generation=generation, new=new, additive=additive,
-                                 regular=regular)
+                                 regular=regular, found_rows=found)
 
     if kb.path is None:
         from cfkb.engine.remote import follow_remote_write

@@ -12,6 +12,7 @@ statements is kept for :func:`filed_for`.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import duckdb
 
@@ -28,7 +29,7 @@ DELTA_LIMIT = 2_000
 
 
 def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: set[str], additive: bool,
-           regular: bool) -> None:
+           regular: bool, found_rows: list[tuple[Any, ...]] | None = None) -> None:
     """Bring the index on ``con`` from ``before`` to ``generation``, once the
     claim table's write has committed (its ``claims`` rows current), in a
     transaction of its own: a process killed between the two leaves the
@@ -37,7 +38,9 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
     ``new`` are the statements the write made; ``additive`` says the write
     only added statements (none lost or changed a field). Where the index
     was not current for ``before``, or the rules cannot run as SQL here, it
-    is left stale for the next read to make again.
+    is left stale for the next read to make again. ``found_rows`` are the
+    rows of every conflict the new statements are in, where the key-lookup
+    copy found them (:mod:`cfkb.engine.lookup`): they are filed as they are.
 
     The neighbourhood of a delta is read into its tables before the
     transaction begins: DuckDB plans a join over tables made inside a
@@ -57,6 +60,9 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
         return
     index._fresh_rows(con)
     delta = additive and len(new) <= DELTA_LIMIT
+    if delta and found_rows is not None:  # found by the key-lookup copy for the writes it held
+        _file_found_rows(con, generation, found_rows)
+        return
     wanted = sorted(new | _undo_candidates(con, new)) if delta else []
     with contextlib.ExitStack() as read:
         if wanted:
@@ -88,6 +94,23 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
                 f" WHERE m.claim IN (SELECT {TEXTS})", [texts(sorted(new))]).fetchall():
             found.setdefault(claim, set()).add(conflict)
         file_found(generation, found)
+
+
+def _file_found_rows(con: duckdb.DuckDBPyConnection, generation: str, found: list[tuple[Any, ...]]) -> None:
+    """File the rows the key-lookup copy found for writes it held (:mod:`cfkb.engine.lookup`):
+    every row of every conflict their new statements are in. Such writes only add
+    statements no exception reads, so no conflict filed before goes."""
+    if found:
+        con.executemany("INSERT INTO fresh_rows VALUES (?, ?, ?, ?, ?)", found)
+    con.execute("BEGIN")
+    try:
+        index._derive(con)
+        index._set_meta(con, index_generation=generation)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    file_found(generation, None)
 
 
 def _rows_involving_wanted(con: duckdb.DuckDBPyConnection, rules: list[str], forms: dict[str, str]) -> None:

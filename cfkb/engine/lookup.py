@@ -10,8 +10,9 @@ holds:
     a copy of the claim table's tables, current for the base generation in
     ``meta``;
 ``held``
-    writes whose upkeep DuckDB has not had yet: their quads as N-Quads, and
-    the marks revision they were made under;
+    writes whose upkeep DuckDB has not had yet: their quads as N-Quads, the
+    marks revision they were made under, and the rows of the conflicts their
+    statements are in (JSON);
 ``meta``
     the layout's version (``schema``), the generation the copy is current for
     (``generation``), the claim table's generation the held writes follow on
@@ -21,10 +22,11 @@ holds:
 A small write that only adds whole new statements (:func:`keep`) does not
 open DuckDB: its rows go into the copy, the conflicts that involve them are
 found by the rules' SQL forms over the statements near them (the same text
-DuckDB runs, :mod:`cfkb.engine.forms`), and its quads are held. The next
-reader of the table, or the next write that goes to DuckDB, hands the held
-writes to DuckDB's upkeep as one write (:func:`take_held`); that upkeep
-brings the copy along (:func:`follow_table`).
+DuckDB runs, :mod:`cfkb.engine.forms`), and its quads are held with those
+conflicts' rows. The next reader of the table hands the held writes to
+DuckDB's upkeep as one write, which files the rows found rather than run
+the rules again; the next write that goes to DuckDB takes them along with
+its own (:func:`take_held`). That upkeep brings the copy along (:func:`follow_table`).
 
 The stamps decide, as the table's own does: a copy that is not at the
 generation a write starts from takes no write, and its held writes are
@@ -61,7 +63,7 @@ __all__ = ["FILE", "HOLD_LIMIT", "Held", "build", "conflicts_of", "follow_table"
 #: the copy's file in the store directory, beside the claim table's
 FILE = LOOKUP_FILE
 #: the version of the copy's layout: a file of another is made again
-SCHEMA = "1"
+SCHEMA = "2"
 #: the stamp of a copy, or of the table its held writes follow on from, that is not known to be current
 STALE = "stale"
 #: a write of more new statements than this goes to DuckDB (a batch is cheaper there)
@@ -77,7 +79,7 @@ _MAP = 1 << 30
 
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
-CREATE TABLE IF NOT EXISTS held (seq INTEGER PRIMARY KEY, revision TEXT, nquads BLOB);
+CREATE TABLE IF NOT EXISTS held (seq INTEGER PRIMARY KEY, revision TEXT, nquads BLOB, found TEXT);
 DROP TABLE IF EXISTS claims;
 DROP TABLE IF EXISTS kinds;
 DROP TABLE IF EXISTS area_overlap;
@@ -122,6 +124,8 @@ class Held:
     #: the generation the copy was at with them, and the last of them
     generation: str
     upto: int
+    #: the rules' rows of every conflict they are in, as (rule, this, value, contests, wing)
+    found: list[tuple[Any, ...]]
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -208,24 +212,20 @@ def keep(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Qua
             con.execute("ROLLBACK")
             return False
         con.executemany(_INSERT, new)
-        con.execute("INSERT INTO held (revision, nquads) VALUES (?, ?)",
-                    [kb.marks_revision(), ox.serialize(add, format=ox.RdfFormat.N_QUADS)])
+        claims = [r[0] for r in new]
+        found = conflicts_of(con, claims)
+        con.execute("INSERT INTO held (revision, nquads, found) VALUES (?, ?, ?)",
+                    [kb.marks_revision(), ox.serialize(add, format=ox.RdfFormat.N_QUADS),
+                     json.dumps(sorted(found, key=str), ensure_ascii=False)])
         _set(con, generation=generation)
         con.execute("COMMIT")
     except sqlite3.Error:
         if con.in_transaction:
             con.execute("ROLLBACK")
-        con.close()
         return False
-    # the write is kept; its conflicts are only told here (the index files them when handed the write)
-    claims = [r[0] for r in new]
-    file_found(generation, None)
-    try:
-        file_found(generation, _filed(conflicts_of(con, claims), claims))
-    except sqlite3.Error:
-        pass
     finally:
         con.close()
+    file_found(generation, _filed(found, claims))
     return True
 
 
@@ -313,7 +313,7 @@ def take_held(kb: KnowledgeBase, at: str) -> Held | None:
         return None
     try:
         con.execute("BEGIN")  # the held writes and the stamps as one reading
-        held = con.execute("SELECT seq, revision, nquads FROM held ORDER BY seq").fetchall()
+        held = con.execute("SELECT seq, revision, nquads, found FROM held ORDER BY seq").fetchall()
         meta = _meta(con)
         con.execute("COMMIT")
         if not held:
@@ -321,8 +321,9 @@ def take_held(kb: KnowledgeBase, at: str) -> Held | None:
         if meta.get("generation") != at or meta.get("table", STALE) == STALE:
             _forget(con)
             return None
-        quads = [q for _, _, text in held for q in ox.parse(text, format=ox.RdfFormat.N_QUADS)]
-        return Held(meta["table"], quads, held[-1][1], at, held[-1][0])
+        quads = [q for _, _, text, _ in held for q in ox.parse(text, format=ox.RdfFormat.N_QUADS)]
+        found = {tuple(row) for _, _, _, rows in held for row in json.loads(rows)}
+        return Held(meta["table"], quads, held[-1][1], at, held[-1][0], sorted(found, key=str))
     except (sqlite3.Error, SyntaxError, ValueError):
         return None
     finally:
