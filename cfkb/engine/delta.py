@@ -100,8 +100,9 @@ def _file_found_rows(con: duckdb.DuckDBPyConnection, generation: str, found: lis
     """File the rows the key-lookup copy found for writes it held (:mod:`cfkb.engine.lookup`):
     every row of every conflict their new statements are in. Such writes only add
     statements no exception reads, so no conflict filed before goes."""
-    if found:
-        con.executemany("INSERT INTO fresh_rows VALUES (?, ?, ?, ?, ?)", found)
+    if found:  # five lists side by side (DuckDB takes many rows of parameters one by one, slowly)
+        con.execute(f"INSERT INTO fresh_rows SELECT {', '.join([TEXTS] * 5)}",
+                    [texts(row[i] for row in found) for i in range(5)])
     con.execute("BEGIN")
     try:
         index._derive(con)
