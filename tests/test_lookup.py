@@ -371,3 +371,27 @@ def test_held_writes_beyond_the_limit_go_to_duckdb_with_the_next(tmp_path, monke
     assert open_index(kb).conflict_keys() == engine_keys(kb)
     _copy_agrees_with_table(kb)
     kb.close()
+
+
+@pytest.mark.parametrize("how", ["garbled", "emptied", "another layout"])
+def test_a_damaged_copy_is_made_again_and_never_read(tmp_path, how):
+    ds = generate(300, seed=16, noise_share=0.5, busy=0.2)
+    kb = _on_disk(tmp_path / "kb", ds.quads())
+    open_index(kb).close()
+    copy = kb.path / LOOKUP_FILE
+    if how == "garbled":
+        copy.write_bytes(b"not a database at all " * 500)
+    elif how == "emptied":
+        copy.write_bytes(b"")
+    else:
+        con = sqlite3.connect(copy)
+        con.execute("UPDATE meta SET v = '0' WHERE k = 'schema'")
+        con.commit()
+        con.close()
+    kb.write(_new_list(1, 0).quads())  # not kept: DuckDB's upkeep, which makes the copy again
+    assert _table_stamp(kb) == kb.generation() and _held(kb) == 0
+    kb.write(_new_list(2, 1).quads())  # kept
+    assert _held(kb) == 1
+    assert open_index(kb).conflict_keys() == engine_keys(kb)
+    _copy_agrees_with_table(kb)
+    kb.close()

@@ -37,6 +37,7 @@ by the next small write that goes to DuckDB.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -372,12 +373,16 @@ def follow_table(duck: Any, kb: KnowledgeBase, before: str, generation: str, *, 
         return
     try:
         con = _connect(kb.path / FILE)
-    except sqlite3.Error:
+    except sqlite3.OperationalError:
+        return
+    except sqlite3.DatabaseError:
+        make(duck, kb.path / FILE, generation)
         return
     try:
         meta = _meta(con)
         if meta.get("schema") != SCHEMA or meta.get("table") != before:
-            build(duck, con, generation)
+            con.close()
+            make(duck, kb.path / FILE, generation)
             return
         con.execute("BEGIN IMMEDIATE")
         touched = [r[0] for r in duck.execute("SELECT iri FROM temp.touched").fetchall()]
@@ -404,20 +409,29 @@ def follow_table(duck: Any, kb: KnowledgeBase, before: str, generation: str, *, 
 
 
 def make(duck: Any, path: Path, generation: str) -> None:
-    """Make the copy at ``path`` from a claim table just made (on ``duck``,
-    current at ``generation``); best effort: a copy that cannot be made is
-    made by the next write that goes to DuckDB."""
-    try:
-        con = _connect(path)
-    except sqlite3.Error:
-        return
-    try:
-        build(duck, con, generation)
-    except sqlite3.Error:
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-    finally:
-        con.close()
+    """Make the copy at ``path`` again from the claim table on ``duck``
+    (current at ``generation``). A file SQLite cannot read as a database
+    (damaged, or something else) is replaced. Best effort: a copy that
+    cannot be made now (another process holds it) is made by the next write
+    that goes to DuckDB."""
+    for attempt in (1, 2):
+        try:
+            con = _connect(path)
+            try:
+                build(duck, con, generation)
+                return
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    if con.in_transaction:
+                        con.execute("ROLLBACK")
+                con.close()
+        except sqlite3.OperationalError:  # held by another process, or a full disk: left for later
+            return
+        except sqlite3.DatabaseError:  # not a database SQLite can read
+            if attempt == 2:
+                return
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
 
 
 def build(duck: Any, con: sqlite3.Connection, generation: str) -> None:
