@@ -12,6 +12,7 @@ statements is kept for :func:`filed_for`.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -70,8 +71,8 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
             con.execute(f"INSERT INTO involved SELECT {TEXTS}", [texts(wanted)])
             read.callback(con.execute, "DROP TABLE IF EXISTS temp.involved")
             read.enter_context(neighbourhood(con, wanted))
-        con.execute("BEGIN")
-        try:
+
+        def fill() -> None:
             if delta:
                 if wanted:
                     _rows_involving_wanted(con, rules, forms)
@@ -80,12 +81,8 @@ def follow(con: duckdb.DuckDBPyConnection, before: str, generation: str, new: se
                     con.execute(f"DELETE FROM {name}")
                 for iri in rules:
                     index._insert_sql_rows(con, iri, forms[iri])
-            index._derive(con)
-            index._set_meta(con, index_generation=generation)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+
+        _derived(con, generation, fill)
     file_found(generation, None)
     if delta:
         found: dict[str, set[str]] = {}
@@ -103,15 +100,22 @@ def _file_found_rows(con: duckdb.DuckDBPyConnection, generation: str, found: lis
     if found:  # five lists side by side (DuckDB takes many rows of parameters one by one, slowly)
         con.execute(f"INSERT INTO fresh_rows SELECT {', '.join([TEXTS] * 5)}",
                     [texts(row[i] for row in found) for i in range(5)])
+    _derived(con, generation, lambda: None)
+    file_found(generation, None)
+
+
+def _derived(con: duckdb.DuckDBPyConnection, generation: str, fill: Callable[[], None]) -> None:
+    """In one transaction: ``fill`` ``fresh_rows`` (and clear what they replace), file
+    the conflicts of the rows there, and stamp the index for ``generation``."""
     con.execute("BEGIN")
     try:
+        fill()
         index._derive(con)
         index._set_meta(con, index_generation=generation)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    file_found(generation, None)
 
 
 def _rows_involving_wanted(con: duckdb.DuckDBPyConnection, rules: list[str], forms: dict[str, str]) -> None:
