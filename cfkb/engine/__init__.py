@@ -10,11 +10,15 @@ graph by :mod:`cfkb.engine.facts` and kept current after each write by
 :mod:`cfkb.engine.upkeep`; :mod:`cfkb.engine.rules` runs
 each rule's executable form (``shapes/*.sql``) over it, with the same rows as
 the compiled SHACL-SPARQL; :mod:`cfkb.engine.index` keeps every conflict in
-the same file, current after every write.
+the same file, current after every write. :mod:`cfkb.engine.lookup` keeps a
+SQLite copy of the table beside it, which keeps a small write (one claim)
+without DuckDB and hands it to DuckDB's upkeep before the table is next read.
 
 Importing this package is cheap: DuckDB is loaded only where a table is read
 or kept. It registers the store's write follower, which keeps an existing
-table and the index current after each committed write.
+table and the index current after each committed write (in the copy first,
+where it can), and the hook that hands the copy's held writes on before a
+table is read.
 """
 
 from __future__ import annotations
