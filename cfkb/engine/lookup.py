@@ -148,9 +148,10 @@ def _set(con: sqlite3.Connection, **values: str) -> None:
     con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
 
 
-def _is_current(meta: dict[str, str], generation: str) -> bool:
+def _is_current(meta: dict[str, str], generation: str, digest: str) -> bool:
+    """Whether a copy's stamps say it is current at ``generation`` for the rule files of ``digest``."""
     return meta.get("schema") == SCHEMA and meta.get("generation") == generation and meta.get("regular") == "1" \
-        and meta.get("table", STALE) != STALE and meta.get("rules") == rules_digest()
+        and meta.get("table", STALE) != STALE and meta.get("rules") == digest
 
 
 # -- a small write, kept here --------------------------------------------------
@@ -194,7 +195,8 @@ def keep(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Qua
                     others.add(q.subject, q.predicate.value, q.object)
         if not others.regular or rows(others.lines)[0]:
             return False
-    undoing = _undoing(rules_digest())
+    digest = rules_digest()
+    undoing = _undoing(digest)
     if undoing is None or any(r[3] in undoing for r in new):
         return False
     generation = kb.generation()
@@ -206,7 +208,7 @@ def keep(kb: KnowledgeBase, before: str, add: list[ox.Quad], remove: list[ox.Qua
         con.execute("BEGIN IMMEDIATE")
         meta = _meta(con)
         touched = sorted(added)
-        if not _is_current(meta, before) \
+        if not _is_current(meta, before, digest) \
                 or con.execute("SELECT count(*) FROM held").fetchone()[0] >= HOLD_LIMIT \
                 or con.execute(f"SELECT 1 FROM claims WHERE iri IN ({', '.join('?' * len(touched))}) LIMIT 1",
                                touched).fetchone() is not None:
@@ -272,6 +274,7 @@ def _run(con: sqlite3.Connection, rule: str, form: tuple[Path, str]) -> list[tup
     return out
 
 
+@lru_cache(maxsize=32)
 def _involving(sql: str) -> str:
     """A rule's statement kept to the rows of conflicts that involve a wanted statement in any role
     (as :func:`cfkb.engine.delta.follow` keeps them), its ``-- delta:`` lines read

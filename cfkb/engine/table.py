@@ -53,7 +53,7 @@ from pathlib import Path
 
 import duckdb
 
-from cfkb.engine.common import BEFORE_READ, FILE, INDEX_TABLES, on_progress, tell
+from cfkb.engine.common import BEFORE_READ, FILE, INDEX_TABLES, LOOKUP_FILE, on_progress, tell
 from cfkb.engine.facts import FIELDS, PIVOT, SEVERAL, Facts, read_tsv, small_tables
 from cfkb.store.bulk import collector_paused
 from cfkb.store.core import KnowledgeBase
@@ -263,10 +263,9 @@ def open_table(kb: KnowledgeBase) -> ClaimTable:
             made = build(kb, tmp)
             try:
                 if kb.path is not None:  # its key-lookup copy with it
-                    from cfkb.engine.lookup import FILE as LOOKUP
                     from cfkb.engine.lookup import make
 
-                    make(made.con, kb.path / LOOKUP, generation)
+                    make(made.con, kb.path / LOOKUP_FILE, generation)
             finally:
                 made.close()
             if _moved_meanwhile(kb, generation):
