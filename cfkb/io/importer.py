@@ -166,8 +166,9 @@ def import_into(path: Location, files: Sequence[InputFile], *, analyst: str, cre
 
 
 def _conflicts_involving(kb: KnowledgeBase, claims: Sequence[str]) -> int:
-    """How many conflicts involve one of ``claims``, from the conflict index
-    (which the write has just brought up to date)."""
+    """How many conflicts involve one of ``claims``: as the write's own upkeep
+    found them (in the conflict index, or in the claim table's key-lookup copy
+    for a small write), else from the index."""
     if not claims:
         return 0
     from cfkb.engine.common import filed_for
