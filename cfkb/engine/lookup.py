@@ -38,7 +38,6 @@ by the next small write that goes to DuckDB.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -53,7 +52,7 @@ import pyoxigraph as ox
 from cfkb.engine.common import LOOKUP_FILE, file_found
 from cfkb.engine.facts import COLUMNS, FIELDS, INCLUDES, KIND_CLASSES, TYPE, Facts, rows, written_facts
 from cfkb.engine.forms import exception_predicates, for_delta, load_forms, rules_digest
-from cfkb.model.vocabulary import BACKGROUND_PREFIX
+from cfkb.model.vocabulary import BACKGROUND_PREFIX, content_hash
 from cfkb.store.backend import value_of
 from cfkb.store.core import KnowledgeBase
 from cfkb.store.generations import MARKS_REVISION
@@ -293,8 +292,7 @@ def _filed(found: Iterable[tuple[str, str, str, str | None, str | None]],
     wanted = set(claims)
     out: dict[str, set[str]] = {}
     for rule, this, value, *more in found:
-        low, high = sorted((this, value))
-        conflict = hashlib.sha256(f"{rule}\x1f{low}\x1f{high}".encode()).hexdigest()[:16]
+        conflict = content_hash(rule, *sorted((this, value)))[:16]  # cfkb.engine.shapes.conflict_id, not loaded here
         for claim in (this, value, *more):
             if claim in wanted and not claim.startswith(BACKGROUND_PREFIX):
                 out.setdefault(claim, set()).add(conflict)
@@ -381,12 +379,12 @@ def follow_table(duck: Any, kb: KnowledgeBase, before: str, generation: str, *, 
     except sqlite3.DatabaseError:
         make(duck, kb.path / FILE, generation)
         return
+    meta = _meta(con)
+    if meta.get("schema") != SCHEMA or meta.get("table") != before:
+        con.close()
+        make(duck, kb.path / FILE, generation)
+        return
     try:
-        meta = _meta(con)
-        if meta.get("schema") != SCHEMA or meta.get("table") != before:
-            con.close()
-            make(duck, kb.path / FILE, generation)
-            return
         con.execute("BEGIN IMMEDIATE")
         touched = [r[0] for r in duck.execute("SELECT iri FROM temp.touched").fetchall()]
         con.execute("DELETE FROM claims WHERE iri IN (SELECT value FROM json_each(?))",
